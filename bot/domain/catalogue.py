@@ -20,14 +20,20 @@ _HEAD_BYTES = 4096
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Something wrong with a content file, at a 1-based line."""
+    """Something wrong with a content file, at a 1-based line.
+
+    `code` names the message (`check.<code>` in the i18n catalogs) and `params` fill it, so
+    the domain stays free of wording and each reader gets the problem in their language.
+    """
 
     path: str
     line: int
-    message: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        details = " ".join(f"{key}={value!r}" for key, value in self.params.items())
+        return f"{self.path}:{self.line}: {self.code} {details}".rstrip()
 
 
 @dataclass(slots=True)  # not frozen: frozen __init__ costs more than parsing the file
@@ -206,9 +212,9 @@ def read_program_info(root: Path, program: str) -> tuple[dict[str, Any], Problem
         info = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         line = getattr(error, "lineno", 1)
-        return {}, Problem(relative, line, f"program.json is not valid JSON: {error}")
+        return {}, Problem(relative, line, "program_invalid_json", {"reason": str(error)})
     if not isinstance(info, dict):
-        return {}, Problem(relative, 1, "program.json must hold a JSON object")
+        return {}, Problem(relative, 1, "program_not_object")
     return info, None
 
 
@@ -220,7 +226,7 @@ def read_front_matter(path: str) -> str:
     try:
         head = os.read(descriptor, _HEAD_BYTES)
         if not head.startswith(_OPENING_FENCES):
-            raise FrontMatterError("missing front matter: the file must start with '---'", 1)
+            raise FrontMatterError("front_matter_missing", 1)
         start = head.index(b"\n") + 1
         end = _find_closing_fence(head, start)
         while end < 0 and (more := os.read(descriptor, 1 << 16)):
@@ -229,7 +235,7 @@ def read_front_matter(path: str) -> str:
     finally:
         os.close(descriptor)
     if end < 0:
-        raise FrontMatterError("front matter is not closed with '---'", 1)
+        raise FrontMatterError("front_matter_unclosed", 1)
     return head[start:end].decode("utf-8")
 
 
@@ -252,9 +258,9 @@ def read_lesson_file(where: LessonPath) -> tuple[LessonFile, Problem | None]:
     try:
         meta = parse_front_matter_block(read_front_matter(where.absolute))
     except UnicodeDecodeError as error:
-        problem = Problem(where.relative, 1, f"front matter is not valid UTF-8: {error.reason}")
+        problem = Problem(where.relative, 1, "file_not_utf8", {"reason": error.reason})
     except FrontMatterError as error:
-        problem = Problem(where.relative, error.line, str(error))
+        problem = Problem(where.relative, error.line, error.code, error.params)
     lesson_file = LessonFile(where.program, where.slug, where.locale, where.relative, meta)
     return lesson_file, problem
 
@@ -282,7 +288,9 @@ def load_catalogue(root: Path | str, default_locale: str = "en") -> Catalogue:
             lesson = lessons[identity] = Lesson(where.program, where.slug)
         if where.locale in lesson.files:
             problems.append(
-                Problem(where.relative, 1, f"duplicate of {lesson.files[where.locale].path}")
+                Problem(
+                    where.relative, 1, "duplicate_file", {"other": lesson.files[where.locale].path}
+                )
             )
             continue
         lesson.files[where.locale] = lesson_file

@@ -29,9 +29,11 @@ _CLOSING_FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 class FrontMatterError(ValueError):
     """Raised when front matter is missing, unterminated or not valid YAML."""
 
-    def __init__(self, message: str, line: int) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, line: int, **params: str) -> None:
+        super().__init__(code, line, params)
+        self.code = code
         self.line = line
+        self.params = params
 
 
 def split_front_matter(text: str) -> tuple[str, int] | None:
@@ -43,7 +45,7 @@ def split_front_matter(text: str) -> tuple[str, int] | None:
     start = text.index("\n") + 1
     closing = _CLOSING_FENCE.search(text, start)
     if closing is None:
-        raise FrontMatterError("front matter is not closed with '---'", 1)
+        raise FrontMatterError("front_matter_unclosed", 1)
     raw = text[start : closing.start()]
     return raw, raw.count("\n") + 3
 
@@ -101,14 +103,14 @@ def key_lines(raw: str) -> dict[str, int]:
 def _parse_yaml(raw: str) -> dict[str, Any]:
     """Parse front matter with PyYAML, mapping its errors to file line numbers."""
     try:
-        data = yaml.load(raw, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+        data = yaml.load(raw, Loader=_SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
-        problem = getattr(error, "problem", None) or str(error)
-        raise FrontMatterError(f"front matter is not valid YAML: {problem}", line) from None
+        reason = getattr(error, "problem", None) or str(error)
+        raise FrontMatterError("front_matter_invalid", line, reason=reason) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise FrontMatterError("front matter must be a mapping of keys to values", 2)
+        raise FrontMatterError("front_matter_not_mapping", 2)
     return {str(key): value for key, value in data.items()}

@@ -15,9 +15,11 @@ _ATTRIBUTE_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:.-]*")
 class MdxSyntaxError(ValueError):
     """Raised for a tag that cannot be read, with the line where it starts."""
 
-    def __init__(self, message: str, line: int) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, line: int, **params: str) -> None:
+        super().__init__(code, line, params)
+        self.code = code
         self.line = line
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +55,9 @@ def blank_code(body: str) -> str:
             else:
                 lines[index] = _blank_inline_code(line)
         else:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                if not line[match.end() :].strip():
-                    fence = None
+            closes = match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence)
+            if closes and not line[match.end() :].strip():
+                fence = None
             lines[index] = ""
     return "\n".join(lines)
 
@@ -91,7 +93,7 @@ def iter_tags(body: str, first_line: int = 1) -> Iterator[Tag]:
         closing, name = match.group(1) == "/", match.group(2)
         attributes, self_closing, position = _read_attributes(text, match.end(), name, line)
         if closing and (attributes or self_closing):
-            raise MdxSyntaxError(f"closing tag </{name}> cannot have attributes", line)
+            raise MdxSyntaxError("tag_closing_with_attributes", line, name=name)
         yield Tag(name, line, closing, self_closing, attributes)
 
 
@@ -116,7 +118,7 @@ def _read_attributes(
         while position < length and text[position].isspace():
             position += 1
         if position >= length:
-            raise MdxSyntaxError(f"tag <{name}> is never closed with '>'", line)
+            raise MdxSyntaxError("tag_unterminated", line, name=name)
         char = text[position]
         if char == ">":
             return attributes, False, position + 1
@@ -127,7 +129,7 @@ def _read_attributes(
             continue
         match = _ATTRIBUTE_NAME.match(text, position)
         if match is None:
-            raise MdxSyntaxError(f"unexpected {char!r} in tag <{name}>", line)
+            raise MdxSyntaxError("tag_unexpected_character", line, name=name, character=repr(char))
         key = match.group()
         position = match.end()
         while position < length and text[position] in " \t":
@@ -140,14 +142,14 @@ def _read_attributes(
                 quote = text[position]
                 end = text.find(quote, position + 1)
                 if end < 0:
-                    raise MdxSyntaxError(f"unclosed quote in attribute {key} of <{name}>", line)
+                    raise MdxSyntaxError("attribute_unclosed_quote", line, name=name, attribute=key)
                 attributes[key] = Attribute(text[position + 1 : end])
                 position = end + 1
             elif position < length and text[position] == "{":
                 expression, position = _read_expression(text, position, name, line)
                 attributes[key] = Attribute(expression, is_expression=True)
             else:
-                raise MdxSyntaxError(f"attribute {key} of <{name}> has no value", line)
+                raise MdxSyntaxError("attribute_without_value", line, name=name, attribute=key)
         else:
             attributes[key] = Attribute(None)
 
@@ -172,4 +174,4 @@ def _read_expression(text: str, position: int, name: str, line: int) -> tuple[st
             if depth == 0:
                 return text[start + 1 : position], position + 1
         position += 1
-    raise MdxSyntaxError(f"unclosed '{{' in tag <{name}>", line)
+    raise MdxSyntaxError("expression_unclosed", line, name=name)

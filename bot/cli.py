@@ -1,0 +1,190 @@
+"""The `lessonbot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot import __version__
+from bot.config import CONFIG_ENV, ConfigError, Settings, load_settings
+from bot.domain.catalogue import Catalogue, Problem, load_catalogue
+from bot.domain.checks import check_content
+from bot.i18n import t
+
+log = logging.getLogger("lessonbot")
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="lessonbot",
+        description="Collaboration bot for an open, multilingual learning site.",
+    )
+    parser.add_argument("--version", action="version", version=f"lessonbot {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"settings file (default: ${CONFIG_ENV} or ./lessonbot.toml when present)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    lessons = commands.add_parser("lessons", help="list and check the lesson files")
+    lesson_commands = lessons.add_subparsers(dest="lessons_command", metavar="COMMAND")
+    lesson_commands.required = True
+    content_help = "content directory (default: the configured content.dir, lessons/)"
+    listing = lesson_commands.add_parser("list", help="print one record per lesson file")
+    listing.add_argument("--content", metavar="DIR", help=content_help)
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(handler=_lessons_list)
+    check = lesson_commands.add_parser(
+        "check", help="lint front matter, components and quizzes (exit 1 on problems)"
+    )
+    check.add_argument("--content", metavar="DIR", help=content_help)
+    check.add_argument(
+        "--format",
+        choices=("text", "github"),
+        default="text",
+        help="text: path:line: message; github: workflow annotations",
+    )
+    check.set_defaults(handler=_lessons_check)
+
+    database = commands.add_parser("db", help="manage the database")
+    database_commands = database.add_subparsers(dest="db_command", metavar="COMMAND")
+    database_commands.required = True
+    upgrade = database_commands.add_parser("upgrade", help="migrate the database to the latest")
+    upgrade.set_defaults(handler=_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)  # exits 2 with usage on bad arguments
+    fallback_locale = os.environ.get("LESSONBOT_LOCALE", "en")
+    try:
+        settings = load_settings(arguments.config)
+    except ConfigError as error:
+        _error(t(fallback_locale, "cli.config_error", message=str(error)))
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return arguments.handler(arguments, settings)
+    except UsageError as error:
+        _error(str(error))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error(t(settings.locale, "cli.interrupted"))
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error, and nothing more to print.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's flush quiet
+        return EXIT_OK
+
+
+def _error(message: str) -> None:
+    print(f"lessonbot: {message}", file=sys.stderr)
+
+
+def _content_dir(arguments: argparse.Namespace, settings: Settings) -> Path:
+    content = Path(arguments.content) if arguments.content else settings.content.dir
+    if not content.is_dir():
+        raise UsageError(t(settings.locale, "cli.content_missing", path=str(content)))
+    return content
+
+
+def _load(content: Path, settings: Settings) -> Catalogue:
+    return load_catalogue(content, settings.content.default_locale)
+
+
+def _lessons_list(arguments: argparse.Namespace, settings: Settings) -> int:
+    content = _content_dir(arguments, settings)
+    catalogue = _load(content, settings)
+    for problem in catalogue.problems:
+        path = (content / problem.path).as_posix()
+        log.warning("%s:%s: %s", path, problem.line, _problem_message(problem, settings.locale))
+    records = [
+        {
+            "program": lesson_file.program,
+            "slug": lesson_file.slug,
+            "locale": lesson_file.locale,
+            "title": lesson_file.title,
+            "path": lesson_file.path,
+            "order": lesson_file.order,
+            "published": lesson_file.published,
+        }
+        for lesson_file in catalogue.files
+    ]
+    if arguments.json:
+        _print_json_array(records, sys.stdout)
+        return EXIT_OK
+    if not records:
+        print(t(settings.locale, "cli.list_empty", path=str(content)), file=sys.stderr)
+        return EXIT_OK
+    width = max(len(f"{record['program']}/{record['slug']}") for record in records)
+    for record in records:
+        identity = f"{record['program']}/{record['slug']}"
+        print(f"{identity:<{width}}  {record['locale']:<5}  {record['title']}")
+    return EXIT_OK
+
+
+def _print_json_array(records: list[dict[str, Any]], stream: TextIO) -> None:
+    """Print a JSON array with one record per line: valid JSON and easy to grep."""
+    if not records:
+        stream.write("[]\n")
+        return
+    lines = ",\n".join(json.dumps(record, ensure_ascii=False) for record in records)
+    stream.write(f"[\n{lines}\n]\n")
+
+
+def _lessons_check(arguments: argparse.Namespace, settings: Settings) -> int:
+    content = _content_dir(arguments, settings)
+    report = check_content(content, settings.content.default_locale)
+    for problem in report.problems:
+        path = (content / problem.path).as_posix()
+        message = _problem_message(problem, settings.locale)
+        if arguments.format == "github":
+            # Workflow commands end at a newline and treat % as an escape.
+            escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::error file={path},line={problem.line}::{escaped}")
+        else:
+            print(f"{path}:{problem.line}: {message}")
+    if report.problems:
+        count, files = len(report.problems), report.files_checked
+        print(t(settings.locale, "cli.check_failed", count=count, files=files), file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(t(settings.locale, "cli.check_clean", count=report.files_checked), file=sys.stderr)
+    return EXIT_OK
+
+
+def _problem_message(problem: Problem, locale: str) -> str:
+    return t(locale, f"check.{problem.code}", **problem.params)
+
+
+def _db_upgrade(_arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.migrate import upgrade  # Alembic is only needed by this command
+
+    try:
+        revision = upgrade(settings.database.url)
+    except Exception as error:  # the driver's own errors vary; report one line, log the rest
+        log.debug("database upgrade failed", exc_info=True)
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        raise UsageError(t(settings.locale, "cli.db_failed", reason=reason)) from error
+    print(t(settings.locale, "cli.db_upgraded", revision=revision))
+    return EXIT_OK

@@ -1,0 +1,385 @@
+"""Settings: one typed object from `lessonbot.toml` and `LESSONBOT_*` environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+import os
+import re
+import string
+import tomllib
+import types
+import typing
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from apscheduler.triggers.cron import CronTrigger
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "LESSONBOT_"
+CONFIG_ENV = "LESSONBOT_CONFIG"
+DEFAULT_CONFIG_FILE = "lessonbot.toml"
+# Environment names that are ours but not settings.
+_NOT_SETTINGS = {CONFIG_ENV, "LESSONBOT_TEST_DATABASE_URL"}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message names it and fits on one line."""
+
+
+class Secret:
+    """A secret that never shows itself in repr, str, logs or error messages."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret itself, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+# Field metadata of a setting that only the environment may set.
+_SECRET = types.MappingProxyType({"secret": True})
+
+
+@dataclass(frozen=True)
+class ContentSettings:
+    """Where the lessons are and which locales we serve."""
+
+    dir: Path = Path("lessons")
+    default_locale: str = "en"
+    locales: tuple[str, ...] = ("en", "es", "ar", "zh", "fr", "hi", "nl", "te")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """The database: a SQLite file by default, PostgreSQL in production."""
+
+    url: str = "sqlite:///.lessonbot/lessonbot.db"
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    """The content repository on GitHub (or the sandbox) and how to authenticate."""
+
+    base_url: str = "https://api.github.com"
+    repository: str = ""
+    app_id: int | None = None
+    installation_id: int | None = None
+    seconds_between_requests: float = 0.25
+    seconds_between_writes: float = 1.0
+    token: Secret | None = field(default=None, metadata=_SECRET)
+    app_private_key: Secret | None = field(default=None, metadata=_SECRET)
+    webhook_secret: Secret | None = field(default=None, metadata=_SECRET)
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    """The Discord application (or the sandbox) the bot runs as."""
+
+    api_base_url: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg"
+    guild_id: int | None = None
+    digest_channel_id: int | None = None
+    token: Secret | None = field(default=None, metadata=_SECRET)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The bot's HTTP server: suggest form, JSON API, webhooks, health."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """The learning site whose lessons we link to."""
+
+    lesson_url_template: str = "https://example.org/{locale}/programs/{program}/lessons/{slug}"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Outgoing mail for maintainer digests."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    starttls: bool = False
+    sender: str = "lessonbot@localhost"
+    maintainers: tuple[str, ...] = ()
+    smtp_password: Secret | None = field(default=None, metadata=_SECRET)
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """When digests of open questions go out."""
+
+    schedule: str = "0 9 * * 1"
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class LinkingSettings:
+    """How lessons get their Discord post and GitHub issue."""
+
+    mode: Literal["eager", "lazy"] = "eager"
+    mirror_to_github: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot is configured with."""
+
+    locale: str = "en"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    content: ContentSettings = field(default_factory=ContentSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    github: GitHubSettings = field(default_factory=GitHubSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    linking: LinkingSettings = field(default_factory=LinkingSettings)
+
+
+def env_name(section: str | None, key: str) -> str:
+    """Return the environment variable that sets `section.key`."""
+    return ENV_PREFIX + (f"{section}_{key}" if section else key).upper()
+
+
+def load_settings(
+    config_path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Load settings from a TOML file (optional) and the environment, then validate them."""
+    environ = os.environ if environ is None else environ
+    file_values = _read_config_file(config_path, environ)
+    used_env: set[str] = set()
+    sections: dict[str, Any] = {}
+    top_level: dict[str, Any] = {}
+    hints = typing.get_type_hints(Settings)
+    for settings_field in dataclasses.fields(Settings):
+        name = settings_field.name
+        if dataclasses.is_dataclass(hints[name]):
+            section_values = file_values.pop(name, {})
+            if not isinstance(section_values, dict):
+                raise ConfigError(f"setting [{name}] must be a table in the config file")
+            sections[name] = _load_section(name, hints[name], section_values, environ, used_env)
+        else:
+            top_level.update(_load_fields(None, Settings, {name}, file_values, environ, used_env))
+    if file_values:
+        raise ConfigError(_unknown_message(next(iter(file_values)), None, Settings))
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in used_env | _NOT_SETTINGS:
+            log.warning("ignoring environment variable %s: no such setting", name)
+    settings = Settings(**top_level, **sections)
+    _validate(settings)
+    return settings
+
+
+def _read_config_file(config_path: Path | str | None, environ: Mapping[str, str]) -> dict:
+    explicit = config_path is not None or bool(environ.get(CONFIG_ENV))
+    path = Path(config_path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
+    if not path.is_file():
+        if explicit:
+            raise ConfigError(f"config file not found: {path}")
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"config file {path} cannot be read: {error.strerror}") from None
+
+
+def _load_section(
+    section: str,
+    section_type: type,
+    values: dict[str, Any],
+    environ: Mapping[str, str],
+    used_env: set[str],
+) -> Any:
+    names = {section_field.name for section_field in dataclasses.fields(section_type)}
+    loaded = _load_fields(section, section_type, names, values, environ, used_env)
+    if values:
+        raise ConfigError(_unknown_message(next(iter(values)), section, section_type))
+    return section_type(**loaded)
+
+
+def _load_fields(
+    section: str | None,
+    owner: type,
+    names: set[str],
+    values: dict[str, Any],
+    environ: Mapping[str, str],
+    used_env: set[str],
+) -> dict[str, Any]:
+    """Take each named field from the environment first, then the file; pop what is used."""
+    hints = typing.get_type_hints(owner)
+    loaded: dict[str, Any] = {}
+    for owner_field in dataclasses.fields(owner):
+        name = owner_field.name
+        if name not in names:
+            continue
+        dotted = f"{section}.{name}" if section else name
+        variable = env_name(section, name)
+        secret = owner_field.metadata.get("secret", False)
+        if name in values:
+            if secret:
+                raise ConfigError(
+                    f"setting {dotted} is a secret: set {variable} in the environment, "
+                    "never in the config file"
+                )
+            loaded[name] = _convert(values.pop(name), hints[name], dotted, variable, False)
+        if variable in environ:
+            used_env.add(variable)
+            loaded[name] = _convert(environ[variable], hints[name], dotted, variable, True)
+    return loaded
+
+
+def _convert(value: Any, hint: Any, dotted: str, variable: str, from_env: bool) -> Any:
+    """Turn a TOML value or an environment string into the field's type."""
+    where = f"setting {dotted} ({variable})"
+    origin = typing.get_origin(hint)
+    arguments = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):  # `X | None`: an empty value means None
+        if value is None or (from_env and value.strip() == ""):
+            return None
+        inner = next(argument for argument in arguments if argument is not type(None))
+        return _convert(value, inner, dotted, variable, from_env)
+    if hint is Secret:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must not be empty")
+        return Secret(value)
+    if origin is Literal:
+        if value not in arguments:
+            choices = ", ".join(str(argument) for argument in arguments)
+            raise ConfigError(f"{where} must be one of {choices}, not {value!r}")
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if from_env and value.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if from_env and value.strip().lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{where} must be true or false, not {value!r}")
+    if hint is int or hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if hint is float or isinstance(value, int):
+                return hint(value)
+        elif from_env:
+            try:
+                return hint(value.strip())
+            except ValueError:
+                pass
+        words = "a whole number" if hint is int else "a number"
+        raise ConfigError(f"{where} must be {words}, not {value!r}")
+    if hint is Path:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where} must be a path")
+        return Path(value)
+    if origin is tuple:
+        items = [item.strip() for item in value.split(",")] if from_env else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise ConfigError(f"{where} must be a list of strings")
+        return tuple(item for item in items if item)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}")
+        return value
+    raise TypeError(f"no conversion for {hint!r}")  # pragma: no cover - a programming error
+
+
+def _unknown_message(key: str, section: str | None, owner: type) -> str:
+    names = [owner_field.name for owner_field in dataclasses.fields(owner)]
+    dotted = f"{section}.{key}" if section else key
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f" (did you mean {section + '.' if section else ''}{close[0]}?)" if close else ""
+    return f"unknown setting {dotted} in the config file{hint}"
+
+
+_REPOSITORY = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+")
+_LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
+def _validate(settings: Settings) -> None:
+    """Check values whose type is right but whose content is not."""
+
+    def fail(dotted: str, message: str) -> typing.NoReturn:
+        section, _, key = dotted.rpartition(".")
+        raise ConfigError(f"setting {dotted} ({env_name(section or None, key)}) {message}")
+
+    if not settings.database.url.startswith(("sqlite", "postgresql")):
+        fail("database.url", "must be a sqlite:/// or postgresql:// URL")
+    for dotted, locale in (
+        ("locale", settings.locale),
+        ("content.default_locale", settings.content.default_locale),
+        *(("content.locales", locale) for locale in settings.content.locales),
+    ):
+        if not _LOCALE.fullmatch(locale):
+            fail(dotted, f"has a malformed locale {locale!r} (use e.g. en, es, zh-TW)")
+    if settings.github.repository and not _REPOSITORY.fullmatch(settings.github.repository):
+        fail("github.repository", "must look like owner/name")
+    for dotted, url in (
+        ("github.base_url", settings.github.base_url),
+        ("discord.api_base_url", settings.discord.api_base_url),
+        ("web.public_url", settings.web.public_url),
+    ):
+        if not url.startswith(("http://", "https://")):
+            fail(dotted, "must be an http:// or https:// URL")
+    if not settings.discord.gateway_url.startswith(("ws://", "wss://")):
+        fail("discord.gateway_url", "must be a ws:// or wss:// URL")
+    for dotted, port in (
+        ("web.port", settings.web.port),
+        ("mail.smtp_port", settings.mail.smtp_port),
+    ):
+        if not 0 <= port <= 65535:
+            fail(dotted, "must be between 0 and 65535")
+    for dotted, seconds in (
+        ("github.seconds_between_requests", settings.github.seconds_between_requests),
+        ("github.seconds_between_writes", settings.github.seconds_between_writes),
+    ):
+        if seconds < 0:
+            fail(dotted, "must not be negative")
+    placeholders = {
+        name
+        for _, name, _, _ in string.Formatter().parse(settings.site.lesson_url_template)
+        if name
+    }
+    if not placeholders <= {"program", "slug", "locale"}:
+        unknown = ", ".join(sorted(placeholders - {"program", "slug", "locale"}))
+        fail(
+            "site.lesson_url_template", f"may use {{program}}, {{slug}}, {{locale}}, not {unknown}"
+        )
+    for address in settings.mail.maintainers:
+        if "@" not in address.strip("@"):
+            fail("mail.maintainers", f"has {address!r}, which is not an email address")
+    try:
+        timezone = zoneinfo.ZoneInfo(settings.digest.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        fail("digest.timezone", f"is not a known time zone: {settings.digest.timezone!r}")
+    try:
+        CronTrigger.from_crontab(settings.digest.schedule, timezone=timezone)
+    except ValueError as error:
+        fail("digest.schedule", f"is not a valid cron line ({error}); e.g. '0 9 * * 1'")

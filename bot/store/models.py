@@ -1,0 +1,337 @@
+"""Typed SQLAlchemy models: lessons and their links, suggestions, questions, digests, outbox."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so migrations can find them again on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes; store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        # SQLite would store the offset as text and compare strings; store naive UTC there.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return aware UTC datetimes whatever the database gave back."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# JSON everywhere, JSONB on PostgreSQL (indexable, compact).
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    # Stored as the value strings with a CHECK constraint: portable, readable in SQL, and
+    # adding a value never needs PostgreSQL's ALTER TYPE.
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    """Declarative base with naming conventions and UTC timestamps."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSONType,
+    }
+
+
+class TimestampMixin:
+    """Creation and update times, set by the application in UTC."""
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Lesson(TimestampMixin, Base):
+    """A lesson identity, `program/slug`, shared by all its locales."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (UniqueConstraint("program", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(200))
+    # Set when the lesson left the catalogue: its links are archived, history is kept.
+    removed_at: Mapped[datetime | None]
+
+    files: Mapped[list[LessonFile]] = relationship(
+        back_populates="lesson", cascade="all, delete-orphan", order_by="LessonFile.locale"
+    )
+    link: Mapped[LessonLink | None] = relationship(
+        back_populates="lesson", cascade="all, delete-orphan"
+    )
+
+    @property
+    def identity(self) -> str:
+        """Return `program/slug`."""
+        return f"{self.program}/{self.slug}"
+
+
+class LessonFile(TimestampMixin, Base):
+    """One locale of a lesson: its title, file path and, when known, git blob sha."""
+
+    __tablename__ = "lesson_files"
+    __table_args__ = (UniqueConstraint("lesson_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    path: Mapped[str] = mapped_column(String(500))
+    blob_sha: Mapped[str | None] = mapped_column(String(40))
+
+    lesson: Mapped[Lesson] = relationship(back_populates="files")
+
+
+class LessonLink(TimestampMixin, Base):
+    """Where a lesson is discussed: its Discord forum post and GitHub issue."""
+
+    __tablename__ = "lesson_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(
+        ForeignKey("lessons.id", ondelete="CASCADE"), unique=True
+    )
+    # Discord snowflakes exceed 2**31; BigInteger holds them (and SQLite's INTEGER is 64-bit).
+    discord_forum_id: Mapped[int | None] = mapped_column(BigInteger)
+    discord_thread_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    discord_starter_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    github_issue_number: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # The title last written to the post and issue, so a sync knows what changed.
+    synced_title: Mapped[str | None] = mapped_column(String(300))
+    synced_at: Mapped[datetime | None]
+
+    lesson: Mapped[Lesson] = relationship(back_populates="link")
+
+
+class SuggestionSource(enum.StrEnum):
+    """Where a suggested edit came from."""
+
+    DISCORD = "discord"
+    WEB = "web"
+    API = "api"
+    CLI = "cli"
+
+
+class SuggestionStatus(enum.StrEnum):
+    """Where a suggestion is in its life, from submission to a merged or closed PR."""
+
+    QUEUED = "queued"
+    OPEN = "open"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    MERGED = "merged"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+class Suggestion(TimestampMixin, Base):
+    """A suggested edit to one locale of a lesson, followed through its pull request."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[SuggestionSource] = mapped_column(_enum(SuggestionSource, "suggestion_source"))
+    # Who to credit and tell: a Discord user id, an email address, or a CLI user name.
+    author_id: Mapped[str] = mapped_column(String(200))
+    author_name: Mapped[str] = mapped_column(String(200))
+    author_locale: Mapped[str] = mapped_column(String(16), default="en")
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    locale: Mapped[str] = mapped_column(String(16))
+    # The edit itself (e.g. {"find": ..., "replace": ...} or a whole new body) and why.
+    edit: Mapped[dict[str, Any]]
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[SuggestionStatus] = mapped_column(
+        _enum(SuggestionStatus, "suggestion_status"), default=SuggestionStatus.QUEUED
+    )
+    pr_number: Mapped[int | None] = mapped_column(Integer, unique=True)
+    branch: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Set by the client (or derived from the request) so a resubmission is not a duplicate.
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    lesson: Mapped[Lesson] = relationship()
+
+
+class QuestionSource(enum.StrEnum):
+    """Where a question was asked."""
+
+    DISCORD = "discord"
+    GITHUB = "github"
+
+
+class Question(TimestampMixin, Base):
+    """A question asked in a lesson's thread or issue, tracked until answered or resolved."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_questions_open", "resolved_at", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[QuestionSource] = mapped_column(_enum(QuestionSource, "question_source"))
+    # The message or comment id on its platform, and where it sits (thread id / issue number).
+    external_id: Mapped[str] = mapped_column(String(100))
+    container_id: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str | None] = mapped_column(String(500))
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    author_id: Mapped[str] = mapped_column(String(200))
+    author_name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+
+    lesson: Mapped[Lesson] = relationship()
+
+
+class DigestRunStatus(enum.StrEnum):
+    """How a digest run ended."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class DigestRun(Base):
+    """One scheduled digest; its period key makes a restart never send the same one twice."""
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[DigestRunStatus] = mapped_column(
+        _enum(DigestRunStatus, "digest_run_status"), default=DigestRunStatus.RUNNING
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    open_questions: Mapped[int] = mapped_column(default=0)
+    waiting_suggestions: Mapped[int] = mapped_column(default=0)
+
+    deliveries: Mapped[list[DigestDelivery]] = relationship(
+        back_populates="run", cascade="all, delete-orphan"
+    )
+
+
+class DeliveryChannel(enum.StrEnum):
+    """Where a digest goes."""
+
+    DISCORD = "discord"
+    EMAIL = "email"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Whether a digest reached one recipient."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class DigestDelivery(Base):
+    """One recipient of one digest run: a Discord channel or a maintainer's address."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (UniqueConstraint("run_id", "channel", "target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("digest_runs.id", ondelete="CASCADE"))
+    channel: Mapped[DeliveryChannel] = mapped_column(_enum(DeliveryChannel, "delivery_channel"))
+    target: Mapped[str] = mapped_column(String(320))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[DigestRun] = relationship(back_populates="deliveries")
+
+
+class JobStatus(enum.StrEnum):
+    """Where an outbox job is."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class OutboxJob(TimestampMixin, Base):
+    """A durable job written in the same transaction as the change that needs it."""
+
+    __tablename__ = "outbox_jobs"
+    __table_args__ = (Index("ix_outbox_jobs_due", "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]]
+    # Makes enqueueing idempotent: the same change never queues the same work twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[JobStatus] = mapped_column(
+        _enum(JobStatus, "job_status"), default=JobStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=8)
+    run_after: Mapped[datetime] = mapped_column(default=utcnow)
+    # A worker holds a job until this time; a crashed worker's job becomes due again.
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
