@@ -105,7 +105,9 @@ def _parse_yaml(raw: str) -> dict[str, Any]:
     try:
         data = yaml.load(raw, Loader=_SafeLoader)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+        # Point at where the broken construct starts (an unclosed quote or list), which is
+        # where the fix goes, rather than where the parser gave up.
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         reason = getattr(error, "problem", None) or str(error)
         raise FrontMatterError("front_matter_invalid", line, reason=reason) from None
