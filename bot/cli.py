@@ -84,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.log_level != "DEBUG":
+        # Alembic narrates every plugin and step at INFO; the command prints the outcome.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return arguments.handler(arguments, settings)
     except UsageError as error:

@@ -1,0 +1,184 @@
+"""The `lessonbot` command: listing, checking, database upgrade, usage errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import FIXTURES, PROJECT
+
+DEFECTS = FIXTURES / "defects"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run each command in an empty folder with no lessonbot settings in the environment."""
+    for name in list(os.environ):
+        if name.startswith("LESSONBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_list_json_has_one_record_per_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "list", "--content", str(FIXTURES / "content"), "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 4
+    assert records[0] == {
+        "program": "demo",
+        "slug": "pipes",
+        "locale": "ar",
+        "title": "اختبارات بالفواصل",
+        "path": "programs/demo/lessons/ar/pipes.mdx",
+        "order": 1,
+        "published": True,
+    }
+    assert {record["published"] for record in records} == {True, False}
+
+
+def test_list_text_shows_identity_locale_and_title(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "list", "--content", str(FIXTURES / "content")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    assert lines[3].split() == ["demo/arrays", "en", "Quizzes", "With", "Arrays"]
+
+
+def test_content_defaults_to_the_configured_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(FIXTURES / "content", tmp_path / "lessons")
+    assert main(["lessons", "list", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4
+    (tmp_path / "site.toml").write_text('[content]\ndir = "elsewhere"\n')
+    assert main(["--config", "site.toml", "lessons", "list"]) == 2
+    assert "elsewhere" in capsys.readouterr().err
+
+
+def test_missing_directory_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["lessons", "check", "--content", "does-not-exist"]) == 2
+    err = capsys.readouterr().err
+    assert err == "lessonbot: Content directory not found: does-not-exist\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["frobnicate"], ["lessons"], ["lessons", "list", "--bogus"], ["db"], []],
+)
+def test_usage_errors_exit_2_with_usage(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    assert "usage: lessonbot" in capsys.readouterr().err
+
+
+def test_bad_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "lessonbot.toml").write_text("[web]\nport = 'x'\n")
+    assert main(["lessons", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "web.port" in err
+
+
+def test_check_clean_content_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "check", "--content", str(PROJECT / "lessons")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no problems found" in captured.err
+
+
+def test_check_reports_injected_defects_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(PROJECT / "lessons", content)
+    english = content / "programs" / "data-basics" / "lessons" / "en"
+    for name in ("invalid-yaml.mdx", "unclosed-component.mdx", "quiz-pipe-out-of-range.mdx"):
+        shutil.copyfile(DEFECTS / name, english / name)
+    assert main(["lessons", "check", "--content", str(content)]) == 1
+    captured = capsys.readouterr()
+    prefix = f"{content.as_posix()}/programs/data-basics/lessons/en/"
+    assert captured.out.splitlines() == [
+        f"{prefix}invalid-yaml.mdx:2: The front matter is not valid YAML: "
+        "found unexpected end of stream",
+        f"{prefix}quiz-pipe-out-of-range.mdx:6: <Quiz> answer is 3, but its 3 options are "
+        "numbered 0 to 2.",
+        f"{prefix}unclosed-component.mdx:8: <FunFact> is never closed: add </FunFact>.",
+    ]
+    assert "Found 3 problems" in captured.err
+
+
+def test_check_speaks_the_configured_locale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = tmp_path / "content" / "programs" / "p" / "lessons" / "en"
+    content.mkdir(parents=True)
+    shutil.copyfile(DEFECTS / "quiz-no-answer.mdx", content / "q.mdx")
+    monkeypatch.setenv("LESSONBOT_LOCALE", "es")
+    assert main(["lessons", "check", "--content", str(tmp_path / "content")]) == 1
+    assert "<Quiz> no tiene respuesta" in capsys.readouterr().out
+
+
+def test_check_github_format_emits_annotations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = tmp_path / "programs" / "p" / "lessons" / "en"
+    content.mkdir(parents=True)
+    shutil.copyfile(DEFECTS / "quiz-no-answer.mdx", content / "q.mdx")
+    assert main(["lessons", "check", "--content", str(tmp_path), "--format", "github"]) == 1
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(
+        f"::error file={tmp_path.as_posix()}/programs/p/lessons/en/q.mdx,line=6::"
+    )
+
+
+def test_db_upgrade_creates_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "state" / "bot.db"
+    monkeypatch.setenv("LESSONBOT_DATABASE_URL", f"sqlite:///{database}")
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "upgrade"]) == 0  # already at head: nothing to do, still fine
+    assert database.is_file()
+    assert "latest schema (0001)" in capsys.readouterr().out
+
+
+def test_db_upgrade_failure_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LESSONBOT_DATABASE_URL", "postgresql://nobody:hunter2@127.0.0.1:1/none")
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lessonbot: Could not upgrade the database:")
+    assert err.count("\n") == 1
+    assert "hunter2" not in err
+
+
+def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
+    content = str(FIXTURES / "content")
+    script = Path(sys.executable).with_name("lessonbot")
+    for command in ([str(script)], [sys.executable, "-m", "bot"]):
+        done = subprocess.run(
+            [*command, "lessons", "list", "--content", content, "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert len(json.loads(done.stdout)) == 4
+
+
+def test_real_corpus_lists_all_files(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "list", "--content", str(corpus), "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 553
+    assert len({(r["program"], r["slug"]) for r in records}) == 153

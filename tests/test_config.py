@@ -1,0 +1,147 @@
+"""Settings: file and environment, secrets only from the environment, one-line errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Secret, Settings, env_name, load_settings
+
+PROJECT = Path(__file__).parents[1]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "lessonbot.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_file_or_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.content.dir == Path("lessons")
+    assert settings.content.default_locale == "en"
+    assert settings.database.url.startswith("sqlite:///")
+    assert settings.github.token is None
+    assert settings.linking.mode == "eager"
+
+
+def test_file_values_and_environment_override(tmp_path: Path) -> None:
+    config = _write(
+        tmp_path,
+        '[content]\ndir = "content"\nlocales = ["en", "ar"]\n[web]\nport = 9000\n'
+        '[linking]\nmode = "lazy"\n',
+    )
+    environ = {"LESSONBOT_WEB_PORT": "9100", "LESSONBOT_CONTENT_LOCALES": "en, es ,fr"}
+    settings = load_settings(config, environ)
+    assert settings.content.dir == Path("content")
+    assert settings.web.port == 9100
+    assert settings.content.locales == ("en", "es", "fr")
+    assert settings.linking.mode == "lazy"
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    config = _write(tmp_path, 'locale = "ar"\n')
+    assert load_settings(environ={"LESSONBOT_CONFIG": str(config)}).locale == "ar"
+
+
+def test_secrets_come_from_the_environment_and_never_show(tmp_path: Path) -> None:
+    environ = {"LESSONBOT_GITHUB_TOKEN": "ghp_topsecret", "LESSONBOT_MAIL_SMTP_PASSWORD": "pw"}
+    settings = load_settings(_write(tmp_path, ""), environ)
+    assert isinstance(settings.github.token, Secret)
+    assert settings.github.token.reveal() == "ghp_topsecret"
+    assert "topsecret" not in repr(settings)
+    assert "topsecret" not in str(settings.github)
+    assert "pw" not in repr(settings.mail).replace("smtp_password", "")
+
+
+def test_a_secret_in_the_file_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    config = _write(tmp_path, '[discord]\ntoken = "abc.def.ghi"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, {})
+    message = str(raised.value)
+    assert "discord.token" in message and "LESSONBOT_DISCORD_TOKEN" in message
+    assert "abc.def.ghi" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "names"),
+    [
+        ("[web]\nport = 'eighty'\n", {}, "web.port"),
+        ("", {"LESSONBOT_WEB_PORT": "eighty"}, "LESSONBOT_WEB_PORT"),
+        ("", {"LESSONBOT_WEB_PORT": "70000"}, "web.port"),
+        ("[linking]\nmode = 'sometimes'\n", {}, "linking.mode"),
+        ("", {"LESSONBOT_LINKING_MIRROR_TO_GITHUB": "maybe"}, "linking.mirror_to_github"),
+        ("[database]\nurl = 'mysql://x'\n", {}, "database.url"),
+        ("[github]\nrepository = 'no-slash'\n", {}, "github.repository"),
+        ("[content]\nlocales = 'en'\n", {}, "content.locales"),
+        ("[content]\ndefault_locale = 'English'\n", {}, "content.default_locale"),
+        ("[site]\nlesson_url_template = 'https://x/{lesson}'\n", {}, "site.lesson_url_template"),
+        ("[mail]\nmaintainers = ['nobody']\n", {}, "mail.maintainers"),
+        ("[digest]\nschedule = 'every monday'\n", {}, "digest.schedule"),
+        ("[digest]\nschedule = '0 25 * * *'\n", {}, "digest.schedule"),
+        ("[digest]\ntimezone = 'Mars/Olympus'\n", {}, "digest.timezone"),
+        ("[web]\nprot = 80\n", {}, "web.prot"),
+        ("[webb]\nport = 80\n", {}, "webb"),
+        ("web = 3\n", {}, "web"),
+        ("[github]\nseconds_between_writes = -1\n", {}, "github.seconds_between_writes"),
+        ("not toml = = 1\n", {}, "lessonbot.toml"),
+    ],
+)
+def test_bad_settings_fail_with_one_line_naming_the_setting(
+    tmp_path: Path, text: str, environ: dict[str, str], names: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_write(tmp_path, text), environ)
+    message = str(raised.value)
+    assert names in message
+    assert "\n" not in message
+
+
+def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"did you mean web\.port\?"):
+        load_settings(_write(tmp_path, "[web]\nprot = 80\n"), {})
+
+
+def test_missing_explicit_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "absent.toml", {})
+
+
+def test_unknown_environment_variable_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        load_settings(_write(tmp_path, ""), {"LESSONBOT_WEB_PROT": "1"})
+    assert "LESSONBOT_WEB_PROT" in caplog.text
+
+
+def test_empty_optional_environment_value_means_unset(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, ""), {"LESSONBOT_DISCORD_GUILD_ID": " "})
+    assert settings.discord.guild_id is None
+    settings = load_settings(_write(tmp_path, ""), {"LESSONBOT_DISCORD_GUILD_ID": "123"})
+    assert settings.discord.guild_id == 123
+
+
+def test_example_config_documents_every_setting_and_loads() -> None:
+    example = PROJECT / "lessonbot.example.toml"
+    text = example.read_text(encoding="utf-8")
+    load_settings(example, {})  # the example itself must be valid
+    for top in dataclasses.fields(Settings):
+        if top.default_factory is dataclasses.MISSING:
+            assert f"\n{top.name} = " in text, f"{top.name} undocumented"
+            continue
+        assert f"[{top.name}]" in text
+        for setting in dataclasses.fields(top.default_factory()):
+            if setting.metadata.get("secret"):
+                assert env_name(top.name, setting.name) in text, f"{top.name}.{setting.name}"
+            else:
+                # Optional settings without a default are shown commented out.
+                shown = re.search(rf"^(# )?{setting.name} = ", text, re.MULTILINE)
+                assert shown, f"{top.name}.{setting.name} undocumented"
