@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from bot.domain.frontmatter import FrontMatterError, parse_front_matter_block
 
 LESSON_SUFFIXES = (".mdx", ".md")
+_SUFFIXES = frozenset(suffix[1:] for suffix in LESSON_SUFFIXES)
 _OPENING_FENCES = (b"---\n", b"---\r\n", b"\xef\xbb\xbf---\n", b"\xef\xbb\xbf---\r\n")
 # Front matter ends well within this many bytes; a file whose does not is read further.
 _HEAD_BYTES = 4096
@@ -172,17 +173,12 @@ def iter_lesson_paths(root: Path) -> Iterator[LessonPath]:
         for locale in _sorted_dirs(lessons_dir):
             locale_dir = os.path.join(lessons_dir, locale)
             with os.scandir(locale_dir) as entries:
-                names = sorted(entry.name for entry in entries if entry.is_file())
-            for name in names:
-                stem, dot, suffix = name.rpartition(".")
-                if dot and f".{suffix}" in LESSON_SUFFIXES and stem:
-                    yield LessonPath(
-                        program=program,
-                        locale=locale,
-                        slug=stem,
-                        relative=f"programs/{program}/lessons/{locale}/{name}",
-                        absolute=os.path.join(locale_dir, name),
-                    )
+                files = sorted((e.name, e.path) for e in entries if e.is_file())
+            prefix = f"programs/{program}/lessons/{locale}/"
+            for name, absolute in files:
+                stem, _, suffix = name.rpartition(".")
+                if stem and suffix in _SUFFIXES:
+                    yield LessonPath(program, locale, stem, prefix + name, absolute)
 
 
 def _sorted_dirs(path: str) -> list[str]:

@@ -61,14 +61,15 @@ def _parse_simple(raw: str) -> dict[str, Any] | None:
     # Plain string operations, kept lean: this runs once per lesson file and a regex per line
     # would cost more than reading the file.
     data: dict[str, Any] = {}
+    lines = 0
     for line in raw.splitlines():
         key, separator, value = line.partition(": ")
         if not separator:
             if line.strip():
                 return None
             continue
-        if key in data or (key not in _LESSON_KEYS and not _KEY.fullmatch(key)):
-            return None  # let YAML decide what a duplicate or unusual key means
+        if key not in _LESSON_KEYS and not _KEY.fullmatch(key):
+            return None  # let YAML decide what an unusual key means
         value = value.strip()
         if not value:
             return None
@@ -87,7 +88,9 @@ def _parse_simple(raw: str) -> dict[str, Any] | None:
             data[key] = value
         else:
             return None
-    return data
+        lines += 1
+    # A repeated key leaves fewer entries than lines: let YAML decide what it means.
+    return data if len(data) == lines else None
 
 
 def key_lines(raw: str) -> dict[str, int]:

@@ -31,6 +31,7 @@ AGREEING_BLOCKS = [
     "key:value\n",
     "title: a: b\n",
     "order: +1\n",
+    'title: "a"\ntitle: "b"\n',
     "order: ٣\n",
     "",
 ]

@@ -1,0 +1,131 @@
+"""The shipped migrations build exactly the models' schema, and undo it, on every database."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from bot.store.engine import make_engine, make_sync_engine
+from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
+from bot.store.models import Base
+
+MODEL_TABLES = frozenset(Base.metadata.tables)
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_sync_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_models_declare_the_expected_tables() -> None:
+    assert set(Base.metadata.tables) == {
+        "lessons",
+        "lesson_files",
+        "lesson_links",
+        "suggestions",
+        "questions",
+        "digest_runs",
+        "digest_deliveries",
+        "outbox_jobs",
+    }
+
+
+def test_upgrade_on_an_empty_database_creates_every_table(database_url: str) -> None:
+    assert current_revision(database_url) is None
+    assert _tables(database_url) == set()
+
+    assert upgrade(database_url) == head_revision()
+
+    assert current_revision(database_url) == head_revision()
+    assert _tables(database_url) == MODEL_TABLES | {"alembic_version"}
+
+
+def test_migrated_schema_matches_the_models(migrated_url: str) -> None:
+    engine = make_sync_engine(migrated_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diff = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
+
+
+def test_migrated_constraints_carry_the_conventional_names(migrated_url: str) -> None:
+    engine = make_sync_engine(migrated_url)
+    try:
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            foreign_keys = {fk["name"] for fk in inspector.get_foreign_keys("lesson_files")}
+            uniques = {uq["name"] for uq in inspector.get_unique_constraints("suggestions")}
+            checks = {ck["name"] for ck in inspector.get_check_constraints("suggestions")}
+    finally:
+        engine.dispose()
+    assert foreign_keys == {"fk_lesson_files_lesson_id_lessons"}
+    assert uniques == {
+        "uq_suggestions_branch",
+        "uq_suggestions_idempotency_key",
+        "uq_suggestions_pr_number",
+    }
+    assert checks == {"ck_suggestions_suggestion_source", "ck_suggestions_suggestion_status"}
+
+
+def test_upgrade_is_idempotent(database_url: str) -> None:
+    assert upgrade(database_url) == head_revision()
+    assert upgrade(database_url) == head_revision()
+
+    assert current_revision(database_url) == head_revision()
+    assert _tables(database_url) == MODEL_TABLES | {"alembic_version"}
+
+
+def test_downgrade_to_base_removes_the_tables_and_upgrade_rebuilds_them(
+    migrated_url: str,
+) -> None:
+    downgrade(migrated_url, "base")
+
+    assert current_revision(migrated_url) is None
+    assert _tables(migrated_url) & MODEL_TABLES == set()
+
+    assert upgrade(migrated_url) == head_revision()
+    assert _tables(migrated_url) == MODEL_TABLES | {"alembic_version"}
+
+
+def test_sqlite_sync_engine_sets_wal_and_foreign_keys(sqlite_url: str) -> None:
+    engine = make_sync_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            journal_mode = connection.execute(text("PRAGMA journal_mode")).scalar_one()
+            foreign_keys = connection.execute(text("PRAGMA foreign_keys")).scalar_one()
+            busy_timeout = connection.execute(text("PRAGMA busy_timeout")).scalar_one()
+    finally:
+        engine.dispose()
+    assert journal_mode == "wal"
+    assert foreign_keys == 1
+    assert busy_timeout == 5000
+
+
+async def test_sqlite_async_engine_sets_wal_and_foreign_keys(sqlite_url: str) -> None:
+    # A fresh file: WAL persists in the database, so it must be this engine that set it.
+    engine = make_engine(sqlite_url)
+    try:
+        async with engine.connect() as connection:
+            journal_mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
+            foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
+            busy_timeout = (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert journal_mode == "wal"
+    assert foreign_keys == 1
+    assert busy_timeout == 5000
+
+
+@pytest.mark.parametrize("url", ["mysql://localhost/db", "oracle://localhost/db"])
+def test_unsupported_databases_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="unsupported database"):
+        make_sync_engine(url)
