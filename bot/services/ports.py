@@ -1,0 +1,149 @@
+"""Ports: what services need from the outside world, as typing.Protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+IssueState = Literal["open", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A GitHub issue as services see it."""
+
+    number: int
+    title: str
+    body: str
+    state: IssueState
+    labels: tuple[str, ...]
+    html_url: str
+    is_pull_request: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A comment on an issue or pull request."""
+
+    id: int
+    issue_number: int
+    author: str
+    body: str
+    html_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileContent:
+    """A file at a ref: its text and git blob sha."""
+
+    path: str
+    text: str
+    sha: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedChange:
+    """One file changed on a new branch and offered as a pull request."""
+
+    branch: str
+    path: str
+    content: str
+    commit_message: str
+    title: str
+    body: str
+    base: str = "main"
+    labels: Sequence[str] = field(default_factory=tuple)
+    # When given, the change applies only if the file is still at this blob sha.
+    expected_sha: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequest:
+    """A pull request as services see it."""
+
+    number: int
+    title: str
+    state: IssueState
+    merged: bool
+    head: str
+    base: str
+    html_url: str
+    head_sha: str = ""
+    merge_commit_sha: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A review on a pull request."""
+
+    id: int
+    author: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
+    body: str
+
+
+class GitHubPort(Protocol):
+    """The bot's only door to GitHub; every write is safe to retry."""
+
+    @property
+    def request_counts(self) -> Mapping[str, int]:
+        """Return how many HTTP requests were made, by kind."""
+        ...
+
+    async def get_issue(self, number: int) -> Issue:
+        """Return one issue."""
+        ...
+
+    async def create_issue(
+        self, title: str, body: str, labels: Sequence[str], marker: str
+    ) -> Issue:
+        """Create an issue whose body holds `marker`, unless one with it already exists."""
+        ...
+
+    async def update_issue(
+        self,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        state: IssueState | None = None,
+    ) -> Issue:
+        """Change an issue's title, body or state."""
+        ...
+
+    async def list_issues(self, label: str | None = None, state: str = "all") -> list[Issue]:
+        """Return every issue (not pull request) with a label, all pages."""
+        ...
+
+    async def add_labels(self, number: int, labels: Sequence[str]) -> None:
+        """Add labels to an issue or pull request."""
+        ...
+
+    async def create_comment(self, number: int, body: str, marker: str | None = None) -> Comment:
+        """Comment on an issue or pull request; with a marker, at most once."""
+        ...
+
+    async def list_comments(self, number: int) -> list[Comment]:
+        """Return every comment of an issue or pull request, all pages."""
+        ...
+
+    async def get_file(self, path: str, ref: str = "main") -> FileContent:
+        """Return a file's text and blob sha at a ref."""
+        ...
+
+    async def open_pull_request(self, change: ProposedChange) -> PullRequest:
+        """Commit one file on a new branch and open a PR; a retry never opens a second."""
+        ...
+
+    async def get_pull_request(self, number: int) -> PullRequest:
+        """Return one pull request."""
+        ...
+
+    async def list_reviews(self, number: int) -> list[Review]:
+        """Return a pull request's reviews, oldest first."""
+        ...
+
+    async def merge_pull_request(self, number: int, message: str) -> str:
+        """Merge a pull request; return the merge commit sha."""
+        ...
