@@ -63,6 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_lessons_check)
 
+    sandbox = commands.add_parser("sandbox", help="run local stand-ins for GitHub and Discord")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="COMMAND")
+    sandbox_commands.required = True
+    github = sandbox_commands.add_parser(
+        "github", help="a GitHub-compatible REST server over a real git repository"
+    )
+    github.add_argument("--host", default="127.0.0.1")
+    github.add_argument("--port", type=int, default=8001, help="0 picks a free port")
+    github.add_argument("--content", metavar="DIR", help=content_help)
+    github.add_argument("--repo", default="lessons/content", metavar="OWNER/NAME")
+    github.add_argument("--webhook-url", metavar="URL", help="where to POST signed webhooks")
+    github.add_argument(
+        "--webhook-secret",
+        metavar="SECRET",
+        help="webhook signing secret (default: $LESSONBOT_GITHUB_WEBHOOK_SECRET)",
+    )
+    github.set_defaults(handler=_sandbox_github)
+
     database = commands.add_parser("db", help="manage the database")
     database_commands = database.add_subparsers(dest="db_command", metavar="COMMAND")
     database_commands.required = True
@@ -178,6 +196,27 @@ def _lessons_check(arguments: argparse.Namespace, settings: Settings) -> int:
 
 def _problem_message(problem: Problem, locale: str) -> str:
     return t(locale, f"check.{problem.code}", **problem.params)
+
+
+def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.sandbox.github import serve
+
+    content = _content_dir(arguments, settings)
+    secret = arguments.webhook_secret or (
+        settings.github.webhook_secret.reveal() if settings.github.webhook_secret else None
+    )
+    if arguments.webhook_url and not secret:
+        raise UsageError(
+            "--webhook-url needs --webhook-secret (or LESSONBOT_GITHUB_WEBHOOK_SECRET)"
+        )
+    asyncio.run(
+        serve(
+            content, arguments.repo, arguments.host, arguments.port, arguments.webhook_url, secret
+        )
+    )
+    return EXIT_OK
 
 
 def _db_upgrade(_arguments: argparse.Namespace, settings: Settings) -> int:
