@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.store.migrate import head_revision
 from tests.conftest import FIXTURES, PROJECT
 
 DEFECTS = FIXTURES / "defects"
@@ -148,7 +149,7 @@ def test_db_upgrade_creates_the_schema(
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "upgrade"]) == 0  # already at head: nothing to do, still fine
     assert database.is_file()
-    assert "latest schema (0001)" in capsys.readouterr().out
+    assert f"latest schema ({head_revision()})" in capsys.readouterr().out
 
 
 def test_db_upgrade_failure_is_one_line(

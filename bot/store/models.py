@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy models: lessons and their links, suggestions, questions, digests, outbox."""
+"""Typed SQLAlchemy models: lessons and links, suggestions, questions, digests, outbox, webhooks."""
 
 from __future__ import annotations
 
@@ -335,3 +335,30 @@ class OutboxJob(TimestampMixin, Base):
     # A worker holds a job until this time; a crashed worker's job becomes due again.
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookDeliveryStatus(enum.StrEnum):
+    """What became of a GitHub webhook delivery."""
+
+    RECEIVED = "received"
+    HANDLED = "handled"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+class WebhookDeliveryRecord(Base):
+    """A GitHub webhook delivery, recorded on arrival so a redelivery is never handled twice."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # GitHub's X-GitHub-Delivery GUID: unique, so the insert itself detects a replay, race-free.
+    delivery_id: Mapped[str] = mapped_column(String(100), unique=True)
+    event: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str | None] = mapped_column(String(100))
+    # `received` until the handlers finish; a row left there was interrupted by a shutdown.
+    status: Mapped[WebhookDeliveryStatus] = mapped_column(
+        _enum(WebhookDeliveryStatus, "webhook_delivery_status"),
+        default=WebhookDeliveryStatus.RECEIVED,
+    )
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

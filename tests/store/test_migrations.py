@@ -33,6 +33,7 @@ def test_models_declare_the_expected_tables() -> None:
         "digest_runs",
         "digest_deliveries",
         "outbox_jobs",
+        "webhook_deliveries",
     }
 
 

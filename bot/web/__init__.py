@@ -1,0 +1,1 @@
+"""The bot's HTTP side: GitHub webhooks and health, on one aiohttp application."""

@@ -1,0 +1,16 @@
+"""Typed keys for what the web app's handlers need, set by `create_web_app`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.config import Settings
+from bot.web.router import WebhookRouter
+from bot.web.tasks import BackgroundTasks
+
+SETTINGS = web.AppKey("settings", Settings)
+SESSION_FACTORY = web.AppKey("session_factory", async_sessionmaker)
+WEBHOOK_ROUTER = web.AppKey("webhook_router", WebhookRouter)
+WEBHOOK_MAX_BYTES = web.AppKey("webhook_max_bytes", int)
+BACKGROUND_TASKS = web.AppKey("background_tasks", BackgroundTasks)

@@ -1,0 +1,59 @@
+"""Fixtures for the web tests: migrated databases, the app on a test server, clean logs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.web.app import create_web_app
+from bot.web.router import WebhookRouter
+from tests.store.conftest import database_url, migrated_url, session_factory, sqlite_url
+from tests.web.support import SECRET, Client
+
+# The storage tests' database fixtures (SQLite, and PostgreSQL when configured), reused here.
+__all__ = ["database_url", "migrated_url", "session_factory", "sqlite_url"]
+
+ClientMaker = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture(autouse=True)
+def logs_never_show_the_secret(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Capture every log line of a test, then check the webhook secret is in none of them."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    # caplog.text holds only the current phase (teardown here): read the test's own records.
+    formatter = logging.Formatter()
+    records = [*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records]
+    for record in records:
+        assert SECRET not in formatter.format(record)
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[ClientMaker]:
+    """Yield a function that serves a new web app on a test server; close them all after."""
+    clients: list[Client] = []
+
+    async def make(
+        settings: Settings,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        router: WebhookRouter,
+        **options: Any,
+    ) -> Client:
+        app = create_web_app(
+            settings, session_factory=session_factory, webhook_router=router, **options
+        )
+        client: Client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
