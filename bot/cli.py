@@ -201,8 +201,6 @@ def _problem_message(problem: Problem, locale: str) -> str:
 def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from bot.sandbox.github import serve
-
     content = _content_dir(arguments, settings)
     secret = arguments.webhook_secret or (
         settings.github.webhook_secret.reveal() if settings.github.webhook_secret else None
