@@ -206,9 +206,9 @@ def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
         settings.github.webhook_secret.reveal() if settings.github.webhook_secret else None
     )
     if arguments.webhook_url and not secret:
-        raise UsageError(
-            "--webhook-url needs --webhook-secret (or LESSONBOT_GITHUB_WEBHOOK_SECRET)"
-        )
+        raise UsageError(t(settings.locale, "cli.webhook_secret_missing"))
+    from bot.sandbox.github import serve  # the sandbox is only needed by this command
+
     asyncio.run(
         serve(
             content, arguments.repo, arguments.host, arguments.port, arguments.webhook_url, secret
