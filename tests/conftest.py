@@ -1,10 +1,24 @@
-"""Shared test helpers: fixture paths and the optional real corpus."""
+"""Shared test helpers: fixture paths, the optional real corpus, and one database per test.
+
+Database fixtures run every test on SQLite, and on PostgreSQL too when
+LESSONBOT_TEST_DATABASE_URL names a server (each test in a schema of its own).
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.store.engine import make_engine, make_session_factory
+from bot.store.migrate import upgrade
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
@@ -29,3 +43,60 @@ def write_lesson(root: Path, relative: str, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+POSTGRES_ENV = "LESSONBOT_TEST_DATABASE_URL"
+
+# PostgreSQL joins the matrix only when a server is named: no skipped tests otherwise.
+BACKENDS = ["sqlite", *(["postgresql"] if os.environ.get(POSTGRES_ENV) else [])]
+
+
+def _libpq_url(url: str) -> str:
+    """Return the URL as plain `postgresql://` (no SQLAlchemy driver suffix), for psycopg."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """Return the URL of a fresh SQLite file."""
+    return f"sqlite:///{tmp_path}/test.db"
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Yield the URL of an empty database: a SQLite file, or a private PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/test.db"
+        return
+    base = _libpq_url(os.environ[POSTGRES_ENV])
+    schema = f"t_{secrets.token_hex(8)}"
+    with psycopg.connect(base, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        # libpq's `options` sets search_path for every connection, so the tables and
+        # Alembic's version table are all created in (and found in) the test's schema.
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(base, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+            )
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    """Return the URL of a database migrated to the newest revision."""
+    upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture
+async def session_factory(migrated_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Yield an async session factory on a migrated database; dispose the engine after."""
+    engine = make_engine(migrated_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        await engine.dispose()

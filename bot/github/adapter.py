@@ -105,7 +105,7 @@ class GitHubAdapter:
     ) -> None:
         self._client = client
         self._repository_name = repository
-        self._repo = client.get_repo(repository, lazy=True)
+        self._repo = client.get_repo(repository)  # lazy client: no request
         self._pacer = pacer or WritePacer()
         self._max_attempts = max_attempts
         self._backoff = backoff

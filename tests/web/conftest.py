@@ -13,11 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.web.app import create_web_app
 from bot.web.router import WebhookRouter
-from tests.store.conftest import database_url, migrated_url, session_factory, sqlite_url
 from tests.web.support import SECRET, Client
-
-# The storage tests' database fixtures (SQLite, and PostgreSQL when configured), reused here.
-__all__ = ["database_url", "migrated_url", "session_factory", "sqlite_url"]
 
 ClientMaker = Callable[..., Awaitable[Client]]
 

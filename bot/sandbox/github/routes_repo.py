@@ -1,0 +1,293 @@
+"""Routes for accounts, repositories, branches, commits and file contents."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from typing import Any
+
+from aiohttp import web
+
+from bot.sandbox.github.api import (
+    RATE,
+    acting_user,
+    body_object,
+    context,
+    find_repo,
+    no_content,
+    paginate,
+    parse_time,
+    require_user,
+    respond,
+    text_field,
+)
+from bot.sandbox.github.errors import ApiError, not_found
+from bot.sandbox.github.gitrepo import Signature
+from bot.sandbox.github.operations import HEADS, branch_ref
+from bot.sandbox.github.state import now
+
+
+async def get_repo(request: web.Request) -> web.Response:
+    """GET /repos/{owner}/{repo}."""
+    repo = find_repo(request)
+    return respond(context(request).payloads.full_repository(repo, acting_user(request)))
+
+
+async def get_authenticated_user(request: web.Request) -> web.Response:
+    """GET /user."""
+    return respond(context(request).payloads.private_user(require_user(request)))
+
+
+async def get_user(request: web.Request) -> web.Response:
+    """GET /users/{login}."""
+    user = context(request).state.find_user(request.match_info["login"])
+    if user is None:
+        raise not_found()
+    return respond(context(request).payloads.public_user(user))
+
+
+async def get_rate_limit(request: web.Request) -> web.Response:
+    """GET /rate_limit."""
+    window = request[RATE]
+    core = {
+        "limit": window.limit,
+        "remaining": window.remaining,
+        "reset": window.reset,
+        "used": window.used,
+        "resource": "core",
+    }
+    search = {"limit": 30, "remaining": 30, "reset": window.reset, "used": 0}
+    return respond(
+        {
+            "resources": {
+                "core": core,
+                "search": {**search, "resource": "search"},
+                "graphql": {**search, "limit": 5000, "remaining": 5000, "resource": "graphql"},
+            },
+            "rate": core,
+        }
+    )
+
+
+def _permissions(permission: str) -> dict[str, bool]:
+    """Expand a permission name into GitHub's flags."""
+    return {
+        "admin": permission == "admin",
+        "maintain": permission == "admin",
+        "push": permission in ("admin", "write"),
+        "triage": permission in ("admin", "write"),
+        "pull": True,
+    }
+
+
+async def get_collaborator(request: web.Request) -> web.Response:
+    """GET /repos/{owner}/{repo}/collaborators/{login}: 204 for collaborators, else 404."""
+    repo = find_repo(request)
+    state = context(request).state
+    user = state.find_user(request.match_info["login"])
+    if user is None or state.permission(repo, user) == "read":
+        raise not_found()
+    return no_content()
+
+
+async def get_collaborator_permission(request: web.Request) -> web.Response:
+    """GET /repos/{owner}/{repo}/collaborators/{login}/permission."""
+    repo = find_repo(request)
+    ctx = context(request)
+    user = ctx.state.find_user(request.match_info["login"])
+    if user is None:
+        raise not_found()
+    permission = ctx.state.permission(repo, user)
+    return respond(
+        {
+            "permission": permission,
+            "role_name": permission,
+            "user": {
+                **ctx.payloads.user(user),
+                "permissions": _permissions(permission),
+                "role_name": permission,
+            },
+        }
+    )
+
+
+# Branches and commits
+
+
+async def list_branches(request: web.Request) -> web.Response:
+    """GET /repos/{owner}/{repo}/branches."""
+    repo = find_repo(request)
+    payloads = context(request).payloads
+    refs = await repo.git.refs(HEADS)
+    items = sorted((name.removeprefix(HEADS), sha) for name, sha in refs.items())
+    return paginate(request, items, lambda item: payloads.short_branch(repo, *item))
+
+
+async def get_branch(request: web.Request) -> web.Response:
+    """GET /repos/{owner}/{repo}/branches/{branch}."""
+    repo = find_repo(request)
+    name = request.match_info["branch"]
+    sha = await repo.git.ref(branch_ref(name))
+    if sha is None:
+        raise ApiError(404, "Branch not found")
+    commit = await repo.git.read_commit(sha)
+    assert commit is not None
+    return respond(context(request).payloads.branch(repo, name, commit))
+
+
+async def get_commit(request: web.Request) -> web.Response:
+    """GET /repos/{owner}/{repo}/commits/{ref}: one commit with its changed files."""
+    repo = find_repo(request)
+    ctx = context(request)
+    ref = request.match_info["ref"]
+    sha = await repo.git.resolve(ref)
+    commit = await repo.git.read_commit(sha) if sha else None
+    if commit is None:
+        raise ApiError(422, f"No commit found for SHA: {ref}")
+    data = ctx.payloads.commit(repo, commit)
+    files = await ctx.ops.changed_files(
+        repo, commit.parents[0] if commit.parents else None, commit.sha
+    )
+    additions = sum(item["additions"] for item in files)
+    deletions = sum(item["deletions"] for item in files)
+    data["stats"] = {"total": additions + deletions, "additions": additions, "deletions": deletions}
+    data["files"] = files
+    return respond(data)
+
+
+# Contents
+
+
+async def get_contents(request: web.Request) -> web.Response:
+    """GET /repos/{owner}/{repo}/contents/{path}?ref=: a file, or a directory listing."""
+    repo = find_repo(request)
+    payloads = context(request).payloads
+    path = request.match_info.get("path", "").strip("/")
+    ref = request.query.get("ref") or repo.default_branch
+    commit = await repo.git.resolve(ref)
+    if commit is None:
+        raise ApiError(404, f"No commit found for the ref {ref}")
+    entry = await repo.git.entry_at(commit, path)
+    if entry is None:
+        raise not_found()
+    if entry.type == "tree":
+        prefix = f"{path}/" if path else ""
+        listing = await repo.git.ls_tree(entry.sha)
+        return respond(
+            [
+                payloads.content_item(
+                    repo, ref, dataclasses.replace(item, path=prefix + item.path), commit
+                )
+                for item in listing
+            ]
+        )
+    if entry.type != "blob":
+        return respond(payloads.content_item(repo, ref, entry, commit))
+    obj = await repo.git.read_object(entry.sha)
+    assert obj is not None
+    return respond(payloads.content_file(repo, ref, entry, commit, obj[1]))
+
+
+def _signature(data: Any, field: str) -> Signature | None:
+    """Parse an optional {name, email, date} author or committer of a request body."""
+    if data is None:
+        return None
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("name"), str)
+        and isinstance(data.get("email"), str)
+    ):
+        raise ApiError(422, f'Invalid request.\n\n"name" and "email" are required in {field}.')
+    date = data.get("date")
+    return Signature(
+        data["name"], data["email"], parse_time(date if isinstance(date, str) else None) or now()
+    )
+
+
+async def put_contents(request: web.Request) -> web.Response:
+    """PUT /repos/{owner}/{repo}/contents/{path}: create or update a file as a commit."""
+    return await _write_contents(request, delete=False)
+
+
+async def delete_contents(request: web.Request) -> web.Response:
+    """DELETE /repos/{owner}/{repo}/contents/{path}: delete a file as a commit."""
+    return await _write_contents(request, delete=True)
+
+
+async def _write_contents(request: web.Request, *, delete: bool) -> web.Response:
+    """Commit one file change on a branch and answer GitHub's {content, commit}."""
+    user = require_user(request)
+    repo = find_repo(request)
+    ctx = context(request)
+    data = await body_object(request)
+    path = request.match_info.get("path", "").strip("/")
+    message = text_field(data, "message", "Commit", required=True) or ""
+    branch = text_field(data, "branch", "Commit") or repo.default_branch
+    sha = text_field(data, "sha", "Commit")
+    content: bytes | None = None
+    if not delete:
+        encoded = text_field(data, "content", "Commit", required=True) or ""
+        try:
+            # GitHub accepts base64 wrapped in lines, as its own responses are.
+            content = base64.b64decode("".join(encoded.split()), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise ApiError(422, "content is not valid Base64") from error
+    committer = _signature(data.get("committer"), "committer")
+    author = _signature(data.get("author"), "author") or committer
+    created, commit_sha, entry = await ctx.ops.commit_file(
+        repo,
+        user,
+        path=path,
+        content=content,
+        message=message,
+        branch=branch,
+        sha=sha,
+        author=author,
+        committer=committer,
+    )
+    commit = await repo.git.read_commit(commit_sha)
+    assert commit is not None
+    file_data = None
+    if entry is not None:
+        file_data = ctx.payloads.content_item(repo, branch, entry, commit_sha)
+    return respond(
+        {"content": file_data, "commit": ctx.payloads.git_commit(repo, commit)},
+        status=201 if created else 200,
+    )
+
+
+async def get_raw(request: web.Request) -> web.Response:
+    """GET /_sandbox/raw/{owner}/{repo}/{commit}/{path}: the bytes `download_url` points at."""
+    repo = find_repo(request)
+    entry = await repo.git.entry_at(request.match_info["commit"], request.match_info["path"])
+    if entry is None or entry.type != "blob":
+        raise not_found()
+    obj = await repo.git.read_object(entry.sha)
+    assert obj is not None
+    return web.Response(body=obj[1], content_type="application/octet-stream")
+
+
+def routes() -> list[web.RouteDef]:
+    """Return this module's API routes."""
+    repo = "/repos/{owner}/{repo}"
+    return [
+        web.get("/user", get_authenticated_user),
+        web.get("/users/{login}", get_user),
+        web.get("/rate_limit", get_rate_limit),
+        web.get(repo, get_repo),
+        web.get(repo + "/collaborators/{login}", get_collaborator),
+        web.get(repo + "/collaborators/{login}/permission", get_collaborator_permission),
+        web.get(repo + "/branches", list_branches),
+        web.get(repo + "/branches/{branch:.+}", get_branch),
+        web.get(repo + "/commits/{ref:.+}", get_commit),
+        web.get(repo + "/contents", get_contents),
+        web.get(repo + "/contents/{path:.*}", get_contents),
+        web.put(repo + "/contents/{path:.+}", put_contents),
+        web.delete(repo + "/contents/{path:.+}", delete_contents),
+    ]
+
+
+def admin_routes() -> list[web.RouteDef]:
+    """Return the helper routes this module serves under /_sandbox (no auth, not logged)."""
+    return [web.get("/_sandbox/raw/{owner}/{repo}/{commit}/{path:.+}", get_raw)]

@@ -1,0 +1,552 @@
+"""The GitHub sandbox server: an aiohttp app over a real bare git repository."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from aiohttp import web
+
+from bot.sandbox.github import admin, routes_git, routes_issues, routes_pulls, routes_repo
+from bot.sandbox.github.api import CONTEXT, RATE, USER, Context, respond
+from bot.sandbox.github.errors import ApiError
+from bot.sandbox.github.events import Events
+from bot.sandbox.github.faults import FaultList
+from bot.sandbox.github.gitrepo import GitRepo, Signature
+from bot.sandbox.github.operations import Operations, branch_ref
+from bot.sandbox.github.payloads import Payloads
+from bot.sandbox.github.state import Repo, State, User, now
+from bot.sandbox.github.webhooks import Delivery, WebhookSender
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ADMIN_PREFIX = "/_sandbox/"
+IMPORT_AUTHOR = ("lessonbot-sandbox", "lessonbot-sandbox@users.noreply.github.com")
+RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+SECONDARY_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID {request_id}."
+)
+
+
+def _request_id() -> str:
+    """Return an id shaped like GitHub's X-GitHub-Request-Id."""
+    return ":".join(secrets.token_hex(n).upper() for n in (2, 3, 4, 4, 4))
+
+
+def _authenticate(request: web.Request, state: State) -> User | None:
+    """Return the user a token or basic credential names; the token is the login."""
+    header = request.headers.get("Authorization", "").strip()
+    if not header:
+        return None
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() in ("token", "bearer") and credential:
+        return state.user(credential)
+    if scheme.lower() == "basic" and credential:
+        try:
+            login = base64.b64decode(credential).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            login = ""
+        if login:
+            return state.user(login)
+    raise ApiError(401, "Bad credentials")
+
+
+def _scan(content_dir: Path) -> tuple[list[tuple[str, Path, str]], list[tuple[str, str]]]:
+    """List the files (path, mode) and symlinks (target) under a directory, minus `.git`."""
+    files: list[tuple[str, Path, str]] = []
+    links: list[tuple[str, str]] = []
+    for root, dirs, names in os.walk(content_dir):
+        dirs[:] = sorted(d for d in dirs if d != ".git")
+        base = Path(root)
+        # os.walk does not descend into symlinked directories; they are stored as links.
+        for name in sorted(names) + [d for d in dirs if (base / d).is_symlink()]:
+            path = base / name
+            relative = path.relative_to(content_dir).as_posix()
+            if path.is_symlink():
+                links.append((relative, os.readlink(path)))
+            elif path.is_file():
+                files.append((relative, path, "100755" if os.access(path, os.X_OK) else "100644"))
+    return files, links
+
+
+async def import_directory(git: GitRepo, content_dir: Path, branch: str) -> str:
+    """Commit every file under `content_dir` as the first commit of `branch`."""
+    files, links = await asyncio.to_thread(_scan, content_dir)
+    shas = await git.write_blobs([path for _, path, _ in files])
+    changes: dict[str, tuple[str, str] | None] = {
+        relative: (mode, sha) for (relative, _, mode), sha in zip(files, shas, strict=True)
+    }
+    for relative, target in links:
+        changes[relative] = ("120000", await git.write_blob(target.encode()))
+    tree = await git.build_tree(None, changes)
+    author = Signature(*IMPORT_AUTHOR, now())
+    commit = await git.commit_tree(tree, [], "Import lesson content\n", author, author)
+    if not await git.update_ref(branch_ref(branch), commit, None):
+        raise RuntimeError(f"could not create {branch} in {git.path}")
+    return commit
+
+
+def _content_dir(path: Path) -> Path:
+    """Return a content directory as an absolute path, or raise when it is missing."""
+    path = Path(path).absolute()
+    if not path.is_dir():
+        raise FileNotFoundError(f"content directory not found: {path}")
+    return path
+
+
+class GitHubSandbox:
+    """A GitHub-compatible REST server over real git repositories, with signed webhooks.
+
+    The repository given is built from `content_dir`; `add_repository` adds more.
+    """
+
+    def __init__(
+        self,
+        content_dir: Path,
+        repository: str = "lessons/content",
+        *,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_login: str = "lessonbot",
+    ) -> None:
+        owner, _, name = repository.partition("/")
+        if not owner or not name or "/" in name:
+            raise ValueError(f"repository must be 'owner/name', not {repository!r}")
+        self.content_dir = Path(content_dir).absolute()
+        self.repository = repository
+        self.host = host
+        self.port = port
+        self.bot_login = bot_login
+        self._webhook_url = webhook_url
+        self._webhook_secret = webhook_secret
+        self._ctx: Context | None = None
+        self._runner: web.AppRunner | None = None
+        self._tmp: Path | None = None
+        self._git_dir: Path | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # Lifecycle
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Build the repository and start serving on host:port."""
+        _content_dir(self.content_dir)
+        self._loop = asyncio.get_running_loop()
+        self._tmp = Path(tempfile.mkdtemp(prefix="lessonbot-github-sandbox-"))
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> None:
+        """Set up state, git, the listening socket, the app and the webhook sender."""
+        assert self._tmp is not None
+        state = State()
+        state.user(self.bot_login)
+        repo = await self._create_repo(state, self.repository, self.content_dir)
+        self._git_dir = repo.git.path
+
+        # Bind first so the port (and every URL the payloads carry) is known before the
+        # application is frozen.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
+        port = sock.getsockname()[1]
+        host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
+        self.base_url = f"http://{host}:{port}"
+
+        payloads = Payloads(state, self.base_url)
+        webhooks = WebhookSender(self._webhook_url, self._webhook_secret, repo.id)
+        events = Events(payloads, webhooks)
+        self._ctx = Context(
+            state=state,
+            payloads=payloads,
+            events=events,
+            ops=Operations(state, payloads, events),
+            faults=FaultList(),
+            webhooks=webhooks,
+            requests=[],
+            lock=asyncio.Lock(),
+        )
+        app = web.Application(middlewares=[_middleware])
+        app[CONTEXT] = self._ctx
+        app.router.add_routes(admin.routes())
+        app.router.add_routes(routes_repo.admin_routes())
+        for module in (routes_repo, routes_git, routes_issues, routes_pulls):
+            app.router.add_routes(module.routes())
+        await webhooks.start()
+        self._runner = web.AppRunner(app, access_log=None)
+        try:
+            await self._runner.setup()
+            await web.SockSite(self._runner, sock).start()
+        except BaseException:
+            sock.close()
+            raise
+
+    async def _create_repo(self, state: State, repository: str, content_dir: Path) -> Repo:
+        """Create a repository whose first commit on main holds `content_dir`."""
+        assert self._tmp is not None
+        owner_login, _, name = repository.partition("/")
+        if not owner_login or not name or "/" in name:
+            raise ValueError(f"repository must be 'owner/name', not {repository!r}")
+        if state.repo(owner_login, name) is not None:
+            raise ValueError(f"repository {repository} already exists")
+        owner = state.find_user(owner_login) or state.user(owner_login, kind="Organization")
+        git = await GitRepo.init(self._tmp / owner_login.lower() / f"{name.lower()}.git")
+        await import_directory(git, content_dir, "main")
+        repo = state.add_repo(owner, name, git, "main")
+        # The bot writes through a token with push access; "maintainer" is the conventional
+        # reviewer login tests and demos act as. Others are outsiders until granted access.
+        repo.collaborators[self.bot_login.lower()] = "write"
+        repo.collaborators["maintainer"] = "admin"
+        return repo
+
+    async def add_repository(self, repository: str, content_dir: Path) -> Path:
+        """Add another repository built from `content_dir`; return its bare git directory."""
+        content_dir = await asyncio.to_thread(_content_dir, content_dir)
+        repo = await self._on_loop(self._create_repo(self.state, repository, content_dir))
+        return repo.git.path
+
+    async def _on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the sandbox's loop, from it or from another thread's loop."""
+        loop = self._loop
+        if loop is None or loop is asyncio.get_running_loop():
+            return await coroutine
+        # Started in a thread: wait on the sandbox's own loop without blocking this one.
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, loop))
+
+    async def close(self) -> None:
+        """Stop serving and delete the repository."""
+        if self._ctx is not None:
+            await self._ctx.webhooks.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def start_in_thread(self, timeout: float = 60.0) -> Self:
+        """Start the sandbox on its own event loop in a daemon thread, for blocking callers."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as error:  # any failure belongs to the starting thread
+                failure.append(error)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="github-sandbox", daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout):
+            raise TimeoutError("the GitHub sandbox did not start in time")
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop a sandbox started with start_in_thread()."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(self.close(), loop)
+            with contextlib.suppress(Exception):
+                future.result(timeout)
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        if self._thread is None:
+            self.start_in_thread()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # What tests and demos look at
+
+    @property
+    def context(self) -> Context:
+        """Return the running sandbox's context (state, payloads, operations)."""
+        if self._ctx is None:
+            raise RuntimeError("the GitHub sandbox is not started")
+        return self._ctx
+
+    @property
+    def state(self) -> State:
+        """Return the in-memory state: users, repositories, issues, pull requests."""
+        return self.context.state
+
+    @property
+    def git_dir(self) -> Path:
+        """Return the path of the repository's bare git directory."""
+        if self._git_dir is None:
+            raise RuntimeError("the GitHub sandbox is not started")
+        return self._git_dir
+
+    @property
+    def webhook_url(self) -> str | None:
+        """Return where webhooks are delivered."""
+        return self._webhook_url
+
+    @webhook_url.setter
+    def webhook_url(self, url: str | None) -> None:
+        self._webhook_url = url
+        if self._ctx is not None:
+            self._ctx.webhooks.url = url
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Return the API requests received so far: method, path and status."""
+        return list(self.context.requests)
+
+    @property
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Return the webhook deliveries so far, with the receiver's status."""
+        return [delivery.to_json() for delivery in self.context.webhooks.deliveries]
+
+    def add_fault(self, match: str, mode: str = "before", count: int = 1) -> dict[str, Any]:
+        """Fail the next `count` requests matching `METHOD /path-glob` in the given mode."""
+        return self.context.faults.add(match=match, mode=mode, count=count).to_json()
+
+    def clear_faults(self) -> None:
+        """Drop every pending fault."""
+        self.context.faults.clear()
+
+    def add_collaborator(self, login: str, permission: str = "write") -> None:
+        """Give `login` access to the repository, so it counts as a collaborator."""
+        if permission not in admin.PERMISSIONS:
+            raise ValueError(f"permission must be one of {admin.PERMISSIONS}")
+        self.state.user(login)
+        owner, _, name = self.repository.partition("/")
+        repo = self.state.repo(owner, name)
+        assert repo is not None
+        repo.collaborators[login.lower()] = permission
+
+    async def wait_for_webhooks(self) -> None:
+        """Wait until every queued webhook delivery was attempted (each times out in 10 s)."""
+        if self._ctx is not None:
+            await self._on_loop(self._ctx.webhooks.join())
+
+    def wait_for_webhooks_blocking(self, timeout: float = 30.0) -> None:
+        """Block until every queued delivery was attempted (for start_in_thread callers)."""
+        if self._loop is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self.context.webhooks.join(), self._loop)
+        future.result(timeout)
+
+
+# The middleware: auth, rate limits, faults, serialization, logging and headers
+
+
+@web.middleware
+async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Wrap every route the way GitHub's front end does."""
+    ctx = request.app[CONTEXT]
+    request_id = _request_id()
+    if request.path.startswith(ADMIN_PREFIX):
+        response = await _call(request, handler)
+        response.headers["X-GitHub-Request-Id"] = request_id
+        return response
+    held: list[Delivery] = []
+    response = await _api(request, handler, ctx, request_id, held)
+    ctx.requests.append({"method": request.method, "path": request.path, "status": response.status})
+    window = request.get(RATE)
+    if window is not None:
+        response.headers.setdefault("X-RateLimit-Limit", str(window.limit))
+        response.headers.setdefault("X-RateLimit-Remaining", str(window.remaining))
+        response.headers.setdefault("X-RateLimit-Reset", str(window.reset))
+        response.headers.setdefault("X-RateLimit-Used", str(window.used))
+        response.headers.setdefault("X-RateLimit-Resource", "core")
+    response.headers["X-GitHub-Request-Id"] = request_id
+    response.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
+    response.headers["X-GitHub-Api-Version-Selected"] = "2022-11-28"
+    if not held:
+        return response
+    try:
+        # Finish the response here (aiohttp skips what is already done) so that the
+        # webhooks it caused go out after it, as GitHub delivers them.
+        await response.prepare(request)
+        await response.write_eof()
+    finally:
+        WebhookSender.release(held)
+    return response
+
+
+async def _api(
+    request: web.Request,
+    handler: Handler,
+    ctx: Context,
+    request_id: str,
+    held: list[Delivery],
+) -> web.StreamResponse:
+    """Authenticate, count, inject faults and run the route under the write lock."""
+    try:
+        user = _authenticate(request, ctx.state)
+    except ApiError as error:
+        return _error(error)
+    if user is not None:
+        request[USER] = user
+    key = f"user:{user.login.lower()}" if user else f"ip:{request.remote}"
+    window = ctx.state.rate(key, authenticated=user is not None)
+    request[RATE] = window
+    if request.path != "/rate_limit":  # checking the limit does not use it up, as on GitHub
+        if window.remaining <= 0:
+            return _primary_limit(user, request, request_id, window.reset)
+        window.remaining -= 1
+    if user is None and request.method not in ("GET", "HEAD"):
+        return _error(ApiError(401, "Requires authentication"))
+    mode = ctx.faults.take(request.method, request.path)
+    if mode == "before":
+        return _bad_gateway()
+    if mode == "secondary":
+        message = SECONDARY_MESSAGE.format(request_id=request_id)
+        return _error(
+            ApiError(
+                403,
+                message,
+                headers={"Retry-After": "1"},
+                documentation_url=f"{RATE_DOCS}#about-secondary-rate-limits",
+            )
+        )
+    if mode == "primary":
+        return _primary_limit(user, request, request_id, int(now().timestamp()) + 2)
+    async with ctx.lock:
+        collected = ctx.webhooks.hold()
+        try:
+            response = await _call(request, handler)
+        finally:
+            ctx.webhooks.unhold()
+            held.extend(collected)
+    if mode == "after":
+        # The change is applied; only the answer is lost, as when a proxy times out.
+        return _bad_gateway()
+    return response
+
+
+def _primary_limit(
+    user: User | None, request: web.Request, request_id: str, reset: int
+) -> web.Response:
+    """Answer 403 as GitHub does when the hourly allowance is used up."""
+    who = f"user ID {user.id}" if user else str(request.remote)
+    window = request[RATE]
+    return _error(
+        ApiError(
+            403,
+            f"API rate limit exceeded for {who}. If you reach out to GitHub Support for help, "
+            f"please include the request ID {request_id}.",
+            headers={
+                "X-RateLimit-Limit": str(window.limit),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(reset),
+                "X-RateLimit-Used": str(window.limit),
+            },
+            documentation_url=f"{RATE_DOCS}#about-rate-limits",
+        )
+    )
+
+
+def _bad_gateway() -> web.Response:
+    """Answer the 502 a lost or failed upstream response gives."""
+    return respond({"message": "Server Error"}, status=502)
+
+
+def _error(error: ApiError) -> web.Response:
+    """Render an ApiError."""
+    return respond(error.body(), status=error.status, headers=error.headers)
+
+
+async def _call(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Run a route, turning every failure into GitHub's JSON error shape."""
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return _error(error)
+    except web.HTTPException as error:
+        if error.status in (404, 405):
+            return _error(ApiError(404, "Not Found"))
+        return _error(ApiError(error.status, error.reason))
+    except Exception:
+        log.exception("GitHub sandbox route %s %s failed", request.method, request.path)
+        return _error(ApiError(500, "Server Error"))
+
+
+async def serve(
+    content_dir: Path,
+    repository: str = "lessons/content",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+) -> None:
+    """Run a GitHub sandbox until cancelled, printing where it listens."""
+    sandbox = GitHubSandbox(
+        content_dir,
+        repository,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        host=host,
+        port=port,
+    )
+    async with sandbox:
+        print(f"GitHub sandbox for {sandbox.repository} listening on {sandbox.base_url}")
+        print(f"  git repository: {sandbox.git_dir}")
+        print(f"  webhooks: {webhook_url or 'off'}", flush=True)
+        await asyncio.Event().wait()
