@@ -14,7 +14,7 @@ import pytest
 from github import Github
 
 from bot.sandbox.github import GitHubSandbox, serve
-from tests.sandbox.conftest import LESSON, Reply, http
+from tests.sandbox.github.conftest import LESSON, Reply, http
 
 REPO = "/repos/lessons/content"
 

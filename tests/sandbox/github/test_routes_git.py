@@ -9,7 +9,7 @@ import pytest
 from github import Github, GithubException, InputGitTreeElement
 
 from bot.sandbox.github import GitHubSandbox
-from tests.sandbox.conftest import LESSON, Reply
+from tests.sandbox.github.conftest import LESSON, Reply
 
 REPO = "/repos/lessons/content"
 

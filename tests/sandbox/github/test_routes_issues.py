@@ -9,7 +9,7 @@ import pytest
 from github import Github, GithubException, UnknownObjectException
 
 from bot.sandbox.github import GitHubSandbox
-from tests.sandbox.conftest import Reply
+from tests.sandbox.github.conftest import Reply
 
 REPO = "/repos/lessons/content"
 

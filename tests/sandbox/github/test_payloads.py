@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from bot.sandbox.github import GitHubSandbox
 from bot.sandbox.github.payloads import encode_content, iso, node_id
-from tests.sandbox.conftest import LESSON, Reply, validate
+from tests.sandbox.github.conftest import LESSON, Reply, validate
 
 REPO = "/repos/lessons/content"
 

@@ -17,7 +17,7 @@ from github import Auth, Github
 
 from bot.sandbox.github import GitHubSandbox
 from bot.sandbox.github.webhooks import WebhookSender, signature_256
-from tests.sandbox.conftest import LESSON, WEBHOOK_EXAMPLES, Receiver
+from tests.sandbox.github.conftest import LESSON, WEBHOOK_EXAMPLES, Receiver
 
 SECRET = "s3cret"
 Validator = Callable[[str, str | None, dict[str, Any]], None]

@@ -16,7 +16,7 @@ from github import Auth, Github
 
 from bot.sandbox.github import GitHubSandbox
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 SPECS = PROJECT.parent / "shared" / "specs"
 WEBHOOK_SCHEMAS = SPECS / "github-webhooks" / "schemas"
 WEBHOOK_EXAMPLES = SPECS / "github-webhooks" / "examples"

@@ -10,7 +10,7 @@ from github import Github, GithubException
 from github.Repository import Repository
 
 from bot.sandbox.github import GitHubSandbox
-from tests.sandbox.conftest import LESSON, Reply
+from tests.sandbox.github.conftest import LESSON, Reply
 
 REPO = "/repos/lessons/content"
 

@@ -10,7 +10,7 @@ from github import Github
 
 from bot.sandbox.github import GitHubSandbox
 from bot.sandbox.github.faults import Fault, FaultList
-from tests.sandbox.conftest import Reply
+from tests.sandbox.github.conftest import Reply
 
 ISSUES = "/repos/lessons/content/issues"
 
