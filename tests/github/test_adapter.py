@@ -288,3 +288,63 @@ async def test_the_token_never_appears_in_errors(sandbox: GitHubSandbox) -> None
 def test_missing_credentials_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="LESSONBOT_GITHUB_TOKEN"):
         GitHubAdapter.from_settings(GitHubSettings(repository="a/b"))
+
+
+def _rsa_key_pair() -> tuple[str, str]:
+    """Return a fresh RSA private key and its public key, as PEM text."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+async def test_github_app_auth_gets_an_installation_token_once(sandbox: GitHubSandbox) -> None:
+    private, public = _rsa_key_pair()
+    bot_login = sandbox.register_app(app_id=4242, public_key_pem=public, installation_id=77)
+    settings = GitHubSettings(
+        base_url=sandbox.base_url,
+        repository=sandbox.repository,
+        app_id=4242,
+        installation_id=77,
+        app_private_key=Secret(private),
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
+    adapter = GitHubAdapter.from_settings(settings, backoff=0.01)
+    hidden = marker("lesson", "demo/pipes")
+    issue = await adapter.create_issue("Pipes", hidden, [], hidden)
+    await adapter.create_comment(issue.number, "Hello")
+    comments = await adapter.list_comments(issue.number)
+    assert bot_login == "lessonbot[bot]"
+    assert [comment.author for comment in comments] == [bot_login]
+    # The token is fetched once and reused until it nears expiry.
+    assert api_requests(sandbox).count("POST /app/installations/77/access_tokens") == 1
+
+
+async def test_github_app_with_the_wrong_key_is_refused(sandbox: GitHubSandbox) -> None:
+    _, public = _rsa_key_pair()
+    other_private, _ = _rsa_key_pair()
+    sandbox.register_app(app_id=4242, public_key_pem=public, installation_id=77)
+    settings = GitHubSettings(
+        base_url=sandbox.base_url,
+        repository=sandbox.repository,
+        app_id=4242,
+        installation_id=77,
+        app_private_key=Secret(other_private),
+    )
+    adapter = GitHubAdapter.from_settings(settings, backoff=0.01)
+    with pytest.raises(GitHubError) as raised:
+        await adapter.get_issue(1)
+    assert raised.value.status == 401
+    assert "BEGIN PRIVATE KEY" not in str(raised.value)

@@ -18,7 +18,7 @@ from bot.sandbox.github.events import Events
 from bot.sandbox.github.faults import FaultList
 from bot.sandbox.github.operations import Operations
 from bot.sandbox.github.payloads import JSON, Payloads
-from bot.sandbox.github.state import Issue, RateWindow, Repo, State, User
+from bot.sandbox.github.state import Apps, Issue, RateWindow, Repo, State, User
 from bot.sandbox.github.webhooks import WebhookSender
 
 T = TypeVar("T")
@@ -38,6 +38,7 @@ class Context:
     webhooks: WebhookSender
     requests: list[dict[str, Any]]
     lock: asyncio.Lock
+    apps: Apps
 
 
 CONTEXT = web.AppKey("github_sandbox_context", Context)

@@ -20,7 +20,7 @@ from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
-from bot.sandbox.github import admin, routes_git, routes_issues, routes_pulls, routes_repo
+from bot.sandbox.github import admin, apps, routes_git, routes_issues, routes_pulls, routes_repo
 from bot.sandbox.github.api import CONTEXT, RATE, USER, Context, respond
 from bot.sandbox.github.errors import ApiError
 from bot.sandbox.github.events import Events
@@ -28,7 +28,7 @@ from bot.sandbox.github.faults import FaultList
 from bot.sandbox.github.gitrepo import GitRepo, Signature
 from bot.sandbox.github.operations import Operations, branch_ref
 from bot.sandbox.github.payloads import Payloads
-from bot.sandbox.github.state import Repo, State, User, now
+from bot.sandbox.github.state import App, Apps, Repo, State, User, now
 from bot.sandbox.github.webhooks import Delivery, WebhookSender
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ADMIN_PREFIX = "/_sandbox/"
+APP_PREFIX = "/app/"
 IMPORT_AUTHOR = ("lessonbot-sandbox", "lessonbot-sandbox@users.noreply.github.com")
 RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 SECONDARY_MESSAGE = (
@@ -49,15 +50,20 @@ def _request_id() -> str:
     return ":".join(secrets.token_hex(n).upper() for n in (2, 3, 4, 4, 4))
 
 
-def _authenticate(request: web.Request, state: State) -> User | None:
+def _authenticate(request: web.Request, state: State, apps: Apps) -> User | None:
     """Return the user a token or basic credential names; the token is the login."""
     header = request.headers.get("Authorization", "").strip()
-    if not header:
-        return None
+    if not header or request.path.startswith(APP_PREFIX):
+        return None  # App routes take a JWT, which their handler verifies
     scheme, _, credential = header.partition(" ")
     credential = credential.strip()
     if scheme.lower() in ("token", "bearer") and credential:
-        return state.user(credential)
+        try:
+            # An installation token acts as its App's bot; any other token is a login.
+            login = apps.login_for(credential) or credential
+        except PermissionError:
+            raise ApiError(401, "Bad credentials") from None
+        return state.user(login)
     if scheme.lower() == "basic" and credential:
         try:
             login = base64.b64decode(credential).decode().partition(":")[0]
@@ -205,12 +211,13 @@ class GitHubSandbox:
             webhooks=webhooks,
             requests=[],
             lock=asyncio.Lock(),
+            apps=Apps(),
         )
         app = web.Application(middlewares=[_middleware])
         app[CONTEXT] = self._ctx
         app.router.add_routes(admin.routes())
         app.router.add_routes(routes_repo.admin_routes())
-        for module in (routes_repo, routes_git, routes_issues, routes_pulls):
+        for module in (routes_repo, routes_git, routes_issues, routes_pulls, apps):
             app.router.add_routes(module.routes())
         await webhooks.start()
         self._runner = web.AppRunner(app, access_log=None)
@@ -370,6 +377,16 @@ class GitHubSandbox:
         """Drop every pending fault."""
         self.context.faults.clear()
 
+    def register_app(
+        self, app_id: int, public_key_pem: str, installation_id: int, slug: str = "lessonbot"
+    ) -> str:
+        """Install a GitHub App on the repository; return the login its tokens act as."""
+        bot_login = f"{slug}[bot]"
+        app = App(app_id, public_key_pem, installation_id, bot_login)
+        self.context.apps.by_installation[installation_id] = app
+        self.add_collaborator(bot_login, "write")
+        return bot_login
+
     def add_collaborator(self, login: str, permission: str = "write") -> None:
         """Give `login` access to the repository, so it counts as a collaborator."""
         if permission not in admin.PERMISSIONS:
@@ -439,7 +456,7 @@ async def _api(
 ) -> web.StreamResponse:
     """Authenticate, count, inject faults and run the route under the write lock."""
     try:
-        user = _authenticate(request, ctx.state)
+        user = _authenticate(request, ctx.state, ctx.apps)
     except ApiError as error:
         return _error(error)
     if user is not None:
@@ -451,7 +468,11 @@ async def _api(
         if window.remaining <= 0:
             return _primary_limit(user, request, request_id, window.reset)
         window.remaining -= 1
-    if user is None and request.method not in ("GET", "HEAD"):
+    if (
+        user is None
+        and request.method not in ("GET", "HEAD")
+        and not request.path.startswith(APP_PREFIX)
+    ):
         return _error(ApiError(401, "Requires authentication"))
     mode = ctx.faults.take(request.method, request.path)
     if mode == "before":

@@ -319,3 +319,32 @@ class State:
         if user is repo.owner:
             return "admin"
         return repo.collaborators.get(user.login.lower(), "read")
+
+
+@dataclass
+class App:
+    """A registered GitHub App: who it is and the key its JWTs are signed with."""
+
+    app_id: int
+    public_key_pem: str
+    installation_id: int
+    bot_login: str
+
+
+@dataclass
+class Apps:
+    """The registered apps and the installation tokens they were given."""
+
+    by_installation: dict[int, App] = field(default_factory=dict)
+    # token -> (bot login, expiry)
+    tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    def login_for(self, token: str) -> str | None:
+        """Return the bot login an installation token acts as, or None for other tokens."""
+        entry = self.tokens.get(token)
+        if entry is None:
+            return None
+        login, expires_at = entry
+        if expires_at <= now():
+            raise PermissionError("installation token expired")
+        return login
