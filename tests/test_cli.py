@@ -183,3 +183,40 @@ def test_real_corpus_lists_all_files(corpus: Path, capsys: pytest.CaptureFixture
     records = json.loads(capsys.readouterr().out)
     assert len(records) == 553
     assert len({(r["program"], r["slug"]) for r in records}) == 153
+
+
+def test_sandbox_github_serves_the_content_repository(tmp_path: Path) -> None:
+    import re
+    import urllib.request
+
+    script = Path(sys.executable).with_name("lessonbot")
+    command = [
+        str(script),
+        "sandbox",
+        "github",
+        "--port",
+        "0",
+        "--content",
+        str(FIXTURES / "content"),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", first_line)
+        assert match, first_line
+        url = f"{match.group(1)}/repos/lessons/content"  # http on loopback, from the match
+        with urllib.request.urlopen(url, timeout=10) as reply:  # noqa: S310
+            repository = json.load(reply)
+        assert repository["full_name"] == "lessons/content"
+        assert repository["default_branch"] == "main"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_sandbox_github_with_webhooks_needs_a_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    content = str(FIXTURES / "content")
+    argv = ["sandbox", "github", "--content", content, "--webhook-url", "http://127.0.0.1:9/hook"]
+    assert main(argv) == 2
+    assert "--webhook-secret" in capsys.readouterr().err
