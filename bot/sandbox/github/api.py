@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.sandbox.github.errors import ApiError, not_found
 from bot.sandbox.github.events import Events
 from bot.sandbox.github.faults import FaultList
+from bot.sandbox.github.gitrepo import Signature
 from bot.sandbox.github.operations import Operations
 from bot.sandbox.github.payloads import JSON, Payloads
 from bot.sandbox.github.state import Apps, Issue, RateWindow, Repo, State, User
@@ -163,6 +164,22 @@ def parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def signature_field(data: Any, field: str, when: datetime) -> Signature | None:
+    """Parse an optional {name, email, date} author or committer; the date defaults to `when`."""
+    if data is None:
+        return None
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("name"), str)
+        and isinstance(data.get("email"), str)
+    ):
+        raise ApiError(422, f'Invalid request.\n\n"name" and "email" are required in {field}.')
+    date = data.get("date")
+    return Signature(
+        data["name"], data["email"], parse_time(date if isinstance(date, str) else None) or when
+    )
 
 
 def paginate(

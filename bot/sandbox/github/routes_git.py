@@ -13,9 +13,9 @@ from bot.sandbox.github.api import (
     context,
     find_repo,
     no_content,
-    parse_time,
     require_user,
     respond,
+    signature_field,
 )
 from bot.sandbox.github.errors import ApiError, not_found
 from bot.sandbox.github.gitrepo import FILE_MODES, GITLINK_MODE, TREE_MODE, Signature, is_sha
@@ -141,21 +141,6 @@ async def get_git_commit(request: web.Request) -> web.Response:
     return respond(context(request).payloads.git_commit(repo, commit))
 
 
-def _person(data: Any, field: str, default: Signature) -> Signature:
-    """Parse an optional {name, email, date} of a commit request."""
-    if data is None:
-        return default
-    if not (
-        isinstance(data, dict)
-        and isinstance(data.get("name"), str)
-        and isinstance(data.get("email"), str)
-    ):
-        raise ApiError(422, f'Invalid request.\n\n"name" and "email" are required in {field}.')
-    date = data.get("date")
-    when = parse_time(date if isinstance(date, str) else None) or default.when
-    return Signature(data["name"], data["email"], when)
-
-
 async def create_git_commit(request: web.Request) -> web.Response:
     """POST /repos/{owner}/{repo}/git/commits {message, tree, parents, author, committer}."""
     user = require_user(request)
@@ -173,8 +158,8 @@ async def create_git_commit(request: web.Request) -> web.Response:
         if await repo.git.read_commit(parent) is None:
             raise ApiError(422, "Parent SHA does not exist or is not a commit object")
     default = Signature(user.login, user.email, now())
-    committer = _person(data.get("committer"), "committer", default)
-    author = _person(data.get("author"), "author", committer)
+    committer = signature_field(data.get("committer"), "committer", default.when) or default
+    author = signature_field(data.get("author"), "author", committer.when) or committer
     sha = await repo.git.commit_tree(tree, parents, message, author, committer)
     commit = await repo.git.read_commit(sha)
     assert commit is not None

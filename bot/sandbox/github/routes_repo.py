@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from typing import Any
 
 from aiohttp import web
 
@@ -17,13 +16,12 @@ from bot.sandbox.github.api import (
     find_repo,
     no_content,
     paginate,
-    parse_time,
     require_user,
     respond,
+    signature_field,
     text_field,
 )
 from bot.sandbox.github.errors import ApiError, not_found
-from bot.sandbox.github.gitrepo import Signature
 from bot.sandbox.github.operations import HEADS, branch_ref
 from bot.sandbox.github.state import now
 
@@ -189,22 +187,6 @@ async def get_contents(request: web.Request) -> web.Response:
     return respond(payloads.content_file(repo, ref, entry, commit, obj[1]))
 
 
-def _signature(data: Any, field: str) -> Signature | None:
-    """Parse an optional {name, email, date} author or committer of a request body."""
-    if data is None:
-        return None
-    if not (
-        isinstance(data, dict)
-        and isinstance(data.get("name"), str)
-        and isinstance(data.get("email"), str)
-    ):
-        raise ApiError(422, f'Invalid request.\n\n"name" and "email" are required in {field}.')
-    date = data.get("date")
-    return Signature(
-        data["name"], data["email"], parse_time(date if isinstance(date, str) else None) or now()
-    )
-
-
 async def put_contents(request: web.Request) -> web.Response:
     """PUT /repos/{owner}/{repo}/contents/{path}: create or update a file as a commit."""
     return await _write_contents(request, delete=False)
@@ -233,8 +215,8 @@ async def _write_contents(request: web.Request, *, delete: bool) -> web.Response
             content = base64.b64decode("".join(encoded.split()), validate=True)
         except (binascii.Error, ValueError) as error:
             raise ApiError(422, "content is not valid Base64") from error
-    committer = _signature(data.get("committer"), "committer")
-    author = _signature(data.get("author"), "author") or committer
+    committer = signature_field(data.get("committer"), "committer", now())
+    author = signature_field(data.get("author"), "author", now()) or committer
     created, commit_sha, entry = await ctx.ops.commit_file(
         repo,
         user,
