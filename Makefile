@@ -13,8 +13,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The whole bot, offline: Discord and GitHub sandboxes and the real bot against them.
 run: $(BIN)/.installed
-	$(BIN)/lessonbot lessons list --content $(CONTENT)
+	$(BIN)/lessonbot sandbox --content $(CONTENT)
 
 test: $(BIN)/.installed lint
 	$(BIN)/python -m pytest

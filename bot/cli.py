@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -63,9 +64,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_lessons_check)
 
-    sandbox = commands.add_parser("sandbox", help="run local stand-ins for GitHub and Discord")
+    run = commands.add_parser("run", help="run the bot: Discord client, web server, jobs")
+    run.set_defaults(handler=_run)
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="run the bot offline against local Discord and GitHub sandboxes",
+        description="Without a COMMAND: both sandboxes and the real bot against them.",
+    )
+    sandbox.add_argument("--content", metavar="DIR", help=content_help)
+    sandbox.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=".lessonbot",
+        help="where the sandbox database and sandbox.json go (default: .lessonbot)",
+    )
+    sandbox.set_defaults(handler=_sandbox_everything)
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="COMMAND")
-    sandbox_commands.required = True
+    discord_sandbox = sandbox_commands.add_parser(
+        "discord", help="a Discord-compatible REST and gateway server"
+    )
+    discord_sandbox.add_argument("--host", default="127.0.0.1")
+    discord_sandbox.add_argument("--port", type=int, default=8002, help="0 picks a free port")
+    discord_sandbox.set_defaults(handler=_sandbox_discord)
     github = sandbox_commands.add_parser(
         "github", help="a GitHub-compatible REST server over a real git repository"
     )
@@ -198,9 +219,32 @@ def _problem_message(problem: Problem, locale: str) -> str:
     return t(locale, f"check.{problem.code}", **problem.params)
 
 
-def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
+def _run(_arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_bot  # discord.py and the web stack load only when running
 
+    try:
+        asyncio.run(run_bot(settings))
+    except ConfigError as error:
+        raise UsageError(t(settings.locale, "cli.config_error", message=str(error))) from None
+    return EXIT_OK
+
+
+def _sandbox_everything(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.everything import run_sandbox
+
+    content = _content_dir(arguments, settings)
+    asyncio.run(run_sandbox(settings, content_dir=content, state_dir=Path(arguments.state_dir)))
+    return EXIT_OK
+
+
+def _sandbox_discord(arguments: argparse.Namespace, _settings: Settings) -> int:
+    from bot.sandbox.discord import serve
+
+    asyncio.run(serve(arguments.host, arguments.port))
+    return EXIT_OK
+
+
+def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
     content = _content_dir(arguments, settings)
     secret = arguments.webhook_secret or (
         settings.github.webhook_secret.reveal() if settings.github.webhook_secret else None

@@ -147,3 +147,88 @@ class GitHubPort(Protocol):
     async def merge_pull_request(self, number: int, message: str) -> str:
         """Merge a pull request; return the merge commit sha."""
         ...
+
+
+# Chat (Discord) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChatEmbed:
+    """A card attached to a chat message; the adapter fits it within the platform's limits."""
+
+    title: str
+    description: str = ""
+    url: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()  # (name, value), shown in order
+    footer: str = ""
+    colour: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForumPost:
+    """A post in a forum channel: its thread and the messages that open it."""
+
+    thread_id: int
+    message_ids: tuple[int, ...]  # the starter message first, then any continuation
+
+
+class ChatError(Exception):
+    """A chat request failed for good; `status` is the HTTP status (0 for no response)."""
+
+    def __init__(self, action: str, status: int, message: str) -> None:
+        super().__init__(f"chat {action} failed ({status or 'no response'}): {message}")
+        self.action = action
+        self.status = status
+
+
+class ChatNotFoundError(ChatError):
+    """The channel, message or user does not exist (any more)."""
+
+
+class ChatForbiddenError(ChatError):
+    """The bot may not do this: a missing permission, or a person who takes no DMs."""
+
+
+class ChatPort(Protocol):
+    """The bot's only door to chat; services get plain ids back, never client objects."""
+
+    async def post_message(
+        self, channel_id: int, content: str, *, embed: ChatEmbed | None = None
+    ) -> list[int]:
+        """Post in a channel or thread, split into messages that fit; return their ids."""
+        ...
+
+    async def edit_message(
+        self,
+        channel_id: int,
+        message_id: int,
+        *,
+        content: str | None = None,
+        embed: ChatEmbed | None = None,
+    ) -> None:
+        """Replace a message's content and/or embed (None leaves that part as it is)."""
+        ...
+
+    async def create_forum_post(
+        self,
+        forum_id: int,
+        title: str,
+        content: str,
+        *,
+        tags: Sequence[str] = (),
+        embed: ChatEmbed | None = None,
+    ) -> ForumPost:
+        """Open a post in a forum channel, with the forum's tags of these names."""
+        ...
+
+    async def create_thread(
+        self, channel_id: int, name: str, *, message_id: int | None = None
+    ) -> int:
+        """Open a public thread in a text channel, on a message if given; return its id."""
+        ...
+
+    async def send_dm(
+        self, user_id: int, content: str, *, embed: ChatEmbed | None = None
+    ) -> list[int]:
+        """Send a person a direct message, split into messages that fit; return their ids."""
+        ...

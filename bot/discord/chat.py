@@ -1,0 +1,237 @@
+"""The chat port over discord.py: messages, edits, forum posts, threads and DMs."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import discord
+
+from bot.discord.replies import (
+    EMBED_DESCRIPTION_LIMIT,
+    EMBED_FIELD_NAME_LIMIT,
+    EMBED_FIELD_VALUE_LIMIT,
+    EMBED_FIELDS_LIMIT,
+    EMBED_FOOTER_LIMIT,
+    EMBED_TITLE_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    MESSAGE_LIMIT,
+    shorten,
+)
+from bot.services.ports import (
+    ChatEmbed,
+    ChatError,
+    ChatForbiddenError,
+    ChatNotFoundError,
+    ForumPost,
+)
+
+log = logging.getLogger(__name__)
+
+# Discord's limits on thread names and on the tags one forum post may carry.
+THREAD_NAME_LIMIT = 100
+FORUM_TAGS_LIMIT = 5
+# Discord rejects an embed field with an empty name or value: show an invisible space.
+_BLANK = "\u200b"
+
+
+def split_message(content: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split text into messages of at most `limit` characters, at line ends if possible."""
+    chunks: list[str] = []
+    current = ""
+    for line in content.splitlines(keepends=True):
+        text = line.rstrip("\r\n")
+        ending = line[len(text) :]
+        # A chunk's last line break is dropped when sent, so it does not count.
+        if len(current) + len(text) <= limit:
+            current += line
+            continue
+        chunks.append(current)
+        while len(text) > limit:  # one line longer than a message: cut at a space
+            cut = text.rfind(" ", 0, limit + 1)
+            cut = cut if cut > 0 else limit
+            chunks.append(text[:cut])
+            text = text[cut:].lstrip(" ")
+        current = text + ending
+    chunks.append(current)
+    # Discord trims each message and refuses an empty one.
+    return [chunk.strip("\r\n") for chunk in chunks if chunk.strip()]
+
+
+def to_discord_embed(embed: ChatEmbed) -> discord.Embed:
+    """Return a discord.py embed within Discord's limits, each part and in total."""
+    result = discord.Embed(
+        title=shorten(embed.title, EMBED_TITLE_LIMIT) or None,
+        url=embed.url,
+        colour=embed.colour,
+    )
+    fields = [
+        (
+            shorten(name, EMBED_FIELD_NAME_LIMIT) or _BLANK,
+            shorten(value, EMBED_FIELD_VALUE_LIMIT) or _BLANK,
+        )
+        for name, value in embed.fields[:EMBED_FIELDS_LIMIT]
+    ]
+    footer = shorten(embed.footer, EMBED_FOOTER_LIMIT)
+    fixed = len(result.title or "") + len(footer) + sum(len(n) + len(v) for n, v in fields)
+    while fields and fixed > EMBED_TOTAL_LIMIT:  # fields go last-first before the text does
+        name, value = fields.pop()
+        fixed -= len(name) + len(value)
+    room = min(EMBED_DESCRIPTION_LIMIT, max(EMBED_TOTAL_LIMIT - fixed, 0))
+    result.description = (shorten(embed.description, room) if room else "") or None
+    for name, value in fields:
+        result.add_field(name=name, value=value, inline=False)
+    if footer:
+        result.set_footer(text=footer)
+    return result
+
+
+@contextlib.contextmanager
+def _chat_errors(action: str) -> Iterator[None]:
+    """Turn discord.py's exceptions into the port's, so services never see discord.py.
+
+    Rate limits never get here: discord.py waits out a 429 and retries by itself.
+    """
+    try:
+        yield
+    except discord.NotFound as error:
+        raise ChatNotFoundError(action, error.status, error.text) from error
+    except discord.Forbidden as error:
+        raise ChatForbiddenError(action, error.status, error.text) from error
+    except discord.HTTPException as error:
+        raise ChatError(action, error.status, error.text) from error
+
+
+class DiscordChat:
+    """ChatPort over a discord.py client (which must be logged in to be used)."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self._client = client
+
+    async def post_message(
+        self, channel_id: int, content: str, *, embed: ChatEmbed | None = None
+    ) -> list[int]:
+        """Post in a channel or thread, split into messages that fit; return their ids."""
+        channel = self._client.get_partial_messageable(channel_id)
+        with _chat_errors("post message"):
+            return await self._send_parts(channel, split_message(content), embed)
+
+    async def edit_message(
+        self,
+        channel_id: int,
+        message_id: int,
+        *,
+        content: str | None = None,
+        embed: ChatEmbed | None = None,
+    ) -> None:
+        """Replace a message's content and/or embed (None leaves that part as it is).
+
+        One message cannot be split: content over 2,000 characters is cut, with a warning.
+        """
+        changes: dict[str, Any] = {}
+        if content is not None:
+            if len(content) > MESSAGE_LIMIT:
+                log.warning("message %s: edit cut to %d characters", message_id, MESSAGE_LIMIT)
+            changes["content"] = shorten(content, MESSAGE_LIMIT)
+        if embed is not None:
+            changes["embed"] = to_discord_embed(embed)
+        if not changes:
+            return
+        message = self._client.get_partial_messageable(channel_id).get_partial_message(message_id)
+        with _chat_errors("edit message"):
+            await message.edit(**changes)
+
+    async def create_forum_post(
+        self,
+        forum_id: int,
+        title: str,
+        content: str,
+        *,
+        tags: Sequence[str] = (),
+        embed: ChatEmbed | None = None,
+    ) -> ForumPost:
+        """Open a post in a forum channel, with the forum's tags of these names."""
+        with _chat_errors("create forum post"):
+            forum = await self._channel(forum_id)
+            if not isinstance(forum, discord.ForumChannel):
+                raise ChatError("create forum post", 0, f"channel {forum_id} is not a forum")
+            parts = split_message(content)
+            if not parts and embed is None:
+                raise ValueError("a forum post needs content or an embed")
+            # Every part but the first continues inside the new thread.
+            first, rest = (parts[0], parts[1:]) if parts else (None, [])
+            options: dict[str, Any] = {"applied_tags": self._forum_tags(forum, tags)}
+            if embed is not None and not rest:
+                options["embed"] = to_discord_embed(embed)
+            created = await forum.create_thread(
+                name=shorten(title, THREAD_NAME_LIMIT), content=first, **options
+            )
+            ids = [created.message.id]
+            if rest:
+                ids += await self._send_parts(created.thread, rest, embed)
+            return ForumPost(thread_id=created.thread.id, message_ids=tuple(ids))
+
+    async def create_thread(
+        self, channel_id: int, name: str, *, message_id: int | None = None
+    ) -> int:
+        """Open a public thread in a text channel, on a message if given; return its id."""
+        with _chat_errors("create thread"):
+            channel = await self._channel(channel_id)
+            if not isinstance(channel, discord.TextChannel):
+                raise ChatError("create thread", 0, f"channel {channel_id} is not a text channel")
+            name = shorten(name, THREAD_NAME_LIMIT)
+            if message_id is None:
+                thread = await channel.create_thread(
+                    name=name, type=discord.ChannelType.public_thread
+                )
+            else:
+                thread = await channel.get_partial_message(message_id).create_thread(name=name)
+            return thread.id
+
+    async def send_dm(
+        self, user_id: int, content: str, *, embed: ChatEmbed | None = None
+    ) -> list[int]:
+        """Send a person a direct message, split into messages that fit; return their ids."""
+        with _chat_errors("send direct message"):
+            channel = await self._client.create_dm(discord.Object(id=user_id))
+            return await self._send_parts(channel, split_message(content), embed)
+
+    async def _send_parts(
+        self, channel: discord.abc.Messageable, parts: Sequence[str], embed: ChatEmbed | None
+    ) -> list[int]:
+        """Send each part as a message, the embed with the last; return their ids."""
+        if not parts and embed is None:
+            raise ValueError("a message needs content or an embed")
+        ids: list[int] = []
+        for part in parts[:-1]:
+            ids.append((await channel.send(part)).id)
+        last = parts[-1] if parts else None
+        if embed is None:
+            ids.append((await channel.send(last)).id)
+        else:
+            ids.append((await channel.send(last, embed=to_discord_embed(embed))).id)
+        return ids
+
+    async def _channel(
+        self, channel_id: int
+    ) -> discord.abc.GuildChannel | discord.abc.PrivateChannel | discord.Thread:
+        """Return a channel from the cache, or fetch it."""
+        return self._client.get_channel(channel_id) or await self._client.fetch_channel(channel_id)
+
+    def _forum_tags(
+        self, forum: discord.ForumChannel, names: Sequence[str]
+    ) -> list[discord.ForumTag]:
+        """Return the forum's tags with these names (case-insensitive), at most five."""
+        available = {tag.name.casefold(): tag for tag in forum.available_tags}
+        tags: list[discord.ForumTag] = []
+        for name in names:
+            tag = available.get(name.casefold())
+            if tag is None:
+                log.warning("forum %s has no tag %r; posting without it", forum.id, name)
+            elif tag not in tags:
+                tags.append(tag)
+        if len(tags) > FORUM_TAGS_LIMIT:
+            log.warning("forum %s: a post takes %d tags at most", forum.id, FORUM_TAGS_LIMIT)
+        return tags[:FORUM_TAGS_LIMIT]

@@ -1,0 +1,102 @@
+"""Build the Discord bot from settings and the services its cogs call."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import discord
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.discord.chat import DiscordChat
+from bot.discord.cogs.lessons import LessonsCog
+from bot.discord.endpoints import point_discord_at
+from bot.discord.errors import LessonTree
+from bot.discord.translator import CatalogTranslator
+from bot.services.lessons import LessonDirectory
+
+log = logging.getLogger(__name__)
+
+# discord.py's default: how long to wait for GUILD_CREATE events after READY.
+GUILD_READY_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class BotServices:
+    """What the cogs need, built by the caller."""
+
+    lessons: LessonDirectory
+
+
+def bot_intents() -> discord.Intents:
+    """Return the gateway intents the bot asks for, and no more."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.message_content = True  # privileged: questions are read from thread messages
+    intents.guild_reactions = True
+    intents.dm_messages = True
+    intents.dm_reactions = True
+    return intents
+
+
+class LessonBot(commands.Bot):
+    """The lessonbot Discord client: slash commands from cogs, errors always answered."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: BotServices,
+        *,
+        guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS,
+    ) -> None:
+        super().__init__(
+            # Slash commands only; a prefix is required by commands.Bot, but on_message
+            # below never looks for one.
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            tree_cls=LessonTree,
+            intents=bot_intents(),
+            # User text we echo must never ping anyone, @everyone least of all.
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=guild_ready_timeout,
+            chunk_guilds_at_startup=False,
+        )
+        self.settings = settings
+        self.services = services
+        self.chat = DiscordChat(self)
+
+    async def setup_hook(self) -> None:
+        """Add the cogs and register their commands with Discord, once per login."""
+        await self.tree.set_translator(CatalogTranslator())
+        await self.add_cog(LessonsCog(self.services.lessons))
+        guild_id = self.settings.discord.guild_id
+        if guild_id is None:
+            # Global commands reach every guild, but Discord may take a while to show them.
+            synced = await self.tree.sync()
+            log.info("synced %d global application commands", len(synced))
+        else:
+            # Guild commands show at once: right for one community's server (and tests).
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d application commands to guild %s", len(synced), guild_id)
+
+    async def on_ready(self) -> None:
+        """Log who we are once the gateway session is ready."""
+        log.info("connected to Discord as %s (%s)", self.user, self.user.id if self.user else "?")
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Ignore messages here: there are no prefix commands; cogs listen for their own."""
+
+
+def create_bot(
+    settings: Settings,
+    services: BotServices,
+    *,
+    guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS,
+) -> LessonBot:
+    """Point discord.py at the configured Discord and return a bot ready to `start()`."""
+    point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
+    return LessonBot(settings, services, guild_ready_timeout=guild_ready_timeout)

@@ -1,0 +1,1 @@
+"""One cog per capability; each stays thin: parse input, call a service, reply."""

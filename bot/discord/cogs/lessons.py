@@ -1,0 +1,114 @@
+"""The `/lesson` command: find a lesson as you type and show it in your language."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from babel import Locale, UnknownLocaleError
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.replies import (
+    CHOICE_LIMIT,
+    CHOICES_LIMIT,
+    EMBED_DESCRIPTION_LIMIT,
+    EMBED_FIELD_VALUE_LIMIT,
+    EMBED_TITLE_LIMIT,
+    reply,
+    shorten,
+)
+from bot.discord.translator import described
+from bot.i18n import normalize_locale, t
+from bot.services.lessons import LessonChoice, LessonDirectory, LessonSummary
+
+log = logging.getLogger(__name__)
+
+LESSON_COLOUR = discord.Colour(0x3B82F6)
+# How much of what a person typed is echoed back in the "no such lesson" message.
+ECHO_LIMIT = 100
+
+
+class LessonsCog(commands.Cog):
+    """Find and show lessons of the catalogue."""
+
+    def __init__(self, directory: LessonDirectory) -> None:
+        self.directory = directory
+
+    @app_commands.command(
+        name="lesson",
+        description=described(
+            "Show a lesson: its title, description and languages", "discord.lesson_description"
+        ),
+    )
+    @app_commands.describe(
+        lesson=described(
+            "The lesson: start typing its title or program/slug", "discord.lesson_option"
+        )
+    )
+    async def lesson(self, interaction: discord.Interaction, lesson: str) -> None:
+        """Show a lesson as an embed, or say (to the asker only) that there is none."""
+        locale = interaction.locale.value
+        # The directory answers from memory, well within Discord's 3 seconds: no defer.
+        summary = self.directory.describe(lesson, locale)
+        if summary is None:
+            echoed = discord.utils.escape_markdown(shorten(lesson.strip(), ECHO_LIMIT))
+            await reply(interaction, t(locale, "lesson.not_found", lesson=echoed), ephemeral=True)
+            return
+        await reply(interaction, embed=lesson_embed(summary, locale))
+
+    @lesson.autocomplete("lesson")
+    async def lesson_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Offer the lessons that match what the person has typed so far."""
+        try:
+            found = self.directory.search(current, interaction.locale.value, CHOICES_LIMIT)
+        except Exception:
+            # discord.py only logs autocomplete errors; an empty list still answers.
+            log.exception("autocomplete for /lesson failed on %r", current)
+            return []
+        # A value longer than Discord allows could never come back intact: leave it out.
+        return [choice_for(lesson) for lesson in found if len(lesson.identity) <= CHOICE_LIMIT]
+
+
+def choice_for(lesson: LessonChoice) -> app_commands.Choice[str]:
+    """Return the autocomplete choice for a lesson: its title and program, its identity."""
+    name = shorten(f"{lesson.title} · {lesson.program_title}", CHOICE_LIMIT)
+    return app_commands.Choice(name=name, value=lesson.identity)
+
+
+def language_name(code: str, locale: str) -> str:
+    """Return a language's name in a locale (`es` in Arabic: الإسبانية), or the code."""
+    try:
+        return Locale.parse(code.replace("-", "_")).get_language_name(locale) or code
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
+def lesson_embed(summary: LessonSummary, locale: str) -> discord.Embed:
+    """Return the embed that shows a lesson to a person using `locale`."""
+    language = normalize_locale(locale)  # the language our messages are in
+    embed = discord.Embed(
+        title=shorten(summary.title, EMBED_TITLE_LIMIT),
+        description=shorten(summary.description, EMBED_DESCRIPTION_LIMIT) or None,
+        url=summary.url,
+        colour=LESSON_COLOUR,
+    )
+    embed.add_field(
+        name=t(locale, "lesson.program"),
+        value=shorten(summary.program_title, EMBED_FIELD_VALUE_LIMIT),
+        inline=True,
+    )
+    names = ", ".join(language_name(code, language) for code in summary.locales)
+    embed.add_field(
+        name=t(locale, "lesson.available_in"),
+        value=shorten(names, EMBED_FIELD_VALUE_LIMIT),
+        inline=True,
+    )
+    footer = summary.identity
+    if summary.locale.split("-")[0] != locale.split("-")[0].lower():
+        shown_in = language_name(summary.locale, language)
+        footer = f"{t(locale, 'lesson.not_translated', language=shown_in)} · {footer}"
+    embed.set_footer(text=footer)
+    return embed

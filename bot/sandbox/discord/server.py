@@ -1,0 +1,568 @@
+"""The Discord sandbox server: REST API, gateway and admin API on one aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from aiohttp import web
+
+from bot.sandbox.discord import (
+    actions,
+    admin,
+    routes_commands,
+    routes_guilds,
+    routes_interactions,
+    routes_messages,
+    routes_users,
+)
+from bot.sandbox.discord.api import CONTEXT, Context
+from bot.sandbox.discord.errors import ApiError
+from bot.sandbox.discord.faults import FaultList
+from bot.sandbox.discord.gateway import Gateway
+from bot.sandbox.discord.interactions import Interactions
+from bot.sandbox.discord.messaging import Messaging
+from bot.sandbox.discord.middleware import API_PREFIX, middleware
+from bot.sandbox.discord.operations import Operations
+from bot.sandbox.discord.payloads import Payloads
+from bot.sandbox.discord.responses import Responses
+from bot.sandbox.discord.state import State
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class DiscordSandbox:
+    """A Discord-compatible server the real discord.py client connects to unchanged.
+
+    Point discord.py at it with `discord.http.Route.BASE = sandbox.api_base_url` and
+    `DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sandbox.gateway_url)`; then act as users
+    with the methods below (or the HTTP admin API under /_sandbox/).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_token: str = "sandbox-bot-token",  # noqa: S107 - the sandbox's well-known token
+        bot_name: str = "lessonbot",
+        heartbeat_interval: int = 41250,
+        interaction_deadline: float = 3.0,
+        enforce_intents: bool = True,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.bot_token = bot_token
+        state = State(bot_name)
+        payloads = Payloads(state)
+        gateway = Gateway(
+            state,
+            payloads,
+            bot_token,
+            heartbeat_interval=heartbeat_interval,
+            enforce_intents=enforce_intents,
+        )
+        messages = Messaging(state, payloads, gateway)
+        ops = Operations(state, payloads, gateway, messages)
+        interactions = Interactions(state, payloads, gateway, ops)
+        responses = Responses(state, payloads, messages, deadline=interaction_deadline)
+        self._ctx = Context(
+            state=state,
+            payloads=payloads,
+            gateway=gateway,
+            ops=ops,
+            messages=messages,
+            interactions=interactions,
+            responses=responses,
+            faults=FaultList(),
+            requests=[],
+            token=bot_token,
+        )
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # Lifecycle
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Start serving on host:port (port 0 picks a free one)."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        # Bind first so the port (and every URL the payloads carry) is known up front.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
+        port = sock.getsockname()[1]
+        host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
+        self.base_url = f"http://{host}:{port}"
+        self._ctx.payloads.base_url = self.base_url
+        self._ctx.gateway.url = f"ws://{host}:{port}/gateway"
+        app = web.Application(middlewares=[middleware], client_max_size=32 * 1024 * 1024)
+        app[CONTEXT] = self._ctx
+        app.router.add_get("/gateway", self._ctx.gateway.handle)
+        app.router.add_routes(admin.routes())
+        app.router.add_routes(admin.control_routes())
+        for module in (
+            routes_users,
+            routes_guilds,
+            routes_messages,
+            routes_commands,
+            routes_interactions,
+        ):
+            app.router.add_routes(module.routes())
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        try:
+            await self._runner.setup()
+            await web.SockSite(self._runner, sock).start()
+        except BaseException:
+            sock.close()
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close every gateway connection and stop serving."""
+        if self._runner is None:
+            return
+        await self._ctx.gateway.close()
+        await self._runner.cleanup()
+        self._runner = None
+
+    def start_in_thread(self, timeout: float = 30.0) -> Self:
+        """Start the sandbox on its own event loop in a daemon thread, for blocking callers."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as error:  # any failure belongs to the starting thread
+                failure.append(error)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="discord-sandbox", daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout):
+            raise TimeoutError("the Discord sandbox did not start in time")
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop a sandbox started with start_in_thread()."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(self.close(), loop)
+            with contextlib.suppress(Exception):
+                future.result(timeout)
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        if self._thread is None:
+            self.start_in_thread()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # Running on the sandbox's loop
+
+    def _elsewhere(self) -> bool:
+        """Tell whether the caller runs outside the sandbox's loop thread."""
+        return (
+            self._loop is not None
+            and self._loop.is_running()
+            and (threading.get_ident() != self._loop_thread)
+        )
+
+    def _sync(self, function: Callable[[], T], timeout: float = 30.0) -> T:
+        """Run a state change on the sandbox's loop (directly when already on it)."""
+        if not self._elsewhere():
+            return _plain(function)
+        assert self._loop is not None
+
+        async def call() -> T:
+            return function()
+
+        future = asyncio.run_coroutine_threadsafe(call(), self._loop)
+        return _plain(future.result, timeout)
+
+    async def _on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Await a coroutine on the sandbox's loop, from it or from another thread's loop."""
+        if not self._elsewhere():
+            try:
+                return await coroutine
+            except ApiError as error:
+                raise _python_error(error) from error
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return await asyncio.wrap_future(future)
+        except ApiError as error:
+            raise _python_error(error) from error
+
+    async def _act(self, function: Callable[[], T]) -> T:
+        """Run a synchronous action on the sandbox's loop from async code."""
+
+        async def call() -> T:
+            return function()
+
+        return await self._on_loop(call())
+
+    # Addresses and identities
+
+    @property
+    def api_base_url(self) -> str:
+        """Return the REST base URL, for `discord.http.Route.BASE`."""
+        return f"{self.base_url}{API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> str:
+        """Return the gateway URL, for `DiscordWebSocket.DEFAULT_GATEWAY`."""
+        return self._ctx.gateway.url
+
+    @property
+    def bot_user_id(self) -> int:
+        """Return the bot's user id."""
+        return self._ctx.state.bot_user_id
+
+    @property
+    def application_id(self) -> int:
+        """Return the bot's application id."""
+        return self._ctx.state.application_id
+
+    @property
+    def context(self) -> Context:
+        """Return the sandbox's internals (state, payloads, gateway...), for deep tests."""
+        return self._ctx
+
+    # Building the world
+
+    def create_guild(
+        self,
+        name: str,
+        channels: Sequence[dict[str, Any]] = (),
+        members: Sequence[dict[str, Any]] = (),
+        roles: Sequence[dict[str, Any]] = (),
+        locale: str = "en-US",
+    ) -> dict[str, Any]:
+        """Create a guild the bot is in: channels `{name, type, topic?, parent?,
+        available_tags?}`, members `{id?, username, locale?, roles?, accepts_dms?}`, roles
+        `{name, permissions?}`; return `{"id", "channels": {name: id}, "roles", "members"}`.
+
+        Connected sessions get a GUILD_CREATE, as when the bot joins a server.
+        """
+        return self._sync(
+            lambda: actions.create_guild(
+                self._ctx, name, list(channels), list(members), list(roles), locale
+            )
+        )
+
+    def create_user(
+        self, username: str, *, id: int | None = None, locale: str = "en-US", **extra: Any
+    ) -> int:
+        """Create a user in no guild (to DM the bot, say); return the user id."""
+        spec = {"username": username, "locale": locale, **extra}
+        if id is not None:
+            spec["id"] = id
+        return self._sync(lambda: actions.create_user(self._ctx, spec))
+
+    def dm_channel(self, user_id: int) -> int:
+        """Return the id of the DM channel between the bot and a user."""
+        return self._sync(lambda: actions.dm_channel(self._ctx, user_id))
+
+    # Acting as users
+
+    async def post_message(
+        self,
+        channel_id: int,
+        author_id: int,
+        content: str,
+        reply_to: int | None = None,
+        *,
+        embeds: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Post a message as a user (MESSAGE_CREATE); return it as Discord renders it."""
+        return await self._act(
+            lambda: actions.post_message(
+                self._ctx, channel_id, author_id, content, reply_to, embeds
+            )
+        )
+
+    async def edit_message(self, channel_id: int, message_id: int, content: str) -> dict[str, Any]:
+        """Edit a user's message as its author (MESSAGE_UPDATE)."""
+        return await self._act(
+            lambda: actions.edit_message(self._ctx, channel_id, message_id, content)
+        )
+
+    async def delete_message(self, channel_id: int, message_id: int) -> None:
+        """Delete a message as a moderator would (MESSAGE_DELETE)."""
+        await self._act(lambda: actions.delete_message(self._ctx, channel_id, message_id))
+
+    async def create_thread(
+        self,
+        channel_id: int,
+        author_id: int,
+        name: str,
+        content: str | None = None,
+        *,
+        applied_tags: list[int] | None = None,
+        message_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Open a thread as a user: a forum post, a thread on a message or in a channel."""
+        return await self._act(
+            lambda: actions.create_thread(
+                self._ctx, channel_id, author_id, name, content, applied_tags, message_id
+            )
+        )
+
+    async def add_reaction(
+        self, channel_id: int, message_id: int, user_id: int, emoji: str
+    ) -> bool:
+        """React as a user (MESSAGE_REACTION_ADD); False when they already had."""
+        return await self._act(
+            lambda: actions.react(self._ctx, channel_id, message_id, user_id, emoji, True)
+        )
+
+    async def remove_reaction(
+        self, channel_id: int, message_id: int, user_id: int, emoji: str
+    ) -> bool:
+        """Take back a user's reaction (MESSAGE_REACTION_REMOVE)."""
+        return await self._act(
+            lambda: actions.react(self._ctx, channel_id, message_id, user_id, emoji, False)
+        )
+
+    async def run_command(
+        self,
+        guild_id: int | None,
+        channel_id: int | None,
+        user_id: int,
+        name: str,
+        options: list[dict[str, Any]] | None = None,
+        locale: str | None = None,
+    ) -> int:
+        """Run a registered slash command as a user (INTERACTION_CREATE type 2); return
+        the interaction id. `guild_id` None runs it in the user's DM with the bot."""
+        return await self._act(
+            lambda: actions.run_command(
+                self._ctx, guild_id, channel_id, user_id, name, options, locale
+            )
+        )
+
+    async def autocomplete(
+        self,
+        guild_id: int | None,
+        channel_id: int | None,
+        user_id: int,
+        name: str,
+        options: list[dict[str, Any]] | None = None,
+        locale: str | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the public interface takes a timeout
+    ) -> list[dict[str, Any]]:
+        """Type into an autocomplete option (INTERACTION_CREATE type 4); return the
+        choices the bot answers with (callback type 8)."""
+        return await self._on_loop(
+            actions.autocomplete(
+                self._ctx, guild_id, channel_id, user_id, name, options, locale, timeout
+            )
+        )
+
+    async def submit_modal(
+        self,
+        guild_id: int | None,
+        channel_id: int | None,
+        user_id: int,
+        custom_id: str | None = None,
+        components: dict[str, Any] | None = None,
+        locale: str | None = None,
+    ) -> int:
+        """Submit the modal the bot showed this user (the latest, or the one with
+        `custom_id`), with field values keyed by custom_id or label; return the
+        interaction id (INTERACTION_CREATE type 5)."""
+        return await self._act(
+            lambda: actions.submit_modal(
+                self._ctx, guild_id, channel_id, user_id, custom_id, components, locale
+            )
+        )
+
+    async def click(
+        self,
+        channel_id: int,
+        message_id: int,
+        user_id: int,
+        custom_id: str,
+        values: list[str] | None = None,
+        locale: str | None = None,
+    ) -> int:
+        """Click a button or pick select values on a message (INTERACTION_CREATE type 3)."""
+        return await self._act(
+            lambda: actions.click(
+                self._ctx, channel_id, message_id, user_id, custom_id, values, locale
+            )
+        )
+
+    async def wait_for_interaction_response(
+        self,
+        interaction_id: int,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the public interface takes a timeout
+        *,
+        count: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Wait for the bot's complete answer to an interaction and return every record:
+        `{"kind": "callback"|"followup"|"edit"|"delete", "type", "data", "message",
+        "ephemeral"}`. Complete means a non-deferred callback, or after a deferral a
+        follow-up or edit; with `count`, that many records."""
+        return await self._on_loop(
+            actions.wait_for_responses(self._ctx, interaction_id, timeout, count)
+        )
+
+    def interaction_responses(self, interaction_id: int) -> list[dict[str, Any]]:
+        """Return the bot's answers to an interaction so far, without waiting."""
+        return self._sync(lambda: actions.responses(self._ctx, interaction_id))
+
+    # Reading the world
+
+    def channel_messages(self, channel_id: int) -> list[dict[str, Any]]:
+        """Return a channel's (or thread's) messages, oldest first."""
+        return self._sync(lambda: actions.channel_messages(self._ctx, channel_id))
+
+    def message(self, channel_id: int, message_id: int) -> dict[str, Any]:
+        """Return one message."""
+        return self._sync(lambda: actions.message(self._ctx, channel_id, message_id))
+
+    def threads(self, parent_id: int) -> list[dict[str, Any]]:
+        """Return a channel's or forum's threads, archived ones included."""
+        return self._sync(lambda: actions.threads(self._ctx, parent_id))
+
+    def dms(self, user_id: int) -> list[dict[str, Any]]:
+        """Return the messages of the DM between the bot and a user, oldest first."""
+        return self._sync(lambda: actions.dms(self._ctx, user_id))
+
+    def channels(self, guild_id: int) -> list[dict[str, Any]]:
+        """Return a guild's channels (threads excluded)."""
+        return self._sync(lambda: actions.channels(self._ctx, guild_id))
+
+    def commands(self, guild_id: int | None = None) -> list[dict[str, Any]]:
+        """Return the registered application commands, global or of a guild."""
+        return self._sync(lambda: actions.commands(self._ctx, guild_id))
+
+    # Control
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Return the bot's REST requests so far: method, path and status."""
+        return list(self._ctx.requests)
+
+    def clear_requests(self) -> None:
+        """Forget the request log."""
+        self._ctx.requests.clear()
+
+    def add_fault(
+        self, match: str, mode: str = "ratelimit", count: int = 1, retry_after: float = 0.5
+    ) -> dict[str, Any]:
+        """Fail the next `count` requests matching `METHOD /path-glob` with a 429
+        (`ratelimit`, waited out and retried by discord.py) or a 500 (`server_error`)."""
+        return self._ctx.faults.add(match, mode, count, retry_after).to_json()
+
+    def clear_faults(self) -> None:
+        """Drop every pending fault."""
+        self._ctx.faults.clear()
+
+    async def drop_gateway(self, code: int | None = 4000) -> int:
+        """Close every gateway connection without ending its session, so the client
+        must RESUME; `code` None cuts TCP without a close frame. Return how many."""
+        return await self._on_loop(self._ctx.gateway.drop(code))
+
+    @property
+    def sessions(self) -> list[dict[str, Any]]:
+        """Return every gateway session: id, seq, resumes, connected, ended, intents."""
+        return [session.to_json() for session in self._ctx.gateway.sessions]
+
+    @property
+    def gateway_counts(self) -> dict[str, int]:
+        """Return gateway totals: connections, identify, resume, invalid_session."""
+        return dict(self._ctx.gateway.counts)
+
+
+def _python_error(error: ApiError) -> Exception:
+    """Turn Discord's error into what a Python caller expects: LookupError or ValueError."""
+    detail = f"{error.code}: {error.message}"
+    if error.errors:
+        detail += f" {error.errors}"
+    return LookupError(detail) if error.status == 404 else ValueError(detail)
+
+
+def _plain(function: Callable[..., T], *args: Any) -> T:
+    """Call a function, turning Discord's errors into Python ones."""
+    try:
+        return function(*args)
+    except ApiError as error:
+        raise _python_error(error) from error
+
+
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    bot_token: str = "sandbox-bot-token",  # noqa: S107 - the sandbox's well-known token
+    bot_name: str = "lessonbot",
+    guilds: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Run a Discord sandbox until cancelled, printing where it listens; `guilds` holds
+    keyword arguments of create_guild() for servers to create at start."""
+    sandbox = DiscordSandbox(host=host, port=port, bot_token=bot_token, bot_name=bot_name)
+    async with sandbox:
+        for spec in guilds:
+            sandbox.create_guild(**spec)
+        print(f"Discord sandbox listening on {sandbox.base_url}")
+        print(f"  REST API: {sandbox.api_base_url}")
+        print(f"  gateway:  {sandbox.gateway_url}")
+        print(f"  admin:    {sandbox.base_url}/_sandbox/ (see /_sandbox/info)")
+        print(f"  bot user {sandbox.bot_user_id}, application {sandbox.application_id}")
+        print(f"  bot token: {bot_token}", flush=True)
+        await asyncio.Event().wait()

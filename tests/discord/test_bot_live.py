@@ -1,0 +1,441 @@
+"""The real bot, through discord.py's own code, against the Discord sandbox on one loop.
+
+Each test starts the sandbox and the bot (`bot.start()` as a task), waits until the gateway
+session is ready, acts as a person through the sandbox's admin API, and reads what the bot
+answered from the sandbox's records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.client import LessonBot, create_bot
+from bot.discord.replies import defer_if_slow, reply
+from bot.domain.catalogue import load_catalogue
+from bot.i18n import t
+from bot.sandbox.discord import DiscordSandbox
+from bot.services.lessons import LessonDirectory, LessonSummary
+from bot.services.ports import ChatEmbed, ChatForbiddenError, ChatNotFoundError
+from tests.conftest import write_lesson
+from tests.discord.support import BOT_TOKEN, LESSONS, make_services, make_settings
+
+# Generous: these bound a hang, they do not time anything.
+READY_TIMEOUT = 15.0
+ANSWER_TIMEOUT = 5.0
+STRING = 3  # application command option type
+EPHEMERAL = 1 << 6
+
+ANA, BEN, CLOSED = 1001, 1002, 1003  # es-ES, en-US, and someone who takes no DMs
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Any]:
+    """Yield a running Discord sandbox."""
+    async with DiscordSandbox(bot_token=BOT_TOKEN) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def guild(sandbox: Any) -> dict[str, Any]:
+    """Return a guild with a text channel, a tagged forum and three members."""
+    return sandbox.create_guild(
+        "Lessons",
+        channels=[
+            {"name": "general", "type": 0},
+            {
+                "name": "data-basics",
+                "type": 15,
+                "available_tags": [{"name": "lesson"}, {"name": "beginner"}, {"name": "es"}],
+            },
+        ],
+        members=[
+            {"id": ANA, "username": "ana", "locale": "es-ES"},
+            {"id": BEN, "username": "ben", "locale": "en-US"},
+            {"id": CLOSED, "username": "cleo", "locale": "en-US", "accepts_dms": False},
+        ],
+    )
+
+
+BotStarter = Callable[..., Awaitable[LessonBot]]
+
+
+@pytest.fixture
+async def start_bot(sandbox: Any, guild: dict[str, Any]) -> AsyncIterator[BotStarter]:
+    """Yield a function that starts the real bot against the sandbox; close it after."""
+    running: list[tuple[LessonBot, asyncio.Task[None]]] = []
+
+    async def start(
+        directory: LessonDirectory | None = None, cogs: tuple[commands.Cog, ...] = ()
+    ) -> LessonBot:
+        settings = make_settings(sandbox.api_base_url, sandbox.gateway_url, guild["id"])
+        bot = create_bot(settings, make_services(directory), guild_ready_timeout=0.1)
+        for cog in cogs:  # before login, so setup_hook syncs their commands too
+            await bot.add_cog(cog)
+        task = asyncio.create_task(bot.start(BOT_TOKEN))
+        running.append((bot, task))
+        ready = asyncio.create_task(bot.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+            if task in done:
+                task.result()  # the reason the bot stopped
+            raise TimeoutError(f"the bot was not ready within {READY_TIMEOUT}s")
+        return bot
+
+    yield start
+    for bot, task in running:
+        await bot.close()
+        await asyncio.wait_for(task, READY_TIMEOUT)
+
+
+async def run_lesson(
+    sandbox: Any, guild: dict[str, Any], user: int, value: str, locale: str
+) -> list[dict[str, Any]]:
+    """Run `/lesson value` as a user and return the bot's answers."""
+    interaction_id = await sandbox.run_command(
+        guild["id"],
+        guild["channels"]["general"],
+        user,
+        "lesson",
+        options=[{"name": "lesson", "type": STRING, "value": value}],
+        locale=locale,
+    )
+    return await sandbox.wait_for_interaction_response(interaction_id, timeout=ANSWER_TIMEOUT)
+
+
+# Connecting and registering commands
+
+
+async def test_bot_connects_and_registers_lesson_in_the_guild(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    assert bot.user is not None and bot.user.id == sandbox.bot_user_id
+    assert bot.application_id == sandbox.application_id
+    assert bot.get_guild(guild["id"]) is not None  # GUILD_CREATE arrived over the gateway
+    (command,) = sandbox.commands(guild["id"])
+    assert command["name"] == "lesson"
+    assert command["description"] == t("en", "discord.lesson_description")
+    assert command["description_localizations"]["es-ES"] == t("es", "discord.lesson_description")
+    (option,) = command["options"]
+    assert option["autocomplete"] is True
+    assert sandbox.commands() == []  # synced to the guild, not globally
+
+
+# /lesson
+
+
+async def test_lesson_answers_in_spanish_for_a_spanish_user(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    await start_bot()
+    (answer,) = await run_lesson(sandbox, guild, ANA, "data-basics/what-is-data", "es-ES")
+    assert answer["kind"] == "callback" and answer["type"] == 4
+    assert not answer["ephemeral"]
+    (embed,) = answer["message"]["embeds"]
+    assert embed["title"] == "¿Qué son los datos?"
+    assert embed["description"].startswith("Descubre qué significan los datos")
+    fields = {field["name"]: field["value"] for field in embed["fields"]}
+    assert fields == {"Programa": "Fundamentos de datos", "Disponible en": "árabe, inglés, español"}
+    # Everyone in the channel sees it, as a reply to the command.
+    posted = sandbox.channel_messages(guild["channels"]["general"])
+    assert [message["embeds"][0]["title"] for message in posted] == ["¿Qué son los datos?"]
+
+
+async def test_lesson_answers_in_english_for_an_english_user(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    await start_bot()
+    (answer,) = await run_lesson(sandbox, guild, BEN, "data-basics/what-is-data", "en-US")
+    (embed,) = answer["message"]["embeds"]
+    assert embed["title"] == "What Is Data?"
+    fields = {field["name"]: field["value"] for field in embed["fields"]}
+    assert fields == {"Program": "Data Basics", "Available in": "Arabic, English, Spanish"}
+    assert embed["footer"]["text"] == "data-basics/what-is-data"
+
+
+async def test_unknown_lesson_gets_a_localized_ephemeral_message(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    await start_bot()
+    (answer,) = await run_lesson(sandbox, guild, ANA, "data-basics/no-such-lesson", "es-ES")
+    assert answer["ephemeral"] is True
+    assert answer["message"]["flags"] & EPHEMERAL
+    assert answer["message"]["content"] == t(
+        "es", "lesson.not_found", lesson="data-basics/no-such-lesson"
+    )
+    assert sandbox.channel_messages(guild["channels"]["general"]) == []  # nobody else sees it
+
+
+async def test_autocomplete_offers_matching_lessons(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    await start_bot()
+    choices = await sandbox.autocomplete(
+        guild["id"],
+        guild["channels"]["general"],
+        BEN,
+        "lesson",
+        options=[{"name": "lesson", "type": STRING, "value": "dat", "focused": True}],
+        locale="en-US",
+    )
+    assert [choice["value"] for choice in choices] == [
+        "data-basics/what-is-data",
+        "data-basics/cleaning-data",
+        "data-basics/train-test-split",
+    ]
+    assert choices[0]["name"] == "What Is Data? · Data Basics"
+    spanish = await sandbox.autocomplete(
+        guild["id"],
+        guild["channels"]["general"],
+        ANA,
+        "lesson",
+        options=[{"name": "lesson", "type": STRING, "value": "limpieza", "focused": True}],
+        locale="es-ES",
+    )
+    assert spanish == [
+        {"name": "Limpieza de datos · Fundamentos de datos", "value": "data-basics/cleaning-data"}
+    ]
+
+
+async def test_autocomplete_never_offers_more_than_25(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter, tmp_path: Path
+) -> None:
+    for number in range(40):
+        write_lesson(
+            tmp_path,
+            f"programs/big/lessons/en/lesson-{number:02}.mdx",
+            f"---\ntitle: Lesson {number}\ndescription: d\norder: {number + 1}\n---\n",
+        )
+    await start_bot(LessonDirectory(load_catalogue(tmp_path), "en"))
+    choices = await sandbox.autocomplete(
+        guild["id"],
+        guild["channels"]["general"],
+        BEN,
+        "lesson",
+        options=[{"name": "lesson", "type": STRING, "value": "", "focused": True}],
+        locale="en-US",
+    )
+    assert len(choices) == 25
+
+
+class BrokenDirectory(LessonDirectory):
+    """A directory whose lookups fail, as a broken service would."""
+
+    def describe(self, identity: str, locale: str) -> LessonSummary | None:
+        raise RuntimeError("the catalogue cannot be read")
+
+
+async def test_an_exception_in_a_command_gets_a_localized_answer_and_a_log_line(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="bot.discord.errors")
+    await start_bot(BrokenDirectory(load_catalogue(LESSONS), "en"))
+    (answer,) = await run_lesson(sandbox, guild, ANA, "data-basics/what-is-data", "es-ES")
+    assert answer["ephemeral"] is True
+    content = answer["message"]["content"]
+    reference = re.search(r"referencia ([0-9a-f]{8})", content)
+    assert reference is not None
+    assert content == t("es", "discord.error_generic", command="lesson", reference=reference[1])
+    (record,) = [r for r in caplog.records if r.name == "bot.discord.errors"]
+    assert record.getMessage().startswith(f"/lesson failed (reference {reference[1]})")
+    assert "the catalogue cannot be read" in caplog.text
+
+
+class SlowCog(commands.Cog):
+    """Commands that take longer than Discord's three seconds allow, scaled down."""
+
+    @app_commands.command(name="slow", description="Answer after a while")
+    async def slow(self, interaction: discord.Interaction) -> None:
+        """Work past the defer threshold, then answer."""
+        async with defer_if_slow(interaction, after=0.05):
+            await asyncio.sleep(0.3)
+        await reply(interaction, "done")
+
+    @app_commands.command(name="slowfail", description="Fail after a while")
+    async def slowfail(self, interaction: discord.Interaction) -> None:
+        """Work past the defer threshold, then fail."""
+        async with defer_if_slow(interaction, after=0.05):
+            await asyncio.sleep(0.3)
+            raise RuntimeError("late failure")
+
+
+async def test_slow_work_is_deferred_then_answered(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    await start_bot(cogs=(SlowCog(),))
+    interaction_id = await sandbox.run_command(
+        guild["id"], guild["channels"]["general"], BEN, "slow", locale="en-US"
+    )
+    answers = await sandbox.wait_for_interaction_response(interaction_id, timeout=ANSWER_TIMEOUT)
+    assert [(answer["kind"], answer["type"]) for answer in answers] == [
+        ("callback", 5),  # "thinking..." within the deadline
+        ("followup", None),
+    ]
+    assert answers[-1]["message"]["content"] == "done"
+
+
+async def test_a_failure_after_deferring_is_answered_by_follow_up(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    await start_bot(cogs=(SlowCog(),))
+    interaction_id = await sandbox.run_command(
+        guild["id"], guild["channels"]["general"], ANA, "slowfail", locale="es-ES"
+    )
+    answers = await sandbox.wait_for_interaction_response(interaction_id, timeout=ANSWER_TIMEOUT)
+    assert [answer["kind"] for answer in answers] == ["callback", "followup"]
+    assert answers[-1]["message"]["content"].startswith("Algo salió mal al ejecutar /slowfail.")
+
+
+async def test_the_bot_answers_again_after_the_gateway_drops(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    resumed = asyncio.create_task(bot.wait_for("resumed", timeout=READY_TIMEOUT))
+    await asyncio.sleep(0)  # let wait_for register before the connection drops
+    assert await sandbox.drop_gateway() == 1
+    # discord.py reconnects on its own and resumes at the READY's resume_gateway_url.
+    await resumed
+    assert sandbox.gateway_counts["resume"] == 1
+    assert sandbox.gateway_counts["identify"] == 1  # the same session, not a new one
+    (answer,) = await run_lesson(sandbox, guild, BEN, "prompt-craft/clear-instructions", "en-US")
+    assert answer["message"]["embeds"][0]["title"] == "Writing Clear Instructions"
+
+
+# The chat port
+
+
+async def test_chat_posts_and_edits_a_message(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    channel = guild["channels"]["general"]
+    (message_id,) = await bot.chat.post_message(channel, "A new lesson is out.")
+    await bot.chat.edit_message(channel, message_id, content="A new lesson is out: read it!")
+    (posted,) = sandbox.channel_messages(channel)
+    assert int(posted["id"]) == message_id
+    assert posted["content"] == "A new lesson is out: read it!"
+    assert posted["edited_timestamp"] is not None
+
+
+async def test_chat_splits_a_long_message_into_three(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    channel = guild["channels"]["general"]
+    content = "\n".join(f"{number:02} " + "x" * 96 for number in range(45))
+    content += "!"
+    assert len(content) == 4500
+    ids = await bot.chat.post_message(channel, content)
+    posted = sandbox.channel_messages(channel)
+    assert [int(message["id"]) for message in posted] == ids and len(ids) == 3
+    assert all(len(message["content"]) <= 2000 for message in posted)
+    assert "\n".join(message["content"] for message in posted) == content
+
+
+async def test_chat_waits_out_a_rate_limit(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    channel = guild["channels"]["general"]
+    sandbox.add_fault(
+        match="POST /api/v10/channels/*/messages", mode="ratelimit", count=1, retry_after=0.2
+    )
+    (message_id,) = await bot.chat.post_message(channel, "Sent once the limit passes.")
+    assert [int(message["id"]) for message in sandbox.channel_messages(channel)] == [message_id]
+    posts = [
+        request["status"]
+        for request in sandbox.requests
+        if request["method"] == "POST"
+        and request["path"] == f"/api/v10/channels/{channel}/messages"
+    ]
+    assert posts == [429, 200]  # the rate limit, then discord.py's own retry
+
+
+async def test_chat_embeds_stay_within_limits(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    channel = guild["channels"]["general"]
+    embed = ChatEmbed(
+        title="Digest " * 60,
+        description="question? " * 700,
+        fields=tuple((f"Lesson {n}", "open " * 300) for n in range(30)),
+        footer="lessonbot",
+    )
+    (message_id,) = await bot.chat.post_message(channel, "This week:", embed=embed)
+    (posted,) = sandbox.channel_messages(channel)
+    assert int(posted["id"]) == message_id
+    (sent,) = posted["embeds"]
+    assert len(sent["title"]) <= 256 and len(sent["fields"]) <= 25
+
+
+async def test_chat_creates_a_forum_post_with_tags(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    forum = guild["channels"]["data-basics"]
+    post = await bot.chat.create_forum_post(
+        forum,
+        "What Is Data?",
+        "Talk about the lesson here.",
+        tags=["Lesson", "beginner", "no-such-tag"],
+    )
+    (thread,) = sandbox.threads(forum)
+    assert int(thread["id"]) == post.thread_id
+    assert thread["name"] == "What Is Data?"
+    tag_names = {
+        tag["id"]: tag["name"]
+        for channel in sandbox.channels(guild["id"])
+        if channel["id"] == str(forum)
+        for tag in channel["available_tags"]
+    }
+    assert sorted(tag_names[tag] for tag in thread["applied_tags"]) == ["beginner", "lesson"]
+    (starter,) = sandbox.channel_messages(post.thread_id)
+    assert int(starter["id"]) == post.message_ids[0]
+    assert starter["content"] == "Talk about the lesson here."
+
+
+async def test_chat_creates_a_thread_on_a_message_and_without(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    channel = guild["channels"]["general"]
+    (message_id,) = await bot.chat.post_message(channel, "Questions about data?")
+    on_message = await bot.chat.create_thread(channel, "Data questions", message_id=message_id)
+    standalone = await bot.chat.create_thread(channel, "Weekly digest")
+    threads = {int(thread["id"]): thread["name"] for thread in sandbox.threads(channel)}
+    assert threads == {on_message: "Data questions", standalone: "Weekly digest"}
+    assert on_message == message_id  # Discord gives a message's thread the message's id
+    await bot.chat.post_message(standalone, "Inside the thread.")
+    assert [m["content"] for m in sandbox.channel_messages(standalone)] == ["Inside the thread."]
+
+
+async def test_chat_sends_a_dm(sandbox: Any, guild: dict[str, Any], start_bot: BotStarter) -> None:
+    bot = await start_bot()
+    ids = await bot.chat.send_dm(ANA, "Tu sugerencia se ha fusionado.")
+    assert [(int(m["id"]), m["content"]) for m in sandbox.dms(ANA)] == [
+        (ids[0], "Tu sugerencia se ha fusionado.")
+    ]
+
+
+async def test_chat_errors_come_as_port_errors(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    with pytest.raises(ChatForbiddenError):
+        await bot.chat.send_dm(CLOSED, "You will not get this.")
+    with pytest.raises(ChatNotFoundError):
+        await bot.chat.edit_message(guild["channels"]["general"], 123456789, content="gone")
