@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
@@ -16,8 +15,6 @@ from aiohttp import WSMsgType, web
 
 from bot.sandbox.discord.payloads import JSON, Payloads
 from bot.sandbox.discord.state import State
-
-log = logging.getLogger(__name__)
 
 DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE, VOICE_STATE = 0, 1, 2, 3, 4
 RESUME, RECONNECT, REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 6, 7, 8, 9, 10, 11

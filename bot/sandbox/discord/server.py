@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -33,8 +32,6 @@ from bot.sandbox.discord.operations import Operations
 from bot.sandbox.discord.payloads import Payloads
 from bot.sandbox.discord.responses import Responses
 from bot.sandbox.discord.state import State
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
