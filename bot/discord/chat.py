@@ -198,6 +198,12 @@ class DiscordChat:
             channel = await self._client.create_dm(discord.Object(id=user_id))
             return await self._send_parts(channel, split_message(content), embed)
 
+    async def add_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
+        """React to a message as the bot (adding the same reaction twice is harmless)."""
+        with _chat_errors("add reaction"):
+            channel = self._client.get_partial_messageable(channel_id)
+            await channel.get_partial_message(message_id).add_reaction(emoji)
+
     async def _send_parts(
         self, channel: discord.abc.Messageable, parts: Sequence[str], embed: ChatEmbed | None
     ) -> list[int]:

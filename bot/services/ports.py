@@ -232,3 +232,7 @@ class ChatPort(Protocol):
     ) -> list[int]:
         """Send a person a direct message, split into messages that fit; return their ids."""
         ...
+
+    async def add_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
+        """React to a message as the bot (e.g. ✅ when a question is resolved)."""
+        ...

@@ -439,3 +439,69 @@ async def test_chat_errors_come_as_port_errors(
         await bot.chat.send_dm(CLOSED, "You will not get this.")
     with pytest.raises(ChatNotFoundError):
         await bot.chat.edit_message(guild["channels"]["general"], 123456789, content="gone")
+
+
+async def test_chat_reacts_to_a_message(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    general = guild["channels"]["general"]
+    question = await sandbox.post_message(general, ANA, "¿Qué es un conjunto de prueba?")
+    await bot.chat.add_reaction(general, int(question["id"]), "✅")
+    reactions = sandbox.message(general, int(question["id"]))["reactions"]
+    assert [(r["emoji"]["name"], r["count"], r["me"]) for r in reactions] == [("✅", 1, True)]
+
+
+async def test_the_bot_sees_reactions_people_add(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    seen: asyncio.Queue[discord.RawReactionActionEvent] = asyncio.Queue()
+
+    async def on_raw_reaction_add(event: discord.RawReactionActionEvent) -> None:
+        await seen.put(event)
+
+    bot.add_listener(on_raw_reaction_add)
+    general = guild["channels"]["general"]
+    message = await sandbox.post_message(general, BEN, "Thanks, that answers it.")
+    await sandbox.add_reaction(general, int(message["id"]), BEN, "✅")
+    event = await asyncio.wait_for(seen.get(), ANSWER_TIMEOUT)
+    assert (event.user_id, event.message_id, str(event.emoji)) == (BEN, int(message["id"]), "✅")
+
+
+class AskModal(discord.ui.Modal, title="Ask a question"):
+    """A modal with one field, answered with what was typed."""
+
+    question: discord.ui.TextInput[AskModal] = discord.ui.TextInput(
+        label="Question", custom_id="question"
+    )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Echo the question back, ephemerally."""
+        await interaction.response.send_message(f"Got: {self.question.value}", ephemeral=True)
+
+
+class AskCog(commands.Cog):
+    """A test-only command that opens a modal."""
+
+    @app_commands.command(name="ask", description="Ask a question")
+    async def ask(self, interaction: discord.Interaction) -> None:
+        """Open the modal."""
+        await interaction.response.send_modal(AskModal())
+
+
+async def test_a_modal_is_shown_and_its_submission_reaches_the_bot(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    await start_bot(cogs=(AskCog(),))
+    general = guild["channels"]["general"]
+    opened = await sandbox.run_command(guild["id"], general, ANA, "ask", options=[])
+    [shown] = await sandbox.wait_for_interaction_response(opened, timeout=ANSWER_TIMEOUT)
+    assert shown["type"] == 9  # MODAL
+    assert shown["data"]["title"] == "Ask a question"
+    submitted = await sandbox.submit_modal(
+        guild["id"], general, ANA, components={"question": "¿Por qué 0 y no 1?"}
+    )
+    [answer] = await sandbox.wait_for_interaction_response(submitted, timeout=ANSWER_TIMEOUT)
+    assert answer["data"]["content"] == "Got: ¿Por qué 0 y no 1?"
+    assert answer["ephemeral"] is True
