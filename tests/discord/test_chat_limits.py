@@ -84,6 +84,7 @@ def test_discord_chat_implements_every_port_method_with_its_signature() -> None:
         "create_forum_post",
         "create_thread",
         "send_dm",
+        "add_reaction",
     }
     for name in port_methods:
         expected = inspect.signature(getattr(ChatPort, name))
