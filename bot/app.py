@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -13,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings, env_name
 from bot.discord.client import BotServices, LessonBot, create_bot
-from bot.domain.catalogue import load_catalogue
+from bot.domain.catalogue import Catalogue, load_catalogue
+from bot.github.adapter import GitHubAdapter
 from bot.services.lessons import LessonDirectory
+from bot.services.linking import LinkDirectory, LinkingService, SyncReport
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.migrate import upgrade
 from bot.web.app import create_web_app
-from bot.web.router import WebhookRouter
+from bot.web.router import WebhookDelivery, WebhookHandler, WebhookRouter
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +35,22 @@ class RunningApp:
     sessions: async_sessionmaker[AsyncSession]
     bot: LessonBot
     web_url: str
+    catalogue: Catalogue | None = None
+    web_app: web.Application | None = None
+    # Present when GitHub is configured (a repository and credentials).
+    github: GitHubAdapter | None = None
+    linking: LinkingService | None = None
 
 
 @asynccontextmanager
 async def started_app(
-    settings: Settings, *, guild_ready_timeout: float | None = None
+    settings: Settings, *, guild_ready_timeout: float | None = None, serve_web: bool = True
 ) -> AsyncIterator[RunningApp]:
     """Migrate the database, load the lessons and serve the web app; close all on exit.
 
     The Discord client is built but not connected: `run_bot` (or a test) starts it.
+    Without `serve_web` (one-off commands such as `sync`) no port is taken, so a running
+    bot on the same machine is not disturbed.
     """
     if not settings.discord.token:
         raise ConfigError(
@@ -63,26 +73,40 @@ async def started_app(
             settings.content.default_locale,
             lesson_url_template=settings.site.lesson_url_template,
         )
-        services = BotServices(lessons=lessons)
+        links = LinkDirectory(sessions)
+        services = BotServices(lessons=lessons, links=links)
         options = (
             {} if guild_ready_timeout is None else {"guild_ready_timeout": guild_ready_timeout}
         )
         bot = create_bot(settings, services, **options)
         # Handlers for lesson issues, suggestions and questions register here as they land.
         router = WebhookRouter()
+        github = _github_adapter(settings)
+        linking = None
+        if github is not None:
+            linking = _linking_service(settings, sessions, github, bot)
+            router.on("push", None, _push_handler(linking, catalogue))
+            if settings.linking.mode == "lazy":
+                links.creator = functools.partial(linking.ensure, catalogue)
         web_app = create_web_app(settings, session_factory=sessions, webhook_router=router)
-        runner = web.AppRunner(web_app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.web.host, settings.web.port)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        web_url = f"http://{host}:{port}"
-        log.info("web server listening on %s", web_url)
+        web_url = ""
+        if serve_web:
+            runner = web.AppRunner(web_app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, settings.web.host, settings.web.port)
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            web_url = f"http://{host}:{port}"
+            log.info("web server listening on %s", web_url)
         try:
-            yield RunningApp(settings, engine, sessions, bot, web_url)
+            yield RunningApp(
+                settings, engine, sessions, bot, web_url, catalogue, web_app, github, linking
+            )
         finally:
             if not bot.is_closed():
                 await bot.close()
+            if github is not None:
+                github.close()
     finally:
         if runner is not None:
             await runner.cleanup()
@@ -95,3 +119,88 @@ async def run_bot(settings: Settings) -> None:
         token = settings.discord.token
         assert token is not None  # started_app checked it
         await app.bot.start(token.reveal())
+
+
+def _github_adapter(settings: Settings) -> GitHubAdapter | None:
+    """Return the GitHub adapter, or None when no repository and credentials are set."""
+    github = settings.github
+    has_auth = bool(github.token) or bool(
+        github.app_id and github.installation_id and github.app_private_key
+    )
+    if not (github.repository and has_auth):
+        log.info("GitHub is not configured: lessons are not linked to issues")
+        return None
+    return GitHubAdapter.from_settings(github)
+
+
+def _linking_service(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    github: GitHubAdapter,
+    bot: LessonBot,
+) -> LinkingService:
+    return LinkingService(
+        sessions,
+        github,
+        bot.chat,
+        default_locale=settings.content.default_locale,
+        locales=settings.content.locales,
+        lesson_url_template=settings.site.lesson_url_template,
+        locale=settings.locale,
+        eager=settings.linking.mode == "eager",
+    )
+
+
+def _push_handler(linking: LinkingService, catalogue: Catalogue) -> WebhookHandler:
+    """Return the handler that syncs the lessons a push to the default branch touched."""
+
+    async def on_push(delivery: WebhookDelivery) -> None:
+        repository = delivery.payload.get("repository") or {}
+        branch = repository.get("default_branch") or "main"
+        report = await linking.on_push(catalogue, delivery.payload, branch=branch)
+        if report is not None:
+            log.info("push %s: %s", delivery.delivery_id, report.as_json())
+
+    return on_push
+
+
+def linking_service(app: RunningApp, github: GitHubAdapter) -> LinkingService:
+    """Return a linking service over the app's database and Discord client."""
+    return _linking_service(app.settings, app.sessions, github, app.bot)
+
+
+async def sync_lessons(
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    ready_timeout: float = 60.0,
+) -> SyncReport:
+    """Log the Discord client in, sync every lesson's post and issue, and close."""
+    async with started_app(settings, serve_web=False) as app:
+        if app.linking is None or app.catalogue is None:
+            raise ConfigError(
+                f"sync needs setting github.repository ({env_name('github', 'repository')}) "
+                f"and {env_name('github', 'token')} (or GitHub App settings)"
+            )
+        token = settings.discord.token
+        assert token is not None  # started_app checked it
+        client = asyncio.create_task(app.bot.start(token.reveal()))
+        try:
+            ready = asyncio.create_task(app.bot.wait_until_ready())
+            done, _ = await asyncio.wait(
+                {client, ready}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if ready not in done:
+                ready.cancel()
+                if client in done:
+                    client.result()  # a failed login raises its own error here
+                raise ConfigError(f"Discord was not ready within {ready_timeout:.0f}s")
+            if on_start is not None:
+                on_start(len(app.linking.published(app.catalogue)))
+            # In lazy mode this keeps existing links right and creates none.
+            return await app.linking.sync(app.catalogue, dry_run=dry_run, progress=progress)
+        finally:
+            await app.bot.close()
+            await asyncio.gather(client, return_exceptions=True)

@@ -102,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     github.set_defaults(handler=_sandbox_github)
 
+    sync = commands.add_parser(
+        "sync",
+        help="link every lesson to a Discord forum post and a GitHub issue",
+        description="Create missing posts and issues, rename changed ones, archive and close "
+        "those of removed lessons. Needs the Discord and GitHub settings the bot runs with.",
+    )
+    sync.add_argument("--content", metavar="DIR", help=content_help)
+    sync.add_argument(
+        "--dry-run", action="store_true", help="count what would change, write nothing"
+    )
+    sync.add_argument("--json", action="store_true", help="print one JSON object of figures")
+    sync.set_defaults(handler=_sync)
+
     database = commands.add_parser("db", help="manage the database")
     database_commands = database.add_subparsers(dest="db_command", metavar="COMMAND")
     database_commands.required = True
@@ -259,6 +272,66 @@ def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
         )
     )
     return EXIT_OK
+
+
+def _sync(arguments: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from bot.app import sync_lessons  # discord.py and PyGithub load only when syncing
+
+    content = _content_dir(arguments, settings)
+    settings = dataclasses.replace(
+        settings, content=dataclasses.replace(settings.content, dir=content)
+    )
+    bar = None if arguments.json or not sys.stdout.isatty() else _ProgressBar(settings.locale)
+    try:
+        report = asyncio.run(
+            sync_lessons(
+                settings,
+                dry_run=arguments.dry_run,
+                progress=bar.advance if bar else None,
+                on_start=bar.start if bar else None,
+            )
+        )
+    except (ConfigError, ValueError) as error:
+        raise UsageError(t(settings.locale, "cli.config_error", message=str(error))) from None
+    finally:
+        if bar is not None:
+            bar.stop()
+    if arguments.json:
+        print(json.dumps(report.as_json()))
+        return EXIT_OK
+    print(t(settings.locale, "sync.summary", **report.as_json()))
+    if arguments.dry_run:
+        print(t(settings.locale, "sync.dry_run"))
+    return EXIT_OK
+
+
+class _ProgressBar:
+    """A rich progress bar for a terminal."""
+
+    def __init__(self, locale: str) -> None:
+        self._locale = locale
+        self._progress: Any = None
+        self._task: Any = None
+
+    def start(self, total: int) -> None:
+        """Show the bar for `total` lessons."""
+        from rich.progress import Progress  # only a terminal run needs it
+
+        self._progress = Progress(transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task(t(self._locale, "sync.progress"), total=total)
+
+    def advance(self, _identity: str) -> None:
+        """Count one lesson done."""
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        """Remove the bar."""
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def _db_upgrade(_arguments: argparse.Namespace, settings: Settings) -> int:

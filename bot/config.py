@@ -84,6 +84,9 @@ class GitHubSettings:
     installation_id: int | None = None
     seconds_between_requests: float = 0.25
     seconds_between_writes: float = 1.0
+    # GitHub's secondary limits on content-creating requests; a sandbox may raise them.
+    writes_per_minute: int = 80
+    writes_per_hour: int = 500
     token: Secret | None = field(default=None, metadata=_SECRET)
     app_private_key: Secret | None = field(default=None, metadata=_SECRET)
     webhook_secret: Secret | None = field(default=None, metadata=_SECRET)
@@ -362,6 +365,12 @@ def _validate(settings: Settings) -> None:
     ):
         if seconds < 0:
             fail(dotted, "must not be negative")
+    for dotted, count in (
+        ("github.writes_per_minute", settings.github.writes_per_minute),
+        ("github.writes_per_hour", settings.github.writes_per_hour),
+    ):
+        if count < 1:
+            fail(dotted, "must be 1 or more")
     placeholders = {
         name
         for _, name, _, _ in string.Formatter().parse(settings.site.lesson_url_template)

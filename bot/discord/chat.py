@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -25,6 +26,7 @@ from bot.services.ports import (
     ChatError,
     ChatForbiddenError,
     ChatNotFoundError,
+    Forum,
     ForumPost,
 )
 
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 # Discord's limits on thread names and on the tags one forum post may carry.
 THREAD_NAME_LIMIT = 100
 FORUM_TAGS_LIMIT = 5
+# Discord's limits on the tags a forum may offer and on a tag's name.
+FORUM_AVAILABLE_TAGS_LIMIT = 20
+TAG_NAME_LIMIT = 20
 # Discord rejects an embed field with an empty name or value: show an invisible space.
 _BLANK = "\u200b"
 
@@ -107,8 +112,32 @@ def _chat_errors(action: str) -> Iterator[None]:
 class DiscordChat:
     """ChatPort over a discord.py client (which must be logged in to be used)."""
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, *, guild_id: int | None = None) -> None:
         self._client = client
+        self._guild_id = guild_id
+        self._counts: Counter[str] = Counter()
+        self._count_requests(client)
+
+    def _count_requests(self, client: discord.Client) -> None:
+        """Count every REST request the client sends, by route, as the GitHub adapter does.
+
+        Wrapping discord.py's one HTTP entry point counts what really goes out: cache hits
+        cost nothing and a fetch behind a helper is not missed.
+        """
+        http = client.http
+        send = http.request
+        counts = self._counts
+
+        async def counted(route: discord.http.Route, **options: Any) -> Any:
+            counts[f"{route.method} {route.path}"] += 1
+            return await send(route, **options)
+
+        http.request = counted  # type: ignore[method-assign]
+
+    @property
+    def request_counts(self) -> Mapping[str, int]:
+        """Return how many REST requests the client made since this was built, by route."""
+        return dict(self._counts)
 
     async def post_message(
         self, channel_id: int, content: str, *, embed: ChatEmbed | None = None
@@ -150,9 +179,10 @@ class DiscordChat:
         content: str,
         *,
         tags: Sequence[str] = (),
+        tag_ids: Sequence[int] = (),
         embed: ChatEmbed | None = None,
     ) -> ForumPost:
-        """Open a post in a forum channel, with the forum's tags of these names."""
+        """Open a post in a forum channel, with the forum's tags of these names or ids."""
         with _chat_errors("create forum post"):
             forum = await self._channel(forum_id)
             if not isinstance(forum, discord.ForumChannel):
@@ -162,7 +192,10 @@ class DiscordChat:
                 raise ValueError("a forum post needs content or an embed")
             # Every part but the first continues inside the new thread.
             first, rest = (parts[0], parts[1:]) if parts else (None, [])
-            options: dict[str, Any] = {"applied_tags": self._forum_tags(forum, tags)}
+            applied: list[discord.abc.Snowflake] = [*self._forum_tags(forum, tags)]
+            # Ids need no cached tag list: a tag added a moment ago may not be cached yet.
+            applied += [discord.Object(id=i) for i in tag_ids if i not in {t.id for t in applied}]
+            options: dict[str, Any] = {"applied_tags": applied[:FORUM_TAGS_LIMIT]}
             if embed is not None and not rest:
                 options["embed"] = to_discord_embed(embed)
             created = await forum.create_thread(
@@ -172,6 +205,93 @@ class DiscordChat:
             if rest:
                 ids += await self._send_parts(created.thread, rest, embed)
             return ForumPost(thread_id=created.thread.id, message_ids=tuple(ids))
+
+    async def ensure_forum(
+        self, name: str, topic: str, tags: Sequence[str], *, forum_id: int | None = None
+    ) -> Forum:
+        """Return the forum `forum_id` (or the guild's forum named `name`, created if
+        missing), with every tag in `tags` it has room for."""
+        with _chat_errors("ensure forum"):
+            forum: discord.ForumChannel | None = None
+            if forum_id is not None:
+                with contextlib.suppress(discord.NotFound):
+                    found = await self._channel(forum_id)
+                    forum = found if isinstance(found, discord.ForumChannel) else None
+            if forum is None:
+                guild = await self._guild()
+                forum = next((f for f in guild.forums if f.name == name), None)
+            wanted = [shorten(tag, TAG_NAME_LIMIT) for tag in dict.fromkeys(tags)]
+            if forum is None:
+                forum = await guild.create_forum(
+                    name=name,
+                    topic=topic,
+                    available_tags=[
+                        discord.ForumTag(name=tag) for tag in wanted[:FORUM_AVAILABLE_TAGS_LIMIT]
+                    ],
+                )
+            missing = self._missing_tags(forum, wanted)
+            if missing:
+                # The cache lags the gateway: adding tags from a stale copy would add a tag
+                # twice (or drop a new one), so read the forum fresh before writing.
+                fresh = await self._client.fetch_channel(forum.id)
+                forum = fresh if isinstance(fresh, discord.ForumChannel) else forum
+                missing = self._missing_tags(forum, wanted)
+            room = FORUM_AVAILABLE_TAGS_LIMIT - len(forum.available_tags)
+            if len(missing) > room:
+                log.warning("forum %s: room for %d more tags, not %d", forum.id, room, len(missing))
+                missing = missing[: max(room, 0)]
+            if missing:
+                edited = await forum.edit(
+                    available_tags=[
+                        *forum.available_tags,
+                        *(discord.ForumTag(name=tag) for tag in missing),
+                    ]
+                )
+                forum = edited if isinstance(edited, discord.ForumChannel) else forum
+            return Forum(
+                id=forum.id,
+                guild_id=forum.guild.id,
+                tags={tag.name: tag.id for tag in forum.available_tags},
+            )
+
+    @staticmethod
+    def _missing_tags(forum: discord.ForumChannel, wanted: Sequence[str]) -> list[str]:
+        have = {tag.name.casefold() for tag in forum.available_tags}
+        return [tag for tag in wanted if tag.casefold() not in have]
+
+    async def edit_thread(
+        self,
+        thread_id: int,
+        *,
+        name: str | None = None,
+        tag_ids: Sequence[int] | None = None,
+        archived: bool | None = None,
+        locked: bool | None = None,
+    ) -> None:
+        """Change a thread's name, forum tags, archived or locked state in one request."""
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = shorten(name, THREAD_NAME_LIMIT)
+        if tag_ids is not None:
+            changes["applied_tags"] = [str(i) for i in list(tag_ids)[:FORUM_TAGS_LIMIT]]
+        for key, value in (("archived", archived), ("locked", locked)):
+            if value is not None:
+                changes[key] = value
+        if not changes:
+            return
+        # Straight to the REST route: an archived thread is not in the cache, and fetching
+        # it only to edit it would double the requests.
+        with _chat_errors("edit thread"):
+            await self._client.http.edit_channel(thread_id, **changes)
+
+    async def _guild(self) -> discord.Guild:
+        """Return the configured guild (or the only one the bot is in)."""
+        if self._guild_id is None:
+            if len(self._client.guilds) != 1:
+                raise ChatError("find guild", 0, "set discord.guild_id: the bot is in several")
+            return self._client.guilds[0]
+        guild = self._client.get_guild(self._guild_id)
+        return guild or await self._client.fetch_guild(self._guild_id)
 
     async def create_thread(
         self, channel_id: int, name: str, *, message_id: int | None = None

@@ -15,6 +15,7 @@ from bot.discord.endpoints import point_discord_at
 from bot.discord.errors import LessonTree
 from bot.discord.translator import CatalogTranslator
 from bot.services.lessons import LessonDirectory
+from bot.services.linking import LinkDirectory
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ class BotServices:
     """What the cogs need, built by the caller."""
 
     lessons: LessonDirectory
+    # Stored post and issue links, shown by /lesson once a sync has made them.
+    links: LinkDirectory | None = None
 
 
 def bot_intents() -> discord.Intents:
@@ -65,12 +68,12 @@ class LessonBot(commands.Bot):
         )
         self.settings = settings
         self.services = services
-        self.chat = DiscordChat(self)
+        self.chat = DiscordChat(self, guild_id=settings.discord.guild_id)
 
     async def setup_hook(self) -> None:
         """Add the cogs and register their commands with Discord, once per login."""
         await self.tree.set_translator(CatalogTranslator())
-        await self.add_cog(LessonsCog(self.services.lessons))
+        await self.add_cog(LessonsCog(self.services.lessons, self.services.links))
         guild_id = self.settings.discord.guild_id
         if guild_id is None:
             # Global commands reach every guild, but Discord may take a while to show them.

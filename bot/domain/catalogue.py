@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bot.domain.frontmatter import FrontMatterError, parse_front_matter_block
+from bot.domain.frontmatter import (
+    FrontMatterError,
+    parse_front_matter_block,
+    split_front_matter,
+)
 
 LESSON_SUFFIXES = (".mdx", ".md")
 _SUFFIXES = frozenset(suffix[1:] for suffix in LESSON_SUFFIXES)
@@ -163,6 +168,36 @@ class LessonPath(NamedTuple):
     slug: str
     relative: str
     absolute: str
+
+
+_LESSON_PATH = re.compile(r"programs/([^/]+)/lessons/([^/]+)/([^/]+)\.(?:mdx|md)")
+
+
+def parse_lesson_path(relative: str) -> tuple[str, str, str] | None:
+    """Return (program, locale, slug) for a path in the lesson layout, else None."""
+    found = _LESSON_PATH.fullmatch(relative)
+    if found is None or any(part.startswith(".") for part in found.groups()):
+        return None
+    return found.group(1), found.group(2), found.group(3)
+
+
+def lesson_file_from_text(relative: str, text: str) -> LessonFile:
+    """Return a lesson file read from its text (e.g. fetched from GitHub at a commit).
+
+    Broken front matter gives empty meta, as `load_catalogue` keeps such files too.
+    """
+    parsed = parse_lesson_path(relative)
+    if parsed is None:
+        raise ValueError(f"not a lesson path: {relative}")
+    program, locale, slug = parsed
+    meta: dict[str, Any] = {}
+    try:
+        split = split_front_matter(text)
+        if split is not None:
+            meta = parse_front_matter_block(split[0])
+    except FrontMatterError:
+        pass
+    return LessonFile(program, slug, locale, relative, meta)
 
 
 def iter_lesson_paths(root: Path) -> Iterator[LessonPath]:

@@ -119,7 +119,11 @@ class GitHubAdapter:
         """Build the adapter from settings."""
         if not settings.repository:
             raise ValueError("setting github.repository (LESSONBOT_GITHUB_REPOSITORY) is empty")
-        limits = WriteLimits(min_interval=settings.seconds_between_writes)
+        limits = WriteLimits(
+            per_minute=settings.writes_per_minute,
+            per_hour=settings.writes_per_hour,
+            min_interval=settings.seconds_between_writes,
+        )
         options.setdefault("pacer", WritePacer(limits))
         return cls(make_client(settings), settings.repository, **options)
 

@@ -18,6 +18,7 @@ from bot.config import Secret, Settings
 from bot.domain.catalogue import load_catalogue
 from bot.sandbox.discord import DiscordSandbox
 from bot.sandbox.github import GitHubSandbox
+from bot.services.linking import forum_name
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,18 @@ def _free_port(host: str) -> int:
 
 
 def guild_channels(content_dir: Path, default_locale: str) -> list[dict[str, Any]]:
-    """Return the sandbox guild's channels: general, digests and a forum per program."""
+    """Return the sandbox guild's channels: general, digests and a forum per program.
+
+    Forums are named as `lessonbot sync` names them (from the program's title), so the
+    sync finds them rather than opening a second forum per program.
+    """
     catalogue = load_catalogue(content_dir, default_locale)
     forums = [
-        {"name": program.slug, "type": 15, "topic": program.title(default_locale)}
+        {
+            "name": forum_name(program.title(default_locale), program.slug),
+            "type": 15,
+            "topic": program.title(default_locale),
+        }
         for program in sorted(catalogue.programs.values(), key=lambda program: program.slug)
     ]
     return [{"name": "general", "type": 0}, {"name": "digests", "type": 0}, *forums]
@@ -85,6 +94,10 @@ def sandbox_settings(
             installation_id=None,
             seconds_between_requests=0.0,
             seconds_between_writes=0.0,
+            # The local sandbox has no secondary limits: a first sync of a whole corpus
+            # would otherwise wait out GitHub's 500 writes an hour.
+            writes_per_minute=100_000,
+            writes_per_hour=1_000_000,
         ),
         web=replace(
             settings.web,

@@ -172,6 +172,15 @@ class ForumPost:
     message_ids: tuple[int, ...]  # the starter message first, then any continuation
 
 
+@dataclass(frozen=True, slots=True)
+class Forum:
+    """A forum channel: where it is and the ids of its tags by name."""
+
+    id: int
+    guild_id: int
+    tags: Mapping[str, int]
+
+
 class ChatError(Exception):
     """A chat request failed for good; `status` is the HTTP status (0 for no response)."""
 
@@ -191,6 +200,11 @@ class ChatForbiddenError(ChatError):
 
 class ChatPort(Protocol):
     """The bot's only door to chat; services get plain ids back, never client objects."""
+
+    @property
+    def request_counts(self) -> Mapping[str, int]:
+        """Return how many HTTP requests were made, by route."""
+        ...
 
     async def post_message(
         self, channel_id: int, content: str, *, embed: ChatEmbed | None = None
@@ -216,9 +230,29 @@ class ChatPort(Protocol):
         content: str,
         *,
         tags: Sequence[str] = (),
+        tag_ids: Sequence[int] = (),
         embed: ChatEmbed | None = None,
     ) -> ForumPost:
-        """Open a post in a forum channel, with the forum's tags of these names."""
+        """Open a post in a forum channel, with the forum's tags of these names or ids."""
+        ...
+
+    async def ensure_forum(
+        self, name: str, topic: str, tags: Sequence[str], *, forum_id: int | None = None
+    ) -> Forum:
+        """Return the forum `forum_id` (or the guild's forum named `name`, created if
+        missing), with every tag in `tags` it has room for."""
+        ...
+
+    async def edit_thread(
+        self,
+        thread_id: int,
+        *,
+        name: str | None = None,
+        tag_ids: Sequence[int] | None = None,
+        archived: bool | None = None,
+        locked: bool | None = None,
+    ) -> None:
+        """Change a thread's name, forum tags, archived or locked state in one request."""
         ...
 
     async def create_thread(

@@ -152,11 +152,29 @@ class LessonLink(TimestampMixin, Base):
     discord_thread_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     discord_starter_message_id: Mapped[int | None] = mapped_column(BigInteger)
     github_issue_number: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # Kept so the post's starter message can link the issue without asking GitHub.
+    github_issue_url: Mapped[str | None] = mapped_column(String(500))
     # The title last written to the post and issue, so a sync knows what changed.
     synced_title: Mapped[str | None] = mapped_column(String(300))
+    # A digest of everything else written (tags, links, locales): a sync compares it and
+    # so finds a change without reading the post or the issue back.
+    synced_digest: Mapped[str | None] = mapped_column(String(64))
     synced_at: Mapped[datetime | None]
 
     lesson: Mapped[Lesson] = relationship(back_populates="link")
+
+
+class ProgramForum(TimestampMixin, Base):
+    """A program's Discord forum channel and the ids of the tags lessonbot put on it."""
+
+    __tablename__ = "program_forums"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program: Mapped[str] = mapped_column(String(100), unique=True)
+    discord_guild_id: Mapped[int] = mapped_column(BigInteger)
+    discord_forum_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # Tag name -> Discord tag id, so a post's tags are set without reading the forum.
+    tag_ids: Mapped[dict[str, Any]]
 
 
 class SuggestionSource(enum.StrEnum):

@@ -408,6 +408,82 @@ async def test_chat_creates_a_forum_post_with_tags(
     assert starter["content"] == "Talk about the lesson here."
 
 
+def _forum_tags(sandbox: Any, guild: dict[str, Any], forum_id: int) -> dict[str, str]:
+    """Return a forum's tags as {id: name}."""
+    return {
+        tag["id"]: tag["name"]
+        for channel in sandbox.channels(guild["id"])
+        if channel["id"] == str(forum_id)
+        for tag in channel["available_tags"]
+    }
+
+
+async def test_chat_finds_a_forum_by_name_and_adds_only_the_missing_tags(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    before = len(sandbox.requests)
+
+    forum = await bot.chat.ensure_forum("data-basics", "Data Basics", ["beginner", "ar", "es"])
+
+    assert forum.id == guild["channels"]["data-basics"]
+    assert forum.guild_id == guild["id"]
+    assert set(forum.tags) == {"lesson", "beginner", "es", "ar"}
+    assert set(_forum_tags(sandbox, guild, forum.id).values()) == set(forum.tags)
+    # Found in the cache, read fresh before its tags are written.
+    assert [r["method"] for r in sandbox.requests[before:]] == ["GET", "PATCH"]
+
+    before = len(sandbox.requests)
+    again = await bot.chat.ensure_forum("renamed", "Data", ["ar"], forum_id=forum.id)
+    assert again == forum
+    # By stored id, every tag there: nothing written, even before the cache catches up.
+    assert [r["method"] for r in sandbox.requests[before:]] in ([], ["GET"])
+
+
+async def test_chat_creates_a_missing_forum_within_the_tag_limit(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    wanted = [f"tag-{n}" for n in range(25)]
+
+    forum = await bot.chat.ensure_forum("prompt-craft", "Prompt Craft", wanted)
+
+    channels = {c["name"]: c for c in sandbox.channels(guild["id"])}
+    assert int(channels["prompt-craft"]["id"]) == forum.id
+    assert channels["prompt-craft"]["type"] == 15
+    assert channels["prompt-craft"]["topic"] == "Prompt Craft"
+    assert list(forum.tags) == wanted[:20]  # Discord's 20 tags per forum
+
+
+async def test_chat_edits_a_thread_name_tags_archived_and_locked(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    forum = await bot.chat.ensure_forum("data-basics", "Data Basics", ["beginner", "es"])
+    post = await bot.chat.create_forum_post(
+        forum.id, "Old", "Talk here.", tag_ids=[forum.tags["beginner"]]
+    )
+    counted = sum(bot.chat.request_counts.values())
+
+    await bot.chat.edit_thread(
+        post.thread_id, name="New", tag_ids=[forum.tags["es"]], archived=True, locked=True
+    )
+
+    assert sum(bot.chat.request_counts.values()) == counted + 1
+    (thread,) = sandbox.threads(forum.id)
+    assert thread["name"] == "New"
+    assert _forum_tags(sandbox, guild, forum.id)[thread["applied_tags"][0]] == "es"
+    assert thread["thread_metadata"]["archived"] and thread["thread_metadata"]["locked"]
+
+    await bot.chat.edit_thread(post.thread_id, name="Back", archived=False, locked=False)
+
+    (thread,) = sandbox.threads(forum.id)
+    assert thread["name"] == "Back"
+    assert not thread["thread_metadata"]["archived"] and not thread["thread_metadata"]["locked"]
+    with pytest.raises(ChatNotFoundError):
+        await bot.chat.edit_thread(123456789, name="gone")
+
+
 async def test_chat_creates_a_thread_on_a_message_and_without(
     sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
 ) -> None:

@@ -34,6 +34,7 @@ def test_models_declare_the_expected_tables() -> None:
         "digest_deliveries",
         "outbox_jobs",
         "webhook_deliveries",
+        "program_forums",
     }
 
 

@@ -15,12 +15,14 @@ from bot.discord.replies import (
     EMBED_DESCRIPTION_LIMIT,
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_TITLE_LIMIT,
+    defer_if_slow,
     reply,
     shorten,
 )
 from bot.discord.translator import described
 from bot.i18n import normalize_locale, t
 from bot.services.lessons import LessonChoice, LessonDirectory, LessonSummary
+from bot.services.linking import LessonLinks, LinkDirectory
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,9 @@ ECHO_LIMIT = 100
 class LessonsCog(commands.Cog):
     """Find and show lessons of the catalogue."""
 
-    def __init__(self, directory: LessonDirectory) -> None:
+    def __init__(self, directory: LessonDirectory, links: LinkDirectory | None = None) -> None:
         self.directory = directory
+        self.links = links
 
     @app_commands.command(
         name="lesson",
@@ -55,7 +58,17 @@ class LessonsCog(commands.Cog):
             echoed = discord.utils.escape_markdown(shorten(lesson.strip(), ECHO_LIMIT))
             await reply(interaction, t(locale, "lesson.not_found", lesson=echoed), ephemeral=True)
             return
-        await reply(interaction, embed=lesson_embed(summary, locale))
+        links = None
+        if self.links is not None:
+            # In lazy mode the first ask creates the post and issue: a few requests, which
+            # may outlast Discord's 3 seconds, so defer then.
+            async with defer_if_slow(interaction):
+                try:
+                    links = await self.links.find(summary.identity, create=True)
+                except Exception:
+                    # The lesson is still worth showing without its discussion links.
+                    log.exception("could not get the links of %s", summary.identity)
+        await reply(interaction, embed=lesson_embed(summary, locale, links))
 
     @lesson.autocomplete("lesson")
     async def lesson_choices(
@@ -86,7 +99,9 @@ def language_name(code: str, locale: str) -> str:
         return code
 
 
-def lesson_embed(summary: LessonSummary, locale: str) -> discord.Embed:
+def lesson_embed(
+    summary: LessonSummary, locale: str, links: LessonLinks | None = None
+) -> discord.Embed:
     """Return the embed that shows a lesson to a person using `locale`."""
     language = normalize_locale(locale)  # the language our messages are in
     embed = discord.Embed(
@@ -106,6 +121,24 @@ def lesson_embed(summary: LessonSummary, locale: str) -> discord.Embed:
         value=shorten(names, EMBED_FIELD_VALUE_LIMIT),
         inline=True,
     )
+    places = [
+        (t(locale, key), url)
+        for key, url in (
+            ("lesson.page", summary.url),
+            ("lesson.post", links.post_url if links else None),
+            ("lesson.issue", links.issue_url if links else None),
+        )
+        if url
+    ]
+    # The page is already the title's link: the field is for when there is more to offer.
+    if links is not None and len(places) > (1 if summary.url else 0):
+        embed.add_field(
+            name=t(locale, "lesson.links"),
+            value=shorten(
+                " · ".join(f"[{name}]({url})" for name, url in places), EMBED_FIELD_VALUE_LIMIT
+            ),
+            inline=False,
+        )
     footer = summary.identity
     if summary.locale.split("-")[0] != locale.split("-")[0].lower():
         shown_in = language_name(summary.locale, language)
