@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -32,17 +31,20 @@ from bot.sandbox.discord.operations import Operations
 from bot.sandbox.discord.payloads import Payloads
 from bot.sandbox.discord.responses import Responses
 from bot.sandbox.discord.state import State
+from bot.sandbox.threaded import ThreadedServer
 
 T = TypeVar("T")
 
 
-class DiscordSandbox:
+class DiscordSandbox(ThreadedServer):
     """A Discord-compatible server the real discord.py client connects to unchanged.
 
     Point discord.py at it with `discord.http.Route.BASE = sandbox.api_base_url` and
     `DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sandbox.gateway_url)`; then act as users
     with the methods below (or the HTTP admin API under /_sandbox/).
     """
+
+    thread_name = "Discord sandbox"
 
     def __init__(
         self,
@@ -150,62 +152,6 @@ class DiscordSandbox:
         await self._ctx.gateway.close()
         await self._runner.cleanup()
         self._runner = None
-
-    def start_in_thread(self, timeout: float = 30.0) -> Self:
-        """Start the sandbox on its own event loop in a daemon thread, for blocking callers."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as error:  # any failure belongs to the starting thread
-                failure.append(error)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="discord-sandbox", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout):
-            raise TimeoutError("the Discord sandbox did not start in time")
-        if failure:
-            raise failure[0]
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop a sandbox started with start_in_thread()."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        if loop.is_running():
-            future = asyncio.run_coroutine_threadsafe(self.close(), loop)
-            with contextlib.suppress(Exception):
-                future.result(timeout)
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout)
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        if self._thread is None:
-            self.start_in_thread()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # Running on the sandbox's loop
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import logging
 import os
 import secrets
@@ -30,6 +29,7 @@ from bot.sandbox.github.operations import Operations, branch_ref
 from bot.sandbox.github.payloads import Payloads
 from bot.sandbox.github.state import App, Apps, Repo, State, User, now
 from bot.sandbox.github.webhooks import Delivery, WebhookSender
+from bot.sandbox.threaded import ThreadedServer
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +117,13 @@ def _content_dir(path: Path) -> Path:
     return path
 
 
-class GitHubSandbox:
+class GitHubSandbox(ThreadedServer):
     """A GitHub-compatible REST server over real git repositories, with signed webhooks.
 
     The repository given is built from `content_dir`; `add_repository` adds more.
     """
+
+    thread_name = "GitHub sandbox"
 
     def __init__(
         self,
@@ -270,62 +272,6 @@ class GitHubSandbox:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
-
-    def start_in_thread(self, timeout: float = 60.0) -> Self:
-        """Start the sandbox on its own event loop in a daemon thread, for blocking callers."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as error:  # any failure belongs to the starting thread
-                failure.append(error)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="github-sandbox", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout):
-            raise TimeoutError("the GitHub sandbox did not start in time")
-        if failure:
-            raise failure[0]
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop a sandbox started with start_in_thread()."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        if loop.is_running():
-            future = asyncio.run_coroutine_threadsafe(self.close(), loop)
-            with contextlib.suppress(Exception):
-                future.result(timeout)
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout)
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        if self._thread is None:
-            self.start_in_thread()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # What tests and demos look at
 
