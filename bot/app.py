@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings, env_name
 from bot.discord.client import BotServices, LessonBot, create_bot
+from bot.discord.cogs.bridge import BridgeCog
 from bot.domain.catalogue import Catalogue, load_catalogue
 from bot.github.adapter import GitHubAdapter
+from bot.services.bridge import CommentBridge
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory, LinkingService, SyncReport
 from bot.store.engine import make_engine, make_session_factory
@@ -86,6 +88,18 @@ async def started_app(
         if github is not None:
             linking = _linking_service(settings, sessions, github, bot)
             router.on("push", None, _push_handler(linking, catalogue))
+            bridge = CommentBridge(
+                sessions,
+                bot.chat,
+                bot_login=github.login,
+                locale=settings.locale,
+                github=github,
+                mirror=settings.linking.mirror_to_github,
+            )
+            router.on("issue_comment", None, _comment_handler(bridge))
+            if settings.linking.mirror_to_github:
+                # Off by default: what people write on Discord reaches GitHub only by choice.
+                await bot.add_cog(BridgeCog(bridge))
             if settings.linking.mode == "lazy":
                 links.creator = functools.partial(linking.ensure, catalogue)
         web_app = create_web_app(settings, session_factory=sessions, webhook_router=router)
@@ -162,6 +176,16 @@ def _push_handler(linking: LinkingService, catalogue: Catalogue) -> WebhookHandl
             log.info("push %s: %s", delivery.delivery_id, report.as_json())
 
     return on_push
+
+
+def _comment_handler(bridge: CommentBridge) -> WebhookHandler:
+    """Return the handler that bridges comments on lesson issues to their forum posts."""
+
+    async def on_comment(delivery: WebhookDelivery) -> None:
+        outcome = await bridge.on_issue_comment(delivery.payload)
+        log.info("issue_comment %s: %s", delivery.delivery_id, outcome)
+
+    return on_comment
 
 
 def linking_service(app: RunningApp, github: GitHubAdapter) -> LinkingService:

@@ -172,6 +172,32 @@ class DiscordChat:
         with _chat_errors("edit message"):
             await message.edit(**changes)
 
+    async def replace_messages(
+        self, channel_id: int, message_ids: Sequence[int], content: str
+    ) -> list[int]:
+        """Put new content in a split message: edit the parts in place, post what no longer
+        fits, delete what is left over; return the ids it now has."""
+        parts = split_message(content)
+        channel = self._client.get_partial_messageable(channel_id)
+        kept = list(message_ids[: len(parts)])
+        with _chat_errors("replace message"):
+            for message_id, part in zip(kept, parts, strict=False):
+                await channel.get_partial_message(message_id).edit(content=part)
+            for part in parts[len(kept) :]:
+                kept.append((await channel.send(part)).id)
+        for message_id in message_ids[len(parts) :]:
+            await self.delete_message(channel_id, message_id)
+        return kept
+
+    async def delete_message(self, channel_id: int, message_id: int) -> None:
+        """Delete a message (one already gone counts as deleted)."""
+        message = self._client.get_partial_messageable(channel_id).get_partial_message(message_id)
+        try:
+            with _chat_errors("delete message"):
+                await message.delete()
+        except ChatNotFoundError:
+            log.info("message %s was already gone", message_id)
+
     async def create_forum_post(
         self,
         forum_id: int,

@@ -113,6 +113,7 @@ class GitHubAdapter:
         self._sleep = sleep
         self._clock = clock
         self._counts: Counter[str] = Counter()
+        self._login: str | None = None
 
     @classmethod
     def from_settings(cls, settings: GitHubSettings, **options: Any) -> GitHubAdapter:
@@ -213,6 +214,17 @@ class GitHubAdapter:
             if len(batch) < PER_PAGE:
                 return items
             page += 1
+
+    async def login(self) -> str:
+        """Return the login the bot writes to GitHub as ("" when GitHub will not say)."""
+        if self._login is None:
+            try:
+                self._login = await self._call("users.me", lambda: self._client.get_user().login)
+            except GitHubError as error:
+                # A GitHub App's installation token may not read /user; markers still tell.
+                log.warning("GitHub login unknown: %s", error)
+                self._login = ""
+        return self._login
 
     # --- issues and comments -------------------------------------------------------------
 
@@ -326,6 +338,26 @@ class GitHubAdapter:
             write=True,
             recover=recover,
         )
+
+    async def update_comment(self, number: int, comment_id: int, body: str) -> None:
+        """Replace a comment's body (sending the same body twice is harmless)."""
+
+        def edit() -> None:
+            self._repo.get_issue(number).get_comment(comment_id).edit(body)
+
+        await self._call("comments.update", edit, write=True)
+
+    async def delete_comment(self, number: int, comment_id: int) -> None:
+        """Delete a comment; one already gone counts as deleted."""
+
+        def delete() -> None:
+            try:
+                self._repo.get_issue(number).get_comment(comment_id).delete()
+            except GithubException as error:
+                if error.status != 404:
+                    raise
+
+        await self._call("comments.delete", delete, write=True)
 
     async def list_comments(self, number: int) -> list[Comment]:
         """Return every comment of an issue or PR, all pages."""

@@ -70,12 +70,15 @@ def sandbox_settings(
     web_port: int,
     webhook_secret: str,
     state_dir: Path,
+    database_url: str | None = None,
 ) -> Settings:
-    """Return the settings that point the real bot at the sandboxes."""
+    """Return the settings that point the real bot at the sandboxes (and at a SQLite
+    database in `state_dir` unless `database_url` is given)."""
     replace = dataclasses.replace
+    database_url = database_url or f"sqlite:///{state_dir / 'sandbox.db'}"
     return replace(
         settings,
-        database=replace(settings.database, url=f"sqlite:///{state_dir / 'sandbox.db'}"),
+        database=replace(settings.database, url=database_url),
         discord=replace(
             settings.discord,
             api_base_url=discord.api_base_url,
@@ -128,6 +131,7 @@ async def sandbox_environment(
     state_dir: Path = Path(".lessonbot"),
     repository: str = "lessons/content",
     ready_timeout: float = 60.0,
+    database_url: str | None = None,
 ) -> AsyncIterator[SandboxEnvironment]:
     """Start both sandboxes and the real bot against them; write `state_dir/sandbox.json`."""
     await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
@@ -153,6 +157,7 @@ async def sandbox_environment(
             web_port=web_port,
             webhook_secret=webhook_secret,
             state_dir=state_dir,
+            database_url=database_url,
         )
         async with started_app(bot_settings) as app:
             bot_task = asyncio.create_task(app.bot.start(SANDBOX_BOT_TOKEN))

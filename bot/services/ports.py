@@ -91,6 +91,10 @@ class GitHubPort(Protocol):
         """Return how many HTTP requests were made, by kind."""
         ...
 
+    async def login(self) -> str:
+        """Return the login the bot writes to GitHub as ("" when unknown)."""
+        ...
+
     async def get_issue(self, number: int) -> Issue:
         """Return one issue."""
         ...
@@ -122,6 +126,14 @@ class GitHubPort(Protocol):
 
     async def create_comment(self, number: int, body: str, marker: str | None = None) -> Comment:
         """Comment on an issue or pull request; with a marker, at most once."""
+        ...
+
+    async def update_comment(self, number: int, comment_id: int, body: str) -> None:
+        """Replace the body of a comment on an issue or pull request."""
+        ...
+
+    async def delete_comment(self, number: int, comment_id: int) -> None:
+        """Delete a comment (one already gone counts as deleted)."""
         ...
 
     async def list_comments(self, number: int) -> list[Comment]:
@@ -221,6 +233,17 @@ class ChatPort(Protocol):
         embed: ChatEmbed | None = None,
     ) -> None:
         """Replace a message's content and/or embed (None leaves that part as it is)."""
+        ...
+
+    async def replace_messages(
+        self, channel_id: int, message_ids: Sequence[int], content: str
+    ) -> list[int]:
+        """Put new content in a split message: edit the parts in place, post what no longer
+        fits, delete what is left over; return the ids it now has."""
+        ...
+
+    async def delete_message(self, channel_id: int, message_id: int) -> None:
+        """Delete a message (one already gone counts as deleted)."""
         ...
 
     async def create_forum_post(

@@ -177,6 +177,23 @@ class ProgramForum(TimestampMixin, Base):
     tag_ids: Mapped[dict[str, Any]]
 
 
+class BridgedComment(TimestampMixin, Base):
+    """A comment on a lesson issue and its Discord side: the messages that show it in the
+    post, or the person's message it mirrors."""
+
+    __tablename__ = "bridged_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # GitHub comment ids outgrow 2**31 too; unique, so a comment is never posted twice.
+    github_comment_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    github_issue_number: Mapped[int] = mapped_column(Integer)
+    discord_thread_id: Mapped[int] = mapped_column(BigInteger)
+    # {"ids": [...]}: the messages a long comment was split into, in order.
+    discord_message_ids: Mapped[dict[str, Any]]
+    # Set when the comment mirrors a person's Discord message (the other direction).
+    discord_source_message_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+
+
 class SuggestionSource(enum.StrEnum):
     """Where a suggested edit came from."""
 

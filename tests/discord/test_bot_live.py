@@ -345,6 +345,27 @@ async def test_chat_splits_a_long_message_into_three(
     assert "\n".join(message["content"] for message in posted) == content
 
 
+async def test_chat_replaces_a_split_message_and_deletes_messages(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    channel = guild["channels"]["general"]
+    ids = await bot.chat.post_message(channel, "\n".join("y" * 99 for _ in range(30)))
+    assert len(ids) == 2
+
+    longer = await bot.chat.replace_messages(channel, ids, "\n".join("z" * 99 for _ in range(50)))
+    assert longer[:2] == ids and len(longer) == 3
+    assert all(m["content"].startswith("z") for m in sandbox.channel_messages(channel))
+
+    shorter = await bot.chat.replace_messages(channel, longer, "Short.")
+    assert shorter == ids[:1]
+    assert [m["content"] for m in sandbox.channel_messages(channel)] == ["Short."]
+
+    await bot.chat.delete_message(channel, ids[0])
+    await bot.chat.delete_message(channel, ids[0])  # already gone: no error
+    assert sandbox.channel_messages(channel) == []
+
+
 async def test_chat_waits_out_a_rate_limit(
     sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
 ) -> None:

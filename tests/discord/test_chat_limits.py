@@ -81,6 +81,8 @@ def test_discord_chat_implements_every_port_method_with_its_signature() -> None:
     assert port_methods == {
         "post_message",
         "edit_message",
+        "replace_messages",
+        "delete_message",
         "create_forum_post",
         "create_thread",
         "send_dm",

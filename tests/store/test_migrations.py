@@ -35,6 +35,7 @@ def test_models_declare_the_expected_tables() -> None:
         "outbox_jobs",
         "webhook_deliveries",
         "program_forums",
+        "bridged_comments",
     }
 
 

@@ -1,0 +1,284 @@
+"""Comments on lesson issues reach the lesson's forum post, through the whole offline stack.
+
+GitHub sandbox webhook -> the bot's web app -> CommentBridge -> the Discord sandbox, on
+every database backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from github import Auth, Github
+from sqlalchemy import select
+
+from bot.config import LinkingSettings, Settings
+from bot.domain.markers import find_markers
+from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
+from bot.services.ports import Comment, ProposedChange
+from bot.store.models import BridgedComment, Lesson, LessonLink
+from bot.web.keys import BACKGROUND_TASKS
+from tests.conftest import PROJECT
+
+IDENTITY = "data-basics/what-is-data"
+
+
+@dataclass
+class Bridged:
+    """A linked environment and one lesson's issue number and forum post."""
+
+    env: SandboxEnvironment
+    issue_number: int
+    thread_id: int
+    forum_id: int
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Return the post's messages after its starter, oldest first."""
+        return self.env.discord.channel_messages(self.thread_id)[1:]
+
+    async def bridged(self) -> list[BridgedComment]:
+        """Return the stored comment -> message mappings."""
+        async with self.env.app.sessions() as session:
+            return list((await session.execute(select(BridgedComment))).scalars())
+
+
+def _repo(env: SandboxEnvironment, login: str) -> Any:
+    """Return the content repository through a plain PyGithub client acting as `login`."""
+    client = Github(
+        base_url=env.github.base_url,
+        auth=Auth.Token(login),
+        lazy=True,  # no request here, on the event loop the sandbox serves on
+        retry=None,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
+    return client.get_repo(env.github.repository)
+
+
+async def _delivered(env: SandboxEnvironment) -> None:
+    """Wait until every webhook reached the bot and its handlers finished."""
+    await env.github.wait_for_webhooks()
+    assert env.app.web_app is not None
+    await env.app.web_app[BACKGROUND_TASKS].drain()
+
+
+async def _linked(
+    settings: Settings, tmp_path: Path, database_url: str | None
+) -> AsyncIterator[Bridged]:
+    """Yield a running environment with the project's lessons linked."""
+    async with sandbox_environment(
+        settings,
+        content_dir=PROJECT / "lessons",
+        state_dir=tmp_path / "state",
+        database_url=database_url,
+    ) as env:
+        assert env.app.linking is not None and env.app.catalogue is not None
+        await env.app.linking.sync(env.app.catalogue)
+        await _delivered(env)  # the sync's own issue webhooks
+        program, slug = IDENTITY.split("/")
+        async with env.app.sessions() as session:
+            link = await session.scalar(
+                select(LessonLink)
+                .join(Lesson, Lesson.id == LessonLink.lesson_id)
+                .where(Lesson.program == program, Lesson.slug == slug)
+            )
+        assert link is not None
+        assert link.github_issue_number is not None and link.discord_thread_id is not None
+        assert link.discord_forum_id is not None
+        yield Bridged(env, link.github_issue_number, link.discord_thread_id, link.discord_forum_id)
+
+
+@pytest.fixture
+async def bridged(tmp_path: Path, database_url: str) -> AsyncIterator[Bridged]:
+    """Link the project's lessons in a running environment on every database backend."""
+    async for linked in _linked(Settings(), tmp_path, database_url):
+        yield linked
+
+
+async def test_a_comment_is_posted_edited_and_deleted_in_the_lessons_post(
+    bridged: Bridged,
+) -> None:
+    env = bridged.env
+    issue = await asyncio.to_thread(
+        lambda: _repo(env, "maintainer").get_issue(bridged.issue_number)
+    )
+    comment = await asyncio.to_thread(issue.create_comment, "Is the second example right?")
+    await _delivered(env)
+
+    [message] = bridged.messages()
+    assert "**maintainer**" in message["content"]
+    assert comment.html_url in message["content"]
+    assert "Is the second example right?" in message["content"]
+    assert int(message["author"]["id"]) == env.discord.bot_user_id
+    [row] = await bridged.bridged()
+    assert (row.github_comment_id, row.discord_message_ids) == (
+        comment.id,
+        {"ids": [int(message["id"])]},
+    )
+
+    await asyncio.to_thread(comment.edit, "Is the third example right?")
+    await _delivered(env)
+
+    [edited] = bridged.messages()
+    assert edited["id"] == message["id"]
+    assert "Is the third example right?" in edited["content"]
+    assert "second" not in edited["content"]
+
+    await asyncio.to_thread(comment.delete)
+    await _delivered(env)
+
+    assert bridged.messages() == []
+    assert await bridged.bridged() == []
+
+
+async def test_a_long_comment_is_split_and_an_edit_refits_it(bridged: Bridged) -> None:
+    env = bridged.env
+    issue = await asyncio.to_thread(
+        lambda: _repo(env, "maintainer").get_issue(bridged.issue_number)
+    )
+    long_text = "\n".join(f"line {n:03} " + "x" * 90 for n in range(40))  # ~4,000 characters
+    comment = await asyncio.to_thread(issue.create_comment, long_text)
+    await _delivered(env)
+
+    parts = bridged.messages()
+    assert len(parts) == 3 and all(len(p["content"]) <= 2000 for p in parts)
+
+    await asyncio.to_thread(comment.edit, "Short now.")
+    await _delivered(env)
+
+    [short] = bridged.messages()
+    assert short["id"] == parts[0]["id"] and "Short now." in short["content"]
+
+
+async def test_other_issues_pull_requests_and_the_bots_own_comments_are_not_bridged(
+    bridged: Bridged,
+) -> None:
+    env = bridged.env
+    maintainer = _repo(env, "maintainer")
+    assert env.app.github is not None
+    pull = await env.app.github.open_pull_request(
+        ProposedChange(
+            branch="suggestion-1",
+            path="programs/data-basics/lessons/en/what-is-data.mdx",
+            content="edited\n",
+            commit_message="Edit",
+            title="Edit",
+            body="An edit.",
+        )
+    )
+
+    def comment_elsewhere() -> None:
+        other = maintainer.create_issue("A question about the site")
+        other.create_comment("Not about a lesson.")
+        maintainer.get_issue(pull.number).create_comment("Looks good.")
+        # The bot's own login (what the bot's adapter writes as), with no marker.
+        _repo(env, "lessonbot").get_issue(bridged.issue_number).create_comment("From the bot.")
+
+    await asyncio.to_thread(comment_elsewhere)
+    await _delivered(env)
+
+    assert bridged.messages() == []
+    assert await bridged.bridged() == []
+    forum_messages = [
+        message
+        for thread in env.discord.threads(bridged.forum_id)
+        for message in env.discord.channel_messages(int(thread["id"]))[1:]
+    ]
+    assert forum_messages == []
+
+
+async def test_a_replayed_delivery_does_not_post_twice(bridged: Bridged) -> None:
+    env = bridged.env
+    issue = await asyncio.to_thread(
+        lambda: _repo(env, "maintainer").get_issue(bridged.issue_number)
+    )
+    await asyncio.to_thread(issue.create_comment, "Once only, please.")
+    await _delivered(env)
+    sender = env.github.context.webhooks
+    [delivery] = [d for d in sender.deliveries if d.event == "issue_comment"]
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(delivery.url, data=delivery.body, headers=sender.headers(delivery)) as answer,
+    ):
+        reply = await answer.text()
+    await _delivered(env)
+
+    assert "duplicate" in reply
+    assert len(bridged.messages()) == 1
+
+
+# Discord -> GitHub, with linking.mirror_to_github
+
+ANA = 1001  # a sandbox member
+
+
+async def _comments(bridged: Bridged) -> list[Comment]:
+    """Return the lesson issue's comments as the bot's adapter reads them."""
+    assert bridged.env.app.github is not None
+    return await bridged.env.app.github.list_comments(bridged.issue_number)
+
+
+async def _until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait until a gateway event's effect shows (events have no completion to join)."""
+    async with asyncio.timeout(10):
+        while not await check():  # noqa: ASYNC110 - the check reads another server's state
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def mirrored(tmp_path: Path) -> AsyncIterator[Bridged]:
+    """Link the project's lessons with mirroring to GitHub on."""
+    settings = Settings(linking=LinkingSettings(mirror_to_github=True))
+    async for linked in _linked(settings, tmp_path, None):
+        yield linked
+
+
+async def test_a_message_in_a_lesson_post_is_mirrored_once_and_follows_edits(
+    mirrored: Bridged,
+) -> None:
+    env = mirrored.env
+    posted = await env.discord.post_message(
+        mirrored.thread_id, ANA, "Why is @everyone mean? fixes #1 <b>bold</b>"
+    )
+
+    async def one_comment() -> bool:
+        return len(await _comments(mirrored)) == 1
+
+    await _until(one_comment)
+    await _delivered(env)  # the comment's own webhook, which must not come back
+    [comment] = await _comments(mirrored)
+    assert find_markers(comment.body) == {"discord_message": posted["id"]}
+    assert "**ana**" in comment.body
+    assert "@\u200beveryone" in comment.body and "&lt;b&gt;" in comment.body
+    assert f"/{mirrored.thread_id}/{posted['id']}" in comment.body
+    assert [m["id"] for m in mirrored.messages()] == [posted["id"]]  # nothing bridged back
+
+    await env.discord.edit_message(mirrored.thread_id, int(posted["id"]), "Edited question.")
+
+    async def edited() -> bool:
+        return "Edited question." in (await _comments(mirrored))[0].body
+
+    await _until(edited)
+    await env.discord.delete_message(mirrored.thread_id, int(posted["id"]))
+
+    async def gone() -> bool:
+        return await _comments(mirrored) == []
+
+    await _until(gone)
+    await _delivered(env)
+    assert mirrored.messages() == []
+
+
+async def test_messages_are_not_mirrored_by_default(bridged: Bridged) -> None:
+    env = bridged.env
+    assert env.app.bot.get_cog("BridgeCog") is None
+    await env.discord.post_message(bridged.thread_id, ANA, "Only for Discord.")
+    await asyncio.sleep(0.5)  # time enough for a listener, were there one
+    await _delivered(env)
+    assert await _comments(bridged) == []
