@@ -10,7 +10,7 @@ from typing import Self
 
 
 class ThreadedServer:
-    """Mixin: `start_in_thread()`/`stop()` and `with` for a server with async start/close.
+    """Mixin: `async with`, or `start_in_thread()`/`stop()` and `with`, for a server.
 
     The class sets `_loop` to its running loop in `start()`; `_thread` is ours.
     """
@@ -26,6 +26,18 @@ class ThreadedServer:
     async def close(self) -> None:
         """Stop serving."""
         raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
 
     def start_in_thread(self, timeout: float = 60.0) -> Self:
         """Start the server on its own event loop in a daemon thread, for blocking callers."""
