@@ -19,7 +19,7 @@ from bot.sandbox.github.faults import FaultList
 from bot.sandbox.github.gitrepo import Signature
 from bot.sandbox.github.operations import Operations
 from bot.sandbox.github.payloads import JSON, Payloads
-from bot.sandbox.github.state import Apps, Issue, RateWindow, Repo, State, User
+from bot.sandbox.github.state import Apps, Issue, Pull, RateWindow, Repo, State, User
 from bot.sandbox.github.webhooks import WebhookSender
 
 T = TypeVar("T")
@@ -124,6 +124,13 @@ def find_pull(request: web.Request, repo: Repo) -> Issue:
     if issue.pull is None:
         raise not_found()
     return issue
+
+
+def find_pull_parts(request: web.Request, repo: Repo) -> tuple[Issue, Pull]:
+    """Return the pull request numbered in the path as its issue and its pull details."""
+    issue = find_pull(request, repo)
+    assert issue.pull is not None  # find_pull answered 404 otherwise
+    return issue, issue.pull
 
 
 def path_int(request: web.Request, key: str) -> int:

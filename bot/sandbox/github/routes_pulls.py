@@ -11,6 +11,7 @@ from bot.sandbox.github.api import (
     body_object,
     context,
     find_pull,
+    find_pull_parts,
     find_repo,
     no_content,
     paginate,
@@ -111,9 +112,7 @@ async def update_pull(request: web.Request) -> web.Response:
     user = require_user(request)
     repo = find_repo(request)
     ctx = context(request)
-    issue = find_pull(request, repo)
-    pull = issue.pull
-    assert pull is not None
+    issue, pull = find_pull_parts(request, repo)
     data = await body_object(request)
     base = text_field(data, "base", "PullRequest")
     if base is not None and base != pull.base_ref:
@@ -163,8 +162,7 @@ async def list_files(request: web.Request) -> web.Response:
     """GET /repos/{owner}/{repo}/pulls/{number}/files: what the pull request changes."""
     repo = find_repo(request)
     ctx = context(request)
-    pull = find_pull(request, repo).pull
-    assert pull is not None
+    _, pull = find_pull_parts(request, repo)
     fork_point = await repo.git.merge_base(pull.base_sha, pull.head_sha) or pull.base_sha
     files = await ctx.ops.changed_files(repo, fork_point, pull.head_sha)
     return paginate(request, files, lambda item: item)
@@ -174,8 +172,7 @@ async def list_commits(request: web.Request) -> web.Response:
     """GET /repos/{owner}/{repo}/pulls/{number}/commits, oldest first."""
     repo = find_repo(request)
     ctx = context(request)
-    pull = find_pull(request, repo).pull
-    assert pull is not None
+    _, pull = find_pull_parts(request, repo)
     commits = []
     for sha in await repo.git.rev_list("--reverse", f"{pull.base_sha}..{pull.head_sha}"):
         commit = await repo.git.read_commit(sha)
@@ -192,9 +189,7 @@ async def create_review(request: web.Request) -> web.Response:
     user = require_user(request)
     repo = find_repo(request)
     ctx = context(request)
-    issue = find_pull(request, repo)
-    pull = issue.pull
-    assert pull is not None
+    issue, pull = find_pull_parts(request, repo)
     data = await body_object(request)
     event = text_field(data, "event", "PullRequestReview")
     text = text_field(data, "body", "PullRequestReview") or ""
@@ -292,9 +287,7 @@ async def request_reviewers(request: web.Request) -> web.Response:
     user = require_user(request)
     repo = find_repo(request)
     ctx = context(request)
-    issue = find_pull(request, repo)
-    pull = issue.pull
-    assert pull is not None
+    issue, pull = find_pull_parts(request, repo)
     data = await body_object(request)
     logins = data.get("reviewers") or []
     if data.get("team_reviewers"):
@@ -318,8 +311,7 @@ async def list_requested_reviewers(request: web.Request) -> web.Response:
     """GET /repos/{owner}/{repo}/pulls/{number}/requested_reviewers."""
     repo = find_repo(request)
     ctx = context(request)
-    pull = find_pull(request, repo).pull
-    assert pull is not None
+    _, pull = find_pull_parts(request, repo)
     return respond({"users": [ctx.payloads.user(u) for u in pull.requested_reviewers], "teams": []})
 
 
@@ -328,9 +320,7 @@ async def remove_requested_reviewers(request: web.Request) -> web.Response:
     user = require_user(request)
     repo = find_repo(request)
     ctx = context(request)
-    issue = find_pull(request, repo)
-    pull = issue.pull
-    assert pull is not None
+    issue, pull = find_pull_parts(request, repo)
     data = await body_object(request)
     logins = {login.lower() for login in data.get("reviewers") or [] if isinstance(login, str)}
     for reviewer in [u for u in pull.requested_reviewers if u.login.lower() in logins]:
