@@ -185,6 +185,17 @@ class ForumPost:
 
 
 @dataclass(frozen=True, slots=True)
+class ForumThread:
+    """A post (thread) in a forum channel, as a listing shows it."""
+
+    id: int
+    name: str
+    owner_id: int
+    archived: bool
+    locked: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Forum:
     """A forum channel: where it is and the ids of its tags by name."""
 
@@ -276,6 +287,19 @@ class ChatPort(Protocol):
         locked: bool | None = None,
     ) -> None:
         """Change a thread's name, forum tags, archived or locked state in one request."""
+        ...
+
+    async def list_forum_threads(self, forum_id: int) -> list[ForumThread]:
+        """Return every post of a forum, active and archived (all pages), oldest first."""
+        ...
+
+    async def fetch_message_content(self, channel_id: int, message_id: int) -> str:
+        """Return a message's text (ChatNotFoundError when it is gone)."""
+        ...
+
+    @property
+    def user_id(self) -> int:
+        """Return the bot's own user id (0 before it has logged in)."""
         ...
 
     async def create_thread(
