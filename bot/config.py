@@ -146,6 +146,18 @@ class LinkingSettings:
 
     mode: Literal["eager", "lazy"] = "eager"
     mirror_to_github: bool = False
+    max_removals: int = 5
+
+
+@dataclass(frozen=True)
+class JobsSettings:
+    """The write path: how long a claim holds, how often failing work is retried."""
+
+    lease_seconds: float = 60.0
+    max_attempts: int = 8
+    backoff_seconds: float = 2.0
+    max_backoff_seconds: float = 900.0
+    poll_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     linking: LinkingSettings = field(default_factory=LinkingSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
 
 
 def env_name(section: str | None, key: str) -> str:

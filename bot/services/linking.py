@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -10,17 +11,27 @@ import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.domain.catalogue import Catalogue, Program, lesson_file_from_text, parse_lesson_path
 from bot.domain.catalogue import Lesson as CatalogueLesson
+from bot.domain.linking import (
+    DEFAULT_MAX_REMOVALS,
+    StoredLesson,
+    WantedLesson,
+    plan_sync,
+)
 from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import neutralize
 from bot.i18n import t
-from bot.services.ports import ChatPort, Forum, GitHubPort, Issue
+from bot.services.outbox import Claim, LostClaimError, Outbox
+from bot.services.ports import ChatNotFoundError, ChatPort, Forum, GitHubPort, Issue
 from bot.store.models import Lesson, LessonFile, LessonLink, ProgramForum, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,6 +49,11 @@ _PART = 21
 # Stored in place of a part's digest: unknown (write it) or taken as right (leave it).
 _UNKNOWN = "?" * _PART
 _ASSUMED = "=" * _PART
+# GitHub refuses longer issue titles.
+ISSUE_TITLE_LIMIT = 256
+# The lesson key in a post's starter message, which finds the post again after a crash.
+_POST_KEY_PREFIX = "lessonbot:lesson="
+_POST_KEY = re.compile(re.escape(_POST_KEY_PREFIX) + r"([^\s`]+)")
 
 
 @dataclass
@@ -50,13 +66,26 @@ class SyncReport:
     threads_created: int = 0
     threads_updated: int = 0
     issues_adopted: int = 0
+    threads_adopted: int = 0
     removed: int = 0
     restored: int = 0
     github_requests: int = 0
     discord_requests: int = 0
     dry_run: bool = False
+    # Lessons another process was syncing (it finishes them), and lessons that failed.
+    busy: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    # Lessons held back because a file of theirs is broken: identity -> problem.
+    held_back: dict[str, str] = field(default_factory=dict)
+    # Removals refused by the guard (too many, or an empty catalogue).
+    refused_removals: list[str] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, int]:
+    @property
+    def ok(self) -> bool:
+        """Return whether everything asked for was done (or was being done elsewhere)."""
+        return not self.failed and not self.refused_removals
+
+    def as_json(self) -> dict[str, Any]:
         """Return the figures `lessonbot sync --json` prints."""
         return {
             "lessons": self.lessons,
@@ -64,24 +93,18 @@ class SyncReport:
             "issues_updated": self.issues_updated,
             "threads_created": self.threads_created,
             "threads_updated": self.threads_updated,
+            "issues_adopted": self.issues_adopted,
+            "threads_adopted": self.threads_adopted,
+            "removed": self.removed,
+            "restored": self.restored,
             "github_requests": self.github_requests,
             "discord_requests": self.discord_requests,
+            "busy": list(self.busy),
+            "failed": dict(self.failed),
+            "held_back": dict(self.held_back),
+            "refused_removals": list(self.refused_removals),
+            "dry_run": self.dry_run,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class WantedLesson:
-    """What a lesson's post and issue should say, derived from the catalogue."""
-
-    identity: str
-    program: str
-    slug: str
-    title: str
-    path: str
-    page_url: str
-    difficulty: str | None
-    locales: tuple[str, ...]
-    files: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # locale -> title, path
 
 
 @dataclass
@@ -174,13 +197,42 @@ class LinkDirectory:
         return LessonLinks(post_url=post, issue_url=link.github_issue_url)
 
 
+@dataclass
+class _StoredState:
+    """A lesson's link as stored, copied out of its session (no I/O in between)."""
+
+    lesson_id: int
+    removed: bool
+    thread_id: int | None
+    starter_id: int | None
+    forum_id: int | None
+    issue_number: int | None
+    issue_url: str | None
+    digest: str | None
+
+
+@dataclass
+class _RunContext:
+    """What one run (a sync, or a batch of jobs) looked up once and shares between lessons."""
+
+    issues: dict[str, Issue] | None = None
+    # Forum id -> the bot's posts there that no stored lesson owns, by lesson key.
+    posts: dict[int, dict[str, int]] = field(default_factory=dict)
+
+
 class LinkingService:
     """Give each lesson identity (`program/slug`) one forum post and one issue, kept in sync.
 
-    Everything is found again by the ids stored in the database. When the database is lost,
-    issues are re-adopted by their hidden marker from one paginated listing of the
-    `lesson-discussion` label, and each post from the link in its issue's body.
+    A sync plans (bot/domain/linking.py) and then performs each lesson's writes as one job
+    on the write path (bot/services/outbox.py): recorded, claimed by one process, written,
+    confirmed. Everything is found again by the ids stored in the database; before creating
+    a post or issue it looks for one already written (a crash, a lost response, a lost
+    database): issues by their hidden marker in one listing of the `lesson-discussion`
+    label, posts by the lesson key in their starter message, from one listing of the
+    forum's posts.
     """
+
+    JOB_KIND = "linking"
 
     def __init__(
         self,
@@ -193,10 +245,11 @@ class LinkingService:
         lesson_url_template: str,
         locale: str = "en",
         eager: bool = True,
+        outbox: Outbox | None = None,
+        max_removals: int = DEFAULT_MAX_REMOVALS,
     ) -> None:
         self._sessions = sessions
         self._eager = eager
-        self._lock = asyncio.Lock()
         self._github = github
         self._chat = chat
         self._default_locale = default_locale
@@ -204,26 +257,37 @@ class LinkingService:
         self._locale_tags = tuple(loc for loc in locales if loc != default_locale)
         self._url_template = lesson_url_template
         self._locale = locale
-        self._forums: dict[str, Forum] = {}
+        self._outbox = outbox or Outbox(sessions)
+        self._max_removals = max_removals
+
+    @property
+    def outbox(self) -> Outbox:
+        """Return the write path this service records its work on."""
+        return self._outbox
 
     # --- what the links should say -------------------------------------------------------
 
-    def wanted(self, lesson: CatalogueLesson) -> WantedLesson:
+    def wanted(self, lesson: CatalogueLesson, catalogue: Catalogue | None = None) -> WantedLesson:
         """Return what a catalogue lesson's post and issue should say."""
         shown = lesson.file(self._default_locale, self._default_locale)
         difficulty = shown.meta.get("difficulty")
+        program = catalogue.programs.get(lesson.program) if catalogue is not None else None
         return WantedLesson(
             identity=lesson.identity,
             program=lesson.program,
             slug=lesson.slug,
             title=shown.title,
             path=shown.path,
+            # Slugs may hold characters a URL path cannot: encode each part.
             page_url=self._url_template.format(
-                program=lesson.program, slug=lesson.slug, locale=shown.locale
+                program=quote(lesson.program, safe=""),
+                slug=quote(lesson.slug, safe=""),
+                locale=quote(shown.locale, safe=""),
             ),
             difficulty=difficulty if difficulty in DIFFICULTIES else None,
             locales=tuple(lesson.locales),
             files={loc: (f.title, f.path) for loc, f in lesson.files.items()},
+            program_title=program.title(self._default_locale) if program else lesson.program,
         )
 
     def published(self, catalogue: Catalogue) -> list[CatalogueLesson]:
@@ -251,8 +315,9 @@ class LinkingService:
         return tags[:POST_TAGS_LIMIT]
 
     def issue_title(self, wanted: WantedLesson) -> str:
-        """Return the lesson issue's title (GitHub renders no mentions or HTML in titles)."""
-        return t(self._locale, "linking.issue_title", title=wanted.title)
+        """Return the lesson issue's title, cut to GitHub's 256 characters."""
+        title = t(self._locale, "linking.issue_title", title=wanted.title)
+        return title if len(title) <= ISSUE_TITLE_LIMIT else title[: ISSUE_TITLE_LIMIT - 1] + "…"
 
     def issue_body(self, wanted: WantedLesson, post: str | None) -> str:
         """Return the lesson issue's body, ending with its hidden marker."""
@@ -270,7 +335,8 @@ class LinkingService:
         return f"{text}\n\n{marker(MARKER_KIND, wanted.identity)}\n"
 
     def starter(self, wanted: WantedLesson, issue_url: str | None) -> str:
-        """Return the post's starter message: the page and, once it exists, the issue."""
+        """Return the post's starter message: the page, the issue once it exists, and the
+        lesson key that lets a later run recognise the post."""
         text = t(
             self._locale,
             "linking.post_body",
@@ -280,7 +346,7 @@ class LinkingService:
         )
         if issue_url:
             text += "\n" + t(self._locale, "linking.post_issue", issue_url=issue_url)
-        return text
+        return f"{text}\n{post_key(wanted.identity)}"
 
     # --- sync ----------------------------------------------------------------------------
 
@@ -292,64 +358,71 @@ class LinkingService:
         progress: Callable[[str], None] | None = None,
         only: Collection[str] | None = None,
         create: bool | None = None,
+        allow_removals: bool = False,
     ) -> SyncReport:
         """Reconcile every published lesson's post and issue with the catalogue.
 
         Creates what is missing, renames what changed, archives and closes what left the
-        catalogue and reopens what came back. Progress is committed lesson by lesson, so an
-        interrupted sync resumes. A dry run counts what would change and writes nothing.
-        With `only`, just those identities are looked at (a push's changed lessons); with
-        `create` false (lazy mode's default), lessons without links are left without.
+        catalogue and reopens what came back; each lesson is one job on the write path,
+        so any number of processes may sync at once. A lesson that fails is reported and
+        the others go on. A dry run counts what would change and writes nothing, not
+        even to the database. With `only`, just those identities are looked at (a push's
+        changed lessons); with `create` false (lazy mode's default), lessons without
+        links are left without.
         """
         create = self._eager if create is None else create
-        # One sync at a time: two pushes racing over one lesson would open two posts.
-        async with self._lock:
-            return await self._reconcile(catalogue, dry_run, progress, only, create)
-
-    async def _reconcile(
-        self,
-        catalogue: Catalogue,
-        dry_run: bool,
-        progress: Callable[[str], None] | None,
-        only: Collection[str] | None,
-        create: bool,
-    ) -> SyncReport:
         github_before = _total(self._github.request_counts)
         chat_before = _total(self._chat.request_counts)
+        broken = _broken(catalogue)
         wanted = {
-            lesson.identity: self.wanted(lesson)
+            lesson.identity: self.wanted(lesson, catalogue)
             for lesson in self.published(catalogue)
-            if only is None or lesson.identity in only
+            if (only is None or lesson.identity in only) and lesson.identity not in broken
         }
+        rows, forums = await self._snapshot(only)
+        stored = {
+            identity: StoredLesson(identity, row.link is not None, row.removed_at is not None)
+            for identity, row in rows.items()
+        }
+        plan = plan_sync(
+            wanted,
+            stored,
+            up_to_date=lambda lesson: self._unchanged(lesson, rows.get(lesson.identity), forums),
+            broken=broken,
+            present=catalogue.lessons.keys(),
+            create=create,
+            only=only,
+            max_removals=self._max_removals,
+            allow_removals=allow_removals,
+        )
         report = SyncReport(lessons=len(wanted), dry_run=dry_run)
-        self._forums = {}
-        async with self._sessions() as session:
-            query = select(Lesson).options(selectinload(Lesson.link), selectinload(Lesson.files))
-            rows = (await session.execute(query)).scalars().all()
-            known = {row.identity: row for row in rows if only is None or row.identity in only}
-            forums = (await session.execute(select(ProgramForum))).scalars().all()
-            stored_forums = {
-                row.program: Forum(row.discord_forum_id, row.discord_guild_id, dict(row.tag_ids))
-                for row in forums
-            }
-        if not create:
-            wanted = {
-                identity: lesson
-                for identity, lesson in wanted.items()
-                if (row := known.get(identity)) is not None and row.link is not None
-            }
-        adoptable = await self._adoptable(wanted, known)
-        for identity, lesson in wanted.items():
-            if not self._unchanged(lesson, known.get(identity), stored_forums):
-                await self._sync_lesson(
-                    lesson, catalogue, adoptable.get(identity), stored_forums, report, dry_run
-                )
+        report.held_back = dict(plan.held_back)
+        report.refused_removals = list(plan.refused_removals)
+        for identity, reason in plan.held_back.items():
+            log.warning("lesson %s held back until its files are fixed: %s", identity, reason)
+        if plan.refused_removals:
+            log.warning(
+                "refused to remove %d lessons from %s (limit %d): %s",
+                len(plan.refused_removals),
+                catalogue.root,
+                self._max_removals,
+                ", ".join(plan.refused_removals[:10]),
+            )
+        for identity in plan.unchanged:
             if progress is not None:
                 progress(identity)
-        published = {lesson.identity for lesson in self.published(catalogue)}
-        for identity, row in known.items():
-            if identity not in published and row.removed_at is None:
-                await self._remove(identity, report, dry_run)
+        if dry_run:
+            for lesson in plan.link:
+                self._count(self._dry_plan(lesson, rows.get(lesson.identity), forums), report)
+                if progress is not None:
+                    progress(lesson.identity)
+            for identity in plan.remove:
+                self._count_removal(rows[identity], report)
+        else:
+            intents = [(_job_key(lesson.identity), _link_payload(lesson)) for lesson in plan.link]
+            intents += [(_job_key(identity), _remove_payload(identity)) for identity in plan.remove]
+            jobs = await self._outbox.enqueue_many(self.JOB_KIND, intents)
+            await self._perform(list(jobs.values()), report, progress)
         report.github_requests = _total(self._github.request_counts) - github_before
         report.discord_requests = _total(self._chat.request_counts) - chat_before
         return report
@@ -407,6 +480,97 @@ class LinkingService:
         log.info("push %s: syncing %d lessons", payload.get("after"), len(touched))
         return await self.sync(catalogue, only=touched)
 
+    # --- the write path ------------------------------------------------------------------
+
+    async def _perform(
+        self,
+        job_ids: Sequence[int],
+        report: SyncReport,
+        progress: Callable[[str], None] | None,
+        *,
+        wait: float | None = None,
+    ) -> None:
+        """Claim and run each job; wait for those another process holds, then report them."""
+        context = _RunContext()
+        waiting: list[int] = []
+        for job_id in job_ids:
+            claim = await self._outbox.claim(job_id)
+            if claim is None:
+                waiting.append(job_id)
+                continue
+            await self.run_job(claim, report, context)
+            if progress is not None:
+                progress(claim.payload.get("identity", ""))
+        # Held elsewhere: that process finishes them (or, if it died, its lease runs out
+        # and they are taken over here). Wait a while, as two syncs at once should both
+        # end with every lesson linked.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (wait if wait is not None else self._outbox.lease_seconds + 5)
+        while waiting and loop.time() < deadline:
+            await asyncio.sleep(0.2)
+            still = []
+            for job_id in waiting:
+                state = await self._outbox.state(job_id)
+                if state is None or state.status in ("done", "failed"):
+                    if state is not None and state.status == "failed":
+                        report.failed[state.key.removeprefix("lesson:")] = state.last_error or ""
+                    continue
+                claim = await self._outbox.claim(job_id)
+                if claim is None:
+                    still.append(job_id)
+                    continue
+                await self.run_job(claim, report, context)
+            waiting = still
+        for job_id in waiting:
+            state = await self._outbox.state(job_id)
+            if state is not None:
+                report.busy.append(state.key.removeprefix("lesson:"))
+                log.info("lesson %s: being synced by another process", state.key)
+
+    async def run_job(
+        self, claim: Claim, report: SyncReport | None = None, context: _RunContext | None = None
+    ) -> None:
+        """Perform one claimed linking job and confirm it (or give it back on error)."""
+        report = report if report is not None else SyncReport()
+        context = context if context is not None else _RunContext()
+        identity = claim.payload.get("identity", claim.key)
+        try:
+            if claim.payload.get("action") == "remove":
+                await self._remove(claim, identity, report)
+            else:
+                await self._link(claim, WantedLesson.from_payload(claim.payload), report, context)
+        except LostClaimError:
+            report.busy.append(identity)
+            log.warning("lesson %s: another process took it over", identity)
+            return
+        except Exception as error:  # one lesson's failure must not stop the others
+            message = _one_line(error)
+            retried = await self._outbox.fail(claim, message)
+            report.failed[identity] = message
+            log.warning(
+                "lesson %s: %s (%s)", identity, message, "will retry" if retried else "failed"
+            )
+            log.debug("lesson %s failed", identity, exc_info=True)
+            return
+        await self._outbox.complete(claim)
+
+    # --- reading what is stored ----------------------------------------------------------
+
+    async def _snapshot(
+        self, only: Collection[str] | None
+    ) -> tuple[dict[str, Lesson], dict[str, Forum]]:
+        """Load every lesson with its link and files, and the forums, in two queries."""
+        async with self._sessions() as session:
+            query = select(Lesson).options(selectinload(Lesson.link), selectinload(Lesson.files))
+            rows = (await session.execute(query)).scalars().all()
+            known = {row.identity: row for row in rows if only is None or row.identity in only}
+            forums = (await session.execute(select(ProgramForum))).scalars().all()
+            stored_forums = {
+                row.program: Forum(row.discord_forum_id, row.discord_guild_id, dict(row.tag_ids))
+                for row in forums
+            }
+        return known, stored_forums
+
     def _unchanged(
         self, wanted: WantedLesson, row: Lesson | None, stored_forums: Mapping[str, Forum]
     ) -> bool:
@@ -420,185 +584,333 @@ class LinkingService:
         files = {file.locale: (file.title, file.path) for file in row.files}
         if files != {loc: (title[:300], path) for loc, (title, path) in wanted.files.items()}:
             return False
+        plan = self._plan(wanted, _state_of(row), forum)
+        return not _writes(plan)
+
+    def _dry_plan(
+        self, wanted: WantedLesson, row: Lesson | None, forums: Mapping[str, Forum]
+    ) -> _Plan:
+        """Return what a lesson would need, from what is stored (a dry run's count)."""
+        if row is None or row.link is None:
+            return _Plan(create_thread=True, create_issue=True, edit_starter=True)
+        return self._plan(wanted, _state_of(row), forums.get(wanted.program))
+
+    @staticmethod
+    def _count(plan: _Plan, report: SyncReport) -> None:
+        if plan.create_thread:
+            report.threads_created += 1
+        elif plan.edit_thread or plan.edit_starter or plan.reopen:
+            report.threads_updated += 1
+        if plan.create_issue:
+            report.issues_created += 1
+        elif plan.edit_issue or plan.reopen:
+            report.issues_updated += 1
+        if plan.reopen:
+            report.restored += 1
+
+    @staticmethod
+    def _count_removal(row: Lesson, report: SyncReport) -> None:
+        report.removed += 1
+        if row.link is not None and row.link.discord_thread_id is not None:
+            report.threads_updated += 1
+        if row.link is not None and row.link.github_issue_number is not None:
+            report.issues_updated += 1
+
+    # --- linking one lesson --------------------------------------------------------------
+
+    async def _link(
+        self, claim: Claim, wanted: WantedLesson, report: SyncReport, context: _RunContext
+    ) -> None:
+        """Bring one lesson's post and issue in line: post, issue, then the starter message
+        linking the issue, each write confirmed in the database before the next."""
+        forum = await self._forum(wanted.program, wanted.program_title)
         tag_ids = [forum.tags[name] for name in self.post_tags(wanted) if name in forum.tags]
-        plan = self._plan(wanted, row.link, row, forum, tag_ids)
-        return not (
-            plan.create_thread
-            or plan.create_issue
-            or plan.edit_thread
-            or plan.edit_starter
-            or plan.edit_issue
-            or plan.reopen
-        )
+        state = await self._load_state(wanted)
+        if state.issue_number is None:
+            issue = await self._find_issue(wanted.identity, context, fresh=claim.uncertain)
+            if issue is not None:
+                state = await self._adopt_issue(state, wanted.identity, issue)
+                report.issues_adopted += 1
+        if state.thread_id is None:
+            thread_id = await self._find_post(forum, wanted.identity, context, claim.uncertain)
+            if thread_id is not None:
+                log.info("lesson %s: adopting post %d", wanted.identity, thread_id)
+                state = await self._save(
+                    state,
+                    thread_id=thread_id,
+                    starter_id=thread_id,  # a forum post's starter message has its id
+                    forum_id=forum.id,
+                    digest=_UNKNOWN * 3,
+                )
+                report.threads_adopted += 1
+        plan = self._plan(wanted, state, forum, tag_ids)
+        self._count(plan, report)
+        if plan.create_thread:
+            await self._outbox.renew(claim)
+            post = await self._chat.create_forum_post(
+                forum.id, wanted.title, self.starter(wanted, state.issue_url), tag_ids=tag_ids
+            )
+            state = await self._save(
+                state,
+                thread_id=post.thread_id,
+                starter_id=post.message_ids[0],
+                forum_id=forum.id,
+            )
+        elif plan.edit_thread or plan.reopen:
+            await self._outbox.renew(claim)
+            await self._chat.edit_thread(
+                state.thread_id or 0,
+                name=wanted.title,
+                tag_ids=tag_ids,
+                **({"archived": False, "locked": False} if plan.reopen else {}),
+            )
+        url = self._post_url(state, forum)
+        if plan.create_issue:
+            await self._outbox.renew(claim)
+            issue = await self._github.create_issue(
+                self.issue_title(wanted),
+                self.issue_body(wanted, url),
+                [LESSON_LABEL, f"program:{wanted.program}"],
+                marker(MARKER_KIND, wanted.identity),
+            )
+            state = await self._save(state, issue_number=issue.number, issue_url=issue.html_url)
+        elif plan.edit_issue or plan.reopen:
+            await self._outbox.renew(claim)
+            await self._github.update_issue(
+                state.issue_number or 0,
+                title=self.issue_title(wanted),
+                body=self.issue_body(wanted, url),
+                state="open" if plan.reopen else None,
+            )
+        if plan.edit_starter:
+            await self._outbox.renew(claim)
+            await self._chat.edit_message(
+                state.thread_id or 0,
+                state.starter_id or 0,
+                content=self.starter(wanted, state.issue_url),
+            )
+        await self._confirm(state, wanted, forum, tag_ids)
 
-    async def _adoptable(
-        self, wanted: Mapping[str, WantedLesson], known: Mapping[str, Lesson]
-    ) -> dict[str, Issue]:
-        """Return lesson issues by identity when some lesson has no issue stored.
+    async def _load_state(self, wanted: WantedLesson) -> _StoredState:
+        """Return the lesson's stored link, creating its rows if it is new."""
+        async with self._sessions() as session, session.begin():
+            # Another process may be inserting the same lesson: let one insert win.
+            insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+            now = utcnow()
+            await session.execute(
+                insert(Lesson)
+                .values(program=wanted.program, slug=wanted.slug, created_at=now, updated_at=now)
+                .on_conflict_do_nothing(index_elements=["program", "slug"])
+            )
+            row = await session.scalar(
+                select(Lesson)
+                .where(Lesson.program == wanted.program, Lesson.slug == wanted.slug)
+                .options(selectinload(Lesson.link))
+            )
+            assert row is not None
+            if row.link is None:
+                await session.execute(
+                    insert(LessonLink)
+                    .values(lesson_id=row.id, created_at=now, updated_at=now)
+                    .on_conflict_do_nothing(index_elements=["lesson_id"])
+                )
+                await session.refresh(row, ["link"])
+            return _state_of(row)
 
-        One paginated listing of the label, never the search API: it also guards a first
-        sync after a crash from opening a second issue for a lesson.
+    async def _save(self, state: _StoredState, **changes: Any) -> _StoredState:
+        """Record what was just written, at once (a crash after this loses nothing)."""
+        columns = {
+            "thread_id": "discord_thread_id",
+            "starter_id": "discord_starter_message_id",
+            "forum_id": "discord_forum_id",
+            "issue_number": "github_issue_number",
+            "issue_url": "github_issue_url",
+            "digest": "synced_digest",
+        }
+        values = {columns[name]: value for name, value in changes.items()}
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(LessonLink)
+                .where(LessonLink.lesson_id == state.lesson_id)
+                .values(**values, updated_at=utcnow())
+            )
+        return dataclasses.replace(state, **changes)
+
+    async def _confirm(
+        self, state: _StoredState, wanted: WantedLesson, forum: Forum, tag_ids: Sequence[int]
+    ) -> None:
+        """Record the lesson as in line: its digest, files and title."""
+        async with self._sessions() as session, session.begin():
+            row = await session.scalar(
+                select(Lesson)
+                .where(Lesson.id == state.lesson_id)
+                .options(selectinload(Lesson.link), selectinload(Lesson.files))
+            )
+            assert row is not None and row.link is not None
+            files = {file.locale: file for file in row.files}
+            for locale, (title, path) in wanted.files.items():
+                file = files.pop(locale, None)
+                if file is None:
+                    row.files.append(LessonFile(locale=locale, title=title[:300], path=path))
+                elif (file.title, file.path) != (title[:300], path):
+                    file.title, file.path = title[:300], path
+            for file in files.values():
+                row.files.remove(file)
+            link = row.link
+            link.discord_forum_id = link.discord_forum_id or forum.id
+            link.synced_title = wanted.title[:300]
+            link.synced_digest = "".join(self._parts(wanted, state, forum, tag_ids))
+            link.synced_at = utcnow()
+            row.removed_at = None
+
+    async def _find_issue(
+        self, identity: str, context: _RunContext, *, fresh: bool
+    ) -> Issue | None:
+        """Return the lesson's issue if one was written already (one listing per run)."""
+        if context.issues is None or fresh:
+            found: dict[str, Issue] = {}
+            for issue in await self._github.list_issues(label=LESSON_LABEL):
+                key = find_markers(issue.body).get(MARKER_KIND)
+                if key and key not in found:  # oldest first: the original wins
+                    found[key] = issue
+            context.issues = found
+        return context.issues.get(identity)
+
+    async def _find_post(
+        self, forum: Forum, identity: str, context: _RunContext, fresh: bool
+    ) -> int | None:
+        """Return the bot's post for a lesson that no stored link owns, if one exists.
+
+        One listing of the forum's posts (active and archived) per run; only the bot's
+        posts that no lesson owns have their starter message read, which after a clean
+        run are none.
         """
-        missing = [
-            identity
-            for identity in wanted
-            if (row := known.get(identity)) is None
-            or row.link is None
-            or row.link.github_issue_number is None
-        ]
-        if not missing:
-            return {}
-        found: dict[str, Issue] = {}
-        for issue in await self._github.list_issues(label=LESSON_LABEL):
-            identity = find_markers(issue.body).get(MARKER_KIND)
-            if identity and identity not in found:  # oldest first: the original wins
-                found[identity] = issue
-        return found
+        if forum.id not in context.posts or fresh:
+            owned = await self._owned_threads()
+            mine = self._chat.user_id
+            keys: dict[str, int] = {}
+            for thread in await self._chat.list_forum_threads(forum.id):
+                if thread.id in owned or (mine and thread.owner_id != mine):
+                    continue
+                try:
+                    content = await self._chat.fetch_message_content(thread.id, thread.id)
+                except ChatNotFoundError:
+                    continue
+                key = parse_post_key(content)
+                if key is not None:
+                    keys.setdefault(key, thread.id)  # oldest first: the original wins
+            context.posts[forum.id] = keys
+        return context.posts[forum.id].pop(identity, None)
 
-    async def _forum(
-        self, session: AsyncSession, program: str, catalogue: Catalogue, dry_run: bool
-    ) -> Forum | None:
-        """Return the program's forum with every tag, creating or extending it if needed."""
-        if program in self._forums:
-            return self._forums[program]
-        row = await session.scalar(select(ProgramForum).where(ProgramForum.program == program))
-        tags = self.forum_tags()
-        if row is not None and set(tags) <= set(row.tag_ids):
-            forum = Forum(row.discord_forum_id, row.discord_guild_id, dict(row.tag_ids))
-        elif dry_run:
-            return None
+    async def _owned_threads(self) -> set[int]:
+        async with self._sessions() as session:
+            ids = await session.scalars(
+                select(LessonLink.discord_thread_id).where(
+                    LessonLink.discord_thread_id.is_not(None)
+                )
+            )
+            return {int(thread_id) for thread_id in ids}
+
+    async def _adopt_issue(self, state: _StoredState, identity: str, issue: Issue) -> _StoredState:
+        """Take over an issue found by its marker, and the post its body links to."""
+        log.info("lesson %s: adopting issue #%d", identity, issue.number)
+        issue_part = _digest(issue.title, issue.body)
+        changes: dict[str, Any] = {"issue_number": issue.number, "issue_url": issue.html_url}
+        found = _POST_LINK.search(issue.body)
+        if found and state.thread_id is None:
+            thread_id = int(found.group(2))
+            changes["thread_id"] = thread_id
+            changes["starter_id"] = int(found.group(3) or thread_id)
+            # The thread's name and tags were written by the sync that wrote this issue, so
+            # they are taken as they are; the starter message is rewritten once, as a crash
+            # may have left it without the issue's link.
+            changes["digest"] = _ASSUMED + _UNKNOWN + issue_part
         else:
-            info = catalogue.programs.get(program)
-            title = info.title(self._default_locale) if info else program
+            changes["digest"] = _UNKNOWN + _UNKNOWN + issue_part
+        state = await self._save(state, **changes)
+        if issue.state == "closed" and not state.removed:
+            # Closed when it left: reopen it, as it is back.
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(Lesson).where(Lesson.id == state.lesson_id).values(removed_at=utcnow())
+                )
+            state = dataclasses.replace(state, removed=True)
+        return state
+
+    async def _forum(self, program: str, title: str) -> Forum:
+        """Return the program's forum with every tag, creating or extending it once across
+        processes."""
+        tags = self.forum_tags()
+        forum = await self._stored_forum(program)
+        if forum is not None and set(tags) <= set(forum.tags):
+            return forum
+        async with self._outbox.exclusive(f"forum:{program}"):
+            forum = await self._stored_forum(program)  # another process may have done it
+            if forum is not None and set(tags) <= set(forum.tags):
+                return forum
             forum = await self._chat.ensure_forum(
                 forum_name(title, program),
                 title,
                 tags,
-                forum_id=row.discord_forum_id if row is not None else None,
+                forum_id=forum.id if forum is not None else None,
             )
-            if row is None:
-                row = ProgramForum(program=program, tag_ids={})
-                session.add(row)
-            row.discord_guild_id = forum.guild_id
-            row.discord_forum_id = forum.id
-            row.tag_ids = dict(forum.tags)
-            await session.commit()
-        self._forums[program] = forum
-        return forum
+            async with self._sessions() as session, session.begin():
+                row = await session.scalar(
+                    select(ProgramForum).where(ProgramForum.program == program)
+                )
+                if row is None:
+                    row = ProgramForum(program=program, tag_ids={})
+                    session.add(row)
+                row.discord_guild_id = forum.guild_id
+                row.discord_forum_id = forum.id
+                row.tag_ids = dict(forum.tags)
+            return forum
 
-    async def _lesson_row(self, session: AsyncSession, wanted: WantedLesson) -> Lesson:
-        """Return the lesson's row with its files brought up to date (created if new)."""
-        row = await session.scalar(
-            select(Lesson)
-            .where(Lesson.program == wanted.program, Lesson.slug == wanted.slug)
-            .options(selectinload(Lesson.link), selectinload(Lesson.files))
-        )
-        if row is None:
-            row = Lesson(program=wanted.program, slug=wanted.slug, files=[])
-            session.add(row)
-        files = {file.locale: file for file in row.files}
-        for locale, (title, path) in wanted.files.items():
-            file = files.pop(locale, None)
-            if file is None:
-                row.files.append(LessonFile(locale=locale, title=title[:300], path=path))
-            elif (file.title, file.path) != (title[:300], path):
-                file.title, file.path = title[:300], path
-        for file in files.values():
-            row.files.remove(file)
-        return row
-
-    async def _sync_lesson(
-        self,
-        wanted: WantedLesson,
-        catalogue: Catalogue,
-        adopted: Issue | None,
-        stored_forums: Mapping[str, Forum],
-        report: SyncReport,
-        dry_run: bool,
-    ) -> None:
-        """Bring one lesson's post and issue in line, committing after each write."""
+    async def _stored_forum(self, program: str) -> Forum | None:
         async with self._sessions() as session:
-            row = await self._lesson_row(session, wanted)
-            link = row.link
-            if link is None:
-                link = row.link = LessonLink()
-            if adopted is not None and link.github_issue_number is None:
-                self._adopt(row, link, adopted)
-                report.issues_adopted += 1
-            forum = await self._forum(session, wanted.program, catalogue, dry_run)
-            forum = forum or stored_forums.get(wanted.program)
-            tags = forum.tags if forum is not None else {}
-            tag_ids = [tags[name] for name in self.post_tags(wanted) if name in tags]
-            plan = self._plan(wanted, link, row, forum, tag_ids)
-            if plan.create_thread:
-                report.threads_created += 1
-            elif plan.edit_thread or plan.edit_starter or plan.reopen:
-                report.threads_updated += 1
-            if plan.create_issue:
-                report.issues_created += 1
-            elif plan.edit_issue or plan.reopen:
-                report.issues_updated += 1
-            if plan.reopen:
-                report.restored += 1
-            if dry_run:
-                await session.rollback()
-                return
-            assert forum is not None  # only a dry run goes without one
-            await self._apply(session, wanted, row, link, forum, tag_ids, plan)
-
-    def _adopt(self, row: Lesson, link: LessonLink, issue: Issue) -> None:
-        """Take over an issue found by its marker, and the post its body links to."""
-        log.info("lesson %s: adopting issue #%d", row.identity, issue.number)
-        link.github_issue_number = issue.number
-        link.github_issue_url = issue.html_url
-        link.synced_title = issue.title
-        issue_part = _digest(issue.title, issue.body)
-        found = _POST_LINK.search(issue.body)
-        if found and link.discord_thread_id is None:
-            thread_id = int(found.group(2))
-            link.discord_thread_id = thread_id
-            link.discord_starter_message_id = int(found.group(3) or thread_id)
-            # The thread's name and tags were written by the sync that wrote this issue, so
-            # they are taken as they are; the starter message is rewritten once, as a crash
-            # may have left it without the issue's link.
-            link.synced_digest = _ASSUMED + _UNKNOWN + issue_part
-        else:
-            link.synced_digest = _UNKNOWN + _UNKNOWN + issue_part
-        if issue.state == "closed" and row.removed_at is None:
-            row.removed_at = utcnow()  # closed when it left: reopen it, as it is back
+            row = await session.scalar(select(ProgramForum).where(ProgramForum.program == program))
+        if row is None:
+            return None
+        return Forum(row.discord_forum_id, row.discord_guild_id, dict(row.tag_ids))
 
     def _parts(
-        self, wanted: WantedLesson, link: LessonLink, forum: Forum | None, tag_ids: Sequence[int]
+        self,
+        wanted: WantedLesson,
+        state: _StoredState,
+        forum: Forum | None,
+        tag_ids: Sequence[int],
     ) -> tuple[str, str, str]:
         """Return the digests of what the thread, starter message and issue should hold."""
-        url = self._post_url(link, forum)
+        url = self._post_url(state, forum)
         return (
             _digest(wanted.title, list(tag_ids)),
-            _digest(self.starter(wanted, link.github_issue_url)),
+            _digest(self.starter(wanted, state.issue_url)),
             _digest(self.issue_title(wanted), self.issue_body(wanted, url)),
         )
 
     @staticmethod
-    def _post_url(link: LessonLink, forum: Forum | None) -> str | None:
-        if link.discord_thread_id is None or link.discord_starter_message_id is None:
+    def _post_url(state: _StoredState, forum: Forum | None) -> str | None:
+        if state.thread_id is None or state.starter_id is None:
             return None
         guild = forum.guild_id if forum is not None else 0
-        return post_url(guild, link.discord_thread_id, link.discord_starter_message_id)
+        return post_url(guild, state.thread_id, state.starter_id)
 
     def _plan(
         self,
         wanted: WantedLesson,
-        link: LessonLink,
-        row: Lesson,
+        state: _StoredState,
         forum: Forum | None,
-        tag_ids: Sequence[int],
+        tag_ids: Sequence[int] | None = None,
     ) -> _Plan:
-        stored = link.synced_digest or _UNKNOWN * 3
-        thread, starter, issue = self._parts(wanted, link, forum, tag_ids)
+        if tag_ids is None:
+            tags = forum.tags if forum is not None else {}
+            tag_ids = [tags[name] for name in self.post_tags(wanted) if name in tags]
+        stored = state.digest or _UNKNOWN * 3
+        thread, starter, issue = self._parts(wanted, state, forum, tag_ids)
         plan = _Plan(
-            create_thread=link.discord_thread_id is None,
-            create_issue=link.github_issue_number is None,
-            reopen=row.removed_at is not None,
+            create_thread=state.thread_id is None,
+            create_issue=state.issue_number is None,
+            reopen=state.removed,
         )
         plan.edit_thread = not plan.create_thread and stored[:_PART] not in (thread, _ASSUMED)
         plan.edit_starter = plan.create_issue or stored[_PART : 2 * _PART] != starter
@@ -607,70 +919,10 @@ class LinkingService:
         )
         return plan
 
-    async def _apply(
-        self,
-        session: AsyncSession,
-        wanted: WantedLesson,
-        row: Lesson,
-        link: LessonLink,
-        forum: Forum,
-        tag_ids: Sequence[int],
-        plan: _Plan,
-    ) -> None:
-        """Make the planned writes: the post first, then the issue linking it, then the
-        starter message linking the issue, so each is written once."""
-        await session.commit()  # the lesson's rows, before anything leaves the building
-        if plan.create_thread:
-            post = await self._chat.create_forum_post(
-                forum.id,
-                wanted.title,
-                self.starter(wanted, link.github_issue_url),
-                tag_ids=tag_ids,
-            )
-            link.discord_forum_id = forum.id
-            link.discord_thread_id = post.thread_id
-            link.discord_starter_message_id = post.message_ids[0]
-            await session.commit()
-        elif plan.edit_thread or plan.reopen:
-            await self._chat.edit_thread(
-                link.discord_thread_id or 0,
-                name=wanted.title,
-                tag_ids=tag_ids,
-                **({"archived": False, "locked": False} if plan.reopen else {}),
-            )
-        url = self._post_url(link, forum)
-        if plan.create_issue:
-            issue = await self._github.create_issue(
-                self.issue_title(wanted),
-                self.issue_body(wanted, url),
-                [LESSON_LABEL, f"program:{wanted.program}"],
-                marker(MARKER_KIND, wanted.identity),
-            )
-            link.github_issue_number = issue.number
-            link.github_issue_url = issue.html_url
-            await session.commit()
-        elif plan.edit_issue or plan.reopen:
-            await self._github.update_issue(
-                link.github_issue_number or 0,
-                title=self.issue_title(wanted),
-                body=self.issue_body(wanted, url),
-                state="open" if plan.reopen else None,
-            )
-        if plan.edit_starter:
-            await self._chat.edit_message(
-                link.discord_thread_id or 0,
-                link.discord_starter_message_id or 0,
-                content=self.starter(wanted, link.github_issue_url),
-            )
-        link.discord_forum_id = link.discord_forum_id or forum.id
-        link.synced_title = wanted.title[:300]
-        link.synced_digest = "".join(self._parts(wanted, link, forum, tag_ids))
-        link.synced_at = utcnow()
-        row.removed_at = None
-        await session.commit()
+    # --- removing one lesson -------------------------------------------------------------
 
-    async def _remove(self, identity: str, report: SyncReport, dry_run: bool) -> None:
-        """Archive and lock a removed lesson's post, close its issue with a comment."""
+    async def _remove(self, claim: Claim, identity: str, report: SyncReport) -> None:
+        """Archive and lock a removed lesson's post, close its issue with one comment."""
         program, slug = identity.split("/", 1)
         async with self._sessions() as session:
             row = await session.scalar(
@@ -678,25 +930,95 @@ class LinkingService:
                 .where(Lesson.program == program, Lesson.slug == slug)
                 .options(selectinload(Lesson.link))
             )
-            if row is None:
-                return
-            link = row.link
-            report.removed += 1
-            if link is not None and link.discord_thread_id is not None:
-                report.threads_updated += 1
-            if link is not None and link.github_issue_number is not None:
-                report.issues_updated += 1
-            if dry_run:
-                return
-            if link is not None and link.discord_thread_id is not None:
-                await self._chat.edit_thread(link.discord_thread_id, archived=True, locked=True)
-            if link is not None and link.github_issue_number is not None:
-                removed_at = utcnow()
-                note = marker("lesson_removed", f"{identity}@{removed_at:%Y%m%dT%H%M%S}")
-                text = t(self._locale, "linking.removed_comment")
-                await self._github.create_comment(
-                    link.github_issue_number, f"{text}\n\n{note}", marker=note
-                )
-                await self._github.update_issue(link.github_issue_number, state="closed")
-            row.removed_at = utcnow()
-            await session.commit()
+            state = _state_of(row) if row is not None and row.link is not None else None
+        if row is None or row.removed_at is not None:
+            return
+        report.removed += 1
+        if state is not None and state.thread_id is not None:
+            report.threads_updated += 1
+            await self._outbox.renew(claim)
+            try:
+                await self._chat.edit_thread(state.thread_id, archived=True, locked=True)
+            except ChatNotFoundError:
+                log.info("lesson %s: its post is gone already", identity)
+        if state is not None and state.issue_number is not None:
+            report.issues_updated += 1
+            # The same removal (this job's revision) always carries the same marker, so a
+            # retried removal finds its comment instead of writing a second one.
+            note = marker("lesson_removed", f"{identity}@{claim.revision}")
+            text = t(self._locale, "linking.removed_comment")
+            await self._outbox.renew(claim)
+            await self._github.create_comment(state.issue_number, f"{text}\n\n{note}", marker=note)
+            await self._outbox.renew(claim)
+            await self._github.update_issue(state.issue_number, state="closed")
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Lesson).where(Lesson.id == row.id).values(removed_at=utcnow())
+            )
+
+
+def post_key(identity: str) -> str:
+    """Return the line that names a lesson in its post's starter message (small print)."""
+    return f"-# `{_POST_KEY_PREFIX}{identity}`"
+
+
+def parse_post_key(content: str) -> str | None:
+    """Return the lesson identity a starter message names, if any."""
+    found = _POST_KEY.search(content)
+    return found.group(1) if found else None
+
+
+def _state_of(row: Lesson) -> _StoredState:
+    link = row.link
+    return _StoredState(
+        lesson_id=row.id,
+        removed=row.removed_at is not None,
+        thread_id=link.discord_thread_id if link else None,
+        starter_id=link.discord_starter_message_id if link else None,
+        forum_id=link.discord_forum_id if link else None,
+        issue_number=link.github_issue_number if link else None,
+        issue_url=link.github_issue_url if link else None,
+        digest=link.synced_digest if link else None,
+    )
+
+
+def _writes(plan: _Plan) -> bool:
+    return (
+        plan.create_thread
+        or plan.create_issue
+        or plan.edit_thread
+        or plan.edit_starter
+        or plan.edit_issue
+        or plan.reopen
+    )
+
+
+def _broken(catalogue: Catalogue) -> dict[str, str]:
+    """Return the catalogue's unusable lessons with their first problem, in short."""
+    return {
+        identity: str(problems[0]) if problems else "broken"
+        for identity, problems in (
+            catalogue.broken() if hasattr(catalogue, "broken") else {}
+        ).items()
+    }
+
+
+def _job_key(identity: str) -> str:
+    return f"lesson:{identity}"
+
+
+def _link_payload(lesson: WantedLesson) -> dict[str, Any]:
+    return {"action": "link", **lesson.as_payload()}
+
+
+def _remove_payload(identity: str) -> dict[str, Any]:
+    return {"action": "remove", "identity": identity}
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"

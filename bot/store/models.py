@@ -370,6 +370,15 @@ class OutboxJob(TimestampMixin, Base):
     # A worker holds a job until this time; a crashed worker's job becomes due again.
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Who holds the job: a token per claim, so a holder whose lease was taken over by
+    # another process finds out before its next write (fencing).
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    # Bumped when a new intent replaces the payload; a holder that finishes an older
+    # revision leaves the job pending, so the newer intent is not lost.
+    revision: Mapped[int] = mapped_column(default=1)
+    # Set while an attempt may have written without confirming (a crash, a lost response):
+    # the next attempt first looks for what was written.
+    uncertain: Mapped[bool] = mapped_column(default=False)
 
 
 class WebhookDeliveryStatus(enum.StrEnum):

@@ -1,0 +1,535 @@
+"""The write path: every change the bot makes outside its database, as a durable job.
+
+An intent is recorded (`enqueue`), claimed (`claim`), performed by its caller, then
+confirmed (`complete`) or given back (`fail`). Claims are exclusive across processes: a
+compare-and-set UPDATE that one process wins on SQLite and PostgreSQL alike (PostgreSQL
+re-checks the condition on the row it waited for; SQLite runs one writer at a time), with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL when picking due work so workers do not queue on
+each other's rows. A claim carries a lease: work held by a dead process becomes
+claimable when the lease runs out, and is then marked uncertain, so its next holder first
+looks for what the dead one may have written. Failing work is retried with exponential
+backoff and jitter, and ends as `failed` (visible in `lessonbot jobs list`), never
+dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.store.models import JobStatus, OutboxJob, utcnow
+
+log = logging.getLogger(__name__)
+
+# Long enough for one lesson's few requests under GitHub's pacing; each write renews it.
+DEFAULT_LEASE = timedelta(seconds=120)
+DEFAULT_MAX_ATTEMPTS = 8
+# Errors are stored for people to read; a traceback's worth is plenty.
+_ERROR_LIMIT = 2000
+
+
+class LostClaimError(Exception):
+    """Another process took the job over (our lease ran out): stop before writing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A job held by this process until `complete`, `fail` or the lease runs out."""
+
+    job_id: int
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    revision: int
+    attempt: int
+    token: str
+    # True when an earlier attempt may have written without confirming it.
+    uncertain: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """A job as `lessonbot jobs list` shows it."""
+
+    id: int
+    kind: str
+    key: str
+    status: str
+    attempts: int
+    max_attempts: int
+    run_after: datetime
+    locked_until: datetime | None
+    last_error: str | None
+    updated_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the record `jobs list --json` prints."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "key": self.key,
+            "status": self.status,
+            "attempts": self.attempts,
+            "max_attempts": self.max_attempts,
+            "run_after": self.run_after.isoformat(),
+            "locked_until": self.locked_until.isoformat() if self.locked_until else None,
+            "last_error": self.last_error,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    base: float = 2.0,
+    cap: float = 900.0,
+    rng: Callable[[], float] = random.random,
+) -> float:
+    """Return seconds to wait before attempt `attempt + 1`: exponential, full jitter."""
+    ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
+    # Half fixed, half random: never immediately, and retries of many jobs spread out.
+    return ceiling / 2 + ceiling / 2 * rng()
+
+
+class Outbox:
+    """Durable, exclusive, retried jobs in the bot's database."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 900.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._clock = clock
+
+    # --- recording intents ----------------------------------------------------------------
+
+    async def enqueue(self, kind: str, key: str, payload: dict[str, Any]) -> int:
+        """Record an intent under its key and return the job id.
+
+        A key names one thing (a lesson, a suggestion): a newer intent for it replaces the
+        payload of a job not yet done and bumps its revision; a done or failed job is made
+        pending again. The same payload twice changes nothing, so re-planning is free.
+        """
+        return (await self.enqueue_many(kind, [(key, payload)]))[key]
+
+    async def enqueue_many(
+        self, kind: str, intents: Sequence[tuple[str, dict[str, Any]]]
+    ) -> dict[str, int]:
+        """Record several intents in one transaction; return job ids by key."""
+        if not intents:
+            return {}
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+            # Insert what is new; a key another process inserted first is left to the
+            # update below, so two planners never collide on the unique key.
+            rows = [
+                {
+                    "kind": kind,
+                    "dedupe_key": key,
+                    "payload": payload,
+                    "status": JobStatus.PENDING,
+                    "attempts": 0,
+                    "max_attempts": self._max_attempts,
+                    "run_after": now,
+                    "revision": 1,
+                    "uncertain": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for key, payload in intents
+            ]
+            statement = insert(OutboxJob).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            await session.execute(statement, rows)
+            keys = [key for key, _ in intents]
+            existing = {
+                job.dedupe_key: job
+                for job in (
+                    await session.execute(select(OutboxJob).where(OutboxJob.dedupe_key.in_(keys)))
+                ).scalars()
+            }
+            ids: dict[str, int] = {}
+            for key, payload in intents:
+                job = existing[key]
+                ids[key] = job.id
+                if job.kind == kind and job.payload == payload:
+                    if job.status in (JobStatus.DONE, JobStatus.FAILED):
+                        # Asked for again: a done job whose world changed back, or a
+                        # failed one someone retries by re-running the command.
+                        await self._reopen(session, job.id, job.revision, now)
+                    continue
+                await session.execute(
+                    update(OutboxJob)
+                    .where(OutboxJob.id == job.id)
+                    .values(
+                        kind=kind,
+                        payload=payload,
+                        revision=OutboxJob.revision + 1,
+                        status=_reopened_status(),
+                        max_attempts=self._max_attempts,
+                        run_after=now,
+                        updated_at=now,
+                    )
+                )
+        return ids
+
+    async def _reopen(
+        self, session: AsyncSession, job_id: int, revision: int, now: datetime
+    ) -> None:
+        await session.execute(
+            update(OutboxJob)
+            .where(
+                OutboxJob.id == job_id,
+                OutboxJob.revision == revision,
+                OutboxJob.status.in_([JobStatus.DONE, JobStatus.FAILED]),
+            )
+            .values(
+                status=JobStatus.PENDING,
+                attempts=0,
+                run_after=now,
+                updated_at=now,
+            )
+        )
+
+    @property
+    def lease_seconds(self) -> float:
+        """Return how long a claim holds without news from its holder."""
+        return self._lease.total_seconds()
+
+    async def state(self, job_id: int) -> JobView | None:
+        """Return one job as it is now."""
+        async with self._sessions() as session:
+            row = await session.get(OutboxJob, job_id)
+            return _view(row) if row is not None else None
+
+    # --- claiming -------------------------------------------------------------------------
+
+    async def claim(self, job_id: int) -> Claim | None:
+        """Claim one job now, due or not; None while another live process holds it
+        (or when it is done)."""
+        now = self._clock()
+        token = holder_token()
+        async with self._sessions() as session, session.begin():
+            claimed = await self._take(session, [job_id], token, now)
+        return claimed[0] if claimed else None
+
+    async def claim_due(self, limit: int = 10, kinds: Sequence[str] | None = None) -> list[Claim]:
+        """Claim up to `limit` due jobs (pending and due, or held past their lease)."""
+        now = self._clock()
+        token = holder_token()
+        async with self._sessions() as session, session.begin():
+            query = (
+                select(OutboxJob.id)
+                .where(
+                    or_(
+                        and_(OutboxJob.status == JobStatus.PENDING, OutboxJob.run_after <= now),
+                        and_(OutboxJob.status == JobStatus.RUNNING, OutboxJob.locked_until < now),
+                    )
+                )
+                .order_by(OutboxJob.run_after, OutboxJob.id)
+                .limit(limit)
+            )
+            if kinds is not None:
+                query = query.where(OutboxJob.kind.in_(list(kinds)))
+            if _dialect(session) == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list((await session.execute(query)).scalars())
+            return await self._take(session, ids, token, now)
+
+    async def _take(
+        self, session: AsyncSession, ids: Sequence[int], token: str, now: datetime
+    ) -> list[Claim]:
+        claims = []
+        for job_id in ids:
+            job = await session.get(OutboxJob, job_id, populate_existing=True)
+            if job is None:
+                continue
+            expired = job.status == JobStatus.RUNNING and (
+                job.locked_until is None or job.locked_until < now or holder_is_dead(job.locked_by)
+            )
+            if job.status != JobStatus.PENDING and not expired:
+                continue
+            # The compare-and-set: of two processes, one UPDATE matches and one does not.
+            claim_token = f"{token}{job_id}"
+            result = await session.execute(
+                update(OutboxJob)
+                .where(
+                    OutboxJob.id == job_id,
+                    OutboxJob.status == job.status,
+                    _same_holder(job.locked_by),
+                )
+                .values(
+                    status=JobStatus.RUNNING,
+                    locked_by=claim_token,
+                    locked_until=now + self._lease,
+                    attempts=OutboxJob.attempts + 1,
+                    # Whoever held it before may have written: look before writing again.
+                    uncertain=True,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                continue
+            if expired:
+                log.warning(
+                    "job %d (%s) taken over from %s, which stopped",
+                    job_id,
+                    job.dedupe_key,
+                    job.locked_by,
+                )
+            claims.append(
+                Claim(
+                    job_id=job_id,
+                    key=job.dedupe_key or "",
+                    kind=job.kind,
+                    payload=dict(job.payload),
+                    revision=job.revision,
+                    attempt=job.attempts + 1,
+                    token=claim_token,
+                    uncertain=job.uncertain or expired,
+                )
+            )
+        return claims
+
+    async def renew(self, claim: Claim) -> None:
+        """Extend the lease before a write; LostClaimError when another process took over."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token)
+                .values(locked_until=now + self._lease)
+                .execution_options(synchronize_session=False)
+            )
+        if result.rowcount != 1:
+            raise LostClaimError(f"job {claim.job_id} ({claim.key}) is held by another process")
+
+    # --- confirming -----------------------------------------------------------------------
+
+    async def complete(self, claim: Claim) -> bool:
+        """Confirm the job done; return False when a newer intent arrived meanwhile (the
+        job is left pending for it)."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            current = await session.scalar(
+                select(OutboxJob.revision).where(
+                    OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token
+                )
+            )
+            if current is None:
+                raise LostClaimError(f"job {claim.job_id} ({claim.key}) is held by another process")
+            newer = current != claim.revision
+            await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token)
+                .values(
+                    status=JobStatus.PENDING if newer else JobStatus.DONE,
+                    locked_by=None,
+                    locked_until=None,
+                    attempts=0,
+                    uncertain=False,
+                    last_error=None,
+                    run_after=now,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return not newer
+
+    async def fail(self, claim: Claim, error: str, *, retry: bool = True) -> bool:
+        """Give the job back after an error; return True when it will be retried.
+
+        It stays uncertain: the error may have come after a write that went through.
+        """
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            job = await session.get(OutboxJob, claim.job_id, populate_existing=True)
+            if job is None or job.locked_by != claim.token:
+                return False
+            again = retry and job.attempts < job.max_attempts
+            delay = backoff_delay(job.attempts, base=self._backoff_base, cap=self._backoff_cap)
+            job.status = JobStatus.PENDING if again else JobStatus.FAILED
+            job.locked_by = None
+            job.locked_until = None
+            job.last_error = error[:_ERROR_LIMIT]
+            job.run_after = now + timedelta(seconds=delay) if again else now
+            job.updated_at = now
+        if not again:
+            log.error("job %d (%s) failed for good: %s", claim.job_id, claim.key, error)
+        return again
+
+    async def release(self, claim: Claim) -> None:
+        """Give the job back untouched (e.g. the process is stopping): due again at once."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token)
+                .values(
+                    status=JobStatus.PENDING,
+                    locked_by=None,
+                    locked_until=None,
+                    attempts=OutboxJob.attempts - 1,
+                    run_after=now,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+    # --- mutual exclusion -----------------------------------------------------------------
+
+    @asynccontextmanager
+    async def exclusive(
+        self, key: str, *, wait: float = 300.0, poll: float = 0.2
+    ) -> AsyncIterator[Claim]:
+        """Hold a named lock across processes for the block (e.g. creating a forum once).
+
+        Waits while another live process holds it; its lease protects against a holder
+        that died.
+        """
+        job_id = await self.enqueue("lock", key, {})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while (claim := await self.claim(job_id)) is None:
+            if loop.time() > deadline:
+                raise TimeoutError(f"{key} is held by another process")
+            await asyncio.sleep(poll)
+            await self._reopen_done(job_id)
+        try:
+            yield claim
+        finally:
+            await self.complete(claim)
+
+    async def _reopen_done(self, job_id: int) -> None:
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == job_id, OutboxJob.status == JobStatus.DONE)
+                .values(status=JobStatus.PENDING, run_after=now, updated_at=now)
+            )
+
+    # --- for people -----------------------------------------------------------------------
+
+    async def jobs(self, statuses: Sequence[JobStatus] | None = None) -> list[JobView]:
+        """Return jobs (all, or those in `statuses`), oldest first; locks are left out."""
+        async with self._sessions() as session:
+            query = select(OutboxJob).where(OutboxJob.kind != "lock").order_by(OutboxJob.id)
+            if statuses is not None:
+                query = query.where(OutboxJob.status.in_(list(statuses)))
+            rows = (await session.execute(query)).scalars().all()
+        return [_view(row) for row in rows]
+
+    async def retry(self, job_id: int) -> JobView | None:
+        """Make a failed (or waiting) job due now with fresh attempts; None if unknown."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            job = await session.get(OutboxJob, job_id)
+            if job is None or job.kind == "lock":
+                return None
+            if job.status in (JobStatus.FAILED, JobStatus.PENDING):
+                job.status = JobStatus.PENDING
+                job.attempts = 0
+                job.run_after = now
+                job.updated_at = now
+        return next((view for view in await self.jobs() if view.id == job_id), None)
+
+
+def _view(row: OutboxJob) -> JobView:
+    return JobView(
+        id=row.id,
+        kind=row.kind,
+        key=row.dedupe_key or "",
+        status=JobStatus(row.status).value,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        run_after=row.run_after,
+        locked_until=row.locked_until,
+        last_error=row.last_error,
+        updated_at=row.updated_at,
+    )
+
+
+def holder_token() -> str:
+    """Return a fresh claim token naming this host and process (for dead-holder checks)."""
+    return f"{socket.gethostname()[:20]}:{os.getpid()}:{secrets.token_hex(8)}"
+
+
+def holder_is_dead(locked_by: str | None) -> bool:
+    """Return whether a claim's holder is a process of this host that no longer runs.
+
+    Such a claim is taken over at once rather than when its lease runs out: what a
+    `kill -9` leaves behind is picked up by the next run.
+    """
+    if not locked_by:
+        return False
+    host, _, rest = locked_by.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:20] or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    # A killed child its parent has not reaped yet still answers kill(0).
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _reopened_status() -> Any:
+    # A running job keeps running (its holder will see the new revision when it
+    # confirms); anything else becomes pending for the new intent.
+    from sqlalchemy import case
+
+    return case(
+        (OutboxJob.status == JobStatus.RUNNING, JobStatus.RUNNING.value),
+        else_=JobStatus.PENDING.value,
+    )
+
+
+def _same_holder(locked_by: str | None) -> Any:
+    # The row must still be as we read it: nobody claimed it in between.
+    if locked_by is None:
+        return OutboxJob.locked_by.is_(None)
+    return OutboxJob.locked_by == locked_by
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"

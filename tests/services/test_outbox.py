@@ -1,0 +1,189 @@
+"""The write path: recording, exclusive claims, leases, revisions, retries, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.outbox import LostClaimError, Outbox, backoff_delay, holder_is_dead
+from bot.store.engine import make_engine, make_session_factory
+from bot.store.models import JobStatus, OutboxJob
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def outbox(session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> Outbox:
+    return Outbox(session_factory, lease=timedelta(seconds=30), max_attempts=3, clock=clock)
+
+
+async def test_the_same_intent_twice_is_one_job(outbox: Outbox) -> None:
+    first = await outbox.enqueue("linking", "lesson:a/b", {"title": "B"})
+    second = await outbox.enqueue("linking", "lesson:a/b", {"title": "B"})
+    assert first == second
+    [job] = await outbox.jobs()
+    assert (job.status, job.key) == ("pending", "lesson:a/b")
+
+
+async def test_only_one_of_two_claims_wins(
+    outbox: Outbox, session_factory: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    job_id = await outbox.enqueue("linking", "lesson:a/b", {"title": "B"})
+    other = Outbox(session_factory, lease=timedelta(seconds=30), clock=clock)
+    claims = await asyncio.gather(outbox.claim(job_id), other.claim(job_id))
+    assert len([claim for claim in claims if claim is not None]) == 1
+    assert await outbox.claim(job_id) is None  # held, lease still running
+
+
+async def test_a_lease_that_ran_out_is_taken_over_and_marked_uncertain(
+    outbox: Outbox, clock: Clock
+) -> None:
+    job_id = await outbox.enqueue("linking", "lesson:a/b", {"title": "B"})
+    first = await outbox.claim(job_id)
+    assert first is not None and not first.uncertain
+    clock.advance(31)
+    second = await outbox.claim(job_id)
+    assert second is not None and second.uncertain and second.attempt == 2
+    # The first holder finds out before its next write, and cannot confirm.
+    with pytest.raises(LostClaimError):
+        await outbox.renew(first)
+    with pytest.raises(LostClaimError):
+        await outbox.complete(first)
+    assert await outbox.complete(second)
+    [job] = await outbox.jobs()
+    assert job.status == "done"
+
+
+async def test_renewing_keeps_a_claim(outbox: Outbox, clock: Clock) -> None:
+    job_id = await outbox.enqueue("linking", "lesson:a/b", {})
+    claim = await outbox.claim(job_id)
+    assert claim is not None
+    clock.advance(20)
+    await outbox.renew(claim)
+    clock.advance(20)
+    assert await outbox.claim(job_id) is None
+
+
+async def test_a_newer_intent_while_held_leaves_the_job_pending_for_it(outbox: Outbox) -> None:
+    job_id = await outbox.enqueue("linking", "lesson:a/b", {"title": "Old"})
+    claim = await outbox.claim(job_id)
+    assert claim is not None
+    await outbox.enqueue("linking", "lesson:a/b", {"title": "New"})
+    assert not await outbox.complete(claim)
+    again = await outbox.claim(job_id)
+    assert again is not None and again.payload == {"title": "New"} and not again.uncertain
+    assert await outbox.complete(again)
+
+
+async def test_failures_back_off_then_end_failed_and_visible(outbox: Outbox, clock: Clock) -> None:
+    job_id = await outbox.enqueue("linking", "lesson:a/b", {})
+    for attempt in (1, 2):
+        claim = await outbox.claim(job_id)
+        assert claim is not None and claim.attempt == attempt
+        assert await outbox.fail(claim, f"boom {attempt}")
+        # Not due yet: backoff; but still claimable on purpose (a sync run by a person).
+        assert await outbox.claim_due() == []
+        clock.advance(3600)
+        [due] = await outbox.claim_due()
+        assert due.uncertain  # an error may come after a write that went through
+        await outbox.release(due)
+    claim = await outbox.claim(job_id)
+    assert claim is not None
+    assert not await outbox.fail(claim, "boom 3\nsecond line")
+    [failed] = await outbox.jobs([JobStatus.FAILED])
+    assert failed.last_error == "boom 3\nsecond line" and failed.attempts == 3
+    assert await outbox.claim_due() == []
+    retried = await outbox.retry(job_id)
+    assert retried is not None and (retried.status, retried.attempts) == ("pending", 0)
+    assert len(await outbox.claim_due()) == 1
+
+
+async def test_a_done_job_asked_for_again_runs_again(outbox: Outbox) -> None:
+    job_id = await outbox.enqueue("linking", "lesson:a/b", {"action": "remove"})
+    claim = await outbox.claim(job_id)
+    assert claim is not None and await outbox.complete(claim)
+    assert await outbox.claim(job_id) is None
+    await outbox.enqueue("linking", "lesson:a/b", {"action": "remove"})
+    assert await outbox.claim(job_id) is not None
+
+
+async def test_exclusive_blocks_are_serialized(outbox: Outbox) -> None:
+    inside: list[str] = []
+
+    async def hold(name: str) -> None:
+        async with outbox.exclusive("forum:demo", poll=0.01):
+            inside.append(f"{name} in")
+            await asyncio.sleep(0.05)
+            inside.append(f"{name} out")
+
+    await asyncio.gather(hold("a"), hold("b"))
+    assert inside in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+
+
+def test_backoff_grows_with_jitter_and_a_cap() -> None:
+    assert backoff_delay(1, rng=lambda: 0.0) == 1.0
+    assert backoff_delay(1, rng=lambda: 1.0) == 2.0
+    assert backoff_delay(4, rng=lambda: 0.0) == 8.0
+    assert backoff_delay(40, cap=900, rng=lambda: 1.0) == 900
+
+
+def test_a_dead_local_holder_is_recognised() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    host = socket.gethostname()[:20]
+    assert holder_is_dead(f"{host}:{child.pid}:abc1")
+    assert not holder_is_dead(f"{host}:{os.getpid()}:abc1")
+    assert not holder_is_dead(f"elsewhere:{child.pid}:abc1")
+    assert not holder_is_dead(None)
+
+
+async def test_a_killed_holder_is_taken_over_at_once(migrated_url: str, clock: Clock) -> None:
+    """A process killed while holding a job: the next run takes over without waiting."""
+    engine = make_engine(migrated_url)
+    try:
+        sessions = make_session_factory(engine)
+        outbox = Outbox(sessions, lease=timedelta(hours=1), clock=clock)
+        job_id = await outbox.enqueue("linking", "lesson:a/b", {})
+        child = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+        await child.wait()
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == job_id)
+                .values(
+                    status=JobStatus.RUNNING,
+                    locked_by=f"{socket.gethostname()[:20]}:{child.pid}:dead{job_id}",
+                    locked_until=clock.now + timedelta(hours=1),
+                )
+            )
+        claim = await outbox.claim(job_id)
+        assert claim is not None and claim.uncertain
+        async with sessions() as session:
+            holder = await session.scalar(select(OutboxJob.locked_by).where(OutboxJob.id == job_id))
+        assert holder == claim.token
+    finally:
+        await engine.dispose()
