@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,6 +21,8 @@ from bot.github.adapter import GitHubAdapter
 from bot.services.bridge import CommentBridge
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory, LinkingService, SyncReport
+from bot.services.outbox import Outbox
+from bot.services.worker import JobWorker
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.migrate import upgrade
 from bot.web.app import create_web_app
@@ -42,17 +45,24 @@ class RunningApp:
     # Present when GitHub is configured (a repository and credentials).
     github: GitHubAdapter | None = None
     linking: LinkingService | None = None
+    outbox: Outbox | None = None
+    worker: JobWorker | None = None
 
 
 @asynccontextmanager
 async def started_app(
-    settings: Settings, *, guild_ready_timeout: float | None = None, serve_web: bool = True
+    settings: Settings,
+    *,
+    guild_ready_timeout: float | None = None,
+    serve_web: bool = True,
+    migrate: bool = True,
 ) -> AsyncIterator[RunningApp]:
     """Migrate the database, load the lessons and serve the web app; close all on exit.
 
     The Discord client is built but not connected: `run_bot` (or a test) starts it.
     Without `serve_web` (one-off commands such as `sync`) no port is taken, so a running
-    bot on the same machine is not disturbed.
+    bot on the same machine is not disturbed; without `migrate` (a dry run) the database
+    is only read.
     """
     if not settings.discord.token:
         raise ConfigError(
@@ -60,8 +70,9 @@ async def started_app(
         )
     if not settings.content.dir.is_dir():
         raise ConfigError(f"content directory not found: {settings.content.dir}")
-    revision = await asyncio.to_thread(upgrade, settings.database.url)
-    log.info("database at revision %s", revision)
+    if migrate:
+        revision = await asyncio.to_thread(upgrade, settings.database.url)
+        log.info("database at revision %s", revision)
     catalogue = await asyncio.to_thread(
         load_catalogue, settings.content.dir, settings.content.default_locale
     )
@@ -70,6 +81,7 @@ async def started_app(
     runner: web.AppRunner | None = None
     try:
         sessions = make_session_factory(engine)
+        outbox = make_outbox(settings, sessions)
         lessons = LessonDirectory(
             catalogue,
             settings.content.default_locale,
@@ -86,7 +98,7 @@ async def started_app(
         github = _github_adapter(settings)
         linking = None
         if github is not None:
-            linking = _linking_service(settings, sessions, github, bot)
+            linking = _linking_service(settings, sessions, github, bot, outbox)
             router.on("push", None, _push_handler(linking, catalogue))
             bridge = CommentBridge(
                 sessions,
@@ -112,9 +124,21 @@ async def started_app(
             host, port = runner.addresses[0][:2]
             web_url = f"http://{host}:{port}"
             log.info("web server listening on %s", web_url)
+        handlers = {} if linking is None else {LinkingService.JOB_KIND: linking.run_job}
+        worker = JobWorker(outbox, handlers, poll_seconds=settings.jobs.poll_seconds)
         try:
             yield RunningApp(
-                settings, engine, sessions, bot, web_url, catalogue, web_app, github, linking
+                settings,
+                engine,
+                sessions,
+                bot,
+                web_url,
+                catalogue,
+                web_app,
+                github,
+                linking,
+                outbox,
+                worker,
             )
         finally:
             if not bot.is_closed():
@@ -132,7 +156,14 @@ async def run_bot(settings: Settings) -> None:
     async with started_app(settings) as app:
         token = settings.discord.token
         assert token is not None  # started_app checked it
-        await app.bot.start(token.reveal())
+        # Retries, and work a stopped process left, are picked up while the bot runs.
+        assert app.worker is not None
+        worker = asyncio.create_task(app.worker.run())
+        try:
+            await app.bot.start(token.reveal())
+        finally:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
 
 
 def _github_adapter(settings: Settings) -> GitHubAdapter | None:
@@ -147,11 +178,24 @@ def _github_adapter(settings: Settings) -> GitHubAdapter | None:
     return GitHubAdapter.from_settings(github)
 
 
+def make_outbox(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Outbox:
+    """Return the write path with the configured lease and retry policy."""
+    jobs = settings.jobs
+    return Outbox(
+        sessions,
+        lease=timedelta(seconds=jobs.lease_seconds),
+        max_attempts=jobs.max_attempts,
+        backoff_base=jobs.backoff_seconds,
+        backoff_cap=jobs.max_backoff_seconds,
+    )
+
+
 def _linking_service(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     github: GitHubAdapter,
     bot: LessonBot,
+    outbox: Outbox | None = None,
 ) -> LinkingService:
     return LinkingService(
         sessions,
@@ -162,6 +206,8 @@ def _linking_service(
         lesson_url_template=settings.site.lesson_url_template,
         locale=settings.locale,
         eager=settings.linking.mode == "eager",
+        outbox=outbox or make_outbox(settings, sessions),
+        max_removals=settings.linking.max_removals,
     )
 
 
@@ -190,24 +236,36 @@ def _comment_handler(bridge: CommentBridge) -> WebhookHandler:
 
 def linking_service(app: RunningApp, github: GitHubAdapter) -> LinkingService:
     """Return a linking service over the app's database and Discord client."""
-    return _linking_service(app.settings, app.sessions, github, app.bot)
+    return _linking_service(app.settings, app.sessions, github, app.bot, app.outbox)
 
 
 async def sync_lessons(
     settings: Settings,
     *,
     dry_run: bool = False,
+    allow_removals: bool = False,
     progress: Callable[[str], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     ready_timeout: float = 60.0,
 ) -> SyncReport:
-    """Log the Discord client in, sync every lesson's post and issue, and close."""
-    async with started_app(settings, serve_web=False) as app:
-        if app.linking is None or app.catalogue is None:
+    """Log the Discord client in, sync every lesson's post and issue, and close.
+
+    A dry run plans from the database alone: no migration, no Discord session, no request
+    anywhere. The report counts every request the command made, its login included.
+    """
+    async with started_app(settings, serve_web=False, migrate=not dry_run) as app:
+        if app.linking is None or app.catalogue is None or app.github is None:
             raise ConfigError(
                 f"sync needs setting github.repository ({env_name('github', 'repository')}) "
                 f"and {env_name('github', 'token')} (or GitHub App settings)"
             )
+        linking, catalogue = app.linking, app.catalogue
+        if on_start is not None:
+            on_start(len(linking.published(catalogue)))
+        if dry_run:
+            report = await linking.sync(catalogue, dry_run=True, progress=progress)
+            return _with_all_requests(report, app)
+        app.bot.sync_commands = False
         token = settings.discord.token
         assert token is not None  # started_app checked it
         client = asyncio.create_task(app.bot.start(token.reveal()))
@@ -221,10 +279,17 @@ async def sync_lessons(
                 if client in done:
                     client.result()  # a failed login raises its own error here
                 raise ConfigError(f"Discord was not ready within {ready_timeout:.0f}s")
-            if on_start is not None:
-                on_start(len(app.linking.published(app.catalogue)))
             # In lazy mode this keeps existing links right and creates none.
-            return await app.linking.sync(app.catalogue, dry_run=dry_run, progress=progress)
+            report = await linking.sync(catalogue, progress=progress, allow_removals=allow_removals)
+            return _with_all_requests(report, app)
         finally:
             await app.bot.close()
             await asyncio.gather(client, return_exceptions=True)
+
+
+def _with_all_requests(report: SyncReport, app: RunningApp) -> SyncReport:
+    """Count every request the command made (its login too), not only the sync's."""
+    assert app.github is not None
+    report.github_requests = sum(app.github.request_counts.values())
+    report.discord_requests = sum(app.bot.chat.request_counts.values())
+    return report

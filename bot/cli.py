@@ -8,15 +8,18 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import __version__
 from bot.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from bot.domain.catalogue import Catalogue, Problem, load_catalogue
 from bot.domain.checks import check_content
 from bot.i18n import t
+
+if TYPE_CHECKING:
+    from bot.services.linking import SyncReport
 
 log = logging.getLogger("lessonbot")
 
@@ -113,7 +116,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="count what would change, write nothing"
     )
     sync.add_argument("--json", action="store_true", help="print one JSON object of figures")
+    sync.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="close and archive more lessons than linking.max_removals at once, or all of "
+        "them when the content folder holds none",
+    )
     sync.set_defaults(handler=_sync)
+
+    jobs = commands.add_parser(
+        "jobs", help="see and retry the bot's pending and failed writes to GitHub and Discord"
+    )
+    job_commands = jobs.add_subparsers(dest="jobs_command", metavar="COMMAND")
+    job_commands.required = True
+    jobs_list = job_commands.add_parser("list", help="pending, running and failed jobs")
+    jobs_list.add_argument("--all", action="store_true", help="done jobs too")
+    jobs_list.add_argument("--json", action="store_true", help="print a JSON array")
+    jobs_list.set_defaults(handler=_jobs_list)
+    jobs_retry = job_commands.add_parser("retry", help="run a failed job again, now")
+    jobs_retry.add_argument("id", type=int, metavar="ID")
+    jobs_retry.set_defaults(handler=_jobs_retry)
 
     database = commands.add_parser("db", help="manage the database")
     database_commands = database.add_subparsers(dest="db_command", metavar="COMMAND")
@@ -289,6 +311,7 @@ def _sync(arguments: argparse.Namespace, settings: Settings) -> int:
             sync_lessons(
                 settings,
                 dry_run=arguments.dry_run,
+                allow_removals=arguments.allow_removals,
                 progress=bar.advance if bar else None,
                 on_start=bar.start if bar else None,
             )
@@ -299,12 +322,76 @@ def _sync(arguments: argparse.Namespace, settings: Settings) -> int:
         if bar is not None:
             bar.stop()
     if arguments.json:
-        print(json.dumps(report.as_json()))
+        print(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        print(t(settings.locale, "sync.summary", **report.as_json()))
+        if arguments.dry_run:
+            print(t(settings.locale, "sync.dry_run"))
+    _report_sync_problems(report, settings.locale)
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _report_sync_problems(report: SyncReport, locale: str) -> None:
+    """Say on stderr, one line each, what a sync could not do and what to do about it."""
+    for identity, problem in report.held_back.items():
+        _error(t(locale, "sync.held_back", identity=identity, problem=problem))
+    for identity, error in report.failed.items():
+        _error(t(locale, "sync.failed", identity=identity, error=error))
+    if report.failed:
+        _error(t(locale, "sync.failed_summary", count=len(report.failed)))
+    if report.busy:
+        _error(t(locale, "sync.busy", count=len(report.busy)))
+    if report.refused_removals:
+        key = "sync.removals_refused" if report.content_lessons else "sync.removals_refused_empty"
+        count = len(report.refused_removals)
+        _error(t(locale, key, count=count, path=report.content, limit=report.max_removals))
+
+
+def _jobs_list(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.models import JobStatus
+
+    statuses = None if arguments.all else [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED]
+    views = _with_outbox(settings, lambda outbox: outbox.jobs(statuses))
+    if arguments.json:
+        _print_json_array([view.as_json() for view in views], sys.stdout)
         return EXIT_OK
-    print(t(settings.locale, "sync.summary", **report.as_json()))
-    if arguments.dry_run:
-        print(t(settings.locale, "sync.dry_run"))
+    if not views:
+        print(t(settings.locale, "jobs.empty"), file=sys.stderr)
+        return EXIT_OK
+    for view in views:
+        error = (view.last_error or "").splitlines()[0] if view.last_error else ""
+        print(
+            f"{view.id:>6}  {view.status:<8} {view.key}  "
+            f"{view.attempts}/{view.max_attempts}  {view.run_after:%Y-%m-%d %H:%M:%S}  {error}"
+        )
     return EXIT_OK
+
+
+def _jobs_retry(arguments: argparse.Namespace, settings: Settings) -> int:
+    view = _with_outbox(settings, lambda outbox: outbox.retry(arguments.id))
+    if view is None:
+        _error(t(settings.locale, "jobs.not_found", id=arguments.id))
+        return EXIT_PROBLEMS
+    print(t(settings.locale, "jobs.retried", id=view.id, key=view.key))
+    return EXIT_OK
+
+
+def _with_outbox(settings: Settings, use: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run one call on the write path's table, migrating the database first."""
+    from bot.app import make_outbox
+    from bot.store.engine import make_engine, make_session_factory
+    from bot.store.migrate import upgrade
+
+    upgrade(settings.database.url)
+
+    async def run() -> Any:
+        engine = make_engine(settings.database.url)
+        try:
+            return await use(make_outbox(settings, make_session_factory(engine)))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 class _ProgressBar:

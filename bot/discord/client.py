@@ -69,12 +69,16 @@ class LessonBot(commands.Bot):
         self.settings = settings
         self.services = services
         self.chat = DiscordChat(self, guild_id=settings.discord.guild_id)
+        # Registering slash commands is the running bot's job, not a one-off command's.
+        self.sync_commands = True
 
     async def setup_hook(self) -> None:
         """Add the cogs and register their commands with Discord, once per login."""
         await self.tree.set_translator(CatalogTranslator())
         await self.add_cog(LessonsCog(self.services.lessons, self.services.links))
         guild_id = self.settings.discord.guild_id
+        if not self.sync_commands:
+            return  # a one-off command (sync): the running bot registers the commands
         if guild_id is None:
             # Global commands reach every guild, but Discord may take a while to show them.
             synced = await self.tree.sync()

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -79,6 +80,11 @@ class SyncReport:
     held_back: dict[str, str] = field(default_factory=dict)
     # Removals refused by the guard (too many, or an empty catalogue).
     refused_removals: list[str] = field(default_factory=list)
+    # Where the lessons came from and how many it holds (drafts and broken ones too), and
+    # the guard's limit: what a person needs to judge a refused removal.
+    content: str = ""
+    content_lessons: int = 0
+    max_removals: int = 0
 
     @property
     def ok(self) -> bool:
@@ -373,13 +379,20 @@ class LinkingService:
         create = self._eager if create is None else create
         github_before = _total(self._github.request_counts)
         chat_before = _total(self._chat.request_counts)
-        broken = _broken(catalogue)
+        broken = _broken(catalogue, self._locale)
         wanted = {
             lesson.identity: self.wanted(lesson, catalogue)
             for lesson in self.published(catalogue)
             if (only is None or lesson.identity in only) and lesson.identity not in broken
         }
-        rows, forums = await self._snapshot(only)
+        try:
+            rows, forums = await self._snapshot(only)
+        except DBAPIError:
+            if not dry_run:
+                raise
+            # A dry run does not migrate: a database never set up holds no links yet.
+            log.info("the database is not set up yet: planning as if nothing were linked")
+            rows, forums = {}, {}
         stored = {
             identity: StoredLesson(identity, row.link is not None, row.removed_at is not None)
             for identity, row in rows.items()
@@ -395,7 +408,13 @@ class LinkingService:
             max_removals=self._max_removals,
             allow_removals=allow_removals,
         )
-        report = SyncReport(lessons=len(wanted), dry_run=dry_run)
+        report = SyncReport(
+            lessons=len(wanted),
+            dry_run=dry_run,
+            content=str(catalogue.root),
+            content_lessons=len(catalogue.lessons),
+            max_removals=self._max_removals,
+        )
         report.held_back = dict(plan.held_back)
         report.refused_removals = list(plan.refused_removals)
         for identity, reason in plan.held_back.items():
@@ -993,13 +1012,16 @@ def _writes(plan: _Plan) -> bool:
     )
 
 
-def _broken(catalogue: Catalogue) -> dict[str, str]:
-    """Return the catalogue's unusable lessons with their first problem, in short."""
+def _broken(catalogue: Catalogue, locale: str) -> dict[str, str]:
+    """Return the catalogue's unusable lessons with their first problem, as people read it."""
+    found = catalogue.broken() if hasattr(catalogue, "broken") else {}
     return {
-        identity: str(problems[0]) if problems else "broken"
-        for identity, problems in (
-            catalogue.broken() if hasattr(catalogue, "broken") else {}
-        ).items()
+        identity: (
+            f"{problems[0].path}:{problems[0].line}: "
+            f"{t(locale, f'check.{problems[0].code}', **problems[0].params)}"
+        )
+        for identity, problems in found.items()
+        if problems
     }
 
 

@@ -20,9 +20,7 @@ def upgrade() -> None:
     """Apply this revision."""
     with op.batch_alter_table("outbox_jobs") as batch:
         batch.add_column(sa.Column("locked_by", sa.String(length=64), nullable=True))
-        batch.add_column(
-            sa.Column("revision", sa.Integer(), nullable=False, server_default="1")
-        )
+        batch.add_column(sa.Column("revision", sa.Integer(), nullable=False, server_default="1"))
         batch.add_column(
             sa.Column("uncertain", sa.Boolean(), nullable=False, server_default=sa.false())
         )

@@ -1,0 +1,59 @@
+"""Run due outbox jobs in the running bot: retries after backoff, work left by dead processes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from bot.services.outbox import Claim, Outbox
+
+log = logging.getLogger(__name__)
+
+JobHandler = Callable[[Claim], Awaitable[None]]
+
+
+class JobWorker:
+    """Claim due jobs of the kinds it has handlers for and run them, one at a time.
+
+    A handler confirms or fails its claim itself (it knows what counts as done); a job
+    whose handler raises is given back with the error, so it is retried, never dropped.
+    """
+
+    def __init__(
+        self, outbox: Outbox, handlers: Mapping[str, JobHandler], *, poll_seconds: float = 2.0
+    ) -> None:
+        self._outbox = outbox
+        self._handlers = dict(handlers)
+        self._poll = poll_seconds
+
+    async def run_once(self, limit: int = 10) -> int:
+        """Run the jobs due now (up to `limit`); return how many were run."""
+        claims = await self._outbox.claim_due(limit, kinds=list(self._handlers))
+        for index, claim in enumerate(claims):
+            try:
+                await self._handlers[claim.kind](claim)
+            except asyncio.CancelledError:
+                # Stopping: hand back what was claimed and not started, and this one, which
+                # stays uncertain (it may have written) for whoever runs it next.
+                for left in claims[index:]:
+                    await asyncio.shield(self._outbox.release(left))
+                raise
+            except Exception as error:
+                log.exception("job %d (%s) failed", claim.job_id, claim.key)
+                await self._outbox.fail(claim, f"{type(error).__name__}: {error}")
+        return len(claims)
+
+    async def run(self) -> None:
+        """Run due jobs until cancelled."""
+        while True:
+            try:
+                ran = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database may be away for a moment: keep the bot up, try again later.
+                log.exception("the job worker could not claim work")
+                ran = 0
+            if not ran:
+                await asyncio.sleep(self._poll)
