@@ -7,12 +7,16 @@ from typing import ClassVar
 
 from bot.sandbox.faults import FaultQueue, RouteFault
 
-MODES = ("ratelimit", "server_error")
+# "hang" performs the request and then holds the answer back (HANG_SECONDS): the client
+# is stuck right after its write, where a test kills it to prove nothing is written twice.
+MODES = ("ratelimit", "server_error", "hang")
+HANG_SECONDS = 60.0
 
 
 @dataclass
 class Fault(RouteFault):
-    """Fail the next `count` matching Discord requests: a 429 or a 500."""
+    """Fail the next `count` matching Discord requests: a 429, a 500, or an answer held
+    back."""
 
     MODES: ClassVar[tuple[str, ...]] = MODES
     EXAMPLE: ClassVar[str] = "POST /api/v10/channels/*/messages"

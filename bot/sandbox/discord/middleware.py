@@ -3,6 +3,7 @@ error shapes and the log of the bot's REST requests."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from bot.sandbox.discord.api import CONTEXT, Context, respond
 from bot.sandbox.discord.errors import ApiError, method_not_allowed, not_found, unauthorized
-from bot.sandbox.discord.faults import Fault
+from bot.sandbox.discord.faults import HANG_SECONDS, Fault
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ async def _api(request: web.Request, handler: Handler, ctx: Context) -> web.Stre
     if not TOKENLESS.match(relative) and request.headers.get("Authorization") != f"Bot {ctx.token}":
         return _error(unauthorized())
     fault = ctx.faults.take(request.method, request.path)
+    if fault is not None and fault.mode == "hang":
+        response = await _call(request, handler)
+        await asyncio.sleep(HANG_SECONDS)
+        return response
     if fault is not None:
         return _fault(fault)
     return await _call(request, handler)

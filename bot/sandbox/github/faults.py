@@ -1,4 +1,4 @@
-"""Injected failures: lost responses, bad gateways and rate limits on chosen routes."""
+"""Injected failures: lost responses, bad gateways, rate limits and hangs on chosen routes."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ from typing import ClassVar
 
 from bot.sandbox.faults import FaultQueue, RouteFault
 
-MODES = ("before", "after", "secondary", "primary")
+# "hang" applies the change and then holds the answer back (HANG_SECONDS): the client is
+# stuck right after its write, where a test kills it to prove nothing is written twice.
+MODES = ("before", "after", "secondary", "primary", "hang")
+HANG_SECONDS = 60.0
 
 
 @dataclass
 class Fault(RouteFault):
-    """Fail the next `count` matching GitHub requests: 502 before or after, or a rate limit."""
+    """Fail the next `count` matching GitHub requests: 502 before or after, a rate limit, or
+    an answer held back."""
 
     MODES: ClassVar[tuple[str, ...]] = MODES
     EXAMPLE: ClassVar[str] = "POST /repos/*/pulls"

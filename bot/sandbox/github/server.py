@@ -22,7 +22,7 @@ from bot.sandbox.github import admin, apps, routes_git, routes_issues, routes_pu
 from bot.sandbox.github.api import CONTEXT, RATE, USER, Context, respond
 from bot.sandbox.github.errors import ApiError
 from bot.sandbox.github.events import Events
-from bot.sandbox.github.faults import FaultList
+from bot.sandbox.github.faults import HANG_SECONDS, FaultList
 from bot.sandbox.github.gitrepo import GitRepo, Signature
 from bot.sandbox.github.operations import Operations, branch_ref
 from bot.sandbox.github.payloads import Payloads
@@ -432,6 +432,8 @@ async def _api(
     if mode == "after":
         # The change is applied; only the answer is lost, as when a proxy times out.
         return _bad_gateway()
+    if mode == "hang":
+        await asyncio.sleep(HANG_SECONDS)
     return response
 
 
