@@ -28,6 +28,7 @@ from bot.services.ports import (
     ChatNotFoundError,
     Forum,
     ForumPost,
+    ForumThread,
 )
 
 log = logging.getLogger(__name__)
@@ -310,6 +311,43 @@ class DiscordChat:
         with _chat_errors("edit thread"):
             await self._client.http.edit_channel(thread_id, **changes)
 
+    @property
+    def user_id(self) -> int:
+        """Return the bot's own user id (0 before it has logged in)."""
+        user = self._client.user
+        return user.id if user is not None else 0
+
+    async def list_forum_threads(self, forum_id: int) -> list[ForumThread]:
+        """Return every post of a forum, active and archived (all pages), oldest first."""
+        found: dict[int, ForumThread] = {}
+        with _chat_errors("list forum posts"):
+            guild = await self._guild()
+            active = await self._client.http.get_active_threads(guild.id)
+            for thread in active.get("threads", []):
+                if int(thread.get("parent_id") or 0) == forum_id:
+                    found[int(thread["id"])] = _forum_thread(thread)
+            before: str | None = None
+            while True:
+                page = await self._client.http.get_public_archived_threads(
+                    forum_id, before=before, limit=100
+                )
+                threads = page.get("threads", [])
+                for thread in threads:
+                    found.setdefault(int(thread["id"]), _forum_thread(thread))
+                if not page.get("has_more") or not threads:
+                    break
+                # Pages run newest first by archive time; the next starts before the last.
+                before = threads[-1].get("thread_metadata", {}).get("archive_timestamp")
+                if before is None:
+                    break
+        return [found[thread_id] for thread_id in sorted(found)]
+
+    async def fetch_message_content(self, channel_id: int, message_id: int) -> str:
+        """Return a message's text (ChatNotFoundError when it is gone)."""
+        with _chat_errors("read message"):
+            message = await self._client.http.get_message(channel_id, message_id)
+        return str(message.get("content") or "")
+
     async def _guild(self) -> discord.Guild:
         """Return the configured guild (or the only one the bot is in)."""
         if self._guild_id is None:
@@ -387,3 +425,15 @@ class DiscordChat:
         if len(tags) > FORUM_TAGS_LIMIT:
             log.warning("forum %s: a post takes %d tags at most", forum.id, FORUM_TAGS_LIMIT)
         return tags[:FORUM_TAGS_LIMIT]
+
+
+def _forum_thread(payload: Mapping[str, Any]) -> ForumThread:
+    """Return a forum post from a thread payload."""
+    metadata = payload.get("thread_metadata") or {}
+    return ForumThread(
+        id=int(payload["id"]),
+        name=str(payload.get("name") or ""),
+        owner_id=int(payload.get("owner_id") or 0),
+        archived=bool(metadata.get("archived")),
+        locked=bool(metadata.get("locked")),
+    )

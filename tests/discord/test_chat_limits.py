@@ -89,7 +89,10 @@ def test_discord_chat_implements_every_port_method_with_its_signature() -> None:
         "add_reaction",
         "ensure_forum",
         "edit_thread",
+        "list_forum_threads",
+        "fetch_message_content",
     }
+    assert isinstance(DiscordChat.user_id, property)
     for name in port_methods:
         expected = inspect.signature(getattr(ChatPort, name))
         assert inspect.signature(getattr(DiscordChat, name)) == expected, name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,43 +62,44 @@ def _sync(capsys: pytest.CaptureFixture[str], *options: str) -> dict[str, int]:
 def test_sync_prints_one_json_object_and_a_second_run_changes_nothing(
     sandboxes: tuple[DiscordSandbox, GitHubSandbox], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, github = sandboxes
+    discord, github = sandboxes
 
     planned = _sync(capsys, "--json", "--dry-run")
 
     assert planned["issues_created"] == planned["threads_created"] == 1
-    assert not [r for r in github.requests if r["method"] != "GET"]  # a dry run writes nothing
+    # A dry run plans from the database alone: not one request, not even a login.
+    assert (planned["github_requests"], planned["discord_requests"]) == (0, 0)
+    assert github.requests == [] and discord.requests == []
+    assert discord.sessions == []
+    assert not Path("sync.db").exists() or _tables("sync.db") == []
 
     first = _sync(capsys, "--json")
 
-    assert set(first) == {
-        "lessons",
-        "issues_created",
-        "issues_updated",
-        "threads_created",
-        "threads_updated",
-        "github_requests",
-        "discord_requests",
-    }
     assert (first["lessons"], first["issues_created"], first["threads_created"]) == (1, 1, 1)
-    # One listing, one issue; the sandbox's forum read and given its tags, the post, its
-    # starter edited.
-    assert first["github_requests"] == 2
-    assert first["discord_requests"] == 4
+    assert first["failed"] == {} and first["busy"] == [] and first["refused_removals"] == []
     issues = [r for r in github.requests if r["method"] == "POST" and r["path"].endswith("/issues")]
     assert len(issues) == 1
+    # Every request the command made is counted, its login included.
+    assert first["github_requests"] == len(github.requests)
+    assert first["discord_requests"] == len(discord.requests)
+    # A one-off command leaves registering slash commands to the running bot.
+    assert not [r for r in discord.requests if "/commands" in r["path"]]
 
+    github_before, discord_before = len(github.requests), len(discord.requests)
     second = _sync(capsys, "--json")
 
-    assert second == {
-        "lessons": 1,
-        "issues_created": 0,
-        "issues_updated": 0,
-        "threads_created": 0,
-        "threads_updated": 0,
-        "github_requests": 0,
-        "discord_requests": 0,
-    }
+    assert second["github_requests"] == len(github.requests) - github_before == 0
+    # Discord sees only the login: no write, nothing read for the lessons.
+    logins = discord.requests[discord_before:]
+    assert second["discord_requests"] == len(logins)
+    assert all(r["method"] == "GET" and "/channels/" not in r["path"] for r in logins)
+    assert (second["issues_created"], second["threads_created"]) == (0, 0)
+    assert (second["issues_updated"], second["threads_updated"]) == (0, 0)
+
+
+def _tables(path: str) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
 
 
 def test_sync_prints_a_summary_without_json(
