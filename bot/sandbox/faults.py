@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import threading
 from dataclasses import asdict, dataclass
@@ -77,3 +78,14 @@ class FaultQueue(Generic[F]):
         """Return the pending faults."""
         with self._lock:
             return [fault.to_json() for fault in self._faults]
+
+
+async def hold_back(request: Any, seconds: float) -> None:
+    """Hold an answer back for `seconds`, or until the client hangs up (it was killed)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
+        await asyncio.sleep(0.05)

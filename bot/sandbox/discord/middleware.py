@@ -3,7 +3,6 @@ error shapes and the log of the bot's REST requests."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import re
@@ -15,6 +14,7 @@ from aiohttp import web
 from bot.sandbox.discord.api import CONTEXT, Context, respond
 from bot.sandbox.discord.errors import ApiError, method_not_allowed, not_found, unauthorized
 from bot.sandbox.discord.faults import HANG_SECONDS, Fault
+from bot.sandbox.faults import hold_back
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ async def _api(request: web.Request, handler: Handler, ctx: Context) -> web.Stre
     fault = ctx.faults.take(request.method, request.path)
     if fault is not None and fault.mode == "hang":
         response = await _call(request, handler)
-        await asyncio.sleep(HANG_SECONDS)
+        await hold_back(request, HANG_SECONDS)
         return response
     if fault is not None:
         return _fault(fault)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from bot.sandbox.discord import errors as err
 from bot.sandbox.discord.api import (
+    Context,
     context,
     path_id,
     query_flag,
@@ -14,7 +17,17 @@ from bot.sandbox.discord.api import (
     read_payload,
     respond,
 )
-from bot.sandbox.discord.state import Channel, Guild
+from bot.sandbox.discord.payloads import JSON
+from bot.sandbox.discord.state import (
+    ANNOUNCEMENT,
+    ANNOUNCEMENT_THREAD,
+    FORUM,
+    MEDIA,
+    PUBLIC_THREAD,
+    TEXT,
+    Channel,
+    Guild,
+)
 
 API = "/api/v10"
 
@@ -80,31 +93,71 @@ async def list_roles(request: web.Request) -> web.Response:
     return respond([ctx.payloads.role(role) for role in _guild(request).roles.values()])
 
 
+def _thread_page(ctx: Context, threads: list[Channel], *, has_more: bool) -> JSON:
+    """Return a ThreadsResponse: the threads, the bot's memberships in them, `has_more`."""
+    bot = ctx.state.bot_user_id
+    return {
+        "threads": [ctx.payloads.thread(thread) for thread in threads],
+        "members": [
+            ctx.payloads.thread_member(thread, bot)
+            for thread in threads
+            if bot in thread.member_ids
+        ],
+        "has_more": has_more,
+    }
+
+
+def _query_time(request: web.Request, name: str) -> datetime | None:
+    """Return an ISO 8601 query parameter as an aware time, or answer 50035."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        errors = err.FormErrors()
+        errors.add((name,), "DATE_TYPE_PARSE", f"Could not parse {raw}.")
+        raise errors.error()
+    return moment
+
+
 async def active_threads(request: web.Request) -> web.Response:
     """GET /guilds/{guild_id}/threads/active: threads not archived, with the bot's memberships."""
     ctx = context(request)
     threads = ctx.state.guild_threads(_guild(request), active_only=True)
-    members = [
-        ctx.payloads.thread_member(thread, ctx.state.bot_user_id)
-        for thread in threads
-        if ctx.state.bot_user_id in thread.member_ids
-    ]
-    return respond({"threads": [ctx.payloads.thread(t) for t in threads], "members": members})
+    return respond(_thread_page(ctx, threads, has_more=False))
 
 
 async def archived_threads(request: web.Request) -> web.Response:
-    """GET /channels/{channel_id}/threads/archived/public: a channel's archived threads."""
+    """GET /channels/{channel_id}/threads/archived/public?before&limit: a channel's archived
+    public threads, most recently archived first, `limit` (2-100, default 50) a page."""
     ctx = context(request)
     channel = _channel(request)
+    if channel.type not in (TEXT, ANNOUNCEMENT, FORUM, MEDIA):
+        raise err.wrong_channel_type()
+    limit = query_int(request, "limit", 50, 2, 100)
+    before = _query_time(request, "before")
     guild = ctx.state.guild(channel.guild_id or 0)
-    threads = [
-        thread
-        for thread in ctx.state.guild_threads(guild)
-        if thread.parent_id == channel.id and thread.archived
-    ]
-    return respond(
-        {"threads": [ctx.payloads.thread(t) for t in threads], "members": [], "has_more": False}
+    threads = sorted(
+        (
+            thread
+            for thread in ctx.state.guild_threads(guild)
+            if thread.parent_id == channel.id
+            and thread.archived
+            and thread.type in (PUBLIC_THREAD, ANNOUNCEMENT_THREAD)
+            and (before is None or _archived_at(thread) < before)
+        ),
+        key=lambda thread: (_archived_at(thread), thread.id),
+        reverse=True,
     )
+    return respond(_thread_page(ctx, threads[:limit], has_more=len(threads) > limit))
+
+
+def _archived_at(thread: Channel) -> datetime:
+    """Return when a thread was archived (its creation when never archived by a request)."""
+    return thread.archive_timestamp or thread.created_at
 
 
 async def get_channel(request: web.Request) -> web.Response:

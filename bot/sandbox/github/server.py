@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.sandbox.faults import hold_back
 from bot.sandbox.github import admin, apps, routes_git, routes_issues, routes_pulls, routes_repo
 from bot.sandbox.github.api import CONTEXT, RATE, USER, Context, respond
 from bot.sandbox.github.errors import ApiError
@@ -433,7 +434,7 @@ async def _api(
         # The change is applied; only the answer is lost, as when a proxy times out.
         return _bad_gateway()
     if mode == "hang":
-        await asyncio.sleep(HANG_SECONDS)
+        await hold_back(request, HANG_SECONDS)
     return response
 
 
