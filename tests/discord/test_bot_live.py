@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -503,6 +504,62 @@ async def test_chat_edits_a_thread_name_tags_archived_and_locked(
     assert not thread["thread_metadata"]["archived"] and not thread["thread_metadata"]["locked"]
     with pytest.raises(ChatNotFoundError):
         await bot.chat.edit_thread(123456789, name="gone")
+
+
+async def test_chat_lists_every_post_of_a_forum_active_and_archived_oldest_first(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    bot = await start_bot()
+    forum = await bot.chat.ensure_forum("data-basics", "Data Basics", [])
+    other = await bot.chat.ensure_forum("other", "Other", [])
+    await bot.chat.create_forum_post(other.id, "Elsewhere", "Not in data-basics.")
+    # More archived posts than one page (100) holds, archived newest first, so the
+    # listing has to page and still hand them back in creation order.
+    created = [
+        int((await sandbox.create_thread(forum.id, ANA, f"Post {n}", "Hi"))["id"])
+        for n in range(103)
+    ]
+    for thread_id in reversed(created[:101]):
+        await bot.chat.edit_thread(thread_id, archived=True)
+    await bot.chat.edit_thread(created[0], locked=True)
+    mine = await bot.chat.create_forum_post(forum.id, "Mine", "key: lesson-1")
+    counted = dict(bot.chat.request_counts)
+
+    threads = await bot.chat.list_forum_threads(forum.id)
+
+    assert [t.id for t in threads] == [*created, mine.thread_id]
+    assert [t.name for t in threads[:2]] == ["Post 0", "Post 1"]
+    assert threads[0].archived and threads[0].locked and threads[0].owner_id == ANA
+    assert not threads[-1].archived and threads[-1].owner_id == bot.chat.user_id
+    made = Counter(bot.chat.request_counts) - Counter(counted)
+    assert made == {
+        "GET /guilds/{guild_id}/threads/active": 1,
+        "GET /channels/{channel_id}/threads/archived/public": 2,
+    }
+    # A post unarchived since stays listed once.
+    await bot.chat.edit_thread(created[5], archived=False)
+    again = await bot.chat.list_forum_threads(forum.id)
+    assert [t.id for t in again] == [t.id for t in threads]
+    assert not again[5].archived
+    assert [t.name for t in await bot.chat.list_forum_threads(other.id)] == ["Elsewhere"]
+    with pytest.raises(ChatNotFoundError):
+        await bot.chat.list_forum_threads(123456789)
+
+
+async def test_chat_reads_a_message_and_knows_its_own_id(
+    sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
+) -> None:
+    settings = make_settings(sandbox.api_base_url, sandbox.gateway_url, guild["id"])
+    assert create_bot(settings, make_services()).chat.user_id == 0
+    bot = await start_bot()
+    assert bot.chat.user_id == sandbox.bot_user_id
+    forum = await bot.chat.ensure_forum("data-basics", "Data Basics", [])
+    post = await bot.chat.create_forum_post(forum.id, "Keyed", "Talk here.\nkey: lesson-7")
+    content = await bot.chat.fetch_message_content(post.thread_id, post.message_ids[0])
+    assert content == "Talk here.\nkey: lesson-7"
+    await sandbox.delete_message(post.thread_id, post.message_ids[0])
+    with pytest.raises(ChatNotFoundError):
+        await bot.chat.fetch_message_content(post.thread_id, post.message_ids[0])
 
 
 async def test_chat_creates_a_thread_on_a_message_and_without(

@@ -194,6 +194,13 @@ async def test_rest_responses_match_the_official_schemas(
         {"archived": True, "locked": True},
     )
     await call("GET", "/channels/{channel_id}", f"/channels/{post['id']}")
+    await call("GET", "/guilds/{guild_id}/threads/active", f"/guilds/{gid}/threads/active")
+    _, archived = await call(
+        "GET",
+        "/channels/{channel_id}/threads/archived/public",
+        f"/channels/{forum}/threads/archived/public?limit=2",
+    )
+    assert [t["id"] for t in archived["threads"]] == [post["id"]] and archived["members"]
     message = {
         "content": f"Hello <@{ANA}>",
         "embeds": [

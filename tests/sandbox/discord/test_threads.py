@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import discord
 import pytest
@@ -185,3 +186,44 @@ async def test_user_forum_post_reaches_the_bot(
     assert [t.name for t in created.applied_tags] == ["question"]
     (first,) = await bot.expect("message", after=mark)
     assert first.id == created.id and first.content == "I am stuck"
+
+
+async def test_archived_forum_posts_page_newest_archived_first(
+    sandbox: DiscordSandbox, guild: dict[str, Any], bot: RecordingBot, raw: Any
+) -> None:
+    forum = _forum(bot, guild)
+    posts = [(await forum.create_thread(name=f"Post {n}", content="x")).thread for n in range(5)]
+    # Archive out of creation order: the listing follows the archive time, not the id.
+    for post in (posts[3], posts[0], posts[4], posts[1]):
+        await post.edit(archived=True)
+    status, _, first = await raw("GET", f"/channels/{forum.id}/threads/archived/public?limit=2")
+    assert status == 200 and first["has_more"] is True
+    assert [t["name"] for t in first["threads"]] == ["Post 1", "Post 4"]
+    # The bot opened every post, so it is a member of each thread listed.
+    assert [m["id"] for m in first["members"]] == [t["id"] for t in first["threads"]]
+    before = first["threads"][-1]["thread_metadata"]["archive_timestamp"]
+    status, _, rest = await raw(
+        "GET", f"/channels/{forum.id}/threads/archived/public?limit=2&before={quote(before)}"
+    )
+    assert [t["name"] for t in rest["threads"]] == ["Post 0", "Post 3"]
+    assert rest["has_more"] is False
+    # discord.py's own paginator walks the same pages.
+    listed = [thread.name async for thread in forum.archived_threads(limit=None)]
+    assert listed == ["Post 1", "Post 4", "Post 0", "Post 3"]
+    active = await bot.get_guild(guild["id"]).active_threads()
+    assert [thread.name for thread in active] == ["Post 2"]
+    status, _, body = await raw("GET", f"/guilds/{guild['id']}/threads/active")
+    assert body["has_more"] is False and [m["id"] for m in body["members"]] == [str(posts[2].id)]
+
+
+async def test_archived_thread_listing_checks_its_query(
+    sandbox: DiscordSandbox, guild: dict[str, Any], raw: Any
+) -> None:
+    forum = guild["channels"]["data-basics"]
+    base = f"/channels/{forum}/threads/archived/public"
+    for query, field in (("limit=1", "limit"), ("limit=101", "limit"), ("before=soon", "before")):
+        status, _, body = await raw("GET", f"{base}?{query}")
+        assert (status, body["code"]) == (400, 50035) and field in body["errors"], query
+    thread = await sandbox.create_thread(forum, ANA, "Hi", "Hello")
+    status, _, body = await raw("GET", f"/channels/{thread['id']}/threads/archived/public")
+    assert (status, body["code"]) == (400, 50024)
