@@ -110,3 +110,35 @@ def test_sync_prints_a_summary_without_json(
     assert out.startswith(
         "Lessons: 1. GitHub issues created: 1, updated: 0. Discord posts created: 1"
     )
+
+
+def test_a_lesson_that_keeps_failing_is_reported_kept_and_retried(
+    sandboxes: tuple[DiscordSandbox, GitHubSandbox], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, github = sandboxes
+    # GitHub answers 502 to every attempt at opening the issue.
+    github.add_fault("POST /repos/*/issues", mode="before", count=50)
+
+    assert main(["sync", "--content", str(CONTENT), "--json"]) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert list(report["failed"]) == ["demo/pipes"]
+    assert "demo/pipes: failed: " in captured.err
+    assert "lessonbot jobs list" in captured.err and "Traceback" not in captured.err
+
+    assert main(["jobs", "list", "--json"]) == 0
+    [job] = json.loads(capsys.readouterr().out)
+    assert (job["key"], job["status"], job["attempts"]) == ("lesson:demo/pipes", "pending", 1)
+    assert job["last_error"]
+
+    github.clear_faults()
+    assert main(["jobs", "retry", str(job["id"])]) == 0
+    assert f"Job {job['id']} (lesson:demo/pipes) will run again" in capsys.readouterr().out
+    assert main(["sync", "--content", str(CONTENT), "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    # The post made by the failed run is found again, not opened twice.
+    assert (after["issues_created"], after["threads_created"], after["failed"]) == (1, 0, {})
+    assert main(["jobs", "list"]) == 0
+    assert "No pending or failed jobs." in capsys.readouterr().err
+    assert main(["jobs", "retry", "999"]) == 1
+    assert "There is no job 999." in capsys.readouterr().err
