@@ -110,6 +110,8 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
+    # GitHub caps webhook payloads at 25 MB; a larger body is refused (413) unread.
+    max_webhook_bytes: int = 25 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -381,6 +383,7 @@ def _validate(settings: Settings) -> None:
     for dotted, count in (
         ("github.writes_per_minute", settings.github.writes_per_minute),
         ("github.writes_per_hour", settings.github.writes_per_hour),
+        ("web.max_webhook_bytes", settings.web.max_webhook_bytes),
     ):
         if count < 1:
             fail(dotted, "must be 1 or more")

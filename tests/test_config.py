@@ -91,6 +91,7 @@ def test_a_secret_in_the_file_is_refused_without_echoing_it(tmp_path: Path) -> N
         ("[webb]\nport = 80\n", {}, "webb"),
         ("web = 3\n", {}, "web"),
         ("[github]\nseconds_between_writes = -1\n", {}, "github.seconds_between_writes"),
+        ("[web]\nmax_webhook_bytes = 0\n", {}, "web.max_webhook_bytes"),
         ("not toml = = 1\n", {}, "lessonbot.toml"),
     ],
 )

@@ -19,7 +19,7 @@ from bot.web.keys import (
 )
 from bot.web.router import WebhookRouter
 from bot.web.tasks import BackgroundTasks
-from bot.web.webhooks import MAX_BODY_BYTES, receive_github_webhook
+from bot.web.webhooks import receive_github_webhook
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +34,20 @@ def create_web_app(
     *,
     session_factory: async_sessionmaker[AsyncSession],
     webhook_router: WebhookRouter,
-    webhook_max_bytes: int = MAX_BODY_BYTES,
+    webhook_max_bytes: int | None = None,
     shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
 ) -> web.Application:
-    """Build the web app; the caller owns the engine behind the session factory."""
+    """Build the web app; the caller owns the engine behind the session factory.
+
+    `webhook_max_bytes` overrides the `web.max_webhook_bytes` setting (for tests).
+    """
     app = web.Application()
     app[SETTINGS] = settings
     app[SESSION_FACTORY] = session_factory
     app[WEBHOOK_ROUTER] = webhook_router
-    app[WEBHOOK_MAX_BYTES] = webhook_max_bytes
+    app[WEBHOOK_MAX_BYTES] = (
+        settings.web.max_webhook_bytes if webhook_max_bytes is None else webhook_max_bytes
+    )
     tasks = BackgroundTasks()
     app[BACKGROUND_TASKS] = tasks
 

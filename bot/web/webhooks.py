@@ -26,8 +26,6 @@ from bot.web.signatures import SIGNATURE_HEADER, verify
 
 log = logging.getLogger(__name__)
 
-# GitHub caps webhook payloads at 25 MB and never sends more.
-MAX_BODY_BYTES = 25 * 1024 * 1024
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
 SECRET_SETTING = env_name("github", "webhook_secret")

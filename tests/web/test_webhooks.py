@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -14,12 +15,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import WebSettings
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.models import WebhookDeliveryRecord, WebhookDeliveryStatus
 from bot.web.keys import BACKGROUND_TASKS
 from bot.web.router import WebhookDelivery, WebhookRouter
 from bot.web.signatures import sign
-from bot.web.webhooks import MAX_BODY_BYTES
 from tests.web.conftest import ClientMaker
 from tests.web.support import (
     EXAMPLES,
@@ -387,7 +388,7 @@ async def test_a_form_encoded_delivery_is_refused_with_a_hint(
 
 
 def test_the_body_limit_defaults_to_githubs_25_mb_cap() -> None:
-    assert MAX_BODY_BYTES == 25 * 1024 * 1024
+    assert WebSettings().max_webhook_bytes == 25 * 1024 * 1024
 
 
 LIMIT = 1024
@@ -403,13 +404,9 @@ def _padded(size: int) -> bytes:
 async def small_client(
     make_client: ClientMaker, session_factory: Sessions, router: WebhookRouter
 ) -> Client:
-    """Return a client of an app that takes bodies of at most LIMIT bytes."""
-    return await make_client(
-        settings_with_secret(),
-        session_factory=session_factory,
-        router=router,
-        webhook_max_bytes=LIMIT,
-    )
+    """Return a client of an app set (web.max_webhook_bytes) to take at most LIMIT bytes."""
+    settings = dataclasses.replace(settings_with_secret(), web=WebSettings(max_webhook_bytes=LIMIT))
+    return await make_client(settings, session_factory=session_factory, router=router)
 
 
 async def test_a_body_at_the_limit_is_accepted(small_client: Client, pushed: Recorder) -> None:
@@ -424,7 +421,10 @@ async def test_a_body_at_the_limit_is_accepted(small_client: Client, pushed: Rec
 
 
 async def test_a_body_over_the_limit_is_refused(
-    small_client: Client, session_factory: Sessions, pushed: Recorder
+    small_client: Client,
+    session_factory: Sessions,
+    pushed: Recorder,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     body = _padded(LIMIT + 1)
 
@@ -438,6 +438,7 @@ async def test_a_body_over_the_limit_is_refused(
     )
 
     assert answer["error"] == "payload too large"
+    assert "body larger than 1024 bytes" in caplog.text
 
 
 async def test_a_chunked_body_over_the_limit_is_refused(
