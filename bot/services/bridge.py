@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.excerpt import excerpt
 from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import neutralize
 from bot.i18n import t
@@ -21,14 +22,20 @@ log = logging.getLogger(__name__)
 # The hidden marker on a comment mirrored from Discord: written once, never bridged back.
 DISCORD_MARKER = "discord_message"
 DISCORD_WEB = "https://discord.com/channels"
+# A comment becomes one Discord message, and Discord takes at most this many characters;
+# GitHub refuses a comment body longer than its limit.
+DISCORD_MESSAGE_LIMIT = 2000
+GITHUB_BODY_LIMIT = 65536
 
 
 class CommentBridge:
     """Show each comment on a lesson issue in the lesson's forum post, and keep it in step.
 
-    A comment's Discord message ids are stored by comment id, so an edit edits them and a
-    deletion deletes them. Comments the bot wrote itself (its login, or any hidden
-    `lessonbot:` marker, which only the bot writes) are never bridged, so nothing loops.
+    Each comment becomes exactly one Discord message: one too long for a message shows an
+    excerpt and the link to the whole comment. Its message id is stored by comment id, so
+    an edit edits it and a deletion deletes it. Comments the bot wrote itself (its login,
+    or any hidden `lessonbot:` marker, which only the bot writes) are never bridged, so
+    nothing loops.
     With `mirror` and a GitHub port, people's messages in a lesson's post are mirrored to
     its issue the other way, each with its marker.
     """
@@ -66,18 +73,36 @@ class CommentBridge:
         thread_id = await self._thread_of(issue["number"])
         if thread_id is None:
             return "ignored: not a lesson issue"
-        text = t(
-            self._locale,
-            "bridge.comment",
-            login=(comment.get("user") or {}).get("login") or "?",
-            comment_url=comment.get("html_url") or "",
-            body=(comment.get("body") or "").strip(),
+        text = self._comment_message(
+            (comment.get("user") or {}).get("login") or "?",
+            comment.get("html_url") or "",
+            (comment.get("body") or "").strip(),
         )
         if action == "created":
             return await self._create(comment["id"], issue["number"], thread_id, text)
         if action == "edited":
             return await self._edit(comment["id"], issue["number"], thread_id, text)
         return f"ignored: action {action}"
+
+    def _comment_message(self, login: str, url: str, body: str) -> str:
+        """Return a bridged comment as one Discord message: all of it, or an excerpt and a
+        note pointing to the whole comment, the link always whole."""
+        text = t(self._locale, "bridge.comment", login=login, comment_url=url, body=body)
+        if len(text) <= DISCORD_MESSAGE_LIMIT:
+            return text
+        frame = t(self._locale, "bridge.comment_excerpt", login=login, comment_url=url, body="")
+        if len(frame) > DISCORD_MESSAGE_LIMIT:
+            # Never in practice (GitHub logins are short), but the link must stay whole.
+            login = excerpt(login, max(len(login) - (len(frame) - DISCORD_MESSAGE_LIMIT), 1))
+            frame = t(self._locale, "bridge.comment_excerpt", login=login, comment_url=url, body="")
+        log.info("comment %s: %d characters, bridged as an excerpt", url, len(text))
+        return t(
+            self._locale,
+            "bridge.comment_excerpt",
+            login=login,
+            comment_url=url,
+            body=excerpt(body, max(DISCORD_MESSAGE_LIMIT - len(frame), 0)),
+        )
 
     async def _by_bot(self, payload: Mapping[str, Any]) -> bool:
         """Tell whether the bot wrote the comment (its login, or one of its markers)."""
@@ -111,6 +136,8 @@ class CommentBridge:
             if await self._row(session, comment_id) is not None:
                 return "ignored: already bridged"
             ids = await self._chat.post_message(thread_id, text)
+            if len(ids) > 1:  # the text was fitted to one message: the limit above is wrong
+                log.warning("comment %s went out as %d messages", comment_id, len(ids))
             session.add(
                 BridgedComment(
                     github_comment_id=comment_id,
@@ -130,15 +157,22 @@ class CommentBridge:
         return "posted"
 
     async def _edit(self, comment_id: int, number: int, thread_id: int, text: str) -> str:
-        """Edit a bridged comment's messages; one never bridged is posted now."""
+        """Edit a bridged comment's message; one never bridged is posted now.
+
+        A comment bridged before the one-message rule may have several: the first takes
+        the new text and the rest are deleted.
+        """
         async with self._sessions() as session:
             row = await self._row(session, comment_id)
             if row is None:
                 return await self._create(comment_id, number, thread_id, text)
-            ids = await self._chat.replace_messages(
-                row.discord_thread_id, list(row.discord_message_ids["ids"]), text
-            )
-            row.discord_message_ids = {"ids": ids}
+            first, *extra = list(row.discord_message_ids["ids"])
+            await self._chat.edit_message(row.discord_thread_id, first, content=text)
+            # Deleting before storing is safe to repeat: a message already gone counts
+            # as deleted, so a crash in between only means deleting nothing next time.
+            for message_id in extra:
+                await self._chat.delete_message(row.discord_thread_id, message_id)
+            row.discord_message_ids = {"ids": [first]}
             await session.commit()
         return "edited"
 
@@ -233,15 +267,29 @@ class CommentBridge:
         content: str,
         hidden: str,
     ) -> str:
-        """Return a mirrored comment: who wrote it, where, the neutralized text, the marker."""
-        text = t(
-            self._locale,
-            "bridge.from_discord",
-            author=neutralize(author),
-            message_url=f"{DISCORD_WEB}/{guild_id}/{thread_id}/{message_id}",
-            body=neutralize(content.strip()),
-        )
-        return f"{text}\n\n{hidden}\n"
+        """Return a mirrored comment: who wrote it, where, the neutralized text (cut to
+        what GitHub takes), the marker."""
+        tail = f"\n\n{hidden}\n"
+        fields = {
+            "author": neutralize(author),
+            "message_url": f"{DISCORD_WEB}/{guild_id}/{thread_id}/{message_id}",
+        }
+        room = GITHUB_BODY_LIMIT - len(tail)
+        room -= len(t(self._locale, "bridge.from_discord", **fields, body=""))
+        content = content.strip()
+        body = neutralize(content)
+        cut = len(content)
+        if len(body) > room:
+            # Cut before neutralizing, so no cut splits an escape or a neutralized mention;
+            # escaping lengthens text, so cut again by as much as it is still over.
+            cut = max(room, 0)
+            body = neutralize(excerpt(content, cut))
+            while len(body) > room and cut > 0:
+                cut = max(cut - (len(body) - room), 0)
+                body = neutralize(excerpt(content, cut))
+        if cut < len(content):
+            log.info("message %s: mirrored as an excerpt of %d characters", message_id, cut)
+        return f"{t(self._locale, 'bridge.from_discord', **fields, body=body)}{tail}"
 
     @staticmethod
     async def _issue_of(session: AsyncSession, thread_id: int) -> int | None:

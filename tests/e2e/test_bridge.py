@@ -7,6 +7,9 @@ every database backend.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ from sqlalchemy import select
 from bot.config import LinkingSettings, Settings
 from bot.domain.markers import find_markers
 from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
+from bot.services.bridge import CommentBridge
 from bot.services.ports import Comment, ProposedChange
 from bot.store.models import BridgedComment, Lesson, LessonLink
 from bot.web.keys import BACKGROUND_TASKS
@@ -136,23 +140,110 @@ async def test_a_comment_is_posted_edited_and_deleted_in_the_lessons_post(
     assert await bridged.bridged() == []
 
 
-async def test_a_long_comment_is_split_and_an_edit_refits_it(bridged: Bridged) -> None:
+def _assert_one_excerpt(message: dict[str, Any], comment_url: str, start: str) -> str:
+    """Check a bridged message is an excerpt fit for Discord; return the excerpt."""
+    content = message["content"]
+    assert len(content) <= 2000
+    # The link, whole, in the heading and again in the closing note.
+    assert content.count(f"<{comment_url}>") == 2
+    assert content.rstrip("*").endswith(f"<{comment_url}>")
+    body = content.split("\n", 1)[1].rsplit("\n\n", 1)[0]
+    assert body.startswith(start) and body.endswith("…")
+    return body
+
+
+async def test_a_long_comment_becomes_one_message_an_excerpt_and_the_link(
+    bridged: Bridged,
+) -> None:
     env = bridged.env
     issue = await asyncio.to_thread(
         lambda: _repo(env, "maintainer").get_issue(bridged.issue_number)
     )
-    long_text = "\n".join(f"line {n:03} " + "x" * 90 for n in range(40))  # ~4,000 characters
+    words = " ".join(f"word{n}" for n in range(20000))
+    long_text = words[: 65536 - 6] + " tail."  # GitHub's largest comment
+    assert len(long_text) == 65536
     comment = await asyncio.to_thread(issue.create_comment, long_text)
     await _delivered(env)
 
-    parts = bridged.messages()
-    assert len(parts) == 3 and all(len(p["content"]) <= 2000 for p in parts)
+    [message] = bridged.messages()
+    body = _assert_one_excerpt(message, comment.html_url, "word0 word1 ")
+    # Cut between words: what is kept is whole words of the comment.
+    assert long_text.startswith(body[:-1]) and long_text[len(body) - 1] == " "
+    [row] = await bridged.bridged()
+    assert row.discord_message_ids == {"ids": [int(message["id"])]}
 
     await asyncio.to_thread(comment.edit, "Short now.")
     await _delivered(env)
 
     [short] = bridged.messages()
-    assert short["id"] == parts[0]["id"] and "Short now." in short["content"]
+    assert short["id"] == message["id"] and "Short now." in short["content"]
+    assert "Too long" not in short["content"]
+
+
+async def test_a_20_mb_delivery_becomes_one_message(bridged: Bridged) -> None:
+    env = bridged.env
+    issue = await asyncio.to_thread(
+        lambda: _repo(env, "maintainer").get_issue(bridged.issue_number)
+    )
+    await asyncio.to_thread(issue.create_comment, "A small one first.")
+    await _delivered(env)
+    sender = env.github.context.webhooks
+    [sample] = [d for d in sender.deliveries if d.event == "issue_comment"]
+    # GitHub would not take such a comment, but a signed delivery may still carry one.
+    comment = {
+        **sample.payload["comment"],
+        "id": sample.payload["comment"]["id"] + 1000,
+        "body": "\n".join(f"Line {n} of a very long paste." for n in range(700_000)),
+    }
+    comment["html_url"] = f"{sample.payload['comment']['html_url']}0"
+    payload = {**sample.payload, "comment": comment}
+    body = json.dumps(payload).encode()
+    assert len(body) > 20_000_000
+    huge = dataclasses.replace(sample, payload=payload, body=body, delivery_id=str(uuid.uuid4()))
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(huge.url, data=body, headers=sender.headers(huge)) as answer,
+    ):
+        assert answer.status == 202
+    await _delivered(env)
+
+    [_, message] = bridged.messages()
+    excerpt = _assert_one_excerpt(message, comment["html_url"], "Line 0 of a very long paste.")
+    assert excerpt.endswith("paste.…")  # cut at a line end
+    assert len(await bridged.bridged()) == 2
+
+
+async def test_an_edit_collapses_a_comment_split_before_into_one_message(
+    bridged: Bridged,
+) -> None:
+    env = bridged.env
+    issue = await asyncio.to_thread(
+        lambda: _repo(env, "maintainer").get_issue(bridged.issue_number)
+    )
+    comment = await asyncio.to_thread(issue.create_comment, "Part one.")
+    await _delivered(env)
+    # What the bridge stored before the one-message rule: a comment in three messages.
+    chat = env.app.bot.chat
+    extra = [
+        (await chat.post_message(bridged.thread_id, f"Part {part}."))[0]
+        for part in ("two", "three")
+    ]
+    async with env.app.sessions() as session:
+        row = await session.scalar(select(BridgedComment))
+        assert row is not None
+        first = row.discord_message_ids["ids"][0]
+        row.discord_message_ids = {"ids": [first, *extra]}
+        await session.commit()
+    assert len(bridged.messages()) == 3
+
+    await asyncio.to_thread(comment.edit, "All in one now.")
+    await _delivered(env)
+
+    [message] = bridged.messages()
+    assert int(message["id"]) == first and "All in one now." in message["content"]
+    [row] = await bridged.bridged()
+    assert row.discord_message_ids == {"ids": [first]}
 
 
 async def test_other_issues_pull_requests_and_the_bots_own_comments_are_not_bridged(
@@ -282,3 +373,28 @@ async def test_messages_are_not_mirrored_by_default(bridged: Bridged) -> None:
     await asyncio.sleep(0.5)  # time enough for a listener, were there one
     await _delivered(env)
     assert await _comments(bridged) == []
+
+
+async def test_a_mirrored_message_is_cut_to_githubs_body_limit(mirrored: Bridged) -> None:
+    env = mirrored.env
+    assert env.app.github is not None
+    bridge = CommentBridge(
+        env.app.sessions,
+        env.app.bot.chat,
+        bot_login=env.app.github.login,
+        github=env.app.github,
+        mirror=True,
+    )
+    # Longer than Discord allows, and escaping each < makes it longer still.
+    content = "Why <this>? " * 8000
+
+    outcome = await bridge.on_discord_message(
+        env.guild["id"], mirrored.thread_id, 4242, "ana", content
+    )
+
+    assert outcome == "mirrored"
+    [comment] = await _comments(mirrored)
+    assert len(comment.body) <= 65536
+    assert find_markers(comment.body) == {"discord_message": "4242"}
+    text = comment.body.rsplit("\n\n", 1)[0]
+    assert text.endswith("Why &lt;this&gt;?…")

@@ -27,6 +27,8 @@ from bot.sandbox.github.state import Comment, Issue, Label, Repo, User, now
 
 COLOR_RE = re.compile(r"^[0-9a-fA-F]{6}$")
 STATE_REASONS = {"completed", "not_planned", "reopened", "duplicate"}
+# GitHub refuses a longer issue comment body (it counts characters).
+COMMENT_BODY_LIMIT = 65536
 
 
 # Issues
@@ -238,12 +240,31 @@ async def create_comment(request: web.Request) -> web.Response:
     ctx = context(request)
     issue = find_issue(request, repo)
     data = await body_object(request)
-    text = text_field(data, "body", "IssueComment", required=True)
-    if not text or not text.strip():
-        raise invalid("IssueComment", "body", "missing_field")
+    text = _comment_body(data)
     comment = ctx.state.add_comment(repo, issue, user, text)
     ctx.events.issue_comment("created", repo, issue, comment, user)
     return respond(ctx.payloads.comment(repo, comment), status=201)
+
+
+def _comment_body(data: dict[str, Any]) -> str:
+    """Return a comment body from a request, refused (422) when empty or too long."""
+    text = text_field(data, "body", "IssueComment", required=True)
+    if not text or not text.strip():
+        raise invalid("IssueComment", "body", "missing_field")
+    if len(text) > COMMENT_BODY_LIMIT:
+        raise ApiError(
+            422,
+            "Validation Failed",
+            errors=[
+                {
+                    "resource": "IssueComment",
+                    "code": "custom",
+                    "field": "body",
+                    "message": f"body is too long (maximum is {COMMENT_BODY_LIMIT} characters)",
+                }
+            ],
+        )
+    return text
 
 
 def _sorted_comments(comments: list[Comment], query: Any) -> list[Comment]:
@@ -295,9 +316,7 @@ async def update_comment(request: web.Request) -> web.Response:
     ctx = context(request)
     comment = _find_comment(request, repo)
     data = await body_object(request)
-    text = text_field(data, "body", "IssueComment", required=True)
-    if not text or not text.strip():
-        raise invalid("IssueComment", "body", "missing_field")
+    text = _comment_body(data)
     if text != comment.body:
         previous = comment.body
         comment.body = text

@@ -119,6 +119,21 @@ def test_comments_create_list_edit_delete_and_paginate(
     assert len(raw("GET", f"{REPO}/issues/comments?per_page=100").json()) == 36
 
 
+def test_a_comment_body_over_65536_characters_is_refused(
+    gh: Callable[..., Github], raw: Callable[..., Reply]
+) -> None:
+    issue = gh("lessonbot").get_repo("lessons/content").create_issue("Long")
+    full = issue.create_comment("é" * 65536)  # characters, not bytes
+    assert len(full.body) == 65536
+    with pytest.raises(GithubException) as caught:
+        issue.create_comment("x" * 65537)
+    assert caught.value.status == 422
+    [error] = caught.value.data["errors"]
+    assert error["field"] == "body" and "maximum is 65536 characters" in error["message"]
+    edit = raw("PATCH", f"{REPO}/issues/comments/{full.id}", {"body": "y" * 65537})
+    assert edit.status == 422 and issue.get_comment(full.id).body == "é" * 65536
+
+
 def test_labels_add_remove_replace_and_repository_labels(
     gh: Callable[..., Github], raw: Callable[..., Reply]
 ) -> None:
