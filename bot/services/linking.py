@@ -571,7 +571,6 @@ class LinkingService:
             )
             log.debug("lesson %s failed", identity, exc_info=True)
             return
-        await self._outbox.complete(claim)
 
     # --- reading what is stored ----------------------------------------------------------
 
@@ -644,17 +643,19 @@ class LinkingService:
         linking the issue, each write confirmed in the database before the next."""
         forum = await self._forum(wanted.program, wanted.program_title)
         tag_ids = [forum.tags[name] for name in self.post_tags(wanted) if name in forum.tags]
-        state = await self._load_state(wanted)
+        state = await self._load_state(claim, wanted)
         if state.issue_number is None:
             issue = await self._find_issue(wanted.identity, context, fresh=claim.uncertain)
             if issue is not None:
-                state = await self._adopt_issue(state, wanted.identity, issue)
+                state = await self._adopt_issue(claim, state, wanted.identity, issue)
                 report.issues_adopted += 1
-        if state.thread_id is None:
-            thread_id = await self._find_post(forum, wanted.identity, context, claim.uncertain)
+        if state.thread_id is None and claim.uncertain:
+            # An earlier attempt may have opened the post and died before recording it.
+            thread_id = await self._find_post(forum, wanted.identity, context, fresh=True)
             if thread_id is not None:
                 log.info("lesson %s: adopting post %d", wanted.identity, thread_id)
                 state = await self._save(
+                    claim,
                     state,
                     thread_id=thread_id,
                     starter_id=thread_id,  # a forum post's starter message has its id
@@ -665,18 +666,17 @@ class LinkingService:
         plan = self._plan(wanted, state, forum, tag_ids)
         self._count(plan, report)
         if plan.create_thread:
-            await self._outbox.renew(claim)
             post = await self._chat.create_forum_post(
                 forum.id, wanted.title, self.starter(wanted, state.issue_url), tag_ids=tag_ids
             )
             state = await self._save(
+                claim,
                 state,
                 thread_id=post.thread_id,
                 starter_id=post.message_ids[0],
                 forum_id=forum.id,
             )
         elif plan.edit_thread or plan.reopen:
-            await self._outbox.renew(claim)
             await self._chat.edit_thread(
                 state.thread_id or 0,
                 name=wanted.title,
@@ -685,16 +685,16 @@ class LinkingService:
             )
         url = self._post_url(state, forum)
         if plan.create_issue:
-            await self._outbox.renew(claim)
             issue = await self._github.create_issue(
                 self.issue_title(wanted),
                 self.issue_body(wanted, url),
                 [LESSON_LABEL, f"program:{wanted.program}"],
                 marker(MARKER_KIND, wanted.identity),
             )
-            state = await self._save(state, issue_number=issue.number, issue_url=issue.html_url)
+            state = await self._save(
+                claim, state, issue_number=issue.number, issue_url=issue.html_url
+            )
         elif plan.edit_issue or plan.reopen:
-            await self._outbox.renew(claim)
             await self._github.update_issue(
                 state.issue_number or 0,
                 title=self.issue_title(wanted),
@@ -702,17 +702,17 @@ class LinkingService:
                 state="open" if plan.reopen else None,
             )
         if plan.edit_starter:
-            await self._outbox.renew(claim)
             await self._chat.edit_message(
                 state.thread_id or 0,
                 state.starter_id or 0,
                 content=self.starter(wanted, state.issue_url),
             )
-        await self._confirm(state, wanted, forum, tag_ids)
+        await self._confirm(claim, state, wanted, forum, tag_ids)
 
-    async def _load_state(self, wanted: WantedLesson) -> _StoredState:
+    async def _load_state(self, claim: Claim, wanted: WantedLesson) -> _StoredState:
         """Return the lesson's stored link, creating its rows if it is new."""
         async with self._sessions() as session, session.begin():
+            await self._outbox.renew(claim, session)
             # Another process may be inserting the same lesson: let one insert win.
             insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
             now = utcnow()
@@ -736,8 +736,9 @@ class LinkingService:
                 await session.refresh(row, ["link"])
             return _state_of(row)
 
-    async def _save(self, state: _StoredState, **changes: Any) -> _StoredState:
-        """Record what was just written, at once (a crash after this loses nothing)."""
+    async def _save(self, claim: Claim, state: _StoredState, **changes: Any) -> _StoredState:
+        """Record what was just written, at once (a crash after this loses nothing), and
+        renew the claim for the next write in the same commit."""
         columns = {
             "thread_id": "discord_thread_id",
             "starter_id": "discord_starter_message_id",
@@ -753,12 +754,19 @@ class LinkingService:
                 .where(LessonLink.lesson_id == state.lesson_id)
                 .values(**values, updated_at=utcnow())
             )
+            await self._outbox.renew(claim, session)
         return dataclasses.replace(state, **changes)
 
     async def _confirm(
-        self, state: _StoredState, wanted: WantedLesson, forum: Forum, tag_ids: Sequence[int]
+        self,
+        claim: Claim,
+        state: _StoredState,
+        wanted: WantedLesson,
+        forum: Forum,
+        tag_ids: Sequence[int],
     ) -> None:
-        """Record the lesson as in line: its digest, files and title."""
+        """Record the lesson as in line (its digest, files and title) and the job as done,
+        in one commit."""
         async with self._sessions() as session, session.begin():
             row = await session.scalar(
                 select(Lesson)
@@ -781,6 +789,8 @@ class LinkingService:
             link.synced_digest = "".join(self._parts(wanted, state, forum, tag_ids))
             link.synced_at = utcnow()
             row.removed_at = None
+            await session.flush()
+            await self._outbox.complete(claim, session)
 
     async def _find_issue(
         self, identity: str, context: _RunContext, *, fresh: bool
@@ -796,7 +806,7 @@ class LinkingService:
         return context.issues.get(identity)
 
     async def _find_post(
-        self, forum: Forum, identity: str, context: _RunContext, fresh: bool
+        self, forum: Forum, identity: str, context: _RunContext, *, fresh: bool
     ) -> int | None:
         """Return the bot's post for a lesson that no stored link owns, if one exists.
 
@@ -830,7 +840,9 @@ class LinkingService:
             )
             return {int(thread_id) for thread_id in ids}
 
-    async def _adopt_issue(self, state: _StoredState, identity: str, issue: Issue) -> _StoredState:
+    async def _adopt_issue(
+        self, claim: Claim, state: _StoredState, identity: str, issue: Issue
+    ) -> _StoredState:
         """Take over an issue found by its marker, and the post its body links to."""
         log.info("lesson %s: adopting issue #%d", identity, issue.number)
         issue_part = _digest(issue.title, issue.body)
@@ -846,7 +858,7 @@ class LinkingService:
             changes["digest"] = _ASSUMED + _UNKNOWN + issue_part
         else:
             changes["digest"] = _UNKNOWN + _UNKNOWN + issue_part
-        state = await self._save(state, **changes)
+        state = await self._save(claim, state, **changes)
         if issue.state == "closed" and not state.removed:
             # Closed when it left: reopen it, as it is back.
             async with self._sessions() as session, session.begin():
@@ -951,6 +963,7 @@ class LinkingService:
             )
             state = _state_of(row) if row is not None and row.link is not None else None
         if row is None or row.removed_at is not None:
+            await self._outbox.complete(claim)
             return
         report.removed += 1
         if state is not None and state.thread_id is not None:
@@ -974,6 +987,7 @@ class LinkingService:
             await session.execute(
                 update(Lesson).where(Lesson.id == row.id).values(removed_at=utcnow())
             )
+            await self._outbox.complete(claim, session)
 
 
 def post_key(identity: str) -> str:

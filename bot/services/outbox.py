@@ -316,49 +316,56 @@ class Outbox:
             )
         return claims
 
-    async def renew(self, claim: Claim) -> None:
-        """Extend the lease before a write; LostClaimError when another process took over."""
-        now = self._clock()
-        async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                update(OutboxJob)
-                .where(OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token)
-                .values(locked_until=now + self._lease)
-                .execution_options(synchronize_session=False)
-            )
+    async def renew(self, claim: Claim, session: AsyncSession | None = None) -> None:
+        """Extend the lease; LostClaimError when another process took over.
+
+        With a session, it joins that transaction, so recording a write's result and
+        renewing the claim cost one commit.
+        """
+        if session is None:
+            async with self._sessions() as own, own.begin():
+                return await self.renew(claim, own)
+        result = await session.execute(
+            update(OutboxJob)
+            .where(OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token)
+            .values(locked_until=self._clock() + self._lease)
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount != 1:
             raise LostClaimError(f"job {claim.job_id} ({claim.key}) is held by another process")
 
     # --- confirming -----------------------------------------------------------------------
 
-    async def complete(self, claim: Claim) -> bool:
+    async def complete(self, claim: Claim, session: AsyncSession | None = None) -> bool:
         """Confirm the job done; return False when a newer intent arrived meanwhile (the
-        job is left pending for it)."""
+        job is left pending for it). With a session, it joins that transaction."""
+        if session is None:
+            async with self._sessions() as own, own.begin():
+                return await self.complete(claim, own)
         now = self._clock()
-        async with self._sessions() as session, session.begin():
-            current = await session.scalar(
-                select(OutboxJob.revision).where(
-                    OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token
-                )
+        current = await session.scalar(
+            select(OutboxJob.revision).where(
+                OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token
             )
-            if current is None:
-                raise LostClaimError(f"job {claim.job_id} ({claim.key}) is held by another process")
-            newer = current != claim.revision
-            await session.execute(
-                update(OutboxJob)
-                .where(OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token)
-                .values(
-                    status=JobStatus.PENDING if newer else JobStatus.DONE,
-                    locked_by=None,
-                    locked_until=None,
-                    attempts=0,
-                    uncertain=False,
-                    last_error=None,
-                    run_after=now,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
+        )
+        if current is None:
+            raise LostClaimError(f"job {claim.job_id} ({claim.key}) is held by another process")
+        newer = current != claim.revision
+        await session.execute(
+            update(OutboxJob)
+            .where(OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token)
+            .values(
+                status=JobStatus.PENDING if newer else JobStatus.DONE,
+                locked_by=None,
+                locked_until=None,
+                attempts=0,
+                uncertain=False,
+                last_error=None,
+                run_after=now,
+                updated_at=now,
             )
+            .execution_options(synchronize_session=False)
+        )
         return not newer
 
     async def fail(self, claim: Claim, error: str, *, retry: bool = True) -> bool:
