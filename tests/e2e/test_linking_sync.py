@@ -313,6 +313,70 @@ async def test_a_removed_lesson_is_archived_and_closed_then_reopened(
     assert not thread["thread_metadata"]["locked"]
 
 
+async def test_removing_more_lessons_than_the_limit_needs_allow_removals(
+    fixture_linked: Linked,
+) -> None:
+    linked = fixture_linked
+    await linked.sync()
+    guarded = LinkingService(
+        linked.sessions,
+        linked.github,
+        linked.env.app.bot.chat,
+        default_locale="en",
+        locales=Settings().content.locales,
+        lesson_url_template=TEMPLATE,
+        max_removals=1,
+    )
+    for lesson in linked.catalogue().lessons.values():
+        for lesson_file in lesson.files.values():
+            (linked.content / lesson_file.path).unlink()
+    github_before, discord_before = linked.requests()
+
+    refused = await guarded.sync(linked.catalogue())
+
+    assert sorted(refused.refused_removals) == ["demo/arrays", "demo/pipes"]
+    assert refused.removed == 0 and not refused.ok
+    writes = [r for r in linked.env.github.requests[github_before:] if r["method"] != "GET"]
+    assert writes == [] and linked.requests()[1] == discord_before
+    assert all(issue.state == "open" for issue in await linked.issues())
+
+    allowed = await guarded.sync(linked.catalogue(), allow_removals=True)
+
+    assert allowed.removed == 2 and allowed.ok
+    assert all(issue.state == "closed" for issue in await linked.issues())
+
+
+async def test_each_removal_comments_once_however_often_it_is_retried(
+    fixture_linked: Linked,
+) -> None:
+    linked = fixture_linked
+    await linked.sync()
+    path = linked.content / "programs/demo/lessons/en/arrays.mdx"
+    saved = path.read_bytes()
+    link = (await linked.links())["demo/arrays"]
+    # The close is lost after the comment went in: the job is retried.
+    linked.env.github.add_fault("PATCH /repos/*/issues/*", mode="before", count=50)
+    path.unlink()
+    failed = await linked.sync()
+    assert list(failed.failed) == ["demo/arrays"]
+    linked.env.github.clear_faults()
+    assert (await linked.sync()).removed == 1
+    assert (await linked.sync()).removed == 0
+
+    def removal_notes() -> list[str]:
+        return [c.body for c in comments if "lesson_removed" in c.body]
+
+    comments = await linked.github.list_comments(link.github_issue_number or 0)
+    assert len(removal_notes()) == 1
+    # Back, then removed again: a new removal gets its own comment.
+    write_lesson(linked.content, "programs/demo/lessons/en/arrays.mdx", saved)
+    assert (await linked.sync()).restored == 1
+    path.unlink()
+    assert (await linked.sync()).removed == 1
+    comments = await linked.github.list_comments(link.github_issue_number or 0)
+    assert len(removal_notes()) == 2
+
+
 async def test_the_projects_lessons_get_one_issue_and_post_each(
     tmp_path: Path, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
