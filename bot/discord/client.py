@@ -13,6 +13,7 @@ from bot.discord.chat import DiscordChat
 from bot.discord.cogs.lessons import LessonsCog
 from bot.discord.endpoints import point_discord_at
 from bot.discord.errors import LessonTree
+from bot.discord.heartbeat import stamp_heartbeats_before_sending
 from bot.discord.translator import CatalogTranslator
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
@@ -106,4 +107,5 @@ def create_bot(
 ) -> LessonBot:
     """Point discord.py at the configured Discord and return a bot ready to `start()`."""
     point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
+    stamp_heartbeats_before_sending()
     return LessonBot(settings, services, guild_ready_timeout=guild_ready_timeout)
