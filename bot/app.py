@@ -22,7 +22,7 @@ from bot.services.bridge import CommentBridge
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory, LinkingService, SyncReport
 from bot.services.outbox import Outbox
-from bot.services.worker import JobWorker
+from bot.services.worker import JobHandler, JobWorker
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.migrate import upgrade
 from bot.web.app import create_web_app
@@ -97,6 +97,7 @@ async def started_app(
         router = WebhookRouter()
         github = _github_adapter(settings)
         linking = None
+        bridge = None
         if github is not None:
             linking = _linking_service(settings, sessions, github, bot, outbox)
             router.on("push", None, _push_handler(linking, catalogue))
@@ -107,6 +108,7 @@ async def started_app(
                 locale=settings.locale,
                 github=github,
                 mirror=settings.linking.mirror_to_github,
+                outbox=outbox,
             )
             router.on("issue_comment", None, _comment_handler(bridge))
             if settings.linking.mirror_to_github:
@@ -124,7 +126,9 @@ async def started_app(
             host, port = runner.addresses[0][:2]
             web_url = f"http://{host}:{port}"
             log.info("web server listening on %s", web_url)
-        handlers = {} if linking is None else {LinkingService.JOB_KIND: linking.run_job}
+        handlers: dict[str, JobHandler] = {}
+        if linking is not None and bridge is not None:
+            handlers = {LinkingService.JOB_KIND: linking.run_job, bridge.JOB_KIND: bridge.run_job}
         worker = JobWorker(outbox, handlers, poll_seconds=settings.jobs.poll_seconds)
         try:
             yield RunningApp(

@@ -25,6 +25,7 @@ from bot.services.ports import (
     ChatEmbed,
     ChatError,
     ChatForbiddenError,
+    ChatMessage,
     ChatNotFoundError,
     Forum,
     ForumPost,
@@ -347,6 +348,19 @@ class DiscordChat:
         with _chat_errors("read message"):
             message = await self._client.http.get_message(channel_id, message_id)
         return str(message.get("content") or "")
+
+    async def recent_messages(self, channel_id: int, limit: int = 100) -> list[ChatMessage]:
+        """Return a channel's latest messages (at most `limit`, up to 100), newest first."""
+        with _chat_errors("read messages"):
+            found = await self._client.http.logs_from(channel_id, max(1, min(limit, 100)))
+        return [
+            ChatMessage(
+                id=int(message["id"]),
+                author_id=int((message.get("author") or {}).get("id") or 0),
+                content=str(message.get("content") or ""),
+            )
+            for message in found
+        ]
 
     async def _guild(self) -> discord.Guild:
         """Return the configured guild (or the only one the bot is in)."""

@@ -6,14 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.excerpt import excerpt
 from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import neutralize
 from bot.i18n import t
+from bot.services.outbox import Claim, LostClaimError, Outbox
 from bot.services.ports import ChatPort, GitHubPort
 from bot.store.models import BridgedComment, Lesson, LessonLink
 
@@ -38,7 +38,13 @@ class CommentBridge:
     nothing loops.
     With `mirror` and a GitHub port, people's messages in a lesson's post are mirrored to
     its issue the other way, each with its marker.
+
+    Every change is a job on the write path, keyed by the comment (or message) it shows:
+    what it should look like now, so a later event replaces an earlier one not yet done.
+    After a crash the next attempt finds the message it posted by the comment's link.
     """
+
+    JOB_KIND = "bridge"
 
     def __init__(
         self,
@@ -49,8 +55,10 @@ class CommentBridge:
         locale: str = "en",
         github: GitHubPort | None = None,
         mirror: bool = False,
+        outbox: Outbox | None = None,
     ) -> None:
         self._sessions = sessions
+        self._outbox = outbox or Outbox(sessions)
         self._chat = chat
         self._bot_login = bot_login
         self._locale = locale
@@ -67,7 +75,9 @@ class CommentBridge:
         if not isinstance(comment.get("id"), int) or not isinstance(issue.get("number"), int):
             return "ignored: malformed"
         if action == "deleted":
-            return await self._delete(comment["id"])
+            return await self._submit(
+                f"comment:{comment['id']}", {"op": "hide", "comment_id": comment["id"]}
+            )
         if await self._by_bot(payload):
             return "ignored: written by the bot"
         thread_id = await self._thread_of(issue["number"])
@@ -78,11 +88,19 @@ class CommentBridge:
             comment.get("html_url") or "",
             (comment.get("body") or "").strip(),
         )
-        if action == "created":
-            return await self._create(comment["id"], issue["number"], thread_id, text)
-        if action == "edited":
-            return await self._edit(comment["id"], issue["number"], thread_id, text)
-        return f"ignored: action {action}"
+        if action not in ("created", "edited"):
+            return f"ignored: action {action}"
+        return await self._submit(
+            f"comment:{comment['id']}",
+            {
+                "op": "show",
+                "comment_id": comment["id"],
+                "issue_number": issue["number"],
+                "thread_id": thread_id,
+                "comment_url": comment.get("html_url") or "",
+                "text": text,
+            },
+        )
 
     def _comment_message(self, login: str, url: str, body: str) -> str:
         """Return a bridged comment as one Discord message: all of it, or an excerpt and a
@@ -130,66 +148,135 @@ class CommentBridge:
                 )
             )
 
-    async def _create(self, comment_id: int, number: int, thread_id: int, text: str) -> str:
-        """Post a new comment, unless it was posted already (a redelivery under a new id)."""
+    # --- the write path ---------------------------------------------------------------------
+
+    async def _submit(self, key: str, payload: dict[str, Any]) -> str:
+        """Record the change as a job, then try it at once; a failure is retried later."""
+        job_id = await self._outbox.enqueue(self.JOB_KIND, key, payload)
+        claim = await self._outbox.claim(job_id)
+        if claim is None:
+            return "queued: another process has it"
+        return await self.run_job(claim)
+
+    async def run_job(self, claim: Claim) -> str:
+        """Perform one claimed bridge job and confirm it, or give it back with its error."""
+        try:
+            if claim.key.startswith("mirror:"):
+                return await self._perform_mirror(claim)
+            return await self._perform_comment(claim)
+        except LostClaimError:
+            return "queued: taken over by another process"
+        except Exception as error:  # kept and retried, never dropped
+            text = str(error).strip().splitlines()
+            message = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+            retried = await self._outbox.fail(claim, message)
+            log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
+            return f"queued: {message}"
+
+    async def _perform_comment(self, claim: Claim) -> str:
+        """Make a comment's message in the lesson post show its text, or go."""
+        job = claim.payload
         async with self._sessions() as session:
-            if await self._row(session, comment_id) is not None:
-                return "ignored: already bridged"
-            ids = await self._chat.post_message(thread_id, text)
-            if len(ids) > 1:  # the text was fitted to one message: the limit above is wrong
-                log.warning("comment %s went out as %d messages", comment_id, len(ids))
-            session.add(
-                BridgedComment(
-                    github_comment_id=comment_id,
-                    github_issue_number=number,
-                    discord_thread_id=thread_id,
-                    discord_message_ids={"ids": ids},
+            row = await self._row(session, job["comment_id"])
+        if job["op"] == "hide":
+            return await self._hide_comment(claim, row)
+        thread_id, text = int(job["thread_id"]), str(job["text"])
+        if row is None:
+            found = None
+            if claim.uncertain:
+                # An earlier attempt may have posted and died before recording it.
+                found = await self._find_bridged(thread_id, str(job["comment_url"]))
+            if found is None:
+                ids = await self._chat.post_message(thread_id, text)
+                if len(ids) > 1:  # the text was fitted to one message: the limit is wrong
+                    log.warning("comment %s went out as %d messages", job["comment_id"], len(ids))
+                outcome = "posted"
+            else:
+                await self._chat.edit_message(thread_id, found, content=text)
+                ids, outcome = [found], "posted (found after a crash)"
+            async with self._sessions() as session, session.begin():
+                session.add(
+                    BridgedComment(
+                        github_comment_id=job["comment_id"],
+                        github_issue_number=job["issue_number"],
+                        discord_thread_id=thread_id,
+                        discord_message_ids={"ids": ids},
+                    )
                 )
-            )
-            try:
-                await session.commit()
-            except IntegrityError:
-                # A concurrent delivery of the same comment won: take back what we posted.
-                await session.rollback()
-                for message_id in ids:
-                    await self._chat.delete_message(thread_id, message_id)
-                return "ignored: already bridged"
-        return "posted"
-
-    async def _edit(self, comment_id: int, number: int, thread_id: int, text: str) -> str:
-        """Edit a bridged comment's message; one never bridged is posted now.
-
-        A comment bridged before the one-message rule may have several: the first takes
-        the new text and the rest are deleted.
-        """
-        async with self._sessions() as session:
-            row = await self._row(session, comment_id)
-            if row is None:
-                return await self._create(comment_id, number, thread_id, text)
-            first, *extra = list(row.discord_message_ids["ids"])
-            await self._chat.edit_message(row.discord_thread_id, first, content=text)
-            # Deleting before storing is safe to repeat: a message already gone counts
-            # as deleted, so a crash in between only means deleting nothing next time.
-            for message_id in extra:
-                await self._chat.delete_message(row.discord_thread_id, message_id)
-            row.discord_message_ids = {"ids": [first]}
-            await session.commit()
+                await session.flush()
+                await self._outbox.complete(claim, session)
+            return outcome
+        # A comment bridged before the one-message rule may have several messages: the
+        # first takes the new text and the rest go. Repeating this is harmless.
+        first, *extra = list(row.discord_message_ids["ids"])
+        await self._chat.edit_message(row.discord_thread_id, first, content=text)
+        for message_id in extra:
+            await self._chat.delete_message(row.discord_thread_id, message_id)
+        async with self._sessions() as session, session.begin():
+            stored = await self._row(session, job["comment_id"])
+            if stored is not None:
+                stored.discord_message_ids = {"ids": [first]}
+            await self._outbox.complete(claim, session)
         return "edited"
 
-    async def _delete(self, comment_id: int) -> str:
+    async def _hide_comment(self, claim: Claim, row: BridgedComment | None) -> str:
         """Delete a bridged comment's messages and forget it."""
-        async with self._sessions() as session:
-            row = await self._row(session, comment_id)
-            if row is None:
-                return "ignored: not bridged"
-            if row.discord_source_message_id is not None:
-                # It mirrors a person's message: deleting the copy never deletes the original.
-                return "ignored: mirrored from Discord"
-            for message_id in row.discord_message_ids["ids"]:
-                await self._chat.delete_message(row.discord_thread_id, message_id)
-            await session.delete(row)
-            await session.commit()
+        if row is None or row.discord_source_message_id is not None:
+            await self._outbox.complete(claim)
+            # A mirror of a person's message: deleting the copy never deletes the original.
+            return "ignored: not bridged" if row is None else "ignored: mirrored from Discord"
+        for message_id in row.discord_message_ids["ids"]:
+            await self._chat.delete_message(row.discord_thread_id, message_id)
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(BridgedComment).where(BridgedComment.id == row.id))
+            await self._outbox.complete(claim, session)
         return "deleted"
+
+    async def _find_bridged(self, thread_id: int, comment_url: str) -> int | None:
+        """Return the bot's message in the post that shows this comment, if one exists."""
+        if not comment_url:
+            return None
+        mine = self._chat.user_id
+        for message in await self._chat.recent_messages(thread_id):
+            if (not mine or message.author_id == mine) and comment_url in message.content:
+                return message.id
+        return None
+
+    async def _perform_mirror(self, claim: Claim) -> str:
+        """Make the comment mirroring a person's message say what it says, or go."""
+        assert self._github is not None
+        job = claim.payload
+        async with self._sessions() as session:
+            row = await self._mirrored(session, int(job["message_id"]))
+        if job["op"] == "hide":
+            if row is not None:
+                await self._github.delete_comment(row.github_issue_number, row.github_comment_id)
+            async with self._sessions() as session, session.begin():
+                if row is not None:
+                    await session.execute(delete(BridgedComment).where(BridgedComment.id == row.id))
+                await self._outbox.complete(claim, session)
+            return "deleted" if row is not None else "ignored: not mirrored"
+        body = str(job["body"])
+        if row is not None:
+            await self._github.update_comment(row.github_issue_number, row.github_comment_id, body)
+            await self._outbox.complete(claim)
+            return "edited"
+        hidden = marker(DISCORD_MARKER, str(job["message_id"]))
+        # With its marker, a retried create finds the comment, never adds a second one.
+        comment = await self._github.create_comment(int(job["issue_number"]), body, marker=hidden)
+        async with self._sessions() as session, session.begin():
+            session.add(
+                BridgedComment(
+                    github_comment_id=comment.id,
+                    github_issue_number=int(job["issue_number"]),
+                    discord_thread_id=int(job["thread_id"]),
+                    discord_message_ids={"ids": [int(job["message_id"])]},
+                    discord_source_message_id=int(job["message_id"]),
+                )
+            )
+            await session.flush()
+            await self._outbox.complete(claim, session)
+        return "mirrored"
 
     # --- Discord -> GitHub (linking.mirror_to_github) --------------------------------------
 
@@ -199,32 +286,24 @@ class CommentBridge:
         """Mirror a person's new message in a lesson's post to the lesson's issue."""
         if not self._mirror or not content.strip():
             return "ignored: not mirrored"
-        assert self._github is not None
         async with self._sessions() as session:
             number = await self._issue_of(session, thread_id)
             if number is None:
                 return "ignored: not a lesson post"
             if await self._mirrored(session, message_id) is not None:
                 return "ignored: already mirrored"
-            hidden = marker(DISCORD_MARKER, str(message_id))
-            body = self._mirror_body(guild_id, thread_id, message_id, author, content, hidden)
-            # With its marker, a retried or replayed create finds the comment, never adds one.
-            comment = await self._github.create_comment(number, body, marker=hidden)
-            session.add(
-                BridgedComment(
-                    github_comment_id=comment.id,
-                    github_issue_number=number,
-                    discord_thread_id=thread_id,
-                    discord_message_ids={"ids": [message_id]},
-                    discord_source_message_id=message_id,
-                )
-            )
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
-                return "ignored: already mirrored"
-        return "mirrored"
+        hidden = marker(DISCORD_MARKER, str(message_id))
+        body = self._mirror_body(guild_id, thread_id, message_id, author, content, hidden)
+        return await self._submit(
+            f"mirror:{message_id}",
+            {
+                "op": "show",
+                "message_id": message_id,
+                "thread_id": thread_id,
+                "issue_number": number,
+                "body": body,
+            },
+        )
 
     async def on_discord_edit(
         self, guild_id: int, message_id: int, author: str, content: str
@@ -232,31 +311,33 @@ class CommentBridge:
         """Edit the comment that mirrors an edited message."""
         if not self._mirror:
             return "ignored: not mirrored"
-        assert self._github is not None
         async with self._sessions() as session:
             row = await self._mirrored(session, message_id)
-            if row is None:
-                return "ignored: not mirrored"
-            hidden = marker(DISCORD_MARKER, str(message_id))
-            body = self._mirror_body(
-                guild_id, row.discord_thread_id, message_id, author, content, hidden
-            )
-            await self._github.update_comment(row.github_issue_number, row.github_comment_id, body)
-        return "edited"
+        if row is None:
+            return "ignored: not mirrored"
+        hidden = marker(DISCORD_MARKER, str(message_id))
+        body = self._mirror_body(
+            guild_id, row.discord_thread_id, message_id, author, content, hidden
+        )
+        return await self._submit(
+            f"mirror:{message_id}",
+            {
+                "op": "show",
+                "message_id": message_id,
+                "thread_id": row.discord_thread_id,
+                "issue_number": row.github_issue_number,
+                "body": body,
+            },
+        )
 
     async def on_discord_delete(self, message_id: int) -> str:
         """Delete the comment that mirrors a deleted message."""
         if not self._mirror:
             return "ignored: not mirrored"
-        assert self._github is not None
         async with self._sessions() as session:
-            row = await self._mirrored(session, message_id)
-            if row is None:
+            if await self._mirrored(session, message_id) is None:
                 return "ignored: not mirrored"
-            await self._github.delete_comment(row.github_issue_number, row.github_comment_id)
-            await session.delete(row)
-            await session.commit()
-        return "deleted"
+        return await self._submit(f"mirror:{message_id}", {"op": "hide", "message_id": message_id})
 
     def _mirror_body(
         self,

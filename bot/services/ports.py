@@ -185,6 +185,15 @@ class ForumPost:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """A message as a channel's history shows it."""
+
+    id: int
+    author_id: int
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
 class ForumThread:
     """A post (thread) in a forum channel, as a listing shows it."""
 
@@ -295,6 +304,10 @@ class ChatPort(Protocol):
 
     async def fetch_message_content(self, channel_id: int, message_id: int) -> str:
         """Return a message's text (ChatNotFoundError when it is gone)."""
+        ...
+
+    async def recent_messages(self, channel_id: int, limit: int = 100) -> list[ChatMessage]:
+        """Return a channel's latest messages (at most `limit`, up to 100), newest first."""
         ...
 
     @property

@@ -10,7 +10,7 @@ from bot.services.outbox import Claim, Outbox
 
 log = logging.getLogger(__name__)
 
-JobHandler = Callable[[Claim], Awaitable[None]]
+JobHandler = Callable[[Claim], Awaitable[object]]
 
 
 class JobWorker:

@@ -91,6 +91,7 @@ def test_discord_chat_implements_every_port_method_with_its_signature() -> None:
         "edit_thread",
         "list_forum_threads",
         "fetch_message_content",
+        "recent_messages",
     }
     assert isinstance(DiscordChat.user_id, property)
     for name in port_methods:

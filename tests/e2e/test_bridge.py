@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.config import LinkingSettings, Settings
 from bot.domain.markers import find_markers
 from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
 from bot.services.bridge import CommentBridge
+from bot.services.outbox import Outbox
 from bot.services.ports import Comment, ProposedChange
 from bot.store.models import BridgedComment, Lesson, LessonLink
 from bot.web.keys import BACKGROUND_TASKS
@@ -398,3 +400,55 @@ async def test_a_mirrored_message_is_cut_to_githubs_body_limit(mirrored: Bridged
     assert find_markers(comment.body) == {"discord_message": "4242"}
     text = comment.body.rsplit("\n\n", 1)[0]
     assert text.endswith("Why &lt;this&gt;?…")
+
+
+async def test_a_bridge_that_died_after_posting_finds_its_message_instead_of_posting_again(
+    bridged: Bridged,
+) -> None:
+    env = bridged.env
+    bridge = CommentBridge(
+        env.app.sessions,
+        env.app.bot.chat,
+        bot_login=_no_login,
+        outbox=Outbox(env.app.sessions, lease=timedelta(seconds=0.2)),
+    )
+    payload = {
+        "action": "created",
+        "issue": {"number": bridged.issue_number},
+        "comment": {
+            "id": 987654,
+            "html_url": "https://github.com/lessons/content/issues/1#issuecomment-987654",
+            "body": "Why does the median ignore outliers?",
+            "user": {"login": "ana"},
+        },
+        "sender": {"login": "ana"},
+    }
+    # The message goes out, and the bot dies before it hears back.
+    env.discord.add_fault("POST /api/v10/channels/*/messages", mode="hang")
+    dying = asyncio.create_task(bridge.on_issue_comment(payload))
+    await _until(lambda: len(bridged.messages()) == 1)
+    dying.cancel()
+    await asyncio.gather(dying, return_exceptions=True)
+    env.discord.clear_faults()
+    assert await bridged.bridged() == []  # nothing was recorded
+    await asyncio.sleep(0.3)  # the dead attempt's lease runs out
+
+    outcome = await bridge.on_issue_comment(payload)  # GitHub redelivers
+
+    assert outcome == "posted (found after a crash)"
+    [message] = bridged.messages()
+    assert "median" in message["content"]
+    [row] = await bridged.bridged()
+    assert row.discord_message_ids == {"ids": [int(message["id"])]}
+
+
+async def _no_login() -> str:
+    return "lessonbot"
+
+
+async def _until(check: Callable[[], bool], seconds: float = 10) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not check():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
