@@ -378,11 +378,11 @@ def _jobs_retry(arguments: argparse.Namespace, settings: Settings) -> int:
 
 def _with_outbox(settings: Settings, use: Callable[[Any], Awaitable[Any]]) -> Any:
     """Run one call on the write path's table, migrating the database first."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.app import make_outbox
     from bot.store.engine import make_engine, make_session_factory
     from bot.store.migrate import upgrade
-
-    upgrade(settings.database.url)
 
     async def run() -> Any:
         engine = make_engine(settings.database.url)
@@ -391,7 +391,13 @@ def _with_outbox(settings: Settings, use: Callable[[Any], Awaitable[Any]]) -> An
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    try:
+        upgrade(settings.database.url)
+        return asyncio.run(run())
+    except SQLAlchemyError as error:
+        log.debug("database unavailable", exc_info=True)
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        raise UsageError(t(settings.locale, "cli.db_failed", reason=reason)) from None
 
 
 class _ProgressBar:
