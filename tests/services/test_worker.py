@@ -1,0 +1,62 @@
+"""The running bot's job worker: runs due jobs, keeps failing ones, hands back on stop."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.outbox import Claim, Outbox
+from bot.services.worker import JobWorker
+from bot.store.models import JobStatus
+
+
+async def test_due_jobs_run_and_failures_come_back_after_backoff(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(session_factory, backoff_base=3600)
+    seen: list[str] = []
+
+    async def handle(claim: Claim) -> None:
+        seen.append(claim.key)
+        if claim.key == "lesson:bad":
+            raise RuntimeError("GitHub said no")
+        await outbox.complete(claim)
+
+    worker = JobWorker(outbox, {"linking": handle})
+    await outbox.enqueue("linking", "lesson:good", {})
+    await outbox.enqueue("linking", "lesson:bad", {})
+    await outbox.enqueue("other", "other:x", {})  # no handler: left alone
+
+    assert await worker.run_once() == 2
+    assert sorted(seen) == ["lesson:bad", "lesson:good"]
+    assert await worker.run_once() == 0  # the failure waits out its backoff
+    jobs = {job.key: job for job in await outbox.jobs()}
+    assert jobs["lesson:good"].status == "done"
+    assert jobs["lesson:bad"].status == "pending"
+    assert jobs["lesson:bad"].last_error == "RuntimeError: GitHub said no"
+    assert jobs["other:x"].status == "pending" and jobs["other:x"].attempts == 0
+
+
+async def test_a_stopped_worker_hands_its_job_back(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(session_factory, lease=timedelta(hours=1))
+    started = asyncio.Event()
+
+    async def handle(_claim: Claim) -> None:
+        started.set()
+        await asyncio.Event().wait()  # a write that never answers
+
+    job_id = await outbox.enqueue("linking", "lesson:slow", {})
+    worker = JobWorker(outbox, {"linking": handle}, poll_seconds=0.01)
+    running = asyncio.create_task(worker.run())
+    await started.wait()
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+
+    [job] = await outbox.jobs([JobStatus.PENDING])
+    assert job.attempts == 0
+    claim = await outbox.claim(job_id)  # due again at once, and looked at with care
+    assert claim is not None and claim.uncertain
