@@ -802,6 +802,13 @@ class LinkingService:
                 key = find_markers(issue.body).get(MARKER_KIND)
                 if key and key not in found:  # oldest first: the original wins
                     found[key] = issue
+                elif key:
+                    log.warning(
+                        "lesson %s has a second issue #%d (kept: #%d); close it by hand",
+                        key,
+                        issue.number,
+                        found[key].number,
+                    )
             context.issues = found
         return context.issues.get(identity)
 
