@@ -14,7 +14,7 @@ from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import neutralize
 from bot.i18n import t
 from bot.services.outbox import Claim, LostClaimError, Outbox
-from bot.services.ports import ChatPort, GitHubPort
+from bot.services.ports import ChatNotFoundError, ChatPort, GitHubPort
 from bot.store.models import BridgedComment, Lesson, LessonLink
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,11 @@ class CommentBridge:
         # A comment bridged before the one-message rule may have several messages: the
         # first takes the new text and the rest go. Repeating this is harmless.
         first, *extra = list(row.discord_message_ids["ids"])
-        await self._chat.edit_message(row.discord_thread_id, first, content=text)
+        try:
+            await self._chat.edit_message(row.discord_thread_id, first, content=text)
+        except ChatNotFoundError:
+            # Someone deleted the copy on Discord: the comment still exists, so show it again.
+            [first] = (await self._chat.post_message(row.discord_thread_id, text))[:1]
         for message_id in extra:
             await self._chat.delete_message(row.discord_thread_id, message_id)
         async with self._sessions() as session, session.begin():

@@ -426,7 +426,7 @@ async def test_a_bridge_that_died_after_posting_finds_its_message_instead_of_pos
     # The message goes out, and the bot dies before it hears back.
     env.discord.add_fault("POST /api/v10/channels/*/messages", mode="hang")
     dying = asyncio.create_task(bridge.on_issue_comment(payload))
-    await _until(lambda: len(bridged.messages()) == 1)
+    await _until(lambda: _now(len(bridged.messages()) == 1))
     dying.cancel()
     await asyncio.gather(dying, return_exceptions=True)
     env.discord.clear_faults()
@@ -446,9 +446,35 @@ async def _no_login() -> str:
     return "lessonbot"
 
 
-async def _until(check: Callable[[], bool], seconds: float = 10) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not check():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+async def _now(value: bool) -> bool:
+    return value
+
+
+async def test_an_edit_shows_a_comment_again_whose_copy_was_deleted_on_discord(
+    bridged: Bridged,
+) -> None:
+    env = bridged.env
+    bridge = CommentBridge(env.app.sessions, env.app.bot.chat, bot_login=_no_login)
+    payload: dict[str, Any] = {
+        "action": "created",
+        "issue": {"number": bridged.issue_number},
+        "comment": {
+            "id": 55501,
+            "html_url": "https://github.com/lessons/content/issues/1#issuecomment-55501",
+            "body": "First words.",
+            "user": {"login": "ana"},
+        },
+        "sender": {"login": "ana"},
+    }
+    assert await bridge.on_issue_comment(payload) == "posted"
+    [message] = bridged.messages()
+    await env.discord.delete_message(bridged.thread_id, int(message["id"]))
+
+    edited = {**payload, "action": "edited"}
+    edited["comment"] = {**payload["comment"], "body": "Better words."}
+    assert await bridge.on_issue_comment(edited) == "edited"
+
+    [shown] = bridged.messages()
+    assert "Better words." in shown["content"]
+    [row] = await bridged.bridged()
+    assert row.discord_message_ids == {"ids": [int(shown["id"])]}
