@@ -29,6 +29,9 @@ COLOR_RE = re.compile(r"^[0-9a-fA-F]{6}$")
 STATE_REASONS = {"completed", "not_planned", "reopened", "duplicate"}
 # GitHub refuses a longer issue comment body (it counts characters).
 COMMENT_BODY_LIMIT = 65536
+# GitHub's limits on issue and pull request titles and bodies.
+TITLE_LIMIT = 256
+BODY_LIMIT = 65536
 
 
 # Issues
@@ -91,7 +94,8 @@ async def create_issue(request: web.Request) -> web.Response:
     title = text_field(data, "title", "Issue", required=True)
     if not title or not title.strip():
         raise invalid("Issue", "title", "missing_field")
-    text = text_field(data, "body", "Issue")
+    check_length(title, "Issue", "title", TITLE_LIMIT)
+    text = check_length(text_field(data, "body", "Issue"), "Issue", "body", BODY_LIMIT)
     labels = _labels_from(ctx, repo, data["labels"]) if data.get("labels") else []
     assignees = _assignees_from(ctx, data) or []
     issue = ctx.state.new_issue(repo, user, title, text)
@@ -172,6 +176,11 @@ async def apply_issue_changes(
     ctx: Context, repo: Repo, issue: Issue, user: User, data: dict[str, Any]
 ) -> None:
     """Apply title/body/state/labels/assignees edits and emit the matching events."""
+    # All or nothing, as on GitHub: a body over the limit leaves the title unchanged too.
+    if "title" in data:
+        check_length(text_field(data, "title", "Issue"), "Issue", "title", TITLE_LIMIT)
+    if "body" in data:
+        check_length(text_field(data, "body", "Issue"), "Issue", "body", BODY_LIMIT)
     changes: dict[str, Any] = {}
     if "title" in data:
         title = text_field(data, "title", "Issue")
@@ -251,16 +260,21 @@ def _comment_body(data: dict[str, Any]) -> str:
     text = text_field(data, "body", "IssueComment", required=True)
     if not text or not text.strip():
         raise invalid("IssueComment", "body", "missing_field")
-    if len(text) > COMMENT_BODY_LIMIT:
+    return check_length(text, "IssueComment", "body", COMMENT_BODY_LIMIT)
+
+
+def check_length(text: str | None, resource: str, field: str, limit: int) -> str | None:
+    """Return the text, refused (422) as GitHub does when it is over its limit."""
+    if text is not None and len(text) > limit:
         raise ApiError(
             422,
             "Validation Failed",
             errors=[
                 {
-                    "resource": "IssueComment",
+                    "resource": resource,
                     "code": "custom",
-                    "field": "body",
-                    "message": f"body is too long (maximum is {COMMENT_BODY_LIMIT} characters)",
+                    "field": field,
+                    "message": f"{field} is too long (maximum is {limit} characters)",
                 }
             ],
         )

@@ -22,7 +22,12 @@ from bot.sandbox.github.api import (
 )
 from bot.sandbox.github.errors import ApiError, invalid, not_found
 from bot.sandbox.github.operations import branch_ref
-from bot.sandbox.github.routes_issues import apply_issue_changes
+from bot.sandbox.github.routes_issues import (
+    BODY_LIMIT,
+    TITLE_LIMIT,
+    apply_issue_changes,
+    check_length,
+)
 from bot.sandbox.github.state import Issue, Repo, Review, User, now
 
 REVIEW_EVENTS = {
@@ -53,13 +58,16 @@ async def create_pull(request: web.Request) -> web.Response:
     title = text_field(data, "title", "PullRequest")
     if not title or not title.strip():
         raise invalid("PullRequest", "title", "missing_field")
+    check_length(title, "PullRequest", "title", TITLE_LIMIT)
+    body = text_field(data, "body", "PullRequest")
+    check_length(body, "PullRequest", "body", BODY_LIMIT)
     issue = await ctx.ops.open_pull(
         repo,
         user,
         title=title,
         head=head,
         base=base,
-        body=text_field(data, "body", "PullRequest"),
+        body=body,
         draft=data.get("draft") is True,
         maintainer_can_modify=data.get("maintainer_can_modify") is not False,
     )

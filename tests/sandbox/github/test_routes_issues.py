@@ -172,6 +172,32 @@ def test_labels_add_remove_replace_and_repository_labels(
     assert raw("POST", f"{REPO}/labels", {"name": "x", "color": "red"}).status == 422
 
 
+def test_issue_and_pull_titles_over_256_and_bodies_over_65536_are_refused(
+    gh: Callable[..., Github], raw: Callable[..., Reply]
+) -> None:
+    repo = gh("lessonbot").get_repo("lessons/content")
+    issue = repo.create_issue("t" * 256, body="b" * 65536)
+    assert (len(issue.title), len(issue.body)) == (256, 65536)
+    for data, field in (
+        ({"title": "t" * 257}, "title"),
+        ({"title": "ok", "body": "b" * 65537}, "body"),
+    ):
+        created = raw("POST", f"{REPO}/issues", data)
+        assert created.status == 422, field
+        [error] = created.json()["errors"]
+        assert error["field"] == field and "too long" in error["message"]
+        edited = raw("PATCH", f"{REPO}/issues/{issue.number}", data)
+        assert edited.status == 422, field
+    unchanged = repo.get_issue(issue.number)
+    assert (len(unchanged.title), len(unchanged.body)) == (256, 65536)
+    pull = raw(
+        "POST",
+        f"{REPO}/pulls",
+        {"title": "p" * 257, "head": "main", "base": "main"},
+    )
+    assert pull.status == 422 and pull.json()["errors"][0]["field"] == "title"
+
+
 def test_writes_need_authentication_and_reads_do_not(raw: Callable[..., Reply]) -> None:
     assert raw("POST", f"{REPO}/issues", {"title": "x"}, login=None).status == 401
     assert raw("GET", f"{REPO}/issues", login=None).status == 200

@@ -1,0 +1,57 @@
+"""What the linking service writes: titles cut to GitHub's limit, encoded URLs, post keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.domain.catalogue import load_catalogue
+from bot.services.linking import ISSUE_TITLE_LIMIT, LinkingService, parse_post_key, post_key
+from tests.conftest import write_lesson
+
+TEMPLATE = "https://learn.example/{locale}/programs/{program}/lessons/{slug}"
+
+
+def _service() -> LinkingService:
+    # Rendering reads no port: none is given.
+    return LinkingService(
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        default_locale="en",
+        locales=["en", "es"],
+        lesson_url_template=TEMPLATE,
+    )
+
+
+def _lesson(tmp_path: Path, slug: str, title: str) -> LinkingService:
+    write_lesson(
+        tmp_path,
+        f"programs/ml/lessons/en/{slug}.mdx",
+        f'---\ntitle: "{title}"\ndescription: "d"\n---\nBody\n',
+    )
+    return _service()
+
+
+def test_a_long_title_is_cut_to_what_github_takes(tmp_path: Path) -> None:
+    service = _lesson(tmp_path, "long", "Word " * 80)
+    catalogue = load_catalogue(tmp_path, "en")
+    wanted = service.wanted(catalogue.lessons["ml/long"], catalogue)
+    title = service.issue_title(wanted)
+    assert len(title) == ISSUE_TITLE_LIMIT and title.endswith("…")
+
+
+def test_page_urls_percent_encode_the_slug(tmp_path: Path) -> None:
+    service = _lesson(tmp_path, "what-is-50%-off?", "Percent")
+    catalogue = load_catalogue(tmp_path, "en")
+    wanted = service.wanted(catalogue.lessons["ml/what-is-50%-off?"], catalogue)
+    assert wanted.page_url == "https://learn.example/en/programs/ml/lessons/what-is-50%25-off%3F"
+
+
+def test_the_starter_message_carries_a_key_that_names_the_lesson(tmp_path: Path) -> None:
+    service = _lesson(tmp_path, "intro", "Intro")
+    catalogue = load_catalogue(tmp_path, "en")
+    wanted = service.wanted(catalogue.lessons["ml/intro"], catalogue)
+    starter = service.starter(wanted, "https://github.com/o/r/issues/1")
+    assert starter.splitlines()[-1] == post_key("ml/intro") == "-# `lessonbot:lesson=ml/intro`"
+    assert parse_post_key(starter) == "ml/intro"
+    assert parse_post_key("Talk about the lesson here.") is None
