@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.domain.catalogue import LessonPath, Problem, iter_lesson_paths, read_program_info
+from bot.domain.catalogue import (
+    LessonPath,
+    Problem,
+    iter_lesson_paths,
+    name_problems,
+    read_program_info,
+)
 from bot.domain.frontmatter import (
     FrontMatterError,
     key_lines,
@@ -200,14 +206,15 @@ def check_content(root: Path | str, default_locale: str = "en") -> CheckReport:
 
 
 def _check_file(where: LessonPath) -> list[Problem]:
+    problems = name_problems(where.relative, where.program, where.locale, where.slug)
     with open(where.absolute, "rb") as handle:
         data = handle.read()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        return [Problem(where.relative, line, "file_not_utf8", {"reason": error.reason})]
-    return check_lesson_text(where.relative, text)
+        return [*problems, Problem(where.relative, line, "file_not_utf8", {"reason": error.reason})]
+    return problems + check_lesson_text(where.relative, text)
 
 
 def _check_siblings(paths: Iterable[LessonPath], default_locale: str) -> list[Problem]:

@@ -11,6 +11,7 @@ from bot.domain.checks import check_content, check_lesson_text
 from tests.conftest import FIXTURES, write_lesson
 
 DEFECTS = FIXTURES / "defects"
+UNLINKABLE = FIXTURES / "unlinkable"
 
 # fixture file -> the (line, code) problems it must produce, exactly.
 EXPECTED = {
@@ -19,6 +20,7 @@ EXPECTED = {
     "invalid-yaml.mdx": [(2, "front_matter_invalid")],
     "front-matter-not-mapping.mdx": [(2, "front_matter_not_mapping")],
     "missing-description.mdx": [(1, "key_missing")],
+    "missing-title.mdx": [(1, "key_missing")],
     "wrong-types.mdx": [
         (4, "key_not_integer"),
         (5, "key_not_minutes"),
@@ -162,3 +164,55 @@ def test_real_corpus_with_injected_defects(corpus: Path, tmp_path: Path) -> None
     assert {problem.path for problem in report.problems} == {
         "programs/ai-seeds/lessons/en/what-is-ai.mdx"
     }
+
+
+def test_names_that_cannot_be_identities_are_reported_at_line_1(tmp_path: Path) -> None:
+    shutil.copytree(UNLINKABLE, tmp_path, dirs_exist_ok=True)
+    english = tmp_path / "programs" / "good" / "lessons" / "en"
+    shutil.copyfile(english / "fine.mdx", english / "bell\x07.mdx")
+    report = check_content(tmp_path)
+    found = {(p.path, p.line, p.code): p.params for p in report.problems}
+    prefix = "programs/good/lessons/en/"
+    assert found == {
+        (prefix + "bell\x07.mdx", 1, "slug_invalid"): {
+            "name": "bell\\u0007",
+            "character": "U+0007 ALERT",
+        },
+        (prefix + "blank-title.mdx", 3, "key_empty"): {"key": "title"},
+        (prefix + "broken-yaml.mdx", 2, "front_matter_invalid"): {
+            "reason": "found unexpected end of stream"
+        },
+        (prefix + "no-title.mdx", 1, "key_missing"): {"key": "title"},
+        (prefix + "no\u00a0break.mdx", 1, "slug_invalid"): {
+            "name": "no\\u00a0break",
+            "character": "U+00A0 NO-BREAK SPACE",
+        },
+        (prefix + "twice.mdx", 1, "duplicate_file"): {"other": prefix + "twice.md"},
+        (prefix + "with space.mdx", 1, "slug_invalid"): {
+            "name": "with space",
+            "character": "U+0020 SPACE",
+        },
+        ("programs/good/lessons/fr/fine.mdx", 9, "quiz_answer_out_of_range"): {
+            "attribute": "answer",
+            "index": 5,
+            "count": 2,
+            "last": 1,
+        },
+        ("programs/my program/lessons/en/intro.mdx", 1, "program_invalid"): {
+            "name": "my program",
+            "character": "U+0020 SPACE",
+        },
+    }
+
+
+def test_a_locale_folder_name_is_checked_on_each_of_its_files(tmp_path: Path) -> None:
+    lesson = '---\ntitle: "T"\ndescription: "D"\n---\n'
+    write_lesson(tmp_path, "programs/p/lessons/en/a.mdx", lesson)
+    write_lesson(tmp_path, "programs/p/lessons/fr\u2003/a.mdx", lesson)
+    write_lesson(tmp_path, "programs/p/lessons/fr\u2003/b.mdx", lesson)
+    found = [(p.path, p.code, p.params.get("character")) for p in check_content(tmp_path).problems]
+    assert found == [
+        ("programs/p/lessons/fr\u2003/a.mdx", "locale_invalid", "U+2003 EM SPACE"),
+        ("programs/p/lessons/fr\u2003/b.mdx", "locale_invalid", "U+2003 EM SPACE"),
+        ("programs/p/lessons/fr\u2003/b.mdx", "default_locale_missing", None),
+    ]
