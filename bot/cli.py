@@ -8,13 +8,14 @@ import json
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import __version__
 from bot.config import CONFIG_ENV, ConfigError, Settings, load_settings
-from bot.domain.catalogue import Catalogue, Problem, load_catalogue
+from bot.domain.catalogue import Catalogue, LessonFile, Problem, load_catalogue
 from bot.domain.checks import check_content
 from bot.i18n import t
 
@@ -193,9 +194,14 @@ def _load(content: Path, settings: Settings) -> Catalogue:
 def _lessons_list(arguments: argparse.Namespace, settings: Settings) -> int:
     content = _content_dir(arguments, settings)
     catalogue = _load(content, settings)
-    for problem in catalogue.problems:
-        path = (content / problem.path).as_posix()
-        log.warning("%s:%s: %s", path, problem.line, _problem_message(problem, settings.locale))
+    # The catalogue's problems are those that keep a file from being linked: said as
+    # `lessons check` says them, and the file still listed, marked.
+    problems: dict[str, list[dict[str, Any]]] = {}
+    for problem in sorted(catalogue.problems, key=lambda problem: (problem.path, problem.line)):
+        message = _problem_message(problem, settings.locale)
+        print(f"{_shown_path(content, problem.path)}:{problem.line}: {message}", file=sys.stderr)
+        record = {"code": problem.code, "line": problem.line, "message": message}
+        problems.setdefault(problem.path, []).append(record)
     records = [
         {
             "program": lesson_file.program,
@@ -205,8 +211,9 @@ def _lessons_list(arguments: argparse.Namespace, settings: Settings) -> int:
             "path": lesson_file.path,
             "order": lesson_file.order,
             "published": lesson_file.published,
+            "problems": problems.get(lesson_file.path, []),
         }
-        for lesson_file in catalogue.files
+        for lesson_file in _files_with_duplicates(catalogue)
     ]
     if arguments.json:
         _print_json_array(records, sys.stdout)
@@ -215,10 +222,43 @@ def _lessons_list(arguments: argparse.Namespace, settings: Settings) -> int:
         print(t(settings.locale, "cli.list_empty", path=str(content)), file=sys.stderr)
         return EXIT_OK
     width = max(len(f"{record['program']}/{record['slug']}") for record in records)
+    broken = t(settings.locale, "cli.list_broken")
     for record in records:
         identity = f"{record['program']}/{record['slug']}"
-        print(f"{identity:<{width}}  {record['locale']:<5}  {record['title']}")
+        line = f"{identity:<{width}}  {record['locale']:<5}  {record['title']}"
+        print(_printable(f"{line}  {broken}" if record["problems"] else line))
     return EXIT_OK
+
+
+def _files_with_duplicates(catalogue: Catalogue) -> list[LessonFile]:
+    """Return the catalogue's files in order, each duplicate right after the file it repeats."""
+    later: dict[tuple[str, str], list[LessonFile]] = {}
+    for duplicate in catalogue.duplicates:
+        later.setdefault((duplicate.identity, duplicate.locale), []).append(duplicate)
+    return [
+        each
+        for lesson_file in catalogue.files
+        for each in [lesson_file, *later.get((lesson_file.identity, lesson_file.locale), [])]
+    ]
+
+
+def _shown_path(content: Path, relative: str) -> str:
+    """Return a content file's path for a `path:line:` prefix."""
+    return _printable((content / relative).as_posix())
+
+
+def _printable(text: str) -> str:
+    """Escape control characters and lone surrogates, which a file name may hold."""
+    # A control character would drive the terminal; a surrogate (a file name that is not
+    # UTF-8) would make printing raise.
+    if text.isprintable():
+        return text
+    return "".join(
+        character
+        if character.isprintable() or unicodedata.category(character) not in ("Cc", "Cs")
+        else character.encode("unicode_escape", "backslashreplace").decode("ascii")
+        for character in text
+    )
 
 
 def _print_json_array(records: list[dict[str, Any]], stream: TextIO) -> None:
@@ -234,20 +274,25 @@ def _lessons_check(arguments: argparse.Namespace, settings: Settings) -> int:
     content = _content_dir(arguments, settings)
     report = check_content(content, settings.content.default_locale)
     for problem in report.problems:
-        path = (content / problem.path).as_posix()
         message = _problem_message(problem, settings.locale)
         if arguments.format == "github":
-            # Workflow commands end at a newline and treat % as an escape.
-            escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            print(f"::error file={path},line={problem.line}::{escaped}")
+            # Workflow commands end at a newline and treat % as an escape; a property value
+            # also ends at `,` and `:` (as @actions/core escapes them).
+            path = _escape_data((content / problem.path).as_posix())
+            path = path.replace(":", "%3A").replace(",", "%2C")
+            print(f"::error file={path},line={problem.line}::{_escape_data(message)}")
         else:
-            print(f"{path}:{problem.line}: {message}")
+            print(f"{_shown_path(content, problem.path)}:{problem.line}: {message}")
     if report.problems:
         count, files = len(report.problems), report.files_checked
         print(t(settings.locale, "cli.check_failed", count=count, files=files), file=sys.stderr)
         return EXIT_PROBLEMS
     print(t(settings.locale, "cli.check_clean", count=report.files_checked), file=sys.stderr)
     return EXIT_OK
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _problem_message(problem: Problem, locale: str) -> str:

@@ -39,6 +39,7 @@ def test_list_json_has_one_record_per_file(capsys: pytest.CaptureFixture[str]) -
         "path": "programs/demo/lessons/ar/pipes.mdx",
         "order": 1,
         "published": True,
+        "problems": [],
     }
     assert {record["published"] for record in records} == {True, False}
 
@@ -141,6 +142,90 @@ def test_check_github_format_emits_annotations(
     )
 
 
+def _unlinkable(tmp_path: Path) -> Path:
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURES / "unlinkable", content)
+    english = content / "programs" / "good" / "lessons" / "en"
+    shutil.copyfile(english / "fine.mdx", english / "bell\x07.mdx")
+    return content
+
+
+def test_list_reports_unlinkable_files_as_check_does_and_still_lists_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = _unlinkable(tmp_path)
+    assert main(["lessons", "check", "--content", str(content)]) == 1
+    checked = capsys.readouterr().out.splitlines()
+    assert main(["lessons", "list", "--content", str(content), "--json"]) == 0
+    captured = capsys.readouterr()
+    # The same lines as check, but for the quiz in a body, which does not stop linking.
+    assert captured.err.splitlines() == [line for line in checked if "<Quiz>" not in line]
+    assert len(checked) == 9
+    english = f"{content.as_posix()}/programs/good/lessons/en/"
+    assert (
+        f"{english}bell\\x07.mdx:1: The slug 'bell\\u0007' (the file name) cannot identify a "
+        "lesson: it contains U+0007 ALERT. Rename the file." in checked
+    )
+    assert (
+        f"{english}no\u00a0break.mdx:1: The slug 'no\\u00a0break' (the file name) cannot "
+        "identify a lesson: it contains U+00A0 NO-BREAK SPACE. Rename the file." in checked
+    )
+    records = json.loads(captured.out)
+    assert len(records) == 11  # the duplicate twice.mdx too
+    problems = {r["path"]: [(p["line"], p["code"]) for p in r["problems"]] for r in records}
+    assert {path: found for path, found in problems.items() if found} == {
+        "programs/good/lessons/en/bell\x07.mdx": [(1, "slug_invalid")],
+        "programs/good/lessons/en/blank-title.mdx": [(3, "key_empty")],
+        "programs/good/lessons/en/broken-yaml.mdx": [(2, "front_matter_invalid")],
+        "programs/good/lessons/en/no-title.mdx": [(1, "key_missing")],
+        "programs/good/lessons/en/no\u00a0break.mdx": [(1, "slug_invalid")],
+        "programs/good/lessons/en/twice.mdx": [(1, "duplicate_file")],
+        "programs/good/lessons/en/with space.mdx": [(1, "slug_invalid")],
+        "programs/my program/lessons/en/intro.mdx": [(1, "program_invalid")],
+    }
+    no_title = next(r for r in records if r["slug"] == "no-title")
+    assert no_title["problems"][0]["message"] == (
+        "The front matter is missing the required key 'title'."
+    )
+
+
+def test_list_text_marks_unlinkable_files_in_the_configured_locale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = _unlinkable(tmp_path)
+    monkeypatch.setenv("LESSONBOT_LOCALE", "fr")
+    assert main(["lessons", "list", "--content", str(content)]) == 0
+    captured = capsys.readouterr()
+    marked = [
+        line.partition("  ")[0].rstrip()
+        for line in captured.out.splitlines()
+        if line.endswith("  [impossible à lier]")
+    ]
+    assert sorted(marked) == [
+        "good/bell\\x07",  # escaped: a control character would reach the terminal
+        "good/blank-title",
+        "good/broken-yaml",
+        "good/no-title",
+        "good/no\u00a0break",
+        "good/twice",
+        "good/with space",
+        "my program/intro",
+    ]
+    assert "\x07" not in captured.out + captured.err
+    assert "Il manque la clé obligatoire 'title'" in captured.err
+
+
+def test_check_github_format_escapes_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = tmp_path / "programs" / "p,q" / "lessons" / "en"
+    content.mkdir(parents=True)
+    shutil.copyfile(DEFECTS / "quiz-no-answer.mdx", content / "q.mdx")
+    assert main(["lessons", "check", "--content", str(tmp_path), "--format", "github"]) == 1
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"::error file={tmp_path.as_posix()}/programs/p%2Cq/lessons/en/q.mdx,")
+
+
 def test_db_upgrade_creates_the_schema(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -180,9 +265,11 @@ def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
 
 def test_real_corpus_lists_all_files(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lessons", "list", "--content", str(corpus), "--json"]) == 0
-    records = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    records = json.loads(captured.out)
     assert len(records) == 553
     assert len({(r["program"], r["slug"]) for r in records}) == 153
+    assert [r for r in records if r["problems"]] == [] and captured.err == ""
 
 
 def test_sandbox_github_serves_the_content_repository(tmp_path: Path) -> None:
