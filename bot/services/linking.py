@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from bot.domain.catalogue import Catalogue, Program, lesson_file_from_text, parse_lesson_path
+from bot.domain.catalogue import Catalogue, parse_lesson_path, parse_lesson_text
 from bot.domain.catalogue import Lesson as CatalogueLesson
 from bot.domain.linking import (
     DEFAULT_MAX_REMOVALS,
@@ -474,25 +474,16 @@ class LinkingService:
         for path in removed:
             if (parsed := parse_lesson_path(path)) is None:
                 continue
-            program, locale, slug = parsed
-            identity = f"{program}/{slug}"
-            lesson = catalogue.lessons.get(identity)
-            if lesson is not None:
-                lesson.files.pop(locale, None)
-                if not lesson.files:
-                    del catalogue.lessons[identity]
-            touched.add(identity)
+            program, _locale, slug = parsed
+            catalogue.remove_file(path)
+            touched.add(f"{program}/{slug}")
         for path in changed:
             if parse_lesson_path(path) is None:
                 continue
             fetched = await self._github.get_file(path, ref=str(payload["after"]))
-            lesson_file = lesson_file_from_text(path, fetched.text)
-            lesson = catalogue.lessons.get(lesson_file.identity)
-            if lesson is None:
-                lesson = CatalogueLesson(lesson_file.program, lesson_file.slug)
-                catalogue.lessons[lesson_file.identity] = lesson
-            lesson.files[lesson_file.locale] = lesson_file
-            catalogue.programs.setdefault(lesson.program, Program(lesson.program, {}))
+            lesson_file, problems = parse_lesson_text(path, fetched.text)
+            # Through the catalogue, so a file broken by this push is held back, not linked.
+            catalogue.put_file(lesson_file, problems)
             touched.add(lesson_file.identity)
         if not touched:
             return None
@@ -1035,13 +1026,12 @@ def _writes(plan: _Plan) -> bool:
 
 def _broken(catalogue: Catalogue, locale: str) -> dict[str, str]:
     """Return the catalogue's unusable lessons with their first problem, as people read it."""
-    found = catalogue.broken() if hasattr(catalogue, "broken") else {}
     return {
         identity: (
             f"{problems[0].path}:{problems[0].line}: "
             f"{t(locale, f'check.{problems[0].code}', **problems[0].params)}"
         )
-        for identity, problems in found.items()
+        for identity, problems in catalogue.broken().items()
         if problems
     }
 

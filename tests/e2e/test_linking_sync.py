@@ -377,6 +377,37 @@ async def test_each_removal_comments_once_however_often_it_is_retried(
     assert len(removal_notes()) == 2
 
 
+async def test_broken_lessons_are_held_back_and_the_others_go_on(fixture_linked: Linked) -> None:
+    linked = fixture_linked
+    await linked.sync()
+    before = {find_markers(issue.body)["lesson"]: issue for issue in await linked.issues()}
+    # A linked lesson's front matter breaks; two new lessons arrive broken; one arrives fine.
+    arrays = linked.content / "programs/demo/lessons/en/arrays.mdx"
+    arrays.write_text("---\ntitle: [unclosed\n---\nBody\n", encoding="utf-8")
+    write_lesson(linked.content, "programs/demo/lessons/en/broken-fm.mdx", "---\ntitle: [\n")
+    write_lesson(
+        linked.content,
+        "programs/demo/lessons/en/two\u00a0words.mdx",
+        '---\ntitle: "Two words"\ndescription: "d"\n---\nBody\n',
+    )
+    write_lesson(
+        linked.content,
+        "programs/demo/lessons/en/fine.mdx",
+        '---\ntitle: "Fine"\ndescription: "d"\n---\nBody\n',
+    )
+
+    report = await linked.sync()
+
+    assert sorted(report.held_back) == ["demo/arrays", "demo/broken-fm", "demo/two\u00a0words"]
+    assert "U+00A0 NO-BREAK SPACE" in report.held_back["demo/two\u00a0words"]
+    assert (report.issues_created, report.removed, report.ok) == (1, 0, True)
+    after = {find_markers(issue.body)["lesson"]: issue for issue in await linked.issues()}
+    assert sorted(after) == ["demo/arrays", "demo/fine", "demo/pipes"]
+    # The broken lesson keeps its last good title, open.
+    assert after["demo/arrays"].title == before["demo/arrays"].title
+    assert after["demo/arrays"].state == "open"
+
+
 async def test_the_projects_lessons_get_one_issue_and_post_each(
     tmp_path: Path, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
