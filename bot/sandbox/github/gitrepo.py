@@ -353,6 +353,10 @@ class GitRepo:
         )
         return code == 0
 
+    async def set_ref(self, name: str, new: str) -> None:
+        """Point `name` at `new` whatever it pointed at before."""
+        await self.run("update-ref", "--no-deref", name, new)
+
     async def delete_ref(self, name: str, old: str) -> bool:
         """Delete `name` only if it still points at `old`."""
         code, _ = await self.run("update-ref", "--no-deref", "-d", name, old, ok=(0, 1, 128))

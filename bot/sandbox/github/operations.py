@@ -20,6 +20,11 @@ def branch_ref(branch: str) -> str:
     return f"{HEADS}{branch}"
 
 
+def pull_head_ref(number: int) -> str:
+    """Return the ref GitHub keeps at a pull request's head (`git fetch origin pull/N/head`)."""
+    return f"refs/pull/{number}/head"
+
+
 def valid_path(path: str) -> bool:
     """Tell whether a repository file path is one git can store."""
     parts = path.split("/")
@@ -119,6 +124,7 @@ class Operations:
             if pull.head_ref == branch and pull.head_sha != new:
                 before = pull.head_sha
                 pull.head_sha = new
+                await repo.git.set_ref(pull_head_ref(issue.number), new)
                 issue.touch()
                 stats = await self.pull_stats(repo, issue)
                 self.events.pull_request(
@@ -269,6 +275,7 @@ class Operations:
             draft=draft,
             maintainer_can_modify=maintainer_can_modify,
         )
+        await repo.git.set_ref(pull_head_ref(issue.number), head_sha)
         await self.notify("opened", repo, issue, user)
         return issue
 
@@ -349,6 +356,7 @@ class Operations:
         if pull is None:
             return
         pull.head_sha = await repo.git.ref(branch_ref(pull.head_ref)) or pull.head_sha
+        await repo.git.set_ref(pull_head_ref(issue.number), pull.head_sha)
         pull.base_sha = await repo.git.ref(branch_ref(pull.base_ref)) or pull.base_sha
 
     async def notify(

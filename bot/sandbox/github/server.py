@@ -18,8 +18,17 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.net import bind_listener
 from bot.sandbox.faults import hold_back
-from bot.sandbox.github import admin, apps, routes_git, routes_issues, routes_pulls, routes_repo
+from bot.sandbox.github import (
+    admin,
+    apps,
+    routes_git,
+    routes_issues,
+    routes_pulls,
+    routes_repo,
+    routes_smart_http,
+)
 from bot.sandbox.github.api import CONTEXT, RATE, USER, Context, respond
 from bot.sandbox.github.errors import ApiError
 from bot.sandbox.github.events import Events
@@ -37,6 +46,7 @@ T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ADMIN_PREFIX = "/_sandbox/"
 APP_PREFIX = "/app/"
+GIT_TOKEN_USER = "x-access-token"  # noqa: S105 - a user name, not a secret
 IMPORT_AUTHOR = ("lessonbot-sandbox", "lessonbot-sandbox@users.noreply.github.com")
 RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 SECONDARY_MESSAGE = (
@@ -66,9 +76,15 @@ def _authenticate(request: web.Request, state: State, apps: Apps) -> User | None
         return state.user(login)
     if scheme.lower() == "basic" and credential:
         try:
-            login = base64.b64decode(credential).decode().partition(":")[0]
+            login, _, password = base64.b64decode(credential).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            login = ""
+            login = password = ""
+        if login == GIT_TOKEN_USER and password:
+            # How git clients (actions/checkout among them) send a token: as the password.
+            try:
+                return state.user(apps.login_for(password) or password)
+            except PermissionError:
+                raise ApiError(401, "Bad credentials") from None
         if login:
             return state.user(login)
     raise ApiError(401, "Bad credentials")
@@ -177,14 +193,8 @@ class GitHubSandbox(ThreadedServer):
 
         # Bind first so the port (and every URL the payloads carry) is known before the
         # application is frozen.
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-        except OSError:
-            sock.close()
-            raise
+        sock = bind_listener(self.host, self.port)  # PortInUseError names a busy port
+        family = sock.family
         port = sock.getsockname()[1]
         host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
         self.base_url = f"http://{host}:{port}"
@@ -209,6 +219,8 @@ class GitHubSandbox(ThreadedServer):
         app.router.add_routes(routes_repo.admin_routes())
         for module in (routes_repo, routes_git, routes_issues, routes_pulls, apps):
             app.router.add_routes(module.routes())
+        # Last: `/{owner}/{repo}/info/refs` must not shadow a REST route.
+        app.router.add_routes(routes_smart_http.routes())
         await webhooks.start()
         self._runner = web.AppRunner(app, access_log=None)
         try:
@@ -356,6 +368,12 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         response = await _call(request, handler)
         response.headers["X-GitHub-Request-Id"] = request_id
         return response
+    if routes_smart_http.is_git_route(request):
+        response = await _git(request, handler, ctx, request_id)
+        ctx.requests.append(
+            {"method": request.method, "path": request.path, "status": response.status}
+        )
+        return response
     held: list[Delivery] = []
     response = await _api(request, handler, ctx, request_id, held)
     ctx.requests.append({"method": request.method, "path": request.path, "status": response.status})
@@ -435,6 +453,32 @@ async def _api(
         return _bad_gateway()
     if mode == "hang":
         await hold_back(request, HANG_SECONDS)
+    return response
+
+
+async def _git(
+    request: web.Request, handler: Handler, ctx: Context, request_id: str
+) -> web.StreamResponse:
+    """Serve git's smart HTTP: the same credentials as REST, no REST rate limit or lock."""
+    headers = {"X-GitHub-Request-Id": request_id}
+    try:
+        user = _authenticate(request, ctx.state, ctx.apps)
+    except ApiError:
+        # Git asks its credential helpers on a challenge; the sandbox gives the usual one.
+        headers["WWW-Authenticate"] = 'Basic realm="GitHub"'
+        return routes_smart_http.plain(401, "Invalid username or token.", headers)
+    if user is not None:
+        request[USER] = user
+    if ctx.faults.take(request.method, request.path) is not None:
+        # Every fault mode fails a read alike: git sees the 502 a broken proxy gives.
+        return routes_smart_http.plain(502, "Server Error", headers)
+    try:
+        response = await handler(request)
+    except Exception:
+        log.exception("GitHub sandbox git route %s %s failed", request.method, request.path)
+        return routes_smart_http.plain(500, "Server Error", headers)
+    if not response.prepared:
+        response.headers.update(headers)
     return response
 
 
