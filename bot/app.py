@@ -18,6 +18,7 @@ from bot.discord.client import BotServices, LessonBot, create_bot
 from bot.discord.cogs.bridge import BridgeCog
 from bot.domain.catalogue import Catalogue, load_catalogue
 from bot.github.adapter import GitHubAdapter
+from bot.net import PortInUseError, is_port_in_use
 from bot.services.bridge import CommentBridge
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory, LinkingService, SyncReport
@@ -122,7 +123,12 @@ async def started_app(
             runner = web.AppRunner(web_app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, settings.web.host, settings.web.port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as error:
+                if is_port_in_use(error):
+                    raise PortInUseError(settings.web.host, settings.web.port) from error
+                raise
             host, port = runner.addresses[0][:2]
             web_url = f"http://{host}:{port}"
             log.info("web server listening on %s", web_url)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.net import bind_listener
 from bot.sandbox.discord import (
     actions,
     admin,
@@ -97,14 +98,8 @@ class DiscordSandbox(ThreadedServer):
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         # Bind first so the port (and every URL the payloads carry) is known up front.
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-        except OSError:
-            sock.close()
-            raise
+        sock = bind_listener(self.host, self.port)  # PortInUseError names a busy port
+        family = sock.family
         port = sock.getsockname()[1]
         host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
         self.base_url = f"http://{host}:{port}"
