@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import ConfigError, Settings, env_name
 from bot.discord.client import BotServices, LessonBot, create_bot
 from bot.discord.cogs.bridge import BridgeCog
-from bot.domain.catalogue import Catalogue, load_catalogue
+from bot.domain.catalogue import Catalogue
 from bot.github.adapter import GitHubAdapter
+from bot.github.content import ContentRepository, ContentSource
 from bot.net import PortInUseError, is_port_in_use
 from bot.services.bridge import CommentBridge
 from bot.services.lessons import LessonDirectory
@@ -41,13 +42,20 @@ class RunningApp:
     sessions: async_sessionmaker[AsyncSession]
     bot: LessonBot
     web_url: str
-    catalogue: Catalogue | None = None
+    # Where the lessons come from; its catalogue follows pushes to the default branch.
+    content: ContentSource | None = None
     web_app: web.Application | None = None
     # Present when GitHub is configured (a repository and credentials).
     github: GitHubAdapter | None = None
     linking: LinkingService | None = None
     outbox: Outbox | None = None
     worker: JobWorker | None = None
+    lessons: LessonDirectory | None = None
+
+    @property
+    def catalogue(self) -> Catalogue | None:
+        """Return the current catalogue (a push to the default branch replaces it)."""
+        return self.content.catalogue if self.content is not None else None
 
 
 @asynccontextmanager
@@ -69,18 +77,27 @@ async def started_app(
         raise ConfigError(
             f"setting discord.token ({env_name('discord', 'token')}) is required to run the bot"
         )
-    if not settings.content.dir.is_dir():
+    from_github = content_from_github(settings)
+    if not from_github and not settings.content.dir.is_dir():
         raise ConfigError(f"content directory not found: {settings.content.dir}")
     if migrate:
         revision = await asyncio.to_thread(upgrade, settings.database.url)
         log.info("database at revision %s", revision)
-    catalogue = await asyncio.to_thread(
-        load_catalogue, settings.content.dir, settings.content.default_locale
-    )
-    log.info("%d lessons in %d files", len(catalogue.lessons), len(catalogue.files))
     engine = make_engine(settings.database.url)
     runner: web.AppRunner | None = None
+    github: GitHubAdapter | None = None
     try:
+        github = _github_adapter(settings)
+        content = content_source(settings, github if from_github else None)
+        # A failed fetch stops the start (ContentSyncError): lessons from a stale copy
+        # would undo what was pushed since.
+        catalogue = await content.refresh()
+        log.info(
+            "%d lessons in %d files from %s",
+            len(catalogue.lessons),
+            len(catalogue.files),
+            content.repository.url if content.repository else catalogue.root,
+        )
         sessions = make_session_factory(engine)
         outbox = make_outbox(settings, sessions)
         lessons = LessonDirectory(
@@ -96,12 +113,11 @@ async def started_app(
         bot = create_bot(settings, services, **options)
         # Handlers for lesson issues, suggestions and questions register here as they land.
         router = WebhookRouter()
-        github = _github_adapter(settings)
         linking = None
         bridge = None
         if github is not None:
             linking = _linking_service(settings, sessions, github, bot, outbox)
-            router.on("push", None, _push_handler(linking, catalogue))
+            router.on("push", None, _push_handler(linking, content, lessons))
             bridge = CommentBridge(
                 sessions,
                 bot.chat,
@@ -116,7 +132,7 @@ async def started_app(
                 # Off by default: what people write on Discord reaches GitHub only by choice.
                 await bot.add_cog(BridgeCog(bridge))
             if settings.linking.mode == "lazy":
-                links.creator = functools.partial(linking.ensure, catalogue)
+                links.creator = functools.partial(_ensure_current, linking, content)
         web_app = create_web_app(settings, session_factory=sessions, webhook_router=router)
         web_url = ""
         if serve_web:
@@ -143,19 +159,20 @@ async def started_app(
                 sessions,
                 bot,
                 web_url,
-                catalogue,
+                content,
                 web_app,
                 github,
                 linking,
                 outbox,
                 worker,
+                lessons,
             )
         finally:
             if not bot.is_closed():
                 await bot.close()
-            if github is not None:
-                github.close()
     finally:
+        if github is not None:
+            github.close()
         if runner is not None:
             await runner.cleanup()
         await engine.dispose()
@@ -176,16 +193,61 @@ async def run_bot(settings: Settings) -> None:
             await asyncio.gather(worker, return_exceptions=True)
 
 
-def _github_adapter(settings: Settings) -> GitHubAdapter | None:
-    """Return the GitHub adapter, or None when no repository and credentials are set."""
+def _github_configured(settings: Settings) -> bool:
+    """Tell whether a repository and credentials for it are set."""
     github = settings.github
     has_auth = bool(github.token) or bool(
         github.app_id and github.installation_id and github.app_private_key
     )
-    if not (github.repository and has_auth):
+    return bool(github.repository and has_auth)
+
+
+def _github_adapter(settings: Settings) -> GitHubAdapter | None:
+    """Return the GitHub adapter, or None when no repository and credentials are set."""
+    if not _github_configured(settings):
         log.info("GitHub is not configured: lessons are not linked to issues")
         return None
-    return GitHubAdapter.from_settings(github)
+    return GitHubAdapter.from_settings(settings.github)
+
+
+def content_from_github(settings: Settings) -> bool:
+    """Tell whether the lessons come from the GitHub repository (content.source)."""
+    source = settings.content.source
+    if source == "directory":
+        return False
+    if _github_configured(settings):
+        return True
+    if source == "github":
+        raise ConfigError(
+            f"setting content.source is github, which needs github.repository "
+            f"({env_name('github', 'repository')}) and {env_name('github', 'token')} "
+            "(or GitHub App settings)"
+        )
+    return False
+
+
+def clone_url(base_url: str, repository: str) -> str:
+    """Return the HTTPS clone URL of `owner/name` for a REST API base URL."""
+    base = base_url.rstrip("/")
+    if base == "https://api.github.com":
+        return f"https://github.com/{repository}.git"
+    if base.endswith("/api/v3"):  # GitHub Enterprise Server serves git at its root
+        return f"{base.removesuffix('/api/v3')}/{repository}.git"
+    # The sandbox (or anything else) serves git beside its API, as its clone_url says.
+    return f"{base}/{repository}.git"
+
+
+def content_source(settings: Settings, github: GitHubAdapter | None) -> ContentSource:
+    """Return where the lessons come from: a clone through `github`, else the directory."""
+    content = settings.content
+    if github is None:
+        return ContentSource(content.default_locale, directory=content.dir)
+    repository = ContentRepository(
+        clone_url(settings.github.base_url, settings.github.repository),
+        content.clone_dir,
+        token=github.git_token,
+    )
+    return ContentSource(content.default_locale, repository=repository)
 
 
 def make_outbox(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Outbox:
@@ -221,17 +283,43 @@ def _linking_service(
     )
 
 
-def _push_handler(linking: LinkingService, catalogue: Catalogue) -> WebhookHandler:
-    """Return the handler that syncs the lessons a push to the default branch touched."""
+def _push_handler(
+    linking: LinkingService, content: ContentSource, lessons: LessonDirectory
+) -> WebhookHandler:
+    """Return the handler that follows a push to the default branch.
+
+    With the lessons on GitHub the clone is fetched and the catalogue reloaded first, so
+    /lesson, lazy linking and later syncs all see what was pushed.
+    """
 
     async def on_push(delivery: WebhookDelivery) -> None:
-        repository = delivery.payload.get("repository") or {}
+        payload = delivery.payload
+        repository = payload.get("repository") or {}
         branch = repository.get("default_branch") or "main"
-        report = await linking.on_push(catalogue, delivery.payload, branch=branch)
+        catalogue = content.catalogue
+        if (
+            content.from_github
+            and payload.get("ref") == f"refs/heads/{branch}"
+            and not payload.get("deleted")
+        ):
+            catalogue = await content.refresh(branch)
+            lessons.reload(catalogue)
+            log.info(
+                "push %s: %d lessons at %s",
+                delivery.delivery_id,
+                len(catalogue.lessons),
+                str(payload.get("after"))[:12],
+            )
+        report = await linking.on_push(catalogue, payload, branch=branch)
         if report is not None:
             log.info("push %s: %s", delivery.delivery_id, report.as_json())
 
     return on_push
+
+
+async def _ensure_current(linking: LinkingService, content: ContentSource, identity: str) -> object:
+    """Link one lesson of the current catalogue (lazy mode), whichever push loaded it."""
+    return await linking.ensure(content.catalogue, identity)
 
 
 def _comment_handler(bridge: CommentBridge) -> WebhookHandler:

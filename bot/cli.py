@@ -7,14 +7,16 @@ import asyncio
 import json
 import logging
 import os
+import re
+import signal
 import sys
 import unicodedata
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import __version__
-from bot.config import CONFIG_ENV, ConfigError, Settings, load_settings
+from bot.config import CONFIG_ENV, ConfigError, Settings, env_name, load_settings
 from bot.domain.catalogue import Catalogue, LessonFile, Problem, load_catalogue
 from bot.domain.checks import check_content
 from bot.i18n import t
@@ -27,6 +29,8 @@ log = logging.getLogger("lessonbot")
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+# GitHub's rules: an owner is letters, digits and inner hyphens; a name adds `.` and `_`.
+REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+")
 
 
 class UsageError(Exception):
@@ -174,14 +178,76 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (e.g. `| head`): not an error, and nothing more to print.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's flush quiet
         return EXIT_OK
+    except Exception as error:
+        message = _explain(error, arguments, settings)
+        if message is None:
+            raise  # a bug: the traceback is what a maintainer needs
+        log.debug("%s", message, exc_info=error)
+        _error(message)
+        return EXIT_USAGE
 
 
 def _error(message: str) -> None:
     print(f"lessonbot: {message}", file=sys.stderr)
 
 
+def _explain(error: Exception, arguments: argparse.Namespace, settings: Settings) -> str | None:
+    """Return one line saying what stopped the command and what to do, if it is known."""
+    from bot.net import PortInUseError
+
+    locale = settings.locale
+    if isinstance(error, PortInUseError):
+        place = {"host": error.host, "port": error.port}
+        if getattr(arguments, "port", None) is not None:
+            return t(locale, "cli.port_in_use_option", **place)
+        if arguments.command == "run":
+            return t(locale, "cli.port_in_use_setting", **place, env=env_name("web", "port"))
+        return t(locale, "cli.port_in_use_retry", **place)
+    if "sqlalchemy" not in sys.modules:
+        return None  # nothing touched a database
+    from bot.store.engine import database_problem, masked_url, problem_reason
+
+    url, setting = _database_setting(arguments, settings)
+    problem = database_problem(error)
+    if problem is None and _in_database_path(error, url):
+        problem = "not_writable"  # its folder could not be created
+    if problem is None:
+        return None
+    if problem == "not_writable":
+        return t(locale, "cli.db_not_writable", path=_sqlite_path(url), setting=setting)
+    if problem == "read_only":
+        return t(locale, "cli.db_read_only", url=masked_url(url), setting=setting)
+    reason = problem_reason(error)
+    return t(locale, "cli.db_unreachable", url=masked_url(url), reason=reason, setting=setting)
+
+
+def _database_setting(arguments: argparse.Namespace, settings: Settings) -> tuple[str, str]:
+    """Return the database URL the command used and the setting or option that names it."""
+    if arguments.command == "sandbox" and not getattr(arguments, "sandbox_command", None):
+        from bot.sandbox.everything import sandbox_database_url
+
+        return sandbox_database_url(Path(arguments.state_dir)), "--state-dir"
+    return settings.database.url, f"database.url ({env_name('database', 'url')})"
+
+
+def _sqlite_path(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).database or url
+
+
+def _in_database_path(error: Exception, url: str) -> bool:
+    """Tell whether a permission error is about the SQLite file or a folder above it."""
+    if not isinstance(error, PermissionError) or not error.filename or "sqlite" not in url:
+        return False
+    database = Path(_sqlite_path(url)).absolute()
+    return Path(os.fsdecode(error.filename)).absolute() in (database, *database.parents)
+
+
 def _content_dir(arguments: argparse.Namespace, settings: Settings) -> Path:
     content = Path(arguments.content) if arguments.content else settings.content.dir
+    if content.exists() and not content.is_dir():
+        raise UsageError(t(settings.locale, "cli.content_not_dir", path=str(content)))
     if not content.is_dir():
         raise UsageError(t(settings.locale, "cli.content_missing", path=str(content)))
     return content
@@ -299,11 +365,45 @@ def _problem_message(problem: Problem, locale: str) -> str:
     return t(locale, f"check.{problem.code}", **problem.params)
 
 
+async def _until_stopped(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Await a long-running coroutine; SIGTERM stops it as Ctrl+C does, by cancelling.
+
+    The cancellation runs every cleanup on the way out (temporary repositories removed,
+    connections closed), and a stop that was asked for ends the command with status 0.
+    """
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    stopping = False
+
+    def stop() -> None:
+        nonlocal stopping
+        stopping = True
+        log.info("SIGTERM received: stopping")
+        # A second SIGTERM, while cleanup runs, ends the process at once as usual.
+        loop.remove_signal_handler(signal.SIGTERM)
+        main_task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, stop)
+    try:
+        await coroutine
+    except asyncio.CancelledError:
+        if not stopping:
+            raise  # Ctrl+C, which asyncio.run turns into KeyboardInterrupt
+        main_task.uncancel()
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
 def _run(_arguments: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_bot  # discord.py and the web stack load only when running
+    from bot.github.content import ContentSyncError
 
     try:
-        asyncio.run(run_bot(settings))
+        asyncio.run(_until_stopped(run_bot(settings)))
+    except ContentSyncError as error:
+        _error(t(settings.locale, "cli.content_sync_failed", reason=str(error)))
+        return EXIT_PROBLEMS
     except ConfigError as error:
         raise UsageError(t(settings.locale, "cli.config_error", message=str(error))) from None
     return EXIT_OK
@@ -313,18 +413,21 @@ def _sandbox_everything(arguments: argparse.Namespace, settings: Settings) -> in
     from bot.sandbox.everything import run_sandbox
 
     content = _content_dir(arguments, settings)
-    asyncio.run(run_sandbox(settings, content_dir=content, state_dir=Path(arguments.state_dir)))
+    state_dir = Path(arguments.state_dir)
+    asyncio.run(_until_stopped(run_sandbox(settings, content_dir=content, state_dir=state_dir)))
     return EXIT_OK
 
 
 def _sandbox_discord(arguments: argparse.Namespace, _settings: Settings) -> int:
     from bot.sandbox.discord import serve
 
-    asyncio.run(serve(arguments.host, arguments.port))
+    asyncio.run(_until_stopped(serve(arguments.host, arguments.port)))
     return EXIT_OK
 
 
 def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
+    if not REPOSITORY.fullmatch(arguments.repo):
+        raise UsageError(t(settings.locale, "cli.repo_invalid", repo=arguments.repo))
     content = _content_dir(arguments, settings)
     secret = arguments.webhook_secret or (
         settings.github.webhook_secret.reveal() if settings.github.webhook_secret else None
@@ -334,8 +437,15 @@ def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.github import serve  # the sandbox is only needed by this command
 
     asyncio.run(
-        serve(
-            content, arguments.repo, arguments.host, arguments.port, arguments.webhook_url, secret
+        _until_stopped(
+            serve(
+                content,
+                arguments.repo,
+                arguments.host,
+                arguments.port,
+                arguments.webhook_url,
+                secret,
+            )
         )
     )
     return EXIT_OK
@@ -344,12 +454,26 @@ def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
 def _sync(arguments: argparse.Namespace, settings: Settings) -> int:
     import dataclasses
 
-    from bot.app import sync_lessons  # discord.py and PyGithub load only when syncing
+    from bot.app import content_from_github, sync_lessons  # loaded only when syncing
+    from bot.github.content import ContentSyncError
 
-    content = _content_dir(arguments, settings)
-    settings = dataclasses.replace(
-        settings, content=dataclasses.replace(settings.content, dir=content)
-    )
+    try:
+        from_github = not arguments.content and content_from_github(settings)
+    except ConfigError as error:
+        raise UsageError(t(settings.locale, "cli.config_error", message=str(error))) from None
+    if not from_github:
+        # An explicit --content folder is read as it is, whatever content.source says.
+        content = _content_dir(arguments, settings)
+        settings = dataclasses.replace(
+            settings,
+            content=dataclasses.replace(settings.content, dir=content, source="directory"),
+        )
+    if arguments.dry_run:
+        from bot.store.engine import check_reachable
+
+        # A dry run reads what is linked: a server that does not answer must not pass for
+        # a database that holds nothing yet.
+        check_reachable(settings.database.url)
     bar = None if arguments.json or not sys.stdout.isatty() else _ProgressBar(settings.locale)
     try:
         report = asyncio.run(
@@ -361,6 +485,9 @@ def _sync(arguments: argparse.Namespace, settings: Settings) -> int:
                 on_start=bar.start if bar else None,
             )
         )
+    except ContentSyncError as error:
+        _error(t(settings.locale, "cli.content_sync_failed", reason=str(error)))
+        return EXIT_PROBLEMS
     except (ConfigError, ValueError) as error:
         raise UsageError(t(settings.locale, "cli.config_error", message=str(error))) from None
     finally:
@@ -440,6 +567,10 @@ def _with_outbox(settings: Settings, use: Callable[[Any], Awaitable[Any]]) -> An
         upgrade(settings.database.url)
         return asyncio.run(run())
     except SQLAlchemyError as error:
+        from bot.store.engine import database_problem
+
+        if database_problem(error) is not None:
+            raise  # unreachable or read-only: main() says so as it does for every command
         log.debug("database unavailable", exc_info=True)
         reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         raise UsageError(t(settings.locale, "cli.db_failed", reason=reason)) from None
@@ -478,6 +609,8 @@ def _db_upgrade(_arguments: argparse.Namespace, settings: Settings) -> int:
     try:
         revision = upgrade(settings.database.url)
     except Exception as error:  # the driver's own errors vary; report one line, log the rest
+        if _explain(error, _arguments, settings) is not None:
+            raise  # unreachable or read-only: main() says so as it does for every command
         log.debug("database upgrade failed", exc_info=True)
         reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         raise UsageError(t(settings.locale, "cli.db_failed", reason=reason)) from error

@@ -62,7 +62,11 @@ _SECRET = types.MappingProxyType({"secret": True})
 class ContentSettings:
     """Where the lessons are and which locales we serve."""
 
+    # "auto": the GitHub repository when GitHub is configured, else the directory `dir`.
+    source: Literal["auto", "github", "directory"] = "auto"
     dir: Path = Path("lessons")
+    # The bot's own clone of the repository, when the lessons come from GitHub.
+    clone_dir: Path = Path(".lessonbot/content")
     default_locale: str = "en"
     locales: tuple[str, ...] = ("en", "es", "ar", "zh", "fr", "hi", "nl", "te")
 

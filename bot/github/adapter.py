@@ -114,6 +114,7 @@ class GitHubAdapter:
         self._clock = clock
         self._counts: Counter[str] = Counter()
         self._login: str | None = None
+        self._clone_url: str | None = None
 
     @classmethod
     def from_settings(cls, settings: GitHubSettings, **options: Any) -> GitHubAdapter:
@@ -225,6 +226,20 @@ class GitHubAdapter:
                 log.warning("GitHub login unknown: %s", error)
                 self._login = ""
         return self._login
+
+    async def clone_url(self) -> str:
+        """Return the repository's HTTPS clone URL, as GitHub reports it (cached)."""
+        if self._clone_url is None:
+            self._clone_url = await self._call("repos.get", lambda: self._repo.clone_url)
+        return self._clone_url
+
+    async def git_token(self) -> str | None:
+        """Return the token git should fetch with: the configured or installation token."""
+        auth = self._client.requester.auth
+        if isinstance(auth, Auth.Token | Auth.AppInstallationAuth):
+            # An installation token is renewed here when it is about to expire (a request).
+            return await asyncio.to_thread(lambda: auth.token)
+        return None
 
     # --- issues and comments -------------------------------------------------------------
 

@@ -60,6 +60,11 @@ def guild_channels(content_dir: Path, default_locale: str) -> list[dict[str, Any
     return [{"name": "general", "type": 0}, {"name": "digests", "type": 0}, *forums]
 
 
+def sandbox_database_url(state_dir: Path) -> str:
+    """Return the URL of the sandbox's own SQLite database in `state_dir`."""
+    return f"sqlite:///{state_dir / 'sandbox.db'}"
+
+
 def sandbox_settings(
     settings: Settings,
     discord: DiscordSandbox,
@@ -75,10 +80,13 @@ def sandbox_settings(
     """Return the settings that point the real bot at the sandboxes (and at a SQLite
     database in `state_dir` unless `database_url` is given)."""
     replace = dataclasses.replace
-    database_url = database_url or f"sqlite:///{state_dir / 'sandbox.db'}"
+    database_url = database_url or sandbox_database_url(state_dir)
     return replace(
         settings,
         database=replace(settings.database, url=database_url),
+        # The lessons come from the sandbox's repository, cloned into the state directory,
+        # so what is pushed there is what the bot shows and syncs.
+        content=replace(settings.content, source="github", clone_dir=state_dir / "content"),
         discord=replace(
             settings.discord,
             api_base_url=discord.api_base_url,
@@ -178,6 +186,7 @@ async def sandbox_environment(
                         "url": github.base_url,
                         "repository": github.repository,
                         "git_dir": str(github.git_dir),
+                        "clone_url": f"{github.base_url}/{github.repository}.git",
                         "webhook_url": webhook_url,
                         "webhook_secret": webhook_secret,
                     },
@@ -207,6 +216,7 @@ async def run_sandbox(
         discord, github = environment.description["discord"], environment.description["github"]
         print(f"Discord sandbox:  {discord['url']} (guild {discord['guild_id']})", flush=True)
         print(f"GitHub sandbox:   {github['url']} ({github['repository']})", flush=True)
+        print(f"Lessons:          git clone {github['clone_url']}", flush=True)
         print(f"lessonbot web:    {environment.app.web_url} (webhooks from GitHub)", flush=True)
         print(f"Details:          {state_dir / 'sandbox.json'}", flush=True)
         print("The bot is connected. Press Ctrl+C to stop.", flush=True)

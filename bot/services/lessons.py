@@ -68,24 +68,30 @@ class LessonDirectory:
         lesson_url_template: str | None = None,
         include_unpublished: bool = False,
     ) -> None:
-        self._catalogue = catalogue
         self._default_locale = default_locale
         self._url_template = lesson_url_template
-        self._entries: list[_Entry] = []
-        self._by_identity: dict[str, _Entry] = {}
+        self._include_unpublished = include_unpublished
+        self.reload(catalogue)
+
+    def reload(self, catalogue: Catalogue) -> None:
+        """Serve the lessons of another catalogue (a push changed the content)."""
+        entries: list[_Entry] = []
+        by_identity: dict[str, _Entry] = {}
         for lesson in catalogue.ordered_lessons():
             # A draft (published: false) is hidden from learners, as the site hides it.
-            if not include_unpublished and not lesson.file(default_locale).published:
+            if not self._include_unpublished and not lesson.file(self._default_locale).published:
                 continue
             entry = _Entry(
                 lesson=lesson,
-                position=len(self._entries),
+                position=len(entries),
                 identity=fold(lesson.identity),
                 slug=fold(lesson.slug),
                 titles={locale: fold(file.title) for locale, file in lesson.files.items()},
             )
-            self._entries.append(entry)
-            self._by_identity[lesson.identity.casefold()] = entry
+            entries.append(entry)
+            by_identity[lesson.identity.casefold()] = entry
+        # Swapped whole, so a search running meanwhile sees the old lessons or the new.
+        self._catalogue, self._entries, self._by_identity = catalogue, entries, by_identity
 
     def search(self, query: str, locale: str, limit: int = 25) -> list[LessonChoice]:
         """Return up to `limit` lessons matching a query, best first, titled in `locale`."""
