@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.net import bind_listener
 from bot.sandbox.discord import (
     actions,
     admin,
@@ -19,6 +20,7 @@ from bot.sandbox.discord import (
     routes_interactions,
     routes_messages,
     routes_users,
+    world,
 )
 from bot.sandbox.discord.api import CONTEXT, Context
 from bot.sandbox.discord.errors import ApiError
@@ -31,6 +33,7 @@ from bot.sandbox.discord.operations import Operations
 from bot.sandbox.discord.payloads import Payloads
 from bot.sandbox.discord.responses import Responses
 from bot.sandbox.discord.state import State
+from bot.sandbox.persist import Saver, bind_preferred, read_json, touch_middleware
 from bot.sandbox.threaded import ThreadedServer
 
 T = TypeVar("T")
@@ -42,6 +45,9 @@ class DiscordSandbox(ThreadedServer):
     Point discord.py at it with `discord.http.Route.BASE = sandbox.api_base_url` and
     `DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sandbox.gateway_url)`; then act as users
     with the methods below (or the HTTP admin API under /_sandbox/).
+
+    With `state_dir`, the world (guilds, channels, messages, users, commands) is kept in
+    `state_dir/world.json` and restored on start, on the port of the last run when free.
     """
 
     thread_name = "Discord sandbox"
@@ -56,6 +62,7 @@ class DiscordSandbox(ThreadedServer):
         heartbeat_interval: int = 41250,
         interaction_deadline: float = 3.0,
         enforce_intents: bool = True,
+        state_dir: Path | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -90,6 +97,11 @@ class DiscordSandbox(ThreadedServer):
         self._loop_thread: int | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
+        self.state_dir = state_dir
+        self._saver: Saver | None = None
+        self.world_id = uuid.uuid4().hex
+        self.restored = False
+        self.previous_base_url: str | None = None
 
     # Lifecycle
 
@@ -97,15 +109,26 @@ class DiscordSandbox(ThreadedServer):
         """Start serving on host:port (port 0 picks a free one)."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        saved = await asyncio.to_thread(self._load)
         # Bind first so the port (and every URL the payloads carry) is known up front.
-        sock = bind_listener(self.host, self.port)  # PortInUseError names a busy port
+        # PortInUseError names a busy port asked for; the last run's is only preferred.
+        sock, _ = bind_preferred(self.host, self.port, saved.get("port") if saved else None)
         family = sock.family
         port = sock.getsockname()[1]
         host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
         self.base_url = f"http://{host}:{port}"
+        if saved:
+            self.previous_base_url = f"http://{host}:{saved['port']}"
         self._ctx.payloads.base_url = self.base_url
         self._ctx.gateway.url = f"ws://{host}:{port}/gateway"
-        app = web.Application(middlewares=[middleware], client_max_size=32 * 1024 * 1024)
+        if self.state_dir is not None:
+            self._saver = Saver(self.state_dir / "world.json", self._snapshot)
+            await self._saver.save()  # the world exists on disk from its first moment
+            self._saver.start()
+        app = web.Application(
+            middlewares=[touch_middleware(lambda: self._saver), middleware],
+            client_max_size=32 * 1024 * 1024,
+        )
         app[CONTEXT] = self._ctx
         app.router.add_get("/gateway", self._ctx.gateway.handle)
         app.router.add_routes(admin.routes())
@@ -134,6 +157,33 @@ class DiscordSandbox(ThreadedServer):
         await self._ctx.gateway.close()
         await self._runner.cleanup()
         self._runner = None
+        if self._saver is not None:
+            await self._saver.close()
+            self._saver = None
+
+    # Keeping the world
+
+    def _load(self) -> dict[str, Any] | None:
+        """Restore the saved world, if `state_dir` holds one; return what was saved."""
+        if self.state_dir is None:
+            return None
+        saved = read_json(self.state_dir / "world.json")
+        if saved is None:
+            return None
+        world.restore(self._ctx.state, saved)
+        self.world_id = saved["world_id"]
+        self.restored = True
+        return saved
+
+    def _snapshot(self) -> dict[str, Any]:
+        """Return the world as saved to `state_dir/world.json`."""
+        port = int(self.base_url.rsplit(":", 1)[1])
+        return world.snapshot(self._ctx.state, self.world_id, port)
+
+    def _changed(self) -> None:
+        """Note a change made through the Python API, to be saved shortly."""
+        if self._saver is not None:
+            self._saver.touch()
 
     # Running on the sandbox's loop
 
@@ -148,11 +198,17 @@ class DiscordSandbox(ThreadedServer):
     def _sync(self, function: Callable[[], T], timeout: float = 30.0) -> T:
         """Run a state change on the sandbox's loop (directly when already on it)."""
         if not self._elsewhere():
-            return _plain(function)
+            try:
+                return _plain(function)
+            finally:
+                self._changed()
         assert self._loop is not None
 
         async def call() -> T:
-            return function()
+            try:
+                return function()
+            finally:
+                self._changed()
 
         future = asyncio.run_coroutine_threadsafe(call(), self._loop)
         return _plain(future.result, timeout)
@@ -175,7 +231,10 @@ class DiscordSandbox(ThreadedServer):
         """Run a synchronous action on the sandbox's loop from async code."""
 
         async def call() -> T:
-            return function()
+            try:
+                return function()
+            finally:
+                self._changed()
 
         return await self._on_loop(call())
 
@@ -227,6 +286,30 @@ class DiscordSandbox(ThreadedServer):
                 self._ctx, name, list(channels), list(members), list(roles), locale
             )
         )
+
+    def find_guild(self, name: str) -> dict[str, Any] | None:
+        """Return the first guild named `name` as create_guild() describes one, or None
+        (to pick up the guild of a restored world)."""
+
+        def find() -> dict[str, Any] | None:
+            state = self._ctx.state
+            guild = next((g for g in state.guilds.values() if g.name == name), None)
+            if guild is None:
+                return None
+            return {
+                "id": guild.id,
+                "name": guild.name,
+                "channels": {c.name: c.id for c in state.guild_channels(guild)},
+                "roles": {role.name: role.id for role in guild.roles.values()},
+                "members": [uid for uid in guild.members if uid != state.bot_user_id],
+            }
+
+        return self._sync(find)
+
+    def replace_text(self, old: str, new: str) -> int:
+        """Replace `old` by `new` in every message (e.g. a moved server's base URL);
+        return how many messages changed."""
+        return self._sync(lambda: world.replace_text(self._ctx.state, old, new))
 
     def create_user(
         self, username: str, *, id: int | None = None, locale: str = "en-US", **extra: Any
