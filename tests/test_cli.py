@@ -243,7 +243,7 @@ def test_db_upgrade_failure_is_one_line(
     monkeypatch.setenv("LESSONBOT_DATABASE_URL", "postgresql://nobody:hunter2@127.0.0.1:1/none")
     assert main(["db", "upgrade"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("lessonbot: Could not upgrade the database:")
+    assert err.startswith("lessonbot: Cannot connect to the database at postgresql://nobody:***@")
     assert err.count("\n") == 1
     assert "hunter2" not in err
 

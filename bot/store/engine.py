@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -58,3 +61,91 @@ def make_sync_engine(url: str, **options: Any) -> Engine:
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker:
     """Return the session factory services use (objects stay usable after commit)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def masked_url(url: str) -> str:
+    """Return the database URL with its password, if any, shown as ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL is shown by its scheme alone
+        return url.partition("://")[0] + "://..."
+
+
+def check_writable(url: str) -> None:
+    """Raise the driver's error when the database cannot be reached or written."""
+    engine = make_sync_engine(url)
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # Rewriting the header with the value it holds is a real, harmless write:
+                # SQLite opens a read-only file without complaint and fails only here.
+                version = connection.exec_driver_sql("PRAGMA user_version").scalar()
+                connection.exec_driver_sql(f"PRAGMA user_version = {int(version or 0)}")
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+def check_reachable(url: str) -> None:
+    """Raise the driver's error when a database server does not answer.
+
+    A SQLite file is left alone: opening one that is missing would create it.
+    """
+    if make_url(url).get_backend_name() == "sqlite":
+        return
+    engine = make_sync_engine(url)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+
+
+DatabaseProblem = Literal["unreachable", "not_writable", "read_only"]
+
+
+def database_problem(error: BaseException) -> DatabaseProblem | None:
+    """Tell whether an error, or one it came from, says the database is out of reach:
+    a server that does not answer or refuses us, a file we may not write, a read-only
+    server."""
+    psycopg = sys.modules.get("psycopg")  # loaded only when a PostgreSQL URL was used
+    for cause in _causes(error):
+        if isinstance(cause, sqlite3.OperationalError):
+            text = str(cause).lower()
+            if "readonly" in text or "read-only" in text or "unable to open" in text:
+                return "not_writable"
+        elif psycopg is not None and isinstance(cause, psycopg.Error):
+            state = cause.sqlstate
+            if state == "25006":  # read_only_sql_transaction: a standby, or read-only mode
+                return "read_only"
+            # No state: the client could not connect; 08 connection, 28 authorization,
+            # 3D no such database, 57P server shutting down or starting.
+            if isinstance(cause, psycopg.OperationalError) and (
+                state is None or state.startswith(("08", "28", "3D", "57P"))
+            ):
+                return "unreachable"
+    return None
+
+
+def problem_reason(error: BaseException) -> str:
+    """Return the driver's own short reason, such as "Connection refused"."""
+    for cause in _causes(error):
+        if type(cause).__module__.startswith(("sqlite3", "psycopg")) and str(cause):
+            line = str(cause).strip().splitlines()[0]
+            # psycopg nests "connection failed: connection to server ... failed: REASON".
+            return line.rpartition(": ")[2].strip() or line
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """Yield an error, the errors it was raised from or during, and a DBAPI error inside."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = (getattr(current, "orig", None), current.__cause__, current.__context__)
+        pending.extend(cause for cause in linked if isinstance(cause, BaseException))

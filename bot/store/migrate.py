@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from bot.store.engine import make_sync_engine
+from bot.store.engine import check_writable, make_sync_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -25,6 +25,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> str:
     """Migrate the database to a revision (head by default); return where it now is."""
+    # Even with nothing to migrate, a caller upgrading means to write: fail now, not later.
+    check_writable(url)
     command.upgrade(alembic_config(url), revision)
     return current_revision(url) or "base"
 
