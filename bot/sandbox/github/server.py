@@ -12,13 +12,13 @@ import shutil
 import socket
 import tempfile
 import threading
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.net import bind_listener
 from bot.sandbox.faults import hold_back
 from bot.sandbox.github import (
     admin,
@@ -28,6 +28,7 @@ from bot.sandbox.github import (
     routes_pulls,
     routes_repo,
     routes_smart_http,
+    world,
 )
 from bot.sandbox.github.api import CONTEXT, RATE, USER, Context, respond
 from bot.sandbox.github.errors import ApiError
@@ -38,6 +39,7 @@ from bot.sandbox.github.operations import Operations, branch_ref
 from bot.sandbox.github.payloads import Payloads
 from bot.sandbox.github.state import App, Apps, Repo, State, User, now
 from bot.sandbox.github.webhooks import Delivery, WebhookSender
+from bot.sandbox.persist import Saver, bind_preferred, read_json, touch_middleware
 from bot.sandbox.threaded import ThreadedServer
 
 log = logging.getLogger(__name__)
@@ -137,6 +139,9 @@ class GitHubSandbox(ThreadedServer):
     """A GitHub-compatible REST server over real git repositories, with signed webhooks.
 
     The repository given is built from `content_dir`; `add_repository` adds more.
+    With `state_dir`, the bare repositories live in `state_dir/repos` and the rest of the
+    world (issues, pulls, comments, labels, people, ids) in `state_dir/world.json`; a
+    start restores them, on the last run's port when free, instead of importing again.
     """
 
     thread_name = "GitHub sandbox"
@@ -151,6 +156,7 @@ class GitHubSandbox(ThreadedServer):
         host: str = "127.0.0.1",
         port: int = 0,
         bot_login: str = "lessonbot",
+        state_dir: Path | None = None,
     ) -> None:
         owner, _, name = repository.partition("/")
         if not owner or not name or "/" in name:
@@ -169,6 +175,11 @@ class GitHubSandbox(ThreadedServer):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
+        self.state_dir = Path(state_dir).absolute() if state_dir is not None else None
+        self._saver: Saver | None = None
+        self.world_id = uuid.uuid4().hex
+        self.restored = False
+        self.previous_base_url: str | None = None
 
     # Lifecycle
 
@@ -176,7 +187,8 @@ class GitHubSandbox(ThreadedServer):
         """Build the repository and start serving on host:port."""
         _content_dir(self.content_dir)
         self._loop = asyncio.get_running_loop()
-        self._tmp = Path(tempfile.mkdtemp(prefix="lessonbot-github-sandbox-"))
+        if self.state_dir is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="lessonbot-github-sandbox-"))
         try:
             await self._start()
         except BaseException:
@@ -185,19 +197,32 @@ class GitHubSandbox(ThreadedServer):
 
     async def _start(self) -> None:
         """Set up state, git, the listening socket, the app and the webhook sender."""
-        assert self._tmp is not None
-        state = State()
+        saved = await asyncio.to_thread(self._saved)
+        if saved is not None:
+            state, registered = world.restore(saved, self._repos_dir)
+            self.world_id, self.restored = saved["world_id"], True
+        else:
+            state, registered = State(), Apps()
+            if self.state_dir is not None:
+                # Repositories a killed run left without a saved world belong to no world.
+                await asyncio.to_thread(shutil.rmtree, self._repos_dir, True)
         state.user(self.bot_login)
-        repo = await self._create_repo(state, self.repository, self.content_dir)
+        owner, _, name = self.repository.partition("/")
+        repo = state.repo(owner, name) or await self._create_repo(
+            state, self.repository, self.content_dir
+        )
         self._git_dir = repo.git.path
 
         # Bind first so the port (and every URL the payloads carry) is known before the
-        # application is frozen.
-        sock = bind_listener(self.host, self.port)  # PortInUseError names a busy port
+        # application is frozen. PortInUseError names a busy port asked for; the last
+        # run's port is only preferred.
+        sock, _ = bind_preferred(self.host, self.port, saved.get("port") if saved else None)
         family = sock.family
         port = sock.getsockname()[1]
         host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
         self.base_url = f"http://{host}:{port}"
+        if saved is not None:
+            self.previous_base_url = f"http://{host}:{saved['port']}"
 
         payloads = Payloads(state, self.base_url)
         webhooks = WebhookSender(self._webhook_url, self._webhook_secret, repo.id)
@@ -211,9 +236,13 @@ class GitHubSandbox(ThreadedServer):
             webhooks=webhooks,
             requests=[],
             lock=asyncio.Lock(),
-            apps=Apps(),
+            apps=registered,
         )
-        app = web.Application(middlewares=[_middleware])
+        if self.state_dir is not None:
+            self._saver = Saver(self.state_dir / "world.json", self._snapshot)
+            await self._saver.save()  # the world exists on disk from its first moment
+            self._saver.start()
+        app = web.Application(middlewares=[touch_middleware(lambda: self._saver), _middleware])
         app[CONTEXT] = self._ctx
         app.router.add_routes(admin.routes())
         app.router.add_routes(routes_repo.admin_routes())
@@ -232,14 +261,13 @@ class GitHubSandbox(ThreadedServer):
 
     async def _create_repo(self, state: State, repository: str, content_dir: Path) -> Repo:
         """Create a repository whose first commit on main holds `content_dir`."""
-        assert self._tmp is not None
         owner_login, _, name = repository.partition("/")
         if not owner_login or not name or "/" in name:
             raise ValueError(f"repository must be 'owner/name', not {repository!r}")
         if state.repo(owner_login, name) is not None:
             raise ValueError(f"repository {repository} already exists")
         owner = state.find_user(owner_login) or state.user(owner_login, kind="Organization")
-        git = await GitRepo.init(self._tmp / owner_login.lower() / f"{name.lower()}.git")
+        git = await GitRepo.init(self._repos_dir / owner_login.lower() / f"{name.lower()}.git")
         await import_directory(git, content_dir, "main")
         repo = state.add_repo(owner, name, git, "main")
         # The bot writes through a token with push access; "maintainer" is the conventional
@@ -252,6 +280,7 @@ class GitHubSandbox(ThreadedServer):
         """Add another repository built from `content_dir`; return its bare git directory."""
         content_dir = await asyncio.to_thread(_content_dir, content_dir)
         repo = await self._on_loop(self._create_repo(self.state, repository, content_dir))
+        self._changed()
         return repo.git.path
 
     async def _on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -263,15 +292,48 @@ class GitHubSandbox(ThreadedServer):
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, loop))
 
     async def close(self) -> None:
-        """Stop serving and delete the repository."""
+        """Stop serving; delete the repositories, or save the world with `state_dir`."""
         if self._ctx is not None:
             await self._ctx.webhooks.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._saver is not None:
+            await self._saver.close()
+            self._saver = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+    # Keeping the world
+
+    @property
+    def _repos_dir(self) -> Path:
+        """Return where the bare repositories live: in `state_dir`, or a temporary one."""
+        if self.state_dir is not None:
+            return self.state_dir / "repos"
+        assert self._tmp is not None
+        return self._tmp
+
+    def _saved(self) -> dict[str, Any] | None:
+        """Return the world `state_dir` holds, or None."""
+        return None if self.state_dir is None else read_json(self.state_dir / "world.json")
+
+    def _snapshot(self) -> dict[str, Any]:
+        """Return the world as saved to `state_dir/world.json`."""
+        port = int(self.base_url.rsplit(":", 1)[1])
+        ctx = self.context
+        return world.snapshot(ctx.state, ctx.apps, self._repos_dir, self.world_id, port)
+
+    def _changed(self) -> None:
+        """Note a change made through the Python API, to be saved shortly."""
+        saver, loop = self._saver, self._loop
+        if saver is None or loop is None:
+            return
+        if loop.is_running():
+            loop.call_soon_threadsafe(saver.touch)  # safe from the loop's thread and others
+        else:
+            saver.touch()
 
     # What tests and demos look at
 
@@ -331,6 +393,7 @@ class GitHubSandbox(ThreadedServer):
         app = App(app_id, public_key_pem, installation_id, bot_login)
         self.context.apps.by_installation[installation_id] = app
         self.add_collaborator(bot_login, "write")
+        self._changed()
         return bot_login
 
     def add_collaborator(self, login: str, permission: str = "write") -> None:
@@ -342,6 +405,7 @@ class GitHubSandbox(ThreadedServer):
         repo = self.state.repo(owner, name)
         assert repo is not None
         repo.collaborators[login.lower()] = permission
+        self._changed()
 
     async def wait_for_webhooks(self) -> None:
         """Wait until every queued webhook delivery was attempted (each times out in 10 s)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -193,19 +192,22 @@ class State:
         self.rates: dict[str, RateWindow] = {}
         # Separate id ranges per kind, so a comment id never equals an issue id and a
         # client mixing them up fails here as it would on GitHub.
-        self._ids = {
-            "user": itertools.count(1001),
-            "repo": itertools.count(700_001),
-            "issue": itertools.count(2_000_001),
-            "pull": itertools.count(3_000_001),
-            "comment": itertools.count(4_000_001),
-            "label": itertools.count(5_000_001),
-            "review": itertools.count(6_000_001),
+        # The next id of each kind (kept with a saved world, so ids are never reused).
+        self.next_ids = {
+            "user": 1001,
+            "repo": 700_001,
+            "issue": 2_000_001,
+            "pull": 3_000_001,
+            "comment": 4_000_001,
+            "label": 5_000_001,
+            "review": 6_000_001,
         }
 
     def new_id(self, kind: str) -> int:
         """Return the next id for objects of `kind`."""
-        return next(self._ids[kind])
+        value = self.next_ids[kind]
+        self.next_ids[kind] = value + 1
+        return value
 
     def user(self, login: str, kind: str | None = None) -> User:
         """Return the account with this login, creating it on first use."""
