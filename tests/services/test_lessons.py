@@ -197,3 +197,17 @@ def test_fixture_titles_with_quotes_and_folded_descriptions() -> None:
     assert summary.program_title == "Programa de demostración"
     arabic = directory.describe("demo/pipes", "ar")
     assert arabic is not None and arabic.title == "اختبارات بالفواصل"
+
+
+def test_reload_serves_another_catalogue_in_place(tmp_path: Path) -> None:
+    write_lesson(tmp_path, "programs/demo/lessons/en/pipes.mdx", LESSON.format("Pipes"))
+    directory = LessonDirectory(load_catalogue(tmp_path), "en")
+    write_lesson(tmp_path, "programs/demo/lessons/en/pipes.mdx", LESSON.format("Streams"))
+    write_lesson(tmp_path, "programs/demo/lessons/en/queues.mdx", LESSON.format("Queues"))
+
+    directory.reload(load_catalogue(tmp_path))
+
+    assert identities(directory, "streams") == ["demo/pipes"]
+    assert identities(directory, "pipes") == ["demo/pipes"]  # the slug still matches
+    summary = directory.describe("demo/queues", "en")
+    assert summary is not None and summary.title == "Queues"
