@@ -208,7 +208,7 @@ def test_a_port_taken_while_the_sandbox_starts_is_named_and_cleaned_up(
         if name.startswith("LESSONBOT_"):
             monkeypatch.delenv(name)
     # `lessonbot sandbox` picks free ports; this makes another process win the race.
-    monkeypatch.setattr(everything, "_free_port", lambda _host: busy_port)
+    monkeypatch.setattr(everything, "_free_port", lambda _host, _preferred=None: busy_port)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
