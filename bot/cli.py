@@ -203,6 +203,9 @@ def _explain(error: Exception, arguments: argparse.Namespace, settings: Settings
         if arguments.command == "run":
             return t(locale, "cli.port_in_use_setting", **place, env=env_name("web", "port"))
         return t(locale, "cli.port_in_use_retry", **place)
+    state_dir = _sandbox_state_dir(arguments)
+    if state_dir is not None and _permission_denied_in(error, state_dir):
+        return t(locale, "cli.state_dir_not_writable", path=str(state_dir))
     if "sqlalchemy" not in sys.modules:
         return None  # nothing touched a database
     from bot.store.engine import database_problem, masked_url, problem_reason
@@ -221,12 +224,28 @@ def _explain(error: Exception, arguments: argparse.Namespace, settings: Settings
     return t(locale, "cli.db_unreachable", url=masked_url(url), reason=reason, setting=setting)
 
 
+def _sandbox_state_dir(arguments: argparse.Namespace) -> Path | None:
+    """Return `lessonbot sandbox`'s state folder, or None for any other command."""
+    if arguments.command == "sandbox" and not getattr(arguments, "sandbox_command", None):
+        return Path(arguments.state_dir)
+    return None
+
+
+def _permission_denied_in(error: Exception, folder: Path) -> bool:
+    """Tell whether a permission error is about a folder, something in it or above it."""
+    if not isinstance(error, PermissionError) or not error.filename:
+        return False
+    path, folder = Path(os.fsdecode(error.filename)).absolute(), folder.absolute()
+    return path == folder or folder in path.parents or path in folder.parents
+
+
 def _database_setting(arguments: argparse.Namespace, settings: Settings) -> tuple[str, str]:
     """Return the database URL the command used and the setting or option that names it."""
-    if arguments.command == "sandbox" and not getattr(arguments, "sandbox_command", None):
+    state_dir = _sandbox_state_dir(arguments)
+    if state_dir is not None:
         from bot.sandbox.everything import sandbox_database_url
 
-        return sandbox_database_url(Path(arguments.state_dir)), "--state-dir"
+        return sandbox_database_url(state_dir), "--state-dir"
     return settings.database.url, f"database.url ({env_name('database', 'url')})"
 
 

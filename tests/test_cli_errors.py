@@ -155,6 +155,21 @@ def test_a_database_folder_that_cannot_be_created_is_named(
     assert f"Cannot write the database file {database}:" in one_line(done, 2)
 
 
+def test_a_read_only_sandbox_state_folder_is_named(
+    tmp_path: Path, lock: Callable[[Path, int], None]
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    lock(state, 0o555)
+
+    done = lessonbot(["sandbox", "--content", str(CONTENT), "--state-dir", str(state)], tmp_path)
+
+    assert one_line(done, 2) == (
+        f"lessonbot: Cannot write in the state folder {state}: make it writable or pass "
+        "another --state-dir."
+    )
+
+
 # A port something else listens on
 
 
