@@ -85,7 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-dir",
         metavar="DIR",
         default=".lessonbot",
-        help="where the sandbox database and sandbox.json go (default: .lessonbot)",
+        help="where the sandbox world, its database, sandbox.json and sandbox.env go "
+        "(default: .lessonbot); a restart resumes the world kept there",
+    )
+    sandbox.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start a new world: wipe both sandboxes' state and the sandbox database",
     )
     sandbox.set_defaults(handler=_sandbox_everything)
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="COMMAND")
@@ -433,7 +439,10 @@ def _sandbox_everything(arguments: argparse.Namespace, settings: Settings) -> in
 
     content = _content_dir(arguments, settings)
     state_dir = Path(arguments.state_dir)
-    asyncio.run(_until_stopped(run_sandbox(settings, content_dir=content, state_dir=state_dir)))
+    fresh = bool(getattr(arguments, "fresh", False))
+    asyncio.run(
+        _until_stopped(run_sandbox(settings, content_dir=content, state_dir=state_dir, fresh=fresh))
+    )
     return EXIT_OK
 
 

@@ -7,18 +7,26 @@ import dataclasses
 import json
 import logging
 import secrets
+import shlex
+import shutil
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, update
+
 from bot.app import RunningApp, started_app
-from bot.config import Secret, Settings
+from bot.config import Secret, Settings, env_name
 from bot.domain.catalogue import load_catalogue
+from bot.i18n import t
 from bot.sandbox.discord import DiscordSandbox
 from bot.sandbox.github import GitHubSandbox
+from bot.sandbox.persist import read_json, write_json
 from bot.services.linking import forum_name
+from bot.store.models import LessonLink, Question
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +43,75 @@ MEMBERS = (
 SANDBOX_BOT_TOKEN = "sandbox-bot-token"  # noqa: S105
 
 
-def _free_port(host: str) -> int:
-    """Return a port free right now (the bot's web server takes it a moment later)."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+# Where a sandbox world lives in the state directory: both sandboxes' worlds and the
+# environment's own (the bot's web port, the webhook secret) under `sandbox/`, the bot's
+# database beside it with the id of the world it belongs to in `sandbox-world`.
+WORLD_DIR = "sandbox"
+DATABASE = "sandbox.db"
+DATABASE_WORLD = "sandbox-world"
+ENV_FILE = "sandbox.env"
+DESCRIPTION = "sandbox.json"
+CLONE_DIR = "content"
+
+
+def _free_port(host: str, preferred: int | None = None) -> int:
+    """Return a port free right now, `preferred` when it is (the bot's web server takes it
+    a moment later)."""
+    for port in (preferred, 0) if preferred else (0,):
+        with socket.socket() as probe:
+            # As the web server binds: a port the last run just left (TIME_WAIT) is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise AssertionError("port 0 always binds")
+
+
+def wipe_world(state_dir: Path) -> list[Path]:
+    """Delete the sandbox world in `state_dir`: both sandboxes, the bot's sandbox database
+    and its lesson clone, the description and env files; return what was deleted."""
+    names = [WORLD_DIR, CLONE_DIR, DATABASE_WORLD, ENV_FILE, DESCRIPTION]
+    names += [f"{DATABASE}{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
+    deleted = []
+    for name in names:
+        path = state_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        deleted.append(path)
+    return deleted
+
+
+def claim_database(state_dir: Path, world_id: str) -> Path | None:
+    """Make `state_dir/sandbox.db` belong to the world `world_id`: a database of another
+    world (or of none recorded) is moved aside to `sandbox.db.stale-<time>`, which is
+    returned, so no stored link points into a world that is gone."""
+    database, marker = state_dir / DATABASE, state_dir / DATABASE_WORLD
+    recorded = marker.read_text(encoding="utf-8").strip() if marker.exists() else None
+    moved = None
+    if database.exists() and recorded != world_id:
+        moved = state_dir / f"{DATABASE}.stale-{time.strftime('%Y%m%d-%H%M%S')}"
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if (state_dir / f"{DATABASE}{suffix}").exists():
+                (state_dir / f"{DATABASE}{suffix}").replace(f"{moved}{suffix}")
+        log.warning(
+            "The sandbox database belonged to another sandbox world (its posts and issues "
+            "are gone); moved it to %s and starting with a fresh one",
+            moved,
+        )
+    if recorded != world_id:
+        marker.write_text(f"{world_id}\n", encoding="utf-8")
+    return moved
+
+
+def _world(state_dir: Path) -> dict[str, Any]:
+    """Return the environment's own kept settings: the bot's web port, the webhook secret."""
+    return read_json(state_dir / WORLD_DIR / "world.json") or {}
 
 
 def guild_channels(content_dir: Path, default_locale: str) -> list[dict[str, Any]]:
@@ -129,6 +201,10 @@ class SandboxEnvironment:
     guild: dict[str, Any]
     description: dict[str, Any]
     bot_task: asyncio.Task[None]
+    # The one-line summary of the links made at start, or why they could not be made.
+    linked: str | None = None
+    # Where a database of another world was moved to, when one was.
+    stale_database: Path | None = None
 
 
 @asynccontextmanager
@@ -140,20 +216,49 @@ async def sandbox_environment(
     repository: str = "lessons/content",
     ready_timeout: float = 60.0,
     database_url: str | None = None,
+    link_at_start: bool = False,
 ) -> AsyncIterator[SandboxEnvironment]:
-    """Start both sandboxes and the real bot against them; write `state_dir/sandbox.json`."""
-    await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
-    webhook_secret = secrets.token_hex(16)
-    web_port = _free_port("127.0.0.1")
+    """Start both sandboxes and the real bot against them; write `state_dir/sandbox.json`
+    and `state_dir/sandbox.env`.
+
+    The sandboxes keep their world in `state_dir/sandbox/`, so a second start resumes the
+    first (same guild, posts, repository, issues and, when free, ports); the bot's
+    sandbox database is started afresh when it belongs to another world. With
+    `link_at_start`, every lesson is linked once the bot is ready.
+    """
+    world_dir = state_dir / WORLD_DIR
+    await asyncio.to_thread(world_dir.mkdir, parents=True, exist_ok=True)
+    kept = await asyncio.to_thread(_world, state_dir)
+    webhook_secret = kept.get("webhook_secret") or secrets.token_hex(16)
+    web_port = await asyncio.to_thread(_free_port, "127.0.0.1", kept.get("web_port"))
     webhook_url = f"http://127.0.0.1:{web_port}/webhooks/github"
+    await asyncio.to_thread(
+        write_json,
+        world_dir / "world.json",
+        {"web_port": web_port, "webhook_secret": webhook_secret},
+    )
     channels = await asyncio.to_thread(guild_channels, content_dir, settings.content.default_locale)
     async with (
-        DiscordSandbox(bot_token=SANDBOX_BOT_TOKEN) as discord,
+        DiscordSandbox(bot_token=SANDBOX_BOT_TOKEN, state_dir=world_dir / "discord") as discord,
         GitHubSandbox(
-            content_dir, repository, webhook_url=webhook_url, webhook_secret=webhook_secret
+            content_dir,
+            repository,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            state_dir=world_dir / "github",
         ) as github,
     ):
-        guild = discord.create_guild(GUILD_NAME, channels=channels, members=list(MEMBERS))
+        guild = (discord.find_guild(GUILD_NAME) if discord.restored else None) or (
+            discord.create_guild(GUILD_NAME, channels=channels, members=list(MEMBERS))
+        )
+        world_id = f"{discord.world_id}+{github.world_id}"
+        stale = None
+        if database_url is None:
+            stale = await asyncio.to_thread(claim_database, state_dir, world_id)
+        moved = github.previous_base_url not in (None, github.base_url)
+        if moved:
+            # Posts link issues on the GitHub sandbox's own host: follow it to its new port.
+            discord.replace_text(f"{github.previous_base_url}/", f"{github.base_url}/")
         bot_settings = sandbox_settings(
             dataclasses.replace(
                 settings, content=dataclasses.replace(settings.content, dir=content_dir)
@@ -168,10 +273,14 @@ async def sandbox_environment(
             database_url=database_url,
         )
         async with started_app(bot_settings) as app:
+            if moved:
+                await _follow_github(app, f"{github.previous_base_url}/", f"{github.base_url}/")
             bot_task = asyncio.create_task(app.bot.start(SANDBOX_BOT_TOKEN))
             try:
                 await asyncio.wait_for(app.bot.wait_until_ready(), timeout=ready_timeout)
                 description = {
+                    "world_id": world_id,
+                    "restored": discord.restored and github.restored,
                     "discord": {
                         "url": discord.base_url,
                         "api_base_url": discord.api_base_url,
@@ -194,13 +303,148 @@ async def sandbox_environment(
                     "database": bot_settings.database.url,
                 }
                 await asyncio.to_thread(
-                    (state_dir / "sandbox.json").write_text,
+                    (state_dir / DESCRIPTION).write_text,
                     json.dumps(description, indent=2) + "\n",
                 )
-                yield SandboxEnvironment(discord, github, app, guild, description, bot_task)
+                await asyncio.to_thread(
+                    _write_text_atomically,
+                    state_dir / ENV_FILE,
+                    sandbox_env(bot_settings, state_dir),
+                )
+                environment = SandboxEnvironment(
+                    discord, github, app, guild, description, bot_task, stale_database=stale
+                )
+                if link_at_start:
+                    environment.linked = await _link_everything(app)
+                yield environment
             finally:
                 await app.bot.close()
                 await asyncio.gather(bot_task, return_exceptions=True)
+
+
+async def _link_everything(app: RunningApp) -> str:
+    """Link every lesson now; return the sync's one-line summary, or why it failed."""
+    locale = app.settings.locale
+    if app.linking is None or app.catalogue is None:
+        return "Linking at start: skipped (no lessons loaded)."
+    try:
+        report = await app.linking.sync(app.catalogue)
+    except Exception as error:  # a failure here leaves the sandbox usable: say so, go on
+        log.exception("Linking the lessons at start failed")
+        return f"Linking at start failed: {type(error).__name__}: {error}"
+    summary = t(locale, "sync.summary", **report.as_json())
+    if report.failed:
+        summary += " " + t(locale, "sync.failed_summary", count=len(report.failed))
+    return f"Linked at start. {summary}"
+
+
+async def _follow_github(app: RunningApp, old: str, new: str) -> None:
+    """Point the bot's stored GitHub links at the sandbox's new address."""
+    async with app.sessions() as session, session.begin():
+        for column in (LessonLink.github_issue_url, Question.url):
+            await session.execute(
+                update(column.class_)
+                .where(column.startswith(old))
+                .values({column.key: func.replace(column, old, new)})
+            )
+    log.warning("The GitHub sandbox moved from %s to %s; stored links follow it", old, new)
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    """Write a text file so that a reader sees the old or the new one, never half."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def _absolute_sqlite(url: str) -> str:
+    """Return a SQLite URL with an absolute path, so it works from any directory."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(f"{prefix}/"):
+        return f"{prefix}{Path(url[len(prefix) :]).absolute()}"
+    return url
+
+
+def sandbox_env(settings: Settings, state_dir: Path) -> str:
+    """Return `LESSONBOT_*` lines, quoted for sh, that point `lessonbot` at the sandbox."""
+    values: list[tuple[str, str, object]] = [
+        ("database", "url", _absolute_sqlite(settings.database.url)),
+        ("content", "source", settings.content.source),
+        ("content", "clone_dir", Path(settings.content.clone_dir).absolute()),
+        ("discord", "api_base_url", settings.discord.api_base_url),
+        ("discord", "gateway_url", settings.discord.gateway_url),
+        ("discord", "guild_id", settings.discord.guild_id),
+        ("discord", "digest_channel_id", settings.discord.digest_channel_id),
+        ("discord", "token", _reveal(settings.discord.token)),
+        ("github", "base_url", settings.github.base_url),
+        ("github", "repository", settings.github.repository),
+        ("github", "token", _reveal(settings.github.token)),
+        ("github", "webhook_secret", _reveal(settings.github.webhook_secret)),
+        ("github", "seconds_between_requests", settings.github.seconds_between_requests),
+        ("github", "seconds_between_writes", settings.github.seconds_between_writes),
+        ("github", "writes_per_minute", settings.github.writes_per_minute),
+        ("github", "writes_per_hour", settings.github.writes_per_hour),
+        ("web", "host", settings.web.host),
+        ("web", "port", settings.web.port),
+        ("web", "public_url", settings.web.public_url),
+    ]
+    lines = [
+        "# lessonbot sandbox: `set -a; . ./sandbox.env; set +a` points every lessonbot",
+        "# command at the running sandbox. These tokens open nothing but the local",
+        "# sandboxes; they are not secrets. Rewritten at each start of `lessonbot sandbox`.",
+    ]
+    for section, key, value in values:
+        if value is not None:
+            lines.append(f"{env_name(section, key)}={shlex.quote(str(value))}")
+    return "\n".join(lines) + "\n"
+
+
+def _reveal(secret: Secret | None) -> str | None:
+    return None if secret is None else secret.reveal()
+
+
+def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
+    """Return a short guide: act as a learner on Discord, as a maintainer on GitHub, and
+    point other lessonbot commands at the sandbox."""
+    discord, github = environment.description["discord"], environment.description["github"]
+    admin = f"{discord['url']}/_sandbox"
+    guild_id, general = discord["guild_id"], discord["channels"]["general"]
+    lesson = _first_lesson(environment)
+    run = json.dumps(
+        {
+            "guild_id": str(guild_id),
+            "channel_id": str(general),
+            "user_id": "1001",
+            "name": "lesson",
+            "locale": "es-ES",
+            "options": [{"name": "lesson", "type": 3, "value": lesson}],
+        }
+    )
+    env_file = state_dir / ENV_FILE
+    return "\n".join(
+        [
+            "Act as a learner on Discord (ana, es-ES; also li 1002, maya 1003, sam 1004): "
+            "run /lesson, then read the bot's answer:",
+            f"  curl -s -X POST {admin}/interactions/commands -H 'Content-Type: "
+            f"application/json' -d {shlex.quote(run)}",
+            f"  curl -s '{admin}/interactions/<interaction_id>/responses?timeout=10'",
+            "  (post in a lesson's thread: POST "
+            f'{admin}/channels/<thread_id>/messages {{"author_id": "1001", "content": "..."}})',
+            "Act as a maintainer on GitHub: list the lesson issues, or clone the lessons:",
+            "  curl -s -H 'Authorization: token maintainer' "
+            f"'{github['url']}/repos/{github['repository']}/issues?labels=lesson-discussion'",
+            f"  git clone {github['clone_url']}",
+            "Point any lessonbot command at this sandbox:",
+            f"  set -a; . {shlex.quote(str(env_file))}; set +a; lessonbot sync --dry-run",
+            "A restart resumes this world; `lessonbot sandbox --fresh` starts a new one.",
+        ]
+    )
+
+
+def _first_lesson(environment: SandboxEnvironment) -> str:
+    """Return a lesson identity to show in examples."""
+    lessons = environment.app.catalogue.ordered_lessons() if environment.app.catalogue else []
+    return lessons[0].identity if lessons else "program/slug"
 
 
 async def run_sandbox(
@@ -208,16 +452,29 @@ async def run_sandbox(
     *,
     content_dir: Path,
     state_dir: Path = Path(".lessonbot"),
+    fresh: bool = False,
 ) -> None:
-    """Run both sandboxes and the bot until cancelled, printing where each listens."""
+    """Run both sandboxes and the bot until cancelled, printing where each listens; link
+    every lesson at start. `fresh` wipes the kept world first."""
+    if fresh:
+        deleted = await asyncio.to_thread(wipe_world, state_dir)
+        if deleted:
+            print(f"Fresh start: removed the sandbox world in {state_dir}", flush=True)
     async with sandbox_environment(
-        settings, content_dir=content_dir, state_dir=state_dir
+        settings, content_dir=content_dir, state_dir=state_dir, link_at_start=True
     ) as environment:
         discord, github = environment.description["discord"], environment.description["github"]
+        resumed = "resumed" if environment.description["restored"] else "new"
+        print(f"Sandbox world:    {resumed} ({state_dir / WORLD_DIR})", flush=True)
+        if environment.stale_database is not None:
+            print(f"Old database:     moved to {environment.stale_database}", flush=True)
         print(f"Discord sandbox:  {discord['url']} (guild {discord['guild_id']})", flush=True)
         print(f"GitHub sandbox:   {github['url']} ({github['repository']})", flush=True)
         print(f"Lessons:          git clone {github['clone_url']}", flush=True)
         print(f"lessonbot web:    {environment.app.web_url} (webhooks from GitHub)", flush=True)
-        print(f"Details:          {state_dir / 'sandbox.json'}", flush=True)
+        print(f"Details:          {state_dir / DESCRIPTION}, {state_dir / ENV_FILE}", flush=True)
+        if environment.linked:
+            print(environment.linked, flush=True)
+        print(sandbox_guide(environment, state_dir), flush=True)
         print("The bot is connected. Press Ctrl+C to stop.", flush=True)
         await environment.bot_task
