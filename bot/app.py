@@ -310,7 +310,10 @@ def _push_handler(
                 len(catalogue.lessons),
                 str(payload.get("after"))[:12],
             )
-        report = await linking.on_push(catalogue, payload, branch=branch)
+        # A refreshed clone already holds the pushed files: nothing to read again.
+        report = await linking.on_push(
+            catalogue, payload, branch=branch, read_files=not content.from_github
+        )
         if report is not None:
             log.info("push %s: %s", delivery.delivery_id, report.as_json())
 

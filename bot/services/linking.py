@@ -451,13 +451,20 @@ class LinkingService:
         return await self.sync(catalogue, only={identity}, create=True)
 
     async def on_push(
-        self, catalogue: Catalogue, payload: Mapping[str, Any], branch: str = "main"
+        self,
+        catalogue: Catalogue,
+        payload: Mapping[str, Any],
+        branch: str = "main",
+        *,
+        read_files: bool = True,
     ) -> SyncReport | None:
-        """Apply a push to `branch` to the catalogue and sync only the lessons it touched.
+        """Sync only the lessons a push to `branch` touched.
 
-        Changed files are read from GitHub at the push's `after` commit (front matter is
-        all that is needed); a file removed drops that locale, and a lesson with no file
-        left leaves the catalogue, so its post is archived and its issue closed.
+        With `read_files` (a catalogue from a plain directory), the push is applied to the
+        catalogue first: changed files are read from GitHub at the push's `after` commit
+        (front matter is all that is needed); a file removed drops that locale, and a
+        lesson with no file left leaves the catalogue, so its post is archived and its
+        issue closed. Without it the catalogue was reloaded from the pushed commit already.
         """
         if payload.get("ref") != f"refs/heads/{branch}" or payload.get("deleted"):
             return None
@@ -475,10 +482,14 @@ class LinkingService:
             if (parsed := parse_lesson_path(path)) is None:
                 continue
             program, _locale, slug = parsed
-            catalogue.remove_file(path)
+            if read_files:
+                catalogue.remove_file(path)
             touched.add(f"{program}/{slug}")
         for path in changed:
-            if parse_lesson_path(path) is None:
+            if (parsed := parse_lesson_path(path)) is None:
+                continue
+            if not read_files:
+                touched.add(f"{parsed[0]}/{parsed[2]}")
                 continue
             fetched = await self._github.get_file(path, ref=str(payload["after"]))
             lesson_file, problems = parse_lesson_text(path, fetched.text)

@@ -547,9 +547,13 @@ async def test_a_push_to_main_syncs_only_the_lessons_it_changed(tmp_path: Path) 
             f"{r['method']} {r['path'].rsplit('/', 1)[0]}"
             for r in env.github.requests[github_before:]
         ]
-        # The bot read the one changed file at the pushed commit and patched one issue.
+        # The bot fetched its clone over git, read no file through the REST API again,
+        # and patched one issue.
+        assert any(
+            r["path"].endswith("/git-upload-pack") for r in env.github.requests[github_before:]
+        )
         bot_requests = [r for r in handled if "/contents/" in r or "/issues" in r]
-        assert len([r for r in bot_requests if r.startswith("GET")]) == 1
+        assert len([r for r in bot_requests if r.startswith("GET")]) == 0
         assert len([r for r in bot_requests if r.startswith("PATCH")]) == 1
         link = links["data-basics/cleaning-data"]
         issue = await linking_issue(env, link.github_issue_number)
