@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import tempfile
 import types
 import typing
@@ -51,19 +52,15 @@ def read_json(path: Path) -> Any | None:
         return None
 
 
-def bind_preferred(host: str, port: int, previous: int | None) -> tuple[Any, bool]:
-    """Bind `port`, or with port 0 the `previous` one when free (else any free port).
-
-    Return the socket and whether the previous port could not be had again, so URLs
-    a restored world stored keep working whenever they can.
-    """
+def bind_preferred(host: str, port: int, previous: int | None) -> socket.socket:
+    """Bind `port`, or with port 0 the `previous` one when free (else any free port), so
+    the URLs a restored world stored keep working whenever they can."""
     if port == 0 and previous:
         try:
-            return bind_listener(host, previous), False
+            return bind_listener(host, previous)
         except PortInUseError:
             log.warning("port %s of the last run is in use; listening on another", previous)
-            return bind_listener(host, 0), True
-    return bind_listener(host, port), False
+    return bind_listener(host, port)
 
 
 class Saver:

@@ -216,7 +216,7 @@ class GitHubSandbox(ThreadedServer):
         # Bind first so the port (and every URL the payloads carry) is known before the
         # application is frozen. PortInUseError names a busy port asked for; the last
         # run's port is only preferred.
-        sock, _ = bind_preferred(self.host, self.port, saved.get("port") if saved else None)
+        sock = bind_preferred(self.host, self.port, saved.get("port") if saved else None)
         family = sock.family
         port = sock.getsockname()[1]
         host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
