@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,8 @@ EVENT_INTENTS: dict[str, tuple[int, int]] = {
     "MESSAGE_REACTION_REMOVE": (GUILD_MESSAGE_REACTIONS, DIRECT_MESSAGE_REACTIONS),
 }
 BUFFER_SIZE = 10_000
+# Transport compression Discord offers that the sandbox speaks (zstd-stream is not offered).
+TRANSPORT_COMPRESSIONS = ("zlib-stream",)
 TRACE = ['["lessonbot-sandbox-gateway",{"micros":0}]']
 
 
@@ -58,10 +61,23 @@ class Connection:
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     session: Session | None = None
     server_closed: bool = False
+    # zlib-stream: one deflate context for the whole connection, each payload sync-flushed.
+    stream: Any = None
+    # IDENTIFY's `compress: true`: each dispatch zlib-compressed on its own.
+    payload_compression: bool = False
 
     def send(self, frame: str) -> None:
         """Queue a frame; the writer task sends frames in the order they were queued."""
         self.queue.put_nowait(frame)
+
+    def encode(self, frame: str) -> str | bytes:
+        """Return a frame as it goes on the wire: text, or binary when compressed."""
+        if self.stream is not None:
+            data = frame.encode()
+            return self.stream.compress(data) + self.stream.flush(zlib.Z_SYNC_FLUSH)
+        if self.payload_compression and frame.startswith('{"op": 0,'):
+            return zlib.compress(frame.encode())
+        return frame
 
 
 @dataclass(eq=False)
@@ -131,20 +147,27 @@ class Gateway:
         self.counts["connections"] += 1
         writer = asyncio.create_task(self._write(conn), name="discord-sandbox-gateway-writer")
         try:
+            # ETF is a value Discord accepts but the sandbox does not speak: it is refused
+            # the way Discord refuses a payload it cannot decode, before HELLO.
             if request.query.get("encoding", "json") != "json":
                 await self._close(conn, 4002, "Error while decoding payload.")
                 return ws
             if request.query.get("v", "10") not in ("9", "10"):
                 await self._close(conn, 4012, "Invalid API version.")
                 return ws
+            compress = request.query.get("compress")
+            if compress is not None and compress not in TRANSPORT_COMPRESSIONS:
+                await self._close(conn, 4002, "Error while decoding payload.")
+                return ws
+            if compress == "zlib-stream":
+                conn.stream = zlib.compressobj()
             data = {"heartbeat_interval": self.heartbeat_interval, "_trace": TRACE}
             conn.send(json.dumps({"op": HELLO, "d": data, "s": None, "t": None}))
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
                     await self._receive(conn, msg.data)
                 elif msg.type is WSMsgType.BINARY:
-                    # The sandbox speaks JSON text frames only (no ETF, no client compression).
-                    await self._close(conn, 4002, "Error while decoding payload.")
+                    await self._receive(conn, _binary_text(msg.data))
                 if ws.closed:
                     break
         finally:
@@ -170,7 +193,11 @@ class Gateway:
             if conn.ws.closed:
                 return
             try:
-                await conn.ws.send_str(frame)
+                wire = conn.encode(frame)
+                if isinstance(wire, bytes):
+                    await conn.ws.send_bytes(wire)
+                else:
+                    await conn.ws.send_str(wire)
             except (ConnectionError, RuntimeError):
                 return
 
@@ -180,9 +207,11 @@ class Gateway:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(conn.ws.close(code=code, message=reason.encode()), 5)
 
-    async def _receive(self, conn: Connection, raw: str) -> None:
+    async def _receive(self, conn: Connection, raw: str | None) -> None:
         """Handle one frame from the client."""
         try:
+            if raw is None:
+                raise ValueError("undecodable binary frame")
             message = json.loads(raw)
             op = message["op"]
         except (ValueError, TypeError, KeyError):
@@ -223,6 +252,12 @@ class Gateway:
         ):
             await self._close(conn, 4010, "Invalid shard.")
             return
+        compress = data.get("compress", False)
+        if not isinstance(compress, bool):
+            await self._close(conn, 4002, "Error while decoding payload.")
+            return
+        # With zlib-stream on, Discord does not compress payloads a second time.
+        conn.payload_compression = compress and conn.stream is None
         session = Session(secrets.token_hex(16), intents, shard)
         self.sessions.append(session)
         self.counts["identify"] += 1
@@ -381,3 +416,15 @@ class Gateway:
         await asyncio.gather(
             *(self._close(conn, 1001, "Sandbox shutting down.") for conn in list(self.connections))
         )
+
+
+def _binary_text(data: bytes) -> str | None:
+    """Read a client's binary frame: UTF-8 JSON, or a zlib-compressed one; None if neither."""
+    if data[:1] == b"\x78":
+        # A zlib header (0x78) cannot start JSON, so this is a compressed payload.
+        with contextlib.suppress(zlib.error):
+            data = zlib.decompress(data)
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return None

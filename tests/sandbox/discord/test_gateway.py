@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 import aiohttp
@@ -191,3 +192,84 @@ async def test_wrong_token_fails_login(sandbox: DiscordSandbox, point_discord: N
     with pytest.raises(discord.LoginFailure):
         await bot.login("not-the-token")
     await bot.close()
+
+
+def _identify(sandbox: DiscordSandbox, **extra: Any) -> dict[str, Any]:
+    """Return an IDENTIFY frame for the sandbox's bot."""
+    return {
+        "op": 2,
+        "d": {"token": sandbox.bot_token, "intents": 513, "properties": {}, **extra},
+    }
+
+
+async def test_json_in_binary_frames_is_accepted(
+    sandbox: DiscordSandbox, guild: dict[str, Any]
+) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(sandbox.gateway_url) as ws:
+        await _frames(ws, 1)
+        await ws.send_bytes(json.dumps({"op": 1, "d": None}).encode())
+        assert (await _frames(ws, 1))[0]["op"] == 11
+        # A zlib-compressed JSON payload in a binary frame is read too.
+        await ws.send_bytes(zlib.compress(json.dumps(_identify(sandbox)).encode()))
+        ready, created = await _frames(ws, 2)
+        assert (ready["t"], created["t"]) == ("READY", "GUILD_CREATE")
+        await ws.send_bytes(b"\xff\xfe not json")
+        assert (await ws.receive(timeout=5)).type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == 4002
+
+
+async def test_zlib_stream_sends_binary_frames_from_one_context(
+    sandbox: DiscordSandbox, guild: dict[str, Any]
+) -> None:
+    url = f"{sandbox.gateway_url}?v=10&encoding=json&compress=zlib-stream"
+    inflate = zlib.decompressobj()
+
+    async def frame() -> dict[str, Any]:
+        message = await ws.receive(timeout=5)
+        assert message.type is aiohttp.WSMsgType.BINARY
+        assert message.data.endswith(b"\x00\x00\xff\xff")
+        return json.loads(inflate.decompress(message.data))
+
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        hello = await frame()
+        assert hello["op"] == 10
+        await ws.send_json(_identify(sandbox))
+        ready, created = await frame(), await frame()
+        assert (ready["t"], created["t"]) == ("READY", "GUILD_CREATE")
+        await ws.send_json({"op": 1, "d": 2})
+        assert (await frame())["op"] == 11
+    # A fresh inflater cannot read the second payload: the context spans the connection.
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.receive(timeout=5)
+        await ws.send_json({"op": 1, "d": None})
+        second = (await ws.receive(timeout=5)).data
+        with pytest.raises(zlib.error):
+            json.loads(zlib.decompressobj().decompress(second))
+
+
+async def test_identify_compress_sends_dispatches_zlib_compressed(
+    sandbox: DiscordSandbox, guild: dict[str, Any]
+) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(sandbox.gateway_url) as ws:
+        await _frames(ws, 1)
+        await ws.send_json(_identify(sandbox, compress=True))
+        ready = await ws.receive(timeout=5)
+        assert ready.type is aiohttp.WSMsgType.BINARY
+        assert json.loads(zlib.decompress(ready.data))["t"] == "READY"
+        await ws.receive(timeout=5)  # GUILD_CREATE
+        # Only dispatches are compressed; the heartbeat ACK stays a text frame.
+        await ws.send_json({"op": 1, "d": 2})
+        assert (await _frames(ws, 1))[0]["op"] == 11
+
+
+@pytest.mark.parametrize(
+    "query", ["encoding=etf", "encoding=xml", "compress=zstd-stream", "compress=gzip"]
+)
+async def test_unsupported_encoding_or_compression_is_refused(
+    sandbox: DiscordSandbox, query: str
+) -> None:
+    url = f"{sandbox.gateway_url}?v=10&{query}"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        closing = await ws.receive(timeout=5)
+        assert closing.type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == 4002
