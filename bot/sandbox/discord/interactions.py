@@ -361,7 +361,9 @@ class Interactions:
         message = None
         if source.type == MESSAGE_COMPONENT and source.message_id is not None:
             message = self.state.find_message(source.channel_id, source.message_id)
-        return self._create(MODAL_SUBMIT, channel, user_id, locale, data, message=message)
+        submitted = self._create(MODAL_SUBMIT, channel, user_id, locale, data, message=message)
+        submitted.trigger_id = source.id
+        return submitted
 
     def component(
         self,

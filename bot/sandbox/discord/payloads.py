@@ -17,6 +17,7 @@ from bot.sandbox.discord.state import (
     Command,
     ForumTag,
     Guild,
+    Interaction,
     Member,
     Message,
     Reaction,
@@ -442,18 +443,7 @@ class Payloads:
         if interaction is None:
             return
         user = self.user(self.state.user(interaction.user_id))
-        owners = {"0": str(interaction.guild_id or 0)}
-        metadata: JSON = {
-            "id": str(interaction.id),
-            "type": interaction.type,
-            "user": user,
-            "authorizing_integration_owners": owners,
-        }
-        if interaction.original_id is not None and interaction.original_id != int(data["id"]):
-            metadata["original_response_message_id"] = str(interaction.original_id)
-        if interaction.type == 3 and interaction.message_id is not None:
-            metadata["interacted_message_id"] = str(interaction.message_id)
-        data["interaction_metadata"] = metadata
+        data["interaction_metadata"] = self._interaction_metadata(interaction, int(data["id"]))
         if interaction.type == 2:
             data["interaction"] = {
                 "id": str(interaction.id),
@@ -461,6 +451,32 @@ class Payloads:
                 "name": interaction.name,
                 "user": user,
             }
+
+    def _interaction_metadata(self, interaction: Interaction, message_id: int | None) -> JSON:
+        """Return a message's `interaction_metadata`; a modal submit's names its trigger."""
+        metadata: JSON = {
+            "id": str(interaction.id),
+            "type": interaction.type,
+            "user": self.user(self.state.user(interaction.user_id)),
+            "authorizing_integration_owners": {"0": str(interaction.guild_id or 0)},
+        }
+        if interaction.original_id is not None and interaction.original_id != message_id:
+            metadata["original_response_message_id"] = str(interaction.original_id)
+        if interaction.type == 3 and interaction.message_id is not None:
+            metadata["interacted_message_id"] = str(interaction.message_id)
+        command = (interaction.payload.get("data") or {}) if interaction.type == 2 else {}
+        target = command.get("target_id")
+        if command.get("type") == 3 and target is not None:
+            metadata["target_message_id"] = str(target)
+        elif command.get("type") == 2 and int(target or 0) in self.state.users:
+            metadata["target_user"] = self.user(self.state.users[int(target)])
+        trigger = self.state.interactions.get(interaction.trigger_id or 0)
+        if interaction.type == 5 and trigger is not None:
+            # Discord requires it on a modal submit: the command or click that opened it.
+            metadata["triggering_interaction_metadata"] = self._interaction_metadata(
+                trigger, None
+            )
+        return metadata
 
     def message_event(self, message: Message) -> JSON:
         """Return a MESSAGE_CREATE/UPDATE payload: the message plus guild_id and member."""

@@ -261,6 +261,8 @@ class Interaction:
     records: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    # A modal submit's: the command or component interaction whose answer showed the modal.
+    trigger_id: int | None = None
 
 
 class State:

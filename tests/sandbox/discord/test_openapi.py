@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -12,7 +15,7 @@ import aiohttp
 import pytest
 
 from bot.sandbox.discord import DiscordSandbox
-from tests.sandbox.discord.conftest import ANA, OPENAPI
+from tests.sandbox.discord.conftest import ANA, BEN, OPENAPI
 
 Check = Callable[[str, str, int, Any], None]
 SPEC_URI = "urn:discord:openapi"
@@ -352,3 +355,221 @@ async def test_gateway_objects_match_the_official_schemas(
     assert reaction["t"] == "MESSAGE_REACTION_ADD"
     component("MessageReactionEmojiResponse", reaction["d"]["emoji"])
     component("GuildMemberResponse", reaction["d"]["member"])
+
+
+# Every answer and dispatch of a broad scenario: required fields included ($ref, oneOf and
+# allOf resolved by the validator), not only the properties a payload happens to carry.
+
+Validate = Callable[[str, Any], None]
+THREADS = {10, 11, 12}
+
+
+def _templates(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
+    """Return (pattern, template) for every spec path, literal segments before parameters."""
+    found = [
+        (re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))), template)
+        for template in spec["paths"]
+    ]
+    return sorted(found, key=lambda item: item[1].count("{"))
+
+
+def _channel_schema(channel: dict[str, Any]) -> str:
+    """Name the schema of a channel object by its type."""
+    if channel["type"] in THREADS:
+        return "ThreadResponse"
+    return "PrivateChannelResponse" if channel["type"] == 1 else "GuildChannelResponse"
+
+
+def check_dispatch(event: str, data: dict[str, Any], component: Validate) -> None:
+    """Validate a gateway dispatch's objects against their component schemas."""
+    if event == "READY":
+        component("UserPIIResponse", data["user"])
+    elif event == "GUILD_CREATE":
+        for channel in data["channels"]:
+            component("GuildChannelResponse", channel)
+        for thread in data["threads"]:
+            component("ThreadResponse", thread)
+        for member in data["members"]:
+            component("GuildMemberResponse", member)
+        rest = {k: v for k, v in data.items() if k not in ("channels", "threads")}
+        component("GuildResponse", rest)
+    elif event in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
+        component("MessageResponse", data)
+    elif event in ("CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE"):
+        component(_channel_schema(data), data)
+    elif event in ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE"):
+        component("MessageReactionEmojiResponse", data["emoji"])
+        if "member" in data:
+            component("GuildMemberResponse", data["member"])
+    elif event == "INTERACTION_CREATE":
+        if "message" in data:
+            component("MessageResponse", data["message"])
+        if "member" in data:
+            component("GuildMemberResponse", data["member"])
+        if "user" in data:
+            component("UserResponse", data["user"])
+
+
+async def test_every_answer_and_dispatch_of_a_broad_scenario_meets_the_spec(
+    sandbox: DiscordSandbox,
+    guild: dict[str, Any],
+    raw: Callable[..., Any],
+    spec: dict[str, Any],
+    check: Callable[[str, str, int, Any], None],
+    component: Validate,
+) -> None:
+    templates = _templates(spec)
+    checked: list[str] = []
+
+    async def call(method: str, path: str, body: Any = None, **options: Any) -> Any:
+        status, _, answer = await raw(method, path, body, **options)
+        bare = path.split("?", 1)[0]
+        template = next(t for pattern, t in templates if pattern.fullmatch(bare))
+        if answer is not None:
+            if "errors" in answer:
+                assert_error_tree(answer.pop("errors"))
+            check(method, template, status, answer)
+            checked.append(f"{method} {template} {status}")
+        return answer
+
+    dispatches: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession() as session, session.ws_connect(sandbox.gateway_url) as ws:
+        await ws.receive(timeout=5)
+        identify = {"token": sandbox.bot_token, "intents": (1 << 17) - 1, "properties": {}}
+        await ws.send_json({"op": 2, "d": identify})
+
+        async def listen() -> None:
+            async for frame in ws:
+                payload = json.loads(frame.data)
+                if payload["op"] == 0:
+                    dispatches.append(payload)
+
+        listener = asyncio.create_task(listen())
+        app, gid = sandbox.application_id, guild["id"]
+        general, forum = guild["channels"]["general"], guild["channels"]["data-basics"]
+        await call(
+            "PUT",
+            f"/applications/{app}/commands",
+            [
+                {"name": "suggest", "description": "Suggest an edit"},
+                {"name": "Report", "type": 3},
+                {"name": "Profile", "type": 2},
+            ],
+        )
+        # A forum post, a reply, an edit, a reaction, history, a thread on a message.
+        post = await call(
+            "POST",
+            f"/channels/{forum}/threads",
+            {"name": "Lesson: data", "message": {"content": "Talk here"}},
+        )
+        await call("PATCH", f"/channels/{post['id']}", {"name": "Lesson: data 2"})
+        sent = await call(
+            "POST",
+            f"/channels/{general}/messages",
+            {
+                "content": "Pick one",
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {"type": 2, "style": 1, "label": "Edit", "custom_id": "edit"}
+                        ],
+                    }
+                ],
+            },
+        )
+        learner = await sandbox.post_message(general, ANA, "Why?", reply_to=int(sent["id"]))
+        await sandbox.add_reaction(general, int(learner["id"]), BEN, "👍")
+        await call("PATCH", f"/channels/{general}/messages/{sent['id']}", {"content": "Pick"})
+        await call("GET", f"/channels/{general}/messages?limit=50")
+        await call("GET", f"/channels/{general}/messages/{learner['id']}")
+        await call(
+            "POST", f"/channels/{general}/messages/{learner['id']}/threads", {"name": "Why thread"}
+        )
+        dm = await call("POST", "/users/@me/channels", {"recipient_id": str(ANA)})
+        await call("POST", f"/channels/{dm['id']}/messages", {"content": "Hi Ana"})
+        await call("GET", f"/guilds/{gid}/threads/active")
+        await call("GET", f"/channels/{forum}/threads/archived/public")
+        # A slash command that shows a modal, the modal's submit and its answers.
+        modal = {
+            "custom_id": "suggest",
+            "title": "Suggest",
+            "components": [
+                {
+                    "type": 1,
+                    "components": [{"type": 4, "custom_id": "text", "label": "Text", "style": 2}],
+                }
+            ],
+        }
+        hooks = []
+        command_id = await sandbox.run_command(gid, general, ANA, "suggest")
+        token = sandbox.context.state.interactions[command_id].token
+        await call(
+            "POST",
+            f"/interactions/{command_id}/{token}/callback?with_response=true",
+            {"type": 9, "data": modal},
+            token=None,
+        )
+        submit_id = await sandbox.submit_modal(gid, general, ANA, "suggest", {"text": "Fix"})
+        token = sandbox.context.state.interactions[submit_id].token
+        answer = await call(
+            "POST",
+            f"/interactions/{submit_id}/{token}/callback?with_response=true",
+            {"type": 4, "data": {"content": "Thanks"}},
+            token=None,
+        )
+        metadata = answer["resource"]["message"]["interaction_metadata"]
+        assert metadata["type"] == 5
+        assert metadata["triggering_interaction_metadata"]["id"] == str(command_id)
+        hooks.append(f"/webhooks/{app}/{token}")
+        # A button click on the bot's message, deferred then edited; a modal from a click.
+        click_id = await sandbox.click(general, int(sent["id"]), ANA, "edit")
+        token = sandbox.context.state.interactions[click_id].token
+        await call(
+            "POST",
+            f"/interactions/{click_id}/{token}/callback?with_response=true",
+            {"type": 9, "data": modal},
+            token=None,
+        )
+        from_click = await sandbox.submit_modal(gid, general, ANA, "suggest", {"text": "Again"})
+        token = sandbox.context.state.interactions[from_click].token
+        await call("POST", f"/interactions/{from_click}/{token}/callback", {"type": 5}, token=None)
+        hooks.append(f"/webhooks/{app}/{token}")
+        for hook in hooks:
+            await call("PATCH", f"{hook}/messages/@original", {"content": "Done"}, token=None)
+            await call("GET", f"{hook}/messages/@original", token=None)
+            await call("POST", f"{hook}?wait=true", {"content": "More", "flags": 64}, token=None)
+        # Errors a client parses: unknown, invalid, unauthorized.
+        await call("GET", "/channels/1")
+        await call("POST", f"/channels/{general}/messages", {"content": ""})
+        await call("GET", "/users/@me", token=None)
+        await sandbox.delete_message(general, int(learner["id"]))
+        # Let the last dispatches arrive, then stop listening.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.sleep(0.3), 1)
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        await ws.close(code=4000)
+
+    events = {payload["t"] for payload in dispatches}
+    for payload in dispatches:
+        check_dispatch(payload["t"], payload["d"], component)
+    replies = [
+        p["d"]
+        for p in dispatches
+        if p["t"] == "MESSAGE_CREATE" and p["d"].get("interaction_metadata", {}).get("type") == 5
+    ]
+    assert replies and all(
+        "triggering_interaction_metadata" in r["interaction_metadata"] for r in replies
+    )
+    assert {
+        "READY",
+        "GUILD_CREATE",
+        "MESSAGE_CREATE",
+        "MESSAGE_UPDATE",
+        "THREAD_CREATE",
+        "INTERACTION_CREATE",
+        "MESSAGE_REACTION_ADD",
+    } <= events
+    assert len(checked) >= 20
