@@ -202,6 +202,9 @@ def _explain(error: Exception, arguments: argparse.Namespace, settings: Settings
     from bot.net import PortInUseError
 
     locale = settings.locale
+    everything = sys.modules.get("bot.sandbox.everything")  # only `sandbox` loads it
+    if everything is not None and isinstance(error, everything.StateDirBusyError):
+        return t(locale, "cli.sandbox_running", path=str(error.state_dir), holder=error.holder)
     if isinstance(error, PortInUseError):
         place = {"host": error.host, "port": error.port}
         if getattr(arguments, "port", None) is not None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import fcntl
 import json
 import logging
+import os
 import secrets
 import shlex
 import shutil
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,8 @@ DATABASE = "sandbox.db"
 DATABASE_WORLD = "sandbox-world"
 ENV_FILE = "sandbox.env"
 DESCRIPTION = "sandbox.json"
+# Held by the running sandbox: a second one on the same folder stops with a clear error.
+LOCK_FILE = "sandbox.lock"
 CLONE_DIR = "content"
 
 
@@ -447,6 +452,41 @@ def _first_lesson(environment: SandboxEnvironment) -> str:
     return lessons[0].identity if lessons else "program/slug"
 
 
+class StateDirBusyError(Exception):
+    """Another `lessonbot sandbox` holds this state folder."""
+
+    def __init__(self, state_dir: Path, holder: str) -> None:
+        super().__init__(f"{state_dir} is in use by {holder or 'another process'}")
+        self.state_dir = state_dir
+        self.holder = holder
+
+
+@contextlib.contextmanager
+def holding_state_dir(state_dir: Path) -> Iterator[None]:
+    """Hold the state folder for this process, or raise StateDirBusyError.
+
+    Two sandboxes on one folder would each save their own world over the other's (and
+    the second would re-link every lesson on its own ports): the second one must stop.
+    The lock goes with the process, so a crashed sandbox never leaves it held.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / LOCK_FILE
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise StateDirBusyError(state_dir, handle.read().strip()) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
 async def run_sandbox(
     settings: Settings,
     *,
@@ -456,6 +496,13 @@ async def run_sandbox(
 ) -> None:
     """Run both sandboxes and the bot until cancelled, printing where each listens; link
     every lesson at start. `fresh` wipes the kept world first."""
+    with holding_state_dir(state_dir):
+        await _run_sandbox(settings, content_dir=content_dir, state_dir=state_dir, fresh=fresh)
+
+
+async def _run_sandbox(
+    settings: Settings, *, content_dir: Path, state_dir: Path, fresh: bool
+) -> None:
     if fresh:
         deleted = await asyncio.to_thread(wipe_world, state_dir)
         if deleted:

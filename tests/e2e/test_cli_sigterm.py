@@ -190,3 +190,31 @@ def test_sigterm_stops_the_discord_sandbox(start: Callable[..., Command], tmp_pa
     command.wait_for_line(r"bot token: ")
 
     assert_stopped_cleanly(command)
+
+
+def test_a_second_sandbox_on_the_same_state_folder_stops_with_one_line(
+    start: Callable[..., Command], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    first = start("sandbox", "--content", str(CONTENT), "--state-dir", str(state))
+    first.wait_for_line(r"The bot is connected")
+    world = (state / "sandbox" / "world.json").read_text()
+
+    second = subprocess.run(
+        [str(LESSONBOT), "sandbox", "--content", str(CONTENT), "--state-dir", str(state)],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("LESSONBOT_")},
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=False,
+    )
+
+    assert second.returncode == 2
+    [line] = second.stderr.strip().splitlines()
+    assert line.startswith("lessonbot: A lessonbot sandbox is already running on the state")
+    assert f"process {first.process.pid}" in line and "--state-dir" in line
+    # The running world was not touched, and the first sandbox still serves it.
+    assert (state / "sandbox" / "world.json").read_text() == world
+    assert first.process.poll() is None
+    assert_stopped_cleanly(first)

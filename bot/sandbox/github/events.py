@@ -19,8 +19,14 @@ class Events:
     def _envelope(self, repo: Repo, sender: User, body: JSON) -> JSON:
         """Add the repository and sender every repository event carries."""
         body["repository"] = self.payloads.repository(repo, hook=True)
+        self._add_organization(repo, body)
         body["sender"] = self.payloads.user(sender)
         return body
+
+    def _add_organization(self, repo: Repo, body: JSON) -> None:
+        """Add `organization`, which GitHub sends only when an organization owns the repo."""
+        if repo.owner.type == "Organization":
+            body["organization"] = self.payloads.organization(repo.owner)
 
     def issues(
         self,
@@ -37,7 +43,7 @@ class Events:
         if changes is not None:
             body["changes"] = changes
         if label is not None:
-            body["label"] = self.payloads.label(repo, label, hook=True)
+            body["label"] = self.payloads.label(repo, label)
         self.sender.send("issues", self._envelope(repo, sender, body))
 
     def issue_comment(
@@ -75,7 +81,7 @@ class Events:
         }
         label = extra.pop("label", None)
         if label is not None:
-            body["label"] = self.payloads.label(repo, label, hook=True)
+            body["label"] = self.payloads.label(repo, label)
         reviewer = extra.pop("requested_reviewer", None)
         if reviewer is not None:
             body["requested_reviewer"] = self.payloads.user(reviewer)
@@ -119,6 +125,9 @@ class Events:
             "after": after,
             "repository": self.payloads.repository(repo, hook=True, push=True),
             "pusher": {"name": sender.login, "email": sender.email},
+        }
+        self._add_organization(repo, body)
+        body |= {
             "sender": self.payloads.user(sender),
             "created": created,
             "deleted": deleted,

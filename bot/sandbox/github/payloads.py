@@ -104,6 +104,24 @@ class Payloads:
             "site_admin": False,
         }
 
+    def organization(self, org: User) -> JSON:
+        """Render an organization as REST lists it and webhooks carry it (`organization`)."""
+        api = f"{self.base}/orgs/{quote(org.login)}"
+        return {
+            "login": org.login,
+            "id": org.id,
+            "node_id": node_id("Organization", org.id),
+            "url": api,
+            "repos_url": f"{api}/repos",
+            "events_url": f"{api}/events",
+            "hooks_url": f"{api}/hooks",
+            "issues_url": f"{api}/issues",
+            "members_url": f"{api}/members{{/member}}",
+            "public_members_url": f"{api}/public_members{{/member}}",
+            "avatar_url": f"{self.base}/_sandbox/avatars/{org.id}",
+            "description": None,
+        }
+
     def public_user(self, user: User) -> JSON:
         """Render a user profile, as GET /users/{login} returns it."""
         return {
@@ -274,9 +292,9 @@ class Payloads:
 
     # Issues and their parts
 
-    def label(self, repo: Repo, label: Label, *, hook: bool = False) -> JSON:
-        """Render a label."""
-        data: JSON = {
+    def label(self, repo: Repo, label: Label) -> JSON:
+        """Render a label, the same in REST answers and in webhooks, as GitHub sends it."""
+        return {
             "id": label.id,
             "node_id": node_id("Label", label.id),
             "url": f"{self.repo_api(repo)}/labels/{quote(label.name, safe='')}",
@@ -284,11 +302,10 @@ class Payloads:
             "color": label.color,
             "default": label.default,
             "description": label.description,
+            # GitHub's current models require both in webhooks too; labels are never archived.
+            "archived_at": None,
+            "archived_by": None,
         }
-        if not hook:
-            data["archived_at"] = None
-            data["archived_by"] = None
-        return data
 
     def reactions(self, url: str) -> JSON:
         """Render an empty reaction rollup."""
@@ -312,7 +329,7 @@ class Payloads:
             "number": issue.number,
             "title": issue.title,
             "user": self.user(issue.user),
-            "labels": [self.label(repo, label, hook=hook) for label in issue.labels],
+            "labels": [self.label(repo, label) for label in issue.labels],
             "state": issue.state,
             "locked": issue.locked,
             "assignee": self.user(issue.assignees[0]) if issue.assignees else None,
@@ -405,7 +422,7 @@ class Payloads:
             "assignees": [self.user(user) for user in issue.assignees],
             "requested_reviewers": [self.user(user) for user in pull.requested_reviewers],
             "requested_teams": [],
-            "labels": [self.label(repo, label, hook=hook) for label in issue.labels],
+            "labels": [self.label(repo, label) for label in issue.labels],
             "milestone": None,
             "draft": pull.draft,
             "commits_url": f"{api}/commits",

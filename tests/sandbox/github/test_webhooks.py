@@ -14,10 +14,11 @@ from typing import Any
 import jsonschema
 import pytest
 from github import Auth, Github
+from pydantic import ValidationError
 
 from bot.sandbox.github import GitHubSandbox
 from bot.sandbox.github.webhooks import WebhookSender, signature_256
-from tests.sandbox.github.conftest import LESSON, WEBHOOK_EXAMPLES, Receiver
+from tests.sandbox.github.conftest import LESSON, WEBHOOK_EXAMPLES, Receiver, http
 
 SECRET = "s3cret"
 Validator = Callable[[str, str | None, dict[str, Any]], None]
@@ -133,7 +134,10 @@ EXPECTED = [
 
 
 async def test_every_event_is_delivered_signed_in_order_and_valid(
-    content_dir: Path, receiver: Receiver, webhook_validator: Validator
+    content_dir: Path,
+    receiver: Receiver,
+    webhook_validator: Validator,
+    webhook_model_validator: Validator,
 ) -> None:
     sandbox = GitHubSandbox(content_dir, webhook_url=receiver.url, webhook_secret=SECRET)
     async with sandbox:
@@ -158,6 +162,7 @@ async def test_every_event_is_delivered_signed_in_order_and_valid(
         payload = json.loads(body)
         assert payload == delivery["payload"]
         webhook_validator(delivery["event"], delivery["action"], payload)
+        webhook_model_validator(delivery["event"], delivery["action"], payload)
 
     def find(event: str, action: str | None, nth: int = 0) -> dict[str, Any]:
         found = [d["payload"] for d in deliveries if (d["event"], d["action"]) == (event, action)]
@@ -200,6 +205,65 @@ async def test_every_event_is_delivered_signed_in_order_and_valid(
     assert merged["pull_request"]["merged"] is True
     assert merged["pull_request"]["merge_commit_sha"] == shas["merge"]
     assert merged["pull_request"]["merged_by"]["login"] == "maintainer"
+
+
+def test_model_validator_accepts_githubs_current_shape_and_rejects_broken_ones(
+    webhook_model_validator: Validator,
+) -> None:
+    # The current models must be able to fail, or the scenario's model check proves nothing.
+    example = json.loads((WEBHOOK_EXAMPLES / "push" / "payload.json").read_text())
+    webhook_model_validator("push", None, example)
+    broken = dict(example)
+    broken.pop("pusher")
+    with pytest.raises(ValidationError):
+        webhook_model_validator("push", None, broken)
+    example["repository"]["id"] = "1"  # strict: a string is not an integer
+    with pytest.raises(ValidationError):
+        webhook_model_validator("push", None, example)
+
+
+async def test_webhook_labels_and_organization_agree_with_rest(
+    content_dir: Path, receiver: Receiver, webhook_model_validator: Validator
+) -> None:
+    sandbox = GitHubSandbox(content_dir, webhook_url=receiver.url)
+    async with sandbox:
+        gh = client(sandbox, "lessonbot")
+        repo = await asyncio.to_thread(gh.get_repo, "lessons/content")
+        issue = await asyncio.to_thread(repo.create_issue, "Labelled", labels=["bug"])
+        await asyncio.to_thread(issue.add_to_labels, "question")
+        rest = await asyncio.to_thread(
+            http, sandbox.base_url, "GET", "/repos/lessons/content/labels/question"
+        )
+        org = await asyncio.to_thread(http, sandbox.base_url, "GET", "/repos/lessons/content")
+        await sandbox.wait_for_webhooks()
+        deliveries = sandbox.deliveries
+    labeled = [d["payload"] for d in deliveries if d["action"] == "labeled"][-1]
+    # One builder: a label in a webhook is exactly the label REST answers.
+    assert labeled["label"] == rest.json()
+    assert {"archived_at", "archived_by"} <= set(labeled["issue"]["labels"][0])
+    owner = org.json()["owner"]
+    assert owner["type"] == "Organization"
+    for delivery in deliveries:
+        organization = delivery["payload"]["organization"]
+        assert (organization["login"], organization["id"]) == (owner["login"], owner["id"])
+        webhook_model_validator(delivery["event"], delivery["action"], delivery["payload"])
+
+
+async def test_a_user_owned_repository_sends_no_organization(
+    content_dir: Path, receiver: Receiver
+) -> None:
+    sandbox = GitHubSandbox(content_dir, webhook_url=receiver.url)
+    async with sandbox:
+        gh = client(sandbox, "lessonbot")
+        await asyncio.to_thread(lambda: gh.get_user().login)
+        # An owner login that is already a person's account makes a user-owned repository.
+        await sandbox.add_repository("lessonbot/notes", content_dir)
+        repo = await asyncio.to_thread(gh.get_repo, "lessonbot/notes")
+        assert repo.owner.type == "User"
+        await asyncio.to_thread(repo.create_issue, "Personal")
+        await sandbox.wait_for_webhooks()
+        [delivery] = sandbox.deliveries
+    assert "organization" not in delivery["payload"]
 
 
 async def test_a_failing_receiver_is_recorded_and_later_deliveries_still_go(
