@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.github import media, routes_commits
 from bot.sandbox.github.api import (
     Context,
     body_object,
@@ -112,7 +113,13 @@ async def get_pull(request: web.Request) -> web.Response:
     """GET /repos/{owner}/{repo}/pulls/{number}."""
     repo = find_repo(request)
     ctx = context(request)
-    return respond(await _render(ctx, repo, find_pull(request, repo)))
+    issue, pull = find_pull_parts(request, repo)
+    kind = media.param(request)
+    if kind is not None:
+        answer = await routes_commits.pull_media(repo, pull.base_sha, pull.head_sha, kind)
+        if answer is not None:
+            return answer
+    return respond(await _render(ctx, repo, issue))
 
 
 async def update_pull(request: web.Request) -> web.Response:

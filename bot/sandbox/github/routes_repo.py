@@ -8,6 +8,7 @@ import dataclasses
 
 from aiohttp import web
 
+from bot.sandbox.github import media, routes_commits
 from bot.sandbox.github.api import (
     RATE,
     acting_user,
@@ -139,6 +140,9 @@ async def get_commit(request: web.Request) -> web.Response:
     repo = find_repo(request)
     ctx = context(request)
     ref = request.match_info["ref"]
+    answer = await routes_commits.commit_media(request, repo, media.param(request) or "json")
+    if answer is not None:
+        return answer
     sha = await repo.git.resolve(ref)
     commit = await repo.git.read_commit(sha) if sha else None
     if commit is None:
@@ -184,6 +188,8 @@ async def get_contents(request: web.Request) -> web.Response:
         return respond(payloads.content_item(repo, ref, entry, commit))
     obj = await repo.git.read_object(entry.sha)
     assert obj is not None
+    if media.param(request) == "raw":
+        return media.text(obj[1], "raw")  # the file's bytes, as vnd.github.raw(+json) asks
     return respond(payloads.content_file(repo, ref, entry, commit, obj[1]))
 
 

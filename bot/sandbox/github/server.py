@@ -23,6 +23,7 @@ from bot.sandbox.faults import hold_back
 from bot.sandbox.github import (
     admin,
     apps,
+    routes_commits,
     routes_git,
     routes_issues,
     routes_pulls,
@@ -246,7 +247,8 @@ class GitHubSandbox(ThreadedServer):
         app[CONTEXT] = self._ctx
         app.router.add_routes(admin.routes())
         app.router.add_routes(routes_repo.admin_routes())
-        for module in (routes_repo, routes_git, routes_issues, routes_pulls, apps):
+        # routes_commits first: `/commits/{ref}/status` must not fall to `/commits/{ref:.+}`.
+        for module in (routes_commits, routes_repo, routes_git, routes_issues, routes_pulls, apps):
             app.router.add_routes(module.routes())
         # Last: `/{owner}/{repo}/info/refs` must not shadow a REST route.
         app.router.add_routes(routes_smart_http.routes())
@@ -449,7 +451,7 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         response.headers.setdefault("X-RateLimit-Used", str(window.used))
         response.headers.setdefault("X-RateLimit-Resource", "core")
     response.headers["X-GitHub-Request-Id"] = request_id
-    response.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
+    response.headers.setdefault("X-GitHub-Media-Type", "github.v3; format=json")
     response.headers["X-GitHub-Api-Version-Selected"] = "2022-11-28"
     if not held:
         return response

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.sandbox.github.gitrepo import GitRepo
 
@@ -150,6 +151,9 @@ class Repo:
     comments: dict[int, Comment] = field(default_factory=dict)
     collaborators: dict[str, str] = field(default_factory=dict)  # lower-case login -> permission
     next_number: int = 1
+    # Plain JSON the saved world keeps as is: commit statuses, reactions, lock reasons
+    # and timeline events.
+    records: dict[str, Any] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -201,6 +205,9 @@ class State:
             "comment": 4_000_001,
             "label": 5_000_001,
             "review": 6_000_001,
+            "reaction": 7_000_001,
+            "status": 8_000_001,
+            "event": 9_000_001,
         }
 
     def new_id(self, kind: str) -> int:

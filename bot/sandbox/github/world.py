@@ -61,6 +61,7 @@ def _repo(repo: Repo, repos_dir: Path) -> dict[str, Any]:
         "issues": [_issue(issue) for issue in repo.issues.values()],
         "collaborators": dict(repo.collaborators),
         "next_number": repo.next_number,
+        "records": repo.records,
     }
 
 
@@ -113,6 +114,7 @@ def restore(data: dict[str, Any], repos_dir: Path) -> tuple[State, Apps]:
             description=raw["description"],
             collaborators=dict(raw["collaborators"]),
             next_number=raw["next_number"],
+            records=raw.get("records", {}),
         )
         for label in (decode(Label, item) for item in raw["labels"]):
             repo.labels[label.name.lower()] = label
