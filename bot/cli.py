@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     discord_sandbox.add_argument("--host", default="127.0.0.1")
     discord_sandbox.add_argument("--port", type=int, default=8002, help="0 picks a free port")
+    discord_sandbox.add_argument(
+        "--token",
+        help="the bot token to accept (default: $LESSONBOT_DISCORD_TOKEN, else a token "
+        "shaped like Discord's, printed at start)",
+    )
     discord_sandbox.set_defaults(handler=_sandbox_discord)
     github = sandbox_commands.add_parser(
         "github", help="a GitHub-compatible REST server over a real git repository"
@@ -172,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.log_level != "DEBUG":
         # Alembic narrates every plugin and step at INFO; the command prints the outcome.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    # discord.py warns at every start that voice needs `davey`; lessonbot has no voice.
+    logging.getLogger("discord.client").addFilter(_not_about_voice)
     try:
         return arguments.handler(arguments, settings)
     except UsageError as error:
@@ -191,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("%s", message, exc_info=error)
         _error(message)
         return EXIT_USAGE
+
+
+def _not_about_voice(record: logging.LogRecord) -> bool:
+    return "voice will NOT be supported" not in record.getMessage()
 
 
 def _error(message: str) -> None:
@@ -449,10 +460,12 @@ def _sandbox_everything(arguments: argparse.Namespace, settings: Settings) -> in
     return EXIT_OK
 
 
-def _sandbox_discord(arguments: argparse.Namespace, _settings: Settings) -> int:
+def _sandbox_discord(arguments: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.discord import serve
 
-    asyncio.run(_until_stopped(serve(arguments.host, arguments.port)))
+    configured = settings.discord.token.reveal() if settings.discord.token else None
+    token = arguments.token or configured
+    asyncio.run(_until_stopped(serve(arguments.host, arguments.port, bot_token=token)))
     return EXIT_OK
 
 
