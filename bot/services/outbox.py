@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -99,7 +99,7 @@ def backoff_delay(
     cap: float = 900.0,
     rng: Callable[[], float] = random.random,
 ) -> float:
-    """Return seconds to wait before attempt `attempt + 1`: exponential, full jitter."""
+    """Return seconds to wait before attempt `attempt + 1`: exponential, with jitter."""
     ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
     # Half fixed, half random: never immediately, and retries of many jobs spread out.
     return ceiling / 2 + ceiling / 2 * rng()
@@ -190,6 +190,8 @@ class Outbox:
                         payload=payload,
                         revision=OutboxJob.revision + 1,
                         status=_reopened_status(),
+                        # A new intent gets its own attempts, even where an old one failed.
+                        attempts=0 if job.status == JobStatus.FAILED else OutboxJob.attempts,
                         max_attempts=self._max_attempts,
                         run_after=now,
                         updated_at=now,
@@ -523,8 +525,6 @@ def _is_zombie(pid: int) -> bool:
 def _reopened_status() -> Any:
     # A running job keeps running (its holder will see the new revision when it
     # confirms); anything else becomes pending for the new intent.
-    from sqlalchemy import case
-
     return case(
         (OutboxJob.status == JobStatus.RUNNING, JobStatus.RUNNING.value),
         else_=JobStatus.PENDING.value,

@@ -187,3 +187,17 @@ async def test_a_killed_holder_is_taken_over_at_once(migrated_url: str, clock: C
         assert holder == claim.token
     finally:
         await engine.dispose()
+
+
+async def test_a_new_intent_for_a_failed_job_gets_fresh_attempts(outbox: Outbox) -> None:
+    job_id = await outbox.enqueue("linking", "lesson:a/b", {"title": "Old"})
+    for _ in range(3):
+        claim = await outbox.claim(job_id)
+        assert claim is not None
+        await outbox.fail(claim, "boom")
+    [failed] = await outbox.jobs([JobStatus.FAILED])
+    await outbox.enqueue("linking", "lesson:a/b", {"title": "New"})
+    claim = await outbox.claim(job_id)
+    assert claim is not None and claim.attempt == 1 and claim.payload == {"title": "New"}
+    assert await outbox.fail(claim, "once more")  # retried: attempts started over
+    assert failed.attempts == 3
