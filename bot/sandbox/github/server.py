@@ -23,6 +23,7 @@ from bot.sandbox.faults import hold_back
 from bot.sandbox.github import (
     admin,
     apps,
+    conditional,
     routes_commits,
     routes_git,
     routes_issues,
@@ -442,6 +443,7 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         return response
     held: list[Delivery] = []
     response = await _api(request, handler, ctx, request_id, held)
+    response = conditional.apply(request, response, request.get(RATE))
     ctx.requests.append({"method": request.method, "path": request.path, "status": response.status})
     window = request.get(RATE)
     if window is not None:
