@@ -1,0 +1,191 @@
+"""Contract: githubkit, a GitHub client the bot does not use, runs a suggestion's whole path."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from githubkit import GitHub, Response
+from pydantic import TypeAdapter
+
+from bot.sandbox.github import GitHubSandbox
+from tests.sandbox.github.conftest import LESSON, LESSON_TEXT, Receiver
+
+OWNER, NAME = "lessons", "content"
+Validator = Callable[[str, str | None, dict[str, Any]], None]
+OLD_LINE = "A pipe joins two commands."
+NEW_LINE = "A pipe joins two programs."
+
+
+def client(sandbox: GitHubSandbox, login: str) -> GitHub[Any]:
+    """Return a githubkit client acting as `login`, with nothing between it and the sandbox."""
+    return GitHub(
+        login,
+        base_url=sandbox.base_url,
+        http_cache=False,
+        auto_retry=False,
+        trust_env=False,
+        timeout=10,
+    )
+
+
+def typed(response: Response[Any, Any], status: int = 200) -> Any:
+    """Return githubkit's parsed model of a response, after checking it strictly too."""
+    assert response.status_code == status, response.content[:500]
+    parsed = response.parsed_data  # what a githubkit user reads: pydantic models
+    # The same model again without coercion, so a number sent as a string also fails.
+    TypeAdapter(response._data_model).validate_json(response.content, strict=True)
+    return parsed
+
+
+async def git(*args: str) -> str:
+    """Run git off the event loop (the sandbox answers it on the loop) and return its output."""
+    process = await asyncio.create_subprocess_exec(
+        "git", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode().strip()
+
+
+def encode(text: str) -> str:
+    """Encode file text as the contents API takes it."""
+    return base64.b64encode(text.encode()).decode()
+
+
+async def test_githubkit_runs_issue_branch_pull_review_and_merge(
+    content_dir: Path,
+    tmp_path: Path,
+    receiver: Receiver,
+    webhook_model_validator: Validator,
+) -> None:
+    sandbox = GitHubSandbox(content_dir, webhook_url=receiver.url, webhook_secret="s3cret")
+    async with sandbox:
+        bot, maintainer = client(sandbox, "lessonbot"), client(sandbox, "maintainer")
+        issues, pulls = bot.rest.issues, bot.rest.pulls
+
+        # An issue about the lesson, labelled and commented on.
+        issue = typed(
+            await issues.async_create(
+                OWNER, NAME, title="Pipes: wording", body="Discuss the lesson.", labels=["bug"]
+            ),
+            201,
+        )
+        label = typed(
+            await maintainer.rest.issues.async_create_label(
+                OWNER, NAME, name="lesson", color="00ff00", description="About a lesson"
+            ),
+            201,
+        )
+        labels = typed(
+            await maintainer.rest.issues.async_add_labels(
+                OWNER, NAME, issue.number, labels=[label.name]
+            )
+        )
+        assert {item.name for item in labels} == {"bug", "lesson"}
+        comment = typed(
+            await issues.async_create_comment(OWNER, NAME, issue.number, body="Which line?"),
+            201,
+        )
+        assert comment.user is not None and comment.user.login == "lessonbot"
+        again = typed(await issues.async_get(OWNER, NAME, issue.number))
+        assert again.comments == 1
+
+        # A branch with one commit through the contents API.
+        main = typed(await bot.rest.git.async_get_ref(OWNER, NAME, "heads/main")).object_.sha
+        typed(
+            await bot.rest.git.async_create_ref(OWNER, NAME, ref="refs/heads/suggest-1", sha=main),
+            201,
+        )
+        current = typed(
+            await bot.rest.repos.async_get_content(OWNER, NAME, LESSON, ref="suggest-1")
+        )
+        assert base64.b64decode(current.content).decode() == LESSON_TEXT
+        edited = LESSON_TEXT.replace(OLD_LINE, "A pipe joins two command.")
+        first = typed(
+            await bot.rest.repos.async_create_or_update_file_contents(
+                OWNER,
+                NAME,
+                LESSON,
+                message="Suggest a wording",
+                content=encode(edited),
+                sha=current.sha,
+                branch="suggest-1",
+            )
+        )
+
+        # The pull request, its files and a review asking for changes.
+        pull = typed(
+            await pulls.async_create(
+                OWNER, NAME, title="Pipes: wording", head="suggest-1", base="main", body="Hi"
+            ),
+            201,
+        )
+        files = typed(await pulls.async_list_files(OWNER, NAME, pull.number))
+        assert [(f.filename, f.additions, f.deletions) for f in files] == [(LESSON, 1, 1)]
+        suggestion = f"Plural:\n```suggestion\n{NEW_LINE}\n```"
+        reviews = maintainer.rest.pulls
+        changes = typed(
+            await reviews.async_create_review(
+                OWNER,
+                NAME,
+                pull.number,
+                commit_id=first.commit.sha,
+                event="REQUEST_CHANGES",
+                body=suggestion,
+            )
+        )
+        assert changes.state == "CHANGES_REQUESTED"
+        # The suggestion applied as a second commit, approved and merged.
+        head = typed(await bot.rest.repos.async_get_content(OWNER, NAME, LESSON, ref="suggest-1"))
+        second = typed(
+            await bot.rest.repos.async_create_or_update_file_contents(
+                OWNER,
+                NAME,
+                LESSON,
+                message="Apply suggestions from code review",
+                content=encode(LESSON_TEXT.replace(OLD_LINE, NEW_LINE)),
+                sha=head.sha,
+                branch="suggest-1",
+            )
+        )
+        approved = typed(
+            await reviews.async_create_review(
+                OWNER, NAME, pull.number, event="APPROVE", body="Thanks!"
+            )
+        )
+        assert approved.state == "APPROVED"
+        listed = typed(await pulls.async_list_reviews(OWNER, NAME, pull.number))
+        assert [r.state for r in listed] == ["CHANGES_REQUESTED", "APPROVED"]
+        merged = typed(
+            await reviews.async_merge(
+                OWNER, NAME, pull.number, merge_method="merge", commit_title="Pipes: wording"
+            )
+        )
+        assert merged.merged is True
+        final = typed(await pulls.async_get(OWNER, NAME, pull.number))
+        assert final.merged is True and final.state == "closed"
+        assert final.merged_by is not None and final.merged_by.login == "maintainer"
+        closed = typed(await issues.async_get(OWNER, NAME, pull.number))
+        assert closed.pull_request is not None and closed.pull_request.merged_at is not None
+
+        # The bare repository really holds a merge commit of main and the branch.
+        clone = tmp_path / "clone"
+        await git("clone", "--quiet", f"{sandbox.base_url}/{OWNER}/{NAME}.git", str(clone))
+        assert await git("-C", str(clone), "rev-parse", "origin/main") == merged.sha
+        parents = await git("-C", str(clone), "rev-list", "--parents", "-n", "1", merged.sha)
+        assert parents.split() == [merged.sha, main, second.commit.sha]
+        assert (clone / LESSON).read_text() == LESSON_TEXT.replace(OLD_LINE, NEW_LINE)
+
+        await sandbox.wait_for_webhooks()
+        deliveries = sandbox.deliveries
+
+    # Every webhook the run caused parses into githubkit's current webhook models.
+    assert deliveries and all(d["status"] == 200 for d in deliveries)
+    for delivery in deliveries:
+        webhook_model_validator(delivery["event"], delivery["action"], delivery["payload"])
+    events = {d["event"] for d in deliveries}
+    assert events >= {"issues", "issue_comment", "push", "pull_request", "pull_request_review"}
