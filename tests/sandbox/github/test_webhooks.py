@@ -231,16 +231,25 @@ async def test_webhook_labels_and_organization_agree_with_rest(
         repo = await asyncio.to_thread(gh.get_repo, "lessons/content")
         issue = await asyncio.to_thread(repo.create_issue, "Labelled", labels=["bug"])
         await asyncio.to_thread(issue.add_to_labels, "question")
-        rest = await asyncio.to_thread(
-            http, sandbox.base_url, "GET", "/repos/lessons/content/labels/question"
-        )
+        comment = await asyncio.to_thread(issue.create_comment, "Which line?")
+
+        def get(path: str) -> dict[str, Any]:
+            return http(sandbox.base_url, "GET", f"/repos/lessons/content/{path}").json()
+
+        rest_label = await asyncio.to_thread(get, "labels/question")
+        rest_issue = await asyncio.to_thread(get, f"issues/{issue.number}")
+        rest_comment = await asyncio.to_thread(get, f"issues/comments/{comment.id}")
         org = await asyncio.to_thread(http, sandbox.base_url, "GET", "/repos/lessons/content")
         await sandbox.wait_for_webhooks()
         deliveries = sandbox.deliveries
     labeled = [d["payload"] for d in deliveries if d["action"] == "labeled"][-1]
-    # One builder: a label in a webhook is exactly the label REST answers.
-    assert labeled["label"] == rest.json()
+    # One builder per object: a webhook carries exactly what REST answers for the same thing.
+    assert labeled["label"] == rest_label
     assert {"archived_at", "archived_by"} <= set(labeled["issue"]["labels"][0])
+    commented = deliveries[-1]["payload"]
+    assert commented["comment"] == rest_comment
+    # Webhook issues carry no `closed_by` (GitHub's schema forbids it there); all else agrees.
+    assert commented["issue"] == {k: v for k, v in rest_issue.items() if k != "closed_by"}
     owner = org.json()["owner"]
     assert owner["type"] == "Organization"
     for delivery in deliveries:
