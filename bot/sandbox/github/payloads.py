@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.sandbox.github.gitrepo import Change, CommitInfo, NumStat, Signature, TreeEntry
+from bot.sandbox.github.records import REACTIONS, lock_reason, reaction_counts
 from bot.sandbox.github.state import Comment, Issue, Label, Repo, Review, State, User
 
 JSON = dict[str, Any]
@@ -308,11 +309,15 @@ class Payloads:
         }
 
     def reactions(self, url: str) -> JSON:
-        """Render an empty reaction rollup."""
-        counts = dict.fromkeys(
-            ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"), 0
-        )
-        return {"url": f"{url}/reactions", "total_count": 0, **counts}
+        """Render the reaction rollup of the issue or comment at `url`."""
+        # The URL names the subject: {base}/repos/{owner}/{name}/issues/... .
+        parts = url.removeprefix(self.base).split("/", 4)
+        repo = self.state.repo(parts[2], parts[3]) if len(parts) == 5 else None
+        if repo is None:
+            counts = dict.fromkeys(REACTIONS, 0)
+        else:
+            counts = reaction_counts(repo, "/" + parts[4])
+        return {"url": f"{url}/reactions", "total_count": sum(counts.values()), **counts}
 
     def issue(self, repo: Repo, issue: Issue, *, hook: bool = False) -> JSON:
         """Render an issue, or the issue side of a pull request."""
@@ -340,7 +345,7 @@ class Payloads:
             "updated_at": iso(issue.updated_at),
             "closed_at": iso(issue.closed_at),
             "author_association": self.state.association(repo, issue.user),
-            "active_lock_reason": None,
+            "active_lock_reason": lock_reason(repo, issue),
             "body": issue.body,
             "reactions": self.reactions(api),
             "timeline_url": f"{api}/timeline",
@@ -456,7 +461,7 @@ class Payloads:
             },
             "author_association": self.state.association(repo, issue.user),
             "auto_merge": None,
-            "active_lock_reason": None,
+            "active_lock_reason": lock_reason(repo, issue),
         }
         if stats is not None:
             if pull.merged or issue.state == "closed" or stats.mergeable is None:

@@ -23,6 +23,7 @@ from bot.sandbox.github.api import (
     text_field,
 )
 from bot.sandbox.github.errors import ApiError, invalid, not_found
+from bot.sandbox.github.routes_conversation import check_can_comment
 from bot.sandbox.github.state import Comment, Issue, Label, Repo, User, now
 
 COLOR_RE = re.compile(r"^[0-9a-fA-F]{6}$")
@@ -250,6 +251,7 @@ async def create_comment(request: web.Request) -> web.Response:
     issue = find_issue(request, repo)
     data = await body_object(request)
     text = _comment_body(data)
+    check_can_comment(ctx, repo, issue, user)
     comment = ctx.state.add_comment(repo, issue, user, text)
     ctx.events.issue_comment("created", repo, issue, comment, user)
     return respond(ctx.payloads.comment(repo, comment), status=201)

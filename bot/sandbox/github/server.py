@@ -25,6 +25,7 @@ from bot.sandbox.github import (
     apps,
     conditional,
     routes_commits,
+    routes_conversation,
     routes_git,
     routes_issues,
     routes_pulls,
@@ -248,6 +249,7 @@ class GitHubSandbox(ThreadedServer):
         app[CONTEXT] = self._ctx
         app.router.add_routes(admin.routes())
         app.router.add_routes(routes_repo.admin_routes())
+        app.router.add_routes(routes_conversation.routes())
         # routes_commits first: `/commits/{ref}/status` must not fall to `/commits/{ref:.+}`.
         for module in (routes_commits, routes_repo, routes_git, routes_issues, routes_pulls, apps):
             app.router.add_routes(module.routes())

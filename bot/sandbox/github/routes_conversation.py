@@ -1,0 +1,336 @@
+"""Routes around an issue's conversation: reactions, lock, assignees and the timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.sandbox.github.api import (
+    Context,
+    body_object,
+    context,
+    find_issue,
+    find_repo,
+    no_content,
+    paginate,
+    path_int,
+    require_user,
+    respond,
+    text_field,
+)
+from bot.sandbox.github.errors import ApiError, invalid, not_found
+from bot.sandbox.github.payloads import JSON, iso, node_id
+from bot.sandbox.github.records import REACTIONS
+from bot.sandbox.github.state import Comment, Issue, Repo, User, now
+
+LOCK_REASONS = ("off-topic", "too heated", "resolved", "spam")
+WRITE = ("write", "maintain", "admin")
+
+
+def can_write(ctx: Context, repo: Repo, user: User) -> bool:
+    """Tell whether the user may push (and so triage) in the repository."""
+    return ctx.state.permission(repo, user) in WRITE
+
+
+# Reactions: kept in repo.records["reactions"], keyed by the subject's path under the repo
+
+
+def _subject(request: web.Request, repo: Repo) -> tuple[str, Issue | None, Comment | None]:
+    """Return the reacted-to subject the path names: an issue or an issue comment."""
+    if "comment_id" in request.match_info:
+        comment = repo.comments.get(path_int(request, "comment_id"))
+        if comment is None:
+            raise not_found()
+        return f"/issues/comments/{comment.id}", None, comment
+    issue = find_issue(request, repo)
+    return f"/issues/{issue.number}", issue, None
+
+
+def _reaction(ctx: Context, record: JSON) -> JSON:
+    """Render a stored reaction as GitHub's Reaction object."""
+    user = ctx.state.find_user(record["user"])
+    return {
+        "id": record["id"],
+        "node_id": node_id("Reaction", record["id"]),
+        "user": ctx.payloads.user(user) if user else None,
+        "content": record["content"],
+        "created_at": record["created_at"],
+    }
+
+
+async def list_reactions(request: web.Request) -> web.Response:
+    """GET .../issues/{number}/reactions or .../issues/comments/{id}/reactions?content=."""
+    repo = find_repo(request)
+    ctx = context(request)
+    key, _, _ = _subject(request, repo)
+    records = repo.records.get("reactions", {}).get(key, [])
+    content = request.query.get("content")
+    if content is not None:
+        if content not in REACTIONS:
+            raise invalid("Reaction", "content")
+        records = [record for record in records if record["content"] == content]
+    return paginate(request, records, lambda record: _reaction(ctx, record))
+
+
+async def create_reaction(request: web.Request) -> web.Response:
+    """POST .../reactions {content}: 201 for a new reaction, 200 when it was already there."""
+    user = require_user(request)
+    repo = find_repo(request)
+    ctx = context(request)
+    key, _, _ = _subject(request, repo)
+    data = await body_object(request)
+    content = text_field(data, "content", "Reaction", required=True)
+    if content not in REACTIONS:
+        raise invalid("Reaction", "content")
+    records = repo.records.setdefault("reactions", {}).setdefault(key, [])
+    for record in records:
+        if record["user"].lower() == user.login.lower() and record["content"] == content:
+            return respond(_reaction(ctx, record))
+    record = {
+        "id": ctx.state.new_id("reaction"),
+        "user": user.login,
+        "content": content,
+        "created_at": iso(now()),
+    }
+    records.append(record)
+    return respond(_reaction(ctx, record), status=201)
+
+
+async def delete_reaction(request: web.Request) -> web.Response:
+    """DELETE .../reactions/{reaction_id}: 204; only the reaction's author removes it."""
+    user = require_user(request)
+    repo = find_repo(request)
+    key, _, _ = _subject(request, repo)
+    reaction_id = path_int(request, "reaction_id")
+    records = repo.records.get("reactions", {}).get(key, [])
+    for record in records:
+        if record["id"] == reaction_id:
+            if record["user"].lower() != user.login.lower():
+                raise ApiError(403, "Must have admin rights to Repository.")
+            records.remove(record)
+            return no_content()
+    raise not_found()
+
+
+# Lock and unlock
+
+
+async def lock_issue(request: web.Request) -> web.Response:
+    """PUT /repos/{owner}/{repo}/issues/{number}/lock {lock_reason}: 204."""
+    user = require_user(request)
+    repo = find_repo(request)
+    ctx = context(request)
+    issue = find_issue(request, repo)
+    data = await body_object(request)
+    reason = text_field(data, "lock_reason", "Issue")
+    if reason is not None and reason not in LOCK_REASONS:
+        raise invalid("Issue", "lock_reason")
+    if not can_write(ctx, repo, user):
+        raise ApiError(403, "Must have push access to Issue.")
+    was_locked = issue.locked
+    issue.locked = True
+    repo.records.setdefault("lock_reasons", {})[str(issue.number)] = reason
+    if not was_locked:
+        issue.touch()
+        record_event(ctx, repo, issue, user, "locked", lock_reason=reason)
+        await ctx.ops.notify("locked", repo, issue, user)
+    return no_content()
+
+
+async def unlock_issue(request: web.Request) -> web.Response:
+    """DELETE /repos/{owner}/{repo}/issues/{number}/lock: 204."""
+    user = require_user(request)
+    repo = find_repo(request)
+    ctx = context(request)
+    issue = find_issue(request, repo)
+    if not can_write(ctx, repo, user):
+        raise ApiError(403, "Must have push access to Issue.")
+    if issue.locked:
+        issue.locked = False
+        repo.records.setdefault("lock_reasons", {}).pop(str(issue.number), None)
+        issue.touch()
+        record_event(ctx, repo, issue, user, "unlocked")
+        await ctx.ops.notify("unlocked", repo, issue, user)
+    return no_content()
+
+
+def check_can_comment(ctx: Context, repo: Repo, issue: Issue, user: User) -> None:
+    """Refuse a comment on a locked issue from someone without push access, as GitHub does."""
+    if issue.locked and not can_write(ctx, repo, user):
+        raise ApiError(403, "Unable to create comment because issue is locked.")
+
+
+# Assignees
+
+
+def _assignable(ctx: Context, repo: Repo, login: str) -> User | None:
+    """Return the user a login names when it may be assigned (push access), else None."""
+    user = ctx.state.find_user(login)
+    if user is None or not can_write(ctx, repo, user):
+        return None
+    return user
+
+
+async def list_assignees(request: web.Request) -> web.Response:
+    """GET /repos/{owner}/{repo}/assignees: the people with push access."""
+    repo = find_repo(request)
+    ctx = context(request)
+    users = [repo.owner] if repo.owner.type == "User" else []
+    for login in sorted(repo.collaborators):
+        user = ctx.state.find_user(login)
+        if user is not None and user not in users and can_write(ctx, repo, user):
+            users.append(user)
+    return paginate(request, users, ctx.payloads.user)
+
+
+async def check_assignee(request: web.Request) -> web.Response:
+    """GET /repos/{owner}/{repo}/assignees/{login}: 204 when assignable, else 404."""
+    repo = find_repo(request)
+    if _assignable(context(request), repo, request.match_info["login"]) is None:
+        raise not_found()
+    return no_content()
+
+
+def _logins(data: dict[str, Any]) -> list[str]:
+    """Return the `assignees` of a request body, validated as GitHub does."""
+    logins = data.get("assignees") or []
+    if isinstance(logins, str):
+        logins = [logins]
+    if not isinstance(logins, list) or not all(isinstance(login, str) for login in logins):
+        raise invalid("Issue", "assignees")
+    return logins
+
+
+async def add_assignees(request: web.Request) -> web.Response:
+    """POST /repos/{owner}/{repo}/issues/{number}/assignees {assignees}: 201 with the issue."""
+    user = require_user(request)
+    repo = find_repo(request)
+    ctx = context(request)
+    issue = find_issue(request, repo)
+    logins = _logins(await body_object(request))
+    if can_write(ctx, repo, user):
+        # GitHub ignores logins that cannot be assigned, and at most 10 are kept.
+        for login in logins:
+            assignee = _assignable(ctx, repo, login)
+            if assignee is not None and assignee not in issue.assignees:
+                if len(issue.assignees) >= 10:
+                    break
+                issue.assignees.append(assignee)
+                issue.touch()
+                record_event(ctx, repo, issue, user, "assigned", assignee=assignee.login)
+    return respond(_issue_or_pull(ctx, repo, issue), status=201)
+
+
+async def remove_assignees(request: web.Request) -> web.Response:
+    """DELETE /repos/{owner}/{repo}/issues/{number}/assignees {assignees}: 200 with the issue."""
+    user = require_user(request)
+    repo = find_repo(request)
+    ctx = context(request)
+    issue = find_issue(request, repo)
+    wanted = {login.lower() for login in _logins(await body_object(request))}
+    if can_write(ctx, repo, user):
+        for assignee in [u for u in issue.assignees if u.login.lower() in wanted]:
+            issue.assignees.remove(assignee)
+            issue.touch()
+            record_event(ctx, repo, issue, user, "unassigned", assignee=assignee.login)
+    return respond(_issue_or_pull(ctx, repo, issue))
+
+
+def _issue_or_pull(ctx: Context, repo: Repo, issue: Issue) -> JSON:
+    """Render the issue (a pull request renders as its issue, as these routes answer)."""
+    return ctx.payloads.issue(repo, issue)
+
+
+# Timeline
+
+
+def record_event(
+    ctx: Context, repo: Repo, issue: Issue, actor: User, event: str, **details: Any
+) -> None:
+    """Remember an event of an issue's timeline (JSON, kept with the saved world)."""
+    events = repo.records.setdefault("timeline", {}).setdefault(str(issue.number), [])
+    events.append(
+        {
+            "id": ctx.state.new_id("event"),
+            "event": event,
+            "actor": actor.login,
+            "created_at": iso(now()),
+            **details,
+        }
+    )
+
+
+def _event_payload(ctx: Context, repo: Repo, issue: Issue, record: JSON) -> JSON:
+    """Render a recorded event as a timeline item."""
+    api = ctx.payloads.repo_api(repo)
+    actor = ctx.state.find_user(record["actor"])
+    data: JSON = {
+        "id": record["id"],
+        "node_id": node_id("Event", record["id"]),
+        "url": f"{api}/issues/events/{record['id']}",
+        "actor": ctx.payloads.user(actor) if actor else None,
+        "event": record["event"],
+        "commit_id": record.get("commit_id"),
+        "commit_url": None,
+        "created_at": record["created_at"],
+        "performed_via_github_app": None,
+    }
+    if record.get("commit_id"):
+        data["commit_url"] = f"{api}/commits/{record['commit_id']}"
+    if "assignee" in record:
+        assignee = ctx.state.find_user(record["assignee"])
+        data["assignee"] = ctx.payloads.user(assignee) if assignee else None
+    if "lock_reason" in record:
+        data["lock_reason"] = record["lock_reason"]
+    return data
+
+
+def timeline(ctx: Context, repo: Repo, issue: Issue) -> list[tuple[str, int, JSON]]:
+    """Return the issue's timeline items as (time, order, item), oldest first."""
+    items: list[tuple[str, int, JSON]] = []
+    for record in repo.records.get("timeline", {}).get(str(issue.number), []):
+        items.append((record["created_at"], record["id"], _event_payload(ctx, repo, issue, record)))
+    for comment in issue.comments:
+        item = {**ctx.payloads.comment(repo, comment), "event": "commented"}
+        item["actor"] = ctx.payloads.user(comment.user)
+        items.append((iso(comment.created_at) or "", comment.id, item))
+    if issue.pull is not None:
+        for review in issue.pull.reviews:
+            if review.submitted_at is None:
+                continue
+            item = {**ctx.payloads.review(repo, issue, review), "event": "reviewed"}
+            item["state"] = review.state.lower()  # the timeline spells it as webhooks do
+            items.append((iso(review.submitted_at) or "", review.id, item))
+    items.sort(key=lambda item: (item[0], item[1]))
+    return items
+
+
+async def list_timeline(request: web.Request) -> web.Response:
+    """GET /repos/{owner}/{repo}/issues/{number}/timeline, oldest first."""
+    repo = find_repo(request)
+    ctx = context(request)
+    issue = find_issue(request, repo)
+    return paginate(request, [item for _, _, item in timeline(ctx, repo, issue)], lambda i: i)
+
+
+def routes() -> list[web.RouteDef]:
+    """Return this module's API routes."""
+    repo = "/repos/{owner}/{repo}"
+    issue = repo + "/issues/{number:\\d+}"
+    comment = repo + "/issues/comments/{comment_id:\\d+}"
+    return [
+        web.get(issue + "/reactions", list_reactions),
+        web.post(issue + "/reactions", create_reaction),
+        web.delete(issue + "/reactions/{reaction_id:\\d+}", delete_reaction),
+        web.get(comment + "/reactions", list_reactions),
+        web.post(comment + "/reactions", create_reaction),
+        web.delete(comment + "/reactions/{reaction_id:\\d+}", delete_reaction),
+        web.put(issue + "/lock", lock_issue),
+        web.delete(issue + "/lock", unlock_issue),
+        web.get(repo + "/assignees", list_assignees),
+        web.get(repo + "/assignees/{login}", check_assignee),
+        web.post(issue + "/assignees", add_assignees),
+        web.delete(issue + "/assignees", remove_assignees),
+        web.get(issue + "/timeline", list_timeline),
+    ]

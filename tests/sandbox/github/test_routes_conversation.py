@@ -1,0 +1,144 @@
+"""Reactions, lock and unlock, assignees and the issue timeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from github import Github
+
+from tests.sandbox.github.conftest import Reply, validate
+from tests.sandbox.github.test_payloads import REPO, ok, open_pull, validate_list
+
+
+def _issue(raw: Callable[..., Reply], login: str = "someone") -> int:
+    return ok(raw("POST", f"{REPO}/issues", {"title": "A question"}, login=login), 201).json()[
+        "number"
+    ]
+
+
+def test_reactions_on_issues_and_comments(models: Any, raw: Callable[..., Reply]) -> None:
+    number = _issue(raw)
+    path = f"{REPO}/issues/{number}/reactions"
+    first = ok(raw("POST", path, {"content": "+1"}, login="someone"), 201)
+    validate(models.Reaction, first.body)
+    again = ok(raw("POST", path, {"content": "+1"}, login="someone"), 200)
+    assert again.json()["id"] == first.json()["id"]
+    ok(raw("POST", path, {"content": "+1"}, login="maintainer"), 201)
+    ok(raw("POST", path, {"content": "rocket"}, login="maintainer"), 201)
+    assert raw("POST", path, {"content": "thumbsup"}).status == 422
+    validate_list(models.Reaction, ok(raw("GET", path)))
+    assert len(ok(raw("GET", path + "?content=%2B1")).json()) == 2
+    issue = ok(raw("GET", f"{REPO}/issues/{number}"))
+    validate(models.Issue, issue.body)
+    rollup = issue.json()["reactions"]
+    assert (rollup["total_count"], rollup["+1"], rollup["rocket"]) == (3, 2, 1)
+    reaction_id = first.json()["id"]
+    assert raw("DELETE", f"{path}/{reaction_id}", login="maintainer").status == 403
+    assert raw("DELETE", f"{path}/{reaction_id}", login="someone").status == 204
+    assert raw("DELETE", f"{path}/{reaction_id}", login="someone").status == 404
+    assert ok(raw("GET", f"{REPO}/issues/{number}")).json()["reactions"]["+1"] == 1
+
+    comment = ok(
+        raw("POST", f"{REPO}/issues/{number}/comments", {"body": "```suggestion\nx\n```"}), 201
+    ).json()
+    comment_path = f"{REPO}/issues/comments/{comment['id']}/reactions"
+    ok(raw("POST", comment_path, {"content": "heart"}, login="someone"), 201)
+    shown = ok(raw("GET", f"{REPO}/issues/comments/{comment['id']}"))
+    validate(models.IssueComment, shown.body)
+    assert shown.json()["reactions"]["heart"] == 1
+    assert raw("GET", f"{REPO}/issues/comments/1/reactions").status == 404
+
+
+def test_pygithub_reactions(gh: Callable[..., Github]) -> None:
+    repo = gh("someone").get_repo("lessons/content")
+    issue = repo.create_issue("Vote here")
+    reaction = issue.create_reaction("+1")
+    assert reaction.content == "+1" and reaction.user.login == "someone"
+    comment = issue.create_comment("A suggestion")
+    comment.create_reaction("eyes")
+    assert [r.content for r in comment.get_reactions()] == ["eyes"]
+    assert [r.content for r in issue.get_reactions()] == ["+1"]
+    assert issue.delete_reaction(reaction.id) is True
+    assert repo.get_issue(issue.number).reactions["total_count"] == 0
+
+
+def test_lock_and_unlock(models: Any, raw: Callable[..., Reply], gh: Callable[..., Github]) -> None:
+    number = _issue(raw)
+    lock = f"{REPO}/issues/{number}/lock"
+    assert raw("PUT", lock, {"lock_reason": "resolved"}, login="someone").status == 403
+    assert raw("PUT", lock, {"lock_reason": "because"}).status == 422
+    assert raw("PUT", lock, {"lock_reason": "resolved"}).status == 204
+    issue = ok(raw("GET", f"{REPO}/issues/{number}"))
+    validate(models.Issue, issue.body)
+    assert (issue.json()["locked"], issue.json()["active_lock_reason"]) == (True, "resolved")
+    refused = raw("POST", f"{REPO}/issues/{number}/comments", {"body": "Hi"}, login="someone")
+    assert refused.status == 403
+    ok(raw("POST", f"{REPO}/issues/{number}/comments", {"body": "Closing note"}), 201)
+    assert raw("DELETE", lock).status == 204
+    unlocked = ok(raw("GET", f"{REPO}/issues/{number}")).json()
+    assert (unlocked["locked"], unlocked["active_lock_reason"]) == (False, None)
+    ok(raw("POST", f"{REPO}/issues/{number}/comments", {"body": "Hi"}, login="someone"), 201)
+    issue_obj = gh("maintainer").get_repo("lessons/content").get_issue(number)
+    issue_obj.lock("spam")
+    locked = gh("maintainer").get_repo("lessons/content").get_issue(number)
+    assert (locked.locked, locked.active_lock_reason) == (True, "spam")
+    issue_obj.unlock()
+    assert not gh("maintainer").get_repo("lessons/content").get_issue(number).locked
+
+
+def test_assignees(models: Any, raw: Callable[..., Reply], gh: Callable[..., Github]) -> None:
+    number = _issue(raw)
+    listed = ok(raw("GET", f"{REPO}/assignees"))
+    validate_list(models.SimpleUser, listed)
+    assert sorted(u["login"] for u in listed.json()) == ["lessonbot", "maintainer"]
+    assert raw("GET", f"{REPO}/assignees/maintainer").status == 204
+    assert raw("GET", f"{REPO}/assignees/someone").status == 404
+    assert raw("GET", f"{REPO}/assignees/nobody-at-all").status == 404
+    path = f"{REPO}/issues/{number}/assignees"
+    added = ok(raw("POST", path, {"assignees": ["maintainer", "someone"]}), 201)
+    validate(models.Issue, added.body)
+    assert [u["login"] for u in added.json()["assignees"]] == ["maintainer"]
+    raw("POST", path, {"assignees": ["lessonbot"]}, login="someone")  # no push access
+    unchanged = ok(raw("GET", f"{REPO}/issues/{number}")).json()
+    assert [u["login"] for u in unchanged["assignees"]] == ["maintainer"]
+    removed = ok(raw("DELETE", path, {"assignees": ["maintainer"]}))
+    assert removed.json()["assignees"] == []
+    assert raw("POST", path, {"assignees": 5}).status == 422
+    repo = gh("maintainer").get_repo("lessons/content")
+    assert sorted(u.login for u in repo.get_assignees()) == ["lessonbot", "maintainer"]
+    assert repo.has_in_assignees("lessonbot") and not repo.has_in_assignees("someone")
+    issue = repo.get_issue(number)
+    issue.add_to_assignees("lessonbot")
+    assert [u.login for u in repo.get_issue(number).assignees] == ["lessonbot"]
+    issue.remove_from_assignees("lessonbot")
+    assert repo.get_issue(number).assignees == []
+
+
+def test_timeline_lists_what_happened(models: Any, raw: Callable[..., Reply]) -> None:
+    number = open_pull(raw)
+    ok(raw("POST", f"{REPO}/issues/{number}/comments", {"body": "Looks good"}), 201)
+    ok(raw("POST", f"{REPO}/issues/{number}/assignees", {"assignees": ["maintainer"]}), 201)
+    review = {"event": "APPROVE", "body": "Thanks"}
+    ok(raw("POST", f"{REPO}/pulls/{number}/reviews", review))
+    assert raw("PUT", f"{REPO}/issues/{number}/lock", {}).status == 204
+    timeline = ok(raw("GET", f"{REPO}/issues/{number}/timeline")).json()
+    # Oldest first; items of one second keep no order between kinds.
+    assert [item["created_at"] for item in timeline if "created_at" in item] == sorted(
+        item["created_at"] for item in timeline if "created_at" in item
+    )
+    events = {item["event"]: item for item in timeline}
+    assert sorted(events) == ["assigned", "commented", "locked", "reviewed"]
+    assert events["commented"]["body"] == "Looks good"
+    assert events["commented"]["actor"]["login"] == "maintainer"
+    assert events["assigned"]["assignee"]["login"] == "maintainer"
+    assert events["reviewed"]["state"] == "approved"
+    for event, model in (
+        ("commented", models.TimelineCommentEvent),
+        ("assigned", models.TimelineAssignedIssueEvent),
+        ("reviewed", models.TimelineReviewedEvent),
+        ("locked", models.LockedIssueEvent),
+    ):
+        validate(model, json.dumps(events[event]))
+    assert raw("GET", f"{REPO}/issues/999/timeline").status == 404
