@@ -91,8 +91,36 @@ async def test_githubkit_runs_issue_branch_pull_review_and_merge(
             201,
         )
         assert comment.user is not None and comment.user.login == "lessonbot"
+        vote = typed(
+            await maintainer.rest.reactions.async_create_for_issue_comment(
+                OWNER, NAME, comment.id, content="+1"
+            ),
+            201,
+        )
+        assert vote.content == "+1"
+        votes = typed(
+            await bot.rest.reactions.async_list_for_issue_comment(OWNER, NAME, comment.id)
+        )
+        assert [(v.user.login, v.content) for v in votes if v.user] == [("maintainer", "+1")]
+        assigned = typed(
+            await maintainer.rest.issues.async_add_assignees(
+                OWNER, NAME, issue.number, assignees=["maintainer"]
+            ),
+            201,
+        )
+        assert [user.login for user in assigned.assignees or []] == ["maintainer"]
+        locked = await maintainer.rest.issues.async_lock(
+            OWNER, NAME, issue.number, lock_reason="resolved"
+        )
+        assert locked.status_code == 204
+        unlocked = await maintainer.rest.issues.async_unlock(OWNER, NAME, issue.number)
+        assert unlocked.status_code == 204
         again = typed(await issues.async_get(OWNER, NAME, issue.number))
-        assert again.comments == 1
+        assert again.comments == 1 and again.locked is False
+        assert again.reactions is None or again.reactions.total_count == 0
+        timeline = typed(await issues.async_list_events_for_timeline(OWNER, NAME, issue.number))
+        kinds = {getattr(item, "event", None) for item in timeline}
+        assert kinds >= {"commented", "assigned", "locked", "unlocked"}
 
         # A branch with one commit through the contents API.
         main = typed(await bot.rest.git.async_get_ref(OWNER, NAME, "heads/main")).object_.sha
