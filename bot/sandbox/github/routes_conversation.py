@@ -20,6 +20,8 @@ from bot.sandbox.github.api import (
     text_field,
 )
 from bot.sandbox.github.errors import ApiError, invalid, not_found
+from bot.sandbox.github.gitrepo import Signature
+from bot.sandbox.github.operations import GITHUB, branch_ref
 from bot.sandbox.github.payloads import JSON, iso, node_id
 from bot.sandbox.github.records import REACTIONS
 from bot.sandbox.github.state import Comment, Issue, Repo, User, now
@@ -242,6 +244,47 @@ def _issue_or_pull(ctx: Context, repo: Repo, issue: Issue) -> JSON:
     return ctx.payloads.issue(repo, issue)
 
 
+# Updating a pull request's branch
+
+
+async def update_branch(request: web.Request) -> web.Response:
+    """PUT /repos/{owner}/{repo}/pulls/{number}/update-branch: merge base into head, 202."""
+    user = require_user(request)
+    repo = find_repo(request)
+    ctx = context(request)
+    issue = find_issue(request, repo)
+    pull = issue.pull
+    if pull is None:
+        raise not_found()
+    data = await body_object(request)
+    expected = text_field(data, "expected_head_sha", "PullRequest")
+    if issue.user is not user and not can_write(ctx, repo, user):
+        raise ApiError(403, "Must have push access to update this pull request branch.")
+    if issue.state != "open":
+        raise ApiError(422, "Pull request is not open.")
+    head_ref = branch_ref(pull.head_ref)
+    head = await repo.git.ref(head_ref)
+    base = await repo.git.ref(branch_ref(pull.base_ref))
+    if head is None or base is None:
+        raise ApiError(422, "Head or base branch no longer exists.")
+    if expected is not None and expected != head:
+        raise ApiError(422, "expected head sha didn't match current head ref.")
+    if await repo.git.is_ancestor(base, head):
+        raise ApiError(422, "There are no new commits on the base branch.")
+    tree = await repo.git.merge_trees(head, base)
+    if tree is None:
+        raise ApiError(422, "merge conflict between base and head")
+    author = ctx.ops.signature(user)
+    committer = Signature(*GITHUB, author.when)
+    message = f"Merge branch '{pull.base_ref}' into {pull.head_ref}\n"
+    merged = await repo.git.commit_tree(tree, [head, base], message, author, committer)
+    # A real push to the head branch: the push webhook and `synchronize` follow it.
+    if not await ctx.ops.move_ref(repo, head_ref, merged, head, user):
+        raise ApiError(422, "expected head sha didn't match current head ref.")
+    url = f"{ctx.payloads.repo_api(repo)}/pulls/{issue.number}"
+    return respond({"message": "Updating pull request branch.", "url": url}, status=202)
+
+
 # Timeline
 
 
@@ -333,4 +376,5 @@ def routes() -> list[web.RouteDef]:
         web.post(issue + "/assignees", add_assignees),
         web.delete(issue + "/assignees", remove_assignees),
         web.get(issue + "/timeline", list_timeline),
+        web.put(repo + "/pulls/{number:\\d+}/update-branch", update_branch),
     ]

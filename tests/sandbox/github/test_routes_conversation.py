@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
 
 from github import Github
 
-from tests.sandbox.github.conftest import Reply, validate
+from tests.sandbox.github.conftest import LESSON, Reply, validate
 from tests.sandbox.github.test_payloads import REPO, ok, open_pull, validate_list
 
 
@@ -142,3 +143,40 @@ def test_timeline_lists_what_happened(models: Any, raw: Callable[..., Reply]) ->
     ):
         validate(model, json.dumps(events[event]))
     assert raw("GET", f"{REPO}/issues/999/timeline").status == 404
+
+
+def test_update_branch_merges_base_into_head(
+    raw: Callable[..., Reply], gh: Callable[..., Github]
+) -> None:
+    number = open_pull(raw)
+    path = f"{REPO}/pulls/{number}/update-branch"
+    assert raw("PUT", path, {}).status == 422  # nothing new on main yet
+    readme = ok(raw("GET", f"{REPO}/contents/README.md")).json()
+    moved = {"message": "Move main", "content": "IyBNb3ZlZAo=", "sha": readme["sha"]}
+    ok(raw("PUT", f"{REPO}/contents/README.md", moved))
+    main = ok(raw("GET", f"{REPO}/git/ref/heads/main")).json()["object"]["sha"]
+    head = ok(raw("GET", f"{REPO}/pulls/{number}")).json()["head"]["sha"]
+    assert raw("PUT", path, {"expected_head_sha": main}).status == 422
+    accepted = ok(raw("PUT", path, {"expected_head_sha": head}), 202).json()
+    assert accepted["message"] == "Updating pull request branch."
+    pull = ok(raw("GET", f"{REPO}/pulls/{number}")).json()
+    merge = ok(raw("GET", f"{REPO}/commits/{pull['head']['sha']}")).json()
+    assert [p["sha"] for p in merge["parents"]] == [head, main]
+    compared = ok(raw("GET", f"{REPO}/compare/main...fix")).json()
+    assert (compared["status"], compared["behind_by"]) == ("ahead", 0)
+    assert raw("PUT", path, {}).status == 422
+    readme = ok(raw("GET", f"{REPO}/contents/README.md")).json()
+    again = {"message": "Again", "content": "IyBBZ2Fpbgo=", "sha": readme["sha"]}
+    ok(raw("PUT", f"{REPO}/contents/README.md", again))
+    assert gh("maintainer").get_repo("lessons/content").get_pull(number).update_branch() is True
+    assert ok(raw("GET", f"{REPO}/compare/main...fix")).json()["behind_by"] == 0
+
+
+def test_update_branch_refuses_a_conflict(raw: Callable[..., Reply]) -> None:
+    number = open_pull(raw)
+    lesson = ok(raw("GET", f"{REPO}/contents/{LESSON}")).json()
+    text = base64.b64decode(lesson["content"]) + b"\nA different line.\n"
+    change = {"message": "Clash", "content": base64.b64encode(text).decode(), "sha": lesson["sha"]}
+    ok(raw("PUT", f"{REPO}/contents/{LESSON}", change))
+    refused = raw("PUT", f"{REPO}/pulls/{number}/update-branch", {})
+    assert refused.status == 422 and "conflict" in refused.json()["message"]
