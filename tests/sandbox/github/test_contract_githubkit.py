@@ -154,6 +154,34 @@ async def test_githubkit_runs_issue_branch_pull_review_and_merge(
         )
         files = typed(await pulls.async_list_files(OWNER, NAME, pull.number))
         assert [(f.filename, f.additions, f.deletions) for f in files] == [(LESSON, 1, 1)]
+        diff = await bot.arequest(
+            "GET",
+            f"/repos/{OWNER}/{NAME}/pulls/{pull.number}",
+            headers={"Accept": "application/vnd.github.diff"},
+        )
+        assert diff.text.startswith(f"diff --git a/{LESSON} b/{LESSON}\n")
+        compared = typed(
+            await bot.rest.repos.async_compare_commits(OWNER, NAME, "main...suggest-1")
+        )
+        assert (compared.status, compared.ahead_by, compared.behind_by) == ("ahead", 1, 0)
+        typed(
+            await bot.rest.repos.async_create_commit_status(
+                OWNER,
+                NAME,
+                first.commit.sha,
+                state="success",
+                context="lessonbot/front-matter",
+                description="Front matter is valid",
+            ),
+            201,
+        )
+        combined = typed(
+            await bot.rest.repos.async_get_combined_status_for_ref(OWNER, NAME, "suggest-1")
+        )
+        assert (combined.state, combined.total_count) == ("success", 1)
+        typed(await bot.rest.checks.async_list_for_ref(OWNER, NAME, "suggest-1"))
+        history = typed(await bot.rest.repos.async_list_commits(OWNER, NAME, sha="suggest-1"))
+        assert [c.sha for c in history[:2]] == [first.commit.sha, main]
         suggestion = f"Plural:\n```suggestion\n{NEW_LINE}\n```"
         reviews = maintainer.rest.pulls
         changes = typed(
