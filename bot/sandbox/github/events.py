@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.sandbox.github.payloads import JSON, Payloads, PullStats
@@ -15,12 +16,16 @@ class Events:
     def __init__(self, payloads: Payloads, sender: WebhookSender) -> None:
         self.payloads = payloads
         self.sender = sender
+        # Told of every repository event (repo, sender, body), e.g. to keep issue timelines.
+        self.observers: list[Callable[[Repo, User, JSON], None]] = []
 
     def _envelope(self, repo: Repo, sender: User, body: JSON) -> JSON:
         """Add the repository and sender every repository event carries."""
         body["repository"] = self.payloads.repository(repo, hook=True)
         self._add_organization(repo, body)
         body["sender"] = self.payloads.user(sender)
+        for observe in self.observers:
+            observe(repo, sender, body)
         return body
 
     def _add_organization(self, repo: Repo, body: JSON) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -24,7 +25,7 @@ from bot.sandbox.github.gitrepo import Signature
 from bot.sandbox.github.operations import GITHUB, branch_ref
 from bot.sandbox.github.payloads import JSON, iso, node_id
 from bot.sandbox.github.records import REACTIONS
-from bot.sandbox.github.state import Comment, Issue, Repo, User, now
+from bot.sandbox.github.state import Comment, Issue, Repo, State, User, now
 
 LOCK_REASONS = ("off-topic", "too heated", "resolved", "spam")
 WRITE = ("write", "maintain", "admin")
@@ -292,16 +293,65 @@ def record_event(
     ctx: Context, repo: Repo, issue: Issue, actor: User, event: str, **details: Any
 ) -> None:
     """Remember an event of an issue's timeline (JSON, kept with the saved world)."""
-    events = repo.records.setdefault("timeline", {}).setdefault(str(issue.number), [])
+    _record(ctx.state, repo, issue.number, actor, event, **details)
+
+
+def _record(state: State, repo: Repo, number: int, actor: User, event: str, **details: Any) -> None:
+    """Append one event to an issue's recorded timeline."""
+    events = repo.records.setdefault("timeline", {}).setdefault(str(number), [])
     events.append(
         {
-            "id": ctx.state.new_id("event"),
+            "id": state.new_id("event"),
             "event": event,
             "actor": actor.login,
             "created_at": iso(now()),
             **details,
         }
     )
+
+
+# Webhook actions that are timeline events of the same name (lock and assignees record
+# their own events with details the webhook does not carry).
+TIMELINE_ACTIONS = (
+    "closed",
+    "reopened",
+    "labeled",
+    "unlabeled",
+    "review_requested",
+    "review_request_removed",
+    "ready_for_review",
+    "converted_to_draft",
+)
+
+
+def timeline_observer(state: State) -> Callable[[Repo, User, JSON], None]:
+    """Return an Events observer that keeps issue and pull request timelines."""
+
+    def observe(repo: Repo, sender: User, body: JSON) -> None:
+        subject = body.get("pull_request") or body.get("issue")
+        if not isinstance(subject, dict) or "comment" in body or "review" in body:
+            return  # comments and reviews are timeline items of their own
+        number, action = subject.get("number"), body.get("action")
+        if not isinstance(number, int):
+            return
+        if action == "edited" and "title" in (body.get("changes") or {}):
+            rename = {"from": body["changes"]["title"]["from"], "to": subject["title"]}
+            _record(state, repo, number, sender, "renamed", rename=rename)
+            return
+        if action not in TIMELINE_ACTIONS:
+            return
+        details: JSON = {}
+        if "label" in body:
+            details["label"] = {"name": body["label"]["name"], "color": body["label"]["color"]}
+        if "requested_reviewer" in body:
+            details["requested_reviewer"] = body["requested_reviewer"]["login"]
+        if action == "closed" and subject.get("merged"):
+            sha = subject.get("merge_commit_sha")
+            _record(state, repo, number, sender, "merged", commit_id=sha)
+            details["commit_id"] = sha
+        _record(state, repo, number, sender, action, **details)
+
+    return observe
 
 
 def _event_payload(ctx: Context, repo: Repo, issue: Issue, record: JSON) -> JSON:
@@ -326,6 +376,13 @@ def _event_payload(ctx: Context, repo: Repo, issue: Issue, record: JSON) -> JSON
         data["assignee"] = ctx.payloads.user(assignee) if assignee else None
     if "lock_reason" in record:
         data["lock_reason"] = record["lock_reason"]
+    for key in ("label", "rename"):
+        if key in record:
+            data[key] = record[key]
+    if "requested_reviewer" in record:
+        reviewer = ctx.state.find_user(record["requested_reviewer"])
+        data["requested_reviewer"] = ctx.payloads.user(reviewer) if reviewer else None
+        data["review_requester"] = data["actor"]
     return data
 
 

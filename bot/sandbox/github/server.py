@@ -230,6 +230,7 @@ class GitHubSandbox(ThreadedServer):
         payloads = Payloads(state, self.base_url)
         webhooks = WebhookSender(self._webhook_url, self._webhook_secret, repo.id)
         events = Events(payloads, webhooks)
+        events.observers.append(routes_conversation.timeline_observer(state))
         self._ctx = Context(
             state=state,
             payloads=payloads,

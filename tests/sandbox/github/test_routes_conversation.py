@@ -180,3 +180,46 @@ def test_update_branch_refuses_a_conflict(raw: Callable[..., Reply]) -> None:
     ok(raw("PUT", f"{REPO}/contents/{LESSON}", change))
     refused = raw("PUT", f"{REPO}/pulls/{number}/update-branch", {})
     assert refused.status == 422 and "conflict" in refused.json()["message"]
+
+
+def test_timeline_records_labels_renames_state_and_merges(
+    models: Any, raw: Callable[..., Reply]
+) -> None:
+    number = _issue(raw)
+    issue = f"{REPO}/issues/{number}"
+    ok(raw("POST", f"{issue}/labels", {"labels": ["question"]}))
+    ok(raw("DELETE", f"{issue}/labels/question"))
+    ok(raw("PATCH", issue, {"title": "A better question"}))
+    ok(raw("PATCH", issue, {"state": "closed"}))
+    ok(raw("PATCH", issue, {"state": "open"}))
+    events = ok(raw("GET", f"{issue}/timeline")).json()
+    assert sorted(e["event"] for e in events) == [
+        "closed",
+        "labeled",
+        "renamed",
+        "reopened",
+        "unlabeled",
+    ]
+    by_name = {e["event"]: e for e in events}
+    assert by_name["labeled"]["label"] == {"name": "question", "color": "d876e3"}
+    assert by_name["renamed"]["rename"] == {"from": "A question", "to": "A better question"}
+    for name, model in (
+        ("labeled", models.LabeledIssueEvent),
+        ("unlabeled", models.UnlabeledIssueEvent),
+        ("renamed", models.RenamedIssueEvent),
+        ("closed", models.StateChangeIssueEvent),
+        ("reopened", models.StateChangeIssueEvent),
+    ):
+        validate(model, json.dumps(by_name[name]))
+
+    pull = open_pull(raw)
+    requested = {"reviewers": ["maintainer"]}
+    ok(raw("POST", f"{REPO}/pulls/{pull}/requested_reviewers", requested, login="lessonbot"), 201)
+    merged = ok(raw("PUT", f"{REPO}/pulls/{pull}/merge", {})).json()
+    events = ok(raw("GET", f"{REPO}/issues/{pull}/timeline")).json()
+    by_name = {e["event"]: e for e in events}
+    assert sorted(by_name) == ["closed", "merged", "review_requested"]
+    assert by_name["merged"]["commit_id"] == merged["sha"]
+    assert by_name["review_requested"]["requested_reviewer"]["login"] == "maintainer"
+    validate(models.ReviewRequestedIssueEvent, json.dumps(by_name["review_requested"]))
+    validate(models.StateChangeIssueEvent, json.dumps(by_name["merged"]))
