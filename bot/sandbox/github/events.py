@@ -42,11 +42,14 @@ class Events:
         *,
         label: Label | None = None,
         changes: JSON | None = None,
+        assignee: User | None = None,
     ) -> None:
         """Emit an `issues` event."""
         body: JSON = {"action": action, "issue": self.payloads.issue(repo, issue, hook=True)}
         if changes is not None:
             body["changes"] = changes
+        if assignee is not None:
+            body["assignee"] = self.payloads.user(assignee)
         if label is not None:
             body["label"] = self.payloads.label(repo, label)
         self.sender.send("issues", self._envelope(repo, sender, body))

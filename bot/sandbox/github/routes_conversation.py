@@ -222,6 +222,7 @@ async def add_assignees(request: web.Request) -> web.Response:
                 issue.assignees.append(assignee)
                 issue.touch()
                 record_event(ctx, repo, issue, user, "assigned", assignee=assignee.login)
+                await _notify_assignee(ctx, "assigned", repo, issue, user, assignee)
     return respond(_issue_or_pull(ctx, repo, issue), status=201)
 
 
@@ -237,7 +238,20 @@ async def remove_assignees(request: web.Request) -> web.Response:
             issue.assignees.remove(assignee)
             issue.touch()
             record_event(ctx, repo, issue, user, "unassigned", assignee=assignee.login)
+            await _notify_assignee(ctx, "unassigned", repo, issue, user, assignee)
     return respond(_issue_or_pull(ctx, repo, issue))
+
+
+async def _notify_assignee(
+    ctx: Context, action: str, repo: Repo, issue: Issue, sender: User, assignee: User
+) -> None:
+    """Send the `assigned` / `unassigned` webhook of an issue or a pull request."""
+    if issue.pull is None:
+        ctx.events.issues(action, repo, issue, sender, assignee=assignee)
+    else:
+        stats = await ctx.ops.pull_stats(repo, issue)
+        assigned = ctx.payloads.user(assignee)
+        ctx.events.pull_request(action, repo, issue, stats, sender, assignee=assigned)
 
 
 def _issue_or_pull(ctx: Context, repo: Repo, issue: Issue) -> JSON:

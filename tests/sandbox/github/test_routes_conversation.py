@@ -9,6 +9,7 @@ from typing import Any
 
 from github import Github
 
+from bot.sandbox.github import GitHubSandbox
 from tests.sandbox.github.conftest import LESSON, Reply, validate
 from tests.sandbox.github.test_payloads import REPO, ok, open_pull, validate_list
 
@@ -223,3 +224,28 @@ def test_timeline_records_labels_renames_state_and_merges(
     assert by_name["review_requested"]["requested_reviewer"]["login"] == "maintainer"
     validate(models.ReviewRequestedIssueEvent, json.dumps(by_name["review_requested"]))
     validate(models.StateChangeIssueEvent, json.dumps(by_name["merged"]))
+
+
+def test_lock_and_assignees_send_their_webhooks(
+    sandbox: GitHubSandbox,
+    raw: Callable[..., Reply],
+    webhook_validator: Callable[[str, str | None, dict[str, Any]], None],
+) -> None:
+    sandbox.webhook_url = "http://127.0.0.1:9/hooks"  # deliveries are recorded even if lost
+    number = _issue(raw)
+    pull = open_pull(raw)
+    for subject in (number, pull):
+        assignees = {"assignees": ["maintainer"]}
+        ok(raw("POST", f"{REPO}/issues/{subject}/assignees", assignees), 201)
+        ok(raw("DELETE", f"{REPO}/issues/{subject}/assignees", assignees))
+        assert raw("PUT", f"{REPO}/issues/{subject}/lock", {"lock_reason": "spam"}).status == 204
+        assert raw("DELETE", f"{REPO}/issues/{subject}/lock").status == 204
+    sandbox.wait_for_webhooks_blocking()
+    seen = []
+    for delivery in sandbox.deliveries:
+        action = delivery["payload"].get("action")
+        if action in ("assigned", "unassigned", "locked", "unlocked"):
+            webhook_validator(delivery["event"], action, delivery["payload"])
+            seen.append((delivery["event"], action))
+    expected = ["assigned", "unassigned", "locked", "unlocked"]
+    assert seen == [("issues", a) for a in expected] + [("pull_request", a) for a in expected]
