@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from github import Github
 
 from bot.sandbox.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, Reply, validate
+from tests.sandbox.github.conftest import LESSON, Reply, http, validate
 from tests.sandbox.github.test_payloads import REPO, ok, open_pull, validate_list
 
 
@@ -249,3 +250,28 @@ def test_lock_and_assignees_send_their_webhooks(
             seen.append((delivery["event"], action))
     expected = ["assigned", "unassigned", "locked", "unlocked"]
     assert seen == [("issues", a) for a in expected] + [("pull_request", a) for a in expected]
+
+
+def test_statuses_reactions_locks_and_timelines_survive_a_restart(
+    content_dir: Path, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "github"
+    with GitHubSandbox(content_dir, state_dir=state_dir) as sandbox:
+        base = sandbox.base_url
+        number = ok(http(base, "POST", f"{REPO}/issues", {"title": "Keep me"}), 201).json()
+        path = f"{REPO}/issues/{number['number']}"
+        ok(http(base, "POST", f"{path}/reactions", {"content": "heart"}), 201)
+        assert http(base, "PUT", f"{path}/lock", {"lock_reason": "resolved"}).status == 204
+        sha = ok(http(base, "GET", f"{REPO}/git/ref/heads/main")).json()["object"]["sha"]
+        ok(http(base, "POST", f"{REPO}/statuses/{sha}", {"state": "success"}), 201)
+    with GitHubSandbox(content_dir, state_dir=state_dir) as sandbox:
+        assert sandbox.restored
+        base = sandbox.base_url
+        issue = ok(http(base, "GET", path)).json()
+        assert issue["reactions"]["heart"] == 1
+        assert issue["active_lock_reason"] == "resolved"
+        assert [e["event"] for e in ok(http(base, "GET", f"{path}/timeline")).json()] == ["locked"]
+        assert ok(http(base, "GET", f"{REPO}/commits/{sha}/status")).json()["state"] == "success"
+        # New ids do not collide with the restored ones.
+        again = ok(http(base, "POST", f"{path}/reactions", {"content": "eyes"}), 201).json()
+        assert again["id"] != ok(http(base, "GET", f"{path}/reactions")).json()[0]["id"]
