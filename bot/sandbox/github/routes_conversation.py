@@ -425,7 +425,17 @@ async def list_timeline(request: web.Request) -> web.Response:
     repo = find_repo(request)
     ctx = context(request)
     issue = find_issue(request, repo)
-    return paginate(request, [item for _, _, item in timeline(ctx, repo, issue)], lambda i: i)
+    items = timeline(ctx, repo, issue)
+    if issue.pull is not None:
+        # A pull request's commits are `committed` items, at their committer date.
+        pull = issue.pull
+        for order, sha in enumerate(await repo.git.rev_list(f"{pull.base_sha}..{pull.head_sha}")):
+            commit = await repo.git.read_commit(sha)
+            if commit is not None:
+                item = {**ctx.payloads.git_commit(repo, commit), "event": "committed"}
+                items.append((iso(commit.committer.when) or "", -order, item))
+        items.sort(key=lambda item: (item[0], item[1]))
+    return paginate(request, [item for _, _, item in items], lambda i: i)
 
 
 def routes() -> list[web.RouteDef]:

@@ -132,7 +132,7 @@ def test_timeline_lists_what_happened(models: Any, raw: Callable[..., Reply]) ->
         item["created_at"] for item in timeline if "created_at" in item
     )
     events = {item["event"]: item for item in timeline}
-    assert sorted(events) == ["assigned", "commented", "locked", "reviewed"]
+    assert sorted(events) == ["assigned", "commented", "committed", "locked", "reviewed"]
     assert events["commented"]["body"] == "Looks good"
     assert events["commented"]["actor"]["login"] == "maintainer"
     assert events["assigned"]["assignee"]["login"] == "maintainer"
@@ -220,7 +220,9 @@ def test_timeline_records_labels_renames_state_and_merges(
     merged = ok(raw("PUT", f"{REPO}/pulls/{pull}/merge", {})).json()
     events = ok(raw("GET", f"{REPO}/issues/{pull}/timeline")).json()
     by_name = {e["event"]: e for e in events}
-    assert sorted(by_name) == ["closed", "merged", "review_requested"]
+    assert sorted(by_name) == ["closed", "committed", "merged", "review_requested"]
+    assert by_name["committed"]["message"] == "Add a line"
+    validate(models.TimelineCommittedEvent, json.dumps(by_name["committed"]))
     assert by_name["merged"]["commit_id"] == merged["sha"]
     assert by_name["review_requested"]["requested_reviewer"]["login"] == "maintainer"
     validate(models.ReviewRequestedIssueEvent, json.dumps(by_name["review_requested"]))
