@@ -105,6 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="the bot token to accept (default: $LESSONBOT_DISCORD_TOKEN, else a token "
         "shaped like Discord's, printed at start)",
     )
+    discord_sandbox.add_argument(
+        "--no-rate-limits",
+        action="store_true",
+        help="answer without Discord's rate limits (they are on by default)",
+    )
+    discord_sandbox.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        type=_rate_limit,
+        metavar="NAME=REQUESTS/SECONDS",
+        help="change one limit (message_create, message_edit, message_delete, reaction, "
+        "channel_name_topic, channel_edit, webhook, default) or global=REQUESTS; repeatable",
+    )
     discord_sandbox.set_defaults(handler=_sandbox_discord)
     github = sandbox_commands.add_parser(
         "github", help="a GitHub-compatible REST server over a real git repository"
@@ -465,8 +479,24 @@ def _sandbox_discord(arguments: argparse.Namespace, settings: Settings) -> int:
 
     configured = settings.discord.token.reveal() if settings.discord.token else None
     token = arguments.token or configured
-    asyncio.run(_until_stopped(serve(arguments.host, arguments.port, bot_token=token)))
+    from bot.sandbox.discord.ratelimits import RateLimitSettings
+
+    limits = RateLimitSettings.parse(not arguments.no_rate_limits, arguments.rate_limit)
+    asyncio.run(
+        _until_stopped(serve(arguments.host, arguments.port, bot_token=token, rate_limits=limits))
+    )
     return EXIT_OK
+
+
+def _rate_limit(value: str) -> str:
+    """Check `NAME=REQUESTS/SECONDS` for `lessonbot sandbox discord --rate-limit`."""
+    from bot.sandbox.discord.ratelimits import RateLimitSettings
+
+    try:
+        RateLimitSettings.parse(True, [value])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return value
 
 
 def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:

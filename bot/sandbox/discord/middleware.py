@@ -3,6 +3,8 @@ error shapes and the log of the bot's REST requests."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import math
 import re
@@ -14,6 +16,7 @@ from aiohttp import web
 from bot.sandbox.discord.api import CONTEXT, Context, respond
 from bot.sandbox.discord.errors import ApiError, method_not_allowed, not_found, unauthorized
 from bot.sandbox.discord.faults import HANG_SECONDS, Fault
+from bot.sandbox.discord.ratelimits import RATE_LIMITER, RateLimiter
 from bot.sandbox.faults import hold_back
 
 log = logging.getLogger(__name__)
@@ -40,14 +43,40 @@ async def _api(request: web.Request, handler: Handler, ctx: Context) -> web.Stre
     relative = request.path[len(API_PREFIX) :]
     if not TOKENLESS.match(relative) and request.headers.get("Authorization") != f"Bot {ctx.token}":
         return _error(unauthorized())
+    limiter = request.app.get(RATE_LIMITER)
+    if limiter is not None and (held := limiter.held_429(request.method, request.path)):
+        return held
     fault = ctx.faults.take(request.method, request.path)
     if fault is not None and fault.mode == "hang":
         response = await _call(request, handler)
         await hold_back(request, HANG_SECONDS)
         return response
     if fault is not None:
+        if limiter is not None and fault.mode != "server_error":
+            # As on Discord, retrying before the advertised reset gets another 429.
+            limiter.hold(fault, fault.retry_after)
         return _fault(fault)
-    return await _call(request, handler)
+    if limiter is None:
+        return await _call(request, handler)
+    return await _limited(request, handler, limiter, relative)
+
+
+async def _limited(
+    request: web.Request, handler: Handler, limiter: RateLimiter, relative: str
+) -> web.StreamResponse:
+    """Count a request against Discord's rate limits; add their headers to the answer."""
+    body = None
+    if request.method == "PATCH" and request.can_read_body:
+        # Channel name/topic edits have their own bucket: peek at the (cached) body.
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            body = json.loads(await request.read() or b"null")
+    verdict = limiter.check(request.method, relative, body)
+    if verdict.limited is not None:
+        return verdict.limited
+    response = await _call(request, handler)
+    if not response.prepared:
+        response.headers.update(verdict.headers)
+    return response
 
 
 def _fault(fault: Fault) -> web.Response:

@@ -31,6 +31,7 @@ from bot.sandbox.discord.messaging import Messaging
 from bot.sandbox.discord.middleware import API_PREFIX, middleware
 from bot.sandbox.discord.operations import Operations
 from bot.sandbox.discord.payloads import Payloads
+from bot.sandbox.discord.ratelimits import RATE_LIMITER, RateLimiter, RateLimitSettings
 from bot.sandbox.discord.responses import Responses
 from bot.sandbox.discord.state import State
 from bot.sandbox.persist import Saver, bind_preferred, read_json, touch_middleware
@@ -63,8 +64,11 @@ class DiscordSandbox(ThreadedServer):
         interaction_deadline: float = 3.0,
         enforce_intents: bool = True,
         state_dir: Path | None = None,
+        rate_limits: RateLimitSettings | None = None,
     ) -> None:
         self.host = host
+        # Discord's rate limits apply unless the caller relaxes them.
+        self.rate_limiter = RateLimiter(rate_limits)
         self.port = port
         self.bot_token = bot_token
         state = State(bot_name)
@@ -130,6 +134,7 @@ class DiscordSandbox(ThreadedServer):
             client_max_size=32 * 1024 * 1024,
         )
         app[CONTEXT] = self._ctx
+        app[RATE_LIMITER] = self.rate_limiter
         app.router.add_get("/gateway", self._ctx.gateway.handle)
         app.router.add_routes(admin.routes())
         app.router.add_routes(admin.control_routes())
@@ -560,10 +565,13 @@ async def serve(
     bot_token: str = "sandbox-bot-token",  # noqa: S107 - the sandbox's well-known token
     bot_name: str = "lessonbot",
     guilds: Sequence[dict[str, Any]] = (),
+    rate_limits: RateLimitSettings | None = None,
 ) -> None:
     """Run a Discord sandbox until cancelled, printing where it listens; `guilds` holds
     keyword arguments of create_guild() for servers to create at start."""
-    sandbox = DiscordSandbox(host=host, port=port, bot_token=bot_token, bot_name=bot_name)
+    sandbox = DiscordSandbox(
+        host=host, port=port, bot_token=bot_token, bot_name=bot_name, rate_limits=rate_limits
+    )
     async with sandbox:
         for spec in guilds:
             sandbox.create_guild(**spec)
