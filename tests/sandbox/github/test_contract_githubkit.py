@@ -120,7 +120,7 @@ async def test_githubkit_runs_issue_branch_pull_review_and_merge(
         assert again.reactions is None or again.reactions.total_count == 0
         timeline = typed(await issues.async_list_events_for_timeline(OWNER, NAME, issue.number))
         kinds = {getattr(item, "event", None) for item in timeline}
-        assert kinds >= {"commented", "assigned", "locked", "unlocked"}
+        assert kinds >= {"labeled", "commented", "assigned", "locked", "unlocked"}
 
         # A branch with one commit through the contents API.
         main = typed(await bot.rest.git.async_get_ref(OWNER, NAME, "heads/main")).object_.sha
