@@ -155,3 +155,25 @@ def test_sandbox_command_takes_rate_limit_flags() -> None:
     assert not parser.parse_args(["sandbox", "discord"]).no_rate_limits
     with pytest.raises(SystemExit):
         parser.parse_args(["sandbox", "discord", "--rate-limit", "reaction=4"])
+
+
+async def test_interaction_callbacks_have_no_bucket_and_followups_have_the_webhook_bucket(
+    sandbox: DiscordSandbox, guild: dict[str, Any], raw: Callable[..., Any]
+) -> None:
+    status, _, _ = await raw(
+        "PUT",
+        f"/applications/{sandbox.application_id}/commands",
+        [{"name": "ping", "description": "Ping"}],
+    )
+    assert status == 200
+    interaction_id = await sandbox.run_command(
+        guild["id"], guild["channels"]["general"], 1001, "ping"
+    )
+    token = sandbox.context.state.interactions[interaction_id].token
+    url = f"/interactions/{interaction_id}/{token}/callback"
+    status, headers, _ = await raw("POST", url, {"type": 5}, token=None)
+    # Discord sends no bucket for callbacks (hikari reports one as an error).
+    assert status == 204 and not _limits(headers)
+    webhook = f"/webhooks/{sandbox.application_id}/{token}"
+    status, headers, _ = await raw("POST", webhook, {"content": "done"}, token=None)
+    assert status == 204 and _limits(headers)["Limit"] == "5"
