@@ -133,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECRET",
         help="webhook signing secret (default: $LESSONBOT_GITHUB_WEBHOOK_SECRET)",
     )
+    github.add_argument(
+        "--collaborator",
+        action="append",
+        default=[],
+        type=_collaborator,
+        metavar="LOGIN:ROLE",
+        help="give LOGIN a role (read, triage, write, maintain, admin); repeatable",
+    )
     github.set_defaults(handler=_sandbox_github)
 
     sync = commands.add_parser(
@@ -499,6 +507,15 @@ def _rate_limit(value: str) -> str:
     return value
 
 
+def _collaborator(value: str) -> tuple[str, str]:
+    """Parse `LOGIN:ROLE` for `lessonbot sandbox github --collaborator`."""
+    login, _, role = value.rpartition(":")
+    roles = ("read", "triage", "write", "maintain", "admin")
+    if not login or role not in roles:
+        raise argparse.ArgumentTypeError(f"expected LOGIN:ROLE with ROLE one of {', '.join(roles)}")
+    return login, role
+
+
 def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
     if not REPOSITORY.fullmatch(arguments.repo):
         raise UsageError(t(settings.locale, "cli.repo_invalid", repo=arguments.repo))
@@ -519,6 +536,7 @@ def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
                 arguments.port,
                 arguments.webhook_url,
                 secret,
+                arguments.collaborator,
             )
         )
     )

@@ -285,6 +285,8 @@ def test_sandbox_github_serves_the_content_repository(tmp_path: Path) -> None:
         "0",
         "--content",
         str(FIXTURES / "content"),
+        "--collaborator",
+        "reviewer:triage",
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -297,6 +299,8 @@ def test_sandbox_github_serves_the_content_repository(tmp_path: Path) -> None:
             repository = json.load(reply)
         assert repository["full_name"] == "lessons/content"
         assert repository["default_branch"] == "main"
+        with urllib.request.urlopen(f"{url}/collaborators/reviewer/permission") as reply:  # noqa: S310
+            assert json.load(reply)["role_name"] == "triage"
     finally:
         process.terminate()
         process.wait(timeout=10)

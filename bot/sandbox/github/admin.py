@@ -6,8 +6,9 @@ from aiohttp import web
 
 from bot.sandbox.github.api import body_object, context, no_content, respond
 from bot.sandbox.github.errors import ApiError
+from bot.sandbox.github.state import ROLES
 
-PERMISSIONS = ("read", "write", "admin")
+PERMISSIONS = ROLES  # read, triage, write, maintain, admin
 
 
 async def add_fault(request: web.Request) -> web.Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from typing import Any
 
 from bot.sandbox.github.errors import ApiError, custom, invalid, not_found
@@ -34,11 +36,23 @@ def valid_path(path: str) -> bool:
 class Operations:
     """Apply changes to a repository and emit the webhooks GitHub would."""
 
-    def __init__(self, state: State, payloads: Payloads, events: Events) -> None:
+    def __init__(
+        self,
+        state: State,
+        payloads: Payloads,
+        events: Events,
+        lock: asyncio.Lock | None = None,
+    ) -> None:
         self.state = state
         self.payloads = payloads
         self.events = events
         self._stats: dict[tuple[int, str, str, bool], PullStats] = {}
+        # Mergeability per (repo, base, head), known only once computed, as on GitHub.
+        self._mergeable: dict[tuple[int, str, str], bool] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # The background computation waits for the write lock, so it runs after the
+        # request that asked for it has been answered (and its webhooks rendered).
+        self._lock = lock or asyncio.Lock()
 
     @staticmethod
     def signature(user: User) -> Signature:
@@ -119,8 +133,9 @@ class Operations:
             assert pull is not None
             if issue.state != "open":
                 continue
-            if pull.base_ref == branch:
+            if pull.base_ref == branch and pull.base_sha != new:
                 pull.base_sha = new
+                self.schedule_mergeability(repo, issue)
             if pull.head_ref == branch and pull.head_sha != new:
                 before = pull.head_sha
                 pull.head_sha = new
@@ -130,6 +145,7 @@ class Operations:
                 self.events.pull_request(
                     "synchronize", repo, issue, stats, sender, before=before, after=new
                 )
+                self.schedule_mergeability(repo, issue)
 
     # Files
 
@@ -204,30 +220,62 @@ class Operations:
     # Pull requests
 
     async def pull_stats(self, repo: Repo, issue: Issue) -> PullStats:
-        """Return mergeability and diff size of a pull request, cached per (base, head)."""
+        """Return diff size and mergeability (None until computed) of a pull request."""
         pull = issue.pull
         assert pull is not None
         is_open = issue.state == "open" and not pull.merged
         key = (repo.id, pull.base_sha, pull.head_sha, is_open)
-        cached = self._stats.get(key)
-        if cached is not None:
-            return cached
-        git = repo.git
-        fork_point = await git.merge_base(pull.base_sha, pull.head_sha) or pull.base_sha
-        commits = await git.rev_list(f"{pull.base_sha}..{pull.head_sha}")
-        numstat = await git.numstat(fork_point, pull.head_sha)
-        mergeable = None
-        if is_open:
-            mergeable = await git.merge_trees(pull.base_sha, pull.head_sha) is not None
-        stats = PullStats(
-            mergeable=mergeable,
-            commits=len(commits),
-            additions=sum(stat.additions or 0 for stat in numstat),
-            deletions=sum(stat.deletions or 0 for stat in numstat),
-            changed_files=len(numstat),
-        )
-        self._stats[key] = stats
-        return stats
+        stats = self._stats.get(key)
+        if stats is None:
+            git = repo.git
+            fork_point = await git.merge_base(pull.base_sha, pull.head_sha) or pull.base_sha
+            commits = await git.rev_list(f"{pull.base_sha}..{pull.head_sha}")
+            numstat = await git.numstat(fork_point, pull.head_sha)
+            stats = PullStats(
+                mergeable=None,
+                commits=len(commits),
+                additions=sum(stat.additions or 0 for stat in numstat),
+                deletions=sum(stat.deletions or 0 for stat in numstat),
+                changed_files=len(numstat),
+            )
+            self._stats[key] = stats
+        mergeable = self._mergeable.get((repo.id, pull.base_sha, pull.head_sha))
+        if not is_open or mergeable is None:
+            return stats
+        return dataclasses.replace(stats, mergeable=mergeable)
+
+    async def compute_mergeability(self, repo: Repo, issue: Issue) -> bool | None:
+        """Work out whether an open pull request merges cleanly into its base, once per tip."""
+        pull = issue.pull
+        assert pull is not None
+        if issue.state != "open" or pull.merged:
+            return None
+        key = (repo.id, pull.base_sha, pull.head_sha)
+        known = self._mergeable.get(key)
+        if known is None:
+            known = await repo.git.merge_trees(pull.base_sha, pull.head_sha) is not None
+            self._mergeable[key] = known
+        return known
+
+    def schedule_mergeability(self, repo: Repo, issue: Issue) -> None:
+        """Compute mergeability in the background, after the current request, as GitHub does."""
+
+        async def compute() -> None:
+            async with self._lock:
+                await self.compute_mergeability(repo, issue)
+
+        try:
+            task = asyncio.get_running_loop().create_task(compute())
+        except RuntimeError:
+            return  # no loop (a synchronous caller): the next read computes it
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Cancel background computations still waiting."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def open_pull(
         self,
@@ -277,6 +325,7 @@ class Operations:
         )
         await repo.git.set_ref(pull_head_ref(issue.number), head_sha)
         await self.notify("opened", repo, issue, user)
+        self.schedule_mergeability(repo, issue)
         return issue
 
     async def merge(
@@ -295,6 +344,8 @@ class Operations:
         assert pull is not None
         if pull.merged or issue.state != "open":
             raise ApiError(405, "Pull Request is not mergeable")
+        if pull.draft:
+            raise ApiError(405, "Pull Request is still a draft")
         git = repo.git
         base_ref = branch_ref(pull.base_ref)
         base_sha = await git.ref(base_ref)

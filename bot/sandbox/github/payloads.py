@@ -11,7 +11,16 @@ from urllib.parse import quote
 
 from bot.sandbox.github.gitrepo import Change, CommitInfo, NumStat, Signature, TreeEntry
 from bot.sandbox.github.records import REACTIONS, lock_reason, reaction_counts
-from bot.sandbox.github.state import Comment, Issue, Label, Repo, Review, State, User
+from bot.sandbox.github.state import (
+    Comment,
+    Issue,
+    Label,
+    Repo,
+    Review,
+    State,
+    User,
+    role_flags,
+)
 
 JSON = dict[str, Any]
 REVIEW_HOOK_STATES = {
@@ -266,13 +275,7 @@ class Payloads:
         permission = self.state.permission(repo, viewer) if viewer is not None else "read"
         data.update(
             {
-                "permissions": {
-                    "admin": permission == "admin",
-                    "maintain": permission == "admin",
-                    "push": permission in ("admin", "write"),
-                    "triage": permission in ("admin", "write"),
-                    "pull": True,
-                },
+                "permissions": role_flags(permission),
                 "allow_squash_merge": True,
                 "allow_merge_commit": True,
                 "allow_rebase_merge": True,
@@ -466,8 +469,11 @@ class Payloads:
         if stats is not None:
             if pull.merged or issue.state == "closed" or stats.mergeable is None:
                 mergeable_state = "unknown"
+            elif not stats.mergeable:
+                mergeable_state = "dirty"
             else:
-                mergeable_state = "clean" if stats.mergeable else "dirty"
+                # A draft cannot be merged until it is marked ready, whatever git says.
+                mergeable_state = "draft" if pull.draft else "clean"
             data.update(
                 {
                     "merged": pull.merged,

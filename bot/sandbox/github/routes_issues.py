@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.github import access
 from bot.sandbox.github.api import (
     Context,
     body,
@@ -99,6 +100,8 @@ async def create_issue(request: web.Request) -> web.Response:
     text = check_length(text_field(data, "body", "Issue"), "Issue", "body", BODY_LIMIT)
     labels = _labels_from(ctx, repo, data["labels"]) if data.get("labels") else []
     assignees = _assignees_from(ctx, data) or []
+    if not access.has(ctx.state, repo, user, "write"):
+        labels, assignees = [], []  # GitHub drops them silently without push access
     issue = ctx.state.new_issue(repo, user, title, text)
     issue.assignees = assignees
     await ctx.ops.notify("opened", repo, issue, user)

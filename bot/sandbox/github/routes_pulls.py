@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.github import media, routes_commits
+from bot.sandbox.github.access import is_collaborator
 from bot.sandbox.github.api import (
     Context,
     body_object,
@@ -45,6 +46,9 @@ def _unprocessable(message: str) -> ApiError:
 
 async def _render(ctx: Context, repo: Repo, issue: Issue) -> dict[str, Any]:
     """Render a pull request in full, with what git says about it."""
+    # Reading a pull request waits for its mergeability (the background job may still be
+    # queued behind this request's lock), so a GET after the create shows it computed.
+    await ctx.ops.compute_mergeability(repo, issue)
     return ctx.payloads.pull(repo, issue, await ctx.ops.pull_stats(repo, issue))
 
 
@@ -72,7 +76,9 @@ async def create_pull(request: web.Request) -> web.Response:
         draft=data.get("draft") is True,
         maintainer_can_modify=data.get("maintainer_can_modify") is not False,
     )
-    return respond(await _render(ctx, repo, issue), status=201)
+    # GitHub answers before it knows whether the pull request merges: null / "unknown".
+    stats = await ctx.ops.pull_stats(repo, issue)
+    return respond(ctx.payloads.pull(repo, issue, stats), status=201)
 
 
 async def list_pulls(request: web.Request) -> web.Response:
@@ -314,6 +320,11 @@ async def request_reviewers(request: web.Request) -> web.Response:
     reviewers = [ctx.state.user(login) for login in logins]
     if issue.user in reviewers:
         raise _unprocessable("Review cannot be requested from pull request author.")
+    if not all(is_collaborator(repo, reviewer) for reviewer in reviewers):
+        raise _unprocessable(
+            "Reviews may only be requested from collaborators. One or more of the users or "
+            f"teams you specified is not a collaborator of the {repo.full_name} repository."
+        )
     for reviewer in reviewers:
         if reviewer not in pull.requested_reviewers:
             pull.requested_reviewers.append(reviewer)

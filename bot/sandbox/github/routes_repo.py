@@ -15,7 +15,6 @@ from bot.sandbox.github.api import (
     body_object,
     context,
     find_repo,
-    no_content,
     paginate,
     require_user,
     respond,
@@ -65,48 +64,6 @@ async def get_rate_limit(request: web.Request) -> web.Response:
                 "graphql": {**search, "limit": 5000, "remaining": 5000, "resource": "graphql"},
             },
             "rate": core,
-        }
-    )
-
-
-def _permissions(permission: str) -> dict[str, bool]:
-    """Expand a permission name into GitHub's flags."""
-    return {
-        "admin": permission == "admin",
-        "maintain": permission == "admin",
-        "push": permission in ("admin", "write"),
-        "triage": permission in ("admin", "write"),
-        "pull": True,
-    }
-
-
-async def get_collaborator(request: web.Request) -> web.Response:
-    """GET /repos/{owner}/{repo}/collaborators/{login}: 204 for collaborators, else 404."""
-    repo = find_repo(request)
-    state = context(request).state
-    user = state.find_user(request.match_info["login"])
-    if user is None or state.permission(repo, user) == "read":
-        raise not_found()
-    return no_content()
-
-
-async def get_collaborator_permission(request: web.Request) -> web.Response:
-    """GET /repos/{owner}/{repo}/collaborators/{login}/permission."""
-    repo = find_repo(request)
-    ctx = context(request)
-    user = ctx.state.find_user(request.match_info["login"])
-    if user is None:
-        raise not_found()
-    permission = ctx.state.permission(repo, user)
-    return respond(
-        {
-            "permission": permission,
-            "role_name": permission,
-            "user": {
-                **ctx.payloads.user(user),
-                "permissions": _permissions(permission),
-                "role_name": permission,
-            },
         }
     )
 
@@ -264,8 +221,6 @@ def routes() -> list[web.RouteDef]:
         web.get("/users/{login}", get_user),
         web.get("/rate_limit", get_rate_limit),
         web.get(repo, get_repo),
-        web.get(repo + "/collaborators/{login}", get_collaborator),
-        web.get(repo + "/collaborators/{login}/permission", get_collaborator_permission),
         web.get(repo + "/branches", list_branches),
         web.get(repo + "/branches/{branch:.+}", get_branch),
         web.get(repo + "/commits/{ref:.+}", get_commit),

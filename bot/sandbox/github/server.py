@@ -13,7 +13,7 @@ import socket
 import tempfile
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,9 +21,11 @@ from aiohttp import web
 
 from bot.sandbox.faults import hold_back
 from bot.sandbox.github import (
+    access,
     admin,
     apps,
     conditional,
+    routes_collaborators,
     routes_commits,
     routes_conversation,
     routes_git,
@@ -231,15 +233,16 @@ class GitHubSandbox(ThreadedServer):
         webhooks = WebhookSender(self._webhook_url, self._webhook_secret, repo.id)
         events = Events(payloads, webhooks)
         events.observers.append(routes_conversation.timeline_observer(state))
+        lock = asyncio.Lock()  # writes, and mergeability computed after them
         self._ctx = Context(
             state=state,
             payloads=payloads,
             events=events,
-            ops=Operations(state, payloads, events),
+            ops=Operations(state, payloads, events, lock),
             faults=FaultList(),
             webhooks=webhooks,
             requests=[],
-            lock=asyncio.Lock(),
+            lock=lock,
             apps=registered,
         )
         if self.state_dir is not None:
@@ -251,6 +254,7 @@ class GitHubSandbox(ThreadedServer):
         app.router.add_routes(admin.routes())
         app.router.add_routes(routes_repo.admin_routes())
         app.router.add_routes(routes_conversation.routes())
+        app.router.add_routes(routes_collaborators.routes())
         # routes_commits first: `/commits/{ref}/status` must not fall to `/commits/{ref:.+}`.
         for module in (routes_commits, routes_repo, routes_git, routes_issues, routes_pulls, apps):
             app.router.add_routes(module.routes())
@@ -300,6 +304,7 @@ class GitHubSandbox(ThreadedServer):
     async def close(self) -> None:
         """Stop serving; delete the repositories, or save the world with `state_dir`."""
         if self._ctx is not None:
+            await self._ctx.ops.close()
             await self._ctx.webhooks.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -403,9 +408,9 @@ class GitHubSandbox(ThreadedServer):
         return bot_login
 
     def add_collaborator(self, login: str, permission: str = "write") -> None:
-        """Give `login` access to the repository, so it counts as a collaborator."""
-        if permission not in admin.PERMISSIONS:
-            raise ValueError(f"permission must be one of {admin.PERMISSIONS}")
+        """Give `login` a role on the repository: read, triage, write, maintain or admin."""
+        if permission not in access.ROLES:
+            raise ValueError(f"permission must be one of {access.ROLES}")
         self.state.user(login)
         owner, _, name = self.repository.partition("/")
         repo = self.state.repo(owner, name)
@@ -515,7 +520,7 @@ async def _api(
     async with ctx.lock:
         collected = ctx.webhooks.hold()
         try:
-            response = await _call(request, handler)
+            response = await _call(request, access.enforced(handler))
         finally:
             ctx.webhooks.unhold()
             held.extend(collected)
@@ -607,6 +612,7 @@ async def serve(
     port: int = 0,
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
+    collaborators: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Run a GitHub sandbox until cancelled, printing where it listens."""
     sandbox = GitHubSandbox(
@@ -618,6 +624,8 @@ async def serve(
         port=port,
     )
     async with sandbox:
+        for login, role in collaborators:
+            sandbox.add_collaborator(login, role)
         print(f"GitHub sandbox for {sandbox.repository} listening on {sandbox.base_url}")
         print(f"  git repository: {sandbox.git_dir}")
         print(f"  webhooks: {webhook_url or 'off'}", flush=True)

@@ -324,10 +324,26 @@ class State:
         return "NONE"
 
     def permission(self, repo: Repo, user: User) -> str:
-        """Return the user's permission on `repo`: admin, write, read."""
+        """Return the user's role on `repo`: read, triage, write, maintain or admin."""
         if user is repo.owner:
             return "admin"
         return repo.collaborators.get(user.login.lower(), "read")
+
+
+# GitHub's repository roles, from least to most access.
+ROLES = ("read", "triage", "write", "maintain", "admin")
+
+
+def role_flags(role: str) -> dict[str, bool]:
+    """Expand a role into GitHub's permission flags (`permissions` on repos and people)."""
+    level = ROLES.index(role) if role in ROLES else 0
+    return {
+        "admin": level >= ROLES.index("admin"),
+        "maintain": level >= ROLES.index("maintain"),
+        "push": level >= ROLES.index("write"),
+        "triage": level >= ROLES.index("triage"),
+        "pull": True,
+    }
 
 
 @dataclass

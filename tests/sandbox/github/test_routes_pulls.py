@@ -42,7 +42,8 @@ def test_open_a_pull_request_and_read_it_back(gh: Callable[..., Github]) -> None
     assert pull.number == 2
     assert (pull.head.ref, pull.head.sha, pull.base.ref) == ("suggest-1", head, "main")
     assert pull.head.label == "lessons:suggest-1" and pull.head.repo.full_name == "lessons/content"
-    assert pull.mergeable is True and pull.merged is False
+    assert pull.mergeable is None and pull.merged is False  # computed after the answer
+    assert repo.get_pull(pull.number).mergeable is True
     assert (pull.commits, pull.additions, pull.deletions, pull.changed_files) == (1, 1, 1, 1)
     assert pull.user.login == "lessonbot"
     as_issue = repo.get_issue(2)
@@ -78,7 +79,8 @@ def test_pull_request_errors_match_github(
     assert raw("POST", f"{REPO}/pulls", {"head": "suggest-1", "base": "main"}).status == 422
 
 
-def test_reviews_and_review_requests(gh: Callable[..., Github]) -> None:
+def test_reviews_and_review_requests(sandbox: GitHubSandbox, gh: Callable[..., Github]) -> None:
+    sandbox.add_collaborator("reviewer2", "triage")  # reviews are requested from collaborators
     bot_repo = gh("lessonbot").get_repo("lessons/content")
     suggest(bot_repo, "suggest-1", b"two commands", b"two programs")
     pull = bot_repo.create_pull(base="main", head="suggest-1", title="Wording")

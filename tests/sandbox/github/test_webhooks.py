@@ -82,6 +82,7 @@ def run_scenario(sandbox: GitHubSandbox) -> dict[str, Any]:
     pull = repo.create_pull(base="main", head="suggest-1", title="Fix typo", body="From a learner.")
     pull.add_to_labels("documentation")
     pull.create_review_request(reviewers=["maintainer"])
+    sandbox.add_collaborator("helper", "read")  # reviews are requested from collaborators
     pull.create_review_request(reviewers=["helper"])
     pull.delete_review_request(reviewers=["helper"])
     second = repo.update_file(
