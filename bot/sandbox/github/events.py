@@ -107,6 +107,24 @@ class Events:
         }
         self.sender.send("pull_request_review", self._envelope(repo, sender, body))
 
+    def pull_request_review_comment(
+        self,
+        action: str,
+        repo: Repo,
+        issue: Issue,
+        comment: JSON,
+        sender: User,
+        *,
+        changes: JSON | None = None,
+    ) -> None:
+        """Emit a `pull_request_review_comment` event for an already rendered comment."""
+        body: JSON = {"action": action}
+        if changes is not None:
+            body["changes"] = changes
+        body["comment"] = comment
+        body["pull_request"] = self.payloads.pull(repo, issue, hook=True)
+        self.sender.send("pull_request_review_comment", self._envelope(repo, sender, body))
+
     def push(
         self,
         repo: Repo,

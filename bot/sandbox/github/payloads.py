@@ -482,7 +482,7 @@ class Payloads:
                     "mergeable_state": mergeable_state,
                     "merged_by": self.user(pull.merged_by) if pull.merged_by else None,
                     "comments": len(issue.comments),
-                    "review_comments": 0,
+                    "review_comments": len(pull.published_comments()),
                     "maintainer_can_modify": pull.maintainer_can_modify,
                     "commits": stats.commits,
                     "additions": stats.additions,

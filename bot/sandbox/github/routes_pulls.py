@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.github import media, routes_commits
+from bot.sandbox.github import routes_review_comments as review_comments
 from bot.sandbox.github.access import is_collaborator
 from bot.sandbox.github.api import (
     Context,
@@ -215,6 +216,9 @@ async def create_review(request: web.Request) -> web.Response:
     event = text_field(data, "event", "PullRequestReview")
     text = text_field(data, "body", "PullRequestReview") or ""
     commit_id = text_field(data, "commit_id", "PullRequestReview") or pull.head_sha
+    commit_id = await review_comments.pull_commit(repo, pull, commit_id, in_review=True)
+    # Every line comment must fit the diff, or GitHub refuses the whole review.
+    anchors = await review_comments.review_anchors(repo, pull, data.get("comments"), commit_id)
     if event is None:
         if any(r.user is user and r.state == "PENDING" for r in pull.reviews):
             raise _unprocessable("User can only have one pending review per pull request")
@@ -227,7 +231,9 @@ async def create_review(request: web.Request) -> web.Response:
         raise _unprocessable("Review Can not approve your own pull request")
     if issue.user is user and state == "CHANGES_REQUESTED":
         raise _unprocessable("Review Can not request changes on your own pull request")
-    if state in ("CHANGES_REQUESTED", "COMMENTED") and not text.strip():
+    if state == "CHANGES_REQUESTED" and not text.strip():
+        raise _unprocessable(f"Review body is required when event is {event}")
+    if state == "COMMENTED" and not text.strip() and not anchors:
         raise _unprocessable(f"Review body is required when event is {event}")
     review = Review(
         id=ctx.state.new_id("review"),
@@ -238,7 +244,10 @@ async def create_review(request: web.Request) -> web.Response:
         submitted_at=None,
     )
     pull.reviews.append(review)
+    for place, comment_text in anchors:
+        review_comments.new_comment(ctx, pull, review, user, place, comment_text)
     if state != "PENDING":
+        review_comments.announce(ctx, repo, issue, review, user)
         _submit(ctx, repo, issue, review, user)
     return respond(ctx.payloads.review(repo, issue, review))
 
@@ -278,6 +287,7 @@ async def submit_review(request: web.Request) -> web.Response:
         raise _unprocessable(f"Invalid event: {event}")
     review.state = REVIEW_EVENTS[event]
     review.body = text_field(data, "body", "PullRequestReview") or review.body
+    review_comments.announce(ctx, repo, issue, review, user)
     _submit(ctx, repo, issue, review, user)
     return respond(ctx.payloads.review(repo, issue, review))
 

@@ -32,6 +32,7 @@ from bot.sandbox.github import (
     routes_issues,
     routes_pulls,
     routes_repo,
+    routes_review_comments,
     routes_smart_http,
     world,
 )
@@ -256,7 +257,15 @@ class GitHubSandbox(ThreadedServer):
         app.router.add_routes(routes_conversation.routes())
         app.router.add_routes(routes_collaborators.routes())
         # routes_commits first: `/commits/{ref}/status` must not fall to `/commits/{ref:.+}`.
-        for module in (routes_commits, routes_repo, routes_git, routes_issues, routes_pulls, apps):
+        for module in (
+            routes_commits,
+            routes_repo,
+            routes_git,
+            routes_issues,
+            routes_pulls,
+            routes_review_comments,
+            apps,
+        ):
             app.router.add_routes(module.routes())
         # Last: `/{owner}/{repo}/info/refs` must not shadow a REST route.
         app.router.add_routes(routes_smart_http.routes())

@@ -85,6 +85,32 @@ class Review:
 
 
 @dataclass(eq=False)
+class ReviewComment:
+    """A comment on a line (or the whole file) of a pull request's diff."""
+
+    id: int
+    review_id: int | None
+    user: User
+    body: str
+    path: str
+    commit_id: str
+    original_commit_id: str
+    diff_hunk: str
+    position: int | None
+    original_position: int
+    line: int | None
+    original_line: int | None
+    side: str  # LEFT (old file) or RIGHT (new file)
+    start_line: int | None
+    original_start_line: int | None
+    start_side: str | None
+    subject_type: str  # line or file
+    in_reply_to_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(eq=False)
 class Pull:
     """The pull-request half of an issue that is a pull request."""
 
@@ -100,11 +126,17 @@ class Pull:
     merge_commit_sha: str | None = None
     requested_reviewers: list[User] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
+    review_comments: list[ReviewComment] = field(default_factory=list)
 
     @property
     def merged(self) -> bool:
         """Tell whether the pull request was merged."""
         return self.merged_at is not None
+
+    def published_comments(self) -> list[ReviewComment]:
+        """Return the review comments others can see: none of a pending review's."""
+        pending = {review.id for review in self.reviews if review.state == "PENDING"}
+        return [comment for comment in self.review_comments if comment.review_id not in pending]
 
 
 @dataclass(eq=False)
@@ -205,6 +237,7 @@ class State:
             "comment": 4_000_001,
             "label": 5_000_001,
             "review": 6_000_001,
+            "review_comment": 10_000_001,
             "reaction": 7_000_001,
             "status": 8_000_001,
             "event": 9_000_001,

@@ -21,6 +21,7 @@ from bot.sandbox.github.state import (
     Pull,
     Repo,
     Review,
+    ReviewComment,
     State,
     User,
 )
@@ -83,6 +84,9 @@ def _issue(issue: Issue) -> dict[str, Any]:
             "merged_by": pull.merged_by.login if pull.merged_by else None,
             "requested_reviewers": [user.login for user in pull.requested_reviewers],
             "reviews": [{**encode(review), "user": review.user.login} for review in pull.reviews],
+            "review_comments": [
+                {**encode(comment), "user": comment.user.login} for comment in pull.review_comments
+            ],
         }
     return data
 
@@ -158,7 +162,7 @@ def _restore_issue(
         fields = {
             key: value
             for key, value in raw_pull.items()
-            if key not in ("merged_by", "requested_reviewers", "reviews")
+            if key not in ("merged_by", "requested_reviewers", "reviews", "review_comments")
         }
         pull = decode(Pull, fields)
         pull.merged_by = person(raw_pull["merged_by"])
@@ -167,6 +171,10 @@ def _restore_issue(
             review = decode(Review, {**raw_review, "user": None})
             review.user = person(raw_review["user"])
             pull.reviews.append(review)
+        for raw_comment in raw_pull.get("review_comments", []):
+            comment = decode(ReviewComment, {**raw_comment, "user": None})
+            comment.user = person(raw_comment["user"])
+            pull.review_comments.append(comment)
         issue.pull = pull
     return issue
 
