@@ -115,6 +115,30 @@ async def file_diff(repo: Repo, pull: Pull, commit: str, path: str) -> FileDiff 
     return parse_patch(text[start + 1 :].rstrip("\n"))
 
 
+async def follow_head(repo: Repo, pull: Pull) -> None:
+    """Move comments to a new head where their line still reads the same; else outdate them.
+
+    GitHub keeps `original_*` as written and reports an outdated comment with a null
+    `position` and `line`.
+    """
+    diffs: dict[str, FileDiff | None] = {}
+    for comment in pull.review_comments:
+        if comment.commit_id == pull.head_sha or comment.position is None:
+            continue
+        if comment.subject_type == "file":
+            comment.commit_id = pull.head_sha
+            continue
+        if comment.path not in diffs:
+            diffs[comment.path] = await file_diff(repo, pull, pull.head_sha, comment.path)
+        diff = diffs[comment.path]
+        entry = diff.find(comment.side, comment.line) if diff and comment.line else None
+        written = comment.diff_hunk.rsplit("\n", 1)[-1]
+        if diff is not None and entry is not None and diff.lines[entry.position] == written:
+            comment.commit_id, comment.position = pull.head_sha, entry.position
+        else:
+            comment.position = comment.line = comment.start_line = comment.start_side = None
+
+
 # Validation
 
 
@@ -514,6 +538,7 @@ async def list_pull_comments(request: web.Request) -> web.Response:
     repo = find_repo(request)
     ctx = context(request)
     issue, pull = find_pull_parts(request, repo)
+    await follow_head(repo, pull)
     comments = _sorted(request, pull.published_comments())
     return paginate(request, comments, lambda c: render(ctx, repo, issue, c))
 
@@ -526,6 +551,7 @@ async def list_repo_comments(request: web.Request) -> web.Response:
     comments: list[ReviewComment] = []
     for issue in repo.pulls():
         assert issue.pull is not None
+        await follow_head(repo, issue.pull)
         for comment in issue.pull.published_comments():
             owners[comment.id] = issue
             comments.append(comment)
@@ -542,6 +568,7 @@ async def list_review_comments(request: web.Request) -> web.Response:
     review = next((r for r in pull.reviews if r.id == review_id), None)
     if review is None:
         raise not_found()
+    await follow_head(repo, pull)
     if review.state == "PENDING" and review.user is not acting_user(request):
         comments: list[ReviewComment] = []
     else:
@@ -553,6 +580,8 @@ async def get_comment(request: web.Request) -> web.Response:
     """GET /repos/{o}/{r}/pulls/comments/{comment_id}."""
     repo = find_repo(request)
     issue, comment = _find_comment(repo, path_int(request, "comment_id"))
+    assert issue.pull is not None
+    await follow_head(repo, issue.pull)
     return respond(render(context(request), repo, issue, comment))
 
 

@@ -79,6 +79,40 @@ def test_a_review_keeps_its_line_comments_and_suggestion_blocks(
     validate(models.PullRequestReviewComment, single)
     full = validate(models.PullRequest, ok(raw("GET", f"{REPO}/pulls/{pull.number}")).body)
     assert full.review_comments == 3
+    # Line comments are enough for a COMMENT review; its body may then be empty.
+    quiet = pull.create_review(
+        event="COMMENT", comments=[{"path": LESSON, "line": 10, "body": "Nice ending."}]
+    )
+    assert quiet.state == "COMMENTED" and quiet.body == ""
+    assert [c.line for c in pull.get_single_review_comments(quiet.id)] == [10]
+    assert raw("GET", f"{REPO}/pulls/{pull.number}/reviews/999/comments").status == 404
+
+
+def test_comments_follow_the_head_or_become_outdated(
+    gh: Callable[..., Github], raw: Callable[..., Reply], models: Any
+) -> None:
+    pull, first = open_suggestion(gh)
+    pull.create_review(
+        event="COMMENT",
+        comments=[
+            {"path": LESSON, "line": 8, "body": SUGGESTION},
+            {"path": LESSON, "line": 10, "body": "Fine."},
+        ],
+    )
+    # The suggester revises line 8; line 10 still reads the same in the new diff.
+    repo = gh("lessonbot").get_repo("lessons/content")
+    current = repo.get_contents(LESSON, ref="suggest-1")
+    revised = current.decoded_content.replace(b"two programs", b"two tools")
+    head = repo.update_file(LESSON, "Revise", revised, current.sha, "suggest-1")["commit"].sha
+    listed = ok(raw("GET", f"{REPO}/pulls/{pull.number}/comments")).json()
+    for item in listed:
+        validate(models.PullRequestReviewComment, json.dumps(item))
+    outdated, kept = listed
+    assert (outdated["position"], outdated["line"]) == (None, None)
+    assert (outdated["original_position"], outdated["original_line"]) == (5, 8)
+    assert outdated["commit_id"] == outdated["original_commit_id"] == first
+    assert (kept["position"], kept["line"], kept["commit_id"]) == (7, 10, head)
+    assert kept["original_commit_id"] == first
 
 
 def test_single_comments_replies_edits_and_deletes(
