@@ -12,7 +12,14 @@ import pytest
 from github import Auth, Github, GithubException
 
 from bot.sandbox.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, Receiver, Reply, http, validate
+from tests.sandbox.github.conftest import (
+    LESSON,
+    WEBHOOK_SCHEMAS,
+    Receiver,
+    Reply,
+    http,
+    validate,
+)
 from tests.sandbox.github.test_routes_pulls import suggest
 
 REPO = "/repos/lessons/content"
@@ -304,6 +311,21 @@ def test_a_review_is_dismissed_with_a_message(
     assert raw("POST", path, {"message": "x"}).status in (404, 405)  # GitHub uses PUT
 
 
+def common_schema_check(name: str, value: Any) -> None:
+    """Validate a part of a payload against one of the official schemas in `common/`."""
+    from jsonschema import Draft7Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+
+    common = WEBHOOK_SCHEMAS / "common"
+    registry = Registry().with_resources(
+        (path.name, Resource.from_contents(json.loads(path.read_text()), DRAFT7))
+        for path in common.glob("*.schema.json")
+    )
+    schema = json.loads((common / f"{name}.schema.json").read_text())
+    Draft7Validator(schema, registry=registry).validate(value)
+
+
 def _scenario(sandbox: GitHubSandbox) -> None:
     """Comment, edit, delete, review with comments and dismiss, through PyGithub."""
     maintainer = Github(
@@ -359,10 +381,15 @@ async def test_review_comment_webhooks_are_sent_and_valid(
     ]
     for delivery in deliveries:
         # The frozen JSON Schemas have no pull_request_review_comment event; GitHub's
-        # current models (githubkit) have every one.
+        # current models (githubkit) have every one...
         if delivery["event"] == "pull_request_review":
             webhook_validator(delivery["event"], delivery["action"], delivery["payload"])
         webhook_model_validator(delivery["event"], delivery["action"], delivery["payload"])
+        if delivery["event"] == "pull_request_review_comment":
+            # ... but they describe the comment, the repository and the sender in `common/`.
+            common_schema_check("pull-request-review-comment", delivery["payload"]["comment"])
+            common_schema_check("repository", delivery["payload"]["repository"])
+            common_schema_check("user", delivery["payload"]["sender"])
     created, _, edited, deleted, ranged = (d["payload"] for d in deliveries[:5])
     assert created["comment"]["body"] == SUGGESTION and created["comment"]["line"] == 8
     assert created["pull_request"]["number"] == 1
