@@ -183,6 +183,7 @@ async def test_githubkit_runs_issue_branch_pull_review_and_merge(
         history = typed(await bot.rest.repos.async_list_commits(OWNER, NAME, sha="suggest-1"))
         assert [c.sha for c in history[:2]] == [first.commit.sha, main]
         suggestion = f"Plural:\n```suggestion\n{NEW_LINE}\n```"
+        line = LESSON_TEXT.splitlines().index(OLD_LINE) + 1
         reviews = maintainer.rest.pulls
         changes = typed(
             await reviews.async_create_review(
@@ -191,10 +192,54 @@ async def test_githubkit_runs_issue_branch_pull_review_and_merge(
                 pull.number,
                 commit_id=first.commit.sha,
                 event="REQUEST_CHANGES",
-                body=suggestion,
+                body="One change, please.",
+                comments=[{"path": LESSON, "line": line, "side": "RIGHT", "body": suggestion}],
             )
         )
         assert changes.state == "CHANGES_REQUESTED"
+        review_comments = typed(await pulls.async_list_review_comments(OWNER, NAME, pull.number))
+        assert [(c.path, c.line, c.side, c.body) for c in review_comments] == [
+            (LESSON, line, "RIGHT", suggestion)
+        ]
+        single = typed(
+            await reviews.async_create_review_comment(
+                OWNER,
+                NAME,
+                pull.number,
+                commit_id=first.commit.sha,
+                path=LESSON,
+                line=line,
+                side="RIGHT",
+                body=suggestion,
+            ),
+            201,
+        )
+        reply = typed(
+            await pulls.async_create_reply_for_review_comment(
+                OWNER, NAME, pull.number, single.id, body="Applying it."
+            ),
+            201,
+        )
+        assert reply.in_reply_to_id == single.id
+        in_review = typed(
+            await pulls.async_list_comments_for_review(OWNER, NAME, pull.number, changes.id)
+        )
+        assert [c.body for c in in_review] == [suggestion]
+        everywhere = typed(await pulls.async_list_review_comments_for_repo(OWNER, NAME))
+        assert len(everywhere) == 3
+        edited_reply = typed(
+            await pulls.async_update_review_comment(OWNER, NAME, reply.id, body="Applied.")
+        )
+        assert edited_reply.body == "Applied."
+        gone = await reviews.async_delete_review_comment(OWNER, NAME, single.id)
+        assert gone.status_code == 204
+        dismissed = typed(
+            await reviews.async_dismiss_review(
+                OWNER, NAME, pull.number, changes.id, message="Applied as suggested."
+            )
+        )
+        assert dismissed.state == "DISMISSED"
+
         # The suggestion applied as a second commit, approved and merged.
         head = typed(await bot.rest.repos.async_get_content(OWNER, NAME, LESSON, ref="suggest-1"))
         second = typed(
@@ -215,7 +260,13 @@ async def test_githubkit_runs_issue_branch_pull_review_and_merge(
         )
         assert approved.state == "APPROVED"
         listed = typed(await pulls.async_list_reviews(OWNER, NAME, pull.number))
-        assert [r.state for r in listed] == ["CHANGES_REQUESTED", "APPROVED"]
+        # A lone line comment and a reply each come as a review of their own, as on GitHub.
+        assert [r.state for r in listed] == [
+            "DISMISSED",
+            "COMMENTED",
+            "COMMENTED",
+            "APPROVED",
+        ]
         merged = typed(
             await reviews.async_merge(
                 OWNER, NAME, pull.number, merge_method="merge", commit_title="Pipes: wording"
@@ -245,3 +296,10 @@ async def test_githubkit_runs_issue_branch_pull_review_and_merge(
         webhook_model_validator(delivery["event"], delivery["action"], delivery["payload"])
     events = {d["event"] for d in deliveries}
     assert events >= {"issues", "issue_comment", "push", "pull_request", "pull_request_review"}
+    pairs = {(d["event"], d["action"]) for d in deliveries}
+    assert {
+        ("pull_request_review_comment", "created"),
+        ("pull_request_review_comment", "edited"),
+        ("pull_request_review_comment", "deleted"),
+        ("pull_request_review", "dismissed"),
+    } <= pairs
