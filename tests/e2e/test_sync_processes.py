@@ -27,6 +27,7 @@ from github import Auth, Github
 from bot.domain.catalogue import load_catalogue
 from bot.domain.markers import find_markers
 from bot.sandbox.discord import DiscordSandbox
+from bot.sandbox.discord.ratelimits import RateLimitSettings
 from bot.sandbox.everything import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
 from bot.sandbox.github import GitHubSandbox
 from bot.services.linking import LESSON_LABEL, parse_post_key
@@ -149,7 +150,11 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     """Start both sandboxes over a copy of the content; settings point processes at them."""
     content = tmp_path / "content"
     shutil.copytree(_content(), content)
-    discord = DiscordSandbox(bot_token=SANDBOX_BOT_TOKEN).start_in_thread()
+    # Several processes may rename one thread within minutes, beyond Discord's 2 name edits
+    # per thread per 10 minutes that discord.py would wait out: relaxed here, on purpose.
+    limits = RateLimitSettings()
+    limits.rules["channel_name_topic"] = (10, 600.0)
+    discord = DiscordSandbox(bot_token=SANDBOX_BOT_TOKEN, rate_limits=limits).start_in_thread()
     try:
         github = GitHubSandbox(
             content, "lessons/content", webhook_secret=WEBHOOK_SECRET
