@@ -8,7 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from githubkit import GitHub, Response
+from githubkit.exception import RequestFailed
+from githubkit_schemas.latest.models import BasicError
 from pydantic import TypeAdapter
 
 from bot.sandbox.github import GitHubSandbox
@@ -267,6 +270,22 @@ async def test_githubkit_runs_issue_branch_pull_review_and_merge(
             "COMMENTED",
             "APPROVED",
         ]
+        # The suggester has no write access: GitHub's roles, read through githubkit.
+        team = typed(await maintainer.rest.repos.async_list_collaborators(OWNER, NAME))
+        assert {(c.login, c.role_name) for c in team} >= {
+            ("lessonbot", "write"),
+            ("maintainer", "admin"),
+        }
+        level = typed(
+            await bot.rest.repos.async_get_collaborator_permission_level(OWNER, NAME, "learner")
+        )
+        assert level.permission == "read"
+        learner = client(sandbox, "learner")
+        with pytest.raises(RequestFailed) as refused:
+            await learner.rest.pulls.async_merge(OWNER, NAME, pull.number)
+        assert refused.value.response.status_code == 403
+        error = BasicError.model_validate_json(refused.value.response.content, strict=True)
+        assert error.message == "Must have push access to repository"
         merged = typed(
             await reviews.async_merge(
                 OWNER, NAME, pull.number, merge_method="merge", commit_title="Pipes: wording"
