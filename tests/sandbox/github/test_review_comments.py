@@ -423,3 +423,24 @@ def test_review_comments_survive_a_restart(content_dir: Path, tmp_path: Path) ->
         assert listed == [made]
         later = http(again.base_url, "POST", f"{REPO}/pulls/{number}/comments", body).json()
         assert later["id"] > made["id"]
+
+
+def test_anyone_comments_but_only_authors_and_writers_edit_or_dismiss(
+    gh: Callable[..., Github], raw: Callable[..., Reply]
+) -> None:
+    pull, head = open_suggestion(gh)
+    comments = f"{REPO}/pulls/{pull.number}/comments"
+    line = {"commit_id": head, "path": LESSON, "line": 8}
+    theirs = ok(raw("POST", comments, {"body": SUGGESTION, **line}, login="learner"), 201).json()
+    mine = ok(raw("POST", comments, {"body": "Agreed.", **line}), 201).json()
+    refused = raw("PATCH", f"{REPO}/pulls/comments/{mine['id']}", {"body": "x"}, login="learner")
+    assert refused.status == 403
+    assert refused.json()["message"] == "Must have push access to repository"
+    assert raw("DELETE", f"{REPO}/pulls/comments/{mine['id']}", login="learner").status == 403
+    edited = ok(raw("PATCH", f"{REPO}/pulls/comments/{theirs['id']}", {"body": "Tidied."}))
+    assert edited.json()["body"] == "Tidied."
+    assert raw("DELETE", f"{REPO}/pulls/comments/{theirs['id']}", login="learner").status == 204
+    review = pull.create_review(body="Not yet.", event="REQUEST_CHANGES")
+    dismissal = f"{REPO}/pulls/{pull.number}/reviews/{review.id}/dismissals"
+    assert raw("PUT", dismissal, {"message": "x"}, login="learner").status == 403
+    assert pull.get_review(review.id).state == "CHANGES_REQUESTED"
