@@ -19,8 +19,9 @@ from bot.sandbox.github.api import (
 )
 from bot.sandbox.github.errors import ApiError, invalid, not_found
 from bot.sandbox.github.gitrepo import is_sha
+from bot.sandbox.github.operations import HEADS
 from bot.sandbox.github.payloads import JSON, iso, node_id
-from bot.sandbox.github.state import Repo, now
+from bot.sandbox.github.state import Repo, User, now
 
 STATUS_STATES = ("error", "failure", "pending", "success")
 COMPARE_LIMIT = 250  # GitHub lists at most 250 commits in a comparison
@@ -217,7 +218,41 @@ async def create_status(request: web.Request) -> web.Response:
         "updated_at": stamp,
     }
     _statuses(repo).setdefault(resolved, []).append(record)
+    await _status_webhook(ctx, repo, record, user)
     return respond(_status_payload(ctx, repo, record), status=201)
+
+
+async def _status_webhook(ctx: Context, repo: Repo, record: JSON, sender: User) -> None:
+    """Send the `status` event GitHub sends for a new commit status."""
+    commit = await repo.git.read_commit(record["sha"])
+    assert commit is not None
+    api = ctx.payloads.repo_api(repo)
+    branches = [
+        {
+            "name": name.removeprefix(HEADS),
+            "commit": {"sha": sha, "url": f"{api}/commits/{sha}"},
+            "protected": False,
+        }
+        for name, sha in sorted((await repo.git.refs(HEADS)).items())
+        if sha == record["sha"]
+    ]
+    status = _status_payload(ctx, repo, record)
+    body: JSON = {
+        "id": record["id"],
+        "sha": record["sha"],
+        "name": repo.full_name,
+        "avatar_url": status["avatar_url"],
+        "target_url": record["target_url"],
+        "context": record["context"],
+        "description": record["description"],
+        "state": record["state"],
+        "commit": ctx.payloads.commit(repo, commit),
+        "branches": branches,
+        "created_at": record["created_at"],
+        "updated_at": record["updated_at"],
+    }
+    # The envelope (repository, organization, sender) is every repository event's.
+    ctx.webhooks.send("status", ctx.events._envelope(repo, sender, body))
 
 
 async def combined_status(request: web.Request) -> web.Response:

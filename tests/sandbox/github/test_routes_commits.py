@@ -176,3 +176,21 @@ def test_contents_raw_media_type(raw: Callable[..., Reply]) -> None:
         "GET", f"{REPO}/contents/programs", headers={"Accept": "application/vnd.github.raw"}
     )
     assert isinstance(ok(listing).json(), list)  # a directory stays a JSON listing
+
+
+def test_a_new_status_sends_the_status_webhook(
+    sandbox: GitHubSandbox,
+    raw: Callable[..., Reply],
+    webhook_model_validator: Callable[[str, str | None, dict[str, Any]], None],
+) -> None:
+    sandbox.webhook_url = "http://127.0.0.1:9/hooks"  # deliveries are recorded even if lost
+    sha = _main_sha(raw)
+    status = {"state": "failure", "context": "ci/lint", "description": "2 errors"}
+    ok(raw("POST", f"{REPO}/statuses/{sha}", status), 201)
+    sandbox.wait_for_webhooks_blocking()
+    [delivery] = [d for d in sandbox.deliveries if d["event"] == "status"]
+    payload = delivery["payload"]
+    webhook_model_validator("status", None, payload)
+    assert (payload["sha"], payload["state"], payload["context"]) == (sha, "failure", "ci/lint")
+    assert [branch["name"] for branch in payload["branches"]] == ["main"]
+    assert payload["sender"]["login"] == "maintainer"
