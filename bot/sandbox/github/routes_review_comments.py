@@ -504,6 +504,7 @@ async def create_comment(request: web.Request) -> web.Response:
     text = _body_text(data)
     reply_to = _int_field(data, "in_reply_to")
     if reply_to is not None:
+        await follow_head(repo, pull)
         parent = next((c for c in pull.published_comments() if c.id == reply_to), None)
         if parent is None:
             raise invalid(RESOURCE, "in_reply_to")
@@ -526,6 +527,7 @@ async def create_reply(request: web.Request) -> web.Response:
     ctx = context(request)
     issue, pull = find_pull_parts(request, repo)
     comment_id = path_int(request, "comment_id")
+    await follow_head(repo, pull)
     parent = next((c for c in pull.published_comments() if c.id == comment_id), None)
     if parent is None:
         raise not_found()
@@ -591,6 +593,8 @@ async def update_comment(request: web.Request) -> web.Response:
     repo = find_repo(request)
     ctx = context(request)
     issue, comment = _find_comment(repo, path_int(request, "comment_id"))
+    assert issue.pull is not None
+    await follow_head(repo, issue.pull)
     text = _body_text(await body_object(request))
     if text != comment.body:
         changes = {"body": {"from": comment.body}}
@@ -610,6 +614,7 @@ async def delete_comment(request: web.Request) -> web.Response:
     ctx = context(request)
     issue, comment = _find_comment(repo, path_int(request, "comment_id"))
     assert issue.pull is not None
+    await follow_head(repo, issue.pull)
     rendered = render(ctx, repo, issue, comment)
     issue.pull.review_comments = [c for c in issue.pull.review_comments if c is not comment]
     issue.touch()

@@ -120,6 +120,9 @@ def test_comments_follow_the_head_or_become_outdated(
     assert outdated["commit_id"] == outdated["original_commit_id"] == first
     assert (kept["position"], kept["line"], kept["commit_id"]) == (7, 10, head)
     assert kept["original_commit_id"] == first
+    # A reply to an outdated thread is outdated with it.
+    reply = pull.create_review_comment_reply(outdated["id"], "Now it reads well.")
+    assert (reply.position, reply.original_position, reply.line) == (None, 5, None)
 
 
 def test_single_comments_replies_edits_and_deletes(
