@@ -215,6 +215,9 @@ class _StoredState:
     issue_number: int | None
     issue_url: str | None
     digest: str | None
+    # The post's name as last written: a name is sent only when it changes, as Discord
+    # allows two channel name edits per ten minutes.
+    thread_name: str | None = None
 
 
 @dataclass
@@ -677,13 +680,22 @@ class LinkingService:
                 thread_id=post.thread_id,
                 starter_id=post.message_ids[0],
                 forum_id=forum.id,
+                thread_name=wanted.title[:300],
             )
         elif plan.edit_thread or plan.reopen:
+            renamed = state.thread_name != wanted.title[:300]
             await self._chat.edit_thread(
                 state.thread_id or 0,
-                name=wanted.title,
+                name=wanted.title if renamed else None,
                 tag_ids=tag_ids,
                 **({"archived": False, "locked": False} if plan.reopen else {}),
+            )
+            # Recorded at once: a retry after a crash does not rename the post again.
+            state = await self._save(
+                claim,
+                state,
+                digest=self._with_part(state, 0, wanted, forum, tag_ids),
+                thread_name=wanted.title[:300],
             )
         url = self._post_url(state, forum)
         if plan.create_issue:
@@ -703,6 +715,9 @@ class LinkingService:
                 body=self.issue_body(wanted, url),
                 state="open" if plan.reopen else None,
             )
+            state = await self._save(
+                claim, state, digest=self._with_part(state, 2, wanted, forum, tag_ids)
+            )
         if plan.edit_starter:
             await self._chat.edit_message(
                 state.thread_id or 0,
@@ -710,6 +725,19 @@ class LinkingService:
                 content=self.starter(wanted, state.issue_url),
             )
         await self._confirm(claim, state, wanted, forum, tag_ids)
+
+    def _with_part(
+        self,
+        state: _StoredState,
+        index: int,
+        wanted: WantedLesson,
+        forum: Forum,
+        tag_ids: Sequence[int],
+    ) -> str:
+        """Return the stored digest with one part (thread, starter, issue) now written."""
+        parts = [(state.digest or _UNKNOWN * 3)[i * _PART : (i + 1) * _PART] for i in range(3)]
+        parts[index] = self._parts(wanted, state, forum, tag_ids)[index]
+        return "".join(parts)
 
     async def _load_state(self, claim: Claim, wanted: WantedLesson) -> _StoredState:
         """Return the lesson's stored link, creating its rows if it is new."""
@@ -748,6 +776,7 @@ class LinkingService:
             "issue_number": "github_issue_number",
             "issue_url": "github_issue_url",
             "digest": "synced_digest",
+            "thread_name": "synced_title",
         }
         values = {columns[name]: value for name, value in changes.items()}
         async with self._sessions() as session, session.begin():
@@ -1021,6 +1050,7 @@ def _state_of(row: Lesson) -> _StoredState:
         issue_number=link.github_issue_number if link else None,
         issue_url=link.github_issue_url if link else None,
         digest=link.synced_digest if link else None,
+        thread_name=link.synced_title if link else None,
     )
 
 
