@@ -42,7 +42,8 @@ MEMBERS = (
     {"id": 1004, "username": "sam", "locale": "en-US"},
     {"id": 1005, "username": "maintainer", "locale": "en-GB"},
 )
-# The sandbox's own bot token: it opens nothing but the local Discord sandbox.
+# A fixed token for a Discord sandbox run beside separate lessonbot processes (tests pass
+# it to both); `lessonbot sandbox` itself uses the Discord-shaped token its sandbox issues.
 SANDBOX_BOT_TOKEN = "sandbox-bot-token"  # noqa: S105
 
 
@@ -170,7 +171,7 @@ def sandbox_settings(
             gateway_url=discord.gateway_url,
             guild_id=guild_id,
             digest_channel_id=digest_channel_id,
-            token=Secret(SANDBOX_BOT_TOKEN),
+            token=Secret(discord.bot_token),
         ),
         github=replace(
             settings.github,
@@ -244,7 +245,9 @@ async def sandbox_environment(
     )
     channels = await asyncio.to_thread(guild_channels, content_dir, settings.content.default_locale)
     async with (
-        DiscordSandbox(bot_token=SANDBOX_BOT_TOKEN, state_dir=world_dir / "discord") as discord,
+        # The sandbox issues a Discord-shaped token, derived from the kept bot user: the same
+        # on every start of this world, so sandbox.env stays valid.
+        DiscordSandbox(state_dir=world_dir / "discord") as discord,
         GitHubSandbox(
             content_dir,
             repository,
@@ -280,7 +283,7 @@ async def sandbox_environment(
         async with started_app(bot_settings) as app:
             if moved:
                 await _follow_github(app, f"{github.previous_base_url}/", f"{github.base_url}/")
-            bot_task = asyncio.create_task(app.bot.start(SANDBOX_BOT_TOKEN))
+            bot_task = asyncio.create_task(app.bot.start(discord.bot_token))
             try:
                 await asyncio.wait_for(app.bot.wait_until_ready(), timeout=ready_timeout)
                 description = {

@@ -20,6 +20,7 @@ from typing import IO
 import pytest
 
 from bot.sandbox.discord import DiscordSandbox
+from bot.sandbox.discord.tokens import token_user_id
 from bot.sandbox.everything import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
 from bot.sandbox.github import GitHubSandbox
 from tests.conftest import FIXTURES
@@ -187,8 +188,22 @@ def test_sigterm_stops_the_github_sandbox_and_removes_its_repository(
 
 def test_sigterm_stops_the_discord_sandbox(start: Callable[..., Command], tmp_path: Path) -> None:
     command = start("sandbox", "discord", "--port", "0")
-    command.wait_for_line(r"bot token: ")
+    bot_id = command.wait_for_line(r"bot user (\d+),").group(1)
+    # Unless told otherwise, the token is shaped like Discord's and names the bot user.
+    token = command.wait_for_line(r"bot token: (\S+)").group(1)
+    assert token_user_id(token) == int(bot_id) and token.count(".") == 2
 
+    assert_stopped_cleanly(command)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"), [(["--token", "my-token"], {}), ([], {"DISCORD_TOKEN": "my-token"})]
+)
+def test_the_discord_sandbox_takes_its_token_from_an_option_or_the_environment(
+    start: Callable[..., Command], argv: list[str], env: dict[str, str]
+) -> None:
+    command = start("sandbox", "discord", "--port", "0", *argv, **env)
+    assert command.wait_for_line(r"bot token: (\S+)").group(1) == "my-token"
     assert_stopped_cleanly(command)
 
 

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.net import bind_listener
 from bot.sandbox.everything import (
-    SANDBOX_BOT_TOKEN,
     SandboxEnvironment,
     run_sandbox,
     sandbox_environment,
@@ -46,7 +45,7 @@ async def _get(url: str, headers: dict[str, str]) -> tuple[int, Any]:
 
 async def _assert_live(env: SandboxEnvironment, links: list[Any]) -> None:
     """Check every stored post and issue exists in the running sandboxes, via their REST."""
-    discord = {"Authorization": f"Bot {SANDBOX_BOT_TOKEN}"}
+    discord = {"Authorization": f"Bot {env.discord.bot_token}"}
     github = {"Authorization": "token maintainer"}
     repo = f"{env.github.base_url}/repos/{env.github.repository}"
     for thread_id, number, url in links:
@@ -66,12 +65,15 @@ async def test_a_restart_resumes_the_world_and_keeps_the_links_live(tmp_path: Pa
         links = await _links(first)
         assert len(links) == 6 and all(None not in link for link in links)
         world, guild = first.description["world_id"], first.guild
+        token = first.discord.bot_token
         urls = (first.discord.base_url, first.github.base_url)
 
     async with sandbox_environment(
         Settings(), content_dir=LESSONS, state_dir=state, link_at_start=True
     ) as second:
         assert second.description["restored"] and second.description["world_id"] == world
+        # The Discord-shaped token is the same, so a sourced sandbox.env still works.
+        assert second.discord.bot_token == token and token.count(".") == 2
         assert second.stale_database is None
         assert second.guild == guild
         assert (second.discord.base_url, second.github.base_url) == urls

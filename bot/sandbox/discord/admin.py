@@ -73,9 +73,31 @@ def _route(method: str, path: str, handler: Handler, status: int = 200) -> web.R
             return respond({"message": str(error)}, status=400)
         if result is None:
             return no_content()
-        return respond(result, status=status)
+        return respond(_string_ids(result), status=status)
 
     return web.route(method, f"{PREFIX}{path}", run)
+
+
+# Snowflakes go out as strings, as Discord sends them: JavaScript's numbers lose 64-bit ids.
+# Besides `id` and `*_id`, these keys hold ids by name ({name: id}) or lists of ids.
+ID_MAPS = frozenset({"channels", "roles", "members", "guilds"})
+
+
+def _string_ids(value: Any, key: str = "") -> Any:
+    """Render the snowflakes in an admin answer as strings; leave other numbers alone."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value) if key == "id" or key.endswith("_id") else value
+    if isinstance(value, dict):
+        if key in ID_MAPS and all(isinstance(v, int) for v in value.values()):
+            return {k: str(v) for k, v in value.items()}
+        return {k: _string_ids(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        if key in ID_MAPS and value and all(isinstance(v, int) for v in value):
+            return [str(v) for v in value]
+        return [_string_ids(item) for item in value]
+    return value
 
 
 def _path(request: web.Request, key: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, StreamReader, web
+from aiohttp.base_protocol import BaseProtocol
 
 from bot.sandbox.discord import errors as err
 from bot.sandbox.discord.errors import ApiError
@@ -102,7 +104,7 @@ async def read_payload(request: web.Request) -> tuple[dict[str, Any], Files]:
     plus `files[n]` parts (how discord.py uploads attachments)."""
     if not request.content_type.startswith("multipart/"):
         return await read_object(request), []
-    reader = await request.multipart()
+    reader = MultipartReader(request.headers, await _buffered(request))
     payload: dict[str, Any] = {}
     files: Files = []
     total = 0
@@ -124,6 +126,17 @@ async def read_payload(request: web.Request) -> tuple[dict[str, Any], Files]:
             kind = part.headers.get("Content-Type", "application/octet-stream")
             files.append((part.filename, kind, bytes(body)))
     return payload, files
+
+
+async def _buffered(request: web.Request) -> StreamReader:
+    """Return the request body as a fresh stream: a middleware may have read it already
+    (aiohttp caches it), which would leave `request.multipart()` nothing to read."""
+    body = await request.read()
+    loop = asyncio.get_running_loop()
+    stream = StreamReader(BaseProtocol(loop), max(len(body), 2**16), loop=loop)
+    stream.feed_data(body)
+    stream.feed_eof()
+    return stream
 
 
 def path_id(request: web.Request, key: str, missing: Callable[[], ApiError]) -> int:

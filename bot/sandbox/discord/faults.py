@@ -9,7 +9,9 @@ from bot.sandbox.faults import FaultQueue, RouteFault
 
 # "hang" performs the request and then holds the answer back (HANG_SECONDS): the client
 # is stuck right after its write, where a test kills it to prove nothing is written twice.
-MODES = ("ratelimit", "server_error", "hang")
+MODES = ("rate_limit", "server_error", "hang")
+# Earlier spellings still accepted, shown under the documented name.
+ALIASES = {"ratelimit": "rate_limit"}
 HANG_SECONDS = 60.0
 
 
@@ -24,6 +26,7 @@ class Fault(RouteFault):
     retry_after: float = 0.5
 
     def __post_init__(self) -> None:
+        self.mode = ALIASES.get(self.mode, self.mode)
         super().__post_init__()
         if isinstance(self.retry_after, bool) or not isinstance(self.retry_after, (int, float)):
             raise ValueError("retry_after must be a number of seconds")

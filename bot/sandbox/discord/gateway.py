@@ -27,6 +27,9 @@ GUILD_MESSAGE_REACTIONS = 1 << 10
 DIRECT_MESSAGES = 1 << 12
 DIRECT_MESSAGE_REACTIONS = 1 << 13
 MESSAGE_CONTENT = 1 << 15
+GUILD_PRESENCES = 1 << 8
+# Intents an application must have enabled in its settings; without, IDENTIFY gets 4014.
+PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 
 # Which intent an event needs in a server and in a DM (0: always sent).
 EVENT_INTENTS: dict[str, tuple[int, int]] = {
@@ -125,8 +128,10 @@ class Gateway:
         *,
         heartbeat_interval: int = 41250,
         enforce_intents: bool = True,
+        privileged_intents: int = PRIVILEGED_INTENTS,
     ) -> None:
         self.state = state
+        self.privileged_intents = privileged_intents
         self.payloads = payloads
         self.token = token
         self.heartbeat_interval = heartbeat_interval
@@ -242,6 +247,9 @@ class Gateway:
         intents = data.get("intents")
         if isinstance(intents, bool) or not isinstance(intents, int) or intents < 0:
             await self._close(conn, 4013, "Invalid intent(s).")
+            return
+        if intents & PRIVILEGED_INTENTS & ~self.privileged_intents:
+            await self._close(conn, 4014, "Disallowed intent(s).")
             return
         shard = data.get("shard")
         if shard is not None and not (

@@ -4,6 +4,7 @@ Discord makes and the gateway events it sends."""
 from __future__ import annotations
 
 import copy
+import mimetypes
 import re
 from typing import Any
 
@@ -262,6 +263,12 @@ class Messaging:
         index: int,
     ) -> Attachment:
         """Keep an uploaded file, with the description its attachment entry gives."""
+        if content_type in ("", "application/octet-stream"):
+            # Discord names the type itself from the file (discord.py sends octet-stream).
+            guessed = mimetypes.guess_type(filename)[0]
+            content_type = guessed or "application/octet-stream"
+        if content_type.startswith("text/") and "charset" not in content_type:
+            content_type += "; charset=utf-8"
         description = None
         for entry in data.get("attachments") or []:
             if isinstance(entry, dict) and str(entry.get("id")) == str(index):
@@ -296,7 +303,13 @@ class Messaging:
         )
 
     def edit_message(
-        self, channel: Channel, message: Message, data: dict[str, Any], *, checked: bool = False
+        self,
+        channel: Channel,
+        message: Message,
+        data: dict[str, Any],
+        *,
+        checked: bool = False,
+        files: Files | None = None,
     ) -> Message:
         """Apply an edit (content, embeds, components, flags); dispatch MESSAGE_UPDATE."""
         if not checked:
@@ -317,6 +330,11 @@ class Messaging:
                 str(item.get("id")) for item in data["attachments"] if isinstance(item, dict)
             }
             message.attachments = [item for item in message.attachments if str(item.id) in keep_ids]
+        # New files join the kept ones, described by their `attachments` entries (id = index).
+        message.attachments += [
+            self._store_attachment(channel, name, kind, body, data, index)
+            for index, (name, kind, body) in enumerate(files or [])
+        ]
         if "content" in data or "allowed_mentions" in data:
             replied = None
             if message.type == 19 and message.reference:

@@ -52,6 +52,10 @@ MAX_CHANNELS = 500
 THREAD_PARENTS = (TEXT, ANNOUNCEMENT, FORUM, MEDIA)
 
 
+# Seeded ids stay far below 2**63, so the ids generated after them still fit in 64 bits.
+MAX_SEEDED_ID = 1 << 62
+
+
 class Operations:
     """Changes to guilds, channels, threads and commands, with their gateway events."""
 
@@ -76,6 +80,10 @@ class Operations:
             raise ValueError(f"a user needs a username of 2 to 32 characters, not {username!r}")
         if user_id is None:
             user_id = self.state.ids.next()
+        elif existing is None:
+            self._check_free_id(user_id)
+            # Generated ids all come after it, so none can ever equal a seeded user's id.
+            self.state.ids.reserve(user_id)
         if existing is None:
             existing = User(user_id, username)
             self.state.users[user_id] = existing
@@ -84,6 +92,23 @@ class Operations:
             if key in spec:
                 setattr(existing, key, spec[key])
         return user_id
+
+    def _check_free_id(self, user_id: int) -> None:
+        """Refuse a seeded user id that another object holds, or that is no snowflake."""
+        if not 0 < user_id < MAX_SEEDED_ID:
+            raise ValueError(f"user id {user_id} is not a snowflake the sandbox can seed")
+        state = self.state
+        taken = (
+            user_id in (state.application_id, state.bot_user_id)
+            or user_id in state.guilds
+            or user_id in state.channels
+            or user_id in state.commands
+            or user_id in state.attachments
+            or any(user_id in guild.roles for guild in state.guilds.values())
+            or any(user_id in channel.messages for channel in state.channels.values())
+        )
+        if taken:
+            raise ValueError(f"id {user_id} already belongs to another object")
 
     def create_guild(
         self,

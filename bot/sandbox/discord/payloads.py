@@ -473,9 +473,7 @@ class Payloads:
         trigger = self.state.interactions.get(interaction.trigger_id or 0)
         if interaction.type == 5 and trigger is not None:
             # Discord requires it on a modal submit: the command or click that opened it.
-            metadata["triggering_interaction_metadata"] = self._interaction_metadata(
-                trigger, None
-            )
+            metadata["triggering_interaction_metadata"] = self._interaction_metadata(trigger, None)
         return metadata
 
     def message_event(self, message: Message) -> JSON:

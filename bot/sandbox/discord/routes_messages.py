@@ -30,15 +30,40 @@ def _message(request: web.Request, channel: Channel) -> Message:
     return context(request).state.message(channel.id, message_id)
 
 
+def _query_snowflake(request: web.Request, name: str) -> int | None:
+    """Return an id query parameter, or answer 50035 as Discord does for one that is not."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    value = parse_snowflake(raw)
+    if value is None or value >= 1 << 64:
+        raise err.ApiError(
+            400,
+            50035,
+            "Invalid Form Body",
+            errors={
+                name: {
+                    "_errors": [
+                        {
+                            "code": "NUMBER_TYPE_COERCE",
+                            "message": f'Value "{raw}" is not snowflake.',
+                        }
+                    ]
+                }
+            },
+        )
+    return value
+
+
 async def list_messages(request: web.Request) -> web.Response:
     """GET /channels/{channel_id}/messages?limit&before&after&around: newest first."""
     ctx = context(request)
     channel = _channel(request)
     limit = query_int(request, "limit", 50, 1, 100)
     messages = channel.visible_messages()
-    before = parse_snowflake(request.query.get("before"))
-    after = parse_snowflake(request.query.get("after"))
-    around = parse_snowflake(request.query.get("around"))
+    before = _query_snowflake(request, "before")
+    after = _query_snowflake(request, "after")
+    around = _query_snowflake(request, "around")
     if before is not None:
         messages = [m for m in messages if m.id < before][-limit:]
     elif after is not None:
@@ -74,11 +99,12 @@ async def edit_message(request: web.Request) -> web.Response:
     ctx = context(request)
     channel = _channel(request)
     message = _message(request, channel)
-    data, _files = await read_payload(request)
+    data, files = await read_payload(request)
     # Others' messages only take flags (suppressing embeds), as on Discord.
-    if message.author_id != ctx.state.bot_user_id and set(data) - {"flags"}:
+    if message.author_id != ctx.state.bot_user_id and (set(data) - {"flags"} or files):
         raise err.not_author()
-    return respond(ctx.payloads.message(ctx.messages.edit_message(channel, message, data)))
+    edited = ctx.messages.edit_message(channel, message, data, files=files)
+    return respond(ctx.payloads.message(edited))
 
 
 async def delete_message(request: web.Request) -> web.Response:
@@ -129,7 +155,7 @@ async def list_reaction_users(request: web.Request) -> web.Response:
     message = _message(request, channel)
     emoji = ctx.messages.parse_emoji(channel, _emoji(request))
     limit = query_int(request, "limit", 25, 1, 100)
-    after = parse_snowflake(request.query.get("after")) or 0
+    after = _query_snowflake(request, "after") or 0
     reaction = message.reactions.get(emoji.key)
     user_ids = sorted(uid for uid in (reaction.user_ids if reaction else []) if uid > after)
     return respond([ctx.payloads.user(ctx.state.user(uid)) for uid in user_ids[:limit]])

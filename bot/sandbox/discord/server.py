@@ -25,7 +25,7 @@ from bot.sandbox.discord import (
 from bot.sandbox.discord.api import CONTEXT, Context
 from bot.sandbox.discord.errors import ApiError
 from bot.sandbox.discord.faults import FaultList
-from bot.sandbox.discord.gateway import Gateway
+from bot.sandbox.discord.gateway import GUILD_MEMBERS, MESSAGE_CONTENT, Gateway
 from bot.sandbox.discord.interactions import Interactions
 from bot.sandbox.discord.messaging import Messaging
 from bot.sandbox.discord.middleware import API_PREFIX, middleware
@@ -34,10 +34,14 @@ from bot.sandbox.discord.payloads import Payloads
 from bot.sandbox.discord.ratelimits import RATE_LIMITER, RateLimiter, RateLimitSettings
 from bot.sandbox.discord.responses import Responses
 from bot.sandbox.discord.state import State
+from bot.sandbox.discord.tokens import make_token
 from bot.sandbox.persist import Saver, bind_preferred, read_json, touch_middleware
 from bot.sandbox.threaded import ThreadedServer
 
 T = TypeVar("T")
+# The privileged intents the sandbox's application has enabled: message content, which
+# lessonbot reads questions with, and server members; presences are off, as by default.
+DEFAULT_PRIVILEGED_INTENTS = MESSAGE_CONTENT | GUILD_MEMBERS
 
 
 class DiscordSandbox(ThreadedServer):
@@ -49,6 +53,11 @@ class DiscordSandbox(ThreadedServer):
 
     With `state_dir`, the world (guilds, channels, messages, users, commands) is kept in
     `state_dir/world.json` and restored on start, on the port of the last run when free.
+
+    Without `bot_token`, the sandbox issues a token shaped like Discord's (base64 of the
+    bot's user id, a timestamp part, an HMAC part), the same on every start of a kept world.
+    `privileged_intents` are those the application has enabled: asking for another closes
+    the gateway with 4014, as on Discord.
     """
 
     thread_name = "Discord sandbox"
@@ -58,11 +67,12 @@ class DiscordSandbox(ThreadedServer):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        bot_token: str = "sandbox-bot-token",  # noqa: S107 - the sandbox's well-known token
+        bot_token: str | None = None,
         bot_name: str = "lessonbot",
         heartbeat_interval: int = 41250,
         interaction_deadline: float = 3.0,
         enforce_intents: bool = True,
+        privileged_intents: int = DEFAULT_PRIVILEGED_INTENTS,
         state_dir: Path | None = None,
         rate_limits: RateLimitSettings | None = None,
     ) -> None:
@@ -70,8 +80,12 @@ class DiscordSandbox(ThreadedServer):
         # Discord's rate limits apply unless the caller relaxes them.
         self.rate_limiter = RateLimiter(rate_limits)
         self.port = port
-        self.bot_token = bot_token
+        # Without a configured token, issue one shaped like Discord's, derived from the bot's
+        # user id: clients read that id from the token, and a kept world keeps its token.
+        self._configured_token = bot_token
         state = State(bot_name)
+        bot_token = bot_token or make_token(state.bot_user_id)
+        self.bot_token = bot_token
         payloads = Payloads(state)
         gateway = Gateway(
             state,
@@ -79,6 +93,7 @@ class DiscordSandbox(ThreadedServer):
             bot_token,
             heartbeat_interval=heartbeat_interval,
             enforce_intents=enforce_intents,
+            privileged_intents=privileged_intents,
         )
         messages = Messaging(state, payloads, gateway)
         ops = Operations(state, payloads, gateway, messages)
@@ -114,6 +129,8 @@ class DiscordSandbox(ThreadedServer):
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         saved = await asyncio.to_thread(self._load)
+        if saved and self._configured_token is None:
+            self._use_token(make_token(self._ctx.state.bot_user_id))
         # Bind first so the port (and every URL the payloads carry) is known up front.
         # PortInUseError names a busy port asked for; the last run's is only preferred.
         sock = bind_preferred(self.host, self.port, saved.get("port") if saved else None)
@@ -179,6 +196,10 @@ class DiscordSandbox(ThreadedServer):
         self.world_id = saved["world_id"]
         self.restored = True
         return saved
+
+    def _use_token(self, token: str) -> None:
+        """Accept `token` (and no other) on REST and the gateway."""
+        self.bot_token = self._ctx.token = self._ctx.gateway.token = token
 
     def _snapshot(self) -> dict[str, Any]:
         """Return the world as saved to `state_dir/world.json`."""
@@ -516,10 +537,11 @@ class DiscordSandbox(ThreadedServer):
         self._ctx.requests.clear()
 
     def add_fault(
-        self, match: str, mode: str = "ratelimit", count: int = 1, retry_after: float = 0.5
+        self, match: str, mode: str = "rate_limit", count: int = 1, retry_after: float = 0.5
     ) -> dict[str, Any]:
         """Fail the next `count` requests matching `METHOD /path-glob` with a 429
-        (`ratelimit`, waited out and retried by discord.py) or a 500 (`server_error`)."""
+        (`rate_limit`, or its old name `ratelimit`; waited out and retried by discord.py) or
+        a 500 (`server_error`)."""
         return self._ctx.faults.add(match, mode, count, retry_after).to_json()
 
     def clear_faults(self) -> None:
@@ -562,7 +584,7 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 0,
     *,
-    bot_token: str = "sandbox-bot-token",  # noqa: S107 - the sandbox's well-known token
+    bot_token: str | None = None,
     bot_name: str = "lessonbot",
     guilds: Sequence[dict[str, Any]] = (),
     rate_limits: RateLimitSettings | None = None,
@@ -580,5 +602,5 @@ async def serve(
         print(f"  gateway:  {sandbox.gateway_url}")
         print(f"  admin:    {sandbox.base_url}/_sandbox/ (see /_sandbox/info)")
         print(f"  bot user {sandbox.bot_user_id}, application {sandbox.application_id}")
-        print(f"  bot token: {bot_token}", flush=True)
+        print(f"  bot token: {sandbox.bot_token}", flush=True)
         await asyncio.Event().wait()

@@ -28,6 +28,11 @@ class SnowflakeGenerator:
             self._last = max(candidate, self._last + 1)
             return self._last
 
+    def reserve(self, snowflake: int) -> None:
+        """Keep a snowflake given from outside (a seeded user's) out of every later id."""
+        with self._lock:
+            self._last = max(self._last, snowflake)
+
 
 def snowflake_time(snowflake: int) -> datetime:
     """Return when a snowflake was made."""

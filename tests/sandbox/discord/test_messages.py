@@ -241,3 +241,44 @@ async def test_files_are_uploaded_as_attachments_and_served_back(
     )
     assert await attachment.read() == b"lesson notes"
     assert sandbox.channel_messages(general.id)[0]["attachments"][0]["filename"] == "notes.txt"
+
+
+async def test_a_forum_post_and_an_edit_carry_uploaded_files(
+    sandbox: DiscordSandbox, guild: dict[str, Any], bot: RecordingBot
+) -> None:
+    forum = bot.get_channel(guild["channels"]["data-basics"])
+    assert isinstance(forum, discord.ForumChannel)
+    digest = discord.File(io.BytesIO(b"# Digest\n"), filename="digest.md", description="Digest")
+    created = await forum.create_thread(name="Weekly digest", content="This week", file=digest)
+    (attachment,) = created.message.attachments
+    assert (attachment.filename, attachment.size, attachment.content_type) == (
+        "digest.md",
+        9,
+        "text/markdown; charset=utf-8",
+    )
+    assert await attachment.read() == b"# Digest\n"
+    # An edit keeps the attachments it lists and adds the files it uploads, as on Discord.
+    more = discord.File(io.BytesIO(b"a,b\n1,2\n"), filename="table.csv")
+    edited = await created.message.edit(attachments=[attachment, more])
+    assert [a.filename for a in edited.attachments] == ["digest.md", "table.csv"]
+    assert await edited.attachments[1].read() == b"a,b\n1,2\n"
+    emptied = await edited.edit(attachments=[])
+    assert emptied.attachments == []
+    stored = sandbox.channel_messages(created.thread.id)[0]["attachments"]
+    assert stored == []
+
+
+async def test_history_refuses_ids_that_are_not_snowflakes(
+    sandbox: DiscordSandbox, guild: dict[str, Any], raw: Any
+) -> None:
+    general = guild["channels"]["general"]
+    for name in ("before", "after", "around"):
+        for value in ("abc", "-1", "1.5", str(1 << 64)):
+            status, _, body = await raw("GET", f"/channels/{general}/messages?{name}={value}")
+            assert status == 400 and body["code"] == 50035, (name, value, body)
+            assert body["message"] == "Invalid Form Body"
+            assert body["errors"][name]["_errors"] == [
+                {"code": "NUMBER_TYPE_COERCE", "message": f'Value "{value}" is not snowflake.'}
+            ]
+    status, _, body = await raw("GET", f"/channels/{general}/messages?before=12345")
+    assert (status, body) == (200, [])

@@ -108,12 +108,13 @@ async def test_rate_limit_fault_is_waited_out_and_retried_by_discord_py(
 ) -> None:
     general = guild["channels"]["general"]
     path = f"/api/v10/channels/{general}/messages"
+    # `ratelimit`, the mode's earlier name, still works and reads as documented.
     fault = sandbox.add_fault(
         match="POST /api/v10/channels/*/messages", mode="ratelimit", retry_after=0.05
     )
     assert fault == {
         "match": "POST /api/v10/channels/*/messages",
-        "mode": "ratelimit",
+        "mode": "rate_limit",
         "count": 1,
         "retry_after": 0.05,
     }
@@ -157,6 +158,14 @@ async def test_rate_limit_and_server_error_answers(
     assert headers["X-RateLimit-Remaining"] == "0" and headers["X-RateLimit-Scope"] == "user"
     assert (await raw("GET", "/_sandbox/faults", base=sandbox.base_url))[2] == []
     status, _, body = await raw(
+        "POST",
+        "/_sandbox/faults",
+        {"match": "GET /x", "mode": "rate_limit"},
+        base=sandbox.base_url,
+    )
+    assert status == 201 and body["mode"] == "rate_limit"
+    await raw("DELETE", "/_sandbox/faults", base=sandbox.base_url)
+    status, _, body = await raw(
         "POST", "/_sandbox/faults", {"match": "x", "mode": "boom"}, base=sandbox.base_url
     )
     assert status == 400 and "match" in body["message"]
@@ -189,7 +198,10 @@ async def test_admin_http_api_drives_a_whole_conversation(
         return answer
 
     info = await admin("GET", "/info")
-    assert info["gateway_url"] == sandbox.gateway_url and info["bot_user_id"] == sandbox.bot_user_id
+    assert info["gateway_url"] == sandbox.gateway_url
+    # Snowflakes go out as strings (JavaScript's numbers would round them) and come in as either.
+    assert info["bot_user_id"] == str(sandbox.bot_user_id)
+    assert info["application_id"] == str(sandbox.application_id)
     created = await admin(
         "POST",
         "/guilds",
@@ -200,6 +212,12 @@ async def test_admin_http_api_drives_a_whole_conversation(
         },
     )
     general = created["channels"]["general"]
+    assert isinstance(created["id"], str) and isinstance(general, str)
+    assert created["members"] == [str(ANA)]
+    assert (await admin("GET", "/info"))["guilds"] == {"Over HTTP": created["id"]}
+    assert (await admin("POST", "/users", {"id": "1003", "username": "cy"}))["id"] == "1003"
+    dm = await admin("POST", "/users/1003/dm")
+    assert isinstance(dm["id"], str)
     async with running(RecordingBot(), sandbox) as bot:
         mark = bot.mark()
         posted = await admin(
@@ -226,6 +244,7 @@ async def test_admin_http_api_drives_a_whole_conversation(
             "/interactions/commands",
             {"guild_id": created["id"], "channel_id": general, "user_id": ANA, "name": "ping"},
         )
+        assert isinstance(run["interaction_id"], str)
         answers = await admin("GET", f"/interactions/{run['interaction_id']}/responses?timeout=5")
         assert answers[0]["message"]["content"] == "pong"
         sessions = await admin("GET", "/gateway/sessions")
