@@ -188,13 +188,15 @@ class Responses:
             interaction.ephemeral_messages[message.id] = message
         return message
 
-    def _edit(self, interaction: Interaction, message: Message, data: JSON) -> Message:
+    def _edit(
+        self, interaction: Interaction, message: Message, data: JSON, files: Files | None = None
+    ) -> Message:
         """Edit a message the interaction owns; the first edit of a deferral ends loading."""
         channel = self.state.channel(message.channel_id)
         if message.flags & LOADING:
             message.flags &= ~LOADING
             interaction.loading = False
-        return self.messages.edit_message(channel, message, data, checked=True)
+        return self.messages.edit_message(channel, message, data, checked=True, files=files)
 
     # Webhook routes: follow-ups and the original response
 
@@ -244,13 +246,15 @@ class Responses:
             raise err.unknown_message()
         return message
 
-    def edit(self, interaction: Interaction, which: str, data: JSON) -> Message:
-        """Edit the original response or a follow-up."""
+    def edit(
+        self, interaction: Interaction, which: str, data: JSON, files: Files | None = None
+    ) -> Message:
+        """Edit the original response or a follow-up (new files join the kept ones)."""
         message = self.message_of(interaction, which)
         errors = FormErrors()
         check_message(errors, data, editing=True)
         errors.raise_if_any()
-        edited = self._edit(interaction, message, data)
+        edited = self._edit(interaction, message, data, files)
         self._record(interaction, self._message_record("edit", edited, data))
         return edited
 

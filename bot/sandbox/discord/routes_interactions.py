@@ -56,8 +56,8 @@ async def edit_response(request: web.Request) -> web.Response:
     """PATCH /webhooks/{application_id}/{token}/messages/{@original|message_id}."""
     ctx = context(request)
     interaction = _interaction(request)
-    data, _files = await read_payload(request)
-    message = ctx.responses.edit(interaction, request.match_info["message_id"], data)
+    data, files = await read_payload(request)
+    message = ctx.responses.edit(interaction, request.match_info["message_id"], data, files)
     return respond(ctx.payloads.message(message))
 
 

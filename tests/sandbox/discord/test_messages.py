@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 
@@ -282,3 +284,32 @@ async def test_history_refuses_ids_that_are_not_snowflakes(
             ]
     status, _, body = await raw("GET", f"/channels/{general}/messages?before=12345")
     assert (status, body) == (200, [])
+
+
+async def test_an_interaction_reply_edit_takes_files_as_discord_does(
+    sandbox: DiscordSandbox, guild: dict[str, Any], raw: Any
+) -> None:
+    app = sandbox.application_id
+    await raw("PUT", f"/applications/{app}/commands", [{"name": "digest", "description": "D"}])
+    interaction_id = await sandbox.run_command(
+        guild["id"], guild["channels"]["general"], ANA, "digest"
+    )
+    token = sandbox.context.state.interactions[interaction_id].token
+    callback = f"/interactions/{interaction_id}/{token}/callback"
+    assert (await raw("POST", callback, {"type": 4, "data": {"content": "Digest"}}, token=None))[
+        0
+    ] == 204
+    form = aiohttp.FormData()
+    payload = {"attachments": [{"id": 0, "description": "Open questions"}]}
+    form.add_field("payload_json", json.dumps(payload), content_type="application/json")
+    form.add_field("files[0]", b"q,a\n", filename="questions.csv")
+    url = f"{sandbox.api_base_url}/webhooks/{app}/{token}/messages/@original"
+    async with aiohttp.ClientSession() as session, session.patch(url, data=form) as response:
+        assert response.status == 200, await response.text()
+        edited = await response.json()
+    (attachment,) = edited["attachments"]
+    assert attachment["filename"] == "questions.csv" and attachment["size"] == 4
+    assert attachment["description"] == "Open questions"
+    assert attachment["content_type"] == "text/csv; charset=utf-8"
+    async with aiohttp.ClientSession() as session, session.get(attachment["url"]) as response:
+        assert await response.read() == b"q,a\n"
