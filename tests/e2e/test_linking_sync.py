@@ -515,9 +515,6 @@ async def test_a_push_to_main_syncs_only_the_lessons_it_changed(tmp_path: Path) 
     async with sandbox_environment(
         Settings(), content_dir=content, state_dir=tmp_path / "state"
     ) as env:
-        # The thread is renamed, then re-tagged twice with its name sent along: more than
-        # Discord's 2 name edits per thread per 10 minutes, which discord.py would wait out.
-        env.discord.rate_limiter.settings.rules["channel_name_topic"] = (10, 600.0)
         linking, catalogue = env.app.linking, env.app.catalogue
         assert linking is not None and catalogue is not None
         await linking.sync(catalogue)
