@@ -18,7 +18,6 @@ from bot.sandbox.github.api import (
     find_repo,
     no_content,
     paginate,
-    path_int,
     require_user,
     respond,
     text_field,
@@ -262,23 +261,13 @@ def _submit(ctx: Context, repo: Repo, issue: Issue, review: Review, user: User) 
     ctx.events.pull_request_review("submitted", repo, issue, review, user)
 
 
-def _find_review(request: web.Request, issue: Issue) -> Review:
-    """Return the review with the id in the path, or answer 404."""
-    review_id = path_int(request, "review_id")
-    assert issue.pull is not None
-    for review in issue.pull.reviews:
-        if review.id == review_id:
-            return review
-    raise not_found()
-
-
 async def submit_review(request: web.Request) -> web.Response:
     """POST /repos/{owner}/{repo}/pulls/{number}/reviews/{review_id}/events {event, body}."""
     user = require_user(request)
     repo = find_repo(request)
     ctx = context(request)
     issue = find_pull(request, repo)
-    review = _find_review(request, issue)
+    review = review_comments.find_review(request, issue)
     data = await body_object(request)
     event = text_field(data, "event", "PullRequestReview", required=True)
     if review.state != "PENDING" or review.user is not user:
@@ -307,7 +296,9 @@ async def get_review(request: web.Request) -> web.Response:
     """GET /repos/{owner}/{repo}/pulls/{number}/reviews/{review_id}."""
     repo = find_repo(request)
     issue = find_pull(request, repo)
-    return respond(context(request).payloads.review(repo, issue, _find_review(request, issue)))
+    return respond(
+        context(request).payloads.review(repo, issue, review_comments.find_review(request, issue))
+    )
 
 
 # Review requests

@@ -622,17 +622,23 @@ async def delete_comment(request: web.Request) -> web.Response:
     return no_content()
 
 
+def find_review(request: web.Request, issue: Issue) -> Review:
+    """Return the pull request's review with the id in the path, or answer 404."""
+    review_id = path_int(request, "review_id")
+    assert issue.pull is not None
+    for review in issue.pull.reviews:
+        if review.id == review_id:
+            return review
+    raise not_found()
+
+
 async def dismiss_review(request: web.Request) -> web.Response:
     """PUT /repos/{o}/{r}/pulls/{n}/reviews/{review_id}/dismissals {message, event}."""
     user = require_user(request)
     repo = find_repo(request)
     ctx = context(request)
     issue = find_pull(request, repo)
-    assert issue.pull is not None
-    review_id = path_int(request, "review_id")
-    review = next((r for r in issue.pull.reviews if r.id == review_id), None)
-    if review is None:
-        raise not_found()
+    review = find_review(request, issue)
     data = await body_object(request)
     message = text_field(data, "message", "PullRequestReview")
     if message is None:
