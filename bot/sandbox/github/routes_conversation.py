@@ -25,6 +25,7 @@ from bot.sandbox.github.gitrepo import Signature
 from bot.sandbox.github.operations import GITHUB, branch_ref
 from bot.sandbox.github.payloads import JSON, iso, node_id
 from bot.sandbox.github.records import REACTIONS
+from bot.sandbox.github.routes_review_comments import find_review_comment
 from bot.sandbox.github.state import Comment, Issue, Repo, State, User, now
 
 LOCK_REASONS = ("off-topic", "too heated", "resolved", "spam")
@@ -40,7 +41,11 @@ def can_write(ctx: Context, repo: Repo, user: User) -> bool:
 
 
 def _subject(request: web.Request, repo: Repo) -> tuple[str, Issue | None, Comment | None]:
-    """Return the reacted-to subject the path names: an issue or an issue comment."""
+    """Return the reacted-to subject the path names: an issue, an issue comment or a pull
+    request review comment."""
+    if "review_comment_id" in request.match_info:
+        _, review_comment = find_review_comment(repo, path_int(request, "review_comment_id"))
+        return f"/pulls/comments/{review_comment.id}", None, None
     if "comment_id" in request.match_info:
         comment = repo.comments.get(path_int(request, "comment_id"))
         if comment is None:
@@ -443,7 +448,11 @@ def routes() -> list[web.RouteDef]:
     repo = "/repos/{owner}/{repo}"
     issue = repo + "/issues/{number:\\d+}"
     comment = repo + "/issues/comments/{comment_id:\\d+}"
+    review_comment = repo + "/pulls/comments/{review_comment_id:\\d+}"
     return [
+        web.get(review_comment + "/reactions", list_reactions),
+        web.post(review_comment + "/reactions", create_reaction),
+        web.delete(review_comment + "/reactions/{reaction_id:\\d+}", delete_reaction),
         web.get(issue + "/reactions", list_reactions),
         web.post(issue + "/reactions", create_reaction),
         web.delete(issue + "/reactions/{reaction_id:\\d+}", delete_reaction),

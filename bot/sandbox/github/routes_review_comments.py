@@ -462,7 +462,7 @@ def _body_text(data: dict[str, Any]) -> str:
     return text
 
 
-def _find_comment(repo: Repo, comment_id: int) -> tuple[Issue, ReviewComment]:
+def find_review_comment(repo: Repo, comment_id: int) -> tuple[Issue, ReviewComment]:
     """Return a published review comment of `repo` and its pull request, or answer 404."""
     for issue in repo.pulls():
         assert issue.pull is not None
@@ -581,7 +581,7 @@ async def list_review_comments(request: web.Request) -> web.Response:
 async def get_comment(request: web.Request) -> web.Response:
     """GET /repos/{o}/{r}/pulls/comments/{comment_id}."""
     repo = find_repo(request)
-    issue, comment = _find_comment(repo, path_int(request, "comment_id"))
+    issue, comment = find_review_comment(repo, path_int(request, "comment_id"))
     assert issue.pull is not None
     await follow_head(repo, issue.pull)
     return respond(render(context(request), repo, issue, comment))
@@ -592,7 +592,7 @@ async def update_comment(request: web.Request) -> web.Response:
     user = require_user(request)
     repo = find_repo(request)
     ctx = context(request)
-    issue, comment = _find_comment(repo, path_int(request, "comment_id"))
+    issue, comment = find_review_comment(repo, path_int(request, "comment_id"))
     assert issue.pull is not None
     await follow_head(repo, issue.pull)
     text = _body_text(await body_object(request))
@@ -612,7 +612,7 @@ async def delete_comment(request: web.Request) -> web.Response:
     user = require_user(request)
     repo = find_repo(request)
     ctx = context(request)
-    issue, comment = _find_comment(repo, path_int(request, "comment_id"))
+    issue, comment = find_review_comment(repo, path_int(request, "comment_id"))
     assert issue.pull is not None
     await follow_head(repo, issue.pull)
     rendered = render(ctx, repo, issue, comment)

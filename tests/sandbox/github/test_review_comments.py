@@ -447,3 +447,20 @@ def test_anyone_comments_but_only_authors_and_writers_edit_or_dismiss(
     dismissal = f"{REPO}/pulls/{pull.number}/reviews/{review.id}/dismissals"
     assert raw("PUT", dismissal, {"message": "x"}, login="learner").status == 403
     assert pull.get_review(review.id).state == "CHANGES_REQUESTED"
+
+
+def test_a_review_comment_takes_reactions_counted_in_its_rollup(
+    gh: Callable[..., Github], raw: Callable[..., Reply]
+) -> None:
+    pull, head = open_suggestion(gh)
+    comment = pull.create_review_comment(SUGGESTION, head, LESSON, line=8, side="RIGHT")
+    path = f"{REPO}/pulls/comments/{comment.id}/reactions"
+    vote = ok(raw("POST", path, {"content": "+1"}, login="ana"), 201).json()
+    assert ok(raw("POST", path, {"content": "+1"}, login="ana")).json()["id"] == vote["id"]
+    ok(raw("POST", path, {"content": "heart"}, login="maintainer"), 201)
+    assert [r["content"] for r in ok(raw("GET", path)).json()] == ["+1", "heart"]
+    rollup = ok(raw("GET", f"{REPO}/pulls/comments/{comment.id}")).json()["reactions"]
+    assert (rollup["total_count"], rollup["+1"], rollup["heart"]) == (2, 1, 1)
+    assert raw("DELETE", f"{path}/{vote['id']}", login="maintainer").status == 403
+    ok(raw("DELETE", f"{path}/{vote['id']}", login="ana"), 204)
+    assert raw("POST", f"{REPO}/pulls/comments/999999/reactions", {"content": "+1"}).status == 404
