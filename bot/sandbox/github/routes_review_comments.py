@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -427,24 +428,13 @@ def _reply(
     assert issue.pull is not None
     review = _submit_single(ctx, repo, issue, user, parent.commit_id)
     stamp = now()
-    comment = ReviewComment(
+    # A reply sits where its thread sits: every position field is the parent's.
+    comment = dataclasses.replace(
+        parent,
         id=ctx.state.new_id("review_comment"),
         review_id=review.id,
         user=user,
         body=text,
-        path=parent.path,
-        commit_id=parent.commit_id,
-        original_commit_id=parent.original_commit_id,
-        diff_hunk=parent.diff_hunk,
-        position=parent.position,
-        original_position=parent.original_position,
-        line=parent.line,
-        original_line=parent.original_line,
-        side=parent.side,
-        start_line=parent.start_line,
-        original_start_line=parent.original_start_line,
-        start_side=parent.start_side,
-        subject_type=parent.subject_type,
         in_reply_to_id=parent.in_reply_to_id or parent.id,
         created_at=stamp,
         updated_at=stamp,
