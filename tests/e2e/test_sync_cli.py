@@ -15,6 +15,7 @@ from bot.sandbox.discord import DiscordSandbox
 from bot.sandbox.everything import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
 from bot.sandbox.github import GitHubSandbox
 from tests.conftest import FIXTURES
+from tests.e2e.support import sandbox_settings_env
 
 CONTENT = FIXTURES / "content"
 
@@ -33,18 +34,9 @@ def sandboxes(
         github = GitHubSandbox(CONTENT, "lessons/content").start_in_thread()
         try:
             guild = discord.create_guild(GUILD_NAME, channels=guild_channels(CONTENT, "en"))
-            environment = {
-                "DISCORD_API_BASE_URL": discord.api_base_url,
-                "DISCORD_GATEWAY_URL": discord.gateway_url,
-                "DISCORD_GUILD_ID": str(guild["id"]),
-                "DISCORD_TOKEN": SANDBOX_BOT_TOKEN,
-                "GITHUB_BASE_URL": github.base_url,
-                "GITHUB_REPOSITORY": github.repository,
-                "GITHUB_TOKEN": "lessonbot",
-                "GITHUB_SECONDS_BETWEEN_REQUESTS": "0",
-                "GITHUB_SECONDS_BETWEEN_WRITES": "0",
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'sync.db'}",
-            }
+            environment = sandbox_settings_env(
+                discord, github, guild, f"sqlite:///{tmp_path / 'sync.db'}"
+            )
             for name, value in environment.items():
                 monkeypatch.setenv(f"LESSONBOT_{name}", value)
             yield discord, github

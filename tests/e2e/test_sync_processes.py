@@ -32,6 +32,7 @@ from bot.sandbox.everything import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
 from bot.sandbox.github import GitHubSandbox
 from bot.services.linking import LESSON_LABEL, parse_post_key
 from tests.conftest import CORPUS, PROJECT
+from tests.e2e.support import sandbox_settings_env
 
 WEBHOOK_SECRET = "process-test-secret"
 
@@ -162,20 +163,11 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
         try:
             guild = discord.create_guild(GUILD_NAME, channels=guild_channels(content, "en"))
             settings = {
-                "DISCORD_API_BASE_URL": discord.api_base_url,
-                "DISCORD_GATEWAY_URL": discord.gateway_url,
-                "DISCORD_GUILD_ID": str(guild["id"]),
-                "DISCORD_TOKEN": SANDBOX_BOT_TOKEN,
-                "GITHUB_BASE_URL": github.base_url,
-                "GITHUB_REPOSITORY": github.repository,
-                "GITHUB_TOKEN": "lessonbot",
+                **sandbox_settings_env(discord, github, guild, database_url),
                 "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "GITHUB_SECONDS_BETWEEN_REQUESTS": "0",
-                "GITHUB_SECONDS_BETWEEN_WRITES": "0",
                 "GITHUB_WRITES_PER_MINUTE": "100000",
                 "GITHUB_WRITES_PER_HOUR": "1000000",
                 "CONTENT_DIR": str(content),
-                "DATABASE_URL": database_url,
                 "JOBS_LEASE_SECONDS": "20",
                 "LOG_LEVEL": "WARNING",
             }
