@@ -212,7 +212,20 @@ class SuggestionStatus(enum.StrEnum):
     APPROVED = "approved"
     MERGED = "merged"
     CLOSED = "closed"
+    # The edit no longer applies to the lesson's current text; nobody's change is overwritten.
+    CONFLICT = "conflict"
+    # Every suggester took it back; its PR (if any) is closed with a note.
+    WITHDRAWN = "withdrawn"
     FAILED = "failed"
+
+
+# A suggestion still moving: identical new ones join it instead of opening another PR.
+PENDING_SUGGESTION_STATUSES = (
+    SuggestionStatus.QUEUED,
+    SuggestionStatus.OPEN,
+    SuggestionStatus.CHANGES_REQUESTED,
+    SuggestionStatus.APPROVED,
+)
 
 
 class Suggestion(TimestampMixin, Base):
@@ -240,8 +253,74 @@ class Suggestion(TimestampMixin, Base):
     # Set by the client (or derived from the request) so a resubmission is not a duplicate.
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The lesson file edited and its git blob sha when the edit was checked against it.
+    path: Mapped[str | None] = mapped_column(String(500))
+    base_sha: Mapped[str | None] = mapped_column(String(40))
+    # The PR head commit the bot last wrote (a push by anyone else moves it).
+    head_sha: Mapped[str | None] = mapped_column(String(40))
+    pr_url: Mapped[str | None] = mapped_column(String(500))
+    # sha256 of the normalized (lesson, locale, find, replace): identical pending ones join.
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
 
     lesson: Mapped[Lesson] = relationship()
+    credits: Mapped[list[SuggestionCredit]] = relationship(
+        back_populates="suggestion", cascade="all, delete-orphan", order_by="SuggestionCredit.id"
+    )
+    events: Mapped[list[SuggestionEvent]] = relationship(
+        back_populates="suggestion", cascade="all, delete-orphan", order_by="SuggestionEvent.id"
+    )
+
+
+class SuggestionCredit(Base):
+    """One person who sent a suggestion: credited on the PR and told at every step."""
+
+    __tablename__ = "suggestion_credits"
+    __table_args__ = (UniqueConstraint("suggestion_id", "person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suggestion_id: Mapped[int] = mapped_column(
+        ForeignKey("suggestions.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[SuggestionSource] = mapped_column(_enum(SuggestionSource, "credit_source"))
+    # Who this is, for "the same person sent it again": discord:<id>, email:<addr>, ...
+    person: Mapped[str] = mapped_column(String(400))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    discord_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    # A client's Idempotency-Key and a hash of the request it came with (a replay must match).
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    withdrawn: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    suggestion: Mapped[Suggestion] = relationship(back_populates="credits")
+
+
+class SuggestionEvent(Base):
+    """Something that happened to a suggestion, as its status page and API list it."""
+
+    __tablename__ = "suggestion_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suggestion_id: Mapped[int] = mapped_column(
+        ForeignKey("suggestions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    suggestion: Mapped[Suggestion] = relationship(back_populates="events")
+
+
+class AppSecret(Base):
+    """A random key the app made for itself (signing tokens) when settings give none."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class QuestionSource(enum.StrEnum):

@@ -36,6 +36,9 @@ def test_models_declare_the_expected_tables() -> None:
         "webhook_deliveries",
         "program_forums",
         "bridged_comments",
+        "suggestion_credits",
+        "suggestion_events",
+        "app_secrets",
     }
 
 
@@ -132,3 +135,30 @@ async def test_sqlite_async_engine_sets_wal_and_foreign_keys(sqlite_url: str) ->
 def test_unsupported_databases_are_refused(url: str) -> None:
     with pytest.raises(ValueError, match="unsupported database"):
         make_sync_engine(url)
+
+
+def test_suggestion_statuses_added_later_are_accepted_and_unknown_ones_refused(
+    migrated_url: str,
+) -> None:
+    engine = make_sync_engine(migrated_url)
+    now = "2026-11-29 00:00:00"
+    insert = text(
+        "INSERT INTO suggestions (source, author_id, author_name, author_locale, lesson_id,"
+        " locale, edit, status, idempotency_key, created_at, updated_at)"
+        " VALUES ('api', 'a', 'A', 'en', 1, 'en', '{}', :status, :key, :now, :now)"
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO lessons (id, program, slug, created_at, updated_at)"
+                    " VALUES (1, 'p', 's', :now, :now)"
+                ),
+                {"now": now},
+            )
+            for status in ("conflict", "withdrawn", "queued"):
+                connection.execute(insert, {"status": status, "key": status, "now": now})
+        with pytest.raises(Exception, match=r"(?i)check"), engine.begin() as connection:
+            connection.execute(insert, {"status": "bogus", "key": "bogus", "now": now})
+    finally:
+        engine.dispose()
