@@ -28,6 +28,10 @@ DEFAULT_CONFIG_FILE = "lessonbot.toml"
 _NOT_SETTINGS = {CONFIG_ENV, "LESSONBOT_TEST_DATABASE_URL"}
 
 
+# A GitHub login: letters, digits and single hyphens, at most 39 characters.
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+
+
 class ConfigError(ValueError):
     """A setting is missing or wrong; the message names it and fits on one line."""
 
@@ -116,6 +120,13 @@ class WebSettings:
     public_url: str = "http://127.0.0.1:8080"
     # GitHub caps webhook payloads at 25 MB; a larger body is refused (413) unread.
     max_webhook_bytes: int = 25 * 1024 * 1024
+    # A suggest form or API request body larger than this is refused (413) unread.
+    max_form_bytes: int = 64 * 1024
+    # Requests to the suggest form and API per client address per hour (0: no limit).
+    per_ip_per_hour: int = 30
+    # Signs suggestion tokens, form (CSRF) tokens and unsubscribe links. When unset the bot
+    # makes a random one and keeps it in its database, so every process shares it.
+    secret: Secret | None = field(default=None, metadata=_SECRET)
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,24 @@ class LinkingSettings:
 
 
 @dataclass(frozen=True)
+class SuggestionSettings:
+    """Suggested edits: what a person may send, and who reviews the pull requests."""
+
+    max_find_chars: int = 2000
+    max_replace_chars: int = 4000
+    max_reason_chars: int = 1000
+    max_name_chars: int = 100
+    # Edits inside a lesson's front matter (its title, order, ...) are refused unless true.
+    allow_front_matter: bool = False
+    # Suggestions one person may send per hour, whatever the door (0: no limit).
+    per_person_per_hour: int = 10
+    # Reviewers requested on each PR: "program:login", or "*:login" for every program.
+    reviewers: tuple[str, ...] = ()
+    # Email a suggester who gave an address at each step of the review.
+    email_updates: bool = False
+
+
+@dataclass(frozen=True)
 class JobsSettings:
     """The write path: how long a claim holds, how often failing work is retried."""
 
@@ -182,6 +211,7 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     linking: LinkingSettings = field(default_factory=LinkingSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
+    suggestions: SuggestionSettings = field(default_factory=SuggestionSettings)
 
 
 def env_name(section: str | None, key: str) -> str:
@@ -388,9 +418,24 @@ def _validate(settings: Settings) -> None:
         ("github.writes_per_minute", settings.github.writes_per_minute),
         ("github.writes_per_hour", settings.github.writes_per_hour),
         ("web.max_webhook_bytes", settings.web.max_webhook_bytes),
+        ("web.max_form_bytes", settings.web.max_form_bytes),
+        ("suggestions.max_find_chars", settings.suggestions.max_find_chars),
+        ("suggestions.max_replace_chars", settings.suggestions.max_replace_chars),
+        ("suggestions.max_reason_chars", settings.suggestions.max_reason_chars),
+        ("suggestions.max_name_chars", settings.suggestions.max_name_chars),
     ):
         if count < 1:
             fail(dotted, "must be 1 or more")
+    for dotted, count in (
+        ("web.per_ip_per_hour", settings.web.per_ip_per_hour),
+        ("suggestions.per_person_per_hour", settings.suggestions.per_person_per_hour),
+    ):
+        if count < 0:
+            fail(dotted, "must be 0 (no limit) or more")
+    for entry in settings.suggestions.reviewers:
+        program, colon, login = entry.partition(":")
+        if not colon or not program.strip() or not _LOGIN.fullmatch(login.strip()):
+            fail("suggestions.reviewers", f"has {entry!r}: use program:login or *:login")
     placeholders = {
         name
         for _, name, _, _ in string.Formatter().parse(settings.site.lesson_url_template)

@@ -137,66 +137,80 @@ class Outbox:
         return (await self.enqueue_many(kind, [(key, payload)]))[key]
 
     async def enqueue_many(
-        self, kind: str, intents: Sequence[tuple[str, dict[str, Any]]]
+        self,
+        kind: str,
+        intents: Sequence[tuple[str, dict[str, Any]]],
+        session: AsyncSession | None = None,
     ) -> dict[str, int]:
-        """Record several intents in one transaction; return job ids by key."""
+        """Record several intents in one transaction; return job ids by key.
+
+        With `session`, the intents join the caller's transaction (a stored suggestion and
+        the job that opens its PR commit together, or neither does).
+        """
         if not intents:
             return {}
-        now = self._clock()
+        if session is not None:
+            return await self._enqueue_in(session, kind, intents)
         async with self._sessions() as session, session.begin():
-            insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
-            # Insert what is new; a key another process inserted first is left to the
-            # update below, so two planners never collide on the unique key.
-            rows = [
-                {
-                    "kind": kind,
-                    "dedupe_key": key,
-                    "payload": payload,
-                    "status": JobStatus.PENDING,
-                    "attempts": 0,
-                    "max_attempts": self._max_attempts,
-                    "run_after": now,
-                    "revision": 1,
-                    "uncertain": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for key, payload in intents
-            ]
-            statement = insert(OutboxJob).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            await session.execute(statement, rows)
-            keys = [key for key, _ in intents]
-            existing = {
-                job.dedupe_key: job
-                for job in (
-                    await session.execute(select(OutboxJob).where(OutboxJob.dedupe_key.in_(keys)))
-                ).scalars()
+            return await self._enqueue_in(session, kind, intents)
+
+    async def _enqueue_in(
+        self, session: AsyncSession, kind: str, intents: Sequence[tuple[str, dict[str, Any]]]
+    ) -> dict[str, int]:
+        now = self._clock()
+        insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+        # Insert what is new; a key another process inserted first is left to the
+        # update below, so two planners never collide on the unique key.
+        rows = [
+            {
+                "kind": kind,
+                "dedupe_key": key,
+                "payload": payload,
+                "status": JobStatus.PENDING,
+                "attempts": 0,
+                "max_attempts": self._max_attempts,
+                "run_after": now,
+                "revision": 1,
+                "uncertain": False,
+                "created_at": now,
+                "updated_at": now,
             }
-            ids: dict[str, int] = {}
-            for key, payload in intents:
-                job = existing[key]
-                ids[key] = job.id
-                if job.kind == kind and job.payload == payload:
-                    if job.status in (JobStatus.DONE, JobStatus.FAILED):
-                        # Asked for again: a done job whose world changed back, or a
-                        # failed one someone retries by re-running the command.
-                        await self._reopen(session, job.id, job.revision, now)
-                    continue
-                await session.execute(
-                    update(OutboxJob)
-                    .where(OutboxJob.id == job.id)
-                    .values(
-                        kind=kind,
-                        payload=payload,
-                        revision=OutboxJob.revision + 1,
-                        status=_reopened_status(),
-                        # A new intent gets its own attempts, even where an old one failed.
-                        attempts=0 if job.status == JobStatus.FAILED else OutboxJob.attempts,
-                        max_attempts=self._max_attempts,
-                        run_after=now,
-                        updated_at=now,
-                    )
+            for key, payload in intents
+        ]
+        statement = insert(OutboxJob).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        await session.execute(statement, rows)
+        keys = [key for key, _ in intents]
+        existing = {
+            job.dedupe_key: job
+            for job in (
+                await session.execute(select(OutboxJob).where(OutboxJob.dedupe_key.in_(keys)))
+            ).scalars()
+        }
+        ids: dict[str, int] = {}
+        for key, payload in intents:
+            job = existing[key]
+            ids[key] = job.id
+            if job.kind == kind and job.payload == payload:
+                if job.status in (JobStatus.DONE, JobStatus.FAILED):
+                    # Asked for again: a done job whose world changed back, or a
+                    # failed one someone retries by re-running the command.
+                    await self._reopen(session, job.id, job.revision, now)
+                continue
+            await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == job.id)
+                .values(
+                    kind=kind,
+                    payload=payload,
+                    revision=OutboxJob.revision + 1,
+                    status=_reopened_status(),
+                    # A new intent gets its own attempts, even where an old one failed.
+                    attempts=0 if job.status == JobStatus.FAILED else OutboxJob.attempts,
+                    max_attempts=self._max_attempts,
+                    run_after=now,
+                    updated_at=now,
                 )
+            )
         return ids
 
     async def _reopen(
