@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -26,6 +27,16 @@ class JobWorker:
         self._outbox = outbox
         self._handlers = dict(handlers)
         self._poll = poll_seconds
+        # Set when new work was just recorded, so it runs now rather than at the next poll.
+        self._woken = asyncio.Event()
+
+    def add_handler(self, kind: str, handler: JobHandler) -> None:
+        """Run jobs of `kind` with `handler` too."""
+        self._handlers[kind] = handler
+
+    def wake(self) -> None:
+        """Look for due work now instead of at the next poll (safe from any task)."""
+        self._woken.set()
 
     async def run_once(self, limit: int = 10) -> int:
         """Run the jobs due now (up to `limit`); return how many were run."""
@@ -56,4 +67,6 @@ class JobWorker:
                 log.exception("the job worker could not claim work")
                 ran = 0
             if not ran:
-                await asyncio.sleep(self._poll)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), self._poll)
+            self._woken.clear()
