@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubException
@@ -17,6 +18,8 @@ from github.ContentFile import ContentFile
 from github.Issue import Issue as GithubIssue
 from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest as GithubPullRequest
+from github.PullRequestComment import PullRequestComment
+from github.PullRequestReview import PullRequestReview
 
 from bot.config import GitHubSettings
 from bot.domain.markers import find_markers
@@ -29,6 +32,7 @@ from bot.services.ports import (
     ProposedChange,
     PullRequest,
     Review,
+    ReviewComment,
 )
 
 log = logging.getLogger(__name__)
@@ -403,7 +407,7 @@ class GitHubAdapter:
 
     async def _create_branch(self, branch: str, sha: str) -> None:
         async def recover() -> bool | None:
-            return True if await self._branch_sha(branch) == sha else None
+            return True if await self.branch_sha(branch) == sha else None
 
         try:
             await self._call(
@@ -414,10 +418,11 @@ class GitHubAdapter:
             )
         except GitHubError as error:
             # 422 "Reference already exists": a retry of our own, or an earlier attempt.
-            if error.status != 422 or await self._branch_sha(branch) is None:
+            if error.status != 422 or await self.branch_sha(branch) is None:
                 raise
 
-    async def _branch_sha(self, branch: str) -> str | None:
+    async def branch_sha(self, branch: str) -> str | None:
+        """Return the commit a branch points at (None when there is no such branch)."""
         try:
             return await self._call(
                 "git.ref.get", lambda: self._repo.get_git_ref(f"heads/{branch}").object.sha
@@ -493,15 +498,13 @@ class GitHubAdapter:
         listing = self._repo.get_pull(number).get_reviews()
         return await self._pages(
             "reviews.list",
-            lambda page: [
-                Review(
-                    review.id,
-                    review.user.login if review.user else "",
-                    review.state,
-                    review.body or "",
-                )
-                for review in listing.get_page(page)
-            ],
+            lambda page: [_review(review) for review in listing.get_page(page)],
+        )
+
+    async def get_review(self, number: int, review_id: int) -> Review:
+        """Return one review of a PR."""
+        return await self._call(
+            "reviews.get", lambda: _review(self._repo.get_pull(number).get_review(review_id))
         )
 
     async def merge_pull_request(self, number: int, message: str) -> str:
@@ -518,6 +521,114 @@ class GitHubAdapter:
             recover=already_merged,
         )
         return status if isinstance(status, str) else status.sha
+
+    async def commit_file(
+        self, branch: str, path: str, content: str, message: str, *, expected_sha: str
+    ) -> str:
+        """Commit one file on an existing branch if it is still at blob `expected_sha`; return
+        the new head. A retry whose first try landed returns the head without a second commit.
+        """
+
+        async def landed() -> str | None:
+            try:
+                on_branch = await self.get_file(path, branch)
+            except GitHubError as error:
+                if error.status == 404:
+                    return None
+                raise
+            return await self.branch_sha(branch) if on_branch.text == content else None
+
+        try:
+            return await self._call(
+                "contents.update",
+                lambda: (
+                    self._repo.update_file(path, message, content, expected_sha, branch)[
+                        "commit"
+                    ].sha
+                ),
+                write=True,
+                recover=landed,
+            )
+        except GitHubError as error:
+            # 409: the file is no longer at expected_sha, either by our own earlier try
+            # (it already holds `content`) or by someone else's change.
+            if error.status != 409:
+                raise
+            head = await landed()
+            if head is None:
+                raise StaleFileError(
+                    "contents.update", 409, f"{path} changed on {branch} since it was read"
+                ) from error
+            return head
+
+    async def reset_branch(self, branch: str, sha: str) -> None:
+        """Force-move a branch to a commit (moving it where it already is is harmless)."""
+        # A lazy GitRef would PATCH the /git/ref/ URL it was read from; updates go to /git/refs/.
+        url = f"{self._repo.url}/git/refs/heads/{quote(branch)}"
+        await self._call(
+            "git.ref.update",
+            lambda: self._client.requester.requestJsonAndCheck(
+                "PATCH", url, input={"sha": sha, "force": True}
+            ),
+            write=True,
+        )
+
+    async def close_pull_request(self, number: int) -> PullRequest:
+        """Close a PR without merging; closing a closed one again changes nothing."""
+
+        def close() -> PullRequest:
+            pull = self._repo.get_pull(number)
+            pull.edit(state="closed")
+            return _pull(pull)
+
+        try:
+            return await self._call("pulls.update", close, write=True)
+        except GitHubError as error:
+            # GitHub refuses state changes on a merged PR (422): it is closed already.
+            if error.status != 422:
+                raise
+            pull = await self.get_pull_request(number)
+            if pull.state != "closed":
+                raise
+            return pull
+
+    async def request_reviewers(self, number: int, reviewers: Sequence[str]) -> None:
+        """Ask people to review a PR; a login GitHub refuses (no collaborator) is skipped."""
+        logins = list(dict.fromkeys(reviewers))
+        if not logins:
+            return
+
+        def ask(who: list[str]) -> bool:
+            self._repo.get_pull(number).create_review_request(reviewers=who)
+            return True
+
+        try:
+            await self._call("pulls.review_requests", lambda: ask(logins), write=True)
+            return
+        except GitHubError as error:
+            if error.status != 422:
+                raise
+            log.warning("GitHub refused reviewers %s on #%s: %s", logins, number, error)
+        if len(logins) == 1:
+            return
+        # One refused login fails the whole request: ask the others one by one.
+        for login in logins:
+            try:
+                await self._call(
+                    "pulls.review_requests", lambda login=login: ask([login]), write=True
+                )
+            except GitHubError as error:
+                if error.status != 422:
+                    raise
+                log.warning("GitHub refused reviewer %s on #%s: %s", login, number, error)
+
+    async def list_review_comments(self, number: int) -> list[ReviewComment]:
+        """Return every review comment of a PR, all pages, oldest first."""
+        listing = self._repo.get_pull(number).get_review_comments(sort="created", direction="asc")
+        return await self._pages(
+            "review_comments.list",
+            lambda page: [_review_comment(c) for c in listing.get_page(page)],
+        )
 
 
 def _message(error: GithubException) -> str:
@@ -557,6 +668,37 @@ def _file(content: ContentFile | list[ContentFile]) -> FileContent:
     return FileContent(content.path, content.decoded_content.decode("utf-8"), content.sha)
 
 
+def _review(review: PullRequestReview) -> Review:
+    return Review(
+        review.id, review.user.login if review.user else "", review.state, review.body or ""
+    )
+
+
+def _review_comment(comment: PullRequestComment) -> ReviewComment:
+    # Every field read here is in each review comment response: no completion request.
+    return ReviewComment(
+        id=comment.id,
+        review_id=comment.pull_request_review_id,
+        author=comment.user.login if comment.user else "",
+        body=comment.body or "",
+        path=comment.path,
+        line=comment.line,
+        start_line=comment.start_line,
+        side=comment.side or "RIGHT",
+        commit_id=comment.commit_id,
+        html_url=comment.html_url,
+        # GitHub sends in_reply_to_id on replies only: read from the response, not the lazy
+        # attribute, whose absence would fetch the comment again.
+        in_reply_to_id=_raw(comment).get("in_reply_to_id"),
+    )
+
+
+def _raw(item: object) -> dict[str, Any]:
+    """Return the JSON a PyGithub object was built from, without completing a lazy one."""
+    data = getattr(item, "_rawData", None)
+    return data if isinstance(data, dict) else {}
+
+
 def _pull(pull: GithubPullRequest) -> PullRequest:
     return PullRequest(
         number=pull.number,
@@ -568,4 +710,8 @@ def _pull(pull: GithubPullRequest) -> PullRequest:
         html_url=pull.html_url,
         head_sha=pull.head.sha,
         merge_commit_sha=pull.merge_commit_sha,
+        body=pull.body or "",
+        user=pull.user.login if pull.user else "",
+        # Only a single PR's response has it; a listed or created one would need a request.
+        mergeable_state=_raw(pull).get("mergeable_state"),
     )

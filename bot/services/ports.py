@@ -71,6 +71,10 @@ class PullRequest:
     html_url: str
     head_sha: str = ""
     merge_commit_sha: str | None = None
+    body: str = ""
+    user: str = ""  # the login that opened it
+    # clean, dirty, blocked, behind, unstable, unknown; None when the response had none.
+    mergeable_state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,23 @@ class Review:
     author: str
     state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewComment:
+    """A line comment of a pull request review (it may hold a suggestion block)."""
+
+    id: int
+    review_id: int | None
+    author: str
+    body: str
+    path: str
+    line: int | None  # None once the comment is outdated
+    start_line: int | None  # the first line of a multi-line comment
+    side: str  # LEFT or RIGHT
+    commit_id: str
+    html_url: str
+    in_reply_to_id: int | None = None
 
 
 class GitHubPort(Protocol):
@@ -158,6 +179,37 @@ class GitHubPort(Protocol):
 
     async def merge_pull_request(self, number: int, message: str) -> str:
         """Merge a pull request; return the merge commit sha."""
+        ...
+
+    async def branch_sha(self, branch: str) -> str | None:
+        """Return the commit a branch points at (None when there is no such branch)."""
+        ...
+
+    async def commit_file(
+        self, branch: str, path: str, content: str, message: str, *, expected_sha: str
+    ) -> str:
+        """Commit one file on an existing branch if it is still at blob `expected_sha`;
+        return the new head (StaleFileError when the file changed meanwhile)."""
+        ...
+
+    async def reset_branch(self, branch: str, sha: str) -> None:
+        """Force-move a branch to a commit."""
+        ...
+
+    async def close_pull_request(self, number: int) -> PullRequest:
+        """Close a pull request without merging (one already closed counts as closed)."""
+        ...
+
+    async def request_reviewers(self, number: int, reviewers: Sequence[str]) -> None:
+        """Ask people to review a pull request; those who may not review are left out."""
+        ...
+
+    async def list_review_comments(self, number: int) -> list[ReviewComment]:
+        """Return every review comment of a pull request, all pages, oldest first."""
+        ...
+
+    async def get_review(self, number: int, review_id: int) -> Review:
+        """Return one review of a pull request."""
         ...
 
 

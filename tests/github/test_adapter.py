@@ -348,3 +348,224 @@ async def test_github_app_with_the_wrong_key_is_refused(sandbox: GitHubSandbox) 
         await adapter.get_issue(1)
     assert raised.value.status == 401
     assert "BEGIN PRIVATE KEY" not in str(raised.value)
+
+
+# --- the suggested-edit pull request flow ---------------------------------------------------
+
+CO_AUTHORED = (
+    "Reword the pipes lesson\n\nAs suggested on Discord.\n\n"
+    "Co-authored-by: Ada Learner <12345+ada@users.noreply.github.com>"
+)
+
+
+async def open_suggestion(adapter: GitHubAdapter, extra: str = "One more line.") -> tuple[int, str]:
+    """Open the bot's pull request adding a line to the lesson; return its number and text."""
+    original = await adapter.get_file(LESSON)
+    text = f"{original.text}\n{extra}\n"
+    pull = await adapter.open_pull_request(change(content=text))
+    return pull.number, text
+
+
+async def commits_on_branch(sandbox: GitHubSandbox, branch: str = "suggestion-1") -> int:
+    """Return how many commits a branch has beyond main."""
+    return int((await git(sandbox, "rev-list", "--count", f"main..{branch}")).strip())
+
+
+async def test_a_pull_request_reports_body_author_and_mergeable_state(
+    sandbox: GitHubSandbox,
+) -> None:
+    adapter = make_adapter(sandbox)
+    number, _ = await open_suggestion(adapter)
+    pull = await adapter.get_pull_request(number)
+    assert pull.body.startswith("Suggested by a learner.") and pull.user == "lessonbot"
+    assert pull.mergeable_state == "clean"
+    assert adapter.request_counts["pulls.get"] == 1  # no completion request for the fields
+
+
+async def test_commit_file_keeps_a_co_author_trailer_and_a_retry_commits_once(
+    sandbox: GitHubSandbox,
+) -> None:
+    adapter = make_adapter(sandbox)
+    number, text = await open_suggestion(adapter)
+    on_branch = await adapter.get_file(LESSON, "suggestion-1")
+    before = len(sandbox.requests)
+    head = await adapter.commit_file(
+        "suggestion-1", LESSON, text + "Revised.\n", CO_AUTHORED, expected_sha=on_branch.sha
+    )
+    assert api_requests(sandbox, before) == [f"PUT /repos/lessons/content/contents/{LESSON}"]
+    assert head == await adapter.branch_sha("suggestion-1")
+    # The commit object stores the message byte for byte, trailer and all.
+    stored = (await git(sandbox, "cat-file", "commit", head)).split("\n\n", 1)[1]
+    assert stored == CO_AUTHORED
+    trailers = await git(sandbox, "log", "-1", "--format=%(trailers:key=Co-authored-by)", head)
+    assert trailers.strip() == "Co-authored-by: Ada Learner <12345+ada@users.noreply.github.com>"
+    api_message = await asyncio.to_thread(
+        lambda: as_user(sandbox, "maintainer").get_repo(sandbox.repository).get_commit(head)
+    )
+    assert api_message.commit.message == CO_AUTHORED
+    assert (await adapter.get_pull_request(number)).head_sha == head
+    # The caller retries with the sha it read first: the edit is there, so nothing is sent.
+    again = await adapter.commit_file(
+        "suggestion-1", LESSON, text + "Revised.\n", CO_AUTHORED, expected_sha=on_branch.sha
+    )
+    assert again == head and await commits_on_branch(sandbox) == 2
+    # A different edit against the old sha: the file changed meanwhile.
+    with pytest.raises(StaleFileError):
+        await adapter.commit_file(
+            "suggestion-1", LESSON, "other\n", "Other", expected_sha=on_branch.sha
+        )
+    assert await commits_on_branch(sandbox) == 2
+
+
+@pytest.mark.parametrize("mode", ["before", "after", "secondary"])
+async def test_commit_file_survives_each_fault_with_one_commit(
+    sandbox: GitHubSandbox, mode: str
+) -> None:
+    adapter = make_adapter(sandbox)
+    _, text = await open_suggestion(adapter)
+    on_branch = await adapter.get_file(LESSON, "suggestion-1")
+    sandbox.add_fault(match="PUT /repos/*/contents/*", mode=mode, count=1)
+    head = await adapter.commit_file(
+        "suggestion-1", LESSON, text + "Faulty.\n", "Revise", expected_sha=on_branch.sha
+    )
+    assert head == await adapter.branch_sha("suggestion-1")
+    assert (await adapter.get_file(LESSON, "suggestion-1")).text == text + "Faulty.\n"
+    assert await commits_on_branch(sandbox) == 2
+
+
+async def test_branch_sha_is_none_for_a_missing_branch(sandbox: GitHubSandbox) -> None:
+    adapter = make_adapter(sandbox)
+    assert await adapter.branch_sha("no-such-branch") is None
+    assert await adapter.branch_sha("main") == (await git(sandbox, "rev-parse", "main")).strip()
+
+
+@pytest.mark.parametrize("mode", [None, "after"])
+async def test_reset_branch_force_moves_it_onto_a_newer_main(
+    sandbox: GitHubSandbox, mode: str | None
+) -> None:
+    adapter = make_adapter(sandbox)
+    number, _ = await open_suggestion(adapter)
+
+    def move_main() -> str:
+        repo = as_user(sandbox, "maintainer").get_repo(sandbox.repository)
+        return repo.create_file("NOTES.md", "Add notes", "notes\n", "main")["commit"].sha
+
+    new_main = await asyncio.to_thread(move_main)
+    if mode is not None:
+        sandbox.add_fault(match="PATCH /repos/*/git/refs/*", mode=mode, count=1)
+    before = len(sandbox.requests)
+    await adapter.reset_branch("suggestion-1", new_main)  # not a fast-forward: forced
+    patches = ["PATCH /repos/lessons/content/git/refs/heads/suggestion-1"]
+    assert api_requests(sandbox, before) == patches * (2 if mode == "after" else 1)
+    assert (await git(sandbox, "rev-parse", "suggestion-1")).strip() == new_main
+    assert await adapter.branch_sha("suggestion-1") == new_main
+    assert (await adapter.get_pull_request(number)).head_sha == new_main
+    # Re-apply the edit on top, as the flow does after a reset.
+    current = await adapter.get_file(LESSON, "suggestion-1")
+    head = await adapter.commit_file(
+        "suggestion-1", LESSON, current.text + "Again.\n", "Re-apply", expected_sha=current.sha
+    )
+    assert (await git(sandbox, "rev-list", "--parents", "-n", "1", head)).split()[1] == new_main
+
+
+@pytest.mark.parametrize("mode", [None, "after"])
+async def test_close_pull_request_is_idempotent(sandbox: GitHubSandbox, mode: str | None) -> None:
+    adapter = make_adapter(sandbox)
+    number, _ = await open_suggestion(adapter)
+    if mode is not None:
+        sandbox.add_fault(match="PATCH /repos/*/pulls/*", mode=mode, count=1)
+    closed = await adapter.close_pull_request(number)
+    assert (closed.number, closed.state, closed.merged) == (number, "closed", False)
+    again = await adapter.close_pull_request(number)
+    assert again.state == "closed"
+    assert (await adapter.get_pull_request(number)).state == "closed"
+
+
+async def test_closing_a_merged_pull_request_counts_as_done(sandbox: GitHubSandbox) -> None:
+    adapter = make_adapter(sandbox)
+    number, _ = await open_suggestion(adapter)
+    await adapter.merge_pull_request(number, "Merge")
+    closed = await adapter.close_pull_request(number)
+    assert closed.state == "closed" and closed.merged
+
+
+async def requested(sandbox: GitHubSandbox, number: int) -> list[str]:
+    """Return the logins asked to review a pull request."""
+
+    def fetch() -> list[str]:
+        pull = as_user(sandbox, "maintainer").get_repo(sandbox.repository).get_pull(number)
+        users, _ = pull.get_review_requests()
+        return [user.login for user in users]
+
+    return await asyncio.to_thread(fetch)
+
+
+async def test_request_reviewers_skips_those_github_refuses(sandbox: GitHubSandbox) -> None:
+    adapter = make_adapter(sandbox)
+    number, _ = await open_suggestion(adapter)
+    before = len(sandbox.requests)
+    await adapter.request_reviewers(number, [])
+    assert len(sandbox.requests) == before  # nothing to ask: no request
+    sandbox.add_collaborator("helper", "write")
+    await adapter.request_reviewers(number, ["maintainer", "stranger", "helper"])
+    assert sorted(await requested(sandbox, number)) == ["helper", "maintainer"]
+    await adapter.request_reviewers(number, ["stranger"])  # logged, not raised
+    assert adapter.request_counts["pulls.review_requests"] == 5  # 1 refused + 3 + 1 refused
+
+
+@pytest.mark.parametrize("mode", ["before", "after"])
+async def test_request_reviewers_survives_a_fault(sandbox: GitHubSandbox, mode: str) -> None:
+    adapter = make_adapter(sandbox)
+    number, _ = await open_suggestion(adapter)
+    sandbox.add_fault(match="POST /repos/*/pulls/*/requested_reviewers", mode=mode, count=1)
+    await adapter.request_reviewers(number, ["maintainer"])
+    assert await requested(sandbox, number) == ["maintainer"]
+
+
+async def test_review_comments_and_a_single_review(sandbox: GitHubSandbox) -> None:
+    adapter = make_adapter(sandbox)
+    number, text = await open_suggestion(adapter)
+    added = len(text.splitlines())  # the added line is the file's last
+    suggestion = "Shorter:\n\n```suggestion\nOne line more.\n```\n"
+
+    def review_as_maintainer() -> tuple[int, int]:
+        pull = as_user(sandbox, "maintainer").get_repo(sandbox.repository).get_pull(number)
+        review = pull.create_review(
+            body="Nearly.",
+            event="REQUEST_CHANGES",
+            comments=[
+                {"path": LESSON, "line": added, "side": "RIGHT", "body": suggestion},
+                {"path": LESSON, "start_line": added - 1, "line": added, "body": "Both."},
+            ],
+        )
+        first = next(iter(pull.get_review_comments()))
+        pull.create_review_comment_reply(first.id, "Or keep it.")
+        return review.id, first.id
+
+    review_id, first_id = await asyncio.to_thread(review_as_maintainer)
+    before = len(sandbox.requests)
+    comments = await adapter.list_review_comments(number)
+    assert len(sandbox.requests) == before + 1  # one page, no completion requests
+    assert [c.body for c in comments] == [suggestion, "Both.", "Or keep it."]
+    first, ranged, reply = comments
+    assert (first.id, first.review_id, first.author, first.path) == (
+        first_id,
+        review_id,
+        "maintainer",
+        LESSON,
+    )
+    assert (first.line, first.start_line, first.side) == (added, None, "RIGHT")
+    assert first.commit_id == (await adapter.get_pull_request(number)).head_sha
+    assert first.html_url.endswith(f"#discussion_r{first.id}") and first.in_reply_to_id is None
+    assert (ranged.start_line, ranged.line) == (added - 1, added)
+    assert reply.in_reply_to_id == first.id and reply.review_id not in (None, review_id)
+    review = await adapter.get_review(number, review_id)
+    assert (review.id, review.author, review.state, review.body) == (
+        review_id,
+        "maintainer",
+        "CHANGES_REQUESTED",
+        "Nearly.",
+    )
+    with pytest.raises(GitHubError) as missing:
+        await adapter.get_review(number, 999999)
+    assert missing.value.status == 404
