@@ -6,11 +6,12 @@ import asyncio
 import dataclasses
 from typing import Any
 
+from bot.sandbox.github import codeowners
 from bot.sandbox.github.errors import ApiError, custom, invalid, not_found
 from bot.sandbox.github.events import Events
 from bot.sandbox.github.gitrepo import FILE_MODES, ZERO_SHA, Signature, TreeEntry
 from bot.sandbox.github.payloads import JSON, Payloads, PullStats, diff_entry, push_commit
-from bot.sandbox.github.state import Issue, Pull, Repo, State, User, now
+from bot.sandbox.github.state import ROLES, Issue, Pull, Repo, State, User, now
 
 HEADS = "refs/heads/"
 MAX_PUSH_COMMITS = 2048
@@ -325,8 +326,36 @@ class Operations:
         )
         await repo.git.set_ref(pull_head_ref(issue.number), head_sha)
         await self.notify("opened", repo, issue, user)
+        await self._request_code_owners(repo, issue, user)
         self.schedule_mergeability(repo, issue)
         return issue
+
+    async def _request_code_owners(self, repo: Repo, issue: Issue, author: User) -> None:
+        """Ask the code owners of the changed paths to review, as GitHub does on opening."""
+        pull = issue.pull
+        assert pull is not None
+        git = repo.git
+        text = None
+        for location in codeowners.LOCATIONS:
+            entry = await git.entry_at(pull.base_sha, location)
+            if entry is not None and entry.type == "blob":
+                blob = await git.read_object(entry.sha)
+                text = blob[1].decode("utf-8", "replace") if blob is not None else None
+                break
+        if not text:
+            return
+        fork_point = await git.merge_base(pull.base_sha, pull.head_sha) or pull.base_sha
+        paths = [change.path for change in await git.diff(fork_point, pull.head_sha)]
+        for login in codeowners.user_owners(codeowners.parse(text), paths):
+            known = login.lower() in repo.collaborators
+            owner = self.state.user(login) if known else self.state.find_user(login)
+            # GitHub requests only owners who may write, and never the author.
+            if owner is None or owner is author or owner in pull.requested_reviewers:
+                continue
+            if ROLES.index(self.state.permission(repo, owner)) < ROLES.index("write"):
+                continue
+            pull.requested_reviewers.append(owner)
+            await self.notify("review_requested", repo, issue, author, requested_reviewer=owner)
 
     async def merge(
         self,
