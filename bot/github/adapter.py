@@ -525,9 +525,7 @@ class GitHubAdapter:
     async def commit_file(
         self, branch: str, path: str, content: str, message: str, *, expected_sha: str
     ) -> str:
-        """Commit one file on an existing branch if it is still at blob `expected_sha`; return
-        the new head. A retry whose first try landed returns the head without a second commit.
-        """
+        """Commit one file at blob `expected_sha` on a branch; a landed retry commits nothing."""
 
         async def landed() -> str | None:
             try:

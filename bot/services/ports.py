@@ -188,8 +188,7 @@ class GitHubPort(Protocol):
     async def commit_file(
         self, branch: str, path: str, content: str, message: str, *, expected_sha: str
     ) -> str:
-        """Commit one file on an existing branch if it is still at blob `expected_sha`;
-        return the new head (StaleFileError when the file changed meanwhile)."""
+        """Commit one file at blob `expected_sha` on a branch; return the new head sha."""
         ...
 
     async def reset_branch(self, branch: str, sha: str) -> None:
