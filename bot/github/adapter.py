@@ -590,6 +590,28 @@ class GitHubAdapter:
                 raise
             return pull
 
+    async def update_pull_branch(self, number: int) -> bool:
+        """Merge the base branch into a PR's branch (GitHub's "Update branch").
+
+        Return False when the two conflict; a branch already up to date counts as updated.
+        """
+
+        def update() -> tuple[int, str]:
+            # PyGithub's update_branch() answers only True/False: the reason is needed here.
+            status, _, data = self._repo._requester.requestJson(
+                "PUT", f"{self._repo.url}/pulls/{number}/update-branch", input={}
+            )
+            return status, data or ""
+
+        status, data = await self._call("pulls.update_branch", update, write=True)
+        if status in (200, 202):
+            return True
+        if status == 422 and "no new commits" in data.lower():
+            return True
+        if status == 422 and "conflict" in data.lower():
+            return False
+        raise GitHubError("pulls.update_branch", status, data[:200])
+
     async def request_reviewers(self, number: int, reviewers: Sequence[str]) -> None:
         """Ask people to review a PR; a login GitHub refuses (no collaborator) is skipped."""
         logins = list(dict.fromkeys(reviewers))

@@ -199,6 +199,10 @@ class GitHubPort(Protocol):
         """Close a pull request without merging (one already closed counts as closed)."""
         ...
 
+    async def update_pull_branch(self, number: int) -> bool:
+        """Merge the base branch into a PR's branch; False when they conflict."""
+        ...
+
     async def request_reviewers(self, number: int, reviewers: Sequence[str]) -> None:
         """Ask people to review a pull request; those who may not review are left out."""
         ...

@@ -569,3 +569,33 @@ async def test_review_comments_and_a_single_review(sandbox: GitHubSandbox) -> No
     with pytest.raises(GitHubError) as missing:
         await adapter.get_review(number, 999999)
     assert missing.value.status == 404
+
+
+async def test_update_pull_branch_merges_main_in_and_reports_a_conflict(
+    sandbox: GitHubSandbox,
+) -> None:
+    adapter = make_adapter(sandbox)
+
+    def put_on_main(old: str, new: str) -> None:
+        repo = as_user(sandbox, "lessonbot").get_repo(sandbox.repository)
+        current = repo.get_contents(LESSON, ref="main")
+        text = current.decoded_content.decode().replace(old, new)
+        repo.update_file(LESSON, "Change main", text, current.sha, branch="main")
+
+    try:
+        original = (await adapter.get_file(LESSON)).text
+        edited = original.replace("Fixtures are small on purpose.", "Fixtures stay small.")
+        pull = await adapter.open_pull_request(change("update-me", edited))
+        assert await adapter.update_pull_branch(pull.number)  # nothing new on main yet
+        await asyncio.to_thread(put_on_main, "# Quizzes With Pipes", "# Pipe Quizzes")
+
+        assert await adapter.update_pull_branch(pull.number)
+
+        merged = (await adapter.get_file(LESSON, "update-me")).text
+        assert "# Pipe Quizzes" in merged and "Fixtures stay small." in merged
+        await asyncio.to_thread(put_on_main, "Fixtures are small on purpose.", "Fixtures are tiny.")
+
+        assert not await adapter.update_pull_branch(pull.number)
+        assert "Fixtures stay small." in (await adapter.get_file(LESSON, "update-me")).text
+    finally:
+        adapter.close()
