@@ -3,22 +3,37 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CONTENT ?= lessons
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format check bench clean
+.PHONY: run test lint format check bench clean install-browser
 
 # The virtualenv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(MAKE) --no-print-directory install-browser
 	touch $@
+
+# The browser tests drive Debian's Chromium (never a browser download): install it when
+# missing, as root or with sudo; otherwise say what to run and fail.
+install-browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	  else echo "Chromium is missing at $(CHROMIUM) and this user cannot install it: run 'apt-get install -y chromium chromium-driver' as root, or set CHROMIUM=/path/to/chromium." >&2; exit 1; fi; \
+	  if ! command -v apt-get >/dev/null 2>&1; then echo "Chromium is missing at $(CHROMIUM) and there is no apt-get: install Chromium and set CHROMIUM=/path/to/chromium." >&2; exit 1; fi; \
+	  echo "Installing Chromium for the browser tests (apt-get install chromium chromium-driver)..."; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null || exit 1; \
+	fi
 
 # The whole bot, offline: Discord and GitHub sandboxes and the real bot against them.
 run: $(BIN)/.installed
 	$(BIN)/lessonbot sandbox --content $(CONTENT)
 
-test: $(BIN)/.installed lint
-	$(BIN)/python -m pytest
+test: $(BIN)/.installed install-browser lint
+	LESSONBOT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
