@@ -22,6 +22,8 @@ from bot.discord.replies import (
     shorten,
 )
 from bot.services.ports import (
+    CUSTOM_ID_LIMIT,
+    ChatButton,
     ChatEmbed,
     ChatError,
     ChatForbiddenError,
@@ -40,6 +42,8 @@ FORUM_TAGS_LIMIT = 5
 # Discord's limits on the tags a forum may offer and on a tag's name.
 FORUM_AVAILABLE_TAGS_LIMIT = 20
 TAG_NAME_LIMIT = 20
+# Discord's limit on a button's label.
+BUTTON_LABEL_LIMIT = 80
 # Discord rejects an embed field with an empty name or value: show an invisible space.
 _BLANK = "\u200b"
 
@@ -93,6 +97,34 @@ def to_discord_embed(embed: ChatEmbed) -> discord.Embed:
     if footer:
         result.set_footer(text=footer)
     return result
+
+
+class _ButtonRow(discord.ui.View):
+    """Buttons sent as components only: a click is the bot's persistent handlers' to take,
+    so discord.py must not keep this view waiting for it in memory."""
+
+    def is_dispatchable(self) -> bool:
+        """Return False: nothing in this view answers clicks itself."""
+        return False
+
+
+def button_view(button: ChatButton) -> discord.ui.View | None:
+    """Return a view holding one button, or None when its custom_id cannot fit Discord."""
+    if len(button.custom_id) > CUSTOM_ID_LIMIT:
+        log.warning("button %r left off: its custom_id is over %d", button.label, CUSTOM_ID_LIMIT)
+        return None
+    if not button.label.strip():
+        log.warning("button %r left off: it has no label", button.custom_id)
+        return None
+    view = _ButtonRow(timeout=None)
+    view.add_item(
+        discord.ui.Button(
+            label=shorten(button.label, BUTTON_LABEL_LIMIT),
+            custom_id=button.custom_id,
+            style=discord.ButtonStyle.secondary,
+        )
+    )
+    return view
 
 
 @contextlib.contextmanager
@@ -156,8 +188,9 @@ class DiscordChat:
         *,
         content: str | None = None,
         embed: ChatEmbed | None = None,
+        button: ChatButton | None = None,
     ) -> None:
-        """Replace a message's content and/or embed (None leaves that part as it is).
+        """Replace a message's content, embed and/or button (None leaves that part as it is).
 
         One message cannot be split: content over 2,000 characters is cut, with a warning.
         """
@@ -168,6 +201,9 @@ class DiscordChat:
             changes["content"] = shorten(content, MESSAGE_LIMIT)
         if embed is not None:
             changes["embed"] = to_discord_embed(embed)
+        view = button_view(button) if button is not None else None
+        if view is not None:
+            changes["view"] = view
         if not changes:
             return
         message = self._client.get_partial_messageable(channel_id).get_partial_message(message_id)
@@ -209,8 +245,10 @@ class DiscordChat:
         tags: Sequence[str] = (),
         tag_ids: Sequence[int] = (),
         embed: ChatEmbed | None = None,
+        button: ChatButton | None = None,
     ) -> ForumPost:
-        """Open a post in a forum channel, with the forum's tags of these names or ids."""
+        """Open a post in a forum channel, with the forum's tags of these names or ids (and a
+        button under its starter message)."""
         with _chat_errors("create forum post"):
             forum = await self._channel(forum_id)
             if not isinstance(forum, discord.ForumChannel):
@@ -226,6 +264,9 @@ class DiscordChat:
             options: dict[str, Any] = {"applied_tags": applied[:FORUM_TAGS_LIMIT]}
             if embed is not None and not rest:
                 options["embed"] = to_discord_embed(embed)
+            view = button_view(button) if button is not None else None
+            if view is not None:
+                options["view"] = view
             created = await forum.create_thread(
                 name=shorten(title, THREAD_NAME_LIMIT), content=first, **options
             )
@@ -395,6 +436,12 @@ class DiscordChat:
         with _chat_errors("send direct message"):
             channel = await self._client.create_dm(discord.Object(id=user_id))
             return await self._send_parts(channel, split_message(content), embed)
+
+    async def dm_channel_id(self, user_id: int) -> int:
+        """Return the id of the bot's DM channel with a person (opened if need be)."""
+        with _chat_errors("open direct message"):
+            channel = await self._client.create_dm(discord.Object(id=user_id))
+        return channel.id
 
     async def add_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
         """React to a message as the bot (adding the same reaction twice is harmless)."""

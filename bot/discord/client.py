@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
@@ -18,6 +19,9 @@ from bot.discord.translator import CatalogTranslator
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
 
+if TYPE_CHECKING:
+    from bot.services.suggestions import SuggestionService
+
 log = logging.getLogger(__name__)
 
 # discord.py's default: how long to wait for GUILD_CREATE events after READY.
@@ -31,6 +35,8 @@ class BotServices:
     lessons: LessonDirectory
     # Stored post and issue links, shown by /lesson once a sync has made them.
     links: LinkDirectory | None = None
+    # Suggested edits: `/suggest`, the lesson posts' button, and open ones in /lesson.
+    suggestions: SuggestionService | None = None
 
 
 def bot_intents() -> discord.Intents:
@@ -76,7 +82,14 @@ class LessonBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Add the cogs and register their commands with Discord, once per login."""
         await self.tree.set_translator(CatalogTranslator())
-        await self.add_cog(LessonsCog(self.services.lessons, self.services.links))
+        services = self.services
+        await self.add_cog(LessonsCog(services.lessons, services.links, services.suggestions))
+        if services.suggestions is not None:
+            # Imported here: a bot without suggested edits needs none of their code.
+            from bot.discord.cogs.suggest import SuggestCog, add_suggest_cog
+
+            cog = SuggestCog(services.suggestions, services.lessons, self.settings.suggestions)
+            await add_suggest_cog(self, cog)
         guild_id = self.settings.discord.guild_id
         if not self.sync_commands:
             return  # a one-off command (sync): the running bot registers the commands

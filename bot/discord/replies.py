@@ -39,11 +39,14 @@ async def reply(
     *,
     embed: discord.Embed | None = None,
     ephemeral: bool = False,
+    view: discord.ui.View | None = None,
 ) -> None:
     """Answer an interaction: its response if still open, else a follow-up message."""
     options: dict[str, Any] = {"ephemeral": ephemeral}
     if embed is not None:
         options["embed"] = embed
+    if view is not None:
+        options["view"] = view
     if interaction.response.is_done():
         await interaction.followup.send(content, **options)
     else:

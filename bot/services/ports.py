@@ -232,6 +232,26 @@ class ChatEmbed:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatButton:
+    """A button under a message; a click reaches the bot as an interaction with `custom_id`."""
+
+    label: str
+    custom_id: str
+
+
+# A lesson post's "Suggest an edit" button: `lessonbot:suggest:<program>/<slug>:<locale>`.
+SUGGEST_BUTTON_PREFIX = "lessonbot:suggest:"
+# Discord's limit on a component's custom_id.
+CUSTOM_ID_LIMIT = 100
+
+
+def suggest_button(identity: str, locale: str, label: str) -> ChatButton | None:
+    """Return the "Suggest an edit" button of a lesson's post (None if its id cannot fit)."""
+    custom_id = f"{SUGGEST_BUTTON_PREFIX}{identity}:{locale}"
+    return ChatButton(label, custom_id) if len(custom_id) <= CUSTOM_ID_LIMIT else None
+
+
+@dataclass(frozen=True, slots=True)
 class ForumPost:
     """A post in a forum channel: its thread and the messages that open it."""
 
@@ -306,8 +326,9 @@ class ChatPort(Protocol):
         *,
         content: str | None = None,
         embed: ChatEmbed | None = None,
+        button: ChatButton | None = None,
     ) -> None:
-        """Replace a message's content and/or embed (None leaves that part as it is)."""
+        """Replace a message's content, embed and/or button (None leaves that part as it is)."""
         ...
 
     async def replace_messages(
@@ -330,8 +351,10 @@ class ChatPort(Protocol):
         tags: Sequence[str] = (),
         tag_ids: Sequence[int] = (),
         embed: ChatEmbed | None = None,
+        button: ChatButton | None = None,
     ) -> ForumPost:
-        """Open a post in a forum channel, with the forum's tags of these names or ids."""
+        """Open a post in a forum channel, with the forum's tags of these names or ids (and a
+        button under its starter message)."""
         ...
 
     async def ensure_forum(
@@ -380,6 +403,10 @@ class ChatPort(Protocol):
         self, user_id: int, content: str, *, embed: ChatEmbed | None = None
     ) -> list[int]:
         """Send a person a direct message, split into messages that fit; return their ids."""
+        ...
+
+    async def dm_channel_id(self, user_id: int) -> int:
+        """Return the id of the bot's DM channel with a person (to look at what was sent)."""
         ...
 
     async def add_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:

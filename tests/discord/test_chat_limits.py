@@ -86,6 +86,7 @@ def test_discord_chat_implements_every_port_method_with_its_signature() -> None:
         "create_forum_post",
         "create_thread",
         "send_dm",
+        "dm_channel_id",
         "add_reaction",
         "ensure_forum",
         "edit_thread",

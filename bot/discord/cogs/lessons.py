@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import discord
 from babel import Locale, UnknownLocaleError
@@ -24,19 +27,30 @@ from bot.i18n import normalize_locale, t
 from bot.services.lessons import LessonChoice, LessonDirectory, LessonSummary
 from bot.services.linking import LessonLinks, LinkDirectory
 
+if TYPE_CHECKING:
+    from bot.services.suggestions import SuggestionService
+
 log = logging.getLogger(__name__)
 
 LESSON_COLOUR = discord.Colour(0x3B82F6)
 # How much of what a person typed is echoed back in the "no such lesson" message.
 ECHO_LIMIT = 100
+# How many of a lesson's open suggestions /lesson lists.
+SUGGESTIONS_SHOWN = 5
 
 
 class LessonsCog(commands.Cog):
     """Find and show lessons of the catalogue."""
 
-    def __init__(self, directory: LessonDirectory, links: LinkDirectory | None = None) -> None:
+    def __init__(
+        self,
+        directory: LessonDirectory,
+        links: LinkDirectory | None = None,
+        suggestions: SuggestionService | None = None,
+    ) -> None:
         self.directory = directory
         self.links = links
+        self.suggestions = suggestions
 
     @app_commands.command(
         name="lesson",
@@ -59,16 +73,37 @@ class LessonsCog(commands.Cog):
             await reply(interaction, t(locale, "lesson.not_found", lesson=echoed), ephemeral=True)
             return
         links = None
-        if self.links is not None:
+        suggested: list[Suggested] = []
+        if self.links is not None or self.suggestions is not None:
             # In lazy mode the first ask creates the post and issue: a few requests, which
             # may outlast Discord's 3 seconds, so defer then.
             async with defer_if_slow(interaction):
-                try:
-                    links = await self.links.find(summary.identity, create=True)
-                except Exception:
-                    # The lesson is still worth showing without its discussion links.
-                    log.exception("could not get the links of %s", summary.identity)
-        await reply(interaction, embed=lesson_embed(summary, locale, links))
+                links = await self._links(summary.identity)
+                suggested = await self._suggested(summary.identity)
+        await reply(interaction, embed=lesson_embed(summary, locale, links, suggested))
+
+    async def _links(self, identity: str) -> LessonLinks | None:
+        if self.links is None:
+            return None
+        try:
+            return await self.links.find(identity, create=True)
+        except Exception:
+            # The lesson is still worth showing without its discussion links.
+            log.exception("could not get the links of %s", identity)
+            return None
+
+    async def _suggested(self, identity: str) -> list[Suggested]:
+        if self.suggestions is None:
+            return []
+        try:
+            views = await self.suggestions.for_lesson(identity)
+        except Exception:
+            log.exception("could not get the suggested edits of %s", identity)
+            return []
+        return [
+            Suggested(view.id, view.status, view.pr_url or self.suggestions.status_url(view.id))
+            for view in views[:SUGGESTIONS_SHOWN]
+        ]
 
     @lesson.autocomplete("lesson")
     async def lesson_choices(
@@ -83,6 +118,15 @@ class LessonsCog(commands.Cog):
             return []
         # A value longer than Discord allows could never come back intact: leave it out.
         return [choice_for(lesson) for lesson in found if len(lesson.identity) <= CHOICE_LIMIT]
+
+
+@dataclass(frozen=True, slots=True)
+class Suggested:
+    """An open suggested edit of a lesson, as /lesson lists it."""
+
+    id: int
+    status: str
+    url: str
 
 
 def choice_for(lesson: LessonChoice) -> app_commands.Choice[str]:
@@ -100,7 +144,10 @@ def language_name(code: str, locale: str) -> str:
 
 
 def lesson_embed(
-    summary: LessonSummary, locale: str, links: LessonLinks | None = None
+    summary: LessonSummary,
+    locale: str,
+    links: LessonLinks | None = None,
+    suggested: Sequence[Suggested] = (),
 ) -> discord.Embed:
     """Return the embed that shows a lesson to a person using `locale`."""
     language = normalize_locale(locale)  # the language our messages are in
@@ -136,6 +183,19 @@ def lesson_embed(
             name=t(locale, "lesson.links"),
             value=shorten(
                 " · ".join(f"[{name}]({url})" for name, url in places), EMBED_FIELD_VALUE_LIMIT
+            ),
+            inline=False,
+        )
+    if suggested:
+        embed.add_field(
+            name=t(locale, "discord_suggest.suggested_edits"),
+            value=shorten(
+                "\n".join(
+                    f"[#{edit.id}]({edit.url}) · "
+                    + t(locale, f"discord_suggest.status.{edit.status}")
+                    for edit in suggested
+                ),
+                EMBED_FIELD_VALUE_LIMIT,
             ),
             inline=False,
         )

@@ -87,6 +87,34 @@ def create_user(ctx: Context, spec: dict[str, Any]) -> int:
     return ctx.ops.ensure_user(spec)
 
 
+# What an admin may change about a user after creating them.
+USER_SETTINGS = ("accepts_dms", "locale", "global_name")
+
+
+def update_user(ctx: Context, user_id: Any, changes: dict[str, Any]) -> JSON:
+    """Change a user's settings (`accepts_dms`: false closes their DMs to the bot)."""
+    user = ctx.state.users.get(snowflake(user_id, "user_id"))
+    if user is None or user.bot:
+        raise LookupError(f"no user {user_id}")
+    unknown = sorted(set(changes) - set(USER_SETTINGS))
+    if unknown:
+        raise ValueError(f"a user's {', '.join(unknown)} cannot be changed here")
+    if "accepts_dms" in changes and not isinstance(changes["accepts_dms"], bool):
+        raise ValueError("accepts_dms must be true or false")
+    for key in ("locale", "global_name"):
+        if key in changes and not isinstance(changes[key], str | None):
+            raise ValueError(f"{key} must be a string")
+    for key, value in changes.items():
+        setattr(user, key, value)
+    return {
+        "id": user.id,
+        "username": user.username,
+        "global_name": user.global_name,
+        "locale": user.locale,
+        "accepts_dms": user.accepts_dms,
+    }
+
+
 def dm_channel(ctx: Context, user_id: Any) -> int:
     """Return the id of the DM channel between the bot and a user."""
     return ctx.ops.open_dm(snowflake(user_id, "user_id")).id

@@ -32,6 +32,7 @@ from bot.sandbox.discord.actions import (
     run_command,
     submit_modal,
     threads,
+    update_user,
     wait_for_responses,
 )
 from bot.sandbox.discord.api import Context, context, no_content, read_json, respond
@@ -128,6 +129,11 @@ def _guild_channels(ctx: Context, d: dict[str, Any], r: web.Request) -> list[dic
 def _create_user(ctx: Context, d: dict[str, Any], r: web.Request) -> dict[str, Any]:
     """POST /users {id?, username, locale?, accepts_dms?}."""
     return {"id": create_user(ctx, d)}
+
+
+def _update_user(ctx: Context, d: dict[str, Any], r: web.Request) -> dict[str, Any]:
+    """PATCH /users/{user_id} {accepts_dms?, locale?, global_name?}."""
+    return update_user(ctx, _path(r, "user_id"), d)
 
 
 def _dm_channel(ctx: Context, d: dict[str, Any], r: web.Request) -> dict[str, Any]:
@@ -284,6 +290,7 @@ def routes() -> list[web.RouteDef]:
         _route("POST", "/guilds", _create_guild, 201),
         _route("GET", "/guilds/{guild_id}/channels", _guild_channels),
         _route("POST", "/users", _create_user, 201),
+        _route("PATCH", "/users/{user_id}", _update_user),
         _route("POST", "/users/{user_id}/dm", _dm_channel),
         _route("GET", "/users/{user_id}/dms", _dms),
         _route("POST", "/channels/{channel_id}/messages", _post_message, 201),

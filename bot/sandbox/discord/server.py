@@ -346,6 +346,11 @@ class DiscordSandbox(ThreadedServer):
             spec["id"] = id
         return self._sync(lambda: actions.create_user(self._ctx, spec))
 
+    def update_user(self, user_id: int, **changes: Any) -> dict[str, Any]:
+        """Change a user's settings: `accepts_dms=False` closes their DMs to the bot (a DM
+        then fails with 403, code 50007), `locale`, `global_name`."""
+        return self._sync(lambda: actions.update_user(self._ctx, user_id, changes))
+
     def dm_channel(self, user_id: int) -> int:
         """Return the id of the DM channel between the bot and a user."""
         return self._sync(lambda: actions.dm_channel(self._ctx, user_id))

@@ -1,0 +1,192 @@
+"""The /suggest cog's parts: drafts kept for "Try again", button ids, modals, embeds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.config import SuggestionSettings
+from bot.discord.cogs.suggest import (
+    Draft,
+    Drafts,
+    SuggestButton,
+    SuggestCog,
+    SuggestModal,
+    parse_suggest_id,
+    refusal,
+    status_embed,
+)
+from bot.i18n import load_catalog, t
+from bot.services.ports import suggest_button
+from bot.services.suggestions import EventView, SuggestionError, SuggestionView
+from tests.discord.support import make_services
+from tests.i18n.test_catalogs import SERVED_LOCALES
+
+AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+class Clock:
+    """A clock a test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def text_inputs(modal: SuggestModal) -> list[discord.ui.TextInput[SuggestModal]]:
+    """Return a modal's text inputs, in order, out of their labels."""
+    return [
+        item.component
+        for item in modal.children
+        if isinstance(item, discord.ui.Label) and isinstance(item.component, discord.ui.TextInput)
+    ]
+
+
+def test_a_draft_is_kept_for_a_while_then_forgotten() -> None:
+    clock = Clock()
+    drafts = Drafts(seconds=60, clock=clock)
+    draft = Draft(kind="edit", locale="es", identity="data-basics/what-is-data", find="x")
+    drafts.keep(1, draft)
+    clock.now += 59
+    assert drafts.get(1) == draft
+    clock.now += 2
+    assert drafts.get(1) is None
+    assert len(drafts) == 0
+
+
+def test_drafts_keep_one_per_person_and_drop_the_oldest_when_full() -> None:
+    clock = Clock()
+    drafts = Drafts(seconds=60, limit=2, clock=clock)
+    for user in (1, 2, 1, 3):
+        drafts.keep(user, Draft(kind="revise", locale="", suggestion_id=user))
+    assert drafts.get(2) is None  # the oldest went when 3 came
+    assert [drafts.get(user) is not None for user in (1, 3)] == [True, True]
+    drafts.forget(1)
+    assert drafts.get(1) is None
+
+
+def test_a_post_buttons_custom_id_parses_back_to_the_lesson_and_locale() -> None:
+    button = suggest_button("data-basics/what-is-data", "es", "Sugerir un cambio")
+    assert button is not None
+    assert button.custom_id == "lessonbot:suggest:data-basics/what-is-data:es"
+    assert parse_suggest_id(button.custom_id) == ("data-basics/what-is-data", "es")
+    match = SuggestButton.__discord_ui_compiled_template__.fullmatch(button.custom_id)
+    assert match is not None
+    assert (match["identity"], match["locale"]) == ("data-basics/what-is-data", "es")
+    for wrong in ("lessonbot:suggest:no-slug:es", "lessonbot:suggest-again", "other:a/b:en"):
+        assert parse_suggest_id(wrong) is None
+
+
+def test_a_lesson_whose_button_id_cannot_fit_gets_no_button() -> None:
+    assert suggest_button("p/" + "s" * 77, "en", "Suggest") is not None  # exactly 100
+    assert suggest_button("p/" + "s" * 78, "en", "Suggest") is None
+
+
+def test_refusals_name_the_discord_account_not_a_token() -> None:
+    assert refusal(SuggestionError("token_invalid", status=403), "es", 7) == t(
+        "es", "discord_suggest.not_yours", id=7
+    )
+    error = SuggestionError("not_revisable", status=409, state="merged")
+    assert refusal(error, "en", 7) == error.message("en")
+
+
+@pytest.mark.parametrize("locale", SERVED_LOCALES)
+def test_modals_fit_discords_limits_in_every_locale(locale: str) -> None:
+    cog = SuggestCog(
+        None,  # type: ignore[arg-type]
+        make_services().lessons,
+        SuggestionSettings(max_find_chars=9000, max_reason_chars=300),
+    )
+    draft = Draft(kind="edit", locale="es", identity="p/s", title="A very long title " * 10)
+    modal = SuggestModal(cog, draft, locale)
+    assert 1 <= len(modal.title) <= 45
+    labels = [item for item in modal.children if isinstance(item, discord.ui.Label)]
+    assert all(1 <= len(label.text) <= 45 for label in labels)
+    inputs = text_inputs(modal)
+    assert [item.custom_id for item in inputs] == ["find", "replace", "reason"]
+    assert [item.max_length for item in inputs] == [4000, 4000, 300]  # Discord's cap, then ours
+    assert all(len(item.placeholder or "") <= 100 for item in inputs)
+    revise = SuggestModal(cog, Draft(kind="revise", locale="", suggestion_id=12345678), locale)
+    assert 1 <= len(revise.title) <= 45
+
+
+def test_modals_are_prefilled_with_what_was_typed() -> None:
+    cog = SuggestCog(None, make_services().lessons)  # type: ignore[arg-type]
+    draft = Draft(kind="edit", locale="en", identity="p/s", find="a", replace="", reason="c")
+    inputs = text_inputs(SuggestModal(cog, draft, "en"))
+    assert [item.default for item in inputs] == ["a", None, "c"]
+
+
+def test_command_descriptions_are_the_english_catalogs_and_fit() -> None:
+    english = load_catalog("en").messages
+    group = SuggestCog.suggest
+    texts = [group._locale_description]
+    for command in group.commands:
+        assert isinstance(command, app_commands.Command)
+        texts.append(command._locale_description)
+        texts += [parameter.description for parameter in command._params.values()]
+    assert len(texts) == 1 + 5 + 2 + 4  # the group, five commands, their options
+    for text in texts:
+        assert isinstance(text, app_commands.locale_str)
+        key = text.extras["key"]
+        assert text.message == english[key], key
+        for locale in SERVED_LOCALES:
+            assert len(t(locale, key)) <= 100, (locale, key)
+
+
+def _view(**changes: object) -> SuggestionView:
+    fields: dict[str, object] = {
+        "id": 3,
+        "lesson": "data-basics/what-is-data",
+        "locale": "es",
+        "path": "programs/data-basics/lessons/es/what-is-data.mdx",
+        "status": "changes_requested",
+        "pr_number": 9,
+        "pr_url": "https://github.test/o/r/pull/9",
+        "error": None,
+        "find": "a",
+        "replace": "b",
+        "reason": "c",
+        "credited": ("ana",),
+        "created_at": AT,
+        "events": (
+            EventView("submitted", AT, {"source": "discord"}),
+            EventView("pr_opened", AT, {"pr_number": 9}),
+            EventView("changes_requested", AT, {"reviewer": "mia_b", "body": "Shorter"}),
+            EventView(
+                "reviewer_suggestion",
+                AT,
+                {"comment_id": 5, "line": 12, "reviewer": "mia_b", "suggestion": "@everyone hi"},
+            ),
+        ),
+    }
+    fields.update(changes)
+    return SuggestionView(**fields)  # type: ignore[arg-type]
+
+
+def test_the_status_embed_shows_status_pr_proposal_and_events_in_the_users_language() -> None:
+    embed = status_embed(_view(), "es-ES", "https://bot.test/suggestions/3")
+    assert embed.title == "Sugerencia 3 · data-basics/what-is-data"
+    assert embed.url == "https://bot.test/suggestions/3"
+    fields = {field.name: field.value for field in embed.fields}
+    assert fields["Estado"] == "Cambios pedidos"
+    assert fields["Pull request"] == "[#9](https://github.test/o/r/pull/9)"
+    proposal = fields["Texto propuesto por un revisor"]
+    assert "@\u200beveryone" in proposal  # a reviewer's text cannot ping anyone
+    assert proposal.endswith("`/suggest accept id:3`.")
+    events = fields["Últimos eventos"].splitlines()
+    assert len(events) == 4
+    assert events[0] == f"<t:{int(AT.timestamp())}:R> Enviada"
+    assert events[2].endswith("mia\\_b pidió cambios")  # names are not Markdown
+
+
+def test_the_status_embed_without_a_pr_or_proposal_has_neither() -> None:
+    view = _view(status="queued", pr_number=None, pr_url=None, events=())
+    embed = status_embed(view, "en-US", "https://bot.test/suggestions/3")
+    assert [field.name for field in embed.fields] == ["Status", "Language"]
+    assert embed.fields[0].value == "Queued"

@@ -1,0 +1,686 @@
+"""`/suggest` and the lesson posts' button, through discord.py, against the Discord sandbox.
+
+The bot runs with a real SuggestionService over the test database and the project's
+sample lessons, without GitHub: suggestions are stored with their job, which stays queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bot.config import SuggestionSettings
+from bot.discord.client import BotServices, LessonBot, create_bot
+from bot.domain.catalogue import load_catalogue
+from bot.i18n import t
+from bot.sandbox.discord import DiscordSandbox
+from bot.services.lessons import LessonDirectory
+from bot.services.outbox import Outbox
+from bot.services.ports import ChatButton, ChatForbiddenError, suggest_button
+from bot.services.signing import Signer
+from bot.services.suggestions import SuggestionService
+from bot.store.models import (
+    LessonLink,
+    OutboxJob,
+    Suggestion,
+    SuggestionEvent,
+    SuggestionSource,
+    SuggestionStatus,
+)
+from tests.discord.support import BOT_TOKEN, LESSONS, make_settings
+
+READY_TIMEOUT = 15.0
+ANSWER_TIMEOUT = 5.0
+SUBCOMMAND, STRING, INTEGER = 1, 3, 4
+MODAL = 9
+EPHEMERAL = 1 << 6
+
+ANA, BEN, CLOSED = 1001, 1002, 1003  # es-ES, en-US, and someone who takes no DMs
+LESSON = "data-basics/what-is-data"
+# A passage of the Spanish lesson, and one of the English lesson.
+ES_PASSAGE = "Todo sistema de IA empieza con datos."
+EN_TITLE_ES = "¿Qué son los datos?"
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Any]:
+    """Yield a running Discord sandbox."""
+    async with DiscordSandbox(bot_token=BOT_TOKEN) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def guild(sandbox: Any) -> dict[str, Any]:
+    """Return a guild with a text channel, a forum and three members."""
+    return sandbox.create_guild(
+        "Lessons",
+        channels=[{"name": "general", "type": 0}, {"name": "data-basics", "type": 15}],
+        members=[
+            {"id": ANA, "username": "ana", "locale": "es-ES"},
+            {"id": BEN, "username": "ben", "locale": "en-US"},
+            {"id": CLOSED, "username": "cleo", "locale": "en-US", "accepts_dms": False},
+        ],
+    )
+
+
+@pytest.fixture
+def service(session_factory: Sessions) -> SuggestionService:
+    """Return a suggestion service over the sample lessons, without GitHub."""
+    catalogue = load_catalogue(LESSONS, "en")
+    settings = make_settings()
+    return SuggestionService(
+        session_factory,
+        Outbox(session_factory),
+        settings,
+        catalogue=lambda: catalogue,
+        signer=Signer(b"k" * 32),
+    )
+
+
+Starter = Callable[[], Awaitable[LessonBot]]
+
+
+@pytest.fixture
+async def bot(
+    sandbox: Any, guild: dict[str, Any], service: SuggestionService
+) -> AsyncIterator[LessonBot]:
+    """Yield the real bot, with suggested edits, logged in to the sandbox."""
+    settings = make_settings(sandbox.api_base_url, sandbox.gateway_url, guild["id"])
+    directory = LessonDirectory(load_catalogue(LESSONS), "en")
+    bot = create_bot(
+        settings,
+        BotServices(lessons=directory, suggestions=service),
+        guild_ready_timeout=0.1,
+    )
+    task = asyncio.create_task(bot.start(BOT_TOKEN))
+    ready = asyncio.create_task(bot.wait_until_ready())
+    done, _ = await asyncio.wait(
+        {task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+    )
+    if ready not in done:
+        ready.cancel()
+        if task in done:
+            task.result()
+        raise TimeoutError(f"the bot was not ready within {READY_TIMEOUT}s")
+    service.chat = bot.chat
+    yield bot
+    await bot.close()
+    await asyncio.wait_for(task, READY_TIMEOUT)
+
+
+async def run_suggest(
+    sandbox: Any,
+    guild: dict[str, Any],
+    user: int,
+    subcommand: str,
+    options: list[dict[str, Any]],
+    locale: str,
+) -> dict[str, Any]:
+    """Run `/suggest <subcommand>` as a user and return the bot's one answer."""
+    interaction_id = await sandbox.run_command(
+        guild["id"],
+        guild["channels"]["general"],
+        user,
+        "suggest",
+        options=[{"name": subcommand, "type": SUBCOMMAND, "options": options}],
+        locale=locale,
+    )
+    (answer,) = await sandbox.wait_for_interaction_response(interaction_id, timeout=ANSWER_TIMEOUT)
+    return answer
+
+
+async def open_edit(
+    sandbox: Any, guild: dict[str, Any], user: int, locale: str, lesson_locale: str | None
+) -> dict[str, Any]:
+    """Run `/suggest edit` for the sample lesson and return the modal shown."""
+    options = [{"name": "lesson", "type": STRING, "value": LESSON}]
+    if lesson_locale is not None:
+        options.append({"name": "locale", "type": STRING, "value": lesson_locale})
+    return await run_suggest(sandbox, guild, user, "edit", options, locale)
+
+
+async def submit(
+    sandbox: Any, guild: dict[str, Any], user: int, locale: str, **fields: str
+) -> tuple[int, dict[str, Any]]:
+    """Submit the modal the bot last showed a user; return the interaction and the answer."""
+    interaction_id = await sandbox.submit_modal(
+        guild["id"], guild["channels"]["general"], user, components=fields, locale=locale
+    )
+    (answer,) = await sandbox.wait_for_interaction_response(interaction_id, timeout=ANSWER_TIMEOUT)
+    return interaction_id, answer
+
+
+def modal_fields(modal: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return a modal's text inputs by custom_id, whatever layout holds them."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in modal["data"]["components"]:
+        for item in [*(row.get("components") or []), row.get("component") or {}]:
+            if item.get("type") == 4:
+                found[item["custom_id"]] = {**item, "label": item.get("label") or row.get("label")}
+    return found
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the buttons of a message."""
+    return [item for row in message.get("components") or [] for item in row.get("components") or []]
+
+
+async def stored(sessions: Sessions) -> list[Suggestion]:
+    """Return every stored suggestion with its credits and events."""
+    async with sessions() as session:
+        query = (
+            select(Suggestion)
+            .options(selectinload(Suggestion.credits), selectinload(Suggestion.events))
+            .order_by(Suggestion.id)
+        )
+        return list((await session.execute(query)).scalars())
+
+
+async def send_spanish_suggestion(sandbox: Any, guild: dict[str, Any], user: int) -> int:
+    """Suggest an edit of the Spanish lesson as `user`; return the suggestion id."""
+    await open_edit(sandbox, guild, user, "es-ES", "es")
+    _, answer = await submit(
+        sandbox,
+        guild,
+        user,
+        "es-ES",
+        find=ES_PASSAGE,
+        replace="Todo sistema de IA empieza por los datos.",
+        reason="Suena más natural.",
+    )
+    assert answer["ephemeral"] is True, answer
+    return int(answer["data"]["content"].split("sugerencia ")[1].split(";")[0])
+
+
+# Registering the command group
+
+
+async def test_suggest_is_one_group_of_five_localized_subcommands(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot
+) -> None:
+    commands = {command["name"]: command for command in sandbox.commands(guild["id"])}
+    assert set(commands) == {"lesson", "suggest"}
+    group = commands["suggest"]
+    assert group["description"] == t("en", "discord_suggest.group_description")
+    assert group["description_localizations"]["es-ES"] == t(
+        "es", "discord_suggest.group_description"
+    )
+    subcommands = {option["name"]: option for option in group["options"]}
+    assert set(subcommands) == {"edit", "revise", "accept", "withdraw", "status"}
+    assert all(option["type"] == SUBCOMMAND for option in subcommands.values())
+    edit = {option["name"]: option for option in subcommands["edit"]["options"]}
+    assert edit["lesson"]["required"] and edit["lesson"]["autocomplete"]
+    assert not edit["locale"].get("required") and edit["locale"]["autocomplete"]
+    assert edit["locale"]["description_localizations"]["fr"] == t(
+        "fr", "discord_suggest.locale_option"
+    )
+    (number,) = subcommands["revise"]["options"]
+    assert (number["name"], number["type"], number["required"]) == ("id", INTEGER, True)
+
+
+async def test_the_locale_option_offers_the_chosen_lessons_languages(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot
+) -> None:
+    choices = await sandbox.autocomplete(
+        guild["id"],
+        guild["channels"]["general"],
+        ANA,
+        "suggest",
+        options=[
+            {
+                "name": "edit",
+                "type": SUBCOMMAND,
+                "options": [
+                    {"name": "lesson", "type": STRING, "value": LESSON},
+                    {"name": "locale", "type": STRING, "value": "", "focused": True},
+                ],
+            }
+        ],
+        locale="es-ES",
+    )
+    assert {choice["value"]: choice["name"] for choice in choices} == {
+        "ar": "árabe (ar)",
+        "en": "inglés (en)",
+        "es": "español (es)",
+    }
+
+
+# /suggest edit → modal → submit
+
+
+async def test_suggest_edit_opens_a_modal_and_stores_the_suggestion_answering_in_spanish(
+    sandbox: Any,
+    guild: dict[str, Any],
+    bot: LessonBot,
+    service: SuggestionService,
+    session_factory: Sessions,
+) -> None:
+    modal = await open_edit(sandbox, guild, ANA, "es-ES", None)  # Ana's own language
+    assert modal["type"] == MODAL
+    title = modal["data"]["title"]
+    assert len(title) <= 45
+    assert title.startswith(t("es", "discord_suggest.modal_title", lesson="")[:20])
+    fields = modal_fields(modal)
+    assert list(fields) == ["find", "replace", "reason"]
+    assert fields["find"]["style"] == 2  # paragraph
+    assert fields["find"]["max_length"] == SuggestionSettings().max_find_chars
+    assert fields["find"]["label"] == t("es", "discord_suggest.find_label")
+    assert fields["replace"]["required"] is False  # an empty replacement deletes
+
+    interaction_id, answer = await submit(
+        sandbox,
+        guild,
+        ANA,
+        "es-ES",
+        find=ES_PASSAGE,
+        replace="Todo sistema de IA empieza por los datos.",
+        reason="Suena más natural.",
+    )
+
+    (row,) = await stored(session_factory)
+    assert answer["ephemeral"] is True and answer["data"]["flags"] & EPHEMERAL
+    assert answer["data"]["content"] == t(
+        "es", "discord_suggest.submitted", id=row.id, status_url=service.status_url(row.id)
+    )
+    assert (row.locale, row.source, row.status) == (
+        "es",
+        SuggestionSource.DISCORD,
+        SuggestionStatus.QUEUED,
+    )
+    assert row.edit["find"] == ES_PASSAGE
+    assert row.reason == "Suena más natural."
+    (credit,) = row.credits
+    assert (credit.discord_user_id, credit.locale, credit.name) == (ANA, "es", "ana")
+    assert credit.idempotency_key == f"discord:{interaction_id}"
+    async with session_factory() as session:
+        jobs = (await session.execute(select(OutboxJob.dedupe_key, OutboxJob.status))).all()
+    assert [(key, str(status)) for key, status in jobs] == [
+        (f"suggestion:{row.id}:open", "pending")
+    ]
+    assert sandbox.channel_messages(guild["channels"]["general"]) == []  # nobody else saw it
+
+
+async def test_the_same_edit_from_a_second_person_joins_and_says_so(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot, session_factory: Sessions
+) -> None:
+    first = await send_spanish_suggestion(sandbox, guild, ANA)
+    await open_edit(sandbox, guild, BEN, "en-US", "es")
+    _, answer = await submit(
+        sandbox,
+        guild,
+        BEN,
+        "en-US",
+        find=ES_PASSAGE,
+        replace="Todo sistema de IA empieza por los datos.",
+        reason="Reads better.",
+    )
+    content = answer["data"]["content"]
+    assert content.startswith(t("en", "discord_suggest.submitted", id=first, status_url=""))
+    assert content.endswith(t("en", "discord_suggest.joined"))
+    (row,) = await stored(session_factory)
+    assert sorted(credit.discord_user_id for credit in row.credits) == [ANA, BEN]
+
+
+async def test_a_passage_not_in_the_lesson_is_refused_and_try_again_keeps_what_was_typed(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot, session_factory: Sessions
+) -> None:
+    await open_edit(sandbox, guild, ANA, "es-ES", "es")
+    typed = {
+        "find": "Los datos son observaciones guardadas",
+        "replace": "Todo sistema de IA empieza por los datos.",
+        "reason": "Suena más natural.",
+    }
+    _, answer = await submit(sandbox, guild, ANA, "es-ES", **typed)
+
+    assert await stored(session_factory) == []
+    assert answer["ephemeral"] is True
+    content = answer["data"]["content"]
+    not_found = t("es", "suggest.error.find_not_found", closest="")
+    assert content.startswith(not_found.split("“")[0])
+    assert "Los datos son observaciones registradas" in content  # the closest passage
+    (again,) = buttons(answer["data"])
+    assert again["label"] == t("es", "discord_suggest.try_again")
+
+    message_id = int(answer["message"]["id"])
+    clicked = await sandbox.click(
+        guild["channels"]["general"], message_id, ANA, again["custom_id"], locale="es-ES"
+    )
+    (reopened,) = await sandbox.wait_for_interaction_response(clicked, timeout=ANSWER_TIMEOUT)
+    assert reopened["type"] == MODAL
+    assert {key: field.get("value") for key, field in modal_fields(reopened).items()} == typed
+
+    # Fixed, the same modal goes through.
+    _, answer = await submit(
+        sandbox, guild, ANA, "es-ES", find="Los datos son observaciones registradas"
+    )
+    (row,) = await stored(session_factory)
+    assert row.reason == "Suena más natural."
+    assert row.edit["find"] == "Los datos son observaciones registradas"
+    assert buttons(answer["data"]) == []
+
+
+async def test_try_again_after_the_draft_expired_says_so(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot
+) -> None:
+    await open_edit(sandbox, guild, BEN, "en-US", "en")
+    _, answer = await submit(
+        sandbox, guild, BEN, "en-US", find="not in the lesson at all", replace="x", reason="y"
+    )
+    bot.get_cog("SuggestCog").drafts.forget(BEN)  # type: ignore[union-attr]
+    (again,) = buttons(answer["data"])
+    clicked = await sandbox.click(
+        guild["channels"]["general"], int(answer["message"]["id"]), BEN, again["custom_id"]
+    )
+    (reply,) = await sandbox.wait_for_interaction_response(clicked, timeout=ANSWER_TIMEOUT)
+    assert reply["ephemeral"] is True
+    assert reply["data"]["content"] == t("en", "discord_suggest.draft_expired")
+
+
+async def test_an_empty_reason_is_refused_with_the_field_named(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot, session_factory: Sessions
+) -> None:
+    await open_edit(sandbox, guild, BEN, "en-US", "en")
+    _, answer = await submit(
+        sandbox, guild, BEN, "en-US", find="Every AI system", replace="Each AI system", reason=" "
+    )
+    assert answer["data"]["content"] == t("en", "suggest.error.field_empty", field="reason")
+    assert await stored(session_factory) == []
+
+
+async def test_an_unknown_lesson_or_locale_is_answered_without_a_modal(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot
+) -> None:
+    answer = await run_suggest(
+        sandbox,
+        guild,
+        ANA,
+        "edit",
+        [{"name": "lesson", "type": STRING, "value": "data-basics/nope"}],
+        "es-ES",
+    )
+    assert answer["ephemeral"] is True
+    assert answer["data"]["content"] == t("es", "lesson.not_found", lesson="data-basics/nope")
+    answer = await open_edit(sandbox, guild, ANA, "es-ES", "fr")
+    assert answer["type"] != MODAL and answer["ephemeral"] is True
+    assert answer["data"]["content"] == t(
+        "es", "suggest.error.locale_unknown", locale="fr", locales="ar, en, es"
+    )
+
+
+# The lesson post's button
+
+
+async def test_a_lesson_posts_button_opens_the_modal_for_that_lesson(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot, session_factory: Sessions
+) -> None:
+    button = suggest_button(LESSON, "ar", t("en", "discord_suggest.button"))
+    assert button is not None and button.custom_id == f"lessonbot:suggest:{LESSON}:ar"
+    post = await bot.chat.create_forum_post(
+        guild["channels"]["data-basics"], "What Is Data?", "Talk here.", button=button
+    )
+    (starter,) = sandbox.channel_messages(post.thread_id)
+    (shown,) = buttons(starter)
+    assert (shown["label"], shown["custom_id"]) == ("Suggest an edit", button.custom_id)
+
+    clicked = await sandbox.click(post.thread_id, post.message_ids[0], BEN, button.custom_id)
+    (modal,) = await sandbox.wait_for_interaction_response(clicked, timeout=ANSWER_TIMEOUT)
+    assert modal["type"] == MODAL
+    assert modal["data"]["title"].startswith("Suggest an edit: ")
+    assert modal["data"]["title"] == "Suggest an edit: ما هي البيانات؟"  # the Arabic lesson
+    await submit(
+        sandbox,
+        guild,
+        BEN,
+        "en-US",
+        find="يبدأ كل نظام ذكاء اصطناعي بالبيانات.",
+        replace="كل نظام ذكاء اصطناعي يبدأ بالبيانات.",
+        reason="Wording",
+    )
+    (row,) = await stored(session_factory)
+    assert row.locale == "ar" and row.path == "programs/data-basics/lessons/ar/what-is-data.mdx"
+
+
+async def test_the_button_can_be_added_to_an_existing_starter_message(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot
+) -> None:
+    post = await bot.chat.create_forum_post(
+        guild["channels"]["data-basics"], "What Is Data?", "Talk here."
+    )
+    (starter,) = sandbox.channel_messages(post.thread_id)
+    assert buttons(starter) == []
+    button = ChatButton("Sugerir un cambio", f"lessonbot:suggest:{LESSON}:es")
+    await bot.chat.edit_message(post.thread_id, post.message_ids[0], button=button)
+    (starter,) = sandbox.channel_messages(post.thread_id)
+    assert [(b["label"], b["custom_id"]) for b in buttons(starter)] == [
+        ("Sugerir un cambio", button.custom_id)
+    ]
+    assert starter["content"] == "Talk here."  # the content is left as it was
+    # A custom_id Discord cannot take leaves the message without a button, not failing.
+    too_long = ChatButton("x", "lessonbot:suggest:" + "p" * 80 + "/s:en")
+    other = await bot.chat.create_forum_post(
+        guild["channels"]["data-basics"], "Long", "Talk here.", button=too_long
+    )
+    assert buttons(sandbox.channel_messages(other.thread_id)[0]) == []
+
+
+# Acting on a suggestion
+
+
+async def test_the_suggester_revises_and_another_user_is_refused_in_their_language(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot, session_factory: Sessions
+) -> None:
+    suggestion_id = await send_spanish_suggestion(sandbox, guild, ANA)
+    id_option = [{"name": "id", "type": INTEGER, "value": suggestion_id}]
+
+    refused = await run_suggest(sandbox, guild, BEN, "revise", id_option, "en-US")
+    assert refused["ephemeral"] is True and refused["type"] != MODAL
+    assert refused["data"]["content"] == t("en", "discord_suggest.not_yours", id=suggestion_id)
+
+    modal = await run_suggest(sandbox, guild, ANA, "revise", id_option, "es-ES")
+    assert modal["type"] == MODAL
+    assert modal["data"]["title"] == t("es", "discord_suggest.revise_title", id=suggestion_id)
+    _, answer = await submit(
+        sandbox,
+        guild,
+        ANA,
+        "es-ES",
+        find="por los datos",
+        replace="por sus datos",
+        reason="Más preciso.",
+    )
+    assert answer["data"]["content"].startswith(
+        t("es", "discord_suggest.revised", id=suggestion_id, status_url="")
+    )
+    (row,) = await stored(session_factory)
+    assert row.edit["revisions"] == [
+        {"find": "por los datos", "replace": "por sus datos", "reason": "Más preciso."}
+    ]
+
+
+async def test_the_suggester_withdraws_and_another_user_cannot(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot, session_factory: Sessions
+) -> None:
+    suggestion_id = await send_spanish_suggestion(sandbox, guild, ANA)
+    id_option = [{"name": "id", "type": INTEGER, "value": suggestion_id}]
+
+    refused = await run_suggest(sandbox, guild, BEN, "withdraw", id_option, "en-US")
+    assert refused["data"]["content"] == t("en", "discord_suggest.not_yours", id=suggestion_id)
+    assert (await stored(session_factory))[0].status == SuggestionStatus.QUEUED
+
+    answer = await run_suggest(sandbox, guild, ANA, "withdraw", id_option, "es-ES")
+    assert answer["ephemeral"] is True
+    assert answer["data"]["content"] == t("es", "discord_suggest.withdrawn", id=suggestion_id)
+    assert (await stored(session_factory))[0].status == SuggestionStatus.WITHDRAWN
+
+    again = await run_suggest(sandbox, guild, ANA, "withdraw", id_option, "es-ES")
+    assert again["data"]["content"] == t("es", "discord_suggest.not_yours", id=suggestion_id)
+
+
+async def test_the_suggester_accepts_a_reviewers_text_and_another_user_cannot(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot, session_factory: Sessions
+) -> None:
+    suggestion_id = await send_spanish_suggestion(sandbox, guild, ANA)
+    id_option = [{"name": "id", "type": INTEGER, "value": suggestion_id}]
+    nothing = await run_suggest(sandbox, guild, ANA, "accept", id_option, "es-ES")
+    assert nothing["ephemeral"] is True
+    assert nothing["data"]["content"] == t("es", "suggest.error.not_revisable", state="queued")
+
+    # What the review webhooks would have stored: an open PR and a reviewer's proposal.
+    async with session_factory() as session, session.begin():
+        row = await session.get(Suggestion, suggestion_id)
+        assert row is not None
+        row.status = SuggestionStatus.CHANGES_REQUESTED
+        row.pr_number, row.pr_url = 7, "https://github.test/o/r/pull/7"
+        session.add(
+            SuggestionEvent(
+                suggestion_id=suggestion_id,
+                kind="reviewer_suggestion",
+                detail={"comment_id": 55, "line": 12, "reviewer": "mia", "suggestion": "Texto."},
+                created_at=row.created_at,
+            )
+        )
+
+    refused = await run_suggest(sandbox, guild, BEN, "accept", id_option, "en-US")
+    assert refused["data"]["content"] == t("en", "discord_suggest.not_yours", id=suggestion_id)
+    answer = await run_suggest(sandbox, guild, ANA, "accept", id_option, "es-ES")
+    assert answer["ephemeral"] is True
+    assert answer["data"]["content"].startswith(
+        t("es", "discord_suggest.accepted", id=suggestion_id, status_url="")
+    )
+    (row,) = await stored(session_factory)
+    assert [e.detail for e in row.events if e.kind == "accepted"] == [{"comment_id": 55}]
+    async with session_factory() as session:
+        keys = set((await session.execute(select(OutboxJob.dedupe_key))).scalars())
+    assert f"suggestion:{suggestion_id}:accept:55" in keys
+
+
+async def test_status_shows_the_suggestion_ephemerally_to_anyone(
+    sandbox: Any,
+    guild: dict[str, Any],
+    bot: LessonBot,
+    service: SuggestionService,
+    session_factory: Sessions,
+) -> None:
+    suggestion_id = await send_spanish_suggestion(sandbox, guild, ANA)
+    async with session_factory() as session, session.begin():
+        row = await session.get(Suggestion, suggestion_id)
+        assert row is not None
+        row.status = SuggestionStatus.OPEN
+        row.pr_number, row.pr_url = 7, "https://github.test/o/r/pull/7"
+    id_option = [{"name": "id", "type": INTEGER, "value": suggestion_id}]
+
+    answer = await run_suggest(sandbox, guild, BEN, "status", id_option, "en-US")
+
+    assert answer["ephemeral"] is True
+    (embed,) = answer["data"]["embeds"]
+    assert embed["title"] == f"Suggestion {suggestion_id} · {LESSON}"
+    assert embed["url"] == service.status_url(suggestion_id)
+    fields = {field["name"]: field["value"] for field in embed["fields"]}
+    assert fields["Status"] == "Open"
+    assert fields["Pull request"] == "[#7](https://github.test/o/r/pull/7)"
+    assert fields["Latest events"].endswith("Sent")
+
+    spanish = await run_suggest(sandbox, guild, ANA, "status", id_option, "es-ES")
+    fields = {f["name"]: f["value"] for f in spanish["data"]["embeds"][0]["fields"]}
+    assert fields["Estado"] == "Abierta"
+
+    missing = [{"name": "id", "type": INTEGER, "value": 999}]
+    answer = await run_suggest(sandbox, guild, ANA, "status", missing, "es-ES")
+    assert answer["ephemeral"] is True
+    assert answer["data"]["content"] == t("es", "suggest.error.not_found", id=999)
+
+
+# /lesson
+
+
+async def test_lesson_lists_the_lessons_open_suggestions(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot, service: SuggestionService
+) -> None:
+    suggestion_id = await send_spanish_suggestion(sandbox, guild, ANA)
+    interaction_id = await sandbox.run_command(
+        guild["id"],
+        guild["channels"]["general"],
+        ANA,
+        "lesson",
+        options=[{"name": "lesson", "type": STRING, "value": LESSON}],
+        locale="es-ES",
+    )
+    answers = await sandbox.wait_for_interaction_response(interaction_id, timeout=ANSWER_TIMEOUT)
+    (embed,) = answers[-1]["message"]["embeds"]
+    fields = {field["name"]: field["value"] for field in embed["fields"]}
+    assert fields["Cambios sugeridos"] == (
+        f"[#{suggestion_id}]({service.status_url(suggestion_id)}) · En cola"
+    )
+
+
+# Telling suggesters: DMs, and DMs closed
+
+
+async def test_a_closed_dm_is_refused_with_50007_and_the_port_says_forbidden(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot
+) -> None:
+    channel_id = await bot.chat.dm_channel_id(ANA)
+    assert channel_id == sandbox.dm_channel(ANA)
+    await bot.chat.send_dm(ANA, "Hola")
+    sandbox.update_user(ANA, accepts_dms=False)
+    sandbox.clear_requests()
+    with pytest.raises(ChatForbiddenError) as refused:
+        await bot.chat.send_dm(ANA, "Adiós")
+    assert refused.value.status == 403
+    (request,) = [r for r in sandbox.requests if r["method"] == "POST"]
+    assert request["status"] == 403
+    assert [m["content"] for m in sandbox.dms(ANA)] == ["Hola"]
+    sandbox.update_user(ANA, accepts_dms=True)
+    await bot.chat.send_dm(ANA, "Otra vez")
+    assert [m["content"] for m in sandbox.dms(ANA)] == ["Hola", "Otra vez"]
+
+
+async def test_a_suggester_with_closed_dms_is_told_in_the_lesson_post(
+    sandbox: Any,
+    guild: dict[str, Any],
+    bot: LessonBot,
+    service: SuggestionService,
+    session_factory: Sessions,
+) -> None:
+    suggestion_id = await send_spanish_suggestion(sandbox, guild, ANA)
+    sandbox.update_user(ANA, accepts_dms=False)
+    post = await bot.chat.create_forum_post(
+        guild["channels"]["data-basics"], "¿Qué son los datos?", "Habla aquí."
+    )
+    async with session_factory() as session, session.begin():
+        row = await session.get(Suggestion, suggestion_id)
+        assert row is not None
+        session.add(
+            LessonLink(
+                lesson_id=row.lesson_id,
+                discord_thread_id=post.thread_id,
+                discord_starter_message_id=post.message_ids[0],
+            )
+        )
+    # The PR is closed unmerged: each suggester is told.
+    closed = {
+        "action": "closed",
+        "pull_request": {
+            "number": 7,
+            "merged": False,
+            "html_url": "https://github.test/o/r/pull/7",
+            "head": {"ref": f"lessonbot/suggest/{suggestion_id}"},
+        },
+        "sender": {"login": "mia"},
+    }
+    assert await service.on_pull_request(closed) == "closed"
+    claims = await Outbox(session_factory).claim_due(10, [SuggestionService.NOTIFY_KIND])
+    assert len(claims) == 1
+    assert await service.run_job(claims[0]) == "replied in the lesson's post"
+    assert sandbox.dms(ANA) == []
+    told = sandbox.channel_messages(post.thread_id)[-1]["content"]
+    assert told.startswith(f"<@{ANA}> ")
+    assert f"-# suggestion {suggestion_id} · " in told
