@@ -9,6 +9,7 @@ import pytest
 from discord import app_commands
 
 from bot.config import SuggestionSettings
+from bot.discord.cogs.lessons import LessonsCog, lesson_embed
 from bot.discord.cogs.suggest import (
     Draft,
     Drafts,
@@ -93,6 +94,13 @@ def test_refusals_name_the_discord_account_not_a_token() -> None:
     )
     error = SuggestionError("not_revisable", status=409, state="merged")
     assert refusal(error, "en", 7) == error.message("en")
+    too_long = SuggestionError("field_too_long", field="find", limit=2000)
+    assert refusal(too_long, "es-ES", 0) == t(
+        "es",
+        "suggest.error.field_too_long",
+        field=t("es", "discord_suggest.find_label"),
+        limit=2000,
+    )
 
 
 @pytest.mark.parametrize("locale", SERVED_LOCALES)
@@ -190,3 +198,35 @@ def test_the_status_embed_without_a_pr_or_proposal_has_neither() -> None:
     embed = status_embed(view, "en-US", "https://bot.test/suggestions/3")
     assert [field.name for field in embed.fields] == ["Status", "Language"]
     assert embed.fields[0].value == "Queued"
+
+
+class FakeSuggestions:
+    """What /lesson asks of the suggestion service: a lesson's open suggestions."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    async def for_lesson(self, identity: str) -> list[SuggestionView]:
+        views = [_view(id=n, pr_url=None if n % 2 else f"https://pr/{n}") for n in range(1, 8)]
+        return list(reversed(views[: self.count]))  # newest first
+
+    def status_url(self, suggestion_id: int) -> str:
+        return f"https://bot.test/suggestions/{suggestion_id}"
+
+
+async def test_lesson_lists_at_most_five_open_suggestions_newest_first() -> None:
+    services = make_services()
+    cog = LessonsCog(services.lessons, None, FakeSuggestions(7))  # type: ignore[arg-type]
+    suggested = await cog._suggested("data-basics/what-is-data")
+    assert [edit.id for edit in suggested] == [7, 6, 5, 4, 3]
+    assert suggested[0].url == "https://bot.test/suggestions/7"  # no PR yet: its status page
+    assert suggested[1].url == "https://pr/6"
+    summary = services.lessons.describe("data-basics/what-is-data", "en")
+    assert summary is not None
+    embed = lesson_embed(summary, "en-US", None, suggested[:2])
+    fields = {field.name: field.value for field in embed.fields}
+    assert fields["Suggested edits"] == (
+        "[#7](https://bot.test/suggestions/7) · Changes requested\n"
+        "[#6](https://pr/6) · Changes requested"
+    )
+    assert "Suggested edits" not in {f.name for f in lesson_embed(summary, "en").fields}

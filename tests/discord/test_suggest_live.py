@@ -391,7 +391,7 @@ async def test_an_empty_reason_is_refused_with_the_field_named(
     _, answer = await submit(
         sandbox, guild, BEN, "en-US", find="Every AI system", replace="Each AI system", reason=" "
     )
-    assert answer["data"]["content"] == t("en", "suggest.error.field_empty", field="reason")
+    assert answer["data"]["content"] == t("en", "suggest.error.field_empty", field="Why")
     assert await stored(session_factory) == []
 
 

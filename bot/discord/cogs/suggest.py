@@ -61,6 +61,8 @@ MODAL_TIMEOUT_SECONDS = 900.0
 # The events a status answer shows, newest last.
 STATUS_EVENTS = 5
 TRY_AGAIN_ID = "lessonbot:suggest-again"
+# The modal's fields, named as the service names them.
+MODAL_FIELDS = ("find", "replace", "reason")
 # Events the status answer names; any other kind is shown as it is stored.
 EVENT_KINDS = frozenset(
     {
@@ -632,6 +634,11 @@ def refusal(error: SuggestionError, locale: str, suggestion_id: int = 0) -> str:
     if error.code in ("token_invalid", "token_missing"):
         # Discord users never see tokens: it is their Discord account that does not match.
         return t(locale, "discord_suggest.not_yours", id=suggestion_id)
+    if error.field in MODAL_FIELDS:
+        # Named as the modal labels it, in the person's language, not by its API name.
+        label = t(locale, f"discord_suggest.{error.field}_label")
+        named = SuggestionError(error.code, field=label, status=error.status, **error.params)
+        return named.message(locale)
     return error.message(locale)
 
 
