@@ -487,6 +487,20 @@ async def test_the_suggester_revises_and_another_user_is_refused_in_their_langua
     modal = await run_suggest(sandbox, guild, ANA, "revise", id_option, "es-ES")
     assert modal["type"] == MODAL
     assert modal["data"]["title"] == t("es", "discord_suggest.revise_title", id=suggestion_id)
+    # A further edit must apply on the lesson as already edited: "con datos" is gone.
+    _, refused = await submit(
+        sandbox, guild, ANA, "es-ES", find="empieza con datos", replace="x", reason="Más preciso."
+    )
+    assert refused["data"]["content"].startswith(
+        t("es", "suggest.error.find_not_found", closest="").split("“")[0]
+    )
+    (again,) = buttons(refused["data"])
+    clicked = await sandbox.click(
+        guild["channels"]["general"], int(refused["message"]["id"]), ANA, again["custom_id"]
+    )
+    (reopened,) = await sandbox.wait_for_interaction_response(clicked, timeout=ANSWER_TIMEOUT)
+    assert reopened["data"]["title"] == modal["data"]["title"]
+    assert modal_fields(reopened)["find"]["value"] == "empieza con datos"
     _, answer = await submit(
         sandbox,
         guild,
