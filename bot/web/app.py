@@ -1,25 +1,35 @@
-"""The bot's aiohttp application: GitHub webhooks and a health check, from what it is given."""
+"""The bot's aiohttp application: GitHub webhooks, a health check and, when given the
+suggestion service, the suggest form, status pages and JSON API."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.domain.catalogue import Catalogue
+from bot.services.signing import Signer
 from bot.web.keys import (
     BACKGROUND_TASKS,
     SESSION_FACTORY,
     SETTINGS,
+    SUGGEST_DOOR,
     WEBHOOK_MAX_BYTES,
     WEBHOOK_ROUTER,
 )
 from bot.web.router import WebhookRouter
 from bot.web.tasks import BackgroundTasks
 from bot.web.webhooks import receive_github_webhook
+
+if TYPE_CHECKING:
+    from bot.services.suggestions import SuggestionService
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +46,18 @@ def create_web_app(
     webhook_router: WebhookRouter,
     webhook_max_bytes: int | None = None,
     shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
+    suggestions: SuggestionService | None = None,
+    lessons: Callable[[], Catalogue] | None = None,
+    signer: Signer | None = None,
+    clock: Callable[[], float] = time.time,
+    poll_seconds: float = 5.0,
 ) -> web.Application:
     """Build the web app; the caller owns the engine behind the session factory.
 
-    `webhook_max_bytes` overrides the `web.max_webhook_bytes` setting (for tests).
+    `webhook_max_bytes` overrides the `web.max_webhook_bytes` setting (for tests). The
+    suggest form, status pages and JSON API are served only when `suggestions`, `lessons`
+    and `signer` are all given; `clock` (wall seconds, for CSRF windows) and
+    `poll_seconds` (how often a status page looks for news) are for tests.
     """
     app = web.Application()
     app[SETTINGS] = settings
@@ -57,7 +75,47 @@ def create_web_app(
     app.on_cleanup.append(close_tasks)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/github", receive_github_webhook)
+    if suggestions is not None and lessons is not None and signer is not None:
+        _add_suggestion_routes(app, settings, suggestions, lessons, signer, clock, poll_seconds)
     return app
+
+
+def _add_suggestion_routes(
+    app: web.Application,
+    settings: Settings,
+    suggestions: SuggestionService,
+    lessons: Callable[[], Catalogue],
+    signer: Signer,
+    clock: Callable[[], float],
+    poll_seconds: float,
+) -> None:
+    """Serve the suggest form, status pages and JSON API."""
+    # Imported here: an app that only takes webhooks needs none of the suggestion code.
+    import aiohttp_jinja2
+    import jinja2
+
+    from bot.web import api, suggest
+    from bot.web.door import SuggestDoor
+    from bot.web.guard import RateLimiter
+
+    app[SUGGEST_DOOR] = SuggestDoor(
+        settings=settings,
+        suggestions=suggestions,
+        lessons=lessons,
+        signer=signer,
+        limiter=RateLimiter(settings.web.per_ip_per_hour),
+        clock=clock,
+        poll_seconds=poll_seconds,
+        max_form_bytes=settings.web.max_form_bytes,
+    )
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(suggest.TEMPLATES),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    suggest.add_routes(app)
+    api.add_routes(app)
 
 
 async def healthz(request: web.Request) -> web.Response:

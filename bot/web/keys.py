@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -9,8 +11,13 @@ from bot.config import Settings
 from bot.web.router import WebhookRouter
 from bot.web.tasks import BackgroundTasks
 
+if TYPE_CHECKING:
+    from bot.web.door import SuggestDoor
+
 SETTINGS = web.AppKey("settings", Settings)
 SESSION_FACTORY = web.AppKey("session_factory", async_sessionmaker)
 WEBHOOK_ROUTER = web.AppKey("webhook_router", WebhookRouter)
 WEBHOOK_MAX_BYTES = web.AppKey("webhook_max_bytes", int)
 BACKGROUND_TASKS = web.AppKey("background_tasks", BackgroundTasks)
+# Set only when the app serves the suggest form and API (see bot/web/door.py).
+SUGGEST_DOOR: web.AppKey[SuggestDoor] = web.AppKey("suggest_door")

@@ -1,0 +1,563 @@
+"""The web form that suggests an edit, and the status page that follows it to its PR."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+from markupsafe import Markup
+
+from bot.domain.catalogue import Lesson
+from bot.domain.render import render_lesson
+from bot.i18n import DEFAULT_LOCALE, available_locales, load_catalog, t
+from bot.services.suggestions import (
+    REVISABLE,
+    Author,
+    Preview,
+    SuggestionError,
+    SuggestionInput,
+    SuggestionView,
+)
+from bot.store.models import SuggestionSource
+from bot.web.door import MAX_ID, error_message
+from bot.web.guard import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    BodyTooLargeError,
+    client_handle,
+    csrf_token,
+    csrf_valid,
+    new_csrf_cookie,
+    read_capped,
+)
+from bot.web.keys import SUGGEST_DOOR
+from bot.web.locales import accepted_languages, choose, direction, ui_locale
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+TOKEN_COOKIE = "lb_token"  # noqa: S105 - a cookie name, not a secret
+# Named so that browsers' autofill leaves it alone, and so a bot takes it for a real field.
+HONEYPOT = "website"
+FORM_FIELDS = ("find", "replace", "reason", "name", "email")
+REVISE_FIELDS = ("find", "replace", "reason")
+ACTIONS = ("revise", "withdraw", "accept")
+COMPONENTS = {
+    "Quiz": "quiz",
+    "Callout": "callout",
+    "FunFact": "fun_fact",
+    "ThinkAboutIt": "think_about_it",
+    "Illustration": "illustration",
+    "answer": "answer",
+    "explanation": "explanation",
+}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+Handler = Callable[[web.Request], Any]
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the form, the status page and their static files."""
+    app.router.add_get("/lessons/{program}/{slug}/suggest", suggest_form)
+    app.router.add_post("/lessons/{program}/{slug}/suggest", suggest_post)
+    app.router.add_get(r"/suggestions/{id:\d{1,12}}", status_page)
+    app.router.add_post(r"/suggestions/{id:\d{1,12}}/{action:revise|withdraw|accept}", status_post)
+    app.router.add_static("/static/suggest/", STATIC, name="suggest_static")
+
+
+def safe(handler: Handler) -> Handler:
+    """Answer an unexpected error with a logged, localized 500 page, never a traceback."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except SuggestionError as error:
+            locale = _request_locale(request, ())
+            return _message(request, locale, "error_title", error.message(locale), error.status)
+        except Exception:
+            log.exception("suggest page %s %s failed", request.method, request.path)
+            locale = _request_locale(request, ())
+            text = t(locale, "web_suggest.error.internal")
+            return _message(request, locale, "error_title", text, 500)
+
+    return wrapped
+
+
+# --- language -------------------------------------------------------------------------------
+
+
+def _request_locale(request: web.Request, offered: list[str] | tuple[str, ...]) -> str:
+    """Return ?locale=, else the first Accept-Language the page can serve, else the default."""
+    door = request.app[SUGGEST_DOOR]
+    requested = request.query.get("locale", "").strip()
+    if requested:
+        return requested[:16]
+    return (
+        choose(accepted_languages(request.headers.get("Accept-Language")), offered)
+        or choose(accepted_languages(request.headers.get("Accept-Language")), available_locales())
+        or door.settings.content.default_locale
+    )
+
+
+def _lesson_locale(request: web.Request, lesson: Lesson, requested: str | None) -> str | None:
+    """Return the lesson locale asked for, or the best one it has; None for an unknown one."""
+    door = request.app[SUGGEST_DOOR]
+    if requested:
+        return requested if requested in lesson.files else None
+    default = door.settings.content.default_locale
+    return (
+        choose(accepted_languages(request.headers.get("Accept-Language")), lesson.locales)
+        or (default if default in lesson.files else None)
+        or lesson.locales[0]
+    )
+
+
+def _translator(locale: str) -> Callable[..., str]:
+    def translate(key: str, **params: Any) -> str:
+        return t(locale, f"web_suggest.{key}", **params)
+
+    return translate
+
+
+def _labels(locale: str) -> dict[str, str]:
+    return {name: t(locale, f"web_suggest.component.{key}") for name, key in COMPONENTS.items()}
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def _render(
+    request: web.Request, template: str, locale: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    """Render a page in a language, with its direction, CSRF token and security headers."""
+    door = request.app[SUGGEST_DOOR]
+    shown = ui_locale(locale)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    fresh = not cookie or len(cookie) > 100
+    if fresh:
+        cookie = new_csrf_cookie()
+    assert cookie is not None
+    page = {
+        "_": _translator(shown),
+        "lang": shown,
+        "dir": direction(shown),
+        "csrf_field": CSRF_FIELD,
+        "csrf": csrf_token(door.signer, cookie, door.clock()),
+        **context,
+    }
+    response = aiohttp_jinja2.render_template(template, request, page, status=status)
+    response.headers.update(SECURITY_HEADERS)
+    if fresh:
+        response.set_cookie(
+            CSRF_COOKIE, cookie, httponly=True, samesite="Lax", path="/", secure=request.secure
+        )
+    return response
+
+
+def _message(
+    request: web.Request,
+    locale: str,
+    title_key: str,
+    text: str,
+    status: int,
+    *,
+    links: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """Render a page that only says something: not found, expired form, too many requests."""
+    context = {"title": t(locale, f"web_suggest.{title_key}"), "text": text, "links": links or []}
+    response = _render(request, "message.html", locale, context, status)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _not_found(request: web.Request, locale: str, text: str, links: Any = None) -> web.Response:
+    return _message(request, locale, "not_found_title", text, 404, links=links)
+
+
+def _too_many(request: web.Request, locale: str, wait: float) -> web.Response:
+    minutes = max(1, math.ceil(wait / 60))
+    text = t(locale, "web_suggest.error.rate_limited_page", minutes=minutes)
+    headers = {"Retry-After": str(math.ceil(wait))}
+    return _message(request, locale, "too_many_title", text, 429, headers=headers)
+
+
+def _diff_lines(diff: str) -> list[tuple[str, str]]:
+    """Split a unified diff into (kind, line) for colouring: add, remove, hunk, context."""
+    lines: list[tuple[str, str]] = []
+    for line in diff.splitlines():
+        if line.startswith(("+++", "---")):
+            kind = "file"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "remove"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        else:
+            kind = "context"
+        lines.append((kind, line))
+    return lines
+
+
+# --- the form -------------------------------------------------------------------------------
+
+
+async def _lesson_or_404(
+    request: web.Request, requested_locale: str | None
+) -> tuple[Lesson, str] | web.Response:
+    door = request.app[SUGGEST_DOOR]
+    identity = f"{request.match_info['program']}/{request.match_info['slug']}"
+    catalogue = door.lessons()
+    lesson = catalogue.get(identity)
+    if lesson is None or identity in catalogue.broken():
+        locale = _request_locale(request, ())
+        text = t(locale, "web_suggest.lesson_unknown", lesson=identity[:100])
+        return _not_found(request, locale, text)
+    locale = _lesson_locale(request, lesson, requested_locale)
+    if locale is None:
+        shown = _request_locale(request, lesson.locales)
+        text = t(
+            shown,
+            "web_suggest.locale_unknown",
+            lesson=lesson.title(shown, catalogue.default_locale),
+            locale=(requested_locale or "")[:16],
+        )
+        links = [(f"{request.path}?{urlencode({'locale': code})}", code) for code in lesson.locales]
+        return _not_found(request, shown, text, links)
+    return lesson, locale
+
+
+async def _lesson_html(request: web.Request, lesson: Lesson, locale: str) -> tuple[str, str]:
+    """Return the lesson file's rendered HTML and its source text."""
+    door = request.app[SUGGEST_DOOR]
+    path = Path(door.lessons().root) / lesson.files[locale].path
+    data = await asyncio.to_thread(path.read_bytes)
+    source = data.decode("utf-8", errors="replace")
+    rendered = await asyncio.to_thread(render_lesson, source, _labels(ui_locale(locale)))
+    return rendered, source
+
+
+def _form_context(
+    request: web.Request,
+    lesson: Lesson,
+    locale: str,
+    rendered: str,
+    source: str,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    general: list[str] | None = None,
+    preview: Preview | None = None,
+) -> dict[str, Any]:
+    door = request.app[SUGGEST_DOOR]
+    limits = door.settings.suggestions
+    lesson_file = lesson.files[locale]
+    errors = errors or {}
+    shown = ui_locale(locale)
+    order = [name for name in FORM_FIELDS if name in errors]
+    summary = [(f"#{name}", errors[name]) for name in order] + [
+        ("", text) for text in general or []
+    ]
+    return {
+        "lesson": lesson,
+        "lesson_title": lesson_file.title,
+        "lesson_locale": locale,
+        "lesson_dir": direction(locale),
+        "lesson_html": Markup(rendered),  # noqa: S704 - sanitized by nh3 in render_lesson
+        "source": source,
+        "action": f"{request.path}?{urlencode({'locale': locale})}",
+        "values": values,
+        "errors": errors,
+        "summary": summary,
+        "first_error": order[0] if order else None,
+        "preview": preview,
+        "diff": _diff_lines(preview.diff) if preview else [],
+        "honeypot": HONEYPOT,
+        "limits": {
+            "find": limits.max_find_chars,
+            "replace": limits.max_replace_chars,
+            "reason": limits.max_reason_chars,
+            "name": limits.max_name_chars,
+            "email": 254,
+        },
+        "field_labels": {name: t(shown, f"web_suggest.field.{name}") for name in FORM_FIELDS},
+    }
+
+
+@safe
+async def suggest_form(request: web.Request) -> web.Response:
+    """Serve the form: the lesson rendered, and fields for the passage, replacement and why."""
+    found = await _lesson_or_404(request, request.query.get("locale", "").strip() or None)
+    if isinstance(found, web.Response):
+        return found
+    lesson, locale = found
+    rendered, source = await _lesson_html(request, lesson, locale)
+    values = {name: "" for name in FORM_FIELDS}
+    context = _form_context(request, lesson, locale, rendered, source, values)
+    return _render(request, "suggest.html", locale, context)
+
+
+async def _read_form(request: web.Request) -> dict[str, str]:
+    """Return the first value of each posted field (raises BodyTooLargeError)."""
+    door = request.app[SUGGEST_DOOR]
+    body = await read_capped(request, door.max_form_bytes)
+    form: dict[str, str] = {}
+    text = body.decode("utf-8", errors="replace")
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        form.setdefault(name, value)
+    return form
+
+
+def _field_of(error: SuggestionError) -> str | None:
+    return error.field if error.field in FORM_FIELDS else None
+
+
+@safe
+async def suggest_post(request: web.Request) -> web.StreamResponse:
+    """Preview or send a suggestion from the form; errors re-render it with what was typed."""
+    door = request.app[SUGGEST_DOOR]
+    locale_hint = _request_locale(request, ())
+    wait = door.limiter.hit(request.remote or "unknown")
+    if wait is not None:
+        log.info("suggest form: rate limit reached for a client")
+        return _too_many(request, locale_hint, wait)
+    try:
+        form = await _read_form(request)
+    except BodyTooLargeError:
+        text = t(locale_hint, "web_suggest.error.body_too_large", limit=door.max_form_bytes)
+        return _message(request, locale_hint, "too_large_title", text, 413)
+    requested = (form.get("locale") or request.query.get("locale") or "").strip() or None
+    found = await _lesson_or_404(request, requested)
+    if isinstance(found, web.Response):
+        return found
+    lesson, locale = found
+    shown = ui_locale(locale)
+    if not csrf_valid(
+        door.signer, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD), door.clock()
+    ):
+        log.info("suggest form: refused a post without a valid CSRF token")
+        text = t(shown, "web_suggest.error.csrf")
+        return _message(request, shown, "forbidden_title", text, 403)
+    if form.get(HONEYPOT):
+        # A person never sees this field: answer as if it worked, keep nothing.
+        log.warning("suggest form: honeypot filled for %s; nothing stored", lesson.identity)
+        return _message(request, shown, "received_title", t(shown, "web_suggest.received"), 200)
+    values = {name: form.get(name, "") for name in FORM_FIELDS}
+    email = values["email"].strip()
+    request_input = SuggestionInput(
+        lesson=lesson.identity,
+        locale=locale,
+        find=values["find"],
+        replace=values["replace"],
+        reason=values["reason"],
+        source=SuggestionSource.WEB,
+        author=Author(
+            name=values["name"].strip(),
+            email=email or None,
+            handle=client_handle(door.signer, request.remote),
+            locale=shown,
+        ),
+    )
+    preview: Preview | None = None
+    try:
+        if form.get("action") == "send":
+            submitted = await door.suggestions.submit(request_input)
+        else:
+            preview = await door.suggestions.preview(request_input)
+    except SuggestionError as error:
+        rendered, source = await _lesson_html(request, lesson, locale)
+        field = _field_of(error)
+        label = t(shown, f"web_suggest.field.{field}") if field else None
+        message = error_message(error, shown, label)
+        errors = {field: message} if field else {}
+        general = [] if field else [message]
+        context = _form_context(request, lesson, locale, rendered, source, values, errors, general)
+        response = _render(request, "suggest.html", locale, context, error.status)
+        if error.status == 429:
+            response.headers["Retry-After"] = "3600"
+        return response
+    if preview is not None:
+        rendered, source = await _lesson_html(request, lesson, locale)
+        context = _form_context(request, lesson, locale, rendered, source, values, preview=preview)
+        return _render(request, "suggest.html", locale, context)
+    target = f"/suggestions/{submitted.id}?{urlencode({'locale': shown, 'done': 'sent'})}"
+    response = web.Response(status=303, headers={"Location": target})
+    response.set_cookie(
+        TOKEN_COOKIE,
+        submitted.token,
+        httponly=True,
+        samesite="Lax",
+        path=f"/suggestions/{submitted.id}",
+        max_age=365 * 24 * 3600,
+        secure=request.secure,
+    )
+    return response
+
+
+# --- the status page ------------------------------------------------------------------------
+
+
+def _event_text(locale: str, kind: str, detail: dict[str, Any]) -> str:
+    params = {
+        "reviewer": str(detail.get("reviewer") or "?"),
+        "line": str(detail.get("line") or "?"),
+    }
+    key = f"web_suggest.event.{kind}"
+    if key not in load_catalog(DEFAULT_LOCALE).messages:
+        # An event this page has no words for yet is still shown, by its name.
+        return t(locale, "web_suggest.event.other", kind=kind)
+    return t(locale, key, **params)
+
+
+async def _status_context(
+    request: web.Request, view: SuggestionView, locale: str
+) -> dict[str, Any]:
+    door = request.app[SUGGEST_DOOR]
+    token = request.cookies.get(TOKEN_COOKIE)
+    can_manage = False
+    if token:
+        try:
+            await door.suggestions.authorize(view.id, token=token[:200])
+            can_manage = True
+        except SuggestionError:
+            can_manage = False
+    catalogue = door.lessons()
+    lesson = catalogue.get(view.lesson)
+    title = lesson.title(view.locale, catalogue.default_locale) if lesson else view.lesson
+    events = [
+        {
+            "at": event.at,
+            "kind": event.kind,
+            "text": _event_text(locale, event.kind, dict(event.detail)),
+            "body": str(event.detail.get("body") or "")[:1500],
+            "url": event.detail.get("url") or event.detail.get("pr_url"),
+        }
+        for event in view.events
+    ]
+    revisable = view.status in {str(status) for status in REVISABLE}
+    done = request.query.get("done", "")
+    return {
+        "view": view,
+        "lesson_title": title,
+        "lesson_url": (
+            f"/lessons/{view.lesson}/suggest?{urlencode({'locale': view.locale})}"
+            if lesson
+            else None
+        ),
+        "lesson_dir": direction(view.locale),
+        "status_text": t(locale, f"web_suggest.status.{view.status}"),
+        # Only a web address is linked (the PR URL comes from GitHub, still not trusted).
+        "pr_url": view.pr_url if (view.pr_url or "").startswith(("https://", "http://")) else None,
+        "events": events,
+        "proposals": [dict(event.detail) for event in view.reviewer_suggestions],
+        "can_manage": can_manage and revisable,
+        "can_accept": can_manage and revisable and view.pr_number is not None,
+        "polling": view.status in ("queued", "open", "changes_requested", "approved"),
+        "queued": view.status == "queued",
+        "poll_seconds": door.poll_seconds,
+        "poll_url": f"/api/suggestions/{view.id}",
+        "locale_query": urlencode({"locale": locale}),
+        "done": done if done in ("sent", "revised", "withdrawn", "accepted") else "",
+        "values": {name: "" for name in REVISE_FIELDS},
+        "errors": {},
+        "summary": [],
+        "first_error": None,
+        "field_labels": {name: t(locale, f"web_suggest.field.{name}") for name in REVISE_FIELDS},
+    }
+
+
+def _suggestion_id(request: web.Request) -> int | None:
+    value = int(request.match_info["id"])
+    return value if 0 < value <= MAX_ID else None
+
+
+@safe
+async def status_page(request: web.Request) -> web.Response:
+    """Show where a suggestion is: its status, PR, events, and what its sender can do."""
+    door = request.app[SUGGEST_DOOR]
+    suggestion_id = _suggestion_id(request)
+    view = await door.suggestions.view(suggestion_id) if suggestion_id else None
+    if view is None:
+        locale = _request_locale(request, ())
+        text = t(locale, "web_suggest.suggestion_unknown", id=request.match_info["id"])
+        return _not_found(request, locale, text)
+    locale = ui_locale(_request_locale(request, (view.locale,)))
+    context = await _status_context(request, view, locale)
+    return _render(request, "status.html", locale, context)
+
+
+@safe
+async def status_post(request: web.Request) -> web.StreamResponse:
+    """Revise, withdraw or accept a reviewer's text from the status page."""
+    door = request.app[SUGGEST_DOOR]
+    locale = ui_locale(_request_locale(request, ()))
+    wait = door.limiter.hit(request.remote or "unknown")
+    if wait is not None:
+        return _too_many(request, locale, wait)
+    try:
+        form = await _read_form(request)
+    except BodyTooLargeError:
+        text = t(locale, "web_suggest.error.body_too_large", limit=door.max_form_bytes)
+        return _message(request, locale, "too_large_title", text, 413)
+    suggestion_id = _suggestion_id(request)
+    view = await door.suggestions.view(suggestion_id) if suggestion_id else None
+    if view is None or suggestion_id is None:
+        text = t(locale, "web_suggest.suggestion_unknown", id=request.match_info["id"])
+        return _not_found(request, locale, text)
+    if not csrf_valid(
+        door.signer, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD), door.clock()
+    ):
+        text = t(locale, "web_suggest.error.csrf")
+        return _message(request, locale, "forbidden_title", text, 403)
+    token = request.cookies.get(TOKEN_COOKIE)
+    token = token[:200] if token else None
+    action = request.match_info["action"]
+    values = {name: form.get(name, "") for name in REVISE_FIELDS}
+    try:
+        if action == "revise":
+            await door.suggestions.revise(
+                suggestion_id, values["find"], values["replace"], values["reason"], token=token
+            )
+            done = "revised"
+        elif action == "withdraw":
+            await door.suggestions.withdraw(suggestion_id, token=token)
+            done = "withdrawn"
+        else:
+            comment = form.get("comment_id", "")
+            comment_id = int(comment) if comment.isdigit() and len(comment) < 19 else None
+            await door.suggestions.accept(suggestion_id, comment_id, token=token)
+            done = "accepted"
+    except SuggestionError as error:
+        view = await door.suggestions.view(suggestion_id)
+        assert view is not None
+        context = await _status_context(request, view, locale)
+        field = error.field if error.field in REVISE_FIELDS else None
+        label = t(locale, f"web_suggest.field.{field}") if field else None
+        message = error_message(error, locale, label)
+        context["values"] = values
+        context["errors"] = {field: message} if field else {}
+        context["summary"] = [(f"#{field}" if field else "", message)]
+        context["first_error"] = field
+        return _render(request, "status.html", locale, context, error.status)
+    target = f"/suggestions/{suggestion_id}?{urlencode({'locale': locale, 'done': done})}"
+    return web.Response(status=303, headers={"Location": target})

@@ -1,0 +1,192 @@
+"""The suggest form and status page in a real headless Chromium, in English and Arabic.
+
+Fill the form (the passage copied by selecting it in the rendered lesson), preview the
+diff, send, land on the status page and follow it, while the job worker opens the pull
+request in the GitHub sandbox, until the PR link shows. Screenshots are kept under
+tests/artifacts/. A missing browser fails the test: install it with `make install-browser`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from bot.config import GitHubSettings, Secret
+from bot.github.adapter import GitHubAdapter
+from bot.sandbox.github import GitHubSandbox
+from bot.services.worker import JobWorker
+from tests.conftest import FIXTURES, TESTS
+from tests.web.suggest_support import Door, Sessions, copy_content, open_door
+
+CHROMIUM = Path(os.environ.get("LESSONBOT_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = TESTS / "artifacts"
+# Generous: a slow CI machine still finishes; a broken page fails long before the suite does.
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def chromium() -> Path:
+    """Return Debian's Chromium; fail (never skip) when it is not installed."""
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: run `make install-browser` "
+            "(apt-get install chromium chromium-driver) or set LESSONBOT_CHROMIUM"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    """Launch Chromium headless."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def door(session_factory: Sessions, tmp_path: Path) -> AsyncIterator[Door]:
+    """Serve the suggest door with a GitHub adapter pointed at the GitHub sandbox."""
+    async with GitHubSandbox(FIXTURES / "content", "lessons/content") as sandbox:
+        github = GitHubAdapter.from_settings(
+            GitHubSettings(
+                base_url=sandbox.base_url,
+                repository=sandbox.repository,
+                token=Secret("lessonbot"),
+                seconds_between_requests=0,
+                seconds_between_writes=0,
+            ),
+            backoff=0.01,
+        )
+        opened = await open_door(
+            session_factory, copy_content(tmp_path), github=github, poll_seconds=0.3
+        )
+        try:
+            yield opened
+        finally:
+            await opened.client.close()
+            github.close()
+
+
+async def select_in_lesson(page: Page, text: str) -> None:
+    """Select `text` in the rendered lesson as a person would, ending with a mouseup."""
+    await page.evaluate(
+        """(text) => {
+            const lesson = document.getElementById("lesson-text");
+            const walker = document.createTreeWalker(lesson, NodeFilter.SHOW_TEXT);
+            let node;
+            while ((node = walker.nextNode())) {
+                const at = node.textContent.indexOf(text);
+                if (at >= 0) {
+                    const range = document.createRange();
+                    range.setStart(node, at);
+                    range.setEnd(node, at + text.length);
+                    const selection = window.getSelection();
+                    selection.removeAllRanges();
+                    selection.addRange(range);
+                    lesson.dispatchEvent(new MouseEvent("mouseup", {bubbles: true}));
+                    return;
+                }
+            }
+            throw new Error("text not in the lesson: " + text);
+        }""",
+        text,
+    )
+
+
+async def follow_until_pr_link(page: Page, door: Door) -> str:
+    """Run the suggestion jobs while the status page polls; return the PR link it shows."""
+    worker = JobWorker(door.outbox, {door.service.JOB_KIND: door.service.run_job})
+    link = page.locator("#pr-link")
+    for _ in range(100):
+        await worker.run_once()
+        if await link.count():
+            break
+        await asyncio.sleep(0.2)
+    await expect(link).to_be_visible(timeout=TIMEOUT_MS)
+    href = await link.get_attribute("href")
+    assert href is not None
+    return href
+
+
+async def suggest(
+    browser: Browser, door: Door, locale: str, passage: str, replacement: str
+) -> tuple[Page, str]:
+    """Fill, preview and send the form in a locale; return the status page and PR link."""
+    context = await browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(str(door.client.make_url(f"/lessons/demo/pipes/suggest?locale={locale}")))
+
+    await select_in_lesson(page, passage)
+    await expect(page.locator("#find")).to_have_value(passage)
+    await expect(page.locator("#copied")).not_to_be_empty()
+    await page.fill("#replace", replacement)
+    await page.fill("#reason", "Clearer wording")
+    await page.fill("#name", "Ada")
+    await page.click("#preview-button")
+    await expect(page.locator(".diff-add")).to_contain_text(replacement)
+    await expect(page.locator(".diff-remove")).to_contain_text(passage)
+    assert await page.input_value("#find") == passage  # the form kept what was typed
+    await page.click("#send-button")
+
+    await page.wait_for_url("**/suggestions/*")
+    await expect(page.locator("#status")).to_have_attribute("data-status", "queued")
+    await expect(page.locator("#withdraw-button")).to_be_visible()
+    href = await follow_until_pr_link(page, door)
+    await expect(page.locator("#status")).to_have_attribute("data-status", "open")
+    assert errors == []
+    return page, href
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    await page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
+async def test_suggest_in_english_and_follow_it_to_the_pull_request(
+    browser: Browser, door: Door
+) -> None:
+    page, href = await suggest(
+        browser, door, "en", "Fixtures are small on purpose.", "Fixtures are kept small."
+    )
+
+    assert await page.get_attribute("html", "dir") == "ltr"
+    assert "/pull/" in href
+    view = await door.service.view(1)
+    assert view is not None and view.status == "open" and view.pr_url == href
+    assert (await screenshot(page, "suggest-status-en.png")).stat().st_size > 0
+
+
+async def test_suggest_in_arabic_right_to_left(browser: Browser, door: Door) -> None:
+    passage = "النص العربي يُكتب من اليمين إلى اليسار."
+    context = await browser.new_context(locale="ar")
+    form_page = await context.new_page()
+    await form_page.goto(str(door.client.make_url("/lessons/demo/pipes/suggest?locale=ar")))
+    assert await form_page.get_attribute("html", "dir") == "rtl"
+    assert await form_page.get_attribute("html", "lang") == "ar"
+    await screenshot(form_page, "suggest-form-ar.png")
+    await context.close()
+
+    page, href = await suggest(browser, door, "ar", passage, "يُكتب النص العربي من اليمين.")
+
+    assert await page.get_attribute("html", "dir") == "rtl"
+    direction = await page.evaluate("getComputedStyle(document.body).direction")
+    assert direction == "rtl"
+    assert "/pull/" in href
+    assert (await screenshot(page, "suggest-status-ar.png")).stat().st_size > 0

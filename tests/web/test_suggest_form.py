@@ -1,0 +1,376 @@
+"""The suggest form: the lesson rendered, preview, send, and every refusal storing nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.store.models import OutboxJob, Suggestion, SuggestionEvent, SuggestionStatus
+from tests.web.suggest_support import (
+    FORM_URL,
+    PASSAGE,
+    REPLACEMENT,
+    Door,
+    Sessions,
+    copy_content,
+    form,
+    open_door,
+)
+
+
+@pytest.fixture
+async def door(session_factory: Sessions, tmp_path: Path) -> AsyncIterator[Door]:
+    """Serve the suggest door without rate limits."""
+    opened = await open_door(session_factory, copy_content(tmp_path))
+    yield opened
+    await opened.client.close()
+
+
+async def test_the_form_shows_the_lesson_rendered_with_labelled_fields(door: Door) -> None:
+    response = await door.client.get(FORM_URL, params={"locale": "en"})
+
+    page = await response.text()
+    assert response.status == 200
+    assert '<html lang="en" dir="ltr">' in page
+    assert '<meta name="viewport"' in page
+    assert "Fixtures are small on purpose." in page
+    assert 'class="mdx mdx-quiz"' in page and "Which option is second?" in page
+    for name in ("find", "replace", "reason", "name", "email"):
+        assert f'<label for="{name}">' in page and f'id="{name}"' in page
+    assert "co-author" in page  # the email's use is said before it is given
+    assert 'class="hp" aria-hidden="true"' in page and 'tabindex="-1"' in page
+    assert 'id="send-button"' not in page  # the preview comes first
+    assert "Content-Security-Policy" in response.headers
+    assert "lb_csrf" in {cookie.key for cookie in door.client.session.cookie_jar}
+
+
+async def test_arabic_is_served_right_to_left(door: Door) -> None:
+    response = await door.client.get(FORM_URL, params={"locale": "ar"})
+
+    page = await response.text()
+    assert response.status == 200
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "النص العربي" in page
+
+
+async def test_the_locale_falls_back_to_accept_language_then_the_default(door: Door) -> None:
+    spanish = await door.client.get(FORM_URL, headers={"Accept-Language": "es-MX,es;q=0.9"})
+    german = await door.client.get(FORM_URL, headers={"Accept-Language": "de"})
+
+    assert '<html lang="es"' in await spanish.text()
+    assert 'name="locale" value="es"' in await spanish.text()
+    assert 'name="locale" value="en"' in await german.text()
+
+
+async def test_an_unknown_lesson_or_locale_is_a_friendly_localized_404(door: Door) -> None:
+    lesson = await door.client.get("/lessons/demo/nope/suggest", params={"locale": "fr"})
+    locale = await door.client.get(FORM_URL, params={"locale": "fr"})
+
+    assert lesson.status == 404 and '<html lang="fr"' in await lesson.text()
+    assert "demo/nope" in await lesson.text()
+    page = await locale.text()
+    assert locale.status == 404
+    assert "?locale=ar" in page and "?locale=es" in page  # where the lesson does exist
+
+
+async def test_preview_shows_the_diff_and_stores_nothing(door: Door) -> None:
+    csrf = await door.csrf()
+
+    response = await door.client.post(FORM_URL, data=form(csrf, action="preview"))
+
+    page = await response.text()
+    assert response.status == 200
+    assert 'class="diff-remove"' in page and 'class="diff-add"' in page
+    assert REPLACEMENT in page
+    assert 'id="send-button"' in page
+    assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_send_stores_it_and_redirects_to_its_status_page_with_the_token(
+    door: Door,
+) -> None:
+    csrf = await door.csrf()
+
+    response = await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+
+    assert response.status == 303
+    location = response.headers["Location"]
+    assert location.startswith("/suggestions/1?")
+    cookie = response.cookies["lb_token"]
+    assert cookie["path"] == "/suggestions/1" and cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+    assert await door.count() == 1
+    page = await (await door.client.get(location)).text()
+    assert 'id="withdraw-button"' in page and 'id="revise-button"' in page
+    assert "Queued" in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "status"),
+    [
+        ({"find": ""}, "find", 422),
+        ({"reason": "   "}, "reason", 422),
+        ({"find": "x" * 2001}, "find", 422),
+        ({"replace": "y" * 4001}, "replace", 422),
+        ({"reason": "z" * 1001}, "reason", 422),
+        ({"name": "n" * 101}, "name", 422),
+        ({"email": "not an email"}, "email", 422),
+        ({"find": "A passage that is nowhere in the lesson"}, "find", 422),
+        ({"find": "Quiz", "replace": "Test"}, "find", 422),
+        ({"find": "<FunFact>", "replace": "FunFact"}, "replace", 422),
+        ({"find": PASSAGE, "replace": PASSAGE}, "replace", 422),
+    ],
+)
+async def test_a_bad_field_re_renders_the_form_with_what_was_typed(
+    door: Door, fields: dict[str, str], field: str, status: int
+) -> None:
+    csrf = await door.csrf()
+
+    response = await door.client.post(FORM_URL, data=form(csrf, **fields))
+
+    page = await response.text()
+    assert response.status == status
+    assert f'id="{field}-error"' in page
+    assert 'role="alert"' in page and f'href="#{field}"' in page
+    assert 'aria-invalid="true"' in page and "autofocus" in page
+    kept = "Ada" if "name" not in fields else "Clearer wording"
+    assert kept in page  # what was typed is kept
+    assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_an_error_message_is_in_the_form_language(door: Door) -> None:
+    csrf = await door.csrf(f"{FORM_URL}?locale=es")
+
+    response = await door.client.post(
+        f"{FORM_URL}?locale=es", data=form(csrf, locale="es", find="")
+    )
+
+    assert response.status == 422
+    assert "Pasaje que cambiar" in await response.text()
+
+
+async def test_a_missing_or_forged_csrf_token_is_refused_with_403(door: Door) -> None:
+    csrf = await door.csrf()
+    window, _, signature = csrf.partition(".")
+
+    missing = await door.client.post(FORM_URL, data=form(""))
+    forged = await door.client.post(FORM_URL, data=form(f"{window}.{signature[::-1]}"))
+    door.clock[0] += 3 * 3600  # the token's window has passed
+    expired = await door.client.post(FORM_URL, data=form(csrf))
+    door.clock[0] -= 3 * 3600
+    door.client.session.cookie_jar.clear()  # another browser: the cookie is not the token's
+    elsewhere = await door.client.post(FORM_URL, data=form(csrf))
+
+    for response in (missing, forged, expired, elsewhere):
+        assert response.status == 403
+        assert "expired" in await response.text()
+    assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_a_filled_honeypot_pretends_success_and_stores_nothing(
+    door: Door, caplog: pytest.LogCaptureFixture
+) -> None:
+    csrf = await door.csrf()
+
+    response = await door.client.post(FORM_URL, data=form(csrf, website="http://spam.example"))
+
+    assert response.status == 200
+    assert "Thank you" in await response.text()
+    assert await door.counts() == (0, 0, 0, 0)
+    assert "honeypot" in caplog.text
+
+
+async def test_an_oversize_body_is_refused_with_413(
+    session_factory: Sessions, tmp_path: Path
+) -> None:
+    door = await open_door(session_factory, copy_content(tmp_path), max_form_bytes=2048)
+    try:
+        csrf = await door.csrf()
+        response = await door.client.post(FORM_URL, data=form(csrf, reason="r" * 5000))
+        assert response.status == 413
+        assert await door.counts() == (0, 0, 0, 0)
+    finally:
+        await door.client.close()
+
+
+async def test_a_flood_from_one_address_is_held_back_with_429(
+    session_factory: Sessions, tmp_path: Path
+) -> None:
+    door = await open_door(session_factory, copy_content(tmp_path), per_ip_per_hour=2)
+    try:
+        csrf = await door.csrf()
+        statuses = []
+        for _ in range(4):
+            response = await door.client.post(
+                FORM_URL, data=form(csrf, action="preview"), allow_redirects=False
+            )
+            statuses.append(response.status)
+        assert statuses == [200, 200, 429, 429]
+        assert int(response.headers["Retry-After"]) > 0
+        assert await door.counts() == (0, 0, 0, 0)
+    finally:
+        await door.client.close()
+
+
+async def test_the_status_page_of_an_unknown_suggestion_is_a_404(door: Door) -> None:
+    missing = await door.client.get("/suggestions/999", params={"locale": "ar"})
+    huge = await door.client.get("/suggestions/999999999999")
+
+    assert missing.status == 404 and 'dir="rtl"' in await missing.text()
+    assert huge.status == 404
+
+
+async def test_revise_and_withdraw_from_the_status_page(door: Door) -> None:
+    csrf = await door.csrf()
+    sent = await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+    page_url = sent.headers["Location"]
+    csrf = await door.csrf(page_url)
+
+    revised = await door.client.post(
+        "/suggestions/1/revise",
+        data={"csrf": csrf, "find": REPLACEMENT, "replace": "Fixtures stay small.", "reason": ""},
+        allow_redirects=False,
+    )
+    bad = await door.client.post(
+        "/suggestions/1/revise", data={"csrf": csrf, "find": "", "replace": "x", "reason": ""}
+    )
+    withdrawn = await door.client.post(
+        "/suggestions/1/withdraw", data={"csrf": csrf}, allow_redirects=False
+    )
+
+    assert revised.status == 303, await revised.text()
+    assert "done=revised" in revised.headers["Location"]
+    assert bad.status == 422 and 'id="find-error"' in await bad.text()
+    assert withdrawn.status == 303
+    view = await door.service.view(1)
+    assert view is not None and view.status == "withdrawn"
+    assert [event.kind for event in view.events] == ["submitted", "revised", "withdrawn"]
+
+
+async def test_the_status_page_without_the_token_offers_no_changes(door: Door) -> None:
+    csrf = await door.csrf()
+    await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+    door.client.session.cookie_jar.clear()
+    csrf = await door.csrf()
+
+    page = await (await door.client.get("/suggestions/1")).text()
+    refused = await door.client.post("/suggestions/1/withdraw", data={"csrf": csrf})
+    forged = await door.client.post(
+        "/suggestions/1/withdraw", data={"csrf": csrf}, cookies={"lb_token": "forged"}
+    )
+
+    assert 'id="withdraw-button"' not in page
+    assert refused.status == 401 and forged.status == 403
+    view = await door.service.view(1)
+    assert view is not None and view.status == "queued"
+
+
+async def test_what_was_typed_is_escaped_when_shown_again(door: Door) -> None:
+    csrf = await door.csrf()
+
+    response = await door.client.post(
+        FORM_URL, data=form(csrf, find="<script>alert(1)</script>", name="<b>Ada</b>")
+    )
+
+    page = await response.text()
+    assert response.status == 422
+    assert "<script>alert(1)</script>" not in page and "<b>Ada</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_a_post_for_an_unknown_lesson_or_locale_is_a_404_storing_nothing(
+    door: Door,
+) -> None:
+    csrf = await door.csrf()
+
+    lesson = await door.client.post("/lessons/demo/nope/suggest", data=form(csrf))
+    locale = await door.client.post(FORM_URL, data=form(csrf, locale="fr"))
+
+    assert lesson.status == 404 and locale.status == 404
+    assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_a_reviewers_proposed_text_can_be_accepted_from_the_status_page(
+    door: Door,
+) -> None:
+    csrf = await door.csrf()
+    await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+    async with door.sessions() as session, session.begin():
+        row = await session.get(Suggestion, 1)
+        assert row is not None
+        row.status = SuggestionStatus.CHANGES_REQUESTED
+        row.pr_number, row.pr_url = 7, "https://github.example/lessons/content/pull/7"
+        session.add(
+            SuggestionEvent(
+                suggestion_id=1,
+                kind="reviewer_suggestion",
+                detail={
+                    "comment_id": 55,
+                    "reviewer": "maintainer",
+                    "line": 16,
+                    "suggestion": "Fixtures stay small on purpose.",
+                },
+                created_at=row.created_at,
+            )
+        )
+    jobs_before = await door.count(OutboxJob)
+
+    page = await (await door.client.get("/suggestions/1")).text()
+    accepted = await door.client.post(
+        "/suggestions/1/accept", data={"csrf": csrf, "comment_id": "55"}, allow_redirects=False
+    )
+
+    assert "maintainer proposed this text for line 16:" in page
+    assert "Fixtures stay small on purpose." in page
+    assert 'action="/suggestions/1/accept' in page and 'value="55"' in page
+    assert 'id="pr-link" href="https://github.example/lessons/content/pull/7"' in page
+    assert accepted.status == 303 and "done=accepted" in accepted.headers["Location"]
+    assert await door.count(OutboxJob) == jobs_before + 1
+    view = await door.service.view(1)
+    assert view is not None and view.events[-1].kind == "accepted"
+    assert view.reviewer_suggestions == []
+
+
+async def test_garbage_posts_to_the_form_never_answer_a_5xx(door: Door) -> None:
+    csrf = await door.csrf()
+    bodies: list[tuple[bytes, str]] = [
+        (b"", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe\xfd", "application/x-www-form-urlencoded"),
+        (b"%%%&&&===", "application/x-www-form-urlencoded"),
+        (b'{"find": "x"}', "application/json"),
+        (b"--x\r\nContent-Disposition: form-data\r\n\r\n--x--", "multipart/form-data; boundary=x"),
+        ("&".join(f"f{index}=v" for index in range(5000)).encode(), "text/plain"),
+        (f"csrf={csrf}&find=%00&replace=x&reason=y&locale=en".encode(), "text/plain"),
+        (f"csrf={csrf}&locale={'x' * 500}".encode(), "application/x-www-form-urlencoded"),
+        (f"csrf={csrf}&action=send&find=%E2%80%A8".encode(), "application/x-www-form-urlencoded"),
+    ]
+    statuses = []
+    for body, content_type in bodies:
+        for target in (FORM_URL, "/suggestions/1/revise", "/suggestions/1/withdraw"):
+            response = await door.client.post(
+                target, data=body, headers={"Content-Type": content_type}
+            )
+            statuses.append(response.status)
+    assert all(200 <= status < 500 for status in statuses), statuses
+    assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_a_real_bug_is_logged_and_answered_500_without_details(
+    door: Door, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(suggestion_id: int) -> None:
+        raise RuntimeError("a bug with a secret detail")
+
+    monkeypatch.setattr(door.service, "view", broken)
+
+    page = await door.client.get("/suggestions/1")
+    api = await door.client.get("/api/suggestions/1")
+
+    assert page.status == 500 and api.status == 500
+    assert "secret detail" not in await page.text()
+    body = await api.json()
+    assert body["error"]["code"] == "internal" and "secret detail" not in body["error"]["message"]
+    assert "a bug with a secret detail" in caplog.text  # the log has it, for whoever fixes it
