@@ -374,3 +374,19 @@ async def test_a_real_bug_is_logged_and_answered_500_without_details(
     body = await api.json()
     assert body["error"]["code"] == "internal" and "secret detail" not in body["error"]["message"]
     assert "a bug with a secret detail" in caplog.text  # the log has it, for whoever fixes it
+
+
+async def test_status_page_actions_need_the_csrf_token_too(door: Door) -> None:
+    csrf = await door.csrf()
+    await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+
+    missing = await door.client.post("/suggestions/1/withdraw", data={})
+    forged = await door.client.post("/suggestions/1/withdraw", data={"csrf": "1.forged"})
+    revise = await door.client.post(
+        "/suggestions/1/revise", data={"find": REPLACEMENT, "replace": "x", "reason": ""}
+    )
+
+    assert (missing.status, forged.status, revise.status) == (403, 403, 403)
+    view = await door.service.view(1)
+    assert view is not None and view.status == "queued"
+    assert [event.kind for event in view.events] == ["submitted"]
