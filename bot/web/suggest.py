@@ -223,7 +223,7 @@ def _diff_lines(diff: str) -> list[tuple[str, str]]:
 # --- the form -------------------------------------------------------------------------------
 
 
-async def _lesson_or_404(
+def _lesson_or_404(
     request: web.Request, requested_locale: str | None
 ) -> tuple[Lesson, str] | web.Response:
     door = request.app[SUGGEST_DOOR]
@@ -243,7 +243,8 @@ async def _lesson_or_404(
             lesson=lesson.title(shown, catalogue.default_locale),
             locale=(requested_locale or "")[:16],
         )
-        links = [(f"{request.path}?{urlencode({'locale': code})}", code) for code in lesson.locales]
+        path = request.rel_url.raw_path  # still percent-encoded, as a link needs it
+        links = [(f"{path}?{urlencode({'locale': code})}", code) for code in lesson.locales]
         return _not_found(request, shown, text, links)
     return lesson, locale
 
@@ -285,7 +286,7 @@ def _form_context(
         "lesson_dir": direction(locale),
         "lesson_html": Markup(rendered),  # noqa: S704 - sanitized by nh3 in render_lesson
         "source": source,
-        "action": f"{request.path}?{urlencode({'locale': locale})}",
+        "action": f"{request.rel_url.raw_path}?{urlencode({'locale': locale})}",
         "values": values,
         "errors": errors,
         "summary": summary,
@@ -307,7 +308,7 @@ def _form_context(
 @safe
 async def suggest_form(request: web.Request) -> web.Response:
     """Serve the form: the lesson rendered, and fields for the passage, replacement and why."""
-    found = await _lesson_or_404(request, request.query.get("locale", "").strip() or None)
+    found = _lesson_or_404(request, request.query.get("locale", "").strip() or None)
     if isinstance(found, web.Response):
         return found
     lesson, locale = found
@@ -347,7 +348,7 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
         text = t(locale_hint, "web_suggest.error.body_too_large", limit=door.max_form_bytes)
         return _message(request, locale_hint, "too_large_title", text, 413)
     requested = (form.get("locale") or request.query.get("locale") or "").strip() or None
-    found = await _lesson_or_404(request, requested)
+    found = _lesson_or_404(request, requested)
     if isinstance(found, web.Response):
         return found
     lesson, locale = found
