@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from aiohttp.test_utils import TestClient, TestServer
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
+from bot.config import Settings
+from bot.web.app import create_web_app
 from bot.web.openapi import OPENAPI
+from bot.web.router import WebhookRouter
 from tests.web.suggest_support import Sessions, api_body, copy_content, open_door
+from tests.web.support import Client
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -58,3 +63,19 @@ async def test_every_api_route_is_described_and_answers_match_it(
         check(await withdrawn.json(), "Suggestion")
     finally:
         await door.client.close()
+
+
+async def test_without_the_suggestion_service_no_suggest_route_is_served(
+    session_factory: Sessions,
+) -> None:
+    app = create_web_app(
+        Settings(), session_factory=session_factory, webhook_router=WebhookRouter()
+    )
+    client: Client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        for path in ("/api/openapi.json", "/lessons/demo/pipes/suggest", "/suggestions/1"):
+            assert (await client.get(path)).status == 404
+        assert (await client.get("/healthz")).status == 200
+    finally:
+        await client.close()
