@@ -179,7 +179,8 @@ def _segments(text: str) -> list[str]:
 
 def closest_passage(text: str, find: str) -> str | None:
     """Return the passage of `text` most like `find` (a few lines or sentences), or None."""
-    wanted = _fold_query(find)
+    # Only the start of a long passage is offered back, so only its start is looked for.
+    wanted = _fold_query(find)[: CLOSEST_LIMIT + 50].rstrip()
     if not wanted:
         return None
     originals = _segments(text)
@@ -251,17 +252,19 @@ def apply_edit(
     ]
     if not found:
         raise EditError("not_found", closest=closest_passage(text, find))
-    if len(found) > 1:
-        first = where[found[0]]
-        # Some words either side, so the person sees which one to make longer.
-        context = text[max(0, first - 60) : where[found[0] + len(wanted) - 1] + 61]
-        raise EditError("ambiguous", count=len(found), closest=_shown(context))
-    position = found[0]
-    start = where[position]
-    end = where[position + len(wanted) - 1] + 1
+    spans = [(where[position], where[position + len(wanted) - 1] + 1) for position in found]
     header = front_matter_span(text)
-    if header is not None and not allow_front_matter and start < header[1] and end > header[0]:
-        raise EditError("front_matter")
+    if header is not None and not allow_front_matter:
+        # A lesson's title often comes back as its heading: the body's copy is the one meant.
+        in_body = [span for span in spans if not (span[0] < header[1] and span[1] > header[0])]
+        if not in_body:
+            raise EditError("front_matter")
+        spans = in_body
+    if len(spans) > 1:
+        # Some words either side, so the person sees which one to make longer.
+        context = text[max(0, spans[0][0] - 60) : spans[0][1] + 60]
+        raise EditError("ambiguous", count=len(spans), closest=_shown(context))
+    start, end = spans[0]
     # The match never starts or ends with whitespace, so neither does its replacement
     # (a form's text box often adds a final line break).
     new_passage = _in_file_style(replace.strip(), text)

@@ -251,10 +251,13 @@ def test_closest_passage_finds_a_sentence_inside_a_long_line() -> None:
 
 
 def test_closest_passage_is_cut_to_200_characters() -> None:
-    text = "word " * 400
-    closest = closest_passage(text, "word " * 100)
+    sentence = "This lesson talks about " + "very " * 60 + "long sentences"
+    text = f"Intro.\n\n{sentence}\n\nOutro.\n"
+    closest = closest_passage(text, sentence.replace("talks", "tallks"))
     assert closest is not None
-    assert len(closest) <= 200
+    assert len(closest) == 200
+    assert closest.startswith("This lesson talks about very very")
+    assert closest.endswith("…")
 
 
 def test_no_change_is_refused() -> None:
@@ -292,6 +295,17 @@ def test_front_matter_of_crlf_file_is_protected() -> None:
     with pytest.raises(EditError) as caught:
         apply_edit(crlf, "duration: 12", "duration: 15", path=PATH)
     assert caught.value.code == "front_matter"
+
+
+def test_title_repeated_as_heading_edits_the_heading() -> None:
+    edit = apply_edit(LESSON, "Ownership and Borrowing", "Ownership", path=PATH)
+    assert edit.text.startswith('---\ntitle: "Ownership and Borrowing"\n')
+    assert "\n# Ownership\n" in edit.text
+    with pytest.raises(EditError) as caught:
+        apply_edit(
+            LESSON, "Ownership and Borrowing", "Ownership", path=PATH, allow_front_matter=True
+        )
+    assert (caught.value.code, caught.value.count) == ("ambiguous", 2)
 
 
 def test_text_after_the_front_matter_is_editable() -> None:
