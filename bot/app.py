@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +24,9 @@ from bot.services.bridge import CommentBridge
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory, LinkingService, SyncReport
 from bot.services.outbox import Outbox
-from bot.services.worker import JobHandler, JobWorker
+from bot.services.signing import Signer, load_signer
+from bot.services.suggestions import SuggestionService
+from bot.services.worker import JobWorker
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.migrate import upgrade
 from bot.web.app import create_web_app
@@ -51,6 +53,8 @@ class RunningApp:
     outbox: Outbox | None = None
     worker: JobWorker | None = None
     lessons: LessonDirectory | None = None
+    suggestions: SuggestionService | None = None
+    signer: Signer | None = None
 
     @property
     def catalogue(self) -> Catalogue | None:
@@ -100,24 +104,45 @@ async def started_app(
         )
         sessions = make_session_factory(engine)
         outbox = make_outbox(settings, sessions)
+        worker = JobWorker(outbox, {}, poll_seconds=settings.jobs.poll_seconds)
+        # A dry run only reads: it must not make the signing key (a write).
+        signer = await load_signer(sessions, settings.web.secret) if migrate else None
         lessons = LessonDirectory(
             catalogue,
             settings.content.default_locale,
             lesson_url_template=settings.site.lesson_url_template,
         )
         links = LinkDirectory(sessions)
-        services = BotServices(lessons=lessons, links=links)
+        suggestions = None
+        if signer is not None:
+            suggestions = SuggestionService(
+                sessions,
+                outbox,
+                settings,
+                catalogue=lambda: content.catalogue,
+                signer=signer,
+                github=github,
+                wake=worker.wake,
+            )
+            worker.add_handler(SuggestionService.JOB_KIND, suggestions.run_job)
+            worker.add_handler(SuggestionService.NOTIFY_KIND, suggestions.run_job)
+        services = BotServices(lessons=lessons, links=links, suggestions=suggestions)
         options = (
             {} if guild_ready_timeout is None else {"guild_ready_timeout": guild_ready_timeout}
         )
         bot = create_bot(settings, services, **options)
+        if suggestions is not None:
+            # The service tells suggesters through the bot, which needs the service first.
+            suggestions.chat = bot.chat
         # Handlers for lesson issues, suggestions and questions register here as they land.
         router = WebhookRouter()
         linking = None
         bridge = None
         if github is not None:
             linking = _linking_service(settings, sessions, github, bot, outbox)
-            router.on("push", None, _push_handler(linking, content, lessons))
+            router.on("push", None, _push_handler(linking, content, lessons, suggestions))
+            if suggestions is not None:
+                _follow_reviews(router, suggestions)
             bridge = CommentBridge(
                 sessions,
                 bot.chat,
@@ -133,7 +158,14 @@ async def started_app(
                 await bot.add_cog(BridgeCog(bridge))
             if settings.linking.mode == "lazy":
                 links.creator = functools.partial(_ensure_current, linking, content)
-        web_app = create_web_app(settings, session_factory=sessions, webhook_router=router)
+        web_app = create_web_app(
+            settings,
+            session_factory=sessions,
+            webhook_router=router,
+            suggestions=suggestions,
+            lessons=lambda: content.catalogue,
+            signer=signer,
+        )
         web_url = ""
         if serve_web:
             runner = web.AppRunner(web_app, access_log=None)
@@ -148,10 +180,9 @@ async def started_app(
             host, port = runner.addresses[0][:2]
             web_url = f"http://{host}:{port}"
             log.info("web server listening on %s", web_url)
-        handlers: dict[str, JobHandler] = {}
         if linking is not None and bridge is not None:
-            handlers = {LinkingService.JOB_KIND: linking.run_job, bridge.JOB_KIND: bridge.run_job}
-        worker = JobWorker(outbox, handlers, poll_seconds=settings.jobs.poll_seconds)
+            worker.add_handler(LinkingService.JOB_KIND, linking.run_job)
+            worker.add_handler(bridge.JOB_KIND, bridge.run_job)
         try:
             yield RunningApp(
                 settings,
@@ -166,6 +197,8 @@ async def started_app(
                 outbox,
                 worker,
                 lessons,
+                suggestions,
+                signer,
             )
         finally:
             if not bot.is_closed():
@@ -284,7 +317,10 @@ def _linking_service(
 
 
 def _push_handler(
-    linking: LinkingService, content: ContentSource, lessons: LessonDirectory
+    linking: LinkingService,
+    content: ContentSource,
+    lessons: LessonDirectory,
+    suggestions: SuggestionService | None = None,
 ) -> WebhookHandler:
     """Return the handler that follows a push to the default branch.
 
@@ -310,6 +346,12 @@ def _push_handler(
                 len(catalogue.lessons),
                 str(payload.get("after"))[:12],
             )
+        if suggestions is not None and payload.get("ref") == f"refs/heads/{branch}":
+            suggestions.default_branch = branch
+            # Open suggestions on a file that changed are brought up to date (or conflict).
+            followed = await suggestions.on_default_branch_push(changed_paths(payload))
+            if followed:
+                log.info("push %s: %d suggestions to update", delivery.delivery_id, followed)
         # A refreshed clone already holds the pushed files: nothing to read again.
         report = await linking.on_push(
             catalogue, payload, branch=branch, read_files=not content.from_github
@@ -318,6 +360,33 @@ def _push_handler(
             log.info("push %s: %s", delivery.delivery_id, report.as_json())
 
     return on_push
+
+
+def changed_paths(payload: dict[str, object]) -> list[str]:
+    """Return the files a push added, changed or removed, in its commits' order."""
+    paths: list[str] = []
+    commits = payload.get("commits")
+    for commit in commits if isinstance(commits, list) else []:
+        for kind in ("added", "modified", "removed"):
+            for path in commit.get(kind) or [] if isinstance(commit, dict) else []:
+                if isinstance(path, str) and path not in paths:
+                    paths.append(path)
+    return paths
+
+
+def _follow_reviews(router: WebhookRouter, suggestions: SuggestionService) -> None:
+    """Move suggestions as their pull requests are reviewed, merged or closed."""
+
+    def handler(follow: Callable[[dict], Awaitable[str]]) -> WebhookHandler:
+        async def on_delivery(delivery: WebhookDelivery) -> None:
+            outcome = await follow(delivery.payload)
+            log.info("%s %s: %s", delivery.event, delivery.delivery_id, outcome)
+
+        return on_delivery
+
+    router.on("pull_request", None, handler(suggestions.on_pull_request))
+    router.on("pull_request_review", None, handler(suggestions.on_review))
+    router.on("pull_request_review_comment", None, handler(suggestions.on_review_comment))
 
 
 async def _ensure_current(linking: LinkingService, content: ContentSource, identity: str) -> object:

@@ -1,0 +1,63 @@
+"""Sign and check the bot's tokens (suggestion tokens, form tokens, unsubscribe links)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Secret
+from bot.store.models import AppSecret
+
+SECRET_NAME = "signing-key"  # noqa: S105 - the row name, not the key
+
+
+class Signer:
+    """HMAC-SHA256 tokens bound to a purpose, so a token for one thing opens nothing else."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("a signing key needs at least 16 bytes")
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "Signer(**********)"
+
+    def sign(self, purpose: str, value: str) -> str:
+        """Return the token for `value` in `purpose` (URL-safe, 43 characters)."""
+        digest = hmac.new(self._key, f"{purpose}\x00{value}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def verify(self, purpose: str, value: str, token: str) -> bool:
+        """Tell whether `token` was made by `sign(purpose, value)`, in constant time."""
+        return hmac.compare_digest(self.sign(purpose, value).encode(), token.encode())
+
+
+async def load_signer(
+    sessions: async_sessionmaker[AsyncSession], configured: Secret | None
+) -> Signer:
+    """Return a signer over web.secret, or over a random key kept in the database.
+
+    Every process on one database gets the same stored key: the first to ask makes it and
+    the others read it back (insert-or-ignore, then select).
+    """
+    if configured:
+        return Signer(hashlib.sha256(configured.reveal().encode()).digest())
+    async with sessions() as session, session.begin():
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(AppSecret)
+            .values(name=SECRET_NAME, value=secrets.token_urlsafe(32))
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        value = (
+            await session.execute(select(AppSecret.value).where(AppSecret.name == SECRET_NAME))
+        ).scalar_one()
+    return Signer(value.encode())

@@ -1,0 +1,1650 @@
+"""Suggested edits: from any door (Discord, web, API, CLI) to a reviewed pull request.
+
+`submit` checks an edit against the lesson as it is now and stores it with the job that
+opens its pull request, in one transaction; the job worker opens the PR through the write
+path; webhooks move the suggestion through review, and every person who sent it is told
+at each step (a job per person and step, so nobody is told twice or never).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bot.config import Settings
+from bot.domain import edits
+from bot.domain.catalogue import Catalogue
+from bot.domain.markers import marker
+from bot.domain.neutral import neutralize
+from bot.i18n import t
+from bot.services.outbox import Claim, LostClaimError, Outbox
+from bot.services.ports import (
+    ChatForbiddenError,
+    ChatNotFoundError,
+    ChatPort,
+    GitHubPort,
+    ProposedChange,
+)
+from bot.services.signing import Signer
+from bot.store.models import (
+    PENDING_SUGGESTION_STATUSES,
+    Lesson,
+    LessonLink,
+    ProgramForum,
+    Suggestion,
+    SuggestionCredit,
+    SuggestionEvent,
+    SuggestionSource,
+    SuggestionStatus,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+BRANCH_PREFIX = "lessonbot/suggest/"
+TOKEN_PURPOSE = "suggestion"  # noqa: S105 - a purpose label, not a secret
+LABEL = "suggested-edit"
+# GitHub refuses titles over 256 characters.
+TITLE_LIMIT = 256
+_EMAIL = re.compile(r"[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,190}\.[^@\s<>,;\".]{2,63}")
+# Statuses a suggester may still revise or withdraw.
+REVISABLE = (
+    SuggestionStatus.QUEUED,
+    SuggestionStatus.OPEN,
+    SuggestionStatus.CHANGES_REQUESTED,
+    SuggestionStatus.APPROVED,
+    SuggestionStatus.CONFLICT,
+)
+# Events every suggester hears about (the others only show on the status page).
+TOLD = frozenset(
+    {
+        "pr_opened",
+        "changes_requested",
+        "approved",
+        "merged",
+        "closed",
+        "conflict",
+        "failed",
+        "revised",
+        "withdrawn",
+    }
+)
+
+
+class SuggestionError(Exception):
+    """A suggestion that cannot be taken as sent: a code, the field, an HTTP status."""
+
+    def __init__(
+        self, code: str, *, field: str | None = None, status: int = 422, **params: Any
+    ) -> None:
+        super().__init__(f"{code}{f' ({field})' if field else ''}")
+        self.code = code
+        self.field = field
+        self.status = status
+        self.params = params
+
+    def message(self, locale: str) -> str:
+        """Return what to tell the person, in their language."""
+        params = {key: value for key, value in self.params.items() if value is not None}
+        params.setdefault("field", self.field or "")
+        return t(locale, f"suggest.error.{self.code}", **params)
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who sent a suggestion: whatever we know of them, to credit and to tell."""
+
+    name: str = ""
+    email: str | None = None
+    discord_user_id: int | None = None
+    # Who this is when there is no Discord id or email: a hashed client address, a CLI user.
+    handle: str = ""
+    locale: str = "en"
+
+    @property
+    def person(self) -> str:
+        """Return a stable key for "the same person sent it again"."""
+        if self.discord_user_id is not None:
+            return f"discord:{self.discord_user_id}"
+        if self.email:
+            return f"email:{self.email.strip().lower()}"
+        return f"handle:{self.handle or 'anonymous'}"
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionInput:
+    """One suggested edit as a door received it."""
+
+    lesson: str  # program/slug
+    locale: str
+    find: str
+    replace: str
+    reason: str
+    source: SuggestionSource
+    author: Author = field(default_factory=Author)
+    idempotency_key: str | None = None
+
+    def request_hash(self) -> str:
+        """Return a hash of what was asked, so a replayed Idempotency-Key must match it."""
+        parts = (self.lesson, self.locale, self.find, self.replace, self.reason, self.author.person)
+        return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What the door tells the person: the suggestion's id and their token."""
+
+    id: int
+    token: str
+    status: str
+    # True when an identical pending suggestion existed: this person is credited on it.
+    joined: bool = False
+    # True when this is a retry of a request already taken (same Idempotency-Key).
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """An edit checked against the lesson as it is now, shown before sending."""
+
+    lesson: str
+    locale: str
+    path: str
+    lesson_title: str
+    diff: str
+    old_passage: str
+    new_passage: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """Something that happened to a suggestion."""
+
+    kind: str
+    at: datetime
+    detail: Mapping[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the event as the API shows it."""
+        return {"kind": self.kind, "at": self.at.isoformat(), "detail": dict(self.detail)}
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionView:
+    """A suggestion as its status page, the API and the CLI show it."""
+
+    id: int
+    lesson: str
+    locale: str
+    path: str | None
+    status: str
+    pr_number: int | None
+    pr_url: str | None
+    error: str | None
+    find: str
+    replace: str
+    reason: str
+    credited: tuple[str, ...]
+    created_at: datetime
+    events: tuple[EventView, ...]
+
+    @property
+    def reviewer_suggestions(self) -> list[EventView]:
+        """Return reviewers' proposed texts not yet accepted, newest first."""
+        accepted = {
+            event.detail.get("comment_id") for event in self.events if event.kind == "accepted"
+        }
+        return [
+            event
+            for event in reversed(self.events)
+            if event.kind == "reviewer_suggestion"
+            and event.detail.get("comment_id") not in accepted
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the record `GET /api/suggestions/{id}` answers."""
+        return {
+            "id": self.id,
+            "lesson": self.lesson,
+            "locale": self.locale,
+            "status": self.status,
+            "pr_number": self.pr_number,
+            "pr_url": self.pr_url,
+            "error": self.error,
+            "events": [event.as_json() for event in self.events],
+        }
+
+
+class SuggestionService:
+    """Take suggested edits, open their pull requests and follow them through review."""
+
+    JOB_KIND = "suggestion"
+    NOTIFY_KIND = "suggestion_notify"
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        settings: Settings,
+        *,
+        catalogue: Callable[[], Catalogue],
+        signer: Signer,
+        github: GitHubPort | None = None,
+        chat: ChatPort | None = None,
+        wake: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._outbox = outbox
+        self._settings = settings
+        self._catalogue = catalogue
+        self._signer = signer
+        self._github = github
+        # Set after construction when the chat client is built later (the bot needs us first).
+        self.chat = chat
+        self._wake = wake or (lambda: None)
+        self._clock = clock
+        # Two identical suggestions at once in this process become one (PostgreSQL also
+        # locks across processes, see _serialize).
+        self._submit_lock = asyncio.Lock()
+        self.default_branch = "main"
+
+    # --- taking a suggestion ---------------------------------------------------------------
+
+    def _check_fields(self, request: SuggestionInput) -> None:
+        """Refuse empty, oversize or malformed fields, naming the field."""
+        limits = self._settings.suggestions
+        for name, value, limit in (
+            ("lesson", request.lesson, 300),
+            ("locale", request.locale, 16),
+            ("find", request.find, limits.max_find_chars),
+            ("replace", request.replace, limits.max_replace_chars),
+            ("reason", request.reason, limits.max_reason_chars),
+        ):
+            if name != "replace" and not value.strip():
+                raise SuggestionError("field_empty", field=name)
+            if len(value) > limit:
+                raise SuggestionError("field_too_long", field=name, limit=limit)
+            if "\x00" in value:
+                raise SuggestionError("field_invalid", field=name)
+        author = request.author
+        if len(author.name) > limits.max_name_chars or "\x00" in author.name:
+            raise SuggestionError("field_too_long", field="name", limit=limits.max_name_chars)
+        if author.email is not None and (
+            len(author.email) > 254 or not _EMAIL.fullmatch(author.email.strip())
+        ):
+            raise SuggestionError("email_invalid", field="email")
+
+    def _lesson_file(self, identity: str, locale: str) -> tuple[Catalogue, Any]:
+        catalogue = self._catalogue()
+        lesson = catalogue.get(identity.strip())
+        if lesson is None or identity.strip() in catalogue.broken():
+            raise SuggestionError("lesson_unknown", field="lesson", lesson=identity[:100])
+        if locale not in lesson.files:
+            raise SuggestionError(
+                "locale_unknown",
+                field="locale",
+                locale=locale[:16],
+                locales=", ".join(lesson.locales),
+            )
+        return catalogue, lesson.files[locale]
+
+    async def _read(self, catalogue: Catalogue, path: str) -> tuple[str, str]:
+        """Return a lesson file's text and git blob sha, as the content copy has it."""
+        data = await asyncio.to_thread((Path(catalogue.root) / path).read_bytes)
+        return data.decode("utf-8"), git_blob_sha(data)
+
+    def _apply(self, text_: str, request: SuggestionInput, path: str) -> edits.AppliedEdit:
+        try:
+            return edits.apply_edit(
+                text_,
+                request.find,
+                request.replace,
+                path=path,
+                allow_front_matter=self._settings.suggestions.allow_front_matter,
+            )
+        except edits.EditError as error:
+            raise edit_error(error) from error
+
+    async def preview(self, request: SuggestionInput) -> Preview:
+        """Check an edit against the lesson as it is now, storing nothing."""
+        self._check_fields(request)
+        catalogue, lesson_file = self._lesson_file(request.lesson, request.locale)
+        current, _ = await self._read(catalogue, lesson_file.path)
+        applied = self._apply(current, request, lesson_file.path)
+        return Preview(
+            lesson=lesson_file.identity,
+            locale=request.locale,
+            path=lesson_file.path,
+            lesson_title=lesson_file.title,
+            diff=edits.unified_diff(current, applied.text, lesson_file.path),
+            old_passage=applied.old_passage,
+            new_passage=applied.new_passage,
+        )
+
+    async def submit(self, request: SuggestionInput) -> Submitted:
+        """Check an edit and store it with the job that opens its PR; answer at once.
+
+        A retry with the same Idempotency-Key answers what the first answered; an
+        identical pending suggestion gains this person as a co-suggester instead of a
+        second PR.
+        """
+        if request.idempotency_key is not None:
+            replayed = await self._replay(request)
+            if replayed is not None:
+                return replayed
+        self._check_fields(request)
+        catalogue, lesson_file = self._lesson_file(request.lesson, request.locale)
+        current, blob_sha = await self._read(catalogue, lesson_file.path)
+        self._apply(current, request, lesson_file.path)
+        await self._check_rate(request.author.person)
+        fingerprint = edits.fingerprint(
+            lesson_file.identity, request.locale, request.find, request.replace
+        )
+        for attempt in range(3):
+            try:
+                async with self._submit_lock:
+                    submitted = await self._store(request, lesson_file, blob_sha, fingerprint)
+                break
+            except IntegrityError:
+                # The same Idempotency-Key, or the same person, raced us: answer as a replay.
+                if request.idempotency_key is not None:
+                    replayed = await self._replay(request)
+                    if replayed is not None:
+                        return replayed
+                if attempt == 2:
+                    raise
+            except OperationalError:
+                # SQLite's writer lock was busy beyond its timeout: try again shortly.
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+        self._wake()
+        return submitted
+
+    async def _replay(self, request: SuggestionInput) -> Submitted | None:
+        async with self._sessions() as session:
+            credit = (
+                await session.execute(
+                    select(SuggestionCredit)
+                    .options(selectinload(SuggestionCredit.suggestion))
+                    .where(SuggestionCredit.idempotency_key == request.idempotency_key)
+                )
+            ).scalar_one_or_none()
+            if credit is None:
+                return None
+            if credit.request_hash != request.request_hash():
+                raise SuggestionError("idempotency_mismatch", field="Idempotency-Key", status=409)
+            return Submitted(
+                id=credit.suggestion_id,
+                token=self.token(credit.suggestion_id, credit.id),
+                status=str(credit.suggestion.status),
+                replayed=True,
+            )
+
+    async def _check_rate(self, person: str) -> None:
+        limit = self._settings.suggestions.per_person_per_hour
+        if not limit or person == "handle:anonymous":
+            return
+        since = self._clock() - timedelta(hours=1)
+        async with self._sessions() as session:
+            sent = (
+                await session.execute(
+                    select(func.count(SuggestionCredit.id)).where(
+                        SuggestionCredit.person == person, SuggestionCredit.created_at > since
+                    )
+                )
+            ).scalar_one()
+        if sent >= limit:
+            raise SuggestionError("rate_limited", status=429, limit=limit)
+
+    async def _store(
+        self, request: SuggestionInput, lesson_file: Any, blob_sha: str, fingerprint: str
+    ) -> Submitted:
+        now = self._clock()
+        author = request.author
+        async with self._sessions() as session, session.begin():
+            await _serialize(session, fingerprint)
+            existing = (
+                await session.execute(
+                    select(Suggestion)
+                    .where(
+                        Suggestion.fingerprint == fingerprint,
+                        Suggestion.status.in_(PENDING_SUGGESTION_STATUSES),
+                    )
+                    .order_by(Suggestion.id)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if existing is not None:
+                credit = (
+                    await session.execute(
+                        select(SuggestionCredit).where(
+                            SuggestionCredit.suggestion_id == existing.id,
+                            SuggestionCredit.person == author.person,
+                        )
+                    )
+                ).scalar_one_or_none()
+                if credit is None:
+                    credit = self._credit(request, existing.id, now)
+                    session.add(credit)
+                    await session.flush()
+                    session.add(
+                        SuggestionEvent(
+                            suggestion_id=existing.id,
+                            kind="joined",
+                            detail={"name": _shown_name(author, request.source)},
+                            created_at=now,
+                        )
+                    )
+                return Submitted(
+                    id=existing.id,
+                    token=self.token(existing.id, credit.id),
+                    status=str(existing.status),
+                    joined=True,
+                )
+            lesson_id = await _lesson_id(session, lesson_file.program, lesson_file.slug)
+            suggestion = Suggestion(
+                source=request.source,
+                author_id=author.person[:200],
+                author_name=_shown_name(author, request.source)[:200],
+                author_locale=author.locale,
+                lesson_id=lesson_id,
+                locale=request.locale,
+                edit={"find": request.find, "replace": request.replace, "revisions": []},
+                reason=request.reason,
+                status=SuggestionStatus.QUEUED,
+                idempotency_key=request.idempotency_key or f"auto:{fingerprint}:{now.timestamp()}",
+                path=lesson_file.path,
+                base_sha=blob_sha,
+                fingerprint=fingerprint,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(suggestion)
+            await session.flush()
+            credit = self._credit(request, suggestion.id, now)
+            session.add(credit)
+            session.add(
+                SuggestionEvent(
+                    suggestion_id=suggestion.id,
+                    kind="submitted",
+                    detail={"source": str(request.source)},
+                    created_at=now,
+                )
+            )
+            await session.flush()
+            await self._outbox.enqueue_many(
+                self.JOB_KIND, [(f"suggestion:{suggestion.id}:open", {"op": "open"})], session
+            )
+            return Submitted(
+                id=suggestion.id,
+                token=self.token(suggestion.id, credit.id),
+                status=str(SuggestionStatus.QUEUED),
+            )
+
+    def _credit(self, request: SuggestionInput, suggestion_id: int, now: datetime) -> Any:
+        author = request.author
+        return SuggestionCredit(
+            suggestion_id=suggestion_id,
+            source=request.source,
+            person=author.person[:400],
+            name=author.name.strip()[:200],
+            email=author.email.strip() if author.email else None,
+            discord_user_id=author.discord_user_id,
+            locale=author.locale,
+            idempotency_key=request.idempotency_key,
+            request_hash=request.request_hash(),
+            withdrawn=False,
+            created_at=now,
+        )
+
+    def token(self, suggestion_id: int, credit_id: int) -> str:
+        """Return the token that lets one suggester revise or withdraw a suggestion."""
+        return self._signer.sign(TOKEN_PURPOSE, f"{suggestion_id}:{credit_id}")
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def view(self, suggestion_id: int) -> SuggestionView | None:
+        """Return a suggestion with its events, or None."""
+        async with self._sessions() as session:
+            row = await self._load(session, suggestion_id)
+            return None if row is None else _view(row)
+
+    async def for_lesson(self, identity: str, *, pending_only: bool = True) -> list[SuggestionView]:
+        """Return a lesson's suggestions (pending ones by default), newest first."""
+        program, _, slug = identity.partition("/")
+        statuses = PENDING_SUGGESTION_STATUSES if pending_only else tuple(SuggestionStatus)
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Suggestion)
+                    .join(Lesson, Lesson.id == Suggestion.lesson_id)
+                    .options(
+                        selectinload(Suggestion.lesson),
+                        selectinload(Suggestion.credits),
+                        selectinload(Suggestion.events),
+                    )
+                    .where(
+                        Lesson.program == program,
+                        Lesson.slug == slug,
+                        Suggestion.status.in_(statuses),
+                    )
+                    .order_by(Suggestion.id.desc())
+                )
+            ).scalars()
+            return [_view(row) for row in rows]
+
+    async def list(
+        self, statuses: Sequence[SuggestionStatus] | None = None
+    ) -> list[SuggestionView]:
+        """Return suggestions (of these statuses), newest first."""
+        async with self._sessions() as session:
+            query = (
+                select(Suggestion)
+                .options(
+                    selectinload(Suggestion.lesson),
+                    selectinload(Suggestion.credits),
+                    selectinload(Suggestion.events),
+                )
+                .order_by(Suggestion.id.desc())
+            )
+            if statuses:
+                query = query.where(Suggestion.status.in_(statuses))
+            return [_view(row) for row in (await session.execute(query)).scalars()]
+
+    @staticmethod
+    async def _load(session: AsyncSession, suggestion_id: int) -> Suggestion | None:
+        return (
+            await session.execute(
+                select(Suggestion)
+                .options(
+                    selectinload(Suggestion.lesson),
+                    selectinload(Suggestion.credits),
+                    selectinload(Suggestion.events),
+                )
+                .where(Suggestion.id == suggestion_id)
+            )
+        ).scalar_one_or_none()
+
+    # --- the suggester changes their mind ----------------------------------------------------
+
+    async def authorize(
+        self,
+        suggestion_id: int,
+        *,
+        token: str | None = None,
+        discord_user_id: int | None = None,
+    ) -> int:
+        """Return the credit id of the suggester this token or Discord user is.
+
+        No suggestion: 404; no credential: 401; a wrong one: 403.
+        """
+        async with self._sessions() as session:
+            row = await self._load(session, suggestion_id)
+            if row is None:
+                raise SuggestionError("not_found", status=404, id=suggestion_id)
+            if token is None and discord_user_id is None:
+                raise SuggestionError("token_missing", field="token", status=401)
+            for credit in row.credits:
+                if credit.withdrawn:
+                    continue
+                if token is not None and self._signer.verify(
+                    TOKEN_PURPOSE, f"{row.id}:{credit.id}", token
+                ):
+                    return credit.id
+                if discord_user_id is not None and credit.discord_user_id == discord_user_id:
+                    return credit.id
+        raise SuggestionError("token_invalid", field="token", status=403)
+
+    async def revise(
+        self,
+        suggestion_id: int,
+        find: str,
+        replace_with: str,
+        reason: str,
+        *,
+        token: str | None = None,
+        discord_user_id: int | None = None,
+    ) -> SuggestionView:
+        """Apply a further edit: to the stored edit before the PR opens, else to its branch."""
+        credit_id = await self.authorize(
+            suggestion_id, token=token, discord_user_id=discord_user_id
+        )
+        async with self._sessions() as session:
+            row = await self._load(session, suggestion_id)
+            assert row is not None
+            identity, locale, status = row.lesson.identity, row.locale, row.status
+            credit = next(credit for credit in row.credits if credit.id == credit_id)
+            source = credit.source
+            snapshot = _Snapshot.of(row)
+        if status not in REVISABLE:
+            raise SuggestionError("not_revisable", status=409, state=str(status))
+        request = SuggestionInput(
+            identity, locale, find, replace_with, reason or "-", SuggestionSource(source)
+        )
+        self._check_fields(request)
+        catalogue, lesson_file = self._lesson_file(identity, locale)
+        if status == SuggestionStatus.QUEUED:
+            # Not on GitHub yet: the revision must apply on the lesson with the edit so far.
+            current, _ = await self._read(catalogue, lesson_file.path)
+            try:
+                edited = snapshot.edited(current, self._settings.suggestions.allow_front_matter)
+            except edits.EditError as error:
+                raise edit_error(error) from error
+            self._apply(edited, request, lesson_file.path)
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, suggestion_id)
+            assert row is not None
+            revisions = list(row.edit.get("revisions", []))
+            revisions.append({"find": find, "replace": replace_with, "reason": reason})
+            row.edit = {**row.edit, "revisions": revisions}
+            session.add(
+                SuggestionEvent(
+                    suggestion_id=row.id,
+                    kind="revised",
+                    detail={"find": find, "replace": replace_with, "reason": reason},
+                    created_at=now,
+                )
+            )
+            if row.status != SuggestionStatus.QUEUED:
+                await self._outbox.enqueue_many(
+                    self.JOB_KIND,
+                    [(f"suggestion:{row.id}:revise:{len(revisions)}", {"op": "revise"})],
+                    session,
+                )
+        self._wake()
+        view = await self.view(suggestion_id)
+        assert view is not None
+        return view
+
+    async def accept(
+        self,
+        suggestion_id: int,
+        comment_id: int | None = None,
+        *,
+        token: str | None = None,
+        discord_user_id: int | None = None,
+    ) -> SuggestionView:
+        """Commit a reviewer's proposed text (the newest, or the one of `comment_id`)."""
+        await self.authorize(suggestion_id, token=token, discord_user_id=discord_user_id)
+        view = await self.view(suggestion_id)
+        assert view is not None
+        if view.status not in REVISABLE or view.pr_number is None:
+            raise SuggestionError("not_revisable", status=409, state=view.status)
+        proposals = view.reviewer_suggestions
+        chosen = next(
+            (
+                event
+                for event in proposals
+                if comment_id is None or event.detail.get("comment_id") == comment_id
+            ),
+            None,
+        )
+        if chosen is None:
+            raise SuggestionError("no_reviewer_suggestion", status=409)
+        now = self._clock()
+        key = f"suggestion:{suggestion_id}:accept:{chosen.detail['comment_id']}"
+        async with self._sessions() as session, session.begin():
+            session.add(
+                SuggestionEvent(
+                    suggestion_id=suggestion_id,
+                    kind="accepted",
+                    detail={"comment_id": chosen.detail["comment_id"]},
+                    created_at=now,
+                )
+            )
+            await self._outbox.enqueue_many(
+                self.JOB_KIND, [(key, {"op": "accept", **dict(chosen.detail)})], session
+            )
+        self._wake()
+        view = await self.view(suggestion_id)
+        assert view is not None
+        return view
+
+    async def withdraw(
+        self,
+        suggestion_id: int,
+        *,
+        token: str | None = None,
+        discord_user_id: int | None = None,
+    ) -> SuggestionView:
+        """Take one suggester's name off; when nobody is left, close the PR with a note."""
+        credit_id = await self.authorize(
+            suggestion_id, token=token, discord_user_id=discord_user_id
+        )
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, suggestion_id)
+            assert row is not None
+            if row.status not in REVISABLE:
+                raise SuggestionError("not_revisable", status=409, state=str(row.status))
+            for credit in row.credits:
+                if credit.id == credit_id:
+                    credit.withdrawn = True
+            if all(credit.withdrawn for credit in row.credits):
+                had_pr = row.pr_number is not None
+                row.status = SuggestionStatus.WITHDRAWN
+                await self._event(session, row, "withdrawn", {})
+                if had_pr:
+                    await self._outbox.enqueue_many(
+                        self.JOB_KIND, [(f"suggestion:{row.id}:close", {"op": "close"})], session
+                    )
+        self._wake()
+        view = await self.view(suggestion_id)
+        assert view is not None
+        return view
+
+    # --- the write path --------------------------------------------------------------------
+
+    async def run_job(self, claim: Claim) -> str:
+        """Perform one claimed suggestion job and confirm it, or give it back with its error."""
+        try:
+            if claim.kind == self.NOTIFY_KIND:
+                return await self._notify(claim)
+            op = claim.payload.get("op")
+            handler = {
+                "open": self._open,
+                "revise": self._revise_branch,
+                "accept": self._accept_on_branch,
+                "close": self._close,
+                "translations": self._note_translations,
+                "update_branch": self._update_branch,
+                "post": self._post_in_lesson,
+            }.get(str(op))
+            if handler is None:
+                await self._outbox.fail(claim, f"unknown operation {op!r}", retry=False)
+                return "failed: unknown operation"
+            return await handler(claim)
+        except LostClaimError:
+            return "queued: taken over by another process"
+        except Exception as error:  # kept and retried, never dropped
+            lines = str(error).strip().splitlines()
+            message = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+            retried = await self._outbox.fail(claim, message)
+            log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
+            if not retried:
+                await self._mark_failed(claim, message)
+            return f"queued: {message}"
+
+    def _github_or_fail(self) -> GitHubPort:
+        if self._github is None:
+            raise RuntimeError("GitHub is not configured: suggestions wait for it")
+        return self._github
+
+    async def _open(self, claim: Claim) -> str:
+        """Open the suggestion's PR (one commit on its own branch), or say why not."""
+        github = self._github_or_fail()
+        suggestion_id = _suggestion_id(claim.key)
+        async with self._sessions() as session:
+            row = await self._load(session, suggestion_id)
+            if row is None or row.status != SuggestionStatus.QUEUED:
+                await self._outbox.complete(claim, session)
+                await session.commit()
+                return "nothing to open"
+            snapshot = _Snapshot.of(row)
+        links = await self._links(snapshot.lesson_id)
+        catalogue = self._catalogue()
+        lesson = catalogue.get(snapshot.identity)
+        title = (
+            lesson.title(snapshot.locale, catalogue.default_locale) if lesson else snapshot.identity
+        )
+        # The content copy is the default branch as last fetched: usually the base itself,
+        # so the PR costs no read of its own; when it moved on, re-read and re-apply.
+        base_text, base_sha = await self._base_text(catalogue, snapshot)
+        for attempt in range(2):
+            try:
+                new_text = snapshot.edited(base_text, self._settings.suggestions.allow_front_matter)
+            except edits.EditError as error:
+                return await self._conflict(claim, snapshot, error)
+            change = ProposedChange(
+                branch=f"{BRANCH_PREFIX}{snapshot.id}",
+                path=snapshot.path,
+                content=new_text,
+                commit_message=self._commit_message(snapshot, title),
+                title=_cut(f"Suggest edit: {title} ({snapshot.locale})", TITLE_LIMIT),
+                body=self._pr_body(snapshot, base_text, new_text, links),
+                base=self.default_branch,
+                labels=(LABEL, f"program:{snapshot.program}", f"locale:{snapshot.locale}"),
+                expected_sha=base_sha,
+            )
+            try:
+                pull = await github.open_pull_request(change)
+                break
+            except Exception as error:
+                if type(error).__name__ != "StaleFileError" or attempt:
+                    raise
+                current = await github.get_file(snapshot.path, self.default_branch)
+                base_text, base_sha = current.text, current.sha
+        reviewers = self._reviewers(snapshot.program)
+        if reviewers:
+            await github.request_reviewers(pull.number, reviewers)  # type: ignore[attr-defined]
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, suggestion_id)
+            assert row is not None
+            row.pr_number, row.pr_url, row.branch = pull.number, pull.html_url, pull.head
+            row.head_sha = pull.head_sha or None
+            row.base_sha = base_sha
+            if row.status == SuggestionStatus.QUEUED:
+                row.status = SuggestionStatus.OPEN
+            row.last_error = None
+            row.updated_at = now
+            event = await self._event(
+                session, row, "pr_opened", {"pr_number": pull.number, "pr_url": pull.html_url}
+            )
+            await self._outbox.complete(claim, session)
+            if row.status == SuggestionStatus.WITHDRAWN:
+                # Withdrawn while the PR was opening: close it now.
+                await self._outbox.enqueue_many(
+                    self.JOB_KIND, [(f"suggestion:{row.id}:close", {"op": "close"})], session
+                )
+            del event
+        self._wake()
+        return f"opened #{pull.number}"
+
+    async def _base_text(self, catalogue: Catalogue, snapshot: _Snapshot) -> tuple[str, str]:
+        try:
+            return await self._read(catalogue, snapshot.path)
+        except (OSError, UnicodeDecodeError):
+            current = await self._github_or_fail().get_file(snapshot.path, self.default_branch)
+            return current.text, current.sha
+
+    def _reviewers(self, program: str) -> list[str]:
+        chosen: list[str] = []
+        for entry in self._settings.suggestions.reviewers:
+            wanted, _, login = entry.partition(":")
+            if wanted.strip() in ("*", program) and login.strip() not in chosen:
+                chosen.append(login.strip())
+        return chosen
+
+    def _commit_message(self, snapshot: _Snapshot, title: str) -> str:
+        lines = [_cut(f"Suggest edit: {title} ({snapshot.locale})", 72), ""]
+        reason = " ".join(snapshot.reason.split())
+        if reason:
+            lines += [_cut(reason, 500), ""]
+        lines.append(f"Suggested with lessonbot (suggestion {snapshot.id}).")
+        trailers = [
+            f"Co-authored-by: {_trailer_name(name)} <{email}>" for name, email in snapshot.emails
+        ]
+        if trailers:
+            lines += ["", *trailers]
+        return "\n".join(lines)
+
+    def _pr_body(self, snapshot: _Snapshot, old: str, new: str, links: _Links) -> str:
+        diff = edits.unified_diff(old, new, snapshot.path)
+        fence = "`" * max(3, _longest_backtick_run(diff) + 1)
+        names = ", ".join(neutralize(name) for name in snapshot.names) or "a learner"
+        source = {"discord": "Discord", "web": "the website", "api": "the API", "cli": "the CLI"}
+        lines = [
+            "### Why",
+            "",
+            neutralize(snapshot.reason).strip() or "_(no reason given)_",
+            "",
+            "### The change",
+            "",
+            f"{fence}diff",
+            diff.rstrip("\n"),
+            fence,
+            "",
+            f"Suggested by {names} from {source.get(snapshot.source, snapshot.source)}.",
+        ]
+        places = []
+        url = self._lesson_url(snapshot)
+        if url:
+            places.append(f"[lesson page]({url})")
+        if links.post_url:
+            places.append(f"[Discord post]({links.post_url})")
+        if places:
+            lines.append("Links: " + " · ".join(places))
+        if links.issue_number:
+            # Refs, never a closing keyword: merging an edit must not close the lesson issue.
+            lines.append(f"Refs #{links.issue_number}")
+        lines += ["", marker("suggestion", str(snapshot.id))]
+        return "\n".join(lines)
+
+    def _lesson_url(self, snapshot: _Snapshot) -> str:
+        from urllib.parse import quote
+
+        template = self._settings.site.lesson_url_template
+        return template.format(
+            program=quote(snapshot.program, safe=""),
+            slug=quote(snapshot.slug, safe=""),
+            locale=quote(snapshot.locale, safe=""),
+        )
+
+    async def _links(self, lesson_id: int) -> _Links:
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(LessonLink, ProgramForum.discord_guild_id)
+                    .outerjoin(
+                        ProgramForum, ProgramForum.discord_forum_id == LessonLink.discord_forum_id
+                    )
+                    .where(LessonLink.lesson_id == lesson_id)
+                )
+            ).first()
+        if found is None:
+            return _Links()
+        link, guild_id = found
+        post = None
+        if guild_id and link.discord_thread_id and link.discord_starter_message_id:
+            post = (
+                f"https://discord.com/channels/{guild_id}/{link.discord_thread_id}/"
+                f"{link.discord_starter_message_id}"
+            )
+        return _Links(
+            issue_number=link.github_issue_number,
+            post_url=post,
+            thread_id=link.discord_thread_id,
+        )
+
+    async def _conflict(self, claim: Claim, snapshot: _Snapshot, error: edits.EditError) -> str:
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, snapshot.id)
+            assert row is not None
+            row.status = SuggestionStatus.CONFLICT
+            row.last_error = edit_error(error).message("en")
+            row.updated_at = now
+            await self._event(session, row, "conflict", {"code": error.code})
+            await self._outbox.complete(claim, session)
+        return f"conflict: {error.code}"
+
+    async def _mark_failed(self, claim: Claim, message: str) -> None:
+        if claim.payload.get("op") != "open":
+            return
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, _suggestion_id(claim.key))
+            if row is None or row.status != SuggestionStatus.QUEUED:
+                return
+            row.status = SuggestionStatus.FAILED
+            row.last_error = message
+            await self._event(session, row, "failed", {"error": message[:500]})
+
+    async def _revise_branch(self, claim: Claim) -> str:
+        """Apply the newest revision to the PR branch's current text: one more commit."""
+        github = self._github_or_fail()
+        suggestion_id = _suggestion_id(claim.key)
+        async with self._sessions() as session:
+            row = await self._load(session, suggestion_id)
+            assert row is not None
+            number = int(claim.key.rsplit(":", 1)[1])
+            revision = row.edit["revisions"][number - 1]
+            branch, path = row.branch or f"{BRANCH_PREFIX}{row.id}", row.path or ""
+            snapshot = _Snapshot.of(row)
+        on_branch = await github.get_file(path, branch)
+        try:
+            applied = edits.apply_edit(
+                on_branch.text,
+                revision["find"],
+                revision["replace"],
+                path=path,
+                allow_front_matter=self._settings.suggestions.allow_front_matter,
+            )
+        except edits.EditError as error:
+            if error.code == "no_change" or (
+                claim.uncertain
+                and revision["replace"].strip()
+                and revision["replace"] in on_branch.text
+            ):
+                # An earlier attempt committed it before it could confirm.
+                await self._complete_with(claim, suggestion_id, None)
+                return "already revised"
+            await self._complete_with(
+                claim, suggestion_id, ("revision_failed", {"code": error.code, "revision": number})
+            )
+            return f"revision refused: {error.code}"
+        reason = _cut(" ".join(revision["reason"].split()), 500)
+        message = f"Revise suggested edit ({snapshot.locale})\n\n{reason}"
+        sha = await github.commit_file(  # type: ignore[attr-defined]
+            branch, path, applied.text, message.strip(), expected_sha=on_branch.sha
+        )
+        await self._complete_with(claim, suggestion_id, None, head_sha=sha)
+        return "revised"
+
+    async def _accept_on_branch(self, claim: Claim) -> str:
+        """Commit a reviewer's ```suggestion block to the PR, as GitHub's button does."""
+        github = self._github_or_fail()
+        suggestion_id = _suggestion_id(claim.key)
+        detail = claim.payload
+        async with self._sessions() as session:
+            row = await self._load(session, suggestion_id)
+            assert row is not None
+            branch, path = row.branch or f"{BRANCH_PREFIX}{row.id}", row.path or ""
+        on_branch = await github.get_file(path, branch)
+        end = int(detail["line"])
+        start = int(detail.get("start_line") or end)
+        new_text = edits.apply_line_suggestion(
+            on_branch.text, start, end, str(detail["suggestion"])
+        )
+        if new_text == on_branch.text:
+            await self._complete_with(claim, suggestion_id, None)
+            return "already applied"
+        reviewer = str(detail.get("reviewer") or "a reviewer")
+        sha = await github.commit_file(  # type: ignore[attr-defined]
+            branch,
+            path,
+            new_text,
+            f"Apply suggestion from @{reviewer}",
+            expected_sha=on_branch.sha,
+        )
+        await self._complete_with(claim, suggestion_id, None, head_sha=sha)
+        return "accepted"
+
+    async def _close(self, claim: Claim) -> str:
+        """Close a withdrawn suggestion's PR with a note saying why."""
+        github = self._github_or_fail()
+        suggestion_id = _suggestion_id(claim.key)
+        async with self._sessions() as session:
+            row = await self._load(session, suggestion_id)
+            number = row.pr_number if row is not None else None
+        if number is None:
+            await self._outbox.complete(claim)
+            return "no PR to close"
+        note = marker("withdrawn", str(suggestion_id))
+        await github.create_comment(
+            number,
+            "The person who suggested this edit withdrew it, so lessonbot closes this pull "
+            f"request.\n\n{note}",
+            marker=note,
+        )
+        await github.close_pull_request(number)  # type: ignore[attr-defined]
+        await self._outbox.complete(claim)
+        return "closed"
+
+    async def _update_branch(self, claim: Claim) -> str:
+        """Bring a PR up to date with the default branch; a conflict is told, not forced."""
+        github = self._github_or_fail()
+        suggestion_id = _suggestion_id(claim.key)
+        async with self._sessions() as session:
+            row = await self._load(session, suggestion_id)
+            if row is None or row.pr_number is None or row.status not in REVISABLE:
+                await self._outbox.complete(claim)
+                return "nothing to update"
+            number = row.pr_number
+        updated = await github.update_pull_branch(number)  # type: ignore[attr-defined]
+        if updated:
+            await self._complete_with(claim, suggestion_id, ("rebased", {}))
+            return "updated"
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, suggestion_id)
+            assert row is not None
+            row.status = SuggestionStatus.CONFLICT
+            row.last_error = "the lesson changed where the edit is"
+            await self._event(session, row, "conflict", {"code": "merge_conflict"})
+            await self._outbox.complete(claim, session)
+        return "conflict"
+
+    async def _note_translations(self, claim: Claim) -> str:
+        """Comment once on the lesson's issue: which translations may need the same change."""
+        github = self._github_or_fail()
+        issue_number = claim.payload.get("issue_number")
+        siblings = claim.payload.get("siblings") or []
+        if not issue_number or not siblings:
+            await self._outbox.complete(claim)
+            return "no translations"
+        lines = [
+            f"The suggested edit in #{claim.payload['pr_number']} changed "
+            f"`{claim.payload['path']}`. These translations may need the same change:",
+            "",
+            *(f"- [ ] `{path}`" for path in siblings),
+        ]
+        note = marker("translations", str(_suggestion_id(claim.key)))
+        lines += ["", note]
+        await github.create_comment(int(issue_number), "\n".join(lines), marker=note)
+        await self._outbox.complete(claim)
+        return "noted"
+
+    async def _complete_with(
+        self,
+        claim: Claim,
+        suggestion_id: int,
+        event: tuple[str, dict[str, Any]] | None,
+        *,
+        head_sha: str | None = None,
+    ) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, suggestion_id)
+            assert row is not None
+            if head_sha:
+                row.head_sha = head_sha
+            if event is not None:
+                await self._event(session, row, *event)
+            await self._outbox.complete(claim, session)
+
+    async def _event(
+        self, session: AsyncSession, row: Suggestion, kind: str, detail: dict[str, Any]
+    ) -> SuggestionEvent:
+        """Record an event and, when people hear of it, one notification job per person."""
+        event = SuggestionEvent(
+            suggestion_id=row.id, kind=kind, detail=detail, created_at=self._clock()
+        )
+        session.add(event)
+        await session.flush()
+        if kind in TOLD:
+            intents = [
+                (
+                    f"notify:{event.id}:{credit.id}",
+                    {"suggestion_id": row.id, "event_id": event.id, "credit_id": credit.id},
+                )
+                for credit in row.credits
+                if not credit.withdrawn or kind == "withdrawn"
+            ]
+            await self._outbox.enqueue_many(self.NOTIFY_KIND, intents, session)
+        if kind in ("pr_opened", "merged"):
+            # The lesson's post shows new suggestions and thanks people when one lands.
+            await self._outbox.enqueue_many(
+                self.JOB_KIND,
+                [(f"suggestion:{row.id}:post:{event.id}", {"op": "post", "event_id": event.id})],
+                session,
+            )
+        return event
+
+    async def _post_in_lesson(self, claim: Claim) -> str:
+        """Say in the lesson's post that an edit was suggested, or thank people for it."""
+        suggestion_id = _suggestion_id(claim.key)
+        async with self._sessions() as session:
+            row = await self._load(session, suggestion_id)
+            event = (
+                next((e for e in row.events if e.id == claim.payload["event_id"]), None)
+                if row is not None
+                else None
+            )
+            if row is None or event is None or self.chat is None:
+                await self._outbox.complete(claim, session)
+                await session.commit()
+                return "nothing to post"
+            view = _view(row)
+            lesson_id = row.lesson_id
+        links = await self._links(lesson_id)
+        if links.thread_id is None:
+            await self._outbox.complete(claim)
+            return "the lesson has no post"
+        marker = f"-# suggestion {suggestion_id} · {event.id}"
+        if claim.uncertain:
+            recent = await self.chat.recent_messages(links.thread_id, 50)
+            if any(marker in message.content for message in recent):
+                await self._outbox.complete(claim)
+                return "posted (found after a crash)"
+        names = ", ".join(view.credited) or t(self._settings.locale, "suggest.post.someone")
+        key = "suggest.post.merged" if event.kind == "merged" else "suggest.post.opened"
+        message = t(
+            self._settings.locale,
+            key,
+            id=view.id,
+            names=names,
+            pr_url=view.pr_url or "",
+            status_url=self.status_url(view.id),
+        )
+        await self.chat.post_message(links.thread_id, f"{message}\n{marker}")
+        await self._outbox.complete(claim)
+        return "posted"
+
+    # --- telling people --------------------------------------------------------------------
+
+    async def _notify(self, claim: Claim) -> str:
+        """Tell one suggester about one event: a DM, else a reply in the lesson's post."""
+        job = claim.payload
+        async with self._sessions() as session:
+            row = await self._load(session, int(job["suggestion_id"]))
+            event = next((e for e in row.events if e.id == job["event_id"]), None) if row else None
+            credit = (
+                next((c for c in row.credits if c.id == job["credit_id"]), None) if row else None
+            )
+            if row is None or event is None or credit is None:
+                await self._outbox.complete(claim, session)
+                await session.commit()
+                return "nothing to tell"
+            message = self.notice(_view(row), event.kind, dict(event.detail), credit.locale)
+            user_id, lesson_id = credit.discord_user_id, row.lesson_id
+        if user_id is None or self.chat is None:
+            # Web and API suggesters follow their status page (and email, when enabled).
+            await self._outbox.complete(claim)
+            return "shown on the status page"
+        marker = f"-# suggestion {job['suggestion_id']} · {job['event_id']}"
+        content = f"{message}\n{marker}"
+        try:
+            if claim.uncertain and await self._already_told(user_id, marker):
+                await self._outbox.complete(claim)
+                return "sent a DM (found after a crash)"
+            await self.chat.send_dm(user_id, content)
+            how = "sent a DM"
+        except ChatForbiddenError:
+            links = await self._links(lesson_id)
+            if links.thread_id is None:
+                await self._outbox.complete(claim)
+                return "DMs closed and no lesson post"
+            if claim.uncertain:
+                recent = await self.chat.recent_messages(links.thread_id, 50)
+                if any(marker in message.content for message in recent):
+                    await self._outbox.complete(claim)
+                    return "replied in the lesson's post (found after a crash)"
+            await self.chat.post_message(links.thread_id, f"<@{user_id}> {content}")
+            how = "replied in the lesson's post"
+        except ChatNotFoundError:
+            how = "no such user"
+        await self._outbox.complete(claim)
+        return how
+
+    async def _already_told(self, user_id: int, marker: str) -> bool:
+        """Tell whether an earlier attempt sent this notice before it could confirm it."""
+        assert self.chat is not None
+        channel_id = await self.chat.dm_channel_id(user_id)
+        recent = await self.chat.recent_messages(channel_id, 50)
+        return any(marker in message.content for message in recent)
+
+    def notice(
+        self, view: SuggestionView, kind: str, detail: Mapping[str, Any], locale: str
+    ) -> str:
+        """Return what a suggester is told about an event, in their language."""
+        params: dict[str, Any] = {
+            "id": view.id,
+            "lesson": view.lesson,
+            "pr_url": view.pr_url or "",
+            "status_url": self.status_url(view.id),
+            "reviewer": str(detail.get("reviewer") or ""),
+            "summary": _cut(str(detail.get("body") or ""), 1500),
+        }
+        text_ = t(locale, f"suggest.notice.{kind}", **params)
+        proposals = detail.get("proposals") or []
+        for proposal in proposals[:3]:
+            text_ += "\n" + t(
+                locale,
+                "suggest.notice.proposal",
+                line=proposal.get("line") or "?",
+                text=_cut(str(proposal.get("suggestion") or ""), 500),
+            )
+        return text_
+
+    def status_url(self, suggestion_id: int) -> str:
+        """Return the status page of a suggestion."""
+        return f"{self._settings.web.public_url.rstrip('/')}/suggestions/{suggestion_id}"
+
+    # --- following the review (GitHub webhooks) ------------------------------------------
+
+    async def on_pull_request(self, payload: Mapping[str, Any]) -> str:
+        """Move a suggestion when its PR closes, merges or reopens."""
+        pull = payload.get("pull_request") or {}
+        suggestion_id = _from_branch(((pull.get("head") or {}).get("ref")) or "")
+        if suggestion_id is None:
+            return "not a suggestion"
+        action = payload.get("action")
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, suggestion_id)
+            if row is None:
+                return "unknown suggestion"
+            if row.pr_number is None and pull.get("number"):
+                row.pr_number, row.pr_url = int(pull["number"]), pull.get("html_url")
+            if action == "closed" and pull.get("merged"):
+                if row.status == SuggestionStatus.MERGED:
+                    return "already merged"
+                row.status = SuggestionStatus.MERGED
+                await self._event(
+                    session,
+                    row,
+                    "merged",
+                    {
+                        "reviewer": _login(pull.get("merged_by")),
+                        "sha": pull.get("merge_commit_sha"),
+                    },
+                )
+                await self._after_merge(session, row)
+                return "merged"
+            if action == "closed":
+                if row.status in (SuggestionStatus.CLOSED, SuggestionStatus.WITHDRAWN):
+                    return "already closed"
+                row.status = SuggestionStatus.CLOSED
+                await self._event(
+                    session, row, "closed", {"reviewer": _login(payload.get("sender"))}
+                )
+                return "closed"
+            if action == "reopened" and row.status in (
+                SuggestionStatus.CLOSED,
+                SuggestionStatus.CONFLICT,
+            ):
+                row.status = SuggestionStatus.OPEN
+                await self._event(session, row, "reopened", {})
+                return "reopened"
+            if action == "synchronize":
+                head = (pull.get("head") or {}).get("sha")
+                if head and head != row.head_sha:
+                    row.head_sha = head
+                    await self._event(session, row, "pushed", {"sha": head})
+                return "synchronized"
+        return "ignored"
+
+    async def _after_merge(self, session: AsyncSession, row: Suggestion) -> None:
+        """Thank people in the lesson's post and list translations that may lag behind."""
+        catalogue = self._catalogue()
+        lesson = catalogue.get(row.lesson.identity)
+        if lesson is None or row.locale != catalogue.default_locale:
+            return
+        siblings = sorted(f.path for locale, f in lesson.files.items() if locale != row.locale)
+        if not siblings:
+            return
+        links = await self._links(row.lesson_id)
+        await self._event(session, row, "translations_behind", {"siblings": siblings})
+        await self._outbox.enqueue_many(
+            self.JOB_KIND,
+            [
+                (
+                    f"suggestion:{row.id}:translations",
+                    {
+                        "op": "translations",
+                        "issue_number": links.issue_number,
+                        "siblings": siblings,
+                        "path": row.path,
+                        "pr_number": row.pr_number,
+                    },
+                )
+            ],
+            session,
+        )
+
+    async def on_review(self, payload: Mapping[str, Any]) -> str:
+        """Follow a submitted or dismissed review of a suggestion's PR."""
+        pull = payload.get("pull_request") or {}
+        suggestion_id = _from_branch(((pull.get("head") or {}).get("ref")) or "")
+        review = payload.get("review") or {}
+        if suggestion_id is None or not review:
+            return "not a suggestion"
+        state = str(review.get("state") or "").lower()
+        action = payload.get("action")
+        detail = {
+            "review_id": review.get("id"),
+            "reviewer": _login(review.get("user")),
+            "body": str(review.get("body") or "")[:4000],
+        }
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, suggestion_id)
+            if row is None or row.status not in REVISABLE:
+                return "not following"
+            if action == "dismissed":
+                row.status = SuggestionStatus.OPEN
+                await self._event(session, row, "review_dismissed", detail)
+                return "dismissed"
+            if action != "submitted":
+                return "ignored"
+            if any(
+                e.kind in ("changes_requested", "approved", "reviewed")
+                and e.detail.get("review_id") == review.get("id")
+                for e in row.events
+            ):
+                return "already seen"
+            if state == "changes_requested":
+                row.status = SuggestionStatus.CHANGES_REQUESTED
+                await self._event(session, row, "changes_requested", detail)
+                return "changes requested"
+            if state == "approved":
+                row.status = SuggestionStatus.APPROVED
+                await self._event(session, row, "approved", detail)
+                return "approved"
+            await self._event(session, row, "reviewed", detail)
+        return "commented"
+
+    async def on_review_comment(self, payload: Mapping[str, Any]) -> str:
+        """Keep a reviewer's line comment, and its ```suggestion block as a proposal."""
+        pull = payload.get("pull_request") or {}
+        suggestion_id = _from_branch(((pull.get("head") or {}).get("ref")) or "")
+        comment = payload.get("comment") or {}
+        if suggestion_id is None or payload.get("action") != "created" or not comment:
+            return "not a suggestion"
+        blocks = edits.suggestion_blocks(str(comment.get("body") or ""))
+        detail = {
+            "comment_id": comment.get("id"),
+            "review_id": comment.get("pull_request_review_id"),
+            "reviewer": _login(comment.get("user")),
+            "path": comment.get("path"),
+            "line": comment.get("line") or comment.get("original_line"),
+            "start_line": comment.get("start_line"),
+            "body": str(comment.get("body") or "")[:4000],
+            "url": comment.get("html_url"),
+        }
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, suggestion_id)
+            if row is None:
+                return "unknown suggestion"
+            if any(
+                e.detail.get("comment_id") == comment.get("id")
+                for e in row.events
+                if e.kind in ("line_comment", "reviewer_suggestion")
+            ):
+                return "already seen"
+            if blocks and detail["line"]:
+                await self._event(
+                    session, row, "reviewer_suggestion", {**detail, "suggestion": blocks[0]}
+                )
+                return "reviewer suggestion"
+            await self._event(session, row, "line_comment", detail)
+        return "line comment"
+
+    async def on_default_branch_push(self, changed_paths: Sequence[str]) -> int:
+        """Re-check open suggestions whose file changed on the default branch; return how many."""
+        if not changed_paths:
+            return 0
+        async with self._sessions() as session, session.begin():
+            rows = (
+                (
+                    await session.execute(
+                        select(Suggestion).where(
+                            Suggestion.path.in_(list(changed_paths)),
+                            Suggestion.status.in_(
+                                (
+                                    SuggestionStatus.OPEN,
+                                    SuggestionStatus.CHANGES_REQUESTED,
+                                    SuggestionStatus.APPROVED,
+                                )
+                            ),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            intents = [
+                (f"suggestion:{row.id}:update_branch", {"op": "update_branch"}) for row in rows
+            ]
+            await self._outbox.enqueue_many(self.JOB_KIND, intents, session)
+        if rows:
+            self._wake()
+        return len(rows)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Links:
+    issue_number: int | None = None
+    post_url: str | None = None
+    thread_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """A suggestion's facts copied out of its session, for work over the network."""
+
+    id: int
+    lesson_id: int
+    program: str
+    slug: str
+    locale: str
+    path: str
+    find: str
+    replace: str
+    revisions: tuple[Mapping[str, str], ...]
+    reason: str
+    source: str
+    names: tuple[str, ...]
+    emails: tuple[tuple[str, str], ...]
+
+    @property
+    def identity(self) -> str:
+        return f"{self.program}/{self.slug}"
+
+    @classmethod
+    def of(cls, row: Suggestion) -> _Snapshot:
+        credits = [credit for credit in row.credits if not credit.withdrawn]
+        return cls(
+            id=row.id,
+            lesson_id=row.lesson_id,
+            program=row.lesson.program,
+            slug=row.lesson.slug,
+            locale=row.locale,
+            path=row.path or "",
+            find=str(row.edit.get("find", "")),
+            replace=str(row.edit.get("replace", "")),
+            revisions=tuple(row.edit.get("revisions", [])),
+            reason=row.reason or "",
+            source=str(row.source),
+            names=tuple(name for name in (credit.name for credit in credits) if name),
+            emails=tuple(
+                (credit.name or credit.email.split("@")[0], credit.email)
+                for credit in credits
+                if credit.email
+            ),
+        )
+
+    def edited(self, base_text: str, allow_front_matter: bool) -> str:
+        """Apply the edit, then each revision made before the PR opened, to `base_text`."""
+        applied = edits.apply_edit(
+            base_text,
+            self.find,
+            self.replace,
+            path=self.path,
+            allow_front_matter=allow_front_matter,
+        ).text
+        for revision in self.revisions:
+            applied = edits.apply_edit(
+                applied,
+                revision["find"],
+                revision["replace"],
+                path=self.path,
+                allow_front_matter=allow_front_matter,
+            ).text
+        return applied
+
+
+def _view(row: Suggestion) -> SuggestionView:
+    return SuggestionView(
+        id=row.id,
+        lesson=row.lesson.identity,
+        locale=row.locale,
+        path=row.path,
+        status=str(row.status),
+        pr_number=row.pr_number,
+        pr_url=row.pr_url,
+        error=row.last_error,
+        find=str(row.edit.get("find", "")),
+        replace=str(row.edit.get("replace", "")),
+        reason=row.reason or "",
+        credited=tuple(
+            credit.name or "" for credit in row.credits if not credit.withdrawn and credit.name
+        ),
+        created_at=row.created_at,
+        events=tuple(EventView(event.kind, event.created_at, event.detail) for event in row.events),
+    )
+
+
+def edit_error(error: edits.EditError) -> SuggestionError:
+    """Return the suggestion error for an edit that does not apply."""
+    code = {
+        "not_found": "find_not_found",
+        "ambiguous": "find_ambiguous",
+        "find_empty": "field_empty",
+    }.get(error.code, error.code)
+    return SuggestionError(
+        code,
+        field="find" if code.startswith("find") or code == "field_empty" else "replace",
+        count=error.count or None,
+        closest=(error.closest or "")[:200] or None,
+        problems=", ".join(error.problems) or None,
+    )
+
+
+def git_blob_sha(data: bytes) -> str:
+    """Return the git blob sha of a file's bytes (what GitHub calls the file's sha)."""
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+async def _serialize(session: AsyncSession, fingerprint: str) -> None:
+    """Hold a transaction lock per fingerprint on PostgreSQL (processes take turns)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int(fingerprint[:15], 16)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def _lesson_id(session: AsyncSession, program: str, slug: str) -> int:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    await session.execute(
+        insert(Lesson)
+        .values(program=program, slug=slug, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["program", "slug"])
+    )
+    return (
+        await session.execute(
+            select(Lesson.id).where(Lesson.program == program, Lesson.slug == slug)
+        )
+    ).scalar_one()
+
+
+def _suggestion_id(key: str) -> int:
+    """Return the suggestion id of a job key `suggestion:<id>:<op>...`."""
+    return int(key.split(":")[1])
+
+
+def _from_branch(ref: str) -> int | None:
+    if not ref.startswith(BRANCH_PREFIX):
+        return None
+    rest = ref.removeprefix(BRANCH_PREFIX)
+    return int(rest) if rest.isdigit() else None
+
+
+def _login(user: Any) -> str:
+    return str((user or {}).get("login") or "") if isinstance(user, Mapping) else ""
+
+
+def _shown_name(author: Author, source: SuggestionSource) -> str:
+    return author.name.strip() or {"discord": "a Discord user"}.get(str(source), "a learner")
+
+
+def _trailer_name(name: str) -> str:
+    # A trailer is one line; angle brackets would end the name early.
+    return " ".join(name.replace("<", "").replace(">", "").split())[:100] or "Suggester"
+
+
+def _cut(text_: str, limit: int) -> str:
+    return text_ if len(text_) <= limit else text_[: limit - 1].rstrip() + "…"
+
+
+def _longest_backtick_run(text_: str) -> int:
+    runs = re.findall(r"`+", text_)
+    return max((len(run) for run in runs), default=0)
+
+
+__all__ = [
+    "Author",
+    "Preview",
+    "Submitted",
+    "SuggestionError",
+    "SuggestionInput",
+    "SuggestionService",
+    "SuggestionView",
+]
