@@ -115,10 +115,12 @@ def _folded(text: str) -> tuple[str, list[int]]:
 
 
 def _fold_query(text: str) -> str:
+    """Return a pasted passage folded for matching, without its surrounding whitespace."""
     return _folded(text.strip())[0]
 
 
 def _occurrences(haystack: str, needle: str) -> list[int]:
+    """Return where `needle` starts in `haystack`, overlapping occurrences included."""
     found: list[int] = []
     start = haystack.find(needle)
     while start != -1:
