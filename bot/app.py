@@ -313,6 +313,8 @@ def _linking_service(
         eager=settings.linking.mode == "eager",
         outbox=outbox or make_outbox(settings, sessions),
         max_removals=settings.linking.max_removals,
+        # The bot serves suggested edits wherever it links lessons.
+        suggest_button=True,
     )
 
 

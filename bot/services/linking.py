@@ -32,7 +32,15 @@ from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import neutralize
 from bot.i18n import t
 from bot.services.outbox import Claim, LostClaimError, Outbox
-from bot.services.ports import ChatNotFoundError, ChatPort, Forum, GitHubPort, Issue
+from bot.services.ports import (
+    ChatButton,
+    ChatNotFoundError,
+    ChatPort,
+    Forum,
+    GitHubPort,
+    Issue,
+    suggest_button,
+)
 from bot.store.models import Lesson, LessonFile, LessonLink, ProgramForum, utcnow
 
 log = logging.getLogger(__name__)
@@ -256,8 +264,11 @@ class LinkingService:
         eager: bool = True,
         outbox: Outbox | None = None,
         max_removals: int = DEFAULT_MAX_REMOVALS,
+        suggest_button: bool = False,
     ) -> None:
         self._sessions = sessions
+        # With suggested edits on, each starter message carries a "Suggest an edit" button.
+        self._suggest_button = suggest_button
         self._eager = eager
         self._github = github
         self._chat = chat
@@ -342,6 +353,17 @@ class LinkingService:
         if post:
             text += "\n" + t(self._locale, "linking.issue_post", post_url=post)
         return f"{text}\n\n{marker(MARKER_KIND, wanted.identity)}\n"
+
+    def button(self, wanted: WantedLesson) -> ChatButton | None:
+        """Return the starter message's "Suggest an edit" button, when suggestions are on."""
+        if not self._suggest_button:
+            return None
+        label = t(self._locale, "discord_suggest.button")
+        return suggest_button(wanted.identity, self._default_locale, label)
+
+    def _button_parts(self, wanted: WantedLesson) -> tuple[str, ...]:
+        button = self.button(wanted)
+        return () if button is None else (button.label, button.custom_id)
 
     def starter(self, wanted: WantedLesson, issue_url: str | None) -> str:
         """Return the post's starter message: the page, the issue once it exists, and the
@@ -672,7 +694,11 @@ class LinkingService:
         self._count(plan, report)
         if plan.create_thread:
             post = await self._chat.create_forum_post(
-                forum.id, wanted.title, self.starter(wanted, state.issue_url), tag_ids=tag_ids
+                forum.id,
+                wanted.title,
+                self.starter(wanted, state.issue_url),
+                tag_ids=tag_ids,
+                button=self.button(wanted),
             )
             state = await self._save(
                 claim,
@@ -723,6 +749,7 @@ class LinkingService:
                 state.thread_id or 0,
                 state.starter_id or 0,
                 content=self.starter(wanted, state.issue_url),
+                button=self.button(wanted),
             )
         await self._confirm(claim, state, wanted, forum, tag_ids)
 
@@ -953,7 +980,8 @@ class LinkingService:
         url = self._post_url(state, forum)
         return (
             _digest(wanted.title, list(tag_ids)),
-            _digest(self.starter(wanted, state.issue_url)),
+            # The button is part of the starter: turning suggestions on adds it to every post.
+            _digest(self.starter(wanted, state.issue_url), *self._button_parts(wanted)),
             _digest(self.issue_title(wanted), self.issue_body(wanted, url)),
         )
 

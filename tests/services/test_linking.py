@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.domain.catalogue import load_catalogue
-from bot.services.linking import ISSUE_TITLE_LIMIT, LinkingService, parse_post_key, post_key
+from bot.services.linking import (
+    ISSUE_TITLE_LIMIT,
+    LinkingService,
+    _StoredState,
+    parse_post_key,
+    post_key,
+)
 from tests.conftest import write_lesson
 
 TEMPLATE = "https://learn.example/{locale}/programs/{program}/lessons/{slug}"
@@ -55,3 +61,34 @@ def test_the_starter_message_carries_a_key_that_names_the_lesson(tmp_path: Path)
     assert starter.splitlines()[-1] == post_key("ml/intro") == "-# `lessonbot:lesson=ml/intro`"
     assert parse_post_key(starter) == "ml/intro"
     assert parse_post_key("Talk about the lesson here.") is None
+
+
+def test_with_suggestions_on_the_starter_carries_a_suggest_button_in_its_digest(
+    tmp_path: Path,
+) -> None:
+    _lesson(tmp_path, "intro", "Intro")
+    catalogue = load_catalogue(tmp_path, "en")
+    plain = _service()
+    with_button = LinkingService(
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        default_locale="en",
+        locales=["en", "es"],
+        lesson_url_template=TEMPLATE,
+        suggest_button=True,
+    )
+    wanted = with_button.wanted(catalogue.lessons["ml/intro"], catalogue)
+
+    button = with_button.button(wanted)
+
+    assert plain.button(wanted) is None
+    assert button is not None and button.custom_id == "lessonbot:suggest:ml/intro:en"
+    assert button.label == "Suggest an edit"
+    # Turning suggestions on changes the starter's digest, so the next sync adds the button.
+    state = _StoredState(1, False, 2, 2, 3, None, None, None)
+    starter_part = 1
+    assert (
+        plain._parts(wanted, state, None, [])[starter_part]
+        != with_button._parts(wanted, state, None, [])[starter_part]
+    )
