@@ -33,6 +33,7 @@ from bot.services.ports import (
     PullRequest,
     Review,
     ReviewComment,
+    StaleContentError,
 )
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class GitHubRateLimitedError(GitHubError):
         self.retry_at = retry_at
 
 
-class StaleFileError(GitHubError):
+class StaleFileError(GitHubError, StaleContentError):
     """The file changed since the caller read it (its blob sha no longer matches)."""
 
 

@@ -104,6 +104,10 @@ class ReviewComment:
     in_reply_to_id: int | None = None
 
 
+class StaleContentError(Exception):
+    """A write that expected a file at one version found another: read it again."""
+
+
 class GitHubPort(Protocol):
     """The bot's only door to GitHub; every write is safe to retry."""
 

@@ -38,6 +38,7 @@ from bot.services.ports import (
     ChatPort,
     GitHubPort,
     ProposedChange,
+    StaleContentError,
 )
 from bot.services.signing import Signer
 from bot.store.models import (
@@ -825,8 +826,9 @@ class SuggestionService:
             try:
                 pull = await github.open_pull_request(change)
                 break
-            except Exception as error:
-                if type(error).__name__ != "StaleFileError" or attempt:
+            except StaleContentError:
+                # The default branch moved on since the content copy was fetched.
+                if attempt:
                     raise
                 current = await github.get_file(snapshot.path, self.default_branch)
                 base_text, base_sha = current.text, current.sha
