@@ -607,7 +607,8 @@ class GitHubAdapter:
         status, data = await self._call("pulls.update_branch", update, write=True)
         if status in (200, 202):
             return True
-        if status == 422 and "no new commits" in data.lower():
+        if status == 422 and ("no new commits" in data.lower() or "not open" in data.lower()):
+            # Up to date already, or merged or closed meanwhile: nothing to bring over.
             return True
         if status == 422 and "conflict" in data.lower():
             return False

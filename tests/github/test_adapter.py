@@ -599,3 +599,16 @@ async def test_update_pull_branch_merges_main_in_and_reports_a_conflict(
         assert "Fixtures stay small." in (await adapter.get_file(LESSON, "update-me")).text
     finally:
         adapter.close()
+
+
+async def test_updating_a_closed_pull_request_has_nothing_to_bring_over(
+    sandbox: GitHubSandbox,
+) -> None:
+    adapter = make_adapter(sandbox)
+    try:
+        pull = await adapter.open_pull_request(change("closed-one"))
+        await adapter.close_pull_request(pull.number)
+
+        assert await adapter.update_pull_branch(pull.number)
+    finally:
+        adapter.close()
