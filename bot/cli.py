@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_retry.add_argument("id", type=int, metavar="ID")
     jobs_retry.set_defaults(handler=_jobs_retry)
 
+    _add_suggestion_commands(commands, content_help)
+
     database = commands.add_parser("db", help="manage the database")
     database_commands = database.add_subparsers(dest="db_command", metavar="COMMAND")
     database_commands.required = True
@@ -642,16 +644,22 @@ def _jobs_retry(arguments: argparse.Namespace, settings: Settings) -> int:
 
 def _with_outbox(settings: Settings, use: Callable[[Any], Awaitable[Any]]) -> Any:
     """Run one call on the write path's table, migrating the database first."""
+    from bot.app import make_outbox
+
+    return _with_database(settings, lambda sessions: use(make_outbox(settings, sessions)))
+
+
+def _with_database(settings: Settings, use: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run one call with a session factory, migrating the database first."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.app import make_outbox
     from bot.store.engine import make_engine, make_session_factory
     from bot.store.migrate import upgrade
 
     async def run() -> Any:
         engine = make_engine(settings.database.url)
         try:
-            return await use(make_outbox(settings, make_session_factory(engine)))
+            return await use(make_session_factory(engine))
         finally:
             await engine.dispose()
 
@@ -666,6 +674,396 @@ def _with_outbox(settings: Settings, use: Callable[[Any], Awaitable[Any]]) -> An
         log.debug("database unavailable", exc_info=True)
         reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         raise UsageError(t(settings.locale, "cli.db_failed", reason=reason)) from None
+
+
+# --- suggested edits: the CLI door to the service Discord, the web form and the API use ---
+
+# SuggestionStatus's values, spelled here so building the parser loads no database code.
+SUGGESTION_STATUSES = (
+    "queued",
+    "open",
+    "changes_requested",
+    "approved",
+    "merged",
+    "closed",
+    "conflict",
+    "withdrawn",
+    "failed",
+)
+STDIN = "-"
+
+
+def _add_suggestion_commands(commands: Any, content_help: str) -> None:
+    """Add `suggest` and `suggestions list|show` to the parser."""
+    suggest = commands.add_parser(
+        "suggest",
+        help="suggest an edit to a lesson; the running bot opens its pull request",
+        description="Check an edit against the lesson as it is now and queue it, as the "
+        "Discord command, the web form and the API do. The running bot's job worker opens "
+        "the pull request.",
+    )
+    suggest.add_argument("--lesson", required=True, metavar="PROGRAM/SLUG")
+    suggest.add_argument(
+        "--locale", metavar="LOCALE", help="the version to change (default: content.default_locale)"
+    )
+    suggest.add_argument(
+        "--find",
+        required=True,
+        metavar="TEXT",
+        help="the exact passage to change; - reads it from standard input (one trailing "
+        "newline dropped)",
+    )
+    suggest.add_argument(
+        "--replace", required=True, metavar="TEXT", help="what it should say ('' deletes it)"
+    )
+    suggest.add_argument("--reason", required=True, metavar="TEXT", help="why, for the reviewers")
+    suggest.add_argument("--author", metavar="NAME", help="the name to credit (default: $USER)")
+    suggest.add_argument("--email", metavar="EMAIL", help="where to send updates (optional)")
+    suggest.add_argument("--content", metavar="DIR", help=content_help)
+    suggest.add_argument("--json", action="store_true", help="print one JSON object")
+    suggest.set_defaults(handler=_suggest)
+
+    suggestions = commands.add_parser(
+        "suggestions", help="see suggested edits and where they are in review"
+    )
+    suggestion_commands = suggestions.add_subparsers(dest="suggestions_command", metavar="COMMAND")
+    suggestion_commands.required = True
+    listing = suggestion_commands.add_parser("list", help="suggested edits, newest first")
+    which = listing.add_mutually_exclusive_group()
+    which.add_argument(
+        "--status",
+        nargs="+",
+        action="extend",
+        choices=SUGGESTION_STATUSES,
+        metavar="STATUS",
+        help=f"only these statuses ({', '.join(SUGGESTION_STATUSES)})",
+    )
+    which.add_argument(
+        "--translations-behind",
+        action="store_true",
+        help="merged edits to the default locale, one line per translation of the lesson "
+        "that may need the same change",
+    )
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(handler=_suggestions_list)
+    show = suggestion_commands.add_parser("show", help="one suggestion and what happened to it")
+    show.add_argument("id", type=int, metavar="ID")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(handler=_suggestions_show)
+
+
+def _suggest(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.github.content import ContentSyncError
+    from bot.services.suggestions import Author, SuggestionError, SuggestionInput
+    from bot.store.models import SuggestionSource
+
+    locale = settings.locale
+    find = _stdin_passage(locale) if arguments.find == STDIN else arguments.find
+    try:
+        catalogue = _suggestion_catalogue(arguments, settings)
+    except ContentSyncError as error:
+        _error(t(locale, "cli.content_sync_failed", reason=str(error)))
+        return EXIT_PROBLEMS
+    user = _login_name()
+    request = SuggestionInput(
+        lesson=arguments.lesson,
+        locale=arguments.locale or settings.content.default_locale,
+        find=find,
+        replace=arguments.replace,
+        reason=arguments.reason,
+        source=SuggestionSource.CLI,
+        author=Author(
+            name=arguments.author or os.environ.get("USER") or user,
+            email=arguments.email or None,
+            handle=f"cli:{user}",
+            locale=locale,
+        ),
+    )
+
+    async def submit(service: Any) -> tuple[Any, str]:
+        submitted = await service.submit(request)
+        return submitted, service.status_url(submitted.id)
+
+    try:
+        submitted, status_url = _with_suggestions(settings, submit, lambda: catalogue)
+    except SuggestionError as error:
+        _error(error.message(locale))
+        return EXIT_PROBLEMS
+    if arguments.json:
+        record = {
+            "id": submitted.id,
+            "status": submitted.status,
+            "status_url": status_url,
+            "token": submitted.token,
+            "joined": submitted.joined,
+        }
+        print(json.dumps(record, ensure_ascii=False))
+        return EXIT_OK
+    said = "cli_suggest.joined" if submitted.joined else "cli_suggest.queued"
+    print(t(locale, said, id=submitted.id, status_url=status_url))
+    print(t(locale, "cli_suggest.token", token=submitted.token))
+    return EXIT_OK
+
+
+def _stdin_passage(locale: str) -> str:
+    """Return the passage piped in, without the newline that ends a file or `echo`."""
+    try:
+        text = sys.stdin.read()
+    except UnicodeDecodeError:
+        raise UsageError(t(locale, "cli_suggest.stdin_not_text")) from None
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def _login_name() -> str:
+    """Return the name of the user running the command, or "unknown" when there is none."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no $USER or $LOGNAME and no passwd entry (a container)
+        return "unknown"
+
+
+def _suggestion_catalogue(arguments: argparse.Namespace, settings: Settings) -> Catalogue:
+    """Load the lessons as `sync` does: --content, else content.source (clone or folder)."""
+    if arguments.content:
+        return _load(_content_dir(arguments, settings), settings)
+    from bot.app import content_from_github, content_source
+
+    try:
+        from_github = content_from_github(settings)
+    except ConfigError as error:
+        raise UsageError(t(settings.locale, "cli.config_error", message=str(error))) from None
+    if not from_github:
+        return _load(_content_dir(arguments, settings), settings)
+    from bot.github.adapter import GitHubAdapter
+
+    async def fetch() -> Catalogue:
+        # The edit is checked against the default branch as it is now, as the bot checks it.
+        github = GitHubAdapter.from_settings(settings.github)
+        try:
+            return await content_source(settings, github).refresh()
+        finally:
+            github.close()
+
+    return asyncio.run(fetch())
+
+
+def _with_suggestions(
+    settings: Settings,
+    use: Callable[[Any], Awaitable[Any]],
+    catalogue: Callable[[], Catalogue] | None = None,
+) -> Any:
+    """Run one call on the suggestion service, migrating the database first.
+
+    No GitHub client: the running bot's job worker opens the pull requests.
+    """
+
+    async def run(sessions: Any) -> Any:
+        from bot.app import make_outbox
+        from bot.services.signing import load_signer
+        from bot.services.suggestions import SuggestionService
+
+        # The signing key the running bot uses (web.secret or the stored one): the token
+        # printed here opens the status page and the API for this suggestion.
+        signer = await load_signer(sessions, settings.web.secret)
+        service = SuggestionService(
+            sessions,
+            make_outbox(settings, sessions),
+            settings,
+            catalogue=catalogue or (lambda: _load(settings.content.dir, settings)),
+            signer=signer,
+            github=None,
+        )
+        return await use(service)
+
+    return _with_database(settings, run)
+
+
+def _suggestions_list(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.models import SuggestionStatus
+
+    if arguments.translations_behind:
+        return _translations_behind(arguments, settings)
+    statuses = [SuggestionStatus(status) for status in arguments.status or ()] or None
+    views = _with_suggestions(settings, lambda service: service.list(statuses))
+    if arguments.json:
+        _print_json_array([_suggestion_record(view) for view in views], sys.stdout)
+        return EXIT_OK
+    locale = settings.locale
+    if not views:
+        print(t(locale, "cli_suggest.list_empty"), file=sys.stderr)
+        return EXIT_OK
+    from bot.store.models import utcnow
+
+    now = utcnow()
+    columns = ("col_id", "col_lesson", "col_locale", "col_status", "col_pr", "col_age")
+    rows = [
+        [
+            str(view.id),
+            view.lesson,
+            view.locale,
+            view.status,
+            f"#{view.pr_number}" if view.pr_number else "-",
+            _age(now - view.created_at, locale),
+        ]
+        for view in views
+    ]
+    _print_table([t(locale, f"cli_suggest.{column}") for column in columns], rows)
+    return EXIT_OK
+
+
+def _translations_behind(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.models import SuggestionStatus
+
+    views = _with_suggestions(settings, lambda service: service.list([SuggestionStatus.MERGED]))
+    default_locale = settings.content.default_locale
+    records = [
+        {
+            "id": view.id,
+            "lesson": view.lesson,
+            "locale": view.locale,
+            "path": view.path,
+            "pr_number": view.pr_number,
+            "pr_url": view.pr_url,
+            "sibling": sibling,
+        }
+        for view in views
+        if view.locale == default_locale
+        for sibling in _siblings(view)
+    ]
+    if arguments.json:
+        _print_json_array(records, sys.stdout)
+        return EXIT_OK
+    locale = settings.locale
+    if not records:
+        print(t(locale, "cli_suggest.behind_empty"), file=sys.stderr)
+        return EXIT_OK
+    columns = ("col_id", "col_lesson", "col_pr", "col_file", "col_translation")
+    rows = [
+        [
+            str(record["id"]),
+            record["lesson"],
+            f"#{record['pr_number']}" if record["pr_number"] else "-",
+            record["path"] or "-",
+            record["sibling"],
+        ]
+        for record in records
+    ]
+    _print_table([t(locale, f"cli_suggest.{column}") for column in columns], rows)
+    return EXIT_OK
+
+
+def _siblings(view: Any) -> list[str]:
+    """Return the translations a merged edit's events name, each once, in order."""
+    seen: dict[str, None] = {}
+    for event in view.events:
+        siblings = event.detail.get("siblings") if event.kind == "translations_behind" else None
+        if isinstance(siblings, list):
+            seen.update((str(path), None) for path in siblings)
+    return list(seen)
+
+
+def _suggestion_record(view: Any) -> dict[str, Any]:
+    """Return a suggestion as `suggestions list --json` prints it (events left to `show`)."""
+    record = view.as_json()
+    record.pop("events", None)
+    return {**record, "path": view.path, "created_at": view.created_at.isoformat()}
+
+
+def _suggestions_show(arguments: argparse.Namespace, settings: Settings) -> int:
+    async def show(service: Any) -> tuple[Any, str]:
+        return await service.view(arguments.id), service.status_url(arguments.id)
+
+    view, status_url = _with_suggestions(settings, show)
+    locale = settings.locale
+    if view is None:
+        _error(t(locale, "suggest.error.not_found", id=arguments.id))
+        return EXIT_PROBLEMS
+    if arguments.json:
+        record = {
+            **view.as_json(),
+            "path": view.path,
+            "find": view.find,
+            "replace": view.replace,
+            "reason": view.reason,
+            "credited": list(view.credited),
+            "created_at": view.created_at.isoformat(),
+            "status_url": status_url,
+        }
+        print(json.dumps(record, ensure_ascii=False))
+        return EXIT_OK
+    heading = t(
+        locale,
+        "cli_suggest.show_heading",
+        id=view.id,
+        lesson=view.lesson,
+        locale=view.locale,
+        status=view.status,
+    )
+    lines = [heading]
+    if view.path:
+        lines.append(t(locale, "cli_suggest.show_path", path=view.path))
+    if view.pr_url:
+        lines.append(t(locale, "cli_suggest.show_pr", pr_url=view.pr_url))
+    if view.credited:
+        lines.append(t(locale, "cli_suggest.show_credited", names=", ".join(view.credited)))
+    lines.append(t(locale, "cli_suggest.show_status_url", status_url=status_url))
+    if view.error:
+        lines.append(t(locale, "cli_suggest.show_error", error=view.error))
+    lines.append(t(locale, "cli_suggest.show_reason", reason=view.reason))
+    for label, text in (("show_find", view.find), ("show_replace", view.replace)):
+        lines.append(t(locale, f"cli_suggest.{label}"))
+        lines.extend(f"    {line}" for line in text.splitlines() or [""])
+    lines.append(t(locale, "cli_suggest.show_events"))
+    for event in view.events:
+        lines.append(f"    {event.at:%Y-%m-%d %H:%M:%S}  {event.kind}  {_detail(event.detail)}")
+    for line in lines:
+        print(_printable(line.rstrip()))
+    return EXIT_OK
+
+
+def _detail(detail: Any) -> str:
+    """Return an event's detail as `key=value` pairs on one line."""
+    parts = []
+    for key, value in dict(detail).items():
+        if isinstance(value, list):
+            shown = ", ".join(str(item) for item in value)
+        elif isinstance(value, str):
+            shown = value
+        else:
+            shown = json.dumps(value, ensure_ascii=False)
+        parts.append(f"{key}={shown}")
+    return " ".join(parts)
+
+
+def _age(elapsed: Any, locale: str) -> str:
+    """Return a short, localized age such as `5h`."""
+    from babel import Locale, UnknownLocaleError
+    from babel.dates import format_timedelta
+
+    try:
+        language = Locale.parse(locale.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        language = Locale.parse("en")
+    return format_timedelta(elapsed, locale=language, format="narrow")
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """Print rows under headers as a rich table, wide enough not to wrap when piped."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header in headers:
+        table.add_column(header, no_wrap=True, overflow="ignore")
+    for row in rows:
+        # Text, not a str: a lesson or path with `[...]` is not rich markup.
+        table.add_row(*(Text(_printable(cell)) for cell in row))
+    width = None if sys.stdout.isatty() else 10_000
+    Console(file=sys.stdout, width=width, highlight=False).print(table)
 
 
 class _ProgressBar:
