@@ -1565,6 +1565,9 @@ def _view(row: Suggestion) -> SuggestionView:
 
 def edit_error(error: edits.EditError) -> SuggestionError:
     """Return the suggestion error for an edit that does not apply."""
+    if error.code == "not_found" and not error.closest:
+        # Nothing in the lesson comes close: there is no passage to offer.
+        return SuggestionError("find_not_found_anywhere", field="find")
     code = {
         "not_found": "find_not_found",
         "ambiguous": "find_ambiguous",

@@ -304,3 +304,15 @@ async def test_events_are_listed_in_order(session_factory: Sessions, content: Pa
         "submitted",
         "pr_opened",
     ]
+
+
+async def test_a_passage_like_nothing_in_the_lesson_is_refused_without_a_closest_one(
+    session_factory: Sessions, content: Path
+) -> None:
+    service, _ = make_service(session_factory, content)
+    with pytest.raises(SuggestionError) as refused:
+        await service.submit(suggestion(find="zzzz qqqq xxxx wwww"))
+    assert refused.value.code == "find_not_found_anywhere"
+    for locale in ("en", "ar", "zh"):
+        message = refused.value.message(locale)
+        assert "{" not in message and "suggest.error" not in message
