@@ -137,6 +137,20 @@ class SiteSettings:
 
 
 @dataclass(frozen=True)
+class MaintainerSettings:
+    """One `[[mail.maintainers]]` entry: who gets the digest email, and what it holds."""
+
+    address: str = ""
+    # The email's language; empty: the bot's `locale`.
+    locale: str = ""
+    # Programs and question locales to include; empty: all of them.
+    programs: tuple[str, ...] = ()
+    locales: tuple[str, ...] = ()
+    # "every" scheduled digest, or at most one a day, week or month.
+    frequency: Literal["every", "daily", "weekly", "monthly"] = "every"
+
+
+@dataclass(frozen=True)
 class MailSettings:
     """Outgoing mail for maintainer digests."""
 
@@ -145,7 +159,8 @@ class MailSettings:
     smtp_username: str = ""
     starttls: bool = False
     sender: str = "lessonbot@localhost"
-    maintainers: tuple[str, ...] = ()
+    # Tables (address, locale, programs, locales, frequency) or plain addresses.
+    maintainers: tuple[MaintainerSettings, ...] = ()
     smtp_password: Secret | None = field(default=None, metadata=_SECRET)
 
 
@@ -155,6 +170,12 @@ class DigestSettings:
 
     schedule: str = "0 9 * * 1"
     timezone: str = "UTC"
+    # Send a digest with no open questions and no waiting edits too.
+    send_empty: bool = False
+    # A digest whose time passed while no process ran is still sent this late (seconds).
+    misfire_grace_seconds: int = 6 * 3600
+    # List suggested edits waiting for review longer than this many days.
+    suggestion_wait_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -351,6 +372,8 @@ def _convert(value: Any, hint: Any, dotted: str, variable: str, from_env: bool) 
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where} must be a path")
         return Path(value)
+    if origin is tuple and arguments and arguments[0] is MaintainerSettings:
+        return _maintainers(value, where, from_env)
     if origin is tuple:
         items = [item.strip() for item in value.split(",")] if from_env else value
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
@@ -361,6 +384,34 @@ def _convert(value: Any, hint: Any, dotted: str, variable: str, from_env: bool) 
             raise ConfigError(f"{where} must be a string, not {value!r}")
         return value
     raise TypeError(f"no conversion for {hint!r}")  # pragma: no cover - a programming error
+
+
+def _maintainers(value: Any, where: str, from_env: bool) -> tuple[MaintainerSettings, ...]:
+    """Read `[[mail.maintainers]]`: tables, or plain addresses as before (the environment
+    gives a comma-separated list of addresses)."""
+    items = [item.strip() for item in value.split(",") if item.strip()] if from_env else value
+    if not isinstance(items, list):
+        raise ConfigError(f"{where} must be a list of addresses or [[mail.maintainers]] tables")
+    entries = []
+    for index, item in enumerate(items):
+        if isinstance(item, str):
+            entries.append(MaintainerSettings(address=item.strip()))
+            continue
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where} entry {index + 1} must be an address or a table")
+        dotted = f"mail.maintainers[{index + 1}]"
+        values = dict(item)
+        names = {entry.name for entry in dataclasses.fields(MaintainerSettings)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(_unknown_message(unknown[0], dotted, MaintainerSettings))
+        hints = typing.get_type_hints(MaintainerSettings)
+        loaded = {
+            name: _convert(values[name], hints[name], f"{dotted}.{name}", "config file", False)
+            for name in names & set(values)
+        }
+        entries.append(MaintainerSettings(**loaded))
+    return tuple(entries)
 
 
 def _unknown_message(key: str, section: str | None, owner: type) -> str:
@@ -446,9 +497,19 @@ def _validate(settings: Settings) -> None:
         fail(
             "site.lesson_url_template", f"may use {{program}}, {{slug}}, {{locale}}, not {unknown}"
         )
-    for address in settings.mail.maintainers:
-        if "@" not in address.strip("@"):
+    for maintainer in settings.mail.maintainers:
+        address = maintainer.address
+        if "@" not in address.strip("@") or any(c.isspace() or c in "<>,;" for c in address):
             fail("mail.maintainers", f"has {address!r}, which is not an email address")
+        for locale in (maintainer.locale, *maintainer.locales):
+            if locale and not _LOCALE.fullmatch(locale):
+                fail("mail.maintainers", f"has a malformed locale {locale!r} for {address!r}")
+    for dotted, count in (
+        ("digest.misfire_grace_seconds", settings.digest.misfire_grace_seconds),
+        ("digest.suggestion_wait_days", settings.digest.suggestion_wait_days),
+    ):
+        if count < 0:
+            fail(dotted, "must not be negative")
     try:
         timezone = zoneinfo.ZoneInfo(settings.digest.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -84,6 +84,11 @@ def test_a_secret_in_the_file_is_refused_without_echoing_it(tmp_path: Path) -> N
         ("[content]\ndefault_locale = 'English'\n", {}, "content.default_locale"),
         ("[site]\nlesson_url_template = 'https://x/{lesson}'\n", {}, "site.lesson_url_template"),
         ("[mail]\nmaintainers = ['nobody']\n", {}, "mail.maintainers"),
+        ("[[mail.maintainers]]\naddress = 'x@y.org'\nfrequency = 'hourly'\n", {}, "frequency"),
+        ("[[mail.maintainers]]\naddress = 'x@y.org'\nlocale = 'Arabic'\n", {}, "Arabic"),
+        ("[[mail.maintainers]]\nadress = 'x@y.org'\n", {}, "did you mean"),
+        ("[mail]\nmaintainers = [3]\n", {}, "mail.maintainers"),
+        ("[digest]\nsuggestion_wait_days = -1\n", {}, "digest.suggestion_wait_days"),
         ("[digest]\nschedule = 'every monday'\n", {}, "digest.schedule"),
         ("[digest]\nschedule = '0 25 * * *'\n", {}, "digest.schedule"),
         ("[digest]\ntimezone = 'Mars/Olympus'\n", {}, "digest.timezone"),
@@ -103,6 +108,33 @@ def test_bad_settings_fail_with_one_line_naming_the_setting(
     message = str(raised.value)
     assert names in message
     assert "\n" not in message
+
+
+def test_maintainers_are_tables_or_plain_addresses(tmp_path: Path) -> None:
+    config = _write(
+        tmp_path,
+        '[[mail.maintainers]]\naddress = "ana@example.org"\nlocale = "es"\n'
+        'programs = ["python"]\nlocales = ["es", "en"]\nfrequency = "weekly"\n'
+        '[[mail.maintainers]]\naddress = "bo@example.org"\n'
+        "[digest]\nsend_empty = true\nsuggestion_wait_days = 5\n",
+    )
+    settings = load_settings(config, {})
+    ana, bo = settings.mail.maintainers
+    assert (ana.address, ana.locale, ana.programs, ana.locales, ana.frequency) == (
+        "ana@example.org",
+        "es",
+        ("python",),
+        ("es", "en"),
+        "weekly",
+    )
+    assert (bo.address, bo.locale, bo.programs, bo.frequency) == ("bo@example.org", "", (), "every")
+    assert settings.digest.send_empty is True
+    assert settings.digest.suggestion_wait_days == 5
+    # The old form, a list of addresses, still works, and so does the environment.
+    plain = load_settings(_write(tmp_path, "[mail]\nmaintainers = ['a@b.org']\n"), {})
+    assert [m.address for m in plain.mail.maintainers] == ["a@b.org"]
+    env = load_settings(_write(tmp_path, ""), {"LESSONBOT_MAIL_MAINTAINERS": "a@b.org, c@d.org"})
+    assert [m.address for m in env.mail.maintainers] == ["a@b.org", "c@d.org"]
 
 
 def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
