@@ -1,0 +1,1 @@
+"""Outgoing mail: the SMTP adapter and the emails the bot sends."""
