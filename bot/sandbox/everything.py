@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import func, update
 
@@ -438,6 +439,12 @@ def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
             f"  curl -s '{admin}/interactions/<interaction_id>/responses?timeout=10'",
             "  (post in a lesson's thread: POST "
             f'{admin}/channels/<thread_id>/messages {{"author_id": "1001", "content": "..."}})',
+            "Suggest an edit as a learner: on Discord run /suggest edit "
+            f"lesson:{lesson} (or press a lesson post's Suggest an edit button), or open "
+            "the web form:",
+            f"  {suggest_form_url(environment.app.settings.web.public_url, lesson)}",
+            "  The bot opens a pull request labelled suggested-edit and tells the learner "
+            "as it is reviewed.",
             "Act as a maintainer on GitHub: list the lesson issues, or clone the lessons:",
             "  curl -s -H 'Authorization: token maintainer' "
             f"'{github['url']}/repos/{github['repository']}/issues?labels=lesson-discussion'",
@@ -446,6 +453,14 @@ def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
             f"  set -a; . {shlex.quote(str(env_file))}; set +a; lessonbot sync --dry-run",
             "A restart resumes this world; `lessonbot sandbox --fresh` starts a new one.",
         ]
+    )
+
+
+def suggest_form_url(public_url: str, lesson: str) -> str:
+    """Return the web form that suggests an edit of the lesson `program/slug`."""
+    program, _, slug = lesson.partition("/")
+    return (
+        f"{public_url.rstrip('/')}/lessons/{quote(program, safe='')}/{quote(slug, safe='')}/suggest"
     )
 
 
