@@ -428,6 +428,7 @@ async def test_a_discord_suggestion_is_reviewed_revised_merged_and_told_at_each_
     assert [dm.rsplit("\n", 1)[1] for dm in dms] == [
         f"-# suggestion {suggestion_id} · {ids[kind]}" for kind in TOLD
     ]
+    assert await notes() == [note]
     post = world.post()
     assert len([m for m in post if f"-# suggestion {suggestion_id} · " in m]) == 2
     assert (await world.as_maintainer(lambda repo: repo.get_pull(number).merged)) is True
