@@ -1,0 +1,656 @@
+"""Digests of open questions: built from the database once per period, delivered once per
+(run, destination) through the write path.
+
+`run` records a `DigestRun` under a period key (the scheduled time it stands for) with one
+`DigestDelivery` and one outbox job per destination, all in one transaction: of two
+processes, or a restart, only the first records the period, and the rest find it done.
+Each job (`run_job`) posts the Discord digest or sends one maintainer's email; a failure is
+retried with backoff and never stops the other deliveries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import zoneinfo
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import MaintainerSettings, Settings
+from bot.domain.digest import (
+    EVERYONE,
+    WAITING_STATUSES,
+    Audience,
+    Digest,
+    QuestionRecord,
+    SuggestionRecord,
+    build_digest,
+    render_embeds,
+    render_markdown,
+    render_text,
+)
+from bot.mail.digest import render_email
+from bot.services.outbox import Claim, LostClaimError, Outbox
+from bot.services.ports import ChatEmbed, ChatPort
+from bot.services.schedule import digest_trigger
+from bot.services.signing import Signer
+from bot.store.models import (
+    AppSecret,
+    DeliveryChannel,
+    DeliveryStatus,
+    DigestDelivery,
+    DigestRun,
+    DigestRunStatus,
+    Lesson,
+    LessonFile,
+    Question,
+    Suggestion,
+    SuggestionStatus,
+    utcnow,
+)
+
+try:  # the mail port lands with the SMTP adapter; until then, the same shape here
+    from bot.services.ports import MailPort, OutgoingMail  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - only before the mail port exists
+
+    @dataclass(frozen=True, slots=True)
+    class OutgoingMail:  # type: ignore[no-redef]
+        """One email to send."""
+
+        to: str
+        subject: str
+        text: str
+        html: str | None = None
+        headers: dict[str, str] = field(default_factory=dict)
+        message_id: str | None = None
+
+    class MailPort(Protocol):  # type: ignore[no-redef]
+        """The bot's only door to outgoing mail."""
+
+        async def send(self, mail: OutgoingMail) -> None:
+            """Send one email."""
+            ...
+
+
+log = logging.getLogger(__name__)
+
+UNSUBSCRIBE_PURPOSE = "digest-unsubscribe"
+UNSUBSCRIBE_PATH = "/digest/unsubscribe"
+# Unsubscribed addresses are kept as app_secrets rows under this prefix (a hash, not the
+# address), until the schema has a table of its own for them.
+_UNSUBSCRIBED = "digest-unsubscribed:"
+# Without an earlier digest, activity is counted over this long.
+DEFAULT_LOOKBACK = timedelta(days=7)
+_ERROR_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What `run` did: the period, whether this call recorded it, and its deliveries."""
+
+    period_key: str
+    created: bool
+    deliveries: tuple[str, ...] = ()  # "discord:<channel>" / "email:<address>"
+    open_questions: int = 0
+    waiting_suggestions: int = 0
+    dry_run: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the record `lessonbot digest --json` prints."""
+        return {
+            "period": self.period_key,
+            "created": self.created,
+            "deliveries": list(self.deliveries),
+            "open_questions": self.open_questions,
+            "waiting_suggestions": self.waiting_suggestions,
+            "dry_run": self.dry_run,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything a digest is built from, read in one go."""
+
+    now: datetime
+    since: datetime
+    questions: tuple[QuestionRecord, ...]
+    suggestions: tuple[SuggestionRecord, ...]
+
+    def digest(self, audience: Audience, wait_days: int) -> Digest:
+        """Build the digest one audience sees."""
+        return build_digest(
+            self.questions,
+            self.suggestions,
+            now=self.now,
+            since=self.since,
+            wait_days=wait_days,
+            audience=audience,
+        )
+
+
+def period_key(
+    schedule: str, timezone: str, now: datetime, *, lookback: timedelta = timedelta(days=1)
+) -> str:
+    """Return the key of the scheduled time `now` belongs to: the latest fire time of the
+    cron line at or before `now` (looked for within `lookback`), in UTC."""
+    trigger = digest_trigger(schedule, timezone)
+    latest = None
+    moment = trigger.get_next_fire_time(None, now - lookback)
+    while moment is not None and moment <= now:
+        latest = moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    chosen = latest or now.replace(second=0, microsecond=0)
+    return "scheduled:" + chosen.astimezone(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def address_key(address: str) -> str:
+    """Return how an address is compared: trimmed and lower-cased."""
+    return address.strip().lower()
+
+
+class DigestService:
+    """Build digests of open questions and deliver each once per destination."""
+
+    JOB_KIND = "digest"
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        settings: Settings,
+        *,
+        signer: Signer,
+        chat: ChatPort | None = None,
+        mail: MailPort | None = None,
+        wake: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._outbox = outbox
+        self._settings = settings
+        self._signer = signer
+        # Set after construction where the clients are built later.
+        self.chat = chat
+        self.mail = mail
+        self._wake = wake or (lambda: None)
+        self._clock = clock
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def snapshot(self, now: datetime | None = None) -> Snapshot:
+        """Read open questions, recent activity and waiting edits (three queries in all)."""
+        now = now or self._clock()
+        async with self._sessions() as session:
+            since = await self._last_digest(session) or now - DEFAULT_LOOKBACK
+            questions = await self._questions(session, since)
+            suggestions = await self._suggestions(session)
+        return Snapshot(now, since, tuple(questions), tuple(suggestions))
+
+    async def build(self, audience: Audience = EVERYONE, *, now: datetime | None = None) -> Digest:
+        """Return the digest one audience would get now."""
+        snapshot = await self.snapshot(now)
+        return snapshot.digest(audience, self._settings.digest.suggestion_wait_days)
+
+    @staticmethod
+    async def _last_digest(session: AsyncSession) -> datetime | None:
+        return await session.scalar(
+            select(func.max(DigestRun.started_at)).where(
+                DigestRun.status != DigestRunStatus.FAILED,
+                DigestRun.period_key.like("scheduled:%"),
+            )
+        )
+
+    async def _questions(self, session: AsyncSession, since: datetime) -> list[QuestionRecord]:
+        title = LessonFile.title
+        locale_column = getattr(Question, "locale", None)
+        columns = [
+            Question.id,
+            Lesson.program,
+            Lesson.slug,
+            title,
+            Question.author_name,
+            Question.text,
+            Question.asked_at,
+            Question.url,
+            Question.answered_at,
+            Question.resolved_at,
+        ]
+        if locale_column is not None:  # the column the question capture may add
+            columns.append(locale_column)
+        query = (
+            select(*columns)
+            .join(Lesson, Lesson.id == Question.lesson_id)
+            .outerjoin(
+                LessonFile,
+                and_(
+                    LessonFile.lesson_id == Lesson.id,
+                    LessonFile.locale == self._settings.content.default_locale,
+                ),
+            )
+            .where(
+                or_(
+                    and_(Question.resolved_at.is_(None), Question.answered_at.is_(None)),
+                    Question.asked_at > since,
+                    Question.answered_at > since,
+                    Question.resolved_at > since,
+                )
+            )
+        )
+        return [
+            QuestionRecord(
+                id=row[0],
+                program=row[1],
+                lesson=row[2],
+                title=row[3] or row[2],
+                author=row[4],
+                text=row[5],
+                asked_at=row[6],
+                url=row[7],
+                answered_at=row[8],
+                resolved_at=row[9],
+                locale=row[10] if len(row) > 10 else None,
+            )
+            for row in (await session.execute(query)).all()
+        ]
+
+    @staticmethod
+    async def _suggestions(session: AsyncSession) -> list[SuggestionRecord]:
+        query = (
+            select(
+                Suggestion.id,
+                Lesson.program,
+                Lesson.slug,
+                Suggestion.locale,
+                Suggestion.status,
+                Suggestion.created_at,
+                Suggestion.pr_url,
+            )
+            .join(Lesson, Lesson.id == Suggestion.lesson_id)
+            .where(Suggestion.status.in_([SuggestionStatus(s) for s in WAITING_STATUSES]))
+        )
+        return [
+            SuggestionRecord(row[0], row[1], row[2], row[3], str(row[4]), row[5], row[6])
+            for row in (await session.execute(query)).all()
+        ]
+
+    # --- a run -----------------------------------------------------------------------------
+
+    def scheduled_key(self, now: datetime | None = None) -> str:
+        """Return the period key of the scheduled digest `now` belongs to."""
+        digest = self._settings.digest
+        lookback = timedelta(seconds=digest.misfire_grace_seconds) + timedelta(minutes=5)
+        return period_key(digest.schedule, digest.timezone, now or self._clock(), lookback=lookback)
+
+    async def run(
+        self, key: str | None = None, *, now: datetime | None = None, dry_run: bool = False
+    ) -> RunResult:
+        """Record the digest of period `key` (default: the scheduled one `now` is in) with a
+        delivery and a job per destination, unless it was recorded already; return what was
+        (or, dry, would be) sent."""
+        now = now or self._clock()
+        key = key or self.scheduled_key(now)
+        if dry_run:
+            snapshot = await self.snapshot(now)
+            async with self._sessions() as session:
+                plan = await self._plan(session, snapshot)
+            return self._result(key, True, snapshot, plan, dry_run=True)
+        async with self._sessions() as session, session.begin():
+            # Claim the period first: of two processes the second waits here, then finds it.
+            insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+            inserted = await session.execute(
+                insert(DigestRun)
+                .values(period_key=key, status=DigestRunStatus.RUNNING, started_at=now)
+                .on_conflict_do_nothing(index_elements=["period_key"])
+                .returning(DigestRun.id)
+            )
+            run_id = inserted.scalar()
+            if run_id is None:
+                return RunResult(key, created=False)
+            since = await session.scalar(
+                select(func.max(DigestRun.started_at)).where(
+                    DigestRun.id != run_id,
+                    DigestRun.status != DigestRunStatus.FAILED,
+                    DigestRun.period_key.like("scheduled:%"),
+                )
+            )
+            snapshot = Snapshot(
+                now,
+                since or now - DEFAULT_LOOKBACK,
+                tuple(await self._questions(session, since or now - DEFAULT_LOOKBACK)),
+                tuple(await self._suggestions(session)),
+            )
+            plan = await self._plan(session, snapshot)
+            everyone = snapshot.digest(Audience(), self._settings.digest.suggestion_wait_days)
+            await session.execute(
+                update(DigestRun)
+                .where(DigestRun.id == run_id)
+                .values(
+                    open_questions=everyone.open_count,
+                    waiting_suggestions=len(everyone.waiting),
+                    status=DigestRunStatus.RUNNING if plan else DigestRunStatus.DONE,
+                    finished_at=None if plan else now,
+                )
+            )
+            intents = []
+            for channel, target, payload in plan:
+                delivery = DigestDelivery(run_id=run_id, channel=channel, target=target)
+                session.add(delivery)
+                await session.flush()
+                intents.append(
+                    (
+                        f"digest:{run_id}:{channel.value}:{target}"[:200],
+                        {"run_id": run_id, "delivery_id": delivery.id, "period": key, **payload},
+                    )
+                )
+            await self._outbox.enqueue_many(self.JOB_KIND, intents, session)
+        self._wake()
+        return self._result(key, True, snapshot, plan)
+
+    def _result(
+        self,
+        key: str,
+        created: bool,
+        snapshot: Snapshot,
+        plan: Sequence[tuple[DeliveryChannel, str, dict[str, Any]]],
+        *,
+        dry_run: bool = False,
+    ) -> RunResult:
+        everyone = snapshot.digest(Audience(), self._settings.digest.suggestion_wait_days)
+        return RunResult(
+            key,
+            created,
+            tuple(f"{channel.value}:{target}" for channel, target, _ in plan),
+            everyone.open_count,
+            len(everyone.waiting),
+            dry_run,
+        )
+
+    async def _plan(
+        self, session: AsyncSession, snapshot: Snapshot
+    ) -> list[tuple[DeliveryChannel, str, dict[str, Any]]]:
+        """Return (channel, target, rendered payload) for every destination due this run."""
+        settings = self._settings
+        wait_days = settings.digest.suggestion_wait_days
+        send_empty = settings.digest.send_empty
+        plan: list[tuple[DeliveryChannel, str, dict[str, Any]]] = []
+        channel_id = settings.discord.digest_channel_id
+        if channel_id is not None:
+            digest = snapshot.digest(Audience(), wait_days)
+            if send_empty or not digest.is_empty:
+                embeds = render_embeds(digest, settings.locale)
+                payload = {
+                    "channel_id": channel_id,
+                    "embeds": [
+                        {"title": e.title, "description": e.description, "fields": e.fields}
+                        for e in embeds
+                    ],
+                }
+                plan.append((DeliveryChannel.DISCORD, str(channel_id), payload))
+        if not settings.mail.maintainers:
+            return plan
+        unsubscribed = await self._unsubscribed(session)
+        last_sent = await self._last_sent(session)
+        planned: set[str] = set()
+        for maintainer in settings.mail.maintainers:
+            target = address_key(maintainer.address)
+            if _hash(target) in unsubscribed or target in planned:
+                continue
+            if not self._due(maintainer, last_sent.get(target), snapshot.now):
+                continue
+            audience = Audience(frozenset(maintainer.programs), frozenset(maintainer.locales))
+            digest = snapshot.digest(audience, wait_days)
+            if digest.is_empty and not send_empty:
+                continue
+            locale = maintainer.locale or settings.locale
+            email = render_email(digest, locale, self.unsubscribe_url(maintainer.address))
+            payload = {
+                "address": maintainer.address.strip(),
+                "subject": email.subject,
+                "text": email.text,
+                "html": email.html,
+            }
+            plan.append((DeliveryChannel.EMAIL, target, payload))
+            planned.add(target)
+        return plan
+
+    def _due(self, maintainer: MaintainerSettings, last: datetime | None, now: datetime) -> bool:
+        """Tell whether a maintainer with a frequency gets this run's email."""
+        if maintainer.frequency == "every" or last is None:
+            return True
+        zone = zoneinfo.ZoneInfo(self._settings.digest.timezone)
+        before, current = last.astimezone(zone), now.astimezone(zone)
+        if maintainer.frequency == "daily":
+            return before.date() != current.date()
+        if maintainer.frequency == "weekly":
+            return before.isocalendar()[:2] != current.isocalendar()[:2]
+        return (before.year, before.month) != (current.year, current.month)
+
+    @staticmethod
+    async def _last_sent(session: AsyncSession) -> dict[str, datetime]:
+        rows = await session.execute(
+            select(DigestDelivery.target, func.max(DigestRun.started_at))
+            .join(DigestRun, DigestRun.id == DigestDelivery.run_id)
+            .where(DigestDelivery.channel == DeliveryChannel.EMAIL)
+            .group_by(DigestDelivery.target)
+        )
+        return {target: moment for target, moment in rows.all() if moment is not None}
+
+    # --- delivering ------------------------------------------------------------------------
+
+    async def run_job(self, claim: Claim) -> str:
+        """Deliver one digest to one destination; a failure is retried, others go on."""
+        payload = claim.payload
+        async with self._sessions() as session:
+            delivery = await session.get(DigestDelivery, int(payload["delivery_id"]))
+            if delivery is None or delivery.status == DeliveryStatus.SENT:
+                await self._outbox.complete(claim, session)
+                await session.commit()
+                return "already sent"
+            channel = delivery.channel
+        try:
+            if channel == DeliveryChannel.DISCORD:
+                how = await self._post(claim)
+            else:
+                how = await self._send_mail(claim)
+        except LostClaimError:
+            return "taken over by another process"
+        except Exception as error:  # kept and retried, never dropped
+            lines = str(error).strip().splitlines()
+            message = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+            retried = await self._outbox.fail(claim, message)
+            await self._record_failure(claim, message, final=not retried)
+            log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
+            return f"{'queued' if retried else 'failed'}: {message}"
+        await self._record_sent(claim)
+        return how
+
+    async def _post(self, claim: Claim) -> str:
+        if self.chat is None:
+            raise RuntimeError("Discord is not connected: the digest waits for it")
+        payload = claim.payload
+        channel_id = int(payload["channel_id"])
+        embeds = payload["embeds"]
+        posted: set[str] = set()
+        if claim.uncertain:
+            # An earlier attempt may have posted some parts: post only the missing ones.
+            recent = await self.chat.recent_messages(channel_id, 100)
+            posted = {message.content for message in recent}
+        for index, embed in enumerate(embeds, 1):
+            marker = f"-# {payload['period']} · {index}/{len(embeds)} · #{payload['run_id']}"
+            if marker in posted:
+                continue
+            await self.chat.post_message(
+                channel_id,
+                marker,
+                embed=ChatEmbed(
+                    title=embed["title"],
+                    description=embed["description"],
+                    fields=tuple((name, value) for name, value in embed["fields"]),
+                ),
+            )
+            await self._outbox.renew(claim)
+        return f"posted {len(embeds)} message(s)"
+
+    async def _send_mail(self, claim: Claim) -> str:
+        if self.mail is None:
+            raise RuntimeError("mail is not configured: the digest email waits for it")
+        payload = claim.payload
+        address = str(payload["address"])
+        url = self.unsubscribe_url(address)
+        await self.mail.send(
+            OutgoingMail(
+                to=address,
+                subject=str(payload["subject"]),
+                text=str(payload["text"]),
+                html=str(payload["html"]),
+                headers={
+                    "List-Unsubscribe": f"<{url}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                    "List-Id": "lessonbot digest <digest.lessonbot>",
+                    "Auto-Submitted": "auto-generated",
+                },
+                # The same id on a retry, so a client shows a resent email once.
+                message_id=f"<digest-{payload['run_id']}-{_hash(address_key(address))[:16]}"
+                "@lessonbot>",
+            )
+        )
+        return f"emailed {address}"
+
+    async def _record_sent(self, claim: Claim) -> None:
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(DigestDelivery)
+                .where(DigestDelivery.id == int(claim.payload["delivery_id"]))
+                .values(
+                    status=DeliveryStatus.SENT,
+                    sent_at=now,
+                    attempts=DigestDelivery.attempts + 1,
+                    last_error=None,
+                )
+            )
+            await self._outbox.complete(claim, session)
+            await self._finish_run(session, int(claim.payload["run_id"]), now)
+
+    async def _record_failure(self, claim: Claim, message: str, *, final: bool) -> None:
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            values: dict[str, Any] = {
+                "attempts": DigestDelivery.attempts + 1,
+                "last_error": message[:_ERROR_LIMIT],
+            }
+            if final:
+                values["status"] = DeliveryStatus.FAILED
+            await session.execute(
+                update(DigestDelivery)
+                .where(DigestDelivery.id == int(claim.payload["delivery_id"]))
+                .values(**values)
+            )
+            if final:
+                await self._finish_run(session, int(claim.payload["run_id"]), now)
+
+    @staticmethod
+    async def _finish_run(session: AsyncSession, run_id: int, now: datetime) -> None:
+        """Close the run once no delivery is pending: done, or failed if any failed."""
+        statuses = [
+            status
+            for (status,) in (
+                await session.execute(
+                    select(DigestDelivery.status).where(DigestDelivery.run_id == run_id)
+                )
+            ).all()
+        ]
+        if DeliveryStatus.PENDING in statuses:
+            return
+        status = (
+            DigestRunStatus.FAILED if DeliveryStatus.FAILED in statuses else DigestRunStatus.DONE
+        )
+        await session.execute(
+            update(DigestRun).where(DigestRun.id == run_id).values(status=status, finished_at=now)
+        )
+
+    async def deliveries(self, key: str) -> list[DigestDelivery]:
+        """Return a run's deliveries (for people and tests)."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(DigestDelivery)
+                .join(DigestRun, DigestRun.id == DigestDelivery.run_id)
+                .where(DigestRun.period_key == key)
+                .order_by(DigestDelivery.id)
+            )
+            return list(rows.scalars())
+
+    # --- unsubscribing ---------------------------------------------------------------------
+
+    def unsubscribe_token(self, address: str) -> str:
+        """Return the token that lets `address` unsubscribe."""
+        return self._signer.sign(UNSUBSCRIBE_PURPOSE, address_key(address))
+
+    def unsubscribe_url(self, address: str) -> str:
+        """Return the signed one-click unsubscribe link of an address."""
+        query = urlencode(
+            {"address": address.strip(), "token": self.unsubscribe_token(address)},
+            quote_via=quote,
+        )
+        return f"{self._settings.web.public_url.rstrip('/')}{UNSUBSCRIBE_PATH}?{query}"
+
+    def check_unsubscribe(self, address: str, token: str) -> bool:
+        """Tell whether a token really is the one for `address`."""
+        return bool(address.strip()) and self._signer.verify(
+            UNSUBSCRIBE_PURPOSE, address_key(address), token
+        )
+
+    async def unsubscribe(self, address: str) -> None:
+        """Send `address` no more digests (idempotent)."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+            await session.execute(
+                insert(AppSecret)
+                .values(
+                    name=_UNSUBSCRIBED + _hash(address_key(address)),
+                    value=now.isoformat(),
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+
+    async def is_unsubscribed(self, address: str) -> bool:
+        """Tell whether an address asked for no more digests."""
+        async with self._sessions() as session:
+            return _hash(address_key(address)) in await self._unsubscribed(session)
+
+    @staticmethod
+    async def _unsubscribed(session: AsyncSession) -> set[str]:
+        names = await session.execute(
+            select(AppSecret.name).where(AppSecret.name.like(_UNSUBSCRIBED + "%"))
+        )
+        return {name.removeprefix(_UNSUBSCRIBED) for (name,) in names.all()}
+
+    # --- for the command line --------------------------------------------------------------
+
+    async def preview(self, fmt: str, *, now: datetime | None = None) -> str:
+        """Return the digest everyone would get now, as markdown, HTML or text."""
+        digest = await self.build(now=now)
+        locale = self._settings.locale
+        if fmt == "html":
+            return render_email(digest, locale).html
+        if fmt == "text":
+            return render_text(digest, locale)
+        return render_markdown(digest, locale)
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:40]
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"

@@ -1,0 +1,162 @@
+"""When digests go out: APScheduler 3 with its job store in the bot's database.
+
+Every bot process starts a scheduler on the same job store with the same job id, so there
+is one digest job however many processes run. A restart keeps the stored next run time,
+so a digest whose time passed while no process ran is sent at start (within
+`digest.misfire_grace_seconds`, several missed times coalesced into one). Should two
+processes still fire the same time, the digest service's period key makes the second
+fire record nothing and send nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import zoneinfo
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.config import Settings
+from bot.store.engine import make_sync_engine
+
+if TYPE_CHECKING:  # the digest service imports the trigger from here
+    from bot.services.digests import DigestService
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "lessonbot-digest"
+JOB_TABLE = "apscheduler_jobs"
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_NUMBERED = re.compile(r"^(\d+)(?:-(\d+))?(?:/(\d+))?$")
+# The digest services of this process, by name, for the stored job to find (a job store
+# keeps a reference to a function, never an object).
+_SERVICES: dict[str, DigestService] = {}
+
+
+def crontab_days(field: str) -> str:
+    """Return a crontab day-of-week field in APScheduler 3's terms.
+
+    Crontab counts Sunday as 0 (and 7) and Monday as 1; APScheduler 3 counts Monday as 0,
+    so `0 9 * * 1` would fire on Tuesdays. Numbers become day names; names stay.
+    """
+    if field in ("*", "?"):
+        return "*"
+    days: list[str] = []
+    for part in field.split(","):
+        found = _NUMBERED.match(part.strip())
+        if found is None:  # a name, a name range, or something CronTrigger will refuse
+            days.append(part.strip())
+            continue
+        first = int(found[1])
+        last = int(found[2]) if found[2] is not None else first
+        step = int(found[3]) if found[3] is not None else 1
+        if not 0 <= first <= last <= 7 or step < 1:
+            raise ValueError(f"day of week {part!r} is out of range 0-7")
+        days += [_DAYS[day % 7] for day in range(first, last + 1, step)]
+    return ",".join(dict.fromkeys(days))
+
+
+def digest_trigger(schedule: str, timezone: str) -> CronTrigger:
+    """Return the trigger of a crontab line (minute hour day month weekday) in a zone."""
+    fields = schedule.split()
+    if len(fields) != 5:
+        raise ValueError(f"a cron line has 5 fields, not {len(fields)}: {schedule!r}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=crontab_days(weekday),
+        timezone=zoneinfo.ZoneInfo(timezone),
+    )
+
+
+async def run_digest(name: str) -> None:
+    """Run the scheduled digest with the service registered under `name` (the stored job)."""
+    service = _SERVICES.get(name)
+    if service is None:
+        log.warning("digest job fired but no digest service %r runs in this process", name)
+        return
+    result = await service.run()
+    log.info(
+        "digest %s: %s",
+        result.period_key,
+        f"{len(result.deliveries)} deliveries queued" if result.created else "already recorded",
+    )
+
+
+class DigestScheduler:
+    """The digest's schedule, stored in the bot's database and shared by its processes."""
+
+    def __init__(
+        self, settings: Settings, service: DigestService, *, name: str = "default"
+    ) -> None:
+        self._settings = settings
+        self._service = service
+        self._name = name
+        self._engine: Any = None
+        self.scheduler: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        """Start scheduling in the running event loop; keep a stored job's next run time."""
+        digest = self._settings.digest
+        self._engine = make_sync_engine(self._settings.database.url)
+        scheduler = AsyncIOScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self._engine, tablename=JOB_TABLE)},
+            job_defaults={
+                "coalesce": True,
+                "misfire_grace_time": digest.misfire_grace_seconds or None,
+                "max_instances": 1,
+            },
+            timezone=zoneinfo.ZoneInfo(digest.timezone),
+        )
+        _SERVICES[self._name] = self._service
+        scheduler.start(paused=True)
+        trigger = digest_trigger(digest.schedule, digest.timezone)
+        existing = scheduler.get_job(JOB_ID)
+        if (
+            existing is None
+            or str(existing.trigger) != str(trigger)
+            or existing.args != (self._name,)
+        ):
+            # New, or the schedule changed: (re)place it. An unchanged job keeps its stored
+            # next run time, so a time missed while no process ran is not skipped.
+            scheduler.add_job(
+                run_digest,
+                trigger,
+                args=[self._name],
+                id=JOB_ID,
+                name="digest of open questions",
+                replace_existing=True,
+            )
+        scheduler.resume()
+        self.scheduler = scheduler
+        job = scheduler.get_job(JOB_ID)
+        log.info("next digest at %s", job.next_run_time if job else "never")
+
+    def next_run_time(self) -> Any:
+        """Return when the digest job fires next (None when not scheduled)."""
+        job = self.scheduler.get_job(JOB_ID) if self.scheduler else None
+        return job.next_run_time if job else None
+
+    def shutdown(self) -> None:
+        """Stop scheduling (the stored job stays for the next start)."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        _SERVICES.pop(self._name, None)
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def remove(self) -> None:
+        """Forget the stored job (e.g. when digests are switched off)."""
+        if self.scheduler is not None:
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(JOB_ID)

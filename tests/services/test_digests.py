@@ -1,0 +1,347 @@
+"""Digests from the database: one run per period, one delivery per destination, retried."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import (
+    DigestSettings,
+    DiscordSettings,
+    MailSettings,
+    MaintainerSettings,
+    Settings,
+    WebSettings,
+)
+from bot.services.digests import DigestService, OutgoingMail, period_key
+from bot.services.outbox import Outbox
+from bot.services.ports import ChatEmbed, ChatMessage
+from bot.services.signing import Signer
+from bot.services.worker import JobWorker
+from bot.store.engine import make_engine, make_session_factory
+from bot.store.models import (
+    DeliveryStatus,
+    DigestRun,
+    DigestRunStatus,
+    Lesson,
+    LessonFile,
+    OutboxJob,
+    Question,
+    QuestionSource,
+    Suggestion,
+    SuggestionSource,
+    SuggestionStatus,
+)
+
+Sessions = async_sessionmaker[AsyncSession]
+NOW = datetime(2026, 11, 30, 9, 0, 30, tzinfo=UTC)  # a Monday, just after 09:00
+CHANNEL = 555
+
+
+class FakeChat:
+    """Records posts; can fail a number of times, after posting or before."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[int, str, ChatEmbed | None]] = []
+        self.fail_after_posts: int | None = None
+
+    async def post_message(
+        self, channel_id: int, content: str, *, embed: ChatEmbed | None = None
+    ) -> list[int]:
+        if self.fail_after_posts is not None and len(self.posts) >= self.fail_after_posts:
+            self.fail_after_posts = None
+            raise ConnectionError("Discord went away")
+        self.posts.append((channel_id, content, embed))
+        return [len(self.posts)]
+
+    async def recent_messages(self, channel_id: int, limit: int = 100) -> list[ChatMessage]:
+        return [
+            ChatMessage(i, 1, content)
+            for i, (channel, content, _) in enumerate(reversed(self.posts))
+            if channel == channel_id
+        ][:limit]
+
+
+class FakeMail:
+    """Records emails; addresses in `failing` fail that many times first."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMail] = []
+        self.failing: dict[str, int] = {}
+
+    async def send(self, mail: OutgoingMail) -> None:
+        if self.failing.get(mail.to, 0) > 0:
+            self.failing[mail.to] -= 1
+            raise OSError("SMTP 451 try again later")
+        self.sent.append(mail)
+
+
+def settings(**digest: object) -> Settings:
+    return Settings(
+        discord=DiscordSettings(digest_channel_id=CHANNEL),
+        web=WebSettings(public_url="https://bot.example"),
+        mail=MailSettings(
+            maintainers=(
+                MaintainerSettings(address="ana@example.org", programs=("python",)),
+                MaintainerSettings(address="Bo@Example.org", locale="ar", locales=("ar",)),
+            )
+        ),
+        digest=DigestSettings(**digest),  # type: ignore[arg-type]
+    )
+
+
+def make(
+    sessions: Sessions, config: Settings | None = None, *, clock: datetime = NOW
+) -> tuple[DigestService, JobWorker, FakeChat, FakeMail]:
+    outbox = Outbox(sessions, backoff_base=0.0, backoff_cap=0.0, clock=lambda: clock)
+    chat, mail = FakeChat(), FakeMail()
+    service = DigestService(
+        sessions,
+        outbox,
+        config or settings(),
+        signer=Signer(b"k" * 32),
+        chat=chat,  # type: ignore[arg-type]
+        mail=mail,
+        clock=lambda: clock,
+    )
+    worker = JobWorker(outbox, {DigestService.JOB_KIND: service.run_job})
+    return service, worker, chat, mail
+
+
+async def seed(sessions: Sessions) -> None:
+    async with sessions() as session, session.begin():
+        lessons = {}
+        for program, slug in (("python", "loops"), ("python", "functions"), ("data", "pandas")):
+            lesson = Lesson(program=program, slug=slug)
+            lesson.files.append(
+                LessonFile(locale="en", title=slug.title(), path=f"{program}/{slug}.mdx")
+            )
+            session.add(lesson)
+            lessons[slug] = lesson
+        await session.flush()
+
+        def question(n: int, slug: str, hours: float, text: str, **extra: object) -> Question:
+            return Question(
+                source=QuestionSource.DISCORD,
+                external_id=str(n),
+                container_id="1",
+                url=f"https://discord.com/channels/1/2/{n}",
+                lesson_id=lessons[slug].id,
+                author_id=str(n),
+                author_name=f"learner{n}",
+                text=text,
+                asked_at=NOW - timedelta(hours=hours),
+                **extra,
+            )
+
+        session.add_all(
+            [
+                question(1, "loops", 200, "How do I stop a loop?"),
+                question(2, "functions", 30, "لماذا لا تعيد الدالة شيئًا؟"),
+                question(3, "pandas", 80, "How do I read a CSV?"),
+                question(4, "loops", 50, "Why?", answered_at=NOW - timedelta(hours=40)),
+                question(5, "loops", 10, "Where?", resolved_at=NOW - timedelta(hours=2)),
+            ]
+        )
+        session.add(
+            Suggestion(
+                source=SuggestionSource.WEB,
+                author_id="x",
+                author_name="X",
+                lesson_id=lessons["loops"].id,
+                locale="en",
+                edit={},
+                status=SuggestionStatus.OPEN,
+                idempotency_key="s1",
+                created_at=NOW - timedelta(days=6),
+            )
+        )
+
+
+async def drain(worker: JobWorker) -> None:
+    while await worker.run_once():
+        pass
+
+
+async def test_a_run_delivers_once_to_discord_and_each_maintainer(session_factory: Sessions):
+    await seed(session_factory)
+    service, worker, chat, mail = make(session_factory)
+    result = await service.run()
+    assert result.created and result.period_key == "scheduled:2026-11-30T09:00Z"
+    assert result.open_questions == 3 and result.waiting_suggestions == 1
+    await drain(worker)
+    assert len(chat.posts) >= 2 and all(channel == CHANNEL for channel, _, _ in chat.posts)
+    summary = chat.posts[0][2]
+    assert summary is not None and "3 open questions" in summary.description
+    assert sorted(m.to for m in mail.sent) == ["Bo@Example.org", "ana@example.org"]
+    ana = next(m for m in mail.sent if m.to == "ana@example.org")
+    # Ana follows python only: the pandas question is not in her email.
+    assert "How do I stop a loop?" in ana.text and "CSV" not in ana.text
+    assert ana.subject == "[lessonbot] 2 open questions, 1 edit awaiting review"
+    assert ana.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert ana.headers["List-Unsubscribe"].startswith(
+        "<https://bot.example/digest/unsubscribe?address=ana%40example.org&token="
+    )
+    bo = next(m for m in mail.sent if m.to == "Bo@Example.org")
+    # Bo reads Arabic and follows Arabic questions (and those of no known locale).
+    assert 'dir="rtl"' in (bo.html or "")
+    async with session_factory() as session:
+        run = (await session.execute(select(DigestRun))).scalar_one()
+        assert run.status == DigestRunStatus.DONE and run.finished_at is not None
+    deliveries = await service.deliveries(result.period_key)
+    assert [d.status for d in deliveries] == [DeliveryStatus.SENT] * 3
+    # The same period again, from a restart or a second fire: nothing more is sent.
+    again = await service.run(now=NOW + timedelta(minutes=3))
+    assert not again.created
+    await drain(worker)
+    assert len(mail.sent) == 2
+
+
+async def test_two_services_on_one_database_send_once(migrated_url: str) -> None:
+    engines = [make_engine(migrated_url) for _ in range(2)]
+    try:
+        factories = [make_session_factory(engine) for engine in engines]
+        await seed(factories[0])
+        made = [make(factory) for factory in factories]
+        results = await asyncio.gather(*(service.run() for service, _, _, _ in made))
+        assert sorted(result.created for result in results) == [False, True]
+        await asyncio.gather(*(drain(worker) for _, worker, _, _ in made))
+        emails = [m.to for _, _, _, mail in made for m in mail.sent]
+        assert sorted(emails) == ["Bo@Example.org", "ana@example.org"]
+        summaries = [p for _, _, chat, _ in made for p in chat.posts if "· 1/" in p[1]]
+        assert len(summaries) == 1
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_an_interrupted_run_completes_the_rest_on_restart(session_factory: Sessions):
+    await seed(session_factory)
+    service, worker, chat, mail = make(session_factory)
+    await service.run()
+    # One delivery goes out, then the process stops.
+    assert await worker.run_once(limit=1) == 1
+    sent_before = len(mail.sent) + (1 if chat.posts else 0)
+    assert sent_before == 1
+    # A new process on the same database: it finds the period recorded and sends the rest.
+    restarted, worker2, chat2, mail2 = make(session_factory)
+    assert not (await restarted.run()).created
+    await drain(worker2)
+    assert len(mail.sent) + len(mail2.sent) == 2
+    assert (1 if chat.posts else 0) + (1 if chat2.posts else 0) == 1
+
+
+async def test_a_discord_digest_cut_short_posts_only_the_missing_parts(
+    session_factory: Sessions,
+) -> None:
+    await seed(session_factory)
+    service, worker, chat, _ = make(session_factory)
+    chat.fail_after_posts = 1  # the first part goes out, then Discord fails
+    await service.run()
+    await drain(worker)
+    contents = [content for _, content, _ in chat.posts]
+    assert len(contents) == len(set(contents)) >= 2  # every part once, none twice
+    deliveries = await service.deliveries("scheduled:2026-11-30T09:00Z")
+    discord = next(d for d in deliveries if d.channel == "discord")
+    assert discord.status == DeliveryStatus.SENT and discord.attempts == 2
+
+
+async def test_a_failed_delivery_is_retried_and_never_stops_the_others(
+    session_factory: Sessions,
+) -> None:
+    await seed(session_factory)
+    service, worker, chat, mail = make(session_factory)
+    mail.failing["ana@example.org"] = 1
+    await service.run()
+    await drain(worker)
+    assert [m.to for m in mail.sent].count("ana@example.org") == 1
+    assert "Bo@Example.org" in [m.to for m in mail.sent] and chat.posts
+    ana = next(d for d in await service.deliveries(service.scheduled_key()) if "ana" in d.target)
+    assert ana.status == DeliveryStatus.SENT and ana.attempts == 2 and ana.last_error is None
+
+
+async def test_a_delivery_that_keeps_failing_is_marked_failed(session_factory: Sessions):
+    await seed(session_factory)
+    service, worker, _, mail = make(session_factory)
+    mail.failing["ana@example.org"] = 100
+    await service.run()
+    await drain(worker)
+    ana = next(d for d in await service.deliveries(service.scheduled_key()) if "ana" in d.target)
+    assert ana.status == DeliveryStatus.FAILED and "451" in (ana.last_error or "")
+    async with session_factory() as session:
+        run = (await session.execute(select(DigestRun))).scalar_one()
+        assert run.status == DigestRunStatus.FAILED
+
+
+async def test_an_empty_digest_sends_nothing_unless_asked(session_factory: Sessions) -> None:
+    service, worker, chat, mail = make(session_factory)
+    result = await service.run()
+    assert result.created and result.deliveries == ()
+    await drain(worker)
+    assert not chat.posts and not mail.sent
+    eager, worker2, chat2, mail2 = make(session_factory, settings(send_empty=True))
+    await eager.run("manual:test")
+    await drain(worker2)
+    assert chat2.posts and len(mail2.sent) == 2
+
+
+async def test_dry_run_records_and_sends_nothing(session_factory: Sessions) -> None:
+    await seed(session_factory)
+    service, worker, chat, mail = make(session_factory)
+    result = await service.run(dry_run=True)
+    assert result.dry_run and len(result.deliveries) == 3
+    await drain(worker)
+    assert not chat.posts and not mail.sent
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(DigestRun)) == 0
+        assert await session.scalar(select(func.count()).select_from(OutboxJob)) == 0
+
+
+async def test_unsubscribed_addresses_get_no_more_digests(session_factory: Sessions) -> None:
+    await seed(session_factory)
+    service, worker, _, mail = make(session_factory)
+    token = service.unsubscribe_token("ana@example.org")
+    assert service.check_unsubscribe("ANA@example.org ", token)
+    assert not service.check_unsubscribe("bo@example.org", token)
+    assert not service.check_unsubscribe("ana@example.org", token[:-1] + "x")
+    await service.unsubscribe("ana@example.org")
+    await service.unsubscribe("ana@example.org")  # twice is fine
+    assert await service.is_unsubscribed("Ana@Example.org")
+    await service.run()
+    await drain(worker)
+    assert [m.to for m in mail.sent] == ["Bo@Example.org"]
+
+
+async def test_a_weekly_maintainer_gets_one_email_a_week(session_factory: Sessions) -> None:
+    await seed(session_factory)
+    config = dataclasses.replace(
+        settings(schedule="0 9 * * *"),
+        mail=MailSettings(
+            maintainers=(MaintainerSettings(address="w@example.org", frequency="weekly"),)
+        ),
+    )
+    sent: list[str] = []
+    for day in range(8):  # Monday to the next Monday
+        moment = NOW + timedelta(days=day)
+        service, worker, _, mail = make(session_factory, config, clock=moment)
+        await service.run()
+        await drain(worker)
+        sent += [moment.strftime("%a") for _ in mail.sent]
+    assert sent == ["Mon", "Mon"]
+
+
+def test_the_period_key_is_the_latest_scheduled_time() -> None:
+    monday = "0 9 * * 1"
+    assert period_key(monday, "UTC", NOW) == "scheduled:2026-11-30T09:00Z"
+    later = NOW + timedelta(hours=5)  # a late (misfired) run still belongs to 09:00
+    assert period_key(monday, "UTC", later, lookback=timedelta(hours=6)) == (
+        "scheduled:2026-11-30T09:00Z"
+    )
+    # In New York, 09:00 local is 14:00 UTC in winter.
+    assert period_key("0 9 * * *", "America/New_York", NOW + timedelta(hours=6)) == (
+        "scheduled:2026-11-30T14:00Z"
+    )
