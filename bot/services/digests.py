@@ -136,18 +136,25 @@ class Snapshot:
         )
 
 
-def period_key(
-    schedule: str, timezone: str, now: datetime, *, lookback: timedelta = timedelta(days=1)
-) -> str:
-    """Return the key of the scheduled time `now` belongs to: the latest fire time of the
-    cron line at or before `now` (looked for within `lookback`), in UTC."""
+def latest_fire(
+    schedule: str, timezone: str, now: datetime, lookback: timedelta
+) -> datetime | None:
+    """Return the latest time the cron line fired at or before `now`, within `lookback`."""
     trigger = digest_trigger(schedule, timezone)
     latest = None
     moment = trigger.get_next_fire_time(None, now - lookback)
     while moment is not None and moment <= now:
         latest = moment
         moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-    chosen = latest or now.replace(second=0, microsecond=0)
+    return latest
+
+
+def period_key(
+    schedule: str, timezone: str, now: datetime, *, lookback: timedelta = timedelta(days=1)
+) -> str:
+    """Return the key of the scheduled time `now` belongs to: the latest fire time of the
+    cron line at or before `now` (looked for within `lookback`, else `now`), in UTC."""
+    chosen = latest_fire(schedule, timezone, now, lookback) or now.replace(second=0, microsecond=0)
     return "scheduled:" + chosen.astimezone(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%MZ")
 
 
@@ -288,6 +295,20 @@ class DigestService:
         digest = self._settings.digest
         lookback = timedelta(seconds=digest.misfire_grace_seconds) + timedelta(minutes=5)
         return period_key(digest.schedule, digest.timezone, now or self._clock(), lookback=lookback)
+
+    async def catch_up(self) -> RunResult | None:
+        """Run the digest of a scheduled time that passed within the misfire grace time
+        without being recorded (a process stopped between its time and its run)."""
+        digest = self._settings.digest
+        now = self._clock()
+        grace = timedelta(seconds=digest.misfire_grace_seconds)
+        if latest_fire(digest.schedule, digest.timezone, now, grace) is None:
+            return None
+        key = self.scheduled_key(now)
+        async with self._sessions() as session:
+            if await session.scalar(select(DigestRun.id).where(DigestRun.period_key == key)):
+                return None
+        return await self.run(key, now=now)
 
     async def run(
         self, key: str | None = None, *, now: datetime | None = None, dry_run: bool = False

@@ -10,6 +10,7 @@ fire record nothing and send nothing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -33,9 +34,10 @@ JOB_ID = "lessonbot-digest"
 JOB_TABLE = "apscheduler_jobs"
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _NUMBERED = re.compile(r"^(\d+)(?:-(\d+))?(?:/(\d+))?$")
-# The digest services of this process, by name, for the stored job to find (a job store
-# keeps a reference to a function, never an object).
+# The digest service of this process, for the stored job to find: a job store keeps a
+# reference to a function and its arguments, never a live object.
 _SERVICES: dict[str, DigestService] = {}
+_SERVICE = "digest"
 
 
 def crontab_days(field: str) -> str:
@@ -48,9 +50,12 @@ def crontab_days(field: str) -> str:
         return "*"
     days: list[str] = []
     for part in field.split(","):
-        found = _NUMBERED.match(part.strip())
+        part = part.strip()
+        if part.startswith("*/"):
+            part = f"0-6{part[1:]}"
+        found = _NUMBERED.match(part)
         if found is None:  # a name, a name range, or something CronTrigger will refuse
-            days.append(part.strip())
+            days.append(part)
             continue
         first = int(found[1])
         last = int(found[2]) if found[2] is not None else first
@@ -94,13 +99,11 @@ async def run_digest(name: str) -> None:
 class DigestScheduler:
     """The digest's schedule, stored in the bot's database and shared by its processes."""
 
-    def __init__(
-        self, settings: Settings, service: DigestService, *, name: str = "default"
-    ) -> None:
+    def __init__(self, settings: Settings, service: DigestService) -> None:
         self._settings = settings
         self._service = service
-        self._name = name
         self._engine: Any = None
+        self._catch_up: asyncio.Task[Any] | None = None
         self.scheduler: AsyncIOScheduler | None = None
 
     def start(self) -> None:
@@ -116,27 +119,26 @@ class DigestScheduler:
             },
             timezone=zoneinfo.ZoneInfo(digest.timezone),
         )
-        _SERVICES[self._name] = self._service
+        _SERVICES[_SERVICE] = self._service
         scheduler.start(paused=True)
         trigger = digest_trigger(digest.schedule, digest.timezone)
         existing = scheduler.get_job(JOB_ID)
-        if (
-            existing is None
-            or str(existing.trigger) != str(trigger)
-            or existing.args != (self._name,)
-        ):
+        if existing is None or str(existing.trigger) != str(trigger):
             # New, or the schedule changed: (re)place it. An unchanged job keeps its stored
             # next run time, so a time missed while no process ran is not skipped.
             scheduler.add_job(
                 run_digest,
                 trigger,
-                args=[self._name],
+                args=[_SERVICE],
                 id=JOB_ID,
                 name="digest of open questions",
                 replace_existing=True,
             )
         scheduler.resume()
         self.scheduler = scheduler
+        # A process that stopped after the scheduler moved on but before the run was
+        # recorded would skip that digest: run it now if it is within the grace time.
+        self._catch_up = asyncio.get_running_loop().create_task(self._service.catch_up())
         job = scheduler.get_job(JOB_ID)
         log.info("next digest at %s", job.next_run_time if job else "never")
 
@@ -145,12 +147,20 @@ class DigestScheduler:
         job = self.scheduler.get_job(JOB_ID) if self.scheduler else None
         return job.next_run_time if job else None
 
+    async def caught_up(self) -> None:
+        """Wait for the start's catch-up run (tests and orderly shutdowns)."""
+        if self._catch_up is not None:
+            await self._catch_up
+
     def shutdown(self) -> None:
         """Stop scheduling (the stored job stays for the next start)."""
+        if self._catch_up is not None and not self._catch_up.done():
+            self._catch_up.cancel()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        _SERVICES.pop(self._name, None)
+        if _SERVICES.get(_SERVICE) is self._service:
+            del _SERVICES[_SERVICE]
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
