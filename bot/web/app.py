@@ -29,6 +29,7 @@ from bot.web.tasks import BackgroundTasks
 from bot.web.webhooks import receive_github_webhook
 
 if TYPE_CHECKING:
+    from bot.services.digests import DigestService
     from bot.services.suggestions import SuggestionService
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def create_web_app(
     signer: Signer | None = None,
     clock: Callable[[], float] = time.time,
     poll_seconds: float = 5.0,
+    digests: DigestService | None = None,
 ) -> web.Application:
     """Build the web app; the caller owns the engine behind the session factory.
 
@@ -77,6 +79,10 @@ def create_web_app(
     app.router.add_post("/webhooks/github", receive_github_webhook)
     if suggestions is not None and lessons is not None and signer is not None:
         _add_suggestion_routes(app, settings, suggestions, lessons, signer, clock, poll_seconds)
+    if digests is not None:  # the digest email's signed unsubscribe link
+        from bot.web import unsubscribe
+
+        unsubscribe.add_routes(app, digests)
     return app
 
 

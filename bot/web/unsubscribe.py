@@ -1,0 +1,81 @@
+"""The digest email's unsubscribe link: a confirmation page (GET) and the unsubscribe (POST,
+also RFC 8058's one-click POST a mail provider sends), both checked by a signed token."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.i18n import t
+from bot.web.locales import api_locale, direction
+
+if TYPE_CHECKING:
+    from bot.services.digests import DigestService
+
+PATH = "/digest/unsubscribe"
+DIGESTS: web.AppKey[DigestService] = web.AppKey("digests")
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+# An address and a token are short; anything longer is not ours.
+_MAX_FIELD = 400
+
+
+def add_routes(app: web.Application, digests: DigestService) -> None:
+    """Serve the unsubscribe page of digest emails."""
+    app[DIGESTS] = digests
+    app.router.add_get(PATH, confirm)
+    app.router.add_post(PATH, unsubscribe)
+
+
+def _fields(request: web.Request) -> tuple[str, str]:
+    address = request.query.get("address", "")[:_MAX_FIELD]
+    token = request.query.get("token", "")[:_MAX_FIELD]
+    return address, token
+
+
+async def confirm(request: web.Request) -> web.Response:
+    """Ask before unsubscribing: link checkers open links, only people press buttons."""
+    locale = api_locale(request.headers.get("Accept-Language"))
+    address, token = _fields(request)
+    if not request.app[DIGESTS].check_unsubscribe(address, token):
+        return _page(locale, t(locale, "digest.unsubscribe.invalid"), status=400)
+    body = (
+        f"<p>{html.escape(t(locale, 'digest.unsubscribe.confirm', address=address))}</p>\n"
+        f'<form method="post" action="{html.escape(request.path_qs, quote=True)}">'
+        f'<button type="submit" style="font-size:16px;padding:8px 16px;">'
+        f"{html.escape(t(locale, 'digest.unsubscribe.button'))}</button></form>"
+    )
+    return _page(locale, body, raw=True)
+
+
+async def unsubscribe(request: web.Request) -> web.Response:
+    """Unsubscribe the address the signed link names (idempotent)."""
+    locale = api_locale(request.headers.get("Accept-Language"))
+    address, token = _fields(request)
+    digests = request.app[DIGESTS]
+    if not digests.check_unsubscribe(address, token):
+        return _page(locale, t(locale, "digest.unsubscribe.invalid"), status=400)
+    await digests.unsubscribe(address)
+    return _page(locale, t(locale, "digest.unsubscribe.done", address=address))
+
+
+def _page(locale: str, body: str, *, status: int = 200, raw: bool = False) -> web.Response:
+    title = html.escape(t(locale, "digest.unsubscribe.title"))
+    content = body if raw else f"<p>{html.escape(body)}</p>"
+    document = (
+        f'<!DOCTYPE html>\n<html lang="{html.escape(locale)}" dir="{direction(locale)}">\n'
+        '<head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title></head>\n"
+        '<body style="font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;'
+        f'padding:0 1em;line-height:1.5;">\n<h1>{title}</h1>\n{content}\n</body>\n</html>\n'
+    )
+    return web.Response(text=document, status=status, content_type="text/html", headers=_HEADERS)
