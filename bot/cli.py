@@ -176,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_retry.set_defaults(handler=_jobs_retry)
 
     _add_suggestion_commands(commands, content_help)
+    _add_digest_command(commands)
 
     database = commands.add_parser("db", help="manage the database")
     database_commands = database.add_subparsers(dest="db_command", metavar="COMMAND")
@@ -1105,4 +1106,68 @@ def _db_upgrade(_arguments: argparse.Namespace, settings: Settings) -> int:
         reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         raise UsageError(t(settings.locale, "cli.db_failed", reason=reason)) from error
     print(t(settings.locale, "cli.db_upgraded", revision=revision))
+    return EXIT_OK
+
+
+# --- the digest of open questions ---------------------------------------------------------
+
+DIGEST_FORMATS = ("markdown", "html", "text")
+
+
+def _add_digest_command(commands: Any) -> None:
+    """Add `digest` to the parser."""
+    digest = commands.add_parser(
+        "digest",
+        help="show the digest of open questions; with --now, queue it for Discord and email",
+    )
+    digest.add_argument(
+        "--now",
+        action="store_true",
+        help="send a digest now, whatever the schedule (the running bot delivers it)",
+    )
+    digest.add_argument(
+        "--dry-run", action="store_true", help="show what would be sent, and send nothing"
+    )
+    digest.add_argument(
+        "--format", choices=DIGEST_FORMATS, default="markdown", help="how to print the digest"
+    )
+    digest.add_argument("--json", action="store_true", help="print one JSON object")
+    digest.set_defaults(handler=_digest)
+
+
+def _digest(arguments: argparse.Namespace, settings: Settings) -> int:
+    send = arguments.now and not arguments.dry_run
+
+    async def run(sessions: Any) -> Any:
+        from bot.app import make_outbox
+        from bot.services.digests import DigestService
+        from bot.services.signing import load_signer
+        from bot.store.models import utcnow
+
+        # The running bot's signing key, so the unsubscribe links it serves open.
+        signer = await load_signer(sessions, settings.web.secret)
+        service = DigestService(sessions, make_outbox(settings, sessions), settings, signer=signer)
+        shown = await service.preview(arguments.format)
+        if send:
+            return shown, await service.run(f"now:{utcnow():%Y-%m-%dT%H:%M:%SZ}")
+        return shown, await service.run(dry_run=True)
+
+    shown, result = _with_database(settings, run)
+    locale = settings.locale
+    if arguments.json:
+        record = {**result.as_json(), "format": arguments.format, "digest": shown}
+        print(json.dumps(record, ensure_ascii=False))
+    else:
+        print(shown, end="" if shown.endswith("\n") else "\n")
+    if not send:
+        print(t(locale, "digest.cli.dry_run"), file=sys.stderr)
+    elif not result.created:
+        print(t(locale, "digest.cli.already", period=result.period_key), file=sys.stderr)
+    elif not result.deliveries:
+        print(t(locale, "digest.cli.nothing"), file=sys.stderr)
+    else:
+        count = len(result.deliveries)
+        print(
+            t(locale, "digest.cli.queued", count=count, period=result.period_key), file=sys.stderr
+        )
     return EXIT_OK
