@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Enum,
     ForeignKey,
@@ -353,6 +354,21 @@ class Question(TimestampMixin, Base):
     answered_at: Mapped[datetime | None]
     answered_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None]
+    # Why it counts as a question: the classifier's rule ("ask" for /ask), cue and locale.
+    rule: Mapped[str | None] = mapped_column(String(40))
+    cue: Mapped[str | None] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    # The first answer: the message or comment, how it answered (reply, later message...),
+    # and whether anyone answering so far had a maintainer role or write access.
+    answer_id: Mapped[str | None] = mapped_column(String(100))
+    answered_how: Mapped[str | None] = mapped_column(String(32))
+    answered_by_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Who resolved it (a user id) and how ("reaction" can be undone by removing it).
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_how: Mapped[str | None] = mapped_column(String(32))
+    # Set when the message was deleted or edited out of being a question: kept, not counted.
+    dropped_at: Mapped[datetime | None]
+    drop_reason: Mapped[str | None] = mapped_column(String(32))
 
     lesson: Mapped[Lesson] = relationship()
 
