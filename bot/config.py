@@ -206,6 +206,18 @@ class SuggestionSettings:
 
 
 @dataclass(frozen=True)
+class QuestionsSettings:
+    """Open questions: who counts as staff when answering or resolving them."""
+
+    # Discord role ids whose holders are maintainers (their answers are staff answers).
+    staff_role_ids: tuple[str, ...] = ()
+    # GitHub logins counted as staff besides those with write access to the repository.
+    staff_logins: tuple[str, ...] = ()
+    # Ask GitHub for each commenter's permission (write, maintain or admin is staff).
+    check_github_permission: bool = True
+
+
+@dataclass(frozen=True)
 class JobsSettings:
     """The write path: how long a claim holds, how often failing work is retried."""
 
@@ -233,6 +245,7 @@ class Settings:
     linking: LinkingSettings = field(default_factory=LinkingSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
     suggestions: SuggestionSettings = field(default_factory=SuggestionSettings)
+    questions: QuestionsSettings = field(default_factory=QuestionsSettings)
 
 
 def env_name(section: str | None, key: str) -> str:
