@@ -508,6 +508,18 @@ class GitHubAdapter:
             "reviews.get", lambda: _review(self._repo.get_pull(number).get_review(review_id))
         )
 
+    async def permission(self, login: str) -> str:
+        """Return a person's permission on the repository: admin, write, read or none."""
+        try:
+            return await self._call(
+                "collaborators.permission",
+                lambda: self._repo.get_collaborator_permission(login),
+            )
+        except GitHubError as error:
+            if error.status == 404:  # no such user: no access
+                return "none"
+            raise
+
     async def merge_pull_request(self, number: int, message: str) -> str:
         """Merge a PR with a merge commit; return the merge commit sha."""
 

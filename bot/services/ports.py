@@ -219,6 +219,10 @@ class GitHubPort(Protocol):
         """Return one review of a pull request."""
         ...
 
+    async def permission(self, login: str) -> str:
+        """Return a person's permission on the repository: admin, write, read or none."""
+        ...
+
 
 # Chat (Discord) ---------------------------------------------------------------------------
 
