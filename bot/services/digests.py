@@ -216,24 +216,22 @@ class DigestService:
         )
 
     async def _questions(self, session: AsyncSession, since: datetime) -> list[QuestionRecord]:
-        title = LessonFile.title
-        locale_column = getattr(Question, "locale", None)
-        columns = [
-            Question.id,
-            Lesson.program,
-            Lesson.slug,
-            title,
-            Question.author_name,
-            Question.text,
-            Question.asked_at,
-            Question.url,
-            Question.answered_at,
-            Question.resolved_at,
-        ]
-        if locale_column is not None:  # the column the question capture may add
-            columns.append(locale_column)
+        """Return open questions and those asked, answered or resolved since `since`, with
+        their lesson (one query); dropped ones (deleted, edited into a statement) are left out."""
         query = (
-            select(*columns)
+            select(
+                Question.id,
+                Lesson.program,
+                Lesson.slug,
+                LessonFile.title,
+                Question.author_name,
+                Question.text,
+                Question.asked_at,
+                Question.url,
+                Question.locale,
+                Question.answered_at,
+                Question.resolved_at,
+            )
             .join(Lesson, Lesson.id == Question.lesson_id)
             .outerjoin(
                 LessonFile,
@@ -243,27 +241,28 @@ class DigestService:
                 ),
             )
             .where(
+                Question.dropped_at.is_(None),
                 or_(
                     and_(Question.resolved_at.is_(None), Question.answered_at.is_(None)),
                     Question.asked_at > since,
                     Question.answered_at > since,
                     Question.resolved_at > since,
-                )
+                ),
             )
         )
         return [
             QuestionRecord(
-                id=row[0],
-                program=row[1],
-                lesson=row[2],
-                title=row[3] or row[2],
-                author=row[4],
-                text=row[5],
-                asked_at=row[6],
-                url=row[7],
-                answered_at=row[8],
-                resolved_at=row[9],
-                locale=row[10] if len(row) > 10 else None,
+                id=row.id,
+                program=row.program,
+                lesson=row.slug,
+                title=row.title or row.slug,
+                author=row.author_name,
+                text=row.text,
+                asked_at=row.asked_at,
+                url=row.url,
+                locale=row.locale,
+                answered_at=row.answered_at,
+                resolved_at=row.resolved_at,
             )
             for row in (await session.execute(query)).all()
         ]

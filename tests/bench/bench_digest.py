@@ -103,6 +103,7 @@ async def naive(sessions: Any, since: datetime) -> Any:
                 await session.execute(
                     select(Question).where(
                         Question.lesson_id == lesson_id,
+                        Question.dropped_at.is_(None),
                         or_(
                             and_(Question.answered_at.is_(None), Question.resolved_at.is_(None)),
                             Question.asked_at > since,

@@ -141,8 +141,10 @@ async def seed(sessions: Sessions) -> None:
         session.add_all(
             [
                 question(1, "loops", 200, "How do I stop a loop?"),
-                question(2, "functions", 30, "لماذا لا تعيد الدالة شيئًا؟"),
-                question(3, "pandas", 80, "How do I read a CSV?"),
+                question(2, "functions", 30, "لماذا لا تعيد الدالة شيئًا؟", locale="ar"),
+                question(3, "pandas", 80, "How do I read a CSV?", locale="en"),
+                # Deleted, or edited into a statement: kept, but in no digest.
+                question(6, "pandas", 90, "Gone now?", dropped_at=NOW - timedelta(hours=1)),
                 question(4, "loops", 50, "Why?", answered_at=NOW - timedelta(hours=40)),
                 question(5, "loops", 10, "Where?", resolved_at=NOW - timedelta(hours=2)),
             ]
@@ -189,6 +191,8 @@ async def test_a_run_delivers_once_to_discord_and_each_maintainer(session_factor
     bo = next(m for m in mail.sent if m.to == "Bo@Example.org")
     # Bo reads Arabic and follows Arabic questions (and those of no known locale).
     assert 'dir="rtl"' in (bo.html or "")
+    assert "لماذا لا تعيد الدالة" in bo.text and "CSV" not in bo.text
+    assert all("Gone now" not in m.text for m in mail.sent)
     async with session_factory() as session:
         run = (await session.execute(select(DigestRun))).scalar_one()
         assert run.status == DigestRunStatus.DONE and run.finished_at is not None
