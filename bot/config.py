@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from apscheduler.triggers.cron import CronTrigger
-
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "LESSONBOT_"
@@ -527,7 +525,10 @@ def _validate(settings: Settings) -> None:
         timezone = zoneinfo.ZoneInfo(settings.digest.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         fail("digest.timezone", f"is not a known time zone: {settings.digest.timezone!r}")
+    # Read as crontab reads it (Sunday is 0 or 7, Monday 1), as the scheduler will.
+    from bot.services.schedule import digest_trigger
+
     try:
-        CronTrigger.from_crontab(settings.digest.schedule, timezone=timezone)
+        digest_trigger(settings.digest.schedule, timezone.key)
     except ValueError as error:
         fail("digest.schedule", f"is not a valid cron line ({error}); e.g. '0 9 * * 1'")

@@ -131,6 +131,8 @@ def test_maintainers_are_tables_or_plain_addresses(tmp_path: Path) -> None:
     assert settings.digest.send_empty is True
     assert settings.digest.suggestion_wait_days == 5
     # The old form, a list of addresses, still works, and so does the environment.
+    sunday = load_settings(_write(tmp_path, "[digest]\nschedule = '0 9 * * 7'\n"), {})
+    assert sunday.digest.schedule == "0 9 * * 7"  # crontab's other Sunday
     plain = load_settings(_write(tmp_path, "[mail]\nmaintainers = ['a@b.org']\n"), {})
     assert [m.address for m in plain.mail.maintainers] == ["a@b.org"]
     env = load_settings(_write(tmp_path, ""), {"LESSONBOT_MAIL_MAINTAINERS": "a@b.org, c@d.org"})
