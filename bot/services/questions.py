@@ -1,0 +1,737 @@
+"""Track learners' questions in lesson posts and issues until they are answered or resolved.
+
+Adapters hand every message, edit, deletion, reaction and issue comment to this service;
+it asks `bot.domain.questions.classify` whether the text is a question, stores the rule
+that said so, and marks earlier questions answered by a later message from someone else
+(staff when the answerer holds a maintainer role or write access). The bot only records:
+it never answers a question itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.domain.markers import find_markers
+from bot.domain.questions import classify
+from bot.i18n import t
+from bot.services.ports import ChatPort, GitHubPort
+from bot.store.models import (
+    BridgedComment,
+    Lesson,
+    LessonLink,
+    ProgramForum,
+    Question,
+    QuestionSource,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+RESOLVE_EMOJI = "✅"
+# The rule stored for a question asked with /ask: always a question, whatever it says.
+ASK_RULE = "ask"
+# Permissions on GitHub that make a commenter staff.
+STAFF_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+# Without a GitHub port, the webhook's author_association is the next best sign.
+STAFF_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+DISCORD_WEB = "https://discord.com/channels"
+# The longest question /ask posts (a Discord message holds 2,000 characters).
+ASK_LIMIT = 1500
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionView:
+    """A tracked question as lists and the CLI show it."""
+
+    id: int
+    source: str
+    lesson: str
+    program: str
+    author_id: str
+    author_name: str
+    text: str
+    url: str | None
+    asked_at: datetime
+    rule: str | None
+    cue: str | None
+    locale: str | None
+    answered_at: datetime | None
+    answered_by: str | None
+    answered_how: str | None
+    answered_by_staff: bool
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolved_how: str | None
+    dropped_at: datetime | None
+    drop_reason: str | None
+
+    @property
+    def state(self) -> str:
+        """Return dropped, resolved, answered or open."""
+        if self.dropped_at is not None:
+            return "dropped"
+        if self.resolved_at is not None:
+            return "resolved"
+        return "answered" if self.answered_at is not None else "open"
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the question as JSON-ready values (timestamps in ISO 8601)."""
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                data[key] = value.isoformat()
+        data["state"] = self.state
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class AskResult:
+    """Where /ask put a question: the lesson's post and the bot's message quoting it."""
+
+    question_id: int
+    thread_id: int
+    message_id: int
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveResult:
+    """What /resolve did: `outcome` is resolved, none, not_found or forbidden."""
+
+    outcome: str
+    count: int = 0
+
+
+class QuestionError(Exception):
+    """A question could not be asked; `key` is the i18n key of the reason."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class QuestionService:
+    """Capture questions, mark them answered and resolved, and list them."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        *,
+        github: GitHubPort | None = None,
+        chat: ChatPort | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self.github = github
+        self.chat = chat
+        self._clock = clock
+        self._permissions: dict[str, bool] = {}
+
+    # --- staff ------------------------------------------------------------------------------
+
+    def is_discord_staff(self, roles: Sequence[str | int]) -> bool:
+        """Tell whether any of these Discord role ids is a maintainer role."""
+        staff = set(self._settings.questions.staff_role_ids)
+        return any(str(role) in staff for role in roles)
+
+    async def is_github_staff(self, login: str, association: str | None = None) -> bool:
+        """Tell whether a GitHub login is staff: listed, or with write access."""
+        settings = self._settings.questions
+        if login.casefold() in {name.casefold() for name in settings.staff_logins}:
+            return True
+        if self.github is None or not settings.check_github_permission:
+            return (association or "").upper() in STAFF_ASSOCIATIONS
+        if login not in self._permissions:
+            try:
+                permission = await self.github.permission(login)
+            except Exception as error:
+                # Unknown is not staff, but the webhook's association may still say so.
+                log.warning("permission of %s unknown: %s", login, type(error).__name__)
+                return (association or "").upper() in STAFF_ASSOCIATIONS
+            self._permissions[login] = permission in STAFF_PERMISSIONS
+        return self._permissions[login]
+
+    # --- Discord ----------------------------------------------------------------------------
+
+    async def on_discord_message(
+        self,
+        thread_id: int,
+        message_id: int,
+        author_id: int | str,
+        author_name: str,
+        text: str,
+        *,
+        is_bot: bool = False,
+        reply_to: int | None = None,
+        roles: Sequence[str | int] = (),
+        created_at: datetime | None = None,
+        guild_id: int | None = None,
+    ) -> str:
+        """Record a message in a lesson's post: answer earlier questions, or ask one."""
+        if self._by_bot(author_id, is_bot):
+            return "ignored: written by the bot"
+        created_at = created_at or self._clock()
+        async with self._sessions() as session, session.begin():
+            lesson_id = await self._lesson_of_thread(session, thread_id)
+            if lesson_id is None:
+                return "ignored: not a lesson post"
+            verdict = classify(text)
+            answered = await self._answer(
+                session,
+                lesson_id,
+                answer_id=str(message_id),
+                author=str(author_id),
+                name=author_name,
+                staff=self.is_discord_staff(roles),
+                at=created_at,
+                reply_to=str(reply_to) if reply_to is not None else None,
+                sources=self._answered_from_discord(),
+                later="later_message",
+                is_question=verdict.is_question,
+            )
+            if not verdict.is_question:
+                return f"answered {answered}" if answered else "ignored: not a question"
+            url = _message_url(guild_id, thread_id, message_id)
+            recorded = await self._insert(
+                session,
+                Question(
+                    source=QuestionSource.DISCORD,
+                    external_id=str(message_id),
+                    container_id=str(thread_id),
+                    url=url,
+                    lesson_id=lesson_id,
+                    author_id=str(author_id),
+                    author_name=author_name[:200],
+                    text=text,
+                    asked_at=created_at,
+                    rule=verdict.rule.value if verdict.rule else None,
+                    cue=(verdict.cue or "")[:200] or None,
+                    locale=verdict.locale,
+                ),
+            )
+            if not recorded:
+                return "ignored: already recorded"
+        return f"question ({verdict.rule}, {verdict.locale or '?'})" + (
+            f", answered {answered}" if answered else ""
+        )
+
+    async def on_discord_edit(
+        self,
+        message_id: int,
+        text: str,
+        *,
+        thread_id: int | None = None,
+        author_id: int | str | None = None,
+        author_name: str = "",
+        is_bot: bool = False,
+        created_at: datetime | None = None,
+        guild_id: int | None = None,
+    ) -> str:
+        """Re-evaluate an edited message: a question may stop being one, or become one."""
+        if author_id is not None and self._by_bot(author_id, is_bot):
+            return "ignored: written by the bot"
+        async with self._sessions() as session, session.begin():
+            row = await self._question(session, QuestionSource.DISCORD, str(message_id))
+            if row is not None:
+                return self._reevaluate(row, text)
+        if thread_id is None or author_id is None:
+            return "ignored: not a question"
+        verdict = classify(text)
+        if not verdict.is_question:
+            return "ignored: not a question"
+        # Edited into a question: recorded as asked when the message was written.
+        outcome = await self._record_edited_into(
+            thread_id, message_id, str(author_id), author_name, text, created_at, guild_id
+        )
+        return outcome
+
+    async def _record_edited_into(
+        self,
+        thread_id: int,
+        message_id: int,
+        author_id: str,
+        author_name: str,
+        text: str,
+        created_at: datetime | None,
+        guild_id: int | None,
+    ) -> str:
+        verdict = classify(text)
+        async with self._sessions() as session, session.begin():
+            lesson_id = await self._lesson_of_thread(session, thread_id)
+            if lesson_id is None:
+                return "ignored: not a lesson post"
+            recorded = await self._insert(
+                session,
+                Question(
+                    source=QuestionSource.DISCORD,
+                    external_id=str(message_id),
+                    container_id=str(thread_id),
+                    url=_message_url(guild_id, thread_id, message_id),
+                    lesson_id=lesson_id,
+                    author_id=author_id,
+                    author_name=author_name[:200],
+                    text=text,
+                    asked_at=created_at or self._clock(),
+                    rule=verdict.rule.value if verdict.rule else None,
+                    cue=(verdict.cue or "")[:200] or None,
+                    locale=verdict.locale,
+                ),
+            )
+            if not recorded:
+                return "ignored: already recorded"
+        return f"question ({verdict.rule}, {verdict.locale or '?'}): edited into one"
+
+    async def on_discord_delete(self, message_id: int) -> str:
+        """Drop the question a deleted message asked (kept, no longer counted)."""
+        return await self._drop(QuestionSource.DISCORD, str(message_id))
+
+    async def on_reaction(
+        self,
+        message_id: int,
+        user_id: int | str,
+        emoji: str,
+        added: bool,
+        roles: Sequence[str | int] = (),
+        *,
+        is_bot: bool = False,
+    ) -> str:
+        """Resolve a question when its asker or staff reacts ✅; removing it reopens it."""
+        if emoji != RESOLVE_EMOJI:
+            return "ignored: not the resolve reaction"
+        if self._by_bot(user_id, is_bot):
+            return "ignored: the bot's reaction"
+        user = str(user_id)
+        async with self._sessions() as session, session.begin():
+            row = await self._question(session, QuestionSource.DISCORD, str(message_id))
+            if row is None or row.dropped_at is not None:
+                return "ignored: not a question"
+            if added:
+                if row.author_id != user and not self.is_discord_staff(roles):
+                    return "ignored: neither the asker nor staff"
+                if row.resolved_at is not None:
+                    return "ignored: already resolved"
+                row.resolved_at = self._clock()
+                row.resolved_by = user
+                row.resolved_how = "reaction"
+                return "resolved"
+            if row.resolved_how == "reaction" and row.resolved_by == user:
+                row.resolved_at = row.resolved_by = row.resolved_how = None
+                return "reopened"
+            return "ignored: not resolved by this reaction"
+
+    # --- GitHub -----------------------------------------------------------------------------
+
+    async def on_issue_comment(self, payload: Mapping[str, Any]) -> str:
+        """Apply one `issue_comment` delivery (created, edited or deleted)."""
+        action = payload.get("action")
+        issue = payload.get("issue") or {}
+        comment = payload.get("comment") or {}
+        if issue.get("pull_request") is not None:
+            return "ignored: pull request"
+        if not isinstance(comment.get("id"), int) or not isinstance(issue.get("number"), int):
+            return "ignored: malformed"
+        comment_id = str(comment["id"])
+        if action == "deleted":
+            return await self._drop(QuestionSource.GITHUB, comment_id)
+        if action not in ("created", "edited"):
+            return f"ignored: action {action}"
+        user = comment.get("user") or {}
+        login = str(user.get("login") or "")
+        body = str(comment.get("body") or "")
+        if await self._comment_by_bot(comment["id"], login, user.get("type"), body):
+            return "ignored: written by the bot or mirrored from Discord"
+        if action == "edited":
+            async with self._sessions() as session, session.begin():
+                row = await self._question(session, QuestionSource.GITHUB, comment_id)
+                if row is not None:
+                    return self._reevaluate(row, body)
+        created_at = _parse_time(comment.get("created_at")) or self._clock()
+        verdict = classify(body)
+        # Only an answer needs to know who is staff: a question costs no request.
+        staff = (
+            action == "created"
+            and not verdict.is_question
+            and await self.is_github_staff(login, comment.get("author_association"))
+        )
+        async with self._sessions() as session, session.begin():
+            lesson_id = await session.scalar(
+                select(LessonLink.lesson_id)
+                .join(Lesson, Lesson.id == LessonLink.lesson_id)
+                .where(
+                    LessonLink.github_issue_number == issue["number"],
+                    Lesson.removed_at.is_(None),
+                )
+            )
+            if lesson_id is None:
+                return "ignored: not a lesson issue"
+            answered = 0
+            if action == "created":
+                # Comments on the issue are shown in the lesson's post: they answer both.
+                answered = await self._answer(
+                    session,
+                    lesson_id,
+                    answer_id=comment_id,
+                    author=login,
+                    name=login,
+                    staff=staff,
+                    at=created_at,
+                    reply_to=None,
+                    sources=(QuestionSource.GITHUB, QuestionSource.DISCORD),
+                    later="later_comment",
+                    is_question=verdict.is_question,
+                )
+            if not verdict.is_question:
+                return f"answered {answered}" if answered else "ignored: not a question"
+            recorded = await self._insert(
+                session,
+                Question(
+                    source=QuestionSource.GITHUB,
+                    external_id=comment_id,
+                    container_id=str(issue["number"]),
+                    url=comment.get("html_url") or None,
+                    lesson_id=lesson_id,
+                    author_id=login,
+                    author_name=login[:200],
+                    text=body,
+                    asked_at=created_at,
+                    rule=verdict.rule.value if verdict.rule else None,
+                    cue=(verdict.cue or "")[:200] or None,
+                    locale=verdict.locale,
+                ),
+            )
+            if not recorded:
+                return "ignored: already recorded"
+        return f"question ({verdict.rule}, {verdict.locale or '?'})" + (
+            f", answered {answered}" if answered else ""
+        )
+
+    async def _comment_by_bot(
+        self, comment_id: int, login: str, user_type: object, body: str
+    ) -> bool:
+        """Tell whether the bot wrote a comment, or it mirrors a Discord message."""
+        if find_markers(body) or user_type == "Bot":
+            return True
+        if self.github is not None and login:
+            try:
+                if login == await self.github.login():
+                    return True
+            except Exception:
+                log.warning("could not tell the bot's GitHub login")
+        async with self._sessions() as session:
+            mirrored = await session.scalar(
+                select(BridgedComment.id).where(
+                    BridgedComment.github_comment_id == comment_id,
+                    BridgedComment.discord_source_message_id.is_not(None),
+                )
+            )
+        return mirrored is not None
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def thread_of(self, identity: str) -> int | None:
+        """Return the forum post (thread id) of a lesson, `program/slug`, if it has one."""
+        program, _, slug = identity.partition("/")
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(LessonLink.discord_thread_id)
+                .join(Lesson, Lesson.id == LessonLink.lesson_id)
+                .where(
+                    Lesson.program == program,
+                    Lesson.slug == slug,
+                    Lesson.removed_at.is_(None),
+                )
+            )
+
+    async def is_lesson_post(self, thread_id: int) -> bool:
+        """Tell whether a thread is a lesson's forum post."""
+        async with self._sessions() as session:
+            return await self._lesson_of_thread(session, thread_id) is not None
+
+    async def ask(
+        self,
+        thread_id: int,
+        user_id: int | str,
+        user_name: str,
+        text: str,
+        *,
+        locale: str | None = None,
+    ) -> AskResult:
+        """Post a question in a lesson's post, quoted by the bot, and record it (/ask)."""
+        text = text.strip()
+        if not text:
+            raise QuestionError("questions.empty")
+        if len(text) > ASK_LIMIT:
+            raise QuestionError("questions.too_long")
+        if self.chat is None:
+            raise QuestionError("questions.unavailable")
+        async with self._sessions() as session:
+            lesson_id = await self._lesson_of_thread(session, thread_id)
+            guild_id = await self._guild_of_thread(session, thread_id)
+        if lesson_id is None:
+            raise QuestionError("questions.not_a_lesson_post")
+        quoted = "\n".join(f"> {line}" for line in text.splitlines())
+        content = t(
+            self._settings.locale, "questions.asked_by", user=f"<@{user_id}>", question=quoted
+        )
+        [message_id, *_] = await self.chat.post_message(thread_id, content)
+        verdict = classify(text, locale)
+        url = _message_url(guild_id, thread_id, message_id)
+        async with self._sessions() as session, session.begin():
+            row = Question(
+                source=QuestionSource.DISCORD,
+                external_id=str(message_id),
+                container_id=str(thread_id),
+                url=url,
+                lesson_id=lesson_id,
+                author_id=str(user_id),
+                author_name=user_name[:200],
+                text=text,
+                asked_at=self._clock(),
+                rule=ASK_RULE,
+                cue=(verdict.cue or "")[:200] or None,
+                locale=verdict.locale or locale,
+            )
+            session.add(row)
+            await session.flush()
+            question_id = row.id
+        return AskResult(question_id, thread_id, message_id, url)
+
+    async def resolve(
+        self,
+        thread_id: int,
+        user_id: int | str,
+        roles: Sequence[str | int] = (),
+        message_id: int | None = None,
+    ) -> ResolveResult:
+        """Resolve questions in a post (/resolve): the named one, else the asker's own, or
+        every open one of the lesson when staff runs it."""
+        user = str(user_id)
+        staff = self.is_discord_staff(roles)
+        async with self._sessions() as session, session.begin():
+            lesson_id = await self._lesson_of_thread(session, thread_id)
+            if lesson_id is None:
+                return ResolveResult("not_a_lesson_post")
+            query = select(Question).where(
+                Question.lesson_id == lesson_id,
+                Question.dropped_at.is_(None),
+            )
+            if message_id is not None:
+                query = query.where(
+                    Question.source == QuestionSource.DISCORD,
+                    Question.external_id == str(message_id),
+                )
+            else:
+                query = query.where(Question.resolved_at.is_(None))
+                if not staff:
+                    query = query.where(
+                        Question.source == QuestionSource.DISCORD, Question.author_id == user
+                    )
+            rows = list(await session.scalars(query))
+            if message_id is not None:
+                if not rows:
+                    return ResolveResult("not_found")
+                if rows[0].author_id != user and not staff:
+                    return ResolveResult("forbidden")
+                rows = [row for row in rows if row.resolved_at is None]
+            now = self._clock()
+            for row in rows:
+                row.resolved_at = now
+                row.resolved_by = user
+                row.resolved_how = "command"
+        return ResolveResult("resolved" if rows else "none", len(rows))
+
+    async def list(self, open_only: bool = False, program: str | None = None) -> list[QuestionView]:
+        """Return the questions (not dropped), oldest first; open: neither answered nor
+        resolved, as the digest counts them."""
+        query = (
+            select(Question, Lesson.program, Lesson.slug)
+            .join(Lesson, Lesson.id == Question.lesson_id)
+            .where(Question.dropped_at.is_(None))
+            .order_by(Question.asked_at, Question.id)
+        )
+        if open_only:
+            query = query.where(Question.resolved_at.is_(None), Question.answered_at.is_(None))
+        if program:
+            query = query.where(Lesson.program == program)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [_view(row, lesson_program, slug) for row, lesson_program, slug in rows]
+
+    # --- shared -----------------------------------------------------------------------------
+
+    def _by_bot(self, author_id: int | str, is_bot: bool) -> bool:
+        """Tell whether the bot (or any bot: bridged comments, webhooks) wrote it."""
+        mine = self.chat.user_id if self.chat is not None else 0
+        return is_bot or (bool(mine) and str(author_id) == str(mine))
+
+    def _answered_from_discord(self) -> tuple[QuestionSource, ...]:
+        """Return where a Discord message is seen: GitHub too when messages are mirrored."""
+        if self._settings.linking.mirror_to_github:
+            return (QuestionSource.DISCORD, QuestionSource.GITHUB)
+        return (QuestionSource.DISCORD,)
+
+    async def _answer(
+        self,
+        session: AsyncSession,
+        lesson_id: int,
+        *,
+        answer_id: str,
+        author: str,
+        name: str,
+        staff: bool,
+        at: datetime,
+        reply_to: str | None,
+        sources: Sequence[QuestionSource],
+        later: str,
+        is_question: bool,
+    ) -> int:
+        """Mark the questions this message answers; return how many changed.
+
+        A reply answers the question it replies to. Any other message answers every
+        earlier question of the lesson from someone else, unless it is itself a question
+        (a learner asking theirs answers nobody).
+        """
+        query = select(Question).where(
+            Question.lesson_id == lesson_id,
+            Question.dropped_at.is_(None),
+            Question.author_id != author,
+            Question.external_id != answer_id,
+        )
+        how = later
+        if reply_to is not None:
+            replied = await self._question(session, QuestionSource.DISCORD, reply_to)
+            if replied is not None and replied.lesson_id == lesson_id:
+                query = query.where(Question.id == replied.id)
+                how = "reply"
+            elif is_question:
+                return 0
+        elif is_question:
+            return 0
+        if how != "reply":
+            query = query.where(Question.source.in_(sources), Question.asked_at <= at)
+        changed = 0
+        for row in await session.scalars(query):
+            if row.answered_at is None:
+                row.answered_at, row.answered_by = at, name[:200]
+                row.answer_id, row.answered_how = answer_id, how
+                row.answered_by_staff = staff
+                changed += 1
+            elif staff and not row.answered_by_staff:
+                # The first reply stays the first; a maintainer's later one is noted.
+                row.answered_by_staff = True
+                changed += 1
+        return changed
+
+    def _reevaluate(self, row: Question, text: str) -> str:
+        """Apply an edit to a recorded question: it stays one, or is dropped."""
+        if row.rule == ASK_RULE:
+            return "ignored: asked with /ask"
+        if row.dropped_at is not None and row.drop_reason == "deleted":
+            return "ignored: deleted"
+        verdict = classify(text)
+        if not verdict.is_question:
+            if row.dropped_at is None:
+                row.dropped_at, row.drop_reason = self._clock(), "not_a_question"
+                return "dropped: no longer a question"
+            return "ignored: still not a question"
+        row.text = text
+        row.rule = verdict.rule.value if verdict.rule else None
+        row.cue = (verdict.cue or "")[:200] or None
+        row.locale = verdict.locale
+        if row.dropped_at is not None:
+            row.dropped_at = row.drop_reason = None
+            return "question again"
+        return "updated"
+
+    async def _insert(self, session: AsyncSession, question: Question) -> bool:
+        """Add a question unless its message is already recorded (a redelivered event)."""
+        if await self._question(session, question.source, question.external_id) is not None:
+            return False
+        session.add(question)
+        await session.flush()
+        return True
+
+    async def _drop(self, source: QuestionSource, external_id: str) -> str:
+        async with self._sessions() as session, session.begin():
+            row = await self._question(session, source, external_id)
+            if row is None:
+                return "ignored: not a question"
+            row.dropped_at, row.drop_reason = self._clock(), "deleted"
+        return "dropped: deleted"
+
+    @staticmethod
+    async def _question(
+        session: AsyncSession, source: QuestionSource, external_id: str
+    ) -> Question | None:
+        return await session.scalar(
+            select(Question).where(Question.source == source, Question.external_id == external_id)
+        )
+
+    @staticmethod
+    async def _lesson_of_thread(session: AsyncSession, thread_id: int) -> int | None:
+        return await session.scalar(
+            select(LessonLink.lesson_id)
+            .join(Lesson, Lesson.id == LessonLink.lesson_id)
+            .where(LessonLink.discord_thread_id == thread_id, Lesson.removed_at.is_(None))
+        )
+
+    @staticmethod
+    async def _guild_of_thread(session: AsyncSession, thread_id: int) -> int | None:
+        return await session.scalar(
+            select(ProgramForum.discord_guild_id)
+            .join(LessonLink, LessonLink.discord_forum_id == ProgramForum.discord_forum_id)
+            .where(LessonLink.discord_thread_id == thread_id)
+        )
+
+
+def _message_url(guild_id: int | None, thread_id: int, message_id: int) -> str | None:
+    """Return the link to a message in a post (None without the guild)."""
+    if not guild_id:
+        return None
+    return f"{DISCORD_WEB}/{guild_id}/{thread_id}/{message_id}"
+
+
+def _parse_time(value: object) -> datetime | None:
+    """Parse GitHub's ISO 8601 timestamp ("2026-11-29T08:00:00Z")."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _view(row: Question, program: str, slug: str) -> QuestionView:
+    return QuestionView(
+        id=row.id,
+        source=str(row.source),
+        lesson=f"{program}/{slug}",
+        program=program,
+        author_id=row.author_id,
+        author_name=row.author_name,
+        text=row.text,
+        url=row.url,
+        asked_at=row.asked_at,
+        rule=row.rule,
+        cue=row.cue,
+        locale=row.locale,
+        answered_at=row.answered_at,
+        answered_by=row.answered_by,
+        answered_how=row.answered_how,
+        answered_by_staff=bool(row.answered_by_staff),
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+        resolved_how=row.resolved_how,
+        dropped_at=row.dropped_at,
+        drop_reason=row.drop_reason,
+    )
