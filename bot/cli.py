@@ -177,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_suggestion_commands(commands, content_help)
     _add_digest_command(commands)
+    _add_question_commands(commands)
 
     database = commands.add_parser("db", help="manage the database")
     database_commands = database.add_subparsers(dest="db_command", metavar="COMMAND")
@@ -1169,5 +1170,52 @@ def _digest(arguments: argparse.Namespace, settings: Settings) -> int:
         count = len(result.deliveries)
         print(
             t(locale, "digest.cli.queued", count=count, period=result.period_key), file=sys.stderr
+        )
+    return EXIT_OK
+
+
+# --- questions: what learners asked in lesson posts and issues ------------------------------
+
+
+def _add_question_commands(commands: Any) -> None:
+    """Add `questions list` to the parser."""
+    questions = commands.add_parser(
+        "questions", help="see the questions learners asked in lesson posts and issues"
+    )
+    question_commands = questions.add_subparsers(dest="questions_command", metavar="COMMAND")
+    question_commands.required = True
+    listing = question_commands.add_parser("list", help="questions, oldest first")
+    listing.add_argument(
+        "--open", action="store_true", help="only those neither answered nor resolved"
+    )
+    listing.add_argument("--program", metavar="PROGRAM", help="only this program's lessons")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(handler=_questions_list)
+
+
+def _questions_list(arguments: argparse.Namespace, settings: Settings) -> int:
+    """Print the tracked questions (dropped ones left out)."""
+
+    async def run(sessions: Any) -> Any:
+        from bot.services.questions import QuestionService
+
+        service = QuestionService(sessions, settings)
+        return await service.list(open_only=arguments.open, program=arguments.program)
+
+    views = _with_database(settings, run)
+    if arguments.json:
+        _print_json_array([view.as_json() for view in views], sys.stdout)
+        return EXIT_OK
+    if not views:
+        print(t(settings.locale, "questions.cli_empty"), file=sys.stderr)
+        return EXIT_OK
+    for view in views:
+        text = _printable(" ".join(view.text.split()))
+        if len(text) > 80:
+            text = text[:79] + "…"
+        staff = "*" if view.answered_by_staff else ""
+        print(
+            f"{view.id:>6}  {view.state:<8}{staff:<1} {view.asked_at:%Y-%m-%d %H:%M}  "
+            f"{view.lesson}  {_printable(view.author_name)}: {text}"
         )
     return EXIT_OK

@@ -1,0 +1,99 @@
+"""`lessonbot questions list`: the tracked questions, open or all, by program, as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.services.questions import QuestionService
+from bot.store.engine import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import Lesson, LessonLink
+from tests.services.test_questions import T0
+
+Capture = pytest.CaptureFixture[str]
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
+    """Run each command in an empty folder, on a database with three questions, one answered."""
+    for name in list(os.environ):
+        if name.startswith("LESSONBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LESSONBOT_DATABASE_URL", database_url)
+    upgrade(database_url)
+
+    async def fill() -> None:
+        engine = make_engine(database_url)
+        try:
+            sessions = make_session_factory(engine)
+            async with sessions() as session, session.begin():
+                for program, slug, thread in (("demo", "pipes", 100), ("intro", "hello", 200)):
+                    lesson = Lesson(program=program, slug=slug)
+                    session.add(lesson)
+                    await session.flush()
+                    session.add(LessonLink(lesson_id=lesson.id, discord_thread_id=thread))
+            questions = QuestionService(sessions, Settings())
+            for message, thread, author, text, minutes in (
+                (1, 100, 1, "How do I pipe?", 0),
+                (2, 100, 2, "Use |.", 1),
+                (3, 100, 3, "¿Por qué falla grep?", 2),
+                (4, 200, 1, "What is\nhello?", 3),
+            ):
+                await questions.on_discord_message(
+                    thread,
+                    message,
+                    author,
+                    f"user{author}",
+                    text,
+                    created_at=T0 + timedelta(minutes=minutes),
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(fill())
+
+
+def test_list_prints_every_question_with_its_state(capsys: Capture) -> None:
+    assert main_ok(["questions", "list"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert (
+        "answered" in lines[0] and "demo/pipes" in lines[0] and "user1: How do I pipe?" in lines[0]
+    )
+    assert "open" in lines[1] and "¿Por qué falla grep?" in lines[1]
+    # A line break in a question never breaks the listing.
+    assert lines[2].endswith("intro/hello  user1: What is hello?")
+
+
+def test_list_open_and_program_filter_as_json(capsys: Capture) -> None:
+    assert main_ok(["questions", "list", "--open", "--json"])
+    records = json.loads(capsys.readouterr().out)
+    assert [(r["lesson"], r["state"], r["locale"]) for r in records] == [
+        ("demo/pipes", "open", "es"),
+        ("intro/hello", "open", None),
+    ]
+    assert records[0]["rule"] == "question_mark"
+
+    assert main_ok(["questions", "list", "--program", "intro", "--json"])
+    records = json.loads(capsys.readouterr().out)
+    assert [r["text"] for r in records] == ["What is\nhello?"]
+
+
+def test_list_says_when_there_are_none(capsys: Capture) -> None:
+    assert main_ok(["questions", "list", "--program", "nothing"])
+    out, err = capsys.readouterr()
+    assert out == "" and "No questions." in err
+
+
+def main_ok(argv: list[str]) -> bool:
+    from bot.cli import main
+
+    return main(argv) == 0
