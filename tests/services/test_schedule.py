@@ -107,7 +107,7 @@ async def test_a_time_missed_while_no_process_ran_is_sent_once_at_start(
     finally:
         for scheduler in schedulers:
             scheduler.shutdown()
-    emails = [m.to for made in services for m in made[3].sent] + [m.to for m in mail.sent]
+    emails = [m.to[0] for made in services for m in made[3].sent] + [m.to[0] for m in mail.sent]
     assert sorted(emails) == ["Bo@Example.org", "ana@example.org"]
     async with session_factory() as session:
         keys = list((await session.execute(select(DigestRun.period_key))).scalars())

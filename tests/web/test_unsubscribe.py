@@ -48,7 +48,7 @@ async def test_one_click_unsubscribe_sends_no_more_digests(
     client, service, worker, mail = await client_for(make_client, session_factory)
     await service.run("manual:1")
     await drain(worker)
-    ana = next(m for m in mail.sent if m.to == "ana@example.org")
+    ana = next(m for m in mail.sent if m.to[0] == "ana@example.org")
     link = ana.headers["List-Unsubscribe"].strip("<>")
     # RFC 8058: the provider POSTs this body to the List-Unsubscribe URL.
     answer = await client.post(
@@ -60,7 +60,7 @@ async def test_one_click_unsubscribe_sends_no_more_digests(
     mail.sent.clear()
     await service.run("manual:2")
     await drain(worker)
-    assert [m.to for m in mail.sent] == ["Bo@Example.org"]
+    assert [m.to[0] for m in mail.sent] == ["Bo@Example.org"]
 
 
 async def test_a_forged_or_broken_link_is_refused_in_the_readers_language(
