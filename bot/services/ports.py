@@ -420,3 +420,43 @@ class ChatPort(Protocol):
     async def add_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
         """React to a message as the bot (e.g. ✅ when a question is resolved)."""
         ...
+
+
+# Mail
+
+
+class MailError(Exception):
+    """An email could not be sent; the message is a one-line reason, never a secret."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    """One email to send: plain text, and HTML beside it when given."""
+
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    # Extra headers, e.g. List-Unsubscribe and List-Unsubscribe-Post (RFC 8058).
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # Given: the same id on every retry, so a client shows a resent email once.
+    message_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # One address as a plain string is a list of one, not of its characters.
+        if isinstance(self.to, str):
+            object.__setattr__(self, "to", (self.to,))
+        else:
+            object.__setattr__(self, "to", tuple(self.to))
+
+
+class MailPort(Protocol):
+    """The bot's only door to outgoing mail."""
+
+    async def send(self, mail: OutgoingMail) -> None:
+        """Send one email, or raise MailError with a one-line reason."""
+        ...
