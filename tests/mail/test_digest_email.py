@@ -78,3 +78,12 @@ def test_hostile_text_never_becomes_markup_or_a_script_link() -> None:
 def test_raw_html_in_the_markdown_is_sanitized_away() -> None:
     html = render_html("# Title\n\n<script>alert(1)</script>\n\n<b onclick='x()'>b</b>", "en")
     assert "<script" not in html and "onclick" not in html
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "ar", "zh", "fr", "hi", "nl", "te"])
+def test_no_raw_key_or_placeholder_in_any_locales_email(locale: str) -> None:
+    email = render_email(digest_with(), locale, UNSUBSCRIBE)
+    for shown in (email.subject, email.text, email.html):
+        assert not re.search(r"\bdigest\.[a-z_]+", shown), shown
+        assert not re.search(r"\{[a-z_]+\}", shown), shown
+    assert (f'dir="{"rtl" if locale == "ar" else "ltr"}"') in email.html
