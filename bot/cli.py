@@ -142,6 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="give LOGIN a role (read, triage, write, maintain, admin); repeatable",
     )
     github.set_defaults(handler=_sandbox_github)
+    mail = sandbox_commands.add_parser(
+        "mail", help="an SMTP catcher that accepts any mail, with a read API of what it caught"
+    )
+    mail.add_argument("--host", default="127.0.0.1")
+    mail.add_argument("--port", type=int, default=1025, help="SMTP port; 0 picks a free port")
+    mail.add_argument(
+        "--api-port",
+        type=int,
+        default=8025,
+        help="port of the read API (GET/DELETE /_sandbox/messages); 0 picks a free port",
+    )
+    mail.set_defaults(handler=_sandbox_mail)
 
     sync = commands.add_parser(
         "sync",
@@ -544,6 +556,13 @@ def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
             )
         )
     )
+    return EXIT_OK
+
+
+def _sandbox_mail(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.mail import serve  # aiosmtpd is only needed by the sandboxes
+
+    asyncio.run(_until_stopped(serve(arguments.host, arguments.port, arguments.api_port)))
     return EXIT_OK
 
 
