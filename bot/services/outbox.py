@@ -274,7 +274,25 @@ class Outbox:
             if _dialect(session) == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             ids = list((await session.execute(query)).scalars())
+            if len(ids) < limit:
+                # A process of this host killed mid-job holds it until its lease runs out
+                # unless someone looks: take its work over now, as `claim` does.
+                ids += await self._held_by_dead_processes(session, limit - len(ids), kinds, now)
             return await self._take(session, ids, token, now)
+
+    @staticmethod
+    async def _held_by_dead_processes(
+        session: AsyncSession, limit: int, kinds: Sequence[str] | None, now: datetime
+    ) -> list[int]:
+        query = select(OutboxJob.id, OutboxJob.locked_by).where(
+            OutboxJob.status == JobStatus.RUNNING,
+            OutboxJob.locked_until >= now,
+            OutboxJob.locked_by.like(f"{socket.gethostname()[:20]}:%"),
+        )
+        if kinds is not None:
+            query = query.where(OutboxJob.kind.in_(list(kinds)))
+        rows = (await session.execute(query)).all()
+        return [job_id for job_id, locked_by in rows if holder_is_dead(locked_by)][:limit]
 
     async def _take(
         self, session: AsyncSession, ids: Sequence[int], token: str, now: datetime

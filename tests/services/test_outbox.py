@@ -201,3 +201,26 @@ async def test_a_new_intent_for_a_failed_job_gets_fresh_attempts(outbox: Outbox)
     assert claim is not None and claim.attempt == 1 and claim.payload == {"title": "New"}
     assert await outbox.fail(claim, "once more")  # retried: attempts started over
     assert failed.attempts == 3
+
+
+async def test_claim_due_takes_a_killed_holders_job_over_at_once(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # The job worker restarted after a kill -9 must not wait out the lease (an hour here).
+    outbox = Outbox(session_factory, lease=timedelta(hours=1))
+    job_id = await outbox.enqueue("suggestion", "suggestion:1:open", {"op": "open"})
+    [claim] = await outbox.claim_due()
+    child = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await child.wait()
+    # As if the claim had been made by that (now dead) process.
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(OutboxJob)
+            .where(OutboxJob.id == job_id)
+            .values(locked_by=f"{socket.gethostname()[:20]}:{child.pid}:dead{job_id}")
+        )
+    taken = await outbox.claim_due()
+    assert [c.job_id for c in taken] == [claim.job_id]
+    assert taken[0].uncertain
+    [view] = await outbox.jobs([JobStatus.RUNNING])
+    assert view.id == job_id
