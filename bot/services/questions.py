@@ -9,11 +9,13 @@ it never answers a question itself.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,6 +47,28 @@ STAFF_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 DISCORD_WEB = "https://discord.com/channels"
 # The longest question /ask posts (a Discord message holds 2,000 characters).
 ASK_LIMIT = 1500
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _in_order(
+    method: Callable[Concatenate[QuestionService, P], Awaitable[R]],
+) -> Callable[Concatenate[QuestionService, P], Awaitable[R]]:
+    """Apply events one at a time, in the order they came.
+
+    discord.py runs each event's listener as its own task: without this, a reply could
+    be looked at before the question it answers is stored. The lock is taken before the
+    first await and asyncio's lock is first come, first served, so the order holds.
+    """
+
+    @functools.wraps(method)
+    async def ordered(self: QuestionService, *args: P.args, **kwargs: P.kwargs) -> R:
+        async with self._order:
+            return await method(self, *args, **kwargs)
+
+    return ordered
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +160,7 @@ class QuestionService:
         self.chat = chat
         self._clock = clock
         self._permissions: dict[str, bool] = {}
+        self._order = asyncio.Lock()
 
     # --- staff ------------------------------------------------------------------------------
 
@@ -163,6 +188,7 @@ class QuestionService:
 
     # --- Discord ----------------------------------------------------------------------------
 
+    @_in_order
     async def on_discord_message(
         self,
         thread_id: int,
@@ -225,6 +251,7 @@ class QuestionService:
             f", answered {answered}" if answered else ""
         )
 
+    @_in_order
     async def on_discord_edit(
         self,
         message_id: int,
@@ -291,10 +318,12 @@ class QuestionService:
                 return "ignored: already recorded"
         return f"question ({verdict.rule}, {verdict.locale or '?'}): edited into one"
 
+    @_in_order
     async def on_discord_delete(self, message_id: int) -> str:
         """Drop the question a deleted message asked (kept, no longer counted)."""
         return await self._drop(QuestionSource.DISCORD, str(message_id))
 
+    @_in_order
     async def on_reaction(
         self,
         message_id: int,
@@ -331,6 +360,7 @@ class QuestionService:
 
     # --- GitHub -----------------------------------------------------------------------------
 
+    @_in_order
     async def on_issue_comment(self, payload: Mapping[str, Any]) -> str:
         """Apply one `issue_comment` delivery (created, edited or deleted)."""
         action = payload.get("action")

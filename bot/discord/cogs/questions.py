@@ -1,0 +1,291 @@
+"""Questions in lesson posts: messages, edits, deletions and ✅ reactions, `/ask`, `/resolve`.
+
+Everything said in a lesson's forum post goes to the question service, which decides what
+is a question, what answers one and who resolved it; this cog only translates Discord's
+events and commands into its calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.cogs.lessons import ECHO_LIMIT, choice_for
+from bot.discord.replies import CHOICE_LIMIT, CHOICES_LIMIT, defer_if_slow, reply, shorten
+from bot.discord.translator import described
+from bot.i18n import t
+from bot.services.lessons import LessonDirectory
+from bot.services.linking import LinkDirectory
+from bot.services.questions import ASK_LIMIT, QuestionError, QuestionService
+
+log = logging.getLogger(__name__)
+
+# Only what people write: joins, pins and thread renames are not discussion.
+_PEOPLES_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
+# A message link as Discord copies it: .../channels/<guild>/<channel>/<message>.
+_MESSAGE_LINK = re.compile(
+    r"^https?://(?:\w+\.)?discord(?:app)?\.com/channels/(?:\d+|@me)/(\d+)/(\d+)/?$"
+)
+
+
+def parse_message_link(text: str) -> tuple[int | None, int] | None:
+    """Return (channel id, message id) from a message link, or (None, id) from a bare id."""
+    text = text.strip().strip("<>")
+    if text.isdigit():
+        return None, int(text)
+    found = _MESSAGE_LINK.match(text)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def _role_ids(member: object) -> list[str]:
+    """Return a member's role ids as strings (none for a plain user)."""
+    return [str(role.id) for role in getattr(member, "roles", None) or ()]
+
+
+class QuestionsCog(commands.Cog, name="QuestionsCog"):
+    """Feed lesson posts to the question service; `/ask` and `/resolve`."""
+
+    def __init__(
+        self,
+        questions: QuestionService,
+        lessons: LessonDirectory | None = None,
+        links: LinkDirectory | None = None,
+        client: discord.Client | None = None,
+    ) -> None:
+        self.questions = questions
+        self.lessons = lessons
+        self.links = links
+        # Used to find a member's roles when a reaction is taken back.
+        self.client = client
+
+    # --- events -----------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Hand a message in a thread to the service (it ignores non-lesson threads)."""
+        if message.guild is None or not isinstance(message.channel, discord.Thread):
+            return
+        if message.type not in _PEOPLES_MESSAGES:
+            return
+        reply_to = None
+        if message.type == discord.MessageType.reply and message.reference is not None:
+            reply_to = message.reference.message_id
+        try:
+            outcome = await self.questions.on_discord_message(
+                message.channel.id,
+                message.id,
+                message.author.id,
+                message.author.display_name,
+                message.content,
+                is_bot=message.author.bot,
+                reply_to=reply_to,
+                roles=_role_ids(message.author),
+                created_at=message.created_at,
+                guild_id=message.guild.id,
+            )
+        except Exception:
+            log.exception("message %s: could not record it", message.id)
+            return
+        log.debug("message %s: %s", message.id, outcome)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """Re-evaluate an edited message (raw: old messages are not in the cache)."""
+        if payload.guild_id is None or "content" not in payload.data:
+            return
+        message = payload.message
+        try:
+            outcome = await self.questions.on_discord_edit(
+                message.id,
+                message.content,
+                thread_id=payload.channel_id,
+                author_id=message.author.id,
+                author_name=message.author.display_name,
+                is_bot=message.author.bot,
+                created_at=message.created_at,
+                guild_id=payload.guild_id,
+            )
+        except Exception:
+            log.exception("message %s: could not re-evaluate it", message.id)
+            return
+        log.debug("message %s edited: %s", message.id, outcome)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """Drop the question a deleted message asked."""
+        if payload.guild_id is None:
+            return
+        try:
+            outcome = await self.questions.on_discord_delete(payload.message_id)
+        except Exception:
+            log.exception("message %s: could not drop it", payload.message_id)
+            return
+        log.debug("message %s deleted: %s", payload.message_id, outcome)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """Resolve a question when its asker or staff reacts ✅."""
+        await self._reaction(payload, added=True)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        """Reopen a question when the ✅ that resolved it is taken back."""
+        await self._reaction(payload, added=False)
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        if payload.guild_id is None or payload.emoji.name is None:
+            return
+        member = payload.member
+        if member is None:
+            # A removal carries no member: the cached one, if any, has the roles.
+            guild = self.client.get_guild(payload.guild_id) if self.client else None
+            member = guild.get_member(payload.user_id) if guild is not None else None
+        try:
+            outcome = await self.questions.on_reaction(
+                payload.message_id,
+                payload.user_id,
+                payload.emoji.name,
+                added,
+                _role_ids(member),
+                is_bot=bool(getattr(member, "bot", False)),
+            )
+        except Exception:
+            log.exception("reaction on %s: could not apply it", payload.message_id)
+            return
+        log.debug("reaction on %s: %s", payload.message_id, outcome)
+
+    # --- commands ---------------------------------------------------------------------------
+
+    @app_commands.command(
+        name="ask",
+        description=described(
+            "Ask a question in a lesson's discussion post", "questions.ask_description"
+        ),
+    )
+    @app_commands.describe(
+        question=described("Your question", "questions.question_option"),
+        lesson=described(
+            "The lesson (leave empty inside a lesson's post)", "questions.lesson_option"
+        ),
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, ASK_LIMIT],
+        lesson: str | None = None,
+    ) -> None:
+        """Post a question in a lesson's post, quoted by the bot, and track it."""
+        locale = interaction.locale.value
+        async with defer_if_slow(interaction, ephemeral=True):
+            thread_id, problem = await self._ask_thread(interaction, lesson, locale)
+            result = None
+            if thread_id is not None:
+                try:
+                    result = await self.questions.ask(
+                        thread_id,
+                        interaction.user.id,
+                        interaction.user.display_name,
+                        question,
+                        locale=locale,
+                    )
+                except QuestionError as error:
+                    problem = t(locale, error.key, limit=ASK_LIMIT)
+        if result is None:
+            await reply(interaction, problem or t(locale, "questions.unavailable"), ephemeral=True)
+            return
+        guild_id = interaction.guild_id or 0
+        url = (
+            result.url or f"https://discord.com/channels/{guild_id}/{thread_id}/{result.message_id}"
+        )
+        await reply(interaction, t(locale, "questions.asked", url=url), ephemeral=True)
+
+    async def _ask_thread(
+        self, interaction: discord.Interaction, lesson: str | None, locale: str
+    ) -> tuple[int | None, str | None]:
+        """Return the post to ask in (creating it in lazy mode), or why there is none."""
+        if lesson:
+            summary = self.lessons.describe(lesson, locale) if self.lessons else None
+            if summary is None:
+                echoed = discord.utils.escape_markdown(shorten(lesson.strip(), ECHO_LIMIT))
+                return None, t(locale, "questions.unknown_lesson", lesson=echoed)
+            thread_id = await self.questions.thread_of(summary.identity)
+            if thread_id is None and self.links is not None:
+                try:
+                    await self.links.find(summary.identity, create=True)
+                except Exception:
+                    log.exception("could not create the post of %s", summary.identity)
+                thread_id = await self.questions.thread_of(summary.identity)
+            return (thread_id, None) if thread_id else (None, t(locale, "questions.no_post"))
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread) and await self.questions.is_lesson_post(channel.id):
+            return channel.id, None
+        return None, t(locale, "questions.not_a_lesson_post")
+
+    @ask.autocomplete("lesson")
+    async def lesson_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Offer the lessons that match what the person has typed so far."""
+        if self.lessons is None:
+            return []
+        try:
+            found = self.lessons.search(current, interaction.locale.value, CHOICES_LIMIT)
+        except Exception:
+            log.exception("autocomplete for /ask failed on %r", current)
+            return []
+        return [choice_for(lesson) for lesson in found if len(lesson.identity) <= CHOICE_LIMIT]
+
+    @app_commands.command(
+        name="resolve",
+        description=described(
+            "Mark a question in this post as resolved", "questions.resolve_description"
+        ),
+    )
+    @app_commands.describe(
+        message_link=described(
+            "A link to the question's message (empty: your own questions)",
+            "questions.message_option",
+        )
+    )
+    async def resolve(
+        self, interaction: discord.Interaction, message_link: str | None = None
+    ) -> None:
+        """Resolve the named question, or the person's own open ones in this post."""
+        locale = interaction.locale.value
+        channel = interaction.channel
+        if not isinstance(channel, discord.Thread):
+            await reply(interaction, t(locale, "questions.not_a_lesson_post"), ephemeral=True)
+            return
+        message_id = None
+        if message_link:
+            parsed = parse_message_link(message_link)
+            if parsed is None or parsed[0] not in (None, channel.id):
+                await reply(interaction, t(locale, "questions.bad_link"), ephemeral=True)
+                return
+            message_id = parsed[1]
+        result = await self.questions.resolve(
+            channel.id, interaction.user.id, _role_ids(interaction.user), message_id
+        )
+        text = {
+            "resolved": lambda: t(locale, "questions.resolved", count=result.count),
+            "none": lambda: t(locale, "questions.resolve_none"),
+            "not_found": lambda: t(locale, "questions.resolve_not_found"),
+            "forbidden": lambda: t(locale, "questions.resolve_forbidden"),
+        }.get(result.outcome, lambda: t(locale, "questions.not_a_lesson_post"))()
+        await reply(interaction, text, ephemeral=True)
+
+
+async def add_questions_cog(
+    bot: commands.Bot,
+    questions: QuestionService,
+    lessons: LessonDirectory | None = None,
+    links: LinkDirectory | None = None,
+) -> QuestionsCog:
+    """Add the questions cog to a bot; return it."""
+    cog = QuestionsCog(questions, lessons, links, client=bot)
+    await bot.add_cog(cog)
+    return cog

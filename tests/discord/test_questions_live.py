@@ -1,0 +1,419 @@
+"""Questions in lesson posts through discord.py against the Discord sandbox: people post,
+reply, react ✅, edit and delete in a lesson's post, and run `/ask` and `/resolve`."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import QuestionsSettings
+from bot.discord.client import BotServices, LessonBot, create_bot
+from bot.discord.cogs.questions import add_questions_cog, parse_message_link
+from bot.domain.catalogue import load_catalogue
+from bot.i18n import t
+from bot.sandbox.discord import DiscordSandbox
+from bot.services.lessons import LessonDirectory
+from bot.services.linking import LinkDirectory
+from bot.services.questions import QuestionService
+from bot.store.models import Lesson, LessonLink, ProgramForum, Question
+from tests.discord.support import BOT_TOKEN, LESSONS, make_settings
+
+READY_TIMEOUT = 15.0
+ANSWER_TIMEOUT = 5.0
+POLL_SECONDS = 0.02
+STRING = 3
+EPHEMERAL = 1 << 6
+
+ANA, BEN, MAYA = 1001, 1002, 1003  # es-ES learner, en-US learner, a maintainer
+LESSON = "data-basics/what-is-data"
+OTHER = "prompt-craft/checking-answers"
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Any]:
+    """Yield a running Discord sandbox."""
+    async with DiscordSandbox(bot_token=BOT_TOKEN) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def guild(sandbox: Any) -> dict[str, Any]:
+    """Return a guild with a text channel, the program's forum, two learners and a maintainer."""
+    return sandbox.create_guild(
+        "Lessons",
+        channels=[{"name": "general", "type": 0}, {"name": "data-basics", "type": 15}],
+        roles=[{"name": "maintainers"}],
+        members=[
+            {"id": ANA, "username": "ana", "locale": "es-ES"},
+            {"id": BEN, "username": "ben", "locale": "en-US"},
+            {"id": MAYA, "username": "maya", "locale": "en-US", "roles": ["maintainers"]},
+        ],
+    )
+
+
+@dataclasses.dataclass
+class Running:
+    """The bot, its question service and the lesson post it watches."""
+
+    bot: LessonBot
+    questions: QuestionService
+    thread: int
+    created: list[str]
+
+
+async def link_lesson(
+    sessions: Sessions, bot: LessonBot, guild: dict[str, Any], identity: str
+) -> int:
+    """Open a lesson's post as the bot does and store its link; return the thread id."""
+    forum = guild["channels"]["data-basics"]
+    post = await bot.chat.create_forum_post(forum, identity, f"Discuss {identity} here.")
+    program, _, slug = identity.partition("/")
+    async with sessions() as session, session.begin():
+        # One forum serves both programs here: its guild is what the links need.
+        known = select(ProgramForum).where(ProgramForum.discord_forum_id == forum)
+        if await session.scalar(known) is None:
+            session.add(
+                ProgramForum(
+                    program=program,
+                    discord_guild_id=guild["id"],
+                    discord_forum_id=forum,
+                    tag_ids={},
+                )
+            )
+        lesson = Lesson(program=program, slug=slug)
+        session.add(lesson)
+        await session.flush()
+        session.add(
+            LessonLink(
+                lesson_id=lesson.id,
+                discord_forum_id=forum,
+                discord_thread_id=post.thread_id,
+                discord_starter_message_id=post.message_ids[0],
+            )
+        )
+    return post.thread_id
+
+
+@pytest.fixture
+async def running(
+    sandbox: Any, guild: dict[str, Any], session_factory: Sessions
+) -> AsyncIterator[Running]:
+    """Yield the real bot with the questions cog, logged in, with one linked lesson post."""
+    settings = make_settings(sandbox.api_base_url, sandbox.gateway_url, guild["id"])
+    settings = dataclasses.replace(
+        settings,
+        questions=QuestionsSettings(staff_role_ids=(str(guild["roles"]["maintainers"]),)),
+    )
+    directory = LessonDirectory(load_catalogue(LESSONS), "en")
+    links = LinkDirectory(session_factory)
+    bot = create_bot(settings, BotServices(lessons=directory, links=links), guild_ready_timeout=0.1)
+    questions = QuestionService(session_factory, settings, chat=bot.chat)
+    created: list[str] = []
+
+    async def create(identity: str) -> None:
+        # Lazy mode: the first /ask about a lesson opens its post.
+        created.append(identity)
+        await link_lesson(session_factory, bot, guild, identity)
+
+    links.creator = create
+    # Added before login, so the bot registers /ask and /resolve with the rest.
+    await add_questions_cog(bot, questions, directory, links)
+    task = asyncio.create_task(bot.start(BOT_TOKEN))
+    ready = asyncio.create_task(bot.wait_until_ready())
+    done, _ = await asyncio.wait(
+        {task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+    )
+    if ready not in done:
+        ready.cancel()
+        if task in done:
+            task.result()
+        raise TimeoutError(f"the bot was not ready within {READY_TIMEOUT}s")
+    thread = await link_lesson(session_factory, bot, guild, LESSON)
+    yield Running(bot, questions, thread, created)
+    await bot.close()
+    await asyncio.wait_for(task, READY_TIMEOUT)
+
+
+async def questions_in(sessions: Sessions) -> list[Question]:
+    async with sessions() as session:
+        return list(await session.scalars(select(Question).order_by(Question.id)))
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Wait until the bot has handled the gateway events `check` looks for in the database."""
+    for _ in range(int(ANSWER_TIMEOUT / POLL_SECONDS)):
+        if await check():
+            return
+        await asyncio.sleep(POLL_SECONDS)
+    raise AssertionError(f"not seen in {ANSWER_TIMEOUT}s: {what}")
+
+
+async def question_of(sessions: Sessions, message_id: int) -> Question | None:
+    async with sessions() as session:
+        return await session.scalar(select(Question).where(Question.external_id == str(message_id)))
+
+
+async def run(
+    sandbox: Any,
+    guild: dict[str, Any],
+    channel: int,
+    user: int,
+    name: str,
+    options: list[dict[str, Any]],
+    locale: str,
+) -> dict[str, Any]:
+    """Run a slash command as a user and return the bot's one answer."""
+    interaction_id = await sandbox.run_command(
+        guild["id"], channel, user, name, options=options, locale=locale
+    )
+    (answer,) = await sandbox.wait_for_interaction_response(interaction_id, timeout=ANSWER_TIMEOUT)
+    return answer
+
+
+async def test_posts_are_captured_answered_by_staff_and_resolved_with_a_check_mark(
+    sandbox: Any, guild: dict[str, Any], running: Running, session_factory: Sessions
+) -> None:
+    thread = running.thread
+    ana = await sandbox.post_message(thread, ANA, "¿Cómo se limpian los datos?")
+    ben = await sandbox.post_message(thread, BEN, "How do I load a CSV file")
+    thanks = await sandbox.post_message(thread, BEN, "Great lesson, thanks!")
+    ana_id, ben_id = int(ana["id"]), int(ben["id"])
+
+    async def both_recorded() -> bool:
+        rows = await questions_in(session_factory)
+        return len(rows) == 2 and rows[0].answer_id is not None
+
+    await eventually(both_recorded, "both questions recorded, Ana's answered")
+    first, second = await questions_in(session_factory)
+    assert (first.author_id, first.locale, first.rule) == (str(ANA), "es", "question_mark")
+    assert (second.author_id, second.locale) == (str(BEN), "en")
+    assert first.url == f"https://discord.com/channels/{guild['id']}/{thread}/{ana_id}"
+    # Ben's "thanks" is no question, but it is a later message by someone else: an answer.
+    assert first.answer_id == thanks["id"] and not first.answered_by_staff
+
+    # The maintainer replies to Ben's question: a staff answer to that one.
+    await sandbox.post_message(thread, MAYA, "Use pandas.read_csv.", reply_to=ben_id)
+
+    async def staff_answered() -> bool:
+        found = await question_of(session_factory, ben_id)
+        return found is not None and found.answered_by_staff
+
+    await eventually(staff_answered, "Ben's question answered by staff")
+    found = await question_of(session_factory, ben_id)
+    assert found is not None and found.answered_how == "reply"
+
+    # Someone else's ✅ changes nothing; the asker's resolves; taking it back reopens.
+    await sandbox.add_reaction(thread, ben_id, ANA, "✅")
+    await sandbox.add_reaction(thread, ben_id, BEN, "✅")
+
+    async def resolved() -> bool:
+        found = await question_of(session_factory, ben_id)
+        return found is not None and found.resolved_at is not None
+
+    await eventually(resolved, "resolved by the asker's ✅")
+    found = await question_of(session_factory, ben_id)
+    assert found is not None and (found.resolved_by, found.resolved_how) == (str(BEN), "reaction")
+
+    await sandbox.remove_reaction(thread, ben_id, BEN, "✅")
+
+    async def reopened() -> bool:
+        found = await question_of(session_factory, ben_id)
+        return found is not None and found.resolved_at is None
+
+    await eventually(reopened, "reopened when the ✅ is taken back")
+    # The maintainer's ✅ resolves someone else's question.
+    await sandbox.add_reaction(thread, ana_id, MAYA, "✅")
+
+    async def ana_resolved() -> bool:
+        found = await question_of(session_factory, ana_id)
+        return found is not None and found.resolved_by == str(MAYA)
+
+    await eventually(ana_resolved, "resolved by a maintainer's ✅")
+
+
+async def test_edits_and_deletions_are_re_evaluated(
+    sandbox: Any, guild: dict[str, Any], running: Running, session_factory: Sessions
+) -> None:
+    thread = running.thread
+    asked = await sandbox.post_message(thread, BEN, "Why is my chart empty?")
+    deleted = await sandbox.post_message(thread, ANA, "¿Dónde está el archivo?")
+    statement = await sandbox.post_message(thread, ANA, "Los datos son números.")
+
+    async def recorded() -> bool:
+        return len(await questions_in(session_factory)) == 2
+
+    await eventually(recorded, "two questions recorded")
+    await sandbox.edit_message(thread, int(asked["id"]), "My chart was empty; fixed it.")
+    await sandbox.delete_message(thread, int(deleted["id"]))
+    await sandbox.edit_message(thread, int(statement["id"]), "¿Los datos son solo números?")
+
+    async def settled() -> bool:
+        rows = await questions_in(session_factory)
+        return len(rows) == 3 and all(row.dropped_at is not None for row in rows[:2])
+
+    await eventually(settled, "edited and deleted questions dropped, the new one recorded")
+    edited, gone, new = await questions_in(session_factory)
+    assert (edited.drop_reason, gone.drop_reason, new.dropped_at) == (
+        "not_a_question",
+        "deleted",
+        None,
+    )
+    assert new.external_id == statement["id"] and new.locale == "es"
+    assert [view.text for view in await running.questions.list()] == [
+        "¿Los datos son solo números?"
+    ]
+
+
+async def test_the_bots_own_messages_are_ignored(
+    sandbox: Any, guild: dict[str, Any], running: Running, session_factory: Sessions
+) -> None:
+    thread = running.thread
+    # What the bridge posts (a GitHub comment shown in the post) is the bot's message.
+    await running.bot.chat.post_message(thread, "**maya** commented: Why not use tee?")
+    question = await sandbox.post_message(thread, ANA, "¿Qué es un CSV?")
+    await running.bot.chat.post_message(thread, "**maya** commented: It is a text table.")
+    marker = await sandbox.post_message(thread, BEN, "Just a note.")
+
+    async def seen() -> bool:
+        return await question_of(session_factory, int(question["id"])) is not None
+
+    await eventually(seen, "Ana's question recorded")
+
+    # Ben's later message is handled after the bot's: once it answers, the bot's were seen.
+    async def answered() -> bool:
+        found = await question_of(session_factory, int(question["id"]))
+        return found is not None and found.answered_at is not None
+
+    await eventually(answered, "answered by Ben")
+    [row] = await questions_in(session_factory)
+    assert row.answer_id == marker["id"]
+
+
+async def test_ask_in_the_post_and_resolve_it(
+    sandbox: Any, guild: dict[str, Any], running: Running, session_factory: Sessions
+) -> None:
+    thread = running.thread
+    answer = await run(
+        sandbox,
+        guild,
+        thread,
+        ANA,
+        "ask",
+        [{"name": "question", "type": STRING, "value": "qué significa @everyone aquí"}],
+        "es-ES",
+    )
+    assert answer["data"]["flags"] & EPHEMERAL
+    [row] = await questions_in(session_factory)
+    assert (row.rule, row.author_id, row.text) == ("ask", str(ANA), "qué significa @everyone aquí")
+    url = f"https://discord.com/channels/{guild['id']}/{thread}/{row.external_id}"
+    assert answer["data"]["content"] == t("es", "questions.asked", url=url)
+    posted = sandbox.message(thread, int(row.external_id))
+    assert (
+        f"<@{ANA}>" in posted["content"] and "> qué significa @everyone aquí" in posted["content"]
+    )
+    assert posted["author"]["id"] == str(sandbox.bot_user_id)
+
+    # Ben may not resolve Ana's question; Ana may, naming it by its link.
+    refused = await run(
+        sandbox,
+        guild,
+        thread,
+        BEN,
+        "resolve",
+        [{"name": "message_link", "type": STRING, "value": url}],
+        "en-US",
+    )
+    assert refused["data"]["content"] == t("en", "questions.resolve_forbidden")
+    done = await run(
+        sandbox,
+        guild,
+        thread,
+        ANA,
+        "resolve",
+        [{"name": "message_link", "type": STRING, "value": url}],
+        "es-ES",
+    )
+    assert done["data"]["content"] == t("es", "questions.resolved", count=1)
+    [row] = await questions_in(session_factory)
+    assert (row.resolved_by, row.resolved_how) == (str(ANA), "command")
+
+    again = await run(sandbox, guild, thread, ANA, "resolve", [], "es-ES")
+    assert again["data"]["content"] == t("es", "questions.resolve_none")
+    elsewhere = await run(
+        sandbox,
+        guild,
+        thread,
+        ANA,
+        "resolve",
+        [{"name": "message_link", "type": STRING, "value": "https://discord.com/channels/1/2/3"}],
+        "es-ES",
+    )
+    assert elsewhere["data"]["content"] == t("es", "questions.bad_link")
+
+
+async def test_ask_names_a_lesson_and_creates_its_post_lazily(
+    sandbox: Any, guild: dict[str, Any], running: Running, session_factory: Sessions
+) -> None:
+    general = guild["channels"]["general"]
+    nowhere = await run(
+        sandbox,
+        guild,
+        general,
+        BEN,
+        "ask",
+        [{"name": "question", "type": STRING, "value": "Is this the place?"}],
+        "en-US",
+    )
+    assert nowhere["data"]["content"] == t("en", "questions.not_a_lesson_post")
+    unknown = await run(
+        sandbox,
+        guild,
+        general,
+        BEN,
+        "ask",
+        [
+            {"name": "question", "type": STRING, "value": "Why?"},
+            {"name": "lesson", "type": STRING, "value": "no-such/lesson"},
+        ],
+        "en-US",
+    )
+    assert unknown["data"]["content"] == t(
+        "en", "questions.unknown_lesson", lesson="no-such/lesson"
+    )
+
+    answer = await run(
+        sandbox,
+        guild,
+        general,
+        BEN,
+        "ask",
+        [
+            {"name": "question", "type": STRING, "value": "How do I check an answer"},
+            {"name": "lesson", "type": STRING, "value": OTHER},
+        ],
+        "en-US",
+    )
+    assert running.created == [OTHER]
+    [row] = await questions_in(session_factory)
+    thread = await running.questions.thread_of(OTHER)
+    assert thread is not None and row.container_id == str(thread)
+    assert answer["data"]["content"] == t("en", "questions.asked", url=row.url)
+    assert [m["content"] for m in sandbox.channel_messages(thread)][-1].endswith(
+        "> How do I check an answer"
+    )
+
+
+def test_message_links_are_parsed() -> None:
+    assert parse_message_link("https://discord.com/channels/1/22/333") == (22, 333)
+    assert parse_message_link("<https://canary.discord.com/channels/1/22/333>") == (22, 333)
+    assert parse_message_link(" 333 ") == (None, 333)
+    assert parse_message_link("https://example.org/channels/1/2/3") is None
+    assert parse_message_link("not a link") is None
