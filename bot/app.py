@@ -19,6 +19,7 @@ from bot.discord.cogs.bridge import BridgeCog
 from bot.domain.catalogue import Catalogue
 from bot.github.adapter import GitHubAdapter
 from bot.github.content import ContentRepository, ContentSource
+from bot.mail.smtp import SmtpMailer
 from bot.net import PortInUseError, is_port_in_use
 from bot.services.bridge import CommentBridge
 from bot.services.lessons import LessonDirectory
@@ -122,6 +123,7 @@ async def started_app(
                 catalogue=lambda: content.catalogue,
                 signer=signer,
                 github=github,
+                mail=SmtpMailer(settings.mail),
                 wake=worker.wake,
             )
             worker.add_handler(SuggestionService.JOB_KIND, suggestions.run_job)

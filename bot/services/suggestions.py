@@ -37,6 +37,8 @@ from bot.services.ports import (
     ChatNotFoundError,
     ChatPort,
     GitHubPort,
+    MailPort,
+    OutgoingMail,
     ProposedChange,
     StaleContentError,
 )
@@ -246,6 +248,7 @@ class SuggestionService:
         signer: Signer,
         github: GitHubPort | None = None,
         chat: ChatPort | None = None,
+        mail: MailPort | None = None,
         wake: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -257,6 +260,7 @@ class SuggestionService:
         self._github = github
         # Set after construction when the chat client is built later (the bot needs us first).
         self.chat = chat
+        self._mail = mail
         self._wake = wake or (lambda: None)
         self._clock = clock
         # Two identical suggestions at once in this process become one (PostgreSQL also
@@ -1147,6 +1151,21 @@ class SuggestionService:
                 for credit in row.credits
                 if not credit.withdrawn or kind == "withdrawn"
             ]
+            if self._mail is not None and self._settings.suggestions.email_updates:
+                # An email too, as its own job: a failed send never repeats a sent DM.
+                intents += [
+                    (
+                        f"notify:{event.id}:{credit.id}:mail",
+                        {
+                            "suggestion_id": row.id,
+                            "event_id": event.id,
+                            "credit_id": credit.id,
+                            "channel": "mail",
+                        },
+                    )
+                    for credit in row.credits
+                    if credit.email and (not credit.withdrawn or kind == "withdrawn")
+                ]
             await self._outbox.enqueue_many(self.NOTIFY_KIND, intents, session)
         if kind in ("pr_opened", "merged"):
             # The lesson's post shows new suggestions and thanks people when one lands.
@@ -1214,6 +1233,9 @@ class SuggestionService:
                 return "nothing to tell"
             message = self.notice(_view(row), event.kind, dict(event.detail), credit.locale)
             user_id, lesson_id = credit.discord_user_id, row.lesson_id
+            email, locale, lesson = credit.email, credit.locale, row.lesson.identity
+        if job.get("channel") == "mail":
+            return await self._email(claim, email, locale, lesson, message)
         if user_id is None or self.chat is None:
             # Web and API suggesters follow their status page (and email, when enabled).
             await self._outbox.complete(claim)
@@ -1242,6 +1264,29 @@ class SuggestionService:
             how = "no such user"
         await self._outbox.complete(claim)
         return how
+
+    async def _email(
+        self, claim: Claim, address: str | None, locale: str, lesson: str, message: str
+    ) -> str:
+        """Email a suggester one step of their suggestion (the same Message-ID on retries)."""
+        if self._mail is None or not address:
+            await self._outbox.complete(claim)
+            return "no email to send"
+        job = claim.payload
+        suggestion_id = job["suggestion_id"]
+        domain = self._settings.mail.sender.rpartition("@")[2] or "lessonbot"
+        await self._mail.send(
+            OutgoingMail(
+                to=(address,),
+                subject=t(locale, "suggest.mail_subject", id=suggestion_id, lesson=lesson),
+                text=f"{message}\n\n{self.status_url(suggestion_id)}\n",
+                message_id=(
+                    f"<suggestion-{suggestion_id}-{job['event_id']}-{job['credit_id']}@{domain}>"
+                ),
+            )
+        )
+        await self._outbox.complete(claim)
+        return "emailed"
 
     async def _already_told(self, user_id: int, marker: str) -> bool:
         """Tell whether an earlier attempt sent this notice before it could confirm it."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -17,10 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import _follow_reviews, changed_paths
-from bot.config import GitHubSettings, Secret, Settings
+from bot.config import GitHubSettings, MailSettings, Secret, Settings, SuggestionSettings
 from bot.domain.catalogue import load_catalogue
 from bot.github.adapter import GitHubAdapter
+from bot.mail.smtp import SmtpMailer
 from bot.sandbox.github import GitHubSandbox
+from bot.sandbox.mail import MailSandbox
 from bot.services.outbox import Outbox
 from bot.services.signing import Signer
 from bot.services.suggestions import Author, SuggestionInput, SuggestionService
@@ -387,3 +391,36 @@ async def test_two_workers_open_one_pr(world: World) -> None:
     ours = [number for number, ref in heads if ref.startswith("lessonbot/")]
     view = await world.service.view(submitted.id)
     assert view is not None and ours == [view.pr_number]
+
+
+async def test_a_suggester_who_gave_an_email_is_emailed_each_step_once(world: World) -> None:
+    async with MailSandbox() as catcher:
+        settings = Settings(
+            mail=MailSettings(smtp_port=catcher.smtp_port, sender="bot@lessons.example"),
+            suggestions=SuggestionSettings(email_updates=True),
+        )
+        service = SuggestionService(
+            world.sessions,
+            Outbox(world.sessions),
+            settings,
+            catalogue=world.service._catalogue,
+            signer=Signer(b"s" * 32),
+            github=world.github,
+            mail=SmtpMailer(settings.mail),
+        )
+        worker = JobWorker(
+            Outbox(world.sessions),
+            {service.JOB_KIND: service.run_job, service.NOTIFY_KIND: service.run_job},
+        )
+        submitted = await service.submit(request())
+        while await worker.run_once():
+            pass
+
+        [mail] = catcher.messages
+        assert mail.to == ["ada@example.org"]
+        assert mail.subject == f"Your suggestion {submitted.id} for demo/pipes"
+        message = email.message_from_bytes(mail.raw, policy=email.policy.default)
+        assert message["Message-ID"].startswith(f"<suggestion-{submitted.id}-")
+        body = message.get_content()
+        assert "is now a pull request" in body
+        assert f"/suggestions/{submitted.id}" in body
