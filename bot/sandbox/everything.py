@@ -28,6 +28,7 @@ from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
 from bot.sandbox.discord import DiscordSandbox
 from bot.sandbox.github import GitHubSandbox
+from bot.sandbox.mail import MESSAGES_PATH, MailSandbox
 from bot.sandbox.persist import read_json, write_json
 from bot.services.linking import forum_name
 from bot.store.models import LessonLink, Question
@@ -155,11 +156,26 @@ def sandbox_settings(
     webhook_secret: str,
     state_dir: Path,
     database_url: str | None = None,
+    mail: MailSandbox | None = None,
 ) -> Settings:
     """Return the settings that point the real bot at the sandboxes (and at a SQLite
-    database in `state_dir` unless `database_url` is given)."""
+    database in `state_dir` unless `database_url` is given; its mail at the SMTP catcher
+    `mail` when given)."""
     replace = dataclasses.replace
     database_url = database_url or sandbox_database_url(state_dir)
+    if mail is not None:
+        # The catcher takes mail in the clear without a login: none is sent to it.
+        settings = replace(
+            settings,
+            mail=replace(
+                settings.mail,
+                smtp_host=mail.host,
+                smtp_port=mail.smtp_port,
+                starttls=False,
+                smtp_username="",
+                smtp_password=None,
+            ),
+        )
     return replace(
         settings,
         database=replace(settings.database, url=database_url),
@@ -212,6 +228,8 @@ class SandboxEnvironment:
     linked: str | None = None
     # Where a database of another world was moved to, when one was.
     stale_database: Path | None = None
+    # The SMTP catcher the bot's mail goes to.
+    mail: MailSandbox | None = None
 
 
 @asynccontextmanager
@@ -256,6 +274,7 @@ async def sandbox_environment(
             webhook_secret=webhook_secret,
             state_dir=world_dir / "github",
         ) as github,
+        MailSandbox(state_dir=world_dir / "mail") as mail,
     ):
         guild = (discord.find_guild(GUILD_NAME) if discord.restored else None) or (
             discord.create_guild(GUILD_NAME, channels=channels, members=list(MEMBERS))
@@ -280,6 +299,7 @@ async def sandbox_environment(
             webhook_secret=webhook_secret,
             state_dir=state_dir,
             database_url=database_url,
+            mail=mail,
         )
         async with started_app(bot_settings) as app:
             if moved:
@@ -308,6 +328,12 @@ async def sandbox_environment(
                         "webhook_url": webhook_url,
                         "webhook_secret": webhook_secret,
                     },
+                    "mail": {
+                        "smtp_host": mail.host,
+                        "smtp_port": mail.smtp_port,
+                        "url": mail.url,
+                        "messages_url": f"{mail.url}{MESSAGES_PATH}",
+                    },
                     "bot": {"web_url": app.web_url, "healthz": f"{app.web_url}/healthz"},
                     "database": bot_settings.database.url,
                 }
@@ -321,7 +347,14 @@ async def sandbox_environment(
                     sandbox_env(bot_settings, state_dir),
                 )
                 environment = SandboxEnvironment(
-                    discord, github, app, guild, description, bot_task, stale_database=stale
+                    discord,
+                    github,
+                    app,
+                    guild,
+                    description,
+                    bot_task,
+                    stale_database=stale,
+                    mail=mail,
                 )
                 if link_at_start:
                     environment.linked = await _link_everything(app)
@@ -396,6 +429,10 @@ def sandbox_env(settings: Settings, state_dir: Path) -> str:
         ("web", "host", settings.web.host),
         ("web", "port", settings.web.port),
         ("web", "public_url", settings.web.public_url),
+        ("mail", "smtp_host", settings.mail.smtp_host),
+        ("mail", "smtp_port", settings.mail.smtp_port),
+        ("mail", "starttls", str(settings.mail.starttls).lower()),
+        ("mail", "smtp_username", settings.mail.smtp_username),
     ]
     lines = [
         "# lessonbot sandbox: `set -a; . ./sandbox.env; set +a` points every lessonbot",
@@ -449,11 +486,23 @@ def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
             "  curl -s -H 'Authorization: token maintainer' "
             f"'{github['url']}/repos/{github['repository']}/issues?labels=lesson-discussion'",
             f"  git clone {github['clone_url']}",
+            *_mail_guide(environment.description.get("mail")),
             "Point any lessonbot command at this sandbox:",
             f"  set -a; . {shlex.quote(str(env_file))}; set +a; lessonbot sync --dry-run",
             "A restart resumes this world; `lessonbot sandbox --fresh` starts a new one.",
         ]
     )
+
+
+def _mail_guide(mail: dict[str, Any] | None) -> list[str]:
+    """Return the guide's lines on reading the mail the bot sends (digest emails)."""
+    if not mail:
+        return []
+    return [
+        "Read the mail the bot sends (digest emails; `lessonbot digest --now` queues one), "
+        "caught by the SMTP catcher:",
+        f"  curl -s '{mail['messages_url']}'   (DELETE clears it)",
+    ]
 
 
 def suggest_form_url(public_url: str, lesson: str) -> str:
@@ -537,6 +586,12 @@ async def _run_sandbox(
         print(f"GitHub sandbox:   {github['url']} ({github['repository']})", flush=True)
         print(f"Lessons:          git clone {github['clone_url']}", flush=True)
         print(f"lessonbot web:    {environment.app.web_url} (webhooks from GitHub)", flush=True)
+        if mail := environment.description.get("mail"):
+            print(
+                f"Mail catcher:     SMTP {mail['smtp_host']}:{mail['smtp_port']}, read at "
+                f"{mail['url']}",
+                flush=True,
+            )
         print(f"Details:          {state_dir / DESCRIPTION}, {state_dir / ENV_FILE}", flush=True)
         if environment.linked:
             print(environment.linked, flush=True)
