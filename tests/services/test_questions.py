@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
+from github import Auth, Github
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import LinkingSettings, QuestionsSettings, Settings
+from bot.config import GitHubSettings, LinkingSettings, QuestionsSettings, Secret, Settings
+from bot.domain.markers import marker
+from bot.github.adapter import GitHubAdapter
+from bot.sandbox.github import GitHubSandbox
 from bot.services.questions import QuestionError, QuestionService
 from bot.store.models import (
     BridgedComment,
@@ -20,6 +26,7 @@ from bot.store.models import (
     Question,
     QuestionSource,
 )
+from tests.conftest import FIXTURES
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -595,3 +602,101 @@ async def test_list_filters_open_and_program_and_serializes(lessons: Sessions) -
         "user2",
         T0.isoformat(),
     )
+
+
+# --- through the GitHub sandbox: real webhook payloads, the real permission request ---------
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """Serve a webhook receiver; yield its URL and the (event, payload) pairs it received."""
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        received.append((request.headers["X-GitHub-Event"], await request.json()))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/webhook", receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    yield f"http://{host}:{port}/webhook", received
+    await runner.cleanup()
+
+
+async def test_comments_from_the_github_sandbox_are_tracked(
+    session_factory: Sessions, receiver: tuple[str, list[tuple[str, dict[str, Any]]]]
+) -> None:
+    url, received = receiver
+    async with GitHubSandbox(FIXTURES / "content", webhook_url=url) as sandbox:
+        sandbox.add_collaborator("maya", "write")
+        adapter = GitHubAdapter.from_settings(
+            GitHubSettings(
+                base_url=sandbox.base_url,
+                repository=sandbox.repository,
+                token=Secret("lessonbot"),
+                seconds_between_requests=0,
+                seconds_between_writes=0,
+            )
+        )
+        try:
+            issue = await adapter.create_issue(
+                "pipes",
+                f"Discuss pipes.\n\n{marker('lesson', 'demo/pipes')}",
+                [],
+                marker("lesson", "demo/pipes"),
+            )
+            async with session_factory() as session, session.begin():
+                lesson = Lesson(program="demo", slug="pipes")
+                session.add(lesson)
+                await session.flush()
+                session.add(LessonLink(lesson_id=lesson.id, github_issue_number=issue.number))
+
+            def comment(login: str, body: str) -> Any:
+                # PyGithub blocks: it runs off the loop the sandbox serves on.
+                client = Github(base_url=sandbox.base_url, auth=Auth.Token(login), retry=None)
+                found = client.get_repo(sandbox.repository).get_issue(issue.number)
+                return found.create_comment(body)
+
+            asked = await asyncio.to_thread(comment, "learner", "Pourquoi ça bloque")
+            await asyncio.to_thread(comment, "friend", "Why indeed?")
+            await asyncio.to_thread(comment, "maya", "Add `-u` to the command.")
+            # The bot's own comment (a mirror of a Discord message) never counts.
+            hidden = marker("discord_message", "1")
+            await adapter.create_comment(issue.number, f"Mirrored\n\n{hidden}", marker=hidden)
+            await asyncio.to_thread(asked.edit, "Pourquoi ça bloque avec grep")
+
+            for _ in range(250):
+                if len([e for e, _ in received if e == "issue_comment"]) == 5:
+                    break
+                await asyncio.sleep(0.02)
+            questions = QuestionService(session_factory, settings(), github=adapter)
+            outcomes = [
+                await questions.on_issue_comment(payload)
+                for event, payload in received
+                if event == "issue_comment"
+            ]
+        finally:
+            adapter.close()
+    assert outcomes == [
+        "question (interrogative_opening, fr)",
+        "question (question_mark, ?)",
+        "answered 2",
+        "ignored: written by the bot or mirrored from Discord",
+        "updated",
+    ]
+    first, second = await rows(session_factory)
+    assert (first.author_id, first.text, first.locale) == (
+        "learner",
+        "Pourquoi ça bloque avec grep",
+        "fr",
+    )
+    assert (first.answered_by, first.answered_by_staff, second.answered_by_staff) == (
+        "maya",
+        True,
+        True,
+    )
+    assert first.url == asked.html_url
