@@ -692,12 +692,23 @@ class QuestionService:
         return True
 
     async def _drop(self, source: QuestionSource, external_id: str) -> str:
+        """Drop a deleted question; a deleted first answer leaves its questions unanswered."""
         async with self._sessions() as session, session.begin():
             row = await self._question(session, source, external_id)
-            if row is None:
-                return "ignored: not a question"
-            row.dropped_at, row.drop_reason = self._clock(), "deleted"
-        return "dropped: deleted"
+            if row is not None:
+                row.dropped_at, row.drop_reason = self._clock(), "deleted"
+                return "dropped: deleted"
+            # Ids of both platforms share the column: snowflakes and comment ids never meet.
+            answered = list(
+                await session.scalars(select(Question).where(Question.answer_id == external_id))
+            )
+            for question in answered:
+                question.answered_at = question.answered_by = None
+                question.answer_id = question.answered_how = None
+                question.answered_by_staff = False
+        if answered:
+            return f"answer deleted: {len(answered)} unanswered"
+        return "ignored: not a question"
 
     @staticmethod
     async def _question(

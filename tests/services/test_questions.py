@@ -338,6 +338,16 @@ async def test_a_deleted_question_is_dropped_and_stays_dropped(lessons: Sessions
     assert await questions.on_reaction(1, 1, "✅", True) == "ignored: not a question"
 
 
+async def test_a_deleted_answer_leaves_its_questions_unanswered(lessons: Sessions) -> None:
+    questions, _, _ = service(lessons)
+    await say(questions, 1, 1, "How do I pipe?")
+    await say(questions, 2, 2, "Use |.", minutes=1, roles=(STAFF_ROLE,))
+    assert await questions.on_discord_delete(2) == "answer deleted: 1 unanswered"
+    [row] = await rows(lessons)
+    assert (row.answered_at, row.answer_id, row.answered_by_staff) == (None, None, False)
+    assert [view.state for view in await questions.list(open_only=True)] == ["open"]
+
+
 async def test_a_redelivered_message_is_recorded_once(lessons: Sessions) -> None:
     questions, _, _ = service(lessons)
     await say(questions, 1, 1, "How do I pipe?")
