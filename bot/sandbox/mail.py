@@ -12,6 +12,7 @@ import base64
 import contextlib
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class CaughtMail:
     raw: bytes
     login: str | None = None
     received_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    # Whether it came over STARTTLS.
+    tls: bool = False
 
     @property
     def subject(self) -> str:
@@ -70,6 +73,7 @@ class CaughtMail:
             "raw": base64.b64encode(self.raw).decode("ascii"),
             "login": self.login,
             "received_at": self.received_at,
+            "tls": self.tls,
         }
 
     @classmethod
@@ -81,6 +85,7 @@ class CaughtMail:
             raw=base64.b64decode(saved["raw"]),
             login=saved.get("login"),
             received_at=str(saved.get("received_at", "")),
+            tls=bool(saved.get("tls", False)),
         )
 
 
@@ -121,6 +126,7 @@ class _Handler:
                 to=list(envelope.rcpt_tos),
                 raw=raw,
                 login=login.decode("utf-8", "replace") if isinstance(login, bytes) else login,
+                tls=session.ssl is not None,
             )
         )
         return "250 OK: caught by the lessonbot sandbox"
@@ -131,7 +137,8 @@ class MailSandbox(ThreadedServer):
 
     With `logins`, AUTH (PLAIN or LOGIN, without TLS) is required and checked against
     them; without, any login or none is accepted. Addresses in `refuse` are refused at
-    RCPT TO. With `state_dir`, the messages and ports are kept there across restarts.
+    RCPT TO. With `tls_context`, STARTTLS is offered. With `state_dir`, the messages and
+    ports are kept there across restarts.
     """
 
     thread_name = "mail sandbox"
@@ -145,6 +152,7 @@ class MailSandbox(ThreadedServer):
         state_dir: Path | None = None,
         logins: Mapping[str, str] | None = None,
         refuse: Iterable[str] = (),
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.smtp_port = smtp_port
@@ -152,6 +160,7 @@ class MailSandbox(ThreadedServer):
         self.state_dir = Path(state_dir).absolute() if state_dir is not None else None
         self.logins = dict(logins) if logins else None
         self.refused = frozenset(address.lower() for address in refuse)
+        self.tls_context = tls_context
         self.messages: list[CaughtMail] = []
         self.url = ""
         self.restored = False
@@ -220,7 +229,8 @@ class MailSandbox(ThreadedServer):
             ident="lessonbot sandbox SMTP catcher",
             enable_SMTPUTF8=True,
             authenticator=authenticator,
-            # The sandbox offers no TLS: a login in the clear is what it is for.
+            tls_context=self.tls_context,
+            # A login in the clear is what the sandbox is for; STARTTLS only when asked.
             auth_require_tls=False,
             timeout=60,
             loop=self._loop,

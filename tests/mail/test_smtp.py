@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from bot.config import MailSettings, Secret
 from bot.mail.smtp import SmtpMailer
@@ -194,6 +202,86 @@ async def test_starttls_asked_of_a_server_without_it_fails_before_any_login(
     with pytest.raises(MailError, match="does not offer STARTTLS"):
         await SmtpMailer(settings).send(OutgoingMail(to=("m@example.org",), subject="s", text="t"))
     assert catcher.messages == []
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """Return a self-signed certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+async def test_starttls_then_login_when_the_server_offers_it(
+    certificate: tuple[Path, Path],
+) -> None:
+    async with MailSandbox(
+        logins={"lessonbot": PASSWORD}, tls_context=_server_context(certificate)
+    ) as catcher:
+        settings = _settings(
+            catcher.smtp_port,
+            starttls=True,
+            smtp_username="lessonbot",
+            smtp_password=Secret(PASSWORD),
+        )
+        trusting = ssl.create_default_context(cafile=str(certificate[0]))
+        await SmtpMailer(settings, tls_context=trusting).send(
+            OutgoingMail(to=("m@example.org",), subject="over TLS", text="t")
+        )
+        [caught] = catcher.messages
+    assert caught.tls and caught.login == "lessonbot"
+    assert _parse(caught.raw)["Subject"] == "over TLS"
+
+
+async def test_an_untrusted_certificate_stops_before_the_login(
+    certificate: tuple[Path, Path],
+) -> None:
+    async with MailSandbox(tls_context=_server_context(certificate)) as catcher:
+        settings = _settings(
+            catcher.smtp_port,
+            starttls=True,
+            smtp_username="lessonbot",
+            smtp_password=Secret(PASSWORD),
+        )
+        with pytest.raises(MailError) as raised:
+            await SmtpMailer(settings).send(
+                OutgoingMail(to=("m@example.org",), subject="s", text="t")
+            )
+        assert catcher.messages == []
+    reason = raised.value.reason
+    assert reason.startswith("TLS failed: CERTIFICATE_VERIFY_FAILED")
+    assert "\n" not in reason and PASSWORD not in reason
 
 
 async def test_a_silent_server_times_out() -> None:
