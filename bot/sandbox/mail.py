@@ -14,6 +14,7 @@ import logging
 import socket
 import ssl
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -165,7 +166,8 @@ class MailSandbox(ThreadedServer):
         self.url = ""
         self.restored = False
         self._server: asyncio.Server | None = None
-        self._connections: set[SMTP] = set()
+        # Open connections, closed with the server; a closed one is forgotten by itself.
+        self._connections: weakref.WeakSet[SMTP] = weakref.WeakSet()
         self._runner: web.AppRunner | None = None
         self._saver: Saver | None = None
         self._arrived = asyncio.Event()
@@ -260,7 +262,7 @@ class MailSandbox(ThreadedServer):
         """Stop both servers, dropping open connections; save the messages with a state dir."""
         if self._server is not None:
             self._server.close()
-            for protocol in self._connections:
+            for protocol in list(self._connections):
                 if protocol.transport is not None:
                     protocol.transport.close()
             self._connections.clear()

@@ -143,3 +143,15 @@ def test_started_in_a_thread_it_serves_blocking_callers() -> None:
         [caught] = asyncio.run(sandbox.wait_for_messages(1))
     assert caught.subject == "From a thread"
     assert caught.to == ["a@example.org"]
+
+
+async def test_closing_hangs_up_on_open_connections() -> None:
+    sandbox = MailSandbox()
+    await sandbox.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", sandbox.smtp_port)
+    try:
+        assert (await reader.readline()).startswith(b"220 lessonbot-sandbox")
+        await sandbox.close()
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # the server hung up
+    finally:
+        writer.close()
