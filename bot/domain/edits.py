@@ -8,6 +8,7 @@ of both, mapped back to exact positions in the file, and only those characters c
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 import unicodedata
@@ -246,7 +247,7 @@ def apply_edit(
     wanted = _fold_query(find)
     if not wanted:
         raise EditError("find_empty")
-    folded, where = _folded(text)
+    folded, where = _folded_lesson(text)
     found = [
         position
         for position in _occurrences(folded, wanted)
@@ -281,9 +282,20 @@ def apply_edit(
     return AppliedEdit(new_text, start, end, text[start:end], new_passage)
 
 
+@functools.lru_cache(maxsize=16)
+def _folded_lesson(text: str) -> tuple[str, list[int]]:
+    # Many suggestions are checked against the same few lesson texts: fold each once.
+    return _folded(text)
+
+
+@functools.lru_cache(maxsize=16)
+def _original_problems(path: str, text: str) -> Counter[str]:
+    return Counter(validate_lesson(path, text))
+
+
 def new_problems(path: str, old: str, new: str) -> tuple[str, ...]:
     """Return the lesson-check codes the new text has more often than the old one."""
-    before = Counter(validate_lesson(path, old))
+    before = _original_problems(path, old)
     after = Counter(validate_lesson(path, new))
     return tuple(sorted((after - before).keys()))
 

@@ -266,6 +266,9 @@ class SuggestionService:
         # Two identical suggestions at once in this process become one (PostgreSQL also
         # locks across processes, see _serialize).
         self._submit_lock = asyncio.Lock()
+        self._texts: dict[tuple[str, int, int], tuple[str, str]] = {}
+        self._fingerprint_locks: dict[str, asyncio.Lock] = {}
+        self._lesson_ids: dict[tuple[str, str], int] = {}
         self.default_branch = "main"
 
     # --- taking a suggestion ---------------------------------------------------------------
@@ -310,8 +313,18 @@ class SuggestionService:
 
     async def _read(self, catalogue: Catalogue, path: str) -> tuple[str, str]:
         """Return a lesson file's text and git blob sha, as the content copy has it."""
-        data = await asyncio.to_thread((Path(catalogue.root) / path).read_bytes)
-        return data.decode("utf-8"), git_blob_sha(data)
+        file = Path(catalogue.root) / path
+        # A stat is cheap; reading and hashing the file again for every suggestion is not.
+        stat = file.stat()
+        key = (str(file), stat.st_mtime_ns, stat.st_size)
+        cached = self._texts.get(key)
+        if cached is None:
+            data = await asyncio.to_thread(file.read_bytes)
+            cached = (data.decode("utf-8"), git_blob_sha(data))
+            if len(self._texts) > 64:
+                self._texts.clear()
+            self._texts[key] = cached
+        return cached
 
     def _apply(self, text_: str, request: SuggestionInput, path: str) -> edits.AppliedEdit:
         try:
@@ -362,7 +375,7 @@ class SuggestionService:
         )
         for attempt in range(3):
             try:
-                async with self._submit_lock:
+                async with self._lock_for(fingerprint):
                     submitted = await self._store(request, lesson_file, blob_sha, fingerprint)
                 break
             except IntegrityError:
@@ -380,6 +393,28 @@ class SuggestionService:
                 await asyncio.sleep(0.05 * (attempt + 1))
         self._wake()
         return submitted
+
+    def _lock_for(self, fingerprint: str) -> asyncio.Lock:
+        """Return the lock identical suggestions take turns on in this process.
+
+        SQLite has one writer at a time anyway, and a transaction that read before another
+        wrote cannot write: there, every suggestion takes turns. PostgreSQL locks per
+        fingerprint across processes (see _serialize), so only identical ones wait.
+        """
+        if self._sessions.kw.get("bind") is None or self._dialect() == "sqlite":
+            return self._submit_lock
+        lock = self._fingerprint_locks.get(fingerprint)
+        if lock is None:
+            if len(self._fingerprint_locks) > 1024:
+                self._fingerprint_locks = {
+                    key: held for key, held in self._fingerprint_locks.items() if held.locked()
+                }
+            lock = self._fingerprint_locks[fingerprint] = asyncio.Lock()
+        return lock
+
+    def _dialect(self) -> str:
+        bind = self._sessions.kw["bind"]
+        return str(bind.dialect.name)
 
     async def _replay(self, request: SuggestionInput) -> Submitted | None:
         async with self._sessions() as session:
@@ -462,7 +497,13 @@ class SuggestionService:
                     status=str(existing.status),
                     joined=True,
                 )
-            lesson_id = await _lesson_id(session, lesson_file.program, lesson_file.slug)
+            key = (lesson_file.program, lesson_file.slug)
+            lesson_id = self._lesson_ids.get(key)
+            if lesson_id is None:
+                # Lesson rows are never deleted (a removed lesson is only marked), so an id
+                # once known stays right.
+                lesson_id = await _lesson_id(session, *key)
+                self._lesson_ids[key] = lesson_id
             suggestion = Suggestion(
                 source=request.source,
                 author_id=author.person[:200],
