@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import zoneinfo
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import and_, func, or_, select, update
@@ -39,7 +39,7 @@ from bot.domain.digest import (
 )
 from bot.mail.digest import render_email
 from bot.services.outbox import Claim, LostClaimError, Outbox
-from bot.services.ports import ChatEmbed, ChatPort
+from bot.services.ports import ChatEmbed, ChatPort, MailPort, OutgoingMail
 from bot.services.schedule import digest_trigger
 from bot.services.signing import Signer
 from bot.store.models import (
@@ -56,29 +56,6 @@ from bot.store.models import (
     SuggestionStatus,
     utcnow,
 )
-
-try:  # the mail port lands with the SMTP adapter; until then, the same shape here
-    from bot.services.ports import MailPort, OutgoingMail  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - only before the mail port is committed
-
-    @dataclass(frozen=True, slots=True)
-    class OutgoingMail:  # type: ignore[no-redef]
-        """One email to send (the mail port's shape)."""
-
-        to: tuple[str, ...]
-        subject: str
-        text: str
-        html: str | None = None
-        headers: Mapping[str, str] = field(default_factory=dict)
-        message_id: str | None = None
-
-    class MailPort(Protocol):  # type: ignore[no-redef]
-        """The bot's only door to outgoing mail."""
-
-        async def send(self, mail: OutgoingMail) -> None:
-            """Send one email."""
-            ...
-
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from bot.config import (
     Settings,
     WebSettings,
 )
-from bot.services.digests import DigestService, OutgoingMail, period_key
+from bot.services.digests import DigestService, period_key
 from bot.services.outbox import Outbox
-from bot.services.ports import ChatEmbed, ChatMessage
+from bot.services.ports import ChatEmbed, ChatMessage, MailError, OutgoingMail
 from bot.services.signing import Signer
 from bot.services.worker import JobWorker
 from bot.store.engine import make_engine, make_session_factory
@@ -77,7 +77,7 @@ class FakeMail:
         [address] = mail.to
         if self.failing.get(address, 0) > 0:
             self.failing[address] -= 1
-            raise OSError("SMTP 451 try again later")
+            raise MailError("SMTP 451 try again later")
         self.sent.append(mail)
 
 
