@@ -22,9 +22,11 @@ from bot.github.content import ContentRepository, ContentSource
 from bot.mail.smtp import SmtpMailer
 from bot.net import PortInUseError, is_port_in_use
 from bot.services.bridge import CommentBridge
+from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory, LinkingService, SyncReport
 from bot.services.outbox import Outbox
+from bot.services.schedule import DigestScheduler
 from bot.services.signing import Signer, load_signer
 from bot.services.suggestions import SuggestionService
 from bot.services.worker import JobWorker
@@ -56,6 +58,7 @@ class RunningApp:
     lessons: LessonDirectory | None = None
     suggestions: SuggestionService | None = None
     signer: Signer | None = None
+    digests: DigestService | None = None
 
     @property
     def catalogue(self) -> Catalogue | None:
@@ -115,6 +118,8 @@ async def started_app(
         )
         links = LinkDirectory(sessions)
         suggestions = None
+        digests = None
+        mailer = SmtpMailer(settings.mail)
         if signer is not None:
             suggestions = SuggestionService(
                 sessions,
@@ -123,19 +128,29 @@ async def started_app(
                 catalogue=lambda: content.catalogue,
                 signer=signer,
                 github=github,
-                mail=SmtpMailer(settings.mail),
+                mail=mailer,
                 wake=worker.wake,
             )
             worker.add_handler(SuggestionService.JOB_KIND, suggestions.run_job)
             worker.add_handler(SuggestionService.NOTIFY_KIND, suggestions.run_job)
+            digests = DigestService(
+                sessions,
+                outbox,
+                settings,
+                signer=signer,
+                mail=mailer,
+                wake=worker.wake,
+            )
+            worker.add_handler(DigestService.JOB_KIND, digests.run_job)
         services = BotServices(lessons=lessons, links=links, suggestions=suggestions)
         options = (
             {} if guild_ready_timeout is None else {"guild_ready_timeout": guild_ready_timeout}
         )
         bot = create_bot(settings, services, **options)
-        if suggestions is not None:
-            # The service tells suggesters through the bot, which needs the service first.
+        if suggestions is not None and digests is not None:
+            # Both talk to people through the bot, which needs the services first.
             suggestions.chat = bot.chat
+            digests.chat = bot.chat
         # Handlers for lesson issues, suggestions and questions register here as they land.
         router = WebhookRouter()
         linking = None
@@ -167,6 +182,7 @@ async def started_app(
             suggestions=suggestions,
             lessons=lambda: content.catalogue,
             signer=signer,
+            digests=digests,
         )
         web_url = ""
         if serve_web:
@@ -201,6 +217,7 @@ async def started_app(
                 lessons,
                 suggestions,
                 signer,
+                digests,
             )
         finally:
             if not bot.is_closed():
@@ -218,14 +235,30 @@ async def run_bot(settings: Settings) -> None:
     async with started_app(settings) as app:
         token = settings.discord.token
         assert token is not None  # started_app checked it
-        # Retries, and work a stopped process left, are picked up while the bot runs.
-        assert app.worker is not None
-        worker = asyncio.create_task(app.worker.run())
-        try:
+        async with background_work(app):
             await app.bot.start(token.reveal())
-        finally:
-            worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
+
+
+@asynccontextmanager
+async def background_work(app: RunningApp) -> AsyncIterator[None]:
+    """Run the job worker and the digest schedule while the bot runs; stop both after.
+
+    Retries, work a stopped process left, new suggestions' PRs and digest deliveries are
+    picked up by the worker. The schedule's job store in the database keeps one job for
+    every process, and a run's period key makes a second firing send nothing.
+    """
+    assert app.worker is not None
+    worker = asyncio.create_task(app.worker.run())
+    scheduler = DigestScheduler(app.settings, app.digests) if app.digests else None
+    try:
+        if scheduler is not None:
+            await scheduler.start()
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
 
 
 def _github_configured(settings: Settings) -> bool:

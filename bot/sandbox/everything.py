@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from sqlalchemy import func, update
 
-from bot.app import RunningApp, started_app
+from bot.app import RunningApp, background_work, started_app
 from bot.config import Secret, Settings, env_name
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
@@ -597,4 +597,6 @@ async def _run_sandbox(
             print(environment.linked, flush=True)
         print(sandbox_guide(environment, state_dir), flush=True)
         print("The bot is connected. Press Ctrl+C to stop.", flush=True)
-        await environment.bot_task
+        # As `lessonbot run` does: suggestions become PRs, digests go out on schedule.
+        async with background_work(environment.app):
+            await environment.bot_task

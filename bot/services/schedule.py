@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
@@ -36,7 +36,7 @@ _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _NUMBERED = re.compile(r"^(\d+)(?:-(\d+))?(?:/(\d+))?$")
 # The digest service of this process, for the stored job to find: a job store keeps a
 # reference to a function and its arguments, never a live object.
-_SERVICES: dict[str, DigestService] = {}
+_SERVICES: dict[str, tuple[DigestService, asyncio.AbstractEventLoop]] = {}
 _SERVICE = "digest"
 
 
@@ -82,12 +82,18 @@ def digest_trigger(schedule: str, timezone: str) -> CronTrigger:
     )
 
 
-async def run_digest(name: str) -> None:
-    """Run the scheduled digest with the service registered under `name` (the stored job)."""
-    service = _SERVICES.get(name)
-    if service is None:
+def fire_digest(name: str) -> None:
+    """Run the scheduled digest on the bot's event loop (the stored job; a scheduler thread)."""
+    registered = _SERVICES.get(name)
+    if registered is None:
         log.warning("digest job fired but no digest service %r runs in this process", name)
         return
+    service, loop = registered
+    asyncio.run_coroutine_threadsafe(run_digest(service), loop).result()
+
+
+async def run_digest(service: DigestService) -> None:
+    """Record the digest of the period due now; its deliveries go out through the worker."""
     result = await service.run()
     log.info(
         "digest %s: %s",
@@ -104,13 +110,26 @@ class DigestScheduler:
         self._service = service
         self._engine: Any = None
         self._catch_up: asyncio.Task[Any] | None = None
-        self.scheduler: AsyncIOScheduler | None = None
+        self.scheduler: BackgroundScheduler | None = None
 
-    def start(self) -> None:
-        """Start scheduling in the running event loop; keep a stored job's next run time."""
+    async def start(self) -> None:
+        """Start scheduling; keep a stored job's next run time.
+
+        The job store is a blocking SQLAlchemy one: it works in the scheduler's own thread
+        (here, and whenever it fires), never on the event loop, where a blocking wait for
+        SQLite's write lock would stall the very transaction holding it.
+        """
+        loop = asyncio.get_running_loop()
+        _SERVICES[_SERVICE] = (self._service, loop)
+        self.scheduler = await asyncio.to_thread(self._start_scheduler)
+        # A process that stopped after the scheduler moved on but before the run was
+        # recorded would skip that digest: run it now if it is within the grace time.
+        self._catch_up = loop.create_task(self._service.catch_up())
+
+    def _start_scheduler(self) -> BackgroundScheduler:
         digest = self._settings.digest
         self._engine = make_sync_engine(self._settings.database.url)
-        scheduler = AsyncIOScheduler(
+        scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self._engine, tablename=JOB_TABLE)},
             job_defaults={
                 "coalesce": True,
@@ -119,15 +138,18 @@ class DigestScheduler:
             },
             timezone=zoneinfo.ZoneInfo(digest.timezone),
         )
-        _SERVICES[_SERVICE] = self._service
         scheduler.start(paused=True)
         trigger = digest_trigger(digest.schedule, digest.timezone)
         existing = scheduler.get_job(JOB_ID)
-        if existing is None or str(existing.trigger) != str(trigger):
+        if (
+            existing is None
+            or str(existing.trigger) != str(trigger)
+            or existing.func_ref != f"{__name__}:fire_digest"
+        ):
             # New, or the schedule changed: (re)place it. An unchanged job keeps its stored
             # next run time, so a time missed while no process ran is not skipped.
             scheduler.add_job(
-                run_digest,
+                fire_digest,
                 trigger,
                 args=[_SERVICE],
                 id=JOB_ID,
@@ -135,12 +157,9 @@ class DigestScheduler:
                 replace_existing=True,
             )
         scheduler.resume()
-        self.scheduler = scheduler
-        # A process that stopped after the scheduler moved on but before the run was
-        # recorded would skip that digest: run it now if it is within the grace time.
-        self._catch_up = asyncio.get_running_loop().create_task(self._service.catch_up())
         job = scheduler.get_job(JOB_ID)
         log.info("next digest at %s", job.next_run_time if job else "never")
+        return scheduler
 
     def next_run_time(self) -> Any:
         """Return when the digest job fires next (None when not scheduled)."""
@@ -159,7 +178,8 @@ class DigestScheduler:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        if _SERVICES.get(_SERVICE) is self._service:
+        registered = _SERVICES.get(_SERVICE)
+        if registered is not None and registered[0] is self._service:
             del _SERVICES[_SERVICE]
         if self._engine is not None:
             self._engine.dispose()

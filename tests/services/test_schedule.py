@@ -81,7 +81,7 @@ async def test_a_time_missed_while_no_process_ran_is_sent_once_at_start(
     # A first process stores the job, then stops before its time.
     service, worker, _, mail = make(session_factory, config)
     first = DigestScheduler(config, service)
-    first.start()
+    await first.start()
     assert first.scheduler is not None
     # The time came while nothing ran: the stored next run time is now in the past.
     first.scheduler.pause()
@@ -94,7 +94,7 @@ async def test_a_time_missed_while_no_process_ran_is_sent_once_at_start(
     schedulers = [DigestScheduler(config, made[0]) for made in services]
     try:
         for scheduler in schedulers:
-            scheduler.start()
+            await scheduler.start()
         await wait_for_runs(session_factory, 1)
         for scheduler in schedulers:
             await scheduler.caught_up()
