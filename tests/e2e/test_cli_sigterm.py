@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -233,3 +234,39 @@ def test_a_second_sandbox_on_the_same_state_folder_stops_with_one_line(
     assert (state / "sandbox" / "world.json").read_text() == world
     assert first.process.poll() is None
     assert_stopped_cleanly(first)
+
+
+def test_the_sandbox_runs_the_job_worker_so_a_suggestion_becomes_a_pull_request(
+    start: Callable[..., Command], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    command = start("sandbox", "--content", str(CONTENT), "--state-dir", str(state))
+    command.wait_for_line(r"The bot is connected")
+    web = json.loads((state / "sandbox.json").read_text())["bot"]["web_url"]
+    body = {
+        "lesson": "demo/pipes",
+        "locale": "en",
+        "find": "Fixtures are small on purpose.",
+        "replace": "Fixtures are kept small on purpose.",
+        "reason": "Clearer",
+    }
+    request = urllib.request.Request(  # noqa: S310 - the local sandbox
+        f"{web}/api/suggestions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - local sandbox
+        assert answer.status == 202
+        suggestion = json.loads(answer.read())
+
+    deadline = time.monotonic() + START_TIMEOUT
+    status = "queued"
+    while status == "queued" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        url = f"{web}/api/suggestions/{suggestion['id']}"
+        with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - local sandbox
+            record = json.loads(answer.read())
+        status = record["status"]
+
+    assert status == "open" and record["pr_number"] is not None
+    assert_stopped_cleanly(command)
