@@ -53,7 +53,7 @@ from bot.services.suggestions import SuggestionService  # noqa: E402
 from bot.services.worker import JobWorker  # noqa: E402
 from bot.store.engine import make_engine, make_session_factory  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
-from bot.store.models import Suggestion, SuggestionEvent  # noqa: E402
+from bot.store.models import JobStatus, Suggestion, SuggestionEvent  # noqa: E402
 from bot.web.app import create_web_app  # noqa: E402
 from bot.web.router import WebhookRouter  # noqa: E402
 
@@ -275,6 +275,11 @@ async def to_pull_requests(url_: str, content: Path) -> dict[str, Any]:
             run = await post_all(url, list(range(POSTS, POSTS + PR_POSTS)))
             accepted: dict[int, float] = run["accepted"]
             opened = await wait_for_prs(sessions, set(accepted), deadline=60.0)
+            # Let the worker finish what follows (notices, posts) before it is stopped.
+            for _ in range(200):
+                if not await outbox.jobs([JobStatus.PENDING, JobStatus.RUNNING]):
+                    break
+                await asyncio.sleep(0.05)
         finally:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
