@@ -258,6 +258,10 @@ class Outbox:
         now = self._clock()
         token = holder_token()
         async with self._sessions() as session, session.begin():
+            # First what a process of this host killed mid-job still holds: its write may
+            # have landed, so it goes before new work rather than after a backlog (or its
+            # whole lease).
+            ids = await self._held_by_dead_processes(session, limit, kinds, now)
             query = (
                 select(OutboxJob.id)
                 .where(
@@ -267,17 +271,14 @@ class Outbox:
                     )
                 )
                 .order_by(OutboxJob.run_after, OutboxJob.id)
-                .limit(limit)
+                .limit(limit - len(ids))
             )
             if kinds is not None:
                 query = query.where(OutboxJob.kind.in_(list(kinds)))
             if _dialect(session) == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            ids = list((await session.execute(query)).scalars())
             if len(ids) < limit:
-                # A process of this host killed mid-job holds it until its lease runs out
-                # unless someone looks: take its work over now, as `claim` does.
-                ids += await self._held_by_dead_processes(session, limit - len(ids), kinds, now)
+                ids += list((await session.execute(query)).scalars())
             return await self._take(session, ids, token, now)
 
     @staticmethod
