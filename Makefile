@@ -28,7 +28,7 @@ install-browser:
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null || exit 1; \
 	fi
 
-# The whole bot, offline: Discord and GitHub sandboxes and the real bot against them.
+# The whole bot, offline: Discord, GitHub and mail sandboxes and the real bot against them.
 run: $(BIN)/.installed
 	$(BIN)/lessonbot sandbox --content $(CONTENT)
 
