@@ -26,6 +26,7 @@ from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory, LinkingService, SyncReport
 from bot.services.outbox import Outbox
+from bot.services.questions import QuestionService
 from bot.services.schedule import DigestScheduler
 from bot.services.signing import Signer, load_signer
 from bot.services.suggestions import SuggestionService
@@ -59,6 +60,7 @@ class RunningApp:
     suggestions: SuggestionService | None = None
     signer: Signer | None = None
     digests: DigestService | None = None
+    questions: QuestionService | None = None
 
     @property
     def catalogue(self) -> Catalogue | None:
@@ -142,17 +144,22 @@ async def started_app(
                 wake=worker.wake,
             )
             worker.add_handler(DigestService.JOB_KIND, digests.run_job)
-        services = BotServices(lessons=lessons, links=links, suggestions=suggestions)
+        questions = QuestionService(sessions, settings, github=github)
+        services = BotServices(
+            lessons=lessons, links=links, suggestions=suggestions, questions=questions
+        )
         options = (
             {} if guild_ready_timeout is None else {"guild_ready_timeout": guild_ready_timeout}
         )
         bot = create_bot(settings, services, **options)
+        # These talk to people through the bot, which needs the services first.
+        questions.chat = bot.chat
         if suggestions is not None and digests is not None:
-            # Both talk to people through the bot, which needs the services first.
             suggestions.chat = bot.chat
             digests.chat = bot.chat
         # Handlers for lesson issues, suggestions and questions register here as they land.
         router = WebhookRouter()
+        router.on("issue_comment", None, _questions_handler(questions))
         linking = None
         bridge = None
         if github is not None:
@@ -218,6 +225,7 @@ async def started_app(
                 suggestions,
                 signer,
                 digests,
+                questions,
             )
         finally:
             if not bot.is_closed():
@@ -409,6 +417,16 @@ def changed_paths(payload: dict[str, object]) -> list[str]:
                 if isinstance(path, str) and path not in paths:
                     paths.append(path)
     return paths
+
+
+def _questions_handler(questions: QuestionService) -> WebhookHandler:
+    """Return the handler that records questions asked (and answered) on lesson issues."""
+
+    async def on_comment(delivery: WebhookDelivery) -> None:
+        outcome = await questions.on_issue_comment(delivery.payload)
+        log.info("issue_comment %s (questions): %s", delivery.delivery_id, outcome)
+
+    return on_comment
 
 
 def _follow_reviews(router: WebhookRouter, suggestions: SuggestionService) -> None:

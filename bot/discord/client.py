@@ -20,6 +20,7 @@ from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
 
 if TYPE_CHECKING:
+    from bot.services.questions import QuestionService
     from bot.services.suggestions import SuggestionService
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class BotServices:
     links: LinkDirectory | None = None
     # Suggested edits: `/suggest`, the lesson posts' button, and open ones in /lesson.
     suggestions: SuggestionService | None = None
+    # Open questions: lesson post messages, ✅ reactions, /ask and /resolve.
+    questions: QuestionService | None = None
 
 
 def bot_intents() -> discord.Intents:
@@ -90,6 +93,10 @@ class LessonBot(commands.Bot):
 
             cog = SuggestCog(services.suggestions, services.lessons, self.settings.suggestions)
             await add_suggest_cog(self, cog)
+        if services.questions is not None:
+            from bot.discord.cogs.questions import add_questions_cog
+
+            await add_questions_cog(self, services.questions, services.lessons, services.links)
         guild_id = self.settings.discord.guild_id
         if not self.sync_commands:
             return  # a one-off command (sync): the running bot registers the commands
