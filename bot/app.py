@@ -263,10 +263,10 @@ async def background_work(app: RunningApp) -> AsyncIterator[None]:
             await scheduler.start()
         yield
     finally:
-        if scheduler is not None:
-            scheduler.shutdown()
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
+        if scheduler is not None:
+            await scheduler.shutdown()
 
 
 def _github_configured(settings: Settings) -> bool:

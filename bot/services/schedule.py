@@ -171,19 +171,27 @@ class DigestScheduler:
         if self._catch_up is not None:
             await self._catch_up
 
-    def shutdown(self) -> None:
-        """Stop scheduling (the stored job stays for the next start)."""
+    async def shutdown(self) -> None:
+        """Stop scheduling and close the job store's connections (the job stays stored).
+
+        Waited for off the loop: a firing job may be waiting on the loop for its digest,
+        and a connection left open would keep SQLite's write-ahead log after the bot stops.
+        """
         if self._catch_up is not None and not self._catch_up.done():
             self._catch_up.cancel()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
+        scheduler, self.scheduler = self.scheduler, None
+        engine, self._engine = self._engine, None
+
+        def stop() -> None:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)
+            if engine is not None:
+                engine.dispose()
+
+        await asyncio.to_thread(stop)
         registered = _SERVICES.get(_SERVICE)
         if registered is not None and registered[0] is self._service:
             del _SERVICES[_SERVICE]
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
     def remove(self) -> None:
         """Forget the stored job (e.g. when digests are switched off)."""

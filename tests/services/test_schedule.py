@@ -87,7 +87,7 @@ async def test_a_time_missed_while_no_process_ran_is_sent_once_at_start(
     first.scheduler.pause()
     past = datetime.now(UTC) - timedelta(minutes=10)
     first.scheduler.modify_job(JOB_ID, next_run_time=past)
-    first.shutdown()
+    await first.shutdown()
     # Two processes start on the same database; the stored job is kept, fires (late, within
     # the grace time) and the digest's period key lets only one of them record it.
     services = [make(session_factory, config) for _ in range(2)]
@@ -106,7 +106,7 @@ async def test_a_time_missed_while_no_process_ran_is_sent_once_at_start(
         upcoming = schedulers[0].next_run_time()
     finally:
         for scheduler in schedulers:
-            scheduler.shutdown()
+            await scheduler.shutdown()
     emails = [m.to[0] for made in services for m in made[3].sent] + [m.to[0] for m in mail.sent]
     assert sorted(emails) == ["Bo@Example.org", "ana@example.org"]
     async with session_factory() as session:
