@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -649,6 +649,15 @@ class QuestionService:
             return 0
         if how != "reply":
             query = query.where(Question.source.in_(sources), Question.asked_at <= at)
+        # Only questions this message can still change: unanswered ones, or (a staff
+        # answer) those no staff answered yet. Loading every earlier one grew with the
+        # square of a busy post's length.
+        if staff:
+            query = query.where(
+                or_(Question.answered_at.is_(None), Question.answered_by_staff.is_(False))
+            )
+        else:
+            query = query.where(Question.answered_at.is_(None))
         changed = 0
         for row in await session.scalars(query):
             if row.answered_at is None:
