@@ -15,7 +15,7 @@ import asyncio
 import json
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -223,7 +223,7 @@ def names(url: str, within: str) -> bool:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, database_url: str) -> Any:
+async def env(tmp_path: Path, database_url: str) -> AsyncIterator[SandboxEnvironment]:
     """Run both sandboxes, the catcher and the bot over two programs, every lesson linked."""
     content = content_with_two_programs(tmp_path)
     state = tmp_path / "state"
