@@ -28,7 +28,9 @@ _OWN_HEADERS = frozenset(
 _MAX_REASON = 200
 # CRLF line ends and RFC 2047 words for non-ASCII headers; bodies in 7 bits (quoted-printable
 # or base64, whichever is shorter), since not every server takes 8BITMIME.
-_POLICY = policy.SMTP.clone(cte_type="7bit")
+# Lines up to RFC 5322's hard limit: CPython 3.11 folding a non-ASCII subject at 78
+# columns drops or doubles the spaces between its encoded words (python/cpython gh-144156).
+_POLICY = policy.SMTP.clone(cte_type="7bit", max_line_length=998)
 
 
 def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
