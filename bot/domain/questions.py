@@ -254,7 +254,16 @@ def classify(text: str, locale: str | None = None) -> QuestionVerdict:
     for mark, mark_locale in _MARKS.items():
         if mark in words:
             found = mark_locale or locale or _only_script(candidates)
+            if found is None:
+                # "How do I ...?" is English as well as a question: say so when the
+                # wording tells, so a maintainer's language filter can use it.
+                found = _interrogative(words, candidates).locale
             return QuestionVerdict(True, Rule.QUESTION_MARK, found, mark)
+    return _interrogative(words, candidates)
+
+
+def _interrogative(words: str, candidates: list[str]) -> QuestionVerdict:
+    """Return the first interrogative opening, pattern, particle or word of a locale."""
     arabic = None
     for sentence in _SENTENCE.findall(words):
         # An exclamation ("Can you believe it!", "¡Qué bien!") is not waiting for an answer.

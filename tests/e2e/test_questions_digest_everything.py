@@ -271,14 +271,13 @@ async def test_open_questions_reach_discord_and_each_maintainer_once(
     resolved = await discord.post_message(pipes, SAM, "How do I pipe stderr as well?")
     edited = await discord.post_message(pipes, LI, "这个管道为什么这么慢？")  # noqa: RUF001
     stays = await discord.post_message(pipes, LI, "这个测验怎么做？")  # noqa: RUF001
-    # English questions ending in "?" are recorded with no locale: every maintainer of
-    # their program gets them (bot/domain/digest.py Audience.wants).
+    # A question mark decides; the wording ("Why does", "How do I") names the language.
     for message, locale in [
         (ana, "es"),
-        (sam, None),
+        (sam, "en"),
         (maya, "ar"),
         (checked, "es"),
-        (resolved, None),
+        (resolved, "en"),
         (edited, "zh"),
         (stays, "zh"),
     ]:
@@ -341,9 +340,9 @@ async def test_open_questions_reach_discord_and_each_maintainer_once(
     assert len(rows) == 12  # the statement and the answers are no questions
     urls = {row.external_id: row.url for row in rows}
     assert urls[str(second.id)] == second.html_url
-    # Bo's filter: the demo program, in Arabic or Spanish (or no locale anyone could tell):
-    # not the other program's, not the Chinese one.
-    for_bo = {str(maya["id"]), by_ask.external_id, str(second.id)}
+    # Bo's filter: the demo program, in Arabic or Spanish: not the other program's, not
+    # the Chinese one, not the English one asked on GitHub.
+    for_bo = {str(maya["id"]), by_ask.external_id}
 
     async with background_work(app):
         # `lessonbot digest --now`, in-process, against the running bot's database.

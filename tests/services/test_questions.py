@@ -238,7 +238,7 @@ async def test_a_reply_answers_only_the_question_it_replies_to(lessons: Sessions
     await say(questions, 2, 2, "Why does grep hang?", minutes=1)
     # A reply that is itself a question still answers (a follow-up to the asker).
     assert await say(questions, 3, 3, "Did you quote it?", minutes=2, reply_to=2) == (
-        "question (question_mark, ?), answered 1"
+        "question (question_mark, en), answered 1"
     )
     first, second, third = await rows(lessons)
     assert first.answered_at is None
