@@ -110,6 +110,7 @@ class DigestScheduler:
         self._service = service
         self._engine: Any = None
         self._catch_up: asyncio.Task[Any] | None = None
+        self._starting: asyncio.Future[BackgroundScheduler] | None = None
         self.scheduler: BackgroundScheduler | None = None
 
     async def start(self) -> None:
@@ -121,7 +122,10 @@ class DigestScheduler:
         """
         loop = asyncio.get_running_loop()
         _SERVICES[_SERVICE] = (self._service, loop)
-        self.scheduler = await asyncio.to_thread(self._start_scheduler)
+        # Shielded: a stop during the start lets it finish, so `shutdown` has a scheduler
+        # and connections to close rather than a thread nobody knows about.
+        self._starting = asyncio.ensure_future(asyncio.to_thread(self._start_scheduler))
+        self.scheduler = await asyncio.shield(self._starting)
         # A process that stopped after the scheduler moved on but before the run was
         # recorded would skip that digest: run it now if it is within the grace time.
         self._catch_up = loop.create_task(self._service.catch_up())
@@ -179,6 +183,10 @@ class DigestScheduler:
         """
         if self._catch_up is not None and not self._catch_up.done():
             self._catch_up.cancel()
+        if self._starting is not None:
+            with contextlib.suppress(Exception):
+                self.scheduler = await self._starting
+            self._starting = None
         scheduler, self.scheduler = self.scheduler, None
         engine, self._engine = self._engine, None
 
