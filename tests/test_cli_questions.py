@@ -78,7 +78,7 @@ def test_list_open_and_program_filter_as_json(capsys: Capture) -> None:
     records = json.loads(capsys.readouterr().out)
     assert [(r["lesson"], r["state"], r["locale"]) for r in records] == [
         ("demo/pipes", "open", "es"),
-        ("intro/hello", "open", None),
+        ("intro/hello", "open", "en"),  # "What is" says English
     ]
     assert records[0]["rule"] == "question_mark"
 
