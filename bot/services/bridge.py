@@ -13,7 +13,7 @@ from bot.domain.excerpt import excerpt
 from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import neutralize
 from bot.i18n import t
-from bot.services.outbox import Claim, LostClaimError, Outbox
+from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
 from bot.services.ports import ChatNotFoundError, ChatPort, GitHubPort
 from bot.store.models import BridgedComment, Lesson, LessonLink
 
@@ -167,8 +167,7 @@ class CommentBridge:
         except LostClaimError:
             return "queued: taken over by another process"
         except Exception as error:  # kept and retried, never dropped
-            text = str(error).strip().splitlines()
-            message = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+            message = error_line(error)
             retried = await self._outbox.fail(claim, message)
             log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
             return f"queued: {message}"

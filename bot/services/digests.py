@@ -38,7 +38,7 @@ from bot.domain.digest import (
     render_text,
 )
 from bot.mail.digest import render_email
-from bot.services.outbox import Claim, LostClaimError, Outbox
+from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
 from bot.services.ports import ChatEmbed, ChatPort, MailPort, OutgoingMail
 from bot.services.schedule import digest_trigger
 from bot.services.signing import Signer
@@ -460,8 +460,7 @@ class DigestService:
         except LostClaimError:
             return "taken over by another process"
         except Exception as error:  # kept and retried, never dropped
-            lines = str(error).strip().splitlines()
-            message = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+            message = error_line(error)
             retried = await self._outbox.fail(claim, message)
             await self._record_failure(claim, message, final=not retried)
             log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")

@@ -31,7 +31,7 @@ from bot.domain.linking import (
 from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import neutralize
 from bot.i18n import t
-from bot.services.outbox import Claim, LostClaimError, Outbox
+from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
 from bot.services.ports import (
     ChatButton,
     ChatNotFoundError,
@@ -142,6 +142,13 @@ def forum_name(title: str, fallback: str) -> str:
 def post_url(guild_id: int, thread_id: int, message_id: int) -> str:
     """Return the link to a forum post's starter message (it opens the post)."""
     return f"{DISCORD_WEB}/{guild_id}/{thread_id}/{message_id}"
+
+
+def lesson_page_url(template: str, program: str, slug: str, locale: str) -> str:
+    """Return a lesson's page on the site; slugs may hold characters a URL path cannot."""
+    return template.format(
+        program=quote(program, safe=""), slug=quote(slug, safe=""), locale=quote(locale, safe="")
+    )
 
 
 def _digest(*values: Any) -> str:
@@ -298,12 +305,7 @@ class LinkingService:
             slug=lesson.slug,
             title=shown.title,
             path=shown.path,
-            # Slugs may hold characters a URL path cannot: encode each part.
-            page_url=self._url_template.format(
-                program=quote(lesson.program, safe=""),
-                slug=quote(lesson.slug, safe=""),
-                locale=quote(shown.locale, safe=""),
-            ),
+            page_url=lesson_page_url(self._url_template, lesson.program, lesson.slug, shown.locale),
             difficulty=difficulty if difficulty in DIFFICULTIES else None,
             locales=tuple(lesson.locales),
             files={loc: (f.title, f.path) for loc, f in lesson.files.items()},
@@ -590,7 +592,7 @@ class LinkingService:
             log.warning("lesson %s: another process took it over", identity)
             return
         except Exception as error:  # one lesson's failure must not stop the others
-            message = _one_line(error)
+            message = error_line(error)
             retried = await self._outbox.fail(claim, message)
             report.failed[identity] = message
             log.warning(
@@ -1115,11 +1117,6 @@ def _link_payload(lesson: WantedLesson) -> dict[str, Any]:
 
 def _remove_payload(identity: str) -> dict[str, Any]:
     return {"action": "remove", "identity": identity}
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def _dialect(session: AsyncSession) -> str:

@@ -92,6 +92,12 @@ class JobView:
         }
 
 
+def error_line(error: BaseException) -> str:
+    """Return what a failed job records of its error: its type and first line."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
 def backoff_delay(
     attempt: int,
     *,

@@ -31,7 +31,8 @@ from bot.domain.catalogue import Catalogue
 from bot.domain.markers import marker
 from bot.domain.neutral import neutralize
 from bot.i18n import t
-from bot.services.outbox import Claim, LostClaimError, Outbox
+from bot.services.linking import lesson_page_url, post_url
+from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
 from bot.services.ports import (
     ChatForbiddenError,
     ChatNotFoundError,
@@ -71,6 +72,12 @@ REVISABLE = (
     SuggestionStatus.CHANGES_REQUESTED,
     SuggestionStatus.APPROVED,
     SuggestionStatus.CONFLICT,
+)
+# A suggestion with what its views show: lesson, credits and events.
+_IN_FULL = (
+    selectinload(Suggestion.lesson),
+    selectinload(Suggestion.credits),
+    selectinload(Suggestion.events),
 )
 # Events every suggester hears about (the others only show on the status page).
 TOLD = frozenset(
@@ -580,11 +587,7 @@ class SuggestionService:
                 await session.execute(
                     select(Suggestion)
                     .join(Lesson, Lesson.id == Suggestion.lesson_id)
-                    .options(
-                        selectinload(Suggestion.lesson),
-                        selectinload(Suggestion.credits),
-                        selectinload(Suggestion.events),
-                    )
+                    .options(*_IN_FULL)
                     .where(
                         Lesson.program == program,
                         Lesson.slug == slug,
@@ -600,15 +603,7 @@ class SuggestionService:
     ) -> list[SuggestionView]:
         """Return suggestions (of these statuses), newest first."""
         async with self._sessions() as session:
-            query = (
-                select(Suggestion)
-                .options(
-                    selectinload(Suggestion.lesson),
-                    selectinload(Suggestion.credits),
-                    selectinload(Suggestion.events),
-                )
-                .order_by(Suggestion.id.desc())
-            )
+            query = select(Suggestion).options(*_IN_FULL).order_by(Suggestion.id.desc())
             if statuses:
                 query = query.where(Suggestion.status.in_(statuses))
             return [_view(row) for row in (await session.execute(query)).scalars()]
@@ -617,13 +612,7 @@ class SuggestionService:
     async def _load(session: AsyncSession, suggestion_id: int) -> Suggestion | None:
         return (
             await session.execute(
-                select(Suggestion)
-                .options(
-                    selectinload(Suggestion.lesson),
-                    selectinload(Suggestion.credits),
-                    selectinload(Suggestion.events),
-                )
-                .where(Suggestion.id == suggestion_id)
+                select(Suggestion).options(*_IN_FULL).where(Suggestion.id == suggestion_id)
             )
         ).scalar_one_or_none()
 
@@ -819,8 +808,7 @@ class SuggestionService:
         except LostClaimError:
             return "queued: taken over by another process"
         except Exception as error:  # kept and retried, never dropped
-            lines = str(error).strip().splitlines()
-            message = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+            message = error_line(error)
             retried = await self._outbox.fail(claim, message)
             log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
             if not retried:
@@ -965,13 +953,11 @@ class SuggestionService:
         return "\n".join(lines)
 
     def _lesson_url(self, snapshot: _Snapshot) -> str:
-        from urllib.parse import quote
-
-        template = self._settings.site.lesson_url_template
-        return template.format(
-            program=quote(snapshot.program, safe=""),
-            slug=quote(snapshot.slug, safe=""),
-            locale=quote(snapshot.locale, safe=""),
+        return lesson_page_url(
+            self._settings.site.lesson_url_template,
+            snapshot.program,
+            snapshot.slug,
+            snapshot.locale,
         )
 
     async def _links(self, lesson_id: int) -> _Links:
@@ -990,10 +976,7 @@ class SuggestionService:
         link, guild_id = found
         post = None
         if guild_id and link.discord_thread_id and link.discord_starter_message_id:
-            post = (
-                f"https://discord.com/channels/{guild_id}/{link.discord_thread_id}/"
-                f"{link.discord_starter_message_id}"
-            )
+            post = post_url(guild_id, link.discord_thread_id, link.discord_starter_message_id)
         return _Links(
             issue_number=link.github_issue_number,
             post_url=post,
