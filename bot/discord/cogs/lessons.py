@@ -110,14 +110,21 @@ class LessonsCog(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Offer the lessons that match what the person has typed so far."""
-        try:
-            found = self.directory.search(current, interaction.locale.value, CHOICES_LIMIT)
-        except Exception:
-            # discord.py only logs autocomplete errors; an empty list still answers.
-            log.exception("autocomplete for /lesson failed on %r", current)
-            return []
-        # A value longer than Discord allows could never come back intact: leave it out.
-        return [choice_for(lesson) for lesson in found if len(lesson.identity) <= CHOICE_LIMIT]
+        return lesson_choices(self.directory, current, interaction.locale.value, "/lesson")
+
+
+def lesson_choices(
+    directory: LessonDirectory, current: str, locale: str, command: str
+) -> list[app_commands.Choice[str]]:
+    """Return the autocomplete choices of a `lesson` option for what was typed so far."""
+    try:
+        found = directory.search(current, locale, CHOICES_LIMIT)
+    except Exception:
+        # discord.py only logs autocomplete errors; an empty list still answers.
+        log.exception("autocomplete for %s failed on %r", command, current)
+        return []
+    # A value longer than Discord allows could never come back intact: leave it out.
+    return [choice_for(lesson) for lesson in found if len(lesson.identity) <= CHOICE_LIMIT]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import SuggestionSettings
-from bot.discord.cogs.lessons import ECHO_LIMIT, choice_for, language_name
+from bot.discord.cogs.lessons import ECHO_LIMIT, language_name, lesson_choices
 from bot.discord.replies import (
     CHOICE_LIMIT,
     CHOICES_LIMIT,
@@ -393,12 +393,7 @@ class SuggestCog(commands.Cog, name="SuggestCog"):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Offer the lessons that match what the person has typed so far."""
-        try:
-            found = self.directory.search(current, interaction.locale.value, CHOICES_LIMIT)
-        except Exception:
-            log.exception("autocomplete for /suggest edit failed on %r", current)
-            return []
-        return [choice_for(lesson) for lesson in found if len(lesson.identity) <= CHOICE_LIMIT]
+        return lesson_choices(self.directory, current, interaction.locale.value, "/suggest edit")
 
     @edit.autocomplete("locale")
     async def locale_choices(
