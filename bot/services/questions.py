@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.markers import find_markers
-from bot.domain.questions import classify
+from bot.domain.questions import QuestionVerdict, classify
 from bot.i18n import t
 from bot.services.ports import ChatPort, GitHubPort
 from bot.store.models import (
@@ -247,9 +247,7 @@ class QuestionService:
             )
             if not recorded:
                 return "ignored: already recorded"
-        return f"question ({verdict.rule}, {verdict.locale or '?'})" + (
-            f", answered {answered}" if answered else ""
-        )
+        return _recorded(verdict, answered)
 
     @_in_order
     async def on_discord_edit(
@@ -316,7 +314,7 @@ class QuestionService:
             )
             if not recorded:
                 return "ignored: already recorded"
-        return f"question ({verdict.rule}, {verdict.locale or '?'}): edited into one"
+        return f"{_recorded(verdict)}: edited into one"
 
     @_in_order
     async def on_discord_delete(self, message_id: int) -> str:
@@ -441,9 +439,7 @@ class QuestionService:
             )
             if not recorded:
                 return "ignored: already recorded"
-        return f"question ({verdict.rule}, {verdict.locale or '?'})" + (
-            f", answered {answered}" if answered else ""
-        )
+        return _recorded(verdict, answered)
 
     async def _comment_by_bot(
         self, comment_id: int, login: str, user_type: object, body: str
@@ -785,3 +781,9 @@ def _view(row: Question, program: str, slug: str) -> QuestionView:
         dropped_at=row.dropped_at,
         drop_reason=row.drop_reason,
     )
+
+
+def _recorded(verdict: QuestionVerdict, answered: int = 0) -> str:
+    """Return the outcome of a message recorded as a question (and what it answered)."""
+    said = f"question ({verdict.rule}, {verdict.locale or '?'})"
+    return f"{said}, answered {answered}" if answered else said
