@@ -18,18 +18,26 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.config import Settings
-from bot.domain import edits
+from bot.domain import edits, review_flow
 from bot.domain.catalogue import Catalogue
 from bot.domain.markers import marker
-from bot.domain.neutral import neutralize
+from bot.domain.neutral import (
+    discord_fenced,
+    discord_name,
+    fenced,
+    markdown_name,
+    neutralize_plain,
+    one_line_name,
+)
 from bot.i18n import t
 from bot.services.linking import lesson_page_url, post_url
 from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
@@ -91,6 +99,7 @@ TOLD = frozenset(
         "failed",
         "revised",
         "withdrawn",
+        "accept_refused",
     }
 )
 
@@ -556,7 +565,7 @@ class SuggestionService:
             suggestion_id=suggestion_id,
             source=request.source,
             person=author.person[:400],
-            name=author.name.strip()[:200],
+            name=one_line_name(author.name),
             email=author.email.strip() if author.email else None,
             discord_user_id=author.discord_user_id,
             locale=author.locale,
@@ -773,7 +782,8 @@ class SuggestionService:
                     credit.withdrawn = True
             if all(credit.withdrawn for credit in row.credits):
                 had_pr = row.pr_number is not None
-                row.status = SuggestionStatus.WITHDRAWN
+                if not await self._move_to(session, row, SuggestionStatus.WITHDRAWN):
+                    raise SuggestionError("not_revisable", status=409, state=str(row.status))
                 await self._event(session, row, "withdrawn", {})
                 if had_pr:
                     await self._outbox.enqueue_many(
@@ -826,7 +836,8 @@ class SuggestionService:
         suggestion_id = _suggestion_id(claim.key)
         async with self._sessions() as session:
             row = await self._load(session, suggestion_id)
-            if row is None or row.status != SuggestionStatus.QUEUED:
+            # A failed opening that someone retried (`lessonbot jobs retry`) opens after all.
+            if row is None or row.status not in (SuggestionStatus.QUEUED, SuggestionStatus.FAILED):
                 await self._outbox.complete(claim, session)
                 await session.commit()
                 return "nothing to open"
@@ -875,8 +886,8 @@ class SuggestionService:
             row.pr_number, row.pr_url, row.branch = pull.number, pull.html_url, pull.head
             row.head_sha = pull.head_sha or None
             row.base_sha = base_sha
-            if row.status == SuggestionStatus.QUEUED:
-                row.status = SuggestionStatus.OPEN
+            if row.status in (SuggestionStatus.QUEUED, SuggestionStatus.FAILED):
+                await self._move_to(session, row, SuggestionStatus.OPEN)
             row.last_error = None
             row.updated_at = now
             event = await self._event(
@@ -909,7 +920,9 @@ class SuggestionService:
 
     def _commit_message(self, snapshot: _Snapshot, title: str) -> str:
         lines = [_cut(f"Suggest edit: {title} ({snapshot.locale})", 72), ""]
-        reason = " ".join(snapshot.reason.split())
+        # GitHub acts on mentions and closing keywords in commits that reach the default
+        # branch (a squash merge copies this message there): none may come from the reason.
+        reason = neutralize_plain(" ".join(snapshot.reason.split()))
         if reason:
             lines += [_cut(reason, 500), ""]
         lines.append(f"Suggested with lessonbot (suggestion {snapshot.id}).")
@@ -922,19 +935,19 @@ class SuggestionService:
 
     def _pr_body(self, snapshot: _Snapshot, old: str, new: str, links: _Links) -> str:
         diff = edits.unified_diff(old, new, snapshot.path)
-        fence = "`" * max(3, _longest_backtick_run(diff) + 1)
-        names = ", ".join(neutralize(name) for name in snapshot.names) or "a learner"
+        names = ", ".join(markdown_name(name) for name in snapshot.names) or "a learner"
         source = {"discord": "Discord", "web": "the website", "api": "the API", "cli": "the CLI"}
+        reason = snapshot.reason.strip()
+        # Every person-typed block is fenced: nothing in it can close the fence, so nothing
+        # can start structure that swallows the diff, the credit or the marker below.
         lines = [
             "### Why",
             "",
-            neutralize(snapshot.reason).strip() or "_(no reason given)_",
+            fenced(reason, "text") if reason else "_(no reason given)_",
             "",
             "### The change",
             "",
-            f"{fence}diff",
-            diff.rstrip("\n"),
-            fence,
+            fenced(diff, "diff"),
             "",
             f"Suggested by {names} from {source.get(snapshot.source, snapshot.source)}.",
         ]
@@ -988,7 +1001,7 @@ class SuggestionService:
         async with self._sessions() as session, session.begin():
             row = await self._load(session, snapshot.id)
             assert row is not None
-            row.status = SuggestionStatus.CONFLICT
+            await self._move_to(session, row, SuggestionStatus.CONFLICT)
             row.last_error = edit_error(error).message("en")
             row.updated_at = now
             await self._event(session, row, "conflict", {"code": error.code})
@@ -1000,9 +1013,8 @@ class SuggestionService:
             return
         async with self._sessions() as session, session.begin():
             row = await self._load(session, _suggestion_id(claim.key))
-            if row is None or row.status != SuggestionStatus.QUEUED:
+            if row is None or not await self._move_to(session, row, SuggestionStatus.FAILED):
                 return
-            row.status = SuggestionStatus.FAILED
             row.last_error = message
             await self._event(session, row, "failed", {"error": message[:500]})
 
@@ -1039,7 +1051,7 @@ class SuggestionService:
                 claim, suggestion_id, ("revision_failed", {"code": error.code, "revision": number})
             )
             return f"revision refused: {error.code}"
-        reason = _cut(" ".join(revision["reason"].split()), 500)
+        reason = _cut(neutralize_plain(" ".join(revision["reason"].split())), 500)
         message = f"Revise suggested edit ({snapshot.locale})\n\n{reason}"
         sha = await github.commit_file(  # type: ignore[attr-defined]
             branch, path, applied.text, message.strip(), expected_sha=on_branch.sha
@@ -1056,6 +1068,19 @@ class SuggestionService:
             row = await self._load(session, suggestion_id)
             assert row is not None
             branch, path = row.branch or f"{BRANCH_PREFIX}{row.id}", row.path or ""
+            program = row.lesson.program
+        reviewer = str(detail.get("reviewer") or "")
+        # Asked again now: access may have changed, or GitHub did not say when it was kept.
+        allowed = await self.may_propose(reviewer, program)
+        if allowed is None:
+            raise RuntimeError(f"cannot tell whether {reviewer} may write to the repository")
+        if not allowed:
+            await self._complete_with(
+                claim,
+                suggestion_id,
+                ("accept_refused", {"reviewer": reviewer, "comment_id": detail.get("comment_id")}),
+            )
+            return f"refused: {reviewer} cannot write to the repository"
         on_branch = await github.get_file(path, branch)
         end = int(detail["line"])
         start = int(detail.get("start_line") or end)
@@ -1065,12 +1090,11 @@ class SuggestionService:
         if new_text == on_branch.text:
             await self._complete_with(claim, suggestion_id, None)
             return "already applied"
-        reviewer = str(detail.get("reviewer") or "a reviewer")
         sha = await github.commit_file(  # type: ignore[attr-defined]
             branch,
             path,
             new_text,
-            f"Apply suggestion from @{reviewer}",
+            neutralize_plain(f"Apply suggestion from @{reviewer}"),
             expected_sha=on_branch.sha,
         )
         await self._complete_with(claim, suggestion_id, None, head_sha=sha)
@@ -1114,7 +1138,9 @@ class SuggestionService:
         async with self._sessions() as session, session.begin():
             row = await self._load(session, suggestion_id)
             assert row is not None
-            row.status = SuggestionStatus.CONFLICT
+            if not await self._move_to(session, row, SuggestionStatus.CONFLICT):
+                await self._outbox.complete(claim, session)
+                return f"no conflict to record: {row.status}"
             row.last_error = "the lesson changed where the edit is"
             await self._event(session, row, "conflict", {"code": "merge_conflict"})
             await self._outbox.complete(claim, session)
@@ -1226,7 +1252,9 @@ class SuggestionService:
             if any(marker in message.content for message in recent):
                 await self._outbox.complete(claim)
                 return "posted (found after a crash)"
-        names = ", ".join(view.credited) or t(self._settings.locale, "suggest.post.someone")
+        names = ", ".join(discord_name(name) for name in view.credited) or t(
+            self._settings.locale, "suggest.post.someone"
+        )
         key = "suggest.post.merged" if event.kind == "merged" else "suggest.post.opened"
         message = t(
             self._settings.locale,
@@ -1328,8 +1356,8 @@ class SuggestionService:
             "lesson": view.lesson,
             "pr_url": view.pr_url or "",
             "status_url": self.status_url(view.id),
-            "reviewer": str(detail.get("reviewer") or ""),
-            "summary": _cut(str(detail.get("body") or ""), 1500),
+            "reviewer": discord_name(str(detail.get("reviewer") or "")),
+            "summary": _summary(str(detail.get("body") or "")),
         }
         text_ = t(locale, f"suggest.notice.{kind}", **params)
         proposals = detail.get("proposals") or []
@@ -1338,9 +1366,10 @@ class SuggestionService:
                 locale,
                 "suggest.notice.proposal",
                 line=proposal.get("line") or "?",
-                text=_cut(str(proposal.get("suggestion") or ""), 500),
+                text=discord_fenced(_cut(str(proposal.get("suggestion") or ""), 500)),
             )
-        return text_
+        # A summary opens its own block: no line ends in the space before it.
+        return "\n".join(line.rstrip() for line in text_.split("\n"))
 
     def status_url(self, suggestion_id: int) -> str:
         """Return the status page of a suggestion."""
@@ -1351,20 +1380,17 @@ class SuggestionService:
     async def on_pull_request(self, payload: Mapping[str, Any]) -> str:
         """Move a suggestion when its PR closes, merges or reopens."""
         pull = payload.get("pull_request") or {}
-        suggestion_id = _from_branch(((pull.get("head") or {}).get("ref")) or "")
-        if suggestion_id is None:
-            return "not a suggestion"
         action = payload.get("action")
+        if action not in ("closed", "reopened", "synchronize"):
+            return "ignored"
+        bot_login = await self._bot_login()
         async with self._sessions() as session, session.begin():
-            row = await self._load(session, suggestion_id)
+            row = await self._ours(session, payload, bot_login)
             if row is None:
-                return "unknown suggestion"
-            if row.pr_number is None and pull.get("number"):
-                row.pr_number, row.pr_url = int(pull["number"]), pull.get("html_url")
+                return "not a suggestion's pull request"
             if action == "closed" and pull.get("merged"):
-                if row.status == SuggestionStatus.MERGED:
-                    return "already merged"
-                row.status = SuggestionStatus.MERGED
+                if not await self._advance(session, row, "merged"):
+                    return f"already {row.status}"
                 await self._event(
                     session,
                     row,
@@ -1377,27 +1403,134 @@ class SuggestionService:
                 await self._after_merge(session, row)
                 return "merged"
             if action == "closed":
-                if row.status in (SuggestionStatus.CLOSED, SuggestionStatus.WITHDRAWN):
-                    return "already closed"
-                row.status = SuggestionStatus.CLOSED
+                if not await self._advance(session, row, "closed"):
+                    return f"already {row.status}"
                 await self._event(
                     session, row, "closed", {"reviewer": _login(payload.get("sender"))}
                 )
                 return "closed"
-            if action == "reopened" and row.status in (
-                SuggestionStatus.CLOSED,
-                SuggestionStatus.CONFLICT,
-            ):
-                row.status = SuggestionStatus.OPEN
+            if action == "reopened":
+                if not await self._advance(session, row, "reopened"):
+                    return f"not reopened: {row.status}"
                 await self._event(session, row, "reopened", {})
                 return "reopened"
-            if action == "synchronize":
-                head = (pull.get("head") or {}).get("sha")
-                if head and head != row.head_sha:
-                    row.head_sha = head
-                    await self._event(session, row, "pushed", {"sha": head})
-                return "synchronized"
-        return "ignored"
+            head = (pull.get("head") or {}).get("sha")
+            if head and head != row.head_sha:
+                row.head_sha = head
+                await self._event(session, row, "pushed", {"sha": head})
+            return "synchronized"
+
+    async def _bot_login(self) -> str:
+        """Return the login the bot opens pull requests as ("" when unknown)."""
+        if self._github is None:
+            return ""
+        try:
+            return await self._github.login()
+        except Exception as error:  # only a fallback needs it; the PR number still matches
+            log.warning("cannot tell the bot's GitHub login: %s", error_line(error))
+            return ""
+
+    async def _ours(
+        self, session: AsyncSession, payload: Mapping[str, Any], bot_login: str
+    ) -> Suggestion | None:
+        """Return the suggestion whose pull request this event is about, locked for update.
+
+        Only the repository the bot writes to and the PR number it recorded match: anyone
+        can open a PR whose head is named `lessonbot/suggest/<id>`. Before the number is
+        recorded (the PR opened, then the bot stopped), the branch matches only when the
+        bot itself opened that PR from its own repository.
+        """
+        pull = payload.get("pull_request") or {}
+        number = pull.get("number")
+        head = pull.get("head") or {}
+        repository = str((payload.get("repository") or {}).get("full_name") or "")
+        configured = self._settings.github.repository
+        if configured and repository.lower() != configured.lower():
+            log.info("ignoring a pull request event from %s: not %s", repository[:200], configured)
+            return None
+        if not isinstance(number, int) or isinstance(number, bool):
+            return None
+        row = (
+            await session.execute(
+                select(Suggestion)
+                .options(*_IN_FULL)
+                .where(Suggestion.pr_number == number)
+                .with_for_update(of=Suggestion)
+            )
+        ).scalar_one_or_none()
+        if row is not None:
+            return row
+        suggestion_id = _from_branch(str(head.get("ref") or ""))
+        if suggestion_id is None:
+            return None
+        head_repository = str((head.get("repo") or {}).get("full_name") or "")
+        author = _login(pull.get("user"))
+        if (
+            not bot_login
+            or author.lower() != bot_login.lower()
+            or (head_repository.lower() != repository.lower())
+        ):
+            log.warning(
+                "ignoring PR #%s with head %s by %s: not a pull request lessonbot opened",
+                number,
+                str(head.get("ref"))[:100],
+                author[:100] or "someone",
+            )
+            return None
+        row = (
+            await session.execute(
+                select(Suggestion)
+                .options(*_IN_FULL)
+                .where(Suggestion.id == suggestion_id, Suggestion.pr_number.is_(None))
+                .with_for_update(of=Suggestion)
+            )
+        ).scalar_one_or_none()
+        if row is not None:
+            # Opened by the bot before it could record the number: record it now.
+            row.pr_number, row.pr_url = number, pull.get("html_url")
+        return row
+
+    async def _advance(self, session: AsyncSession, row: Suggestion, event: str) -> bool:
+        """Move the suggestion as `event` asks, if the review flow allows it from now."""
+        return await self._move(session, row, lambda current: review_flow.target_of(event, current))
+
+    async def _move_to(
+        self, session: AsyncSession, row: Suggestion, target: SuggestionStatus
+    ) -> bool:
+        """Move the suggestion to `target` if the review flow allows it from now."""
+        return await self._move(
+            session,
+            row,
+            lambda current: target if review_flow.can_move(current, target) else None,
+        )
+
+    async def _move(
+        self, session: AsyncSession, row: Suggestion, decide: Callable[[str], str | None]
+    ) -> bool:
+        """Set the status `decide` picks, as a compare-and-set on what the database holds.
+
+        Two handlers reading the same status at once cannot both write theirs: the second
+        update finds the status changed, reads it again and decides anew (a late approval
+        then finds `merged` and leaves it).
+        """
+        for _ in range(len(SuggestionStatus)):
+            current = str(row.status)
+            target = decide(current)
+            if target is None:
+                return False
+            if target == current:
+                return True
+            moved = await session.execute(
+                update(Suggestion)
+                .where(Suggestion.id == row.id, Suggestion.status == current)
+                .values(status=SuggestionStatus(target), updated_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount == 1:
+                set_committed_value(row, "status", SuggestionStatus(target))
+                return True
+            await session.refresh(row, attribute_names=["status"])
+        return False
 
     async def _after_merge(self, session: AsyncSession, row: Suggestion) -> None:
         """Thank people in the lesson's post and list translations that may lag behind."""
@@ -1429,80 +1562,118 @@ class SuggestionService:
 
     async def on_review(self, payload: Mapping[str, Any]) -> str:
         """Follow a submitted or dismissed review of a suggestion's PR."""
-        pull = payload.get("pull_request") or {}
-        suggestion_id = _from_branch(((pull.get("head") or {}).get("ref")) or "")
         review = payload.get("review") or {}
-        if suggestion_id is None or not review:
-            return "not a suggestion"
-        state = str(review.get("state") or "").lower()
         action = payload.get("action")
+        if not review or action not in ("submitted", "dismissed"):
+            return "ignored"
+        state = str(review.get("state") or "").lower()
         detail = {
             "review_id": review.get("id"),
             "reviewer": _login(review.get("user")),
             "body": str(review.get("body") or "")[:4000],
         }
+        bot_login = await self._bot_login()
         async with self._sessions() as session, session.begin():
-            row = await self._load(session, suggestion_id)
-            if row is None or row.status not in REVISABLE:
-                return "not following"
+            row = await self._ours(session, payload, bot_login)
+            if row is None:
+                return "not a suggestion's pull request"
             if action == "dismissed":
-                row.status = SuggestionStatus.OPEN
+                if not await self._advance(session, row, "review_dismissed"):
+                    return f"not following: {row.status}"
                 await self._event(session, row, "review_dismissed", detail)
                 return "dismissed"
-            if action != "submitted":
-                return "ignored"
             if any(
                 e.kind in ("changes_requested", "approved", "reviewed")
                 and e.detail.get("review_id") == review.get("id")
                 for e in row.events
             ):
                 return "already seen"
-            if state == "changes_requested":
-                row.status = SuggestionStatus.CHANGES_REQUESTED
-                await self._event(session, row, "changes_requested", detail)
-                return "changes requested"
-            if state == "approved":
-                row.status = SuggestionStatus.APPROVED
-                await self._event(session, row, "approved", detail)
-                return "approved"
-            await self._event(session, row, "reviewed", detail)
+            if state in ("changes_requested", "approved"):
+                if not await self._advance(session, row, state):
+                    # A review handled after the merge or close it preceded changes nothing.
+                    log.info(
+                        "suggestion %d: %s review after it was %s; status kept",
+                        row.id,
+                        state,
+                        row.status,
+                    )
+                    return f"not following: {row.status}"
+                await self._event(session, row, state, detail)
+                return state.replace("_", " ")
+            if row.status in PENDING_SUGGESTION_STATUSES or row.status == SuggestionStatus.CONFLICT:
+                await self._event(session, row, "reviewed", detail)
         return "commented"
 
     async def on_review_comment(self, payload: Mapping[str, Any]) -> str:
-        """Keep a reviewer's line comment, and its ```suggestion block as a proposal."""
-        pull = payload.get("pull_request") or {}
-        suggestion_id = _from_branch(((pull.get("head") or {}).get("ref")) or "")
+        """Keep a reviewer's line comment, and its ```suggestion block as a proposal.
+
+        Only people who may write to the repository (or the configured reviewers) propose
+        text the suggester can accept; anyone else's block is kept as a line comment.
+        """
         comment = payload.get("comment") or {}
-        if suggestion_id is None or payload.get("action") != "created" or not comment:
-            return "not a suggestion"
+        if payload.get("action") != "created" or not comment:
+            return "ignored"
         blocks = edits.suggestion_blocks(str(comment.get("body") or ""))
+        reviewer = _login(comment.get("user"))
         detail = {
             "comment_id": comment.get("id"),
             "review_id": comment.get("pull_request_review_id"),
-            "reviewer": _login(comment.get("user")),
+            "reviewer": reviewer,
             "path": comment.get("path"),
             "line": comment.get("line") or comment.get("original_line"),
             "start_line": comment.get("start_line"),
             "body": str(comment.get("body") or "")[:4000],
             "url": comment.get("html_url"),
         }
+        bot_login = await self._bot_login()
+        async with self._sessions() as session:
+            row = await self._ours(session, payload, bot_login)
+            program = row.lesson.program if row is not None else ""
+        if row is None:
+            return "not a suggestion's pull request"
+        may_propose = (
+            await self.may_propose(reviewer, program) if blocks and detail["line"] else False
+        )
         async with self._sessions() as session, session.begin():
-            row = await self._load(session, suggestion_id)
+            row = await self._ours(session, payload, bot_login)
             if row is None:
-                return "unknown suggestion"
+                return "not a suggestion's pull request"
             if any(
                 e.detail.get("comment_id") == comment.get("id")
                 for e in row.events
                 if e.kind in ("line_comment", "reviewer_suggestion")
             ):
                 return "already seen"
-            if blocks and detail["line"]:
+            if may_propose is not False:
+                # Unknown (GitHub did not answer) is offered; the accept job asks again.
                 await self._event(
                     session, row, "reviewer_suggestion", {**detail, "suggestion": blocks[0]}
                 )
                 return "reviewer suggestion"
+            if blocks:
+                log.info(
+                    "suggestion %d: a suggestion block by %s, who cannot write to the "
+                    "repository, kept as a line comment",
+                    row.id,
+                    reviewer[:100] or "someone",
+                )
             await self._event(session, row, "line_comment", detail)
         return "line comment"
+
+    async def may_propose(self, login: str, program: str) -> bool | None:
+        """Tell whether `login` may propose text a suggester can commit (None: unknown)."""
+        if not login:
+            return False
+        if login.lower() in (name.lower() for name in self._reviewers(program)):
+            return True
+        if self._github is None:
+            return False
+        try:
+            permission = await self._github.permission(login)
+        except Exception as error:  # GitHub did not answer: ask again when it matters
+            log.warning("cannot read %s's permission: %s", login[:100], error_line(error))
+            return None
+        return permission in ("admin", "maintain", "write")
 
     async def on_default_branch_push(self, changed_paths: Sequence[str]) -> int:
         """Re-check open suggestions whose file changed on the default branch; return how many."""
@@ -1696,21 +1867,25 @@ def _login(user: Any) -> str:
 
 
 def _shown_name(author: Author, source: SuggestionSource) -> str:
-    return author.name.strip() or {"discord": "a Discord user"}.get(str(source), "a learner")
+    # A name is one line with no bidi tricks wherever it is shown: stored that way.
+    fallback = {"discord": "a Discord user"}.get(str(source), "a learner")
+    return one_line_name(author.name) or fallback
 
 
 def _trailer_name(name: str) -> str:
     # A trailer is one line; angle brackets would end the name early.
-    return " ".join(name.replace("<", "").replace(">", "").split())[:100] or "Suggester"
+    name = neutralize_plain(one_line_name(name.replace("<", "").replace(">", ""), 100))
+    return name or "Suggester"
+
+
+def _summary(body: str) -> str:
+    """Return a reviewer's words as a block of their own, or nothing when they wrote none."""
+    body = body.strip()
+    return "\n" + discord_fenced(_cut(body, 1500)) if body else ""
 
 
 def _cut(text_: str, limit: int) -> str:
     return text_ if len(text_) <= limit else text_[: limit - 1].rstrip() + "…"
-
-
-def _longest_backtick_run(text_: str) -> int:
-    runs = re.findall(r"`+", text_)
-    return max((len(run) for run in runs), default=0)
 
 
 __all__ = [

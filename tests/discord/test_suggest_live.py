@@ -673,6 +673,8 @@ async def test_a_suggester_with_closed_dms_is_told_in_the_lesson_post(
     async with session_factory() as session, session.begin():
         row = await session.get(Suggestion, suggestion_id)
         assert row is not None
+        # The PR the bot opened and recorded: only its number matches webhook events.
+        row.pr_number = 7
         session.add(
             LessonLink(
                 lesson_id=row.lesson_id,

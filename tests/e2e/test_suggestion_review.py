@@ -183,7 +183,12 @@ async def test_a_suggestion_opens_one_pr_with_exactly_that_change_in_six_request
     assert title == "Suggest edit: Quizzes With Pipes (en)"
     # What a person typed cannot ping, close or inject on GitHub.
     assert "@everyone" not in body and "@\u200beveryone" in body
-    assert "fixes #1" not in body.lower() and "<b>" not in body
+    assert "fixes #1" not in body.lower()
+    # The reason is a code block of its own: its HTML shows as text, and what follows it
+    # (the diff, the credit, the marker) stays outside it.
+    why = body.split("### Why\n\n", 1)[1].split("\n\n### The change", 1)[0]
+    assert why.startswith("```text\n") and why.endswith("\n```")
+    assert "<b>now</b>" in why and "<b>" not in body.replace(why, "")
     assert len(messages) == 1
     assert "Co-authored-by: Ada Learner <ada@example.org>" in messages[0]
 

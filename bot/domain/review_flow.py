@@ -1,0 +1,85 @@
+"""The review flow of a suggestion: which status may follow which, whatever the arrival order.
+
+GitHub delivers webhooks in no guaranteed order and the bot handles them concurrently, so
+an approval may be handled after the merge it preceded. A status therefore only moves along
+these edges; anything else is an event from the past and leaves the status as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+QUEUED = "queued"
+OPEN = "open"
+CHANGES_REQUESTED = "changes_requested"
+APPROVED = "approved"
+MERGED = "merged"
+CLOSED = "closed"
+CONFLICT = "conflict"
+WITHDRAWN = "withdrawn"
+FAILED = "failed"
+
+# Under review: a reviewer's verdict, a dismissal or a conflict may come in any order.
+_REVIEWING = (OPEN, CHANGES_REQUESTED, APPROVED, CONFLICT)
+
+# status -> the statuses it may move to. A merge is GitHub's last word and may arrive after
+# anything (even a close or withdrawal handled first); nothing leaves `merged`.
+MOVES: Mapping[str, frozenset[str]] = {
+    QUEUED: frozenset({OPEN, CONFLICT, FAILED, WITHDRAWN, CLOSED, MERGED}),
+    # A failed PR opening that is retried opens the PR after all.
+    FAILED: frozenset({QUEUED, OPEN, CONFLICT, WITHDRAWN, CLOSED, MERGED}),
+    OPEN: frozenset({CHANGES_REQUESTED, APPROVED, CONFLICT, WITHDRAWN, CLOSED, MERGED}),
+    CHANGES_REQUESTED: frozenset({OPEN, APPROVED, CONFLICT, WITHDRAWN, CLOSED, MERGED}),
+    APPROVED: frozenset({OPEN, CHANGES_REQUESTED, CONFLICT, WITHDRAWN, CLOSED, MERGED}),
+    CONFLICT: frozenset({OPEN, CHANGES_REQUESTED, APPROVED, WITHDRAWN, CLOSED, MERGED}),
+    # Closed unmerged is final for reviews; only a maintainer reopening the PR (or GitHub
+    # reporting it merged) moves it on.
+    CLOSED: frozenset({OPEN, MERGED}),
+    WITHDRAWN: frozenset({MERGED}),
+    MERGED: frozenset(),
+}
+
+# What a review verdict or a webhook asks for, and the statuses it applies from.
+_ASKED_FROM: Mapping[str, tuple[str, ...]] = {
+    "changes_requested": _REVIEWING,
+    "approved": _REVIEWING,
+    "review_dismissed": (CHANGES_REQUESTED, APPROVED),
+    # Reopened: the only way out of `closed`; a conflict stays a conflict until resolved.
+    "reopened": (CLOSED,),
+}
+
+
+def can_move(current: str, target: str) -> bool:
+    """Tell whether a suggestion in `current` may move to `target`."""
+    return target in MOVES.get(current, frozenset())
+
+
+def target_of(event: str, current: str) -> str | None:
+    """Return the status a review-flow event moves `current` to, or None to leave it.
+
+    `event` is one of merged, closed, reopened, changes_requested, approved,
+    review_dismissed.
+    """
+    target = {
+        "merged": MERGED,
+        "closed": CLOSED,
+        "reopened": OPEN,
+        "changes_requested": CHANGES_REQUESTED,
+        "approved": APPROVED,
+        "review_dismissed": OPEN,
+    }.get(event)
+    if target is None:
+        return None
+    allowed_from = _ASKED_FROM.get(event)
+    if allowed_from is not None and current not in allowed_from:
+        return None
+    if target == current and event not in ("changes_requested", "approved"):
+        return None
+    if target != current and not can_move(current, target):
+        return None
+    return target
+
+
+def is_final(status: str) -> bool:
+    """Tell whether nothing can move a suggestion on from `status` but a merge."""
+    return status in (MERGED, CLOSED, WITHDRAWN)
