@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email
 import email.policy
 import shutil
@@ -106,7 +107,11 @@ async def world(session_factory: Sessions, tmp_path: Path) -> AsyncIterator[Worl
             service = SuggestionService(
                 session_factory,
                 outbox,
-                settings,
+                # Only events of the repository the bot writes to are followed.
+                dataclasses.replace(
+                    settings,
+                    github=dataclasses.replace(settings.github, repository=sandbox.repository),
+                ),
                 catalogue=lambda: catalogue,
                 signer=Signer(b"s" * 32),
                 github=github,

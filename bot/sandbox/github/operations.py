@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from typing import Any
 
 from bot.sandbox.github import codeowners
@@ -78,7 +79,32 @@ class Operations:
         repo.pushed_at = now()
         await self._push_event(repo, ref, old, new, sender)
         await self._follow_branch(repo, ref, new, sender)
+        if new is not None and ref == branch_ref(repo.default_branch):
+            await self._close_from_commits(repo, old, new, sender)
         return True
+
+    async def _close_from_commits(
+        self, repo: Repo, old: str | None, new: str, sender: User
+    ) -> None:
+        """Close the issues that commits reaching the default branch name with a keyword."""
+        shas = await repo.git.rev_list("--reverse", f"{old}..{new}" if old else new)
+        for sha in shas[-MAX_PUSH_COMMITS:]:
+            commit = await repo.git.read_commit(sha)
+            if commit is not None:
+                await self.close_referenced(repo, commit.message, sender, markdown=False)
+
+    async def close_referenced(
+        self, repo: Repo, text: str, sender: User, *, markdown: bool
+    ) -> None:
+        """Close each open issue `text` closes as GitHub does (`fixes #12`), with its event."""
+        for number in closed_issue_numbers(repo, text, markdown=markdown):
+            issue = repo.issues.get(number)
+            if issue is None or issue.pull is not None or issue.state != "open":
+                continue
+            stamp = now()
+            issue.state, issue.closed_at, issue.closed_by = "closed", stamp, sender
+            issue.state_reason, issue.updated_at = "completed", stamp
+            await self.notify("closed", repo, issue, sender)
 
     async def _push_event(
         self, repo: Repo, ref: str, old: str | None, new: str | None, sender: User
@@ -428,6 +454,9 @@ class Operations:
         issue.closed_by = user
         issue.updated_at = stamp
         await self.notify("closed", repo, issue, user)
+        if pull.base_ref == repo.default_branch:
+            # A merged PR closes the issues its description names with a closing keyword.
+            await self.close_referenced(repo, issue.body or "", user, markdown=True)
         return new
 
     async def refresh_pull(self, repo: Repo, issue: Issue) -> None:
@@ -448,3 +477,33 @@ class Operations:
         else:
             stats = await self.pull_stats(repo, issue)
             self.events.pull_request(action, repo, issue, stats, sender, **extra)
+
+
+# GitHub's closing keywords, an optional colon, then a reference to an issue of this
+# repository: #12, owner/repo#12, or the issue's URL.
+_CLOSING = re.compile(
+    r"(?<![\w-])(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)[ \t]*:?[ \t]+"
+    r"(?:(?P<slug>[\w.-]+/[\w.-]+)?#(?P<number>\d+)"
+    r"|https?://\S+?/(?P<url_slug>[\w.-]+/[\w.-]+)/issues/(?P<url_number>\d+))",
+    re.IGNORECASE,
+)
+# What GitHub's markdown leaves as code, where no reference is a link: fenced blocks and
+# inline code spans.
+_FENCED = re.compile(
+    r"^(?P<fence>`{3,}|~{3,})[^\n]*\n.*?(?:^(?P=fence)[`~]*[ \t]*$|\Z)", re.S | re.M
+)
+_INLINE_CODE = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.S)
+
+
+def closed_issue_numbers(repo: Repo, text: str, *, markdown: bool) -> list[int]:
+    """Return the numbers of this repository's issues `text` closes, in order, once each."""
+    if markdown:
+        text = _INLINE_CODE.sub(" ", _FENCED.sub(" ", text))
+    slug = f"{repo.owner.login}/{repo.name}".lower()
+    numbers: list[int] = []
+    for found in _CLOSING.finditer(text):
+        named = (found["slug"] or found["url_slug"] or slug).lower()
+        number = int(found["number"] or found["url_number"])
+        if named == slug and number not in numbers:
+            numbers.append(number)
+    return numbers
