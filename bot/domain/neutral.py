@@ -77,8 +77,14 @@ def discord_name(name: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line_name(name)).replace("@", "@" + _ZWSP)
 
 
-def fenced(text: str, info: str = "") -> str:
-    """Return text as a GitHub code block no line of it can close or escape."""
+def fenced(text: str, info: str = "", *, reveal: bool = False) -> str:
+    """Return text as a GitHub code block no line of it can close or escape.
+
+    Bidi overrides are dropped, or with `reveal` shown by name (in a diff of what will be
+    committed, a reviewer must see them rather than have them reorder the text).
+    """
+    if reveal:
+        text = "".join(f"<U+{ord(c):04X}>" if c in BIDI_CONTROLS else c for c in text)
     text = strip_overrides(text).rstrip("\n")
     runs = [len(run) for run in re.findall(r"`+", text)]
     fence = "`" * max(3, max(runs, default=0) + 1)

@@ -9,6 +9,7 @@ at each step (a job per person and step, so nobody is told twice or never).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
@@ -947,7 +948,7 @@ class SuggestionService:
             "",
             "### The change",
             "",
-            fenced(diff, "diff"),
+            fenced(diff, "diff", reveal=True),
             "",
             f"Suggested by {names} from {source.get(snapshot.source, snapshot.source)}.",
         ]
@@ -973,8 +974,10 @@ class SuggestionService:
             snapshot.locale,
         )
 
-    async def _links(self, lesson_id: int) -> _Links:
-        async with self._sessions() as session:
+    async def _links(self, lesson_id: int, within: AsyncSession | None = None) -> _Links:
+        """Return a lesson's issue and post, read in `within` when a transaction holds one."""
+        async with contextlib.AsyncExitStack() as stack:
+            session = within or await stack.enter_async_context(self._sessions())
             found = (
                 await session.execute(
                     select(LessonLink, ProgramForum.discord_guild_id)
@@ -1541,7 +1544,9 @@ class SuggestionService:
         siblings = sorted(f.path for locale, f in lesson.files.items() if locale != row.locale)
         if not siblings:
             return
-        links = await self._links(row.lesson_id)
+        # In this transaction: it holds the suggestion's row, so asking the pool for a
+        # second connection could wait on handlers that wait on this row.
+        links = await self._links(row.lesson_id, session)
         await self._event(session, row, "translations_behind", {"siblings": siblings})
         await self._outbox.enqueue_many(
             self.JOB_KIND,

@@ -109,3 +109,8 @@ def test_a_discord_block_holds_no_three_backticks_inside() -> None:
 def test_overrides_are_dropped_from_fenced_text_but_isolates_stay() -> None:
     assert "\u202e" not in fenced("abc\u202edef")
     assert "\u2067" in fenced("\u2067نص\u2069")
+
+
+def test_a_diff_shows_the_bidi_controls_it_would_commit() -> None:
+    block = fenced("+abc\u202edef\u2066x\u2069", "diff", reveal=True)
+    assert "<U+202E>" in block and "<U+2066>" in block and "\u202e" not in block
