@@ -184,7 +184,8 @@ def test_the_status_embed_shows_status_pr_proposal_and_events_in_the_users_langu
     fields = {field.name: field.value for field in embed.fields}
     assert fields["Estado"] == "Cambios pedidos"
     assert fields["Pull request"] == "[#9](https://github.test/o/r/pull/9)"
-    proposal = fields["Texto propuesto por un revisor"]
+    # Who proposed the text, and for which line, heads it.
+    proposal = fields["Texto propuesto por mia_b para la línea 12"]
     assert "@\u200beveryone" in proposal  # a reviewer's text cannot ping anyone
     assert proposal.endswith("`/suggest accept id:3`.")
     events = fields["Últimos eventos"].splitlines()

@@ -26,8 +26,15 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.i18n import t
 from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
-from bot.services.suggestions import SuggestionService, SuggestionView
-from bot.store.models import JobStatus, Lesson, LessonLink, OutboxJob, SuggestionEvent
+from bot.services.suggestions import Author, SuggestionInput, SuggestionService, SuggestionView
+from bot.store.models import (
+    JobStatus,
+    Lesson,
+    LessonLink,
+    OutboxJob,
+    SuggestionEvent,
+    SuggestionSource,
+)
 from bot.web.keys import BACKGROUND_TASKS
 from tests.conftest import FIXTURES
 from tests.discord.test_suggest_live import (
@@ -435,3 +442,25 @@ async def test_a_discord_suggestion_is_reviewed_revised_merged_and_told_at_each_
     assert (await world.as_maintainer(lambda repo: repo.get_pull(number).merged)) is True
     assert await service.for_lesson(LESSON) == []
     assert t("en", "discord_suggest.suggested_edits") not in await world.lesson_fields()
+
+
+async def test_a_name_typed_on_the_web_is_one_inert_line_in_the_lesson_post(world: World) -> None:
+    await world.service.submit(
+        SuggestionInput(
+            lesson=LESSON,
+            locale="en",
+            find=PASSAGE,
+            replace=FIRST,
+            reason="Clearer",
+            source=SuggestionSource.WEB,
+            author=Author(name="Bob\n\n# Fixes #5\n**@everyone**", handle="ip:9"),
+        )
+    )
+    [posted] = await eventually(
+        lambda: asyncio.sleep(0, [m for m in world.post() if "suggested an edit" in m]),
+        "the lesson post to say an edit was suggested",
+    )
+    named = posted.split("\n")[0]
+    assert named.startswith("✏️ Bob \\# Fixes \\#5 \\*\\*@\u200beveryone\\*\\* suggested")
+    # No heading, bold text or ping started by the name anywhere in the message.
+    assert "\n#" not in posted and "@everyone" not in posted

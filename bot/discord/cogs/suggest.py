@@ -26,6 +26,7 @@ from bot.discord.replies import (
     CHOICE_LIMIT,
     CHOICES_LIMIT,
     EMBED_DESCRIPTION_LIMIT,
+    EMBED_FIELD_NAME_LIMIT,
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_TITLE_LIMIT,
     defer_if_slow,
@@ -685,7 +686,16 @@ def status_embed(view: SuggestionView, locale: str, status_url: str) -> discord.
         newest = proposals[0].detail
         text = str(newest.get("suggestion") or "")
         embed.add_field(
-            name=t(locale, "discord_suggest.proposal_field"),
+            # Who proposed it, so nobody takes an outsider's text for a maintainer's.
+            name=shorten(
+                t(
+                    locale,
+                    "discord_suggest.proposal_field",
+                    reviewer=str(newest.get("reviewer") or "?"),
+                    line=newest.get("line") or "?",
+                ),
+                EMBED_FIELD_NAME_LIMIT,
+            ),
             value=shorten(
                 t(locale, "discord_suggest.proposal", id=view.id, text=_quoted(text)),
                 EMBED_FIELD_VALUE_LIMIT,
