@@ -27,6 +27,8 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 # The overrides and embeddings proper; isolates and marks are legitimate in RTL prose.
 BIDI_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e")
 _ZWSP = "\u200b"
+# A CommonMark fence line: up to three spaces, three or more backticks or tildes, the rest.
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 # Markdown punctuation GitHub and Discord honour a backslash before.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
@@ -47,6 +49,21 @@ def _inert(text: str) -> str:
     # a closing keyword leaves it readable but no longer a keyword GitHub acts on.
     text = _MENTION.sub("@" + _ZWSP, text)
     return _CLOSING.sub(lambda found: f"{found[1][0]}{_ZWSP}{found[1][1:]}{found[2]}", text)
+
+
+def close_open_fences(text: str) -> str:
+    """Return markdown whose last code block is closed, so it cannot swallow what follows."""
+    opened: str | None = None
+    for line in text.split("\n"):
+        found = _FENCE_LINE.match(line)
+        if found is None:
+            continue
+        run = found[1]
+        if opened is None:
+            opened = run
+        elif run[0] == opened[0] and len(run) >= len(opened) and not found[2].strip():
+            opened = None
+    return text if opened is None else f"{text}\n{opened}"
 
 
 def strip_overrides(text: str) -> str:

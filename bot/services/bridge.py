@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.excerpt import excerpt
 from bot.domain.markers import find_markers, marker
-from bot.domain.neutral import neutralize
+from bot.domain.neutral import close_open_fences, markdown_name, neutralize
 from bot.i18n import t
 from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
 from bot.services.ports import ChatNotFoundError, ChatPort, GitHubPort
@@ -355,7 +355,7 @@ class CommentBridge:
         what GitHub takes), the marker."""
         tail = f"\n\n{hidden}\n"
         fields = {
-            "author": neutralize(author),
+            "author": markdown_name(author),
             "message_url": f"{DISCORD_WEB}/{guild_id}/{thread_id}/{message_id}",
         }
         room = GITHUB_BODY_LIMIT - len(tail)
@@ -373,6 +373,8 @@ class CommentBridge:
                 body = neutralize(excerpt(content, cut))
         if cut < len(content):
             log.info("message %s: mirrored as an excerpt of %d characters", message_id, cut)
+        # A code block left open would swallow the bot's marker after it.
+        body = close_open_fences(body)
         return f"{t(self._locale, 'bridge.from_discord', **fields, body=body)}{tail}"
 
     @staticmethod

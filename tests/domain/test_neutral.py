@@ -7,6 +7,7 @@ import re
 import pytest
 
 from bot.domain.neutral import (
+    close_open_fences,
     discord_fenced,
     discord_name,
     fenced,
@@ -66,7 +67,7 @@ def test_names_are_one_line_without_bidi_tricks() -> None:
     assert one_line_name("  Ada\tLovelace\u2028 ") == "Ada Lovelace"
     # RIGHT-TO-LEFT OVERRIDE would show "evil.exe" reversed as something else.
     assert one_line_name("ann\u202egpj.exe") == "anngpj.exe"
-    assert one_line_name("\u2067سارة\u2069") == "سارة"
+    assert one_line_name("\u2067سارة\u2069") == "سارة"  # noqa: RUF001
 
 
 def test_a_name_in_markdown_starts_no_structure_and_pings_nobody() -> None:
@@ -114,3 +115,10 @@ def test_overrides_are_dropped_from_fenced_text_but_isolates_stay() -> None:
 def test_a_diff_shows_the_bidi_controls_it_would_commit() -> None:
     block = fenced("+abc\u202edef\u2066x\u2069", "diff", reveal=True)
     assert "<U+202E>" in block and "<U+2066>" in block and "\u202e" not in block
+
+
+def test_an_open_code_block_is_closed_and_a_closed_one_left_alone() -> None:
+    assert close_open_fences("Look:\n~~~\nunclosed") == "Look:\n~~~\nunclosed\n~~~"
+    assert close_open_fences("````py\n```\nstill code") == "````py\n```\nstill code\n````"
+    whole = "```\ncode\n```\nafter"
+    assert close_open_fences(whole) == whole
