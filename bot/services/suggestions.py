@@ -862,7 +862,11 @@ class SuggestionService:
                 path=snapshot.path,
                 content=new_text,
                 commit_message=self._commit_message(snapshot, title),
-                title=_cut(f"Suggest edit: {title} ({snapshot.locale})", TITLE_LIMIT),
+                title=_cut(
+                    neutralize_plain(f"Suggest edit: {one_line_name(title, TITLE_LIMIT)}")
+                    + f" ({snapshot.locale})",
+                    TITLE_LIMIT,
+                ),
                 body=self._pr_body(snapshot, base_text, new_text, links),
                 base=self.default_branch,
                 labels=(LABEL, f"program:{snapshot.program}", f"locale:{snapshot.locale}"),
@@ -920,7 +924,8 @@ class SuggestionService:
         return chosen
 
     def _commit_message(self, snapshot: _Snapshot, title: str) -> str:
-        lines = [_cut(f"Suggest edit: {title} ({snapshot.locale})", 72), ""]
+        subject = neutralize_plain(f"Suggest edit: {one_line_name(title)} ({snapshot.locale})")
+        lines = [_cut(subject, 72), ""]
         # GitHub acts on mentions and closing keywords in commits that reach the default
         # branch (a squash merge copies this message there): none may come from the reason.
         reason = neutralize_plain(" ".join(snapshot.reason.split()))
@@ -1032,6 +1037,11 @@ class SuggestionService:
             revision = row.edit["revisions"][number - 1]
             branch, path = row.branch or f"{BRANCH_PREFIX}{row.id}", row.path or ""
             snapshot = _Snapshot.of(row)
+            status = row.status
+        if status not in REVISABLE:
+            # Merged or closed while the revision waited: the branch is history now.
+            await self._outbox.complete(claim)
+            return f"not revised: {status}"
         on_branch = await github.get_file(path, branch)
         try:
             applied = edits.apply_edit(
@@ -1071,7 +1081,10 @@ class SuggestionService:
             row = await self._load(session, suggestion_id)
             assert row is not None
             branch, path = row.branch or f"{BRANCH_PREFIX}{row.id}", row.path or ""
-            program = row.lesson.program
+            program, status = row.lesson.program, row.status
+        if status not in REVISABLE:
+            await self._outbox.complete(claim)
+            return f"not accepted: {status}"
         reviewer = str(detail.get("reviewer") or "")
         # Asked again now: access may have changed, or GitHub did not say when it was kept.
         allowed = await self.may_propose(reviewer, program)
