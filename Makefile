@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONTENT ?= lessons
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format check bench clean install-browser
+.PHONY: run test test-fresh lint format check bench clean install-browser
 
 # The virtualenv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -34,6 +34,11 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed install-browser lint
 	LESSONBOT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+# The suite as a fresh clone sees it: nothing beside it (no ../shared corpus or specs), SQLite.
+test-fresh: $(BIN)/.installed install-browser
+	env -u LESSONBOT_TEST_DATABASE_URL LESSONBOT_TEST_SHARED=$(CURDIR)/.no-shared \
+	  LESSONBOT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -22,9 +22,10 @@ from bot.domain.edits import (
     unified_diff,
     validate_lesson,
 )
+from tests.conftest import SHARED
 
 PATH = "programs/rust/lessons/en/ownership.mdx"
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "ai-courses"
+CORPUS = SHARED / "corpus" / "ai-courses"
 
 LESSON = """---
 title: "Ownership and Borrowing"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientResponse, web
@@ -13,10 +12,11 @@ from aiohttp.test_utils import TestClient
 from bot.config import GitHubSettings, Secret, Settings
 from bot.web.router import WebhookDelivery
 from bot.web.signatures import sign
+from tests.conftest import SHARED
 
 # Distinctive, so a test can tell that it never reached a log line.
 SECRET = "s3cr3t-that-must-never-be-logged-9f1c"
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "specs" / "github-webhooks" / "examples"
+EXAMPLES = SHARED / "specs" / "github-webhooks" / "examples"
 
 Client = TestClient[web.Request, web.Application]
 

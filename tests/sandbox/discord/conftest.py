@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,9 +15,9 @@ import yarl
 from discord.ext import commands
 
 from bot.sandbox.discord import DiscordSandbox
+from tests.conftest import SHARED
 
-PROJECT = Path(__file__).resolve().parents[3]
-OPENAPI = PROJECT.parent / "shared" / "specs" / "discord" / "openapi.json"
+OPENAPI = SHARED / "specs" / "discord" / "openapi.json"
 ANA, BEN = 1001, 1002
 TIMEOUT = 5.0
 

@@ -15,9 +15,9 @@ from aiohttp import web
 from github import Auth, Github
 
 from bot.sandbox.github import GitHubSandbox
+from tests.conftest import SHARED
 
-PROJECT = Path(__file__).resolve().parents[3]
-SPECS = PROJECT.parent / "shared" / "specs"
+SPECS = SHARED / "specs"
 WEBHOOK_SCHEMAS = SPECS / "github-webhooks" / "schemas"
 WEBHOOK_EXAMPLES = SPECS / "github-webhooks" / "examples"
 LESSON = "programs/demo/lessons/en/pipes.mdx"
