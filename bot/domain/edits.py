@@ -15,6 +15,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
+from bot.domain.catalogue import Problem
 from bot.domain.checks import check_lesson_text
 
 # Typographic characters people paste in place of the plain ones a file holds (or back).
@@ -62,13 +63,19 @@ class EditError(Exception):
         *,
         count: int = 0,
         closest: str | None = None,
-        problems: tuple[str, ...] = (),
+        found: tuple[Problem, ...] = (),
     ) -> None:
         super().__init__(code)
         self.code = code
         self.count = count
         self.closest = closest
-        self.problems = problems
+        # The problems the edit adds, with their lines in the edited text, to word for people.
+        self.found = found
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Return the codes of the problems the edit adds."""
+        return tuple(sorted({problem.code for problem in self.found}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,9 +283,9 @@ def apply_edit(
     new_text = text[:start] + new_passage + text[end:]
     if new_text == text:
         raise EditError("no_change")
-    broken = new_problems(path, text, new_text)
+    broken = added_problems(path, text, new_text)
     if broken:
-        raise EditError("breaks_lesson", problems=broken)
+        raise EditError("breaks_lesson", found=broken)
     return AppliedEdit(new_text, start, end, text[start:end], new_passage)
 
 
@@ -289,15 +296,27 @@ def _folded_lesson(text: str) -> tuple[str, list[int]]:
 
 
 @functools.lru_cache(maxsize=16)
-def _original_problems(path: str, text: str) -> Counter[str]:
-    return Counter(validate_lesson(path, text))
+def _original_problems(path: str, text: str) -> Counter[tuple[str, str]]:
+    return Counter(_problem_key(problem) for problem in check_lesson_text(path, text))
 
 
-def new_problems(path: str, old: str, new: str) -> tuple[str, ...]:
-    """Return the lesson-check codes the new text has more often than the old one."""
-    before = _original_problems(path, old)
-    after = Counter(validate_lesson(path, new))
-    return tuple(sorted((after - before).keys()))
+def _problem_key(problem: Problem) -> tuple[str, str]:
+    # Lines move when text is added above a problem: the same problem elsewhere is no new one.
+    params = {key: value for key, value in problem.params.items() if not key.endswith("line")}
+    return problem.code, repr(sorted(params.items()))
+
+
+def added_problems(path: str, old: str, new: str) -> tuple[Problem, ...]:
+    """Return the lesson-check problems the new text has that the old one did not."""
+    before = Counter(_original_problems(path, old))
+    added = []
+    for problem in check_lesson_text(path, new):
+        key = _problem_key(problem)
+        if before[key] > 0:
+            before[key] -= 1
+        else:
+            added.append(problem)
+    return tuple(added)
 
 
 def validate_lesson(path: str, text: str) -> tuple[str, ...]:

@@ -29,7 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.config import Settings
 from bot.domain import edits, review_flow
-from bot.domain.catalogue import Catalogue
+from bot.domain.catalogue import Catalogue, Problem
 from bot.domain.markers import marker
 from bot.domain.neutral import (
     discord_fenced,
@@ -117,10 +117,15 @@ class SuggestionError(Exception):
         self.status = status
         self.params = params
 
-    def message(self, locale: str) -> str:
-        """Return what to tell the person, in their language."""
-        params = {key: value for key, value in self.params.items() if value is not None}
-        params.setdefault("field", self.field or "")
+    def message(self, locale: str, field_label: str | None = None) -> str:
+        """Return what to tell the person, in their language (the field as they saw it)."""
+        params = {
+            key: value for key, value in self.params.items() if value is not None and key != "found"
+        }
+        params["field"] = field_label or self.field or ""
+        found = self.params.get("found")
+        if found:
+            params["problems"] = worded_problems(found, locale)
         return t(locale, f"suggest.error.{self.code}", **params)
 
 
@@ -1836,7 +1841,20 @@ def edit_error(error: edits.EditError) -> SuggestionError:
         field="find" if code.startswith("find") or code == "field_empty" else "replace",
         count=error.count or None,
         closest=(error.closest or "")[:200] or None,
-        problems=", ".join(error.problems) or None,
+        found=error.found or None,
+    )
+
+
+def worded_problems(found: Sequence[Problem], locale: str) -> str:
+    """Return lesson-check problems as sentences for a person, each with its line."""
+    return " ".join(
+        t(
+            locale,
+            "suggest.error.problem_at",
+            line=problem.line,
+            problem=t(locale, f"check.{problem.code}", **problem.params),
+        )
+        for problem in sorted(found, key=lambda problem: problem.line)[:5]
     )
 
 

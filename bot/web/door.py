@@ -36,11 +36,7 @@ class SuggestDoor:
 
 def error_message(error: SuggestionError, locale: str, field_label: str | None = None) -> str:
     """Return a service error in a language, naming the field as the person saw it."""
-    if field_label is None:
-        return error.message(locale)
-    params = {key: value for key, value in error.params.items() if value is not None}
-    params["field"] = field_label
-    return t(locale, f"suggest.error.{error.code}", **params)
+    return error.message(locale, field_label)
 
 
 def web_message(locale: str, code: str, **params: Any) -> str:

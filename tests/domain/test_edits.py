@@ -328,6 +328,9 @@ def test_removing_a_closing_tag_is_refused() -> None:
         apply_edit(LESSON, find, "the borrow ends.", path=PATH)
     assert caught.value.code == "breaks_lesson"
     assert "tag_never_closed" in caught.value.problems
+    # Each added problem keeps its line, so a person can be told where.
+    [never_closed] = [p for p in caught.value.found if p.code == "tag_never_closed"]
+    assert LESSON.splitlines()[never_closed.line - 1].startswith("<Callout")
 
 
 def test_breaking_the_quiz_tag_is_refused() -> None:

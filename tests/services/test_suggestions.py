@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from pathlib import Path
 
@@ -195,6 +196,25 @@ async def test_bad_suggestions_are_refused_naming_the_field_and_nothing_is_store
     assert message and "{" not in message and "suggest.error" not in message
     assert await count(session_factory, Suggestion) == 0
     assert await count(session_factory, OutboxJob) == 0
+
+
+@pytest.mark.parametrize("locale", ["en", "ar", "zh", "es"])
+async def test_an_edit_that_breaks_the_lesson_says_which_line_and_tag_in_words(
+    session_factory: Sessions, content: Path, locale: str
+) -> None:
+    service, _ = make_service(session_factory, content)
+    lines = (content / "programs/demo/lessons/en/pipes.mdx").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "</FunFact>" in text)
+
+    with pytest.raises(SuggestionError) as refused:
+        await service.submit(suggestion(find="</FunFact>", replace="</Fun>"))
+
+    message = refused.value.message(locale)
+    # No internal code, and the line and the tags as the person would write them.
+    assert not re.search(r"[a-z]+_[a-z_]+", message), message
+    assert str(line) in message and "<FunFact>" in message and "</Fun>" in message
+    english = refused.value.message("en")
+    assert english != message or locale == "en"
 
 
 async def test_a_passage_not_found_offers_the_closest_one(
