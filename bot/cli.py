@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import __version__
-from bot.config import CONFIG_ENV, ConfigError, Settings, env_name, load_settings
+from bot.config import (
+    CONFIG_ENV,
+    ConfigError,
+    Settings,
+    env_name,
+    load_settings,
+    setting_origin,
+)
 from bot.domain.catalogue import Catalogue, LessonFile, Problem, load_catalogue
 from bot.domain.checks import check_content
 from bot.i18n import t
@@ -254,6 +261,18 @@ def _explain(error: Exception, arguments: argparse.Namespace, settings: Settings
     everything = sys.modules.get("bot.sandbox.everything")  # only `sandbox` loads it
     if everything is not None and isinstance(error, everything.StateDirBusyError):
         return t(locale, "cli.sandbox_running", path=str(error.state_dir), holder=error.holder)
+    if everything is not None and isinstance(error, everything.SandboxDatabaseError):
+        from bot.store.engine import masked_url
+
+        state_dir = Path(arguments.state_dir)
+        place = {
+            "url": masked_url(error.url),
+            "setting": _database_setting(arguments, settings)[1],
+            "own": everything.sandbox_database_url(state_dir.absolute()),
+        }
+        if error.world is None:
+            return t(locale, "cli.sandbox_database_bot_data", **place)
+        return t(locale, "cli.sandbox_database_other_world", **place, world=error.world)
     if isinstance(error, PortInUseError):
         place = {"host": error.host, "port": error.port}
         if getattr(arguments, "port", None) is not None:
@@ -303,8 +322,22 @@ def _database_setting(arguments: argparse.Namespace, settings: Settings) -> tupl
     if state_dir is not None:
         from bot.sandbox.everything import sandbox_database_url
 
-        return sandbox_database_url(state_dir), "--state-dir"
+        named, setting = _sandbox_database(arguments, settings)
+        return named or sandbox_database_url(state_dir), setting
     return settings.database.url, f"database.url ({env_name('database', 'url')})"
+
+
+def _sandbox_database(arguments: argparse.Namespace, settings: Settings) -> tuple[str | None, str]:
+    """Return the database `lessonbot sandbox` was told to use (None: its own file in the
+    state folder) and the setting or option that names it."""
+    from bot.sandbox.everything import is_sandbox_database
+
+    state_dir = Path(arguments.state_dir)
+    origin = setting_origin("database.url", arguments.config)
+    # Left at its default, database.url names `lessonbot run`'s database, not a choice.
+    if origin is None or is_sandbox_database(settings.database.url, state_dir):
+        return None, "--state-dir"
+    return settings.database.url, f"database.url ({origin})"
 
 
 def _sqlite_path(url: str) -> str:
@@ -492,8 +525,18 @@ def _sandbox_everything(arguments: argparse.Namespace, settings: Settings) -> in
     content = _content_dir(arguments, settings)
     state_dir = Path(arguments.state_dir)
     fresh = bool(getattr(arguments, "fresh", False))
+    database_url, database_setting = _sandbox_database(arguments, settings)
     asyncio.run(
-        _until_stopped(run_sandbox(settings, content_dir=content, state_dir=state_dir, fresh=fresh))
+        _until_stopped(
+            run_sandbox(
+                settings,
+                content_dir=content,
+                state_dir=state_dir,
+                fresh=fresh,
+                database_url=database_url,
+                database_setting=database_setting,
+            )
+        )
     )
     return EXIT_OK
 
