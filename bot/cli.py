@@ -12,6 +12,7 @@ import signal
 import sys
 import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -1189,6 +1190,11 @@ def _add_digest_command(commands: Any) -> None:
         help="send a digest now, whatever the schedule (the running bot delivers it)",
     )
     digest.add_argument(
+        "--force",
+        action="store_true",
+        help="with --now, send even if a digest went out within digest.min_interval_seconds",
+    )
+    digest.add_argument(
         "--dry-run", action="store_true", help="show what would be sent, and send nothing"
     )
     digest.add_argument(
@@ -1205,14 +1211,13 @@ def _digest(arguments: argparse.Namespace, settings: Settings) -> int:
         from bot.app import make_outbox
         from bot.services.digests import DigestService
         from bot.services.signing import load_signer
-        from bot.store.models import utcnow
 
         # The running bot's signing key, so the unsubscribe links it serves open.
         signer = await load_signer(sessions, settings.web.secret)
         service = DigestService(sessions, make_outbox(settings, sessions), settings, signer=signer)
         shown = await service.preview(arguments.format)
         if send:
-            return shown, await service.run(f"now:{utcnow():%Y-%m-%dT%H:%M:%SZ}")
+            return shown, await service.run_now(force=arguments.force)
         return shown, await service.run(dry_run=True)
 
     shown, result = _with_database(settings, run)
@@ -1224,6 +1229,13 @@ def _digest(arguments: argparse.Namespace, settings: Settings) -> int:
         print(shown, end="" if shown.endswith("\n") else "\n")
     if not send:
         print(t(locale, "digest.cli.dry_run"), file=sys.stderr)
+    elif not result.created and result.previous_at is not None:
+        recent = {
+            "time": f"{result.previous_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+            "period": result.period_key,
+            "seconds": settings.digest.min_interval_seconds,
+        }
+        print(t(locale, "digest.cli.recent", **recent), file=sys.stderr)
     elif not result.created:
         print(t(locale, "digest.cli.already", period=result.period_key), file=sys.stderr)
     elif not result.deliveries:

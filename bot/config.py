@@ -174,6 +174,9 @@ class DigestSettings:
     misfire_grace_seconds: int = 6 * 3600
     # List suggested edits waiting for review longer than this many days.
     suggestion_wait_days: int = 3
+    # `lessonbot digest --now` sends nothing when a digest went out this recently (seconds;
+    # 0: only a concurrent one stops it); `--force` sends anyway.
+    min_interval_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -539,6 +542,7 @@ def _validate(settings: Settings) -> None:
     for dotted, count in (
         ("digest.misfire_grace_seconds", settings.digest.misfire_grace_seconds),
         ("digest.suggestion_wait_days", settings.digest.suggestion_wait_days),
+        ("digest.min_interval_seconds", settings.digest.min_interval_seconds),
     ):
         if count < 0:
             fail(dotted, "must not be negative")
