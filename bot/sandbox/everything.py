@@ -194,8 +194,8 @@ def is_sandbox_database(url: str, state_dir: Path) -> bool:
         return False
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return False
-    own = (state_dir / DATABASE).absolute()
-    return Path(parsed.database).absolute() == own
+    # abspath also folds `..`, so `state/../state/sandbox.db` is the same file.
+    return os.path.abspath(parsed.database) == os.path.abspath(state_dir / DATABASE)
 
 
 class SandboxDatabaseError(Exception):

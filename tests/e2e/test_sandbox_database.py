@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings
+from bot.cli import _sandbox_database, build_parser
+from bot.config import Settings, load_settings
 from bot.sandbox.everything import (
     WORLD_MARK,
     SandboxDatabaseError,
@@ -189,3 +190,30 @@ async def test_fresh_empties_a_named_database_of_its_world_and_no_other(
             pytest.fail("the sandbox started on another world's database")
     assert refused.value.world == new_world
     assert await _rows(database_url) == (6, new_world)
+
+
+def test_only_a_set_database_url_other_than_the_sandboxs_own_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("LESSONBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "state"
+    arguments = build_parser().parse_args(["sandbox", "--state-dir", str(state)])
+    # Left at its default, database.url is `lessonbot run`'s database, not a choice.
+    assert _sandbox_database(arguments, load_settings()) == (None, "--state-dir")
+    # A sourced sandbox.env names the sandbox's own file: that is no other database.
+    monkeypatch.setenv("LESSONBOT_DATABASE_URL", f"sqlite:///{state.absolute()}/sandbox.db")
+    assert _sandbox_database(arguments, load_settings()) == (None, "--state-dir")
+    monkeypatch.setenv("LESSONBOT_DATABASE_URL", "sqlite:///mine.db")
+    assert _sandbox_database(arguments, load_settings()) == (
+        "sqlite:///mine.db",
+        "database.url (LESSONBOT_DATABASE_URL)",
+    )
+    monkeypatch.delenv("LESSONBOT_DATABASE_URL")
+    (tmp_path / "lessonbot.toml").write_text('[database]\nurl = "sqlite:///file.db"\n')
+    assert _sandbox_database(arguments, load_settings()) == (
+        "sqlite:///file.db",
+        "database.url (lessonbot.toml)",
+    )
