@@ -12,11 +12,19 @@ import signal
 import sys
 import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import __version__
-from bot.config import CONFIG_ENV, ConfigError, Settings, env_name, load_settings
+from bot.config import (
+    CONFIG_ENV,
+    ConfigError,
+    Settings,
+    env_name,
+    load_settings,
+    setting_origin,
+)
 from bot.domain.catalogue import Catalogue, LessonFile, Problem, load_catalogue
 from bot.domain.checks import check_content
 from bot.i18n import t
@@ -254,6 +262,18 @@ def _explain(error: Exception, arguments: argparse.Namespace, settings: Settings
     everything = sys.modules.get("bot.sandbox.everything")  # only `sandbox` loads it
     if everything is not None and isinstance(error, everything.StateDirBusyError):
         return t(locale, "cli.sandbox_running", path=str(error.state_dir), holder=error.holder)
+    if everything is not None and isinstance(error, everything.SandboxDatabaseError):
+        from bot.store.engine import masked_url
+
+        state_dir = Path(arguments.state_dir)
+        place = {
+            "url": masked_url(error.url),
+            "setting": _database_setting(arguments, settings)[1],
+            "own": everything.sandbox_database_url(state_dir.absolute()),
+        }
+        if error.world is None:
+            return t(locale, "cli.sandbox_database_bot_data", **place)
+        return t(locale, "cli.sandbox_database_other_world", **place, world=error.world)
     if isinstance(error, PortInUseError):
         place = {"host": error.host, "port": error.port}
         if getattr(arguments, "port", None) is not None:
@@ -303,8 +323,22 @@ def _database_setting(arguments: argparse.Namespace, settings: Settings) -> tupl
     if state_dir is not None:
         from bot.sandbox.everything import sandbox_database_url
 
-        return sandbox_database_url(state_dir), "--state-dir"
+        named, setting = _sandbox_database(arguments, settings)
+        return named or sandbox_database_url(state_dir), setting
     return settings.database.url, f"database.url ({env_name('database', 'url')})"
+
+
+def _sandbox_database(arguments: argparse.Namespace, settings: Settings) -> tuple[str | None, str]:
+    """Return the database `lessonbot sandbox` was told to use (None: its own file in the
+    state folder) and the setting or option that names it."""
+    from bot.sandbox.everything import is_sandbox_database
+
+    state_dir = Path(arguments.state_dir)
+    origin = setting_origin("database.url", arguments.config)
+    # Left at its default, database.url names `lessonbot run`'s database, not a choice.
+    if origin is None or is_sandbox_database(settings.database.url, state_dir):
+        return None, "--state-dir"
+    return settings.database.url, f"database.url ({origin})"
 
 
 def _sqlite_path(url: str) -> str:
@@ -492,8 +526,18 @@ def _sandbox_everything(arguments: argparse.Namespace, settings: Settings) -> in
     content = _content_dir(arguments, settings)
     state_dir = Path(arguments.state_dir)
     fresh = bool(getattr(arguments, "fresh", False))
+    database_url, database_setting = _sandbox_database(arguments, settings)
     asyncio.run(
-        _until_stopped(run_sandbox(settings, content_dir=content, state_dir=state_dir, fresh=fresh))
+        _until_stopped(
+            run_sandbox(
+                settings,
+                content_dir=content,
+                state_dir=state_dir,
+                fresh=fresh,
+                database_url=database_url,
+                database_setting=database_setting,
+            )
+        )
     )
     return EXIT_OK
 
@@ -1146,6 +1190,11 @@ def _add_digest_command(commands: Any) -> None:
         help="send a digest now, whatever the schedule (the running bot delivers it)",
     )
     digest.add_argument(
+        "--force",
+        action="store_true",
+        help="with --now, send even if a digest went out within digest.min_interval_seconds",
+    )
+    digest.add_argument(
         "--dry-run", action="store_true", help="show what would be sent, and send nothing"
     )
     digest.add_argument(
@@ -1162,14 +1211,13 @@ def _digest(arguments: argparse.Namespace, settings: Settings) -> int:
         from bot.app import make_outbox
         from bot.services.digests import DigestService
         from bot.services.signing import load_signer
-        from bot.store.models import utcnow
 
         # The running bot's signing key, so the unsubscribe links it serves open.
         signer = await load_signer(sessions, settings.web.secret)
         service = DigestService(sessions, make_outbox(settings, sessions), settings, signer=signer)
         shown = await service.preview(arguments.format)
         if send:
-            return shown, await service.run(f"now:{utcnow():%Y-%m-%dT%H:%M:%SZ}")
+            return shown, await service.run_now(force=arguments.force)
         return shown, await service.run(dry_run=True)
 
     shown, result = _with_database(settings, run)
@@ -1181,6 +1229,13 @@ def _digest(arguments: argparse.Namespace, settings: Settings) -> int:
         print(shown, end="" if shown.endswith("\n") else "\n")
     if not send:
         print(t(locale, "digest.cli.dry_run"), file=sys.stderr)
+    elif not result.created and result.previous_at is not None:
+        recent = {
+            "time": f"{result.previous_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+            "period": result.period_key,
+            "seconds": settings.digest.min_interval_seconds,
+        }
+        print(t(locale, "digest.cli.recent", **recent), file=sys.stderr)
     elif not result.created:
         print(t(locale, "digest.cli.already", period=result.period_key), file=sys.stderr)
     elif not result.deliveries:

@@ -174,6 +174,9 @@ class DigestSettings:
     misfire_grace_seconds: int = 6 * 3600
     # List suggested edits waiting for review longer than this many days.
     suggestion_wait_days: int = 3
+    # `lessonbot digest --now` sends nothing when a digest went out this recently (seconds;
+    # 0: only a concurrent one stops it); `--force` sends anyway.
+    min_interval_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -280,9 +283,30 @@ def load_settings(
     return settings
 
 
+def setting_origin(
+    dotted: str, config_path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """Return where a setting such as `database.url` is set: its environment variable, the
+    config file's path, or None when it keeps its default."""
+    environ = os.environ if environ is None else environ
+    section, _, key = dotted.rpartition(".")
+    variable = env_name(section or None, key)
+    if variable in environ:  # the environment wins over the file, as in load_settings
+        return variable
+    values = _read_config_file(config_path, environ)
+    table = values.get(section, {}) if section else values
+    if isinstance(table, dict) and key in table:
+        return str(_config_file_path(config_path, environ))
+    return None
+
+
+def _config_file_path(config_path: Path | str | None, environ: Mapping[str, str]) -> Path:
+    return Path(config_path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
+
+
 def _read_config_file(config_path: Path | str | None, environ: Mapping[str, str]) -> dict:
     explicit = config_path is not None or bool(environ.get(CONFIG_ENV))
-    path = Path(config_path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
+    path = _config_file_path(config_path, environ)
     if not path.is_file():
         if explicit:
             raise ConfigError(f"config file not found: {path}")
@@ -518,6 +542,7 @@ def _validate(settings: Settings) -> None:
     for dotted, count in (
         ("digest.misfire_grace_seconds", settings.digest.misfire_grace_seconds),
         ("digest.suggestion_wait_days", settings.digest.suggestion_wait_days),
+        ("digest.min_interval_seconds", settings.digest.min_interval_seconds),
     ):
         if count < 0:
             fail(dotted, "must not be negative")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,4 +90,62 @@ def test_now_queues_one_job_per_destination(capsys: Capture, database_url: str) 
     record = json.loads(out)
     assert record["created"] is True and record["period"].startswith("now:")
     assert "2 deliveries queued" in err
+    assert counts(database_url) == (1, 2)
+
+
+def test_a_second_now_moments_later_sends_nothing_and_says_when(
+    capsys: Capture, database_url: str
+) -> None:
+    assert main(["digest", "--now"]) == 0
+    capsys.readouterr()
+    time.sleep(1.2)  # as in the report: a second run in another second, not the same one
+    assert main(["digest", "--now"]) == 0
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("Not sent: a digest went out moments ago, at 20"), line
+    assert "digest.min_interval_seconds" in line and "--force" in line
+    assert counts(database_url) == (1, 2)
+
+    assert main(["digest", "--now", "--force", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["created"] is True and "2 deliveries queued" in err
+    assert counts(database_url) == (2, 4)
+
+
+def test_a_skipped_now_names_the_last_digest_in_json(capsys: Capture, database_url: str) -> None:
+    assert main(["digest", "--now", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["digest", "--now", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["created"] is False and record["period"] == first["period"]
+    assert record["previous_at"].startswith("20")
+    assert counts(database_url) == (1, 2)
+
+
+def test_two_now_processes_started_at_once_send_one_digest(
+    tmp_path: Path, database_url: str
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LESSONBOT_")}
+    environment.update(
+        LESSONBOT_DATABASE_URL=database_url,
+        LESSONBOT_DISCORD_DIGEST_CHANNEL_ID="555",
+        LESSONBOT_MAIL_MAINTAINERS="ana@example.org",
+    )
+    command = [sys.executable, "-m", "bot", "digest", "--now", "--json"]
+    processes = [
+        subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outcomes = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outcomes
+    created = sorted(json.loads(out)["created"] for out, _ in outcomes)
+    assert created == [False, True], outcomes
+    [skipped] = [err for out, err in outcomes if not json.loads(out)["created"]]
+    assert skipped.strip().splitlines()[-1].startswith("Not sent: a digest went out moments ago")
     assert counts(database_url) == (1, 2)

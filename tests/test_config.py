@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Secret, Settings, env_name, load_settings
+from bot.config import ConfigError, Secret, Settings, env_name, load_settings, setting_origin
 
 PROJECT = Path(__file__).parents[1]
 
@@ -44,6 +44,14 @@ def test_file_values_and_environment_override(tmp_path: Path) -> None:
     assert settings.web.port == 9100
     assert settings.content.locales == ("en", "es", "fr")
     assert settings.linking.mode == "lazy"
+
+
+def test_a_settings_origin_is_its_variable_the_file_or_none(tmp_path: Path) -> None:
+    config = _write(tmp_path, '[database]\nurl = "sqlite:///mine.db"\n')
+    assert setting_origin("database.url", config, {}) == str(config)
+    url = {"LESSONBOT_DATABASE_URL": "postgresql://db/x"}
+    assert setting_origin("database.url", config, url) == "LESSONBOT_DATABASE_URL"
+    assert setting_origin("web.port", config, url) is None  # left at its default
 
 
 def test_config_path_from_environment(tmp_path: Path) -> None:

@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import func, update
+from sqlalchemy import Connection, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
 
 from bot.app import RunningApp, background_work, started_app
 from bot.config import Secret, Settings, env_name
@@ -31,7 +34,20 @@ from bot.sandbox.github import GitHubSandbox
 from bot.sandbox.mail import MESSAGES_PATH, MailSandbox
 from bot.sandbox.persist import read_json, write_json
 from bot.services.linking import forum_name
-from bot.store.models import LessonLink, Question
+from bot.store.engine import make_sync_engine, masked_url
+from bot.store.migrate import upgrade
+from bot.store.models import (
+    AppSecret,
+    Base,
+    BridgedComment,
+    DigestRun,
+    LessonLink,
+    OutboxJob,
+    ProgramForum,
+    Question,
+    Suggestion,
+    WebhookDeliveryRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +76,20 @@ DESCRIPTION = "sandbox.json"
 # Held by the running sandbox: a second one on the same folder stops with a clear error.
 LOCK_FILE = "sandbox.lock"
 CLONE_DIR = "content"
+# In a database named by `database.url`, the app_secrets row naming the world it holds.
+WORLD_MARK = "sandbox-world"
+# Tables a bot fills only by talking to Discord, GitHub or people: rows in them, in a
+# database no sandbox world has claimed, are a real bot's links, questions and jobs.
+_BOT_DATA = (
+    LessonLink,
+    ProgramForum,
+    BridgedComment,
+    Suggestion,
+    Question,
+    DigestRun,
+    OutboxJob,
+    WebhookDeliveryRecord,
+)
 
 
 def _free_port(host: str, preferred: int | None = None) -> int:
@@ -117,6 +147,16 @@ def claim_database(state_dir: Path, world_id: str) -> Path | None:
     return moved
 
 
+def _described_world(state_dir: Path) -> str | None:
+    """Return the id of the world the last start described in sandbox.json, if any."""
+    try:
+        described = read_json(state_dir / DESCRIPTION)
+    except (OSError, ValueError):  # unreadable or cut short: no world to name
+        return None
+    world = described.get("world_id") if isinstance(described, dict) else None
+    return world if isinstance(world, str) else None
+
+
 def _world(state_dir: Path) -> dict[str, Any]:
     """Return the environment's own kept settings: the bot's web port, the webhook secret."""
     return read_json(state_dir / WORLD_DIR / "world.json") or {}
@@ -143,6 +183,78 @@ def guild_channels(content_dir: Path, default_locale: str) -> list[dict[str, Any
 def sandbox_database_url(state_dir: Path) -> str:
     """Return the URL of the sandbox's own SQLite database in `state_dir`."""
     return f"sqlite:///{state_dir / 'sandbox.db'}"
+
+
+def is_sandbox_database(url: str, state_dir: Path) -> bool:
+    """Tell whether `url` names the sandbox's own SQLite file in `state_dir` (as a sourced
+    sandbox.env does)."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL: the settings check says so elsewhere
+        return False
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return False
+    # abspath also folds `..`, so `state/../state/sandbox.db` is the same file.
+    return os.path.abspath(parsed.database) == os.path.abspath(state_dir / DATABASE)
+
+
+class SandboxDatabaseError(Exception):
+    """The database named for the sandbox holds another world's, or a real bot's, data."""
+
+    def __init__(self, url: str, world: str | None) -> None:
+        held = f"sandbox world {world}" if world else "a bot's data and no sandbox world"
+        super().__init__(f"{masked_url(url)} holds {held}")
+        self.url = url
+        # The world the database holds; None: a bot's data, no world recorded.
+        self.world = world
+
+
+def claim_named_database(url: str, world_id: str, *, reset_world: str | None = None) -> None:
+    """Make the database at `url` belong to the world `world_id`, or raise
+    SandboxDatabaseError and change nothing.
+
+    An empty database is claimed (an app_secrets row names the world), one of this world
+    resumed, one of `reset_world` (the world `--fresh` just wiped) emptied and claimed.
+    Any other is refused: unlike the sandbox's own file it cannot be moved aside, and the
+    bot would send its pending jobs into the sandboxes and replace its links to real (or
+    another world's) posts and issues with ones that exist only here.
+    """
+    upgrade(url)
+    engine = make_sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            recorded = _recorded_world(connection)
+            if recorded is None and _holds_bot_data(connection):
+                raise SandboxDatabaseError(url, None)
+            if recorded not in (None, world_id):
+                if recorded != reset_world:
+                    raise SandboxDatabaseError(url, recorded)
+                for table in reversed(Base.metadata.sorted_tables):
+                    connection.execute(table.delete())
+                log.warning("Emptied the database %s of the wiped world", masked_url(url))
+            if recorded != world_id:
+                insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+                connection.execute(
+                    insert(AppSecret)
+                    .values(name=WORLD_MARK, value=world_id)
+                    .on_conflict_do_nothing(index_elements=["name"])
+                )
+                # Two sandboxes claiming one empty database at once: the first one wins.
+                if (winner := _recorded_world(connection)) != world_id:
+                    raise SandboxDatabaseError(url, winner)
+    finally:
+        engine.dispose()
+
+
+def _recorded_world(connection: Connection) -> str | None:
+    return connection.scalar(select(AppSecret.value).where(AppSecret.name == WORLD_MARK))
+
+
+def _holds_bot_data(connection: Connection) -> bool:
+    return any(
+        connection.scalar(select(literal(1)).select_from(model).limit(1)) is not None
+        for model in _BOT_DATA
+    )
 
 
 def sandbox_settings(
@@ -242,15 +354,20 @@ async def sandbox_environment(
     ready_timeout: float = 60.0,
     database_url: str | None = None,
     link_at_start: bool = False,
+    reset_world: str | None = None,
 ) -> AsyncIterator[SandboxEnvironment]:
     """Start both sandboxes and the real bot against them; write `state_dir/sandbox.json`
     and `state_dir/sandbox.env`.
 
     The sandboxes keep their world in `state_dir/sandbox/`, so a second start resumes the
     first (same guild, posts, repository, issues and, when free, ports); the bot's
-    sandbox database is started afresh when it belongs to another world. With
-    `link_at_start`, every lesson is linked once the bot is ready.
+    sandbox database is started afresh when it belongs to another world. A database
+    named by `database_url` must be empty or this world's (or `reset_world`'s, which is
+    emptied), else SandboxDatabaseError. With `link_at_start`, every lesson is linked
+    once the bot is ready.
     """
+    if database_url is not None and is_sandbox_database(database_url, state_dir):
+        database_url = None  # the sandbox's own file, named (a sourced sandbox.env)
     world_dir = state_dir / WORLD_DIR
     await asyncio.to_thread(world_dir.mkdir, parents=True, exist_ok=True)
     kept = await asyncio.to_thread(_world, state_dir)
@@ -283,6 +400,10 @@ async def sandbox_environment(
         stale = None
         if database_url is None:
             stale = await asyncio.to_thread(claim_database, state_dir, world_id)
+        else:
+            await asyncio.to_thread(
+                claim_named_database, database_url, world_id, reset_world=reset_world
+            )
         moved = github.previous_base_url not in (None, github.base_url)
         if moved:
             # Posts link issues on the GitHub sandbox's own host: follow it to its new port.
@@ -335,7 +456,7 @@ async def sandbox_environment(
                         "messages_url": f"{mail.url}{MESSAGES_PATH}",
                     },
                     "bot": {"web_url": app.web_url, "healthz": f"{app.web_url}/healthz"},
-                    "database": bot_settings.database.url,
+                    "database": masked_url(bot_settings.database.url),
                 }
                 await asyncio.to_thread(
                     (state_dir / DESCRIPTION).write_text,
@@ -409,8 +530,12 @@ def _absolute_sqlite(url: str) -> str:
 
 def sandbox_env(settings: Settings, state_dir: Path) -> str:
     """Return `LESSONBOT_*` lines, quoted for sh, that point `lessonbot` at the sandbox."""
+    database = _absolute_sqlite(settings.database.url)
+    # A database password is a real secret, unlike the sandboxes' tokens: left out, the
+    # commands use the LESSONBOT_DATABASE_URL (or config file) the sandbox was given.
+    hidden = masked_url(database) != database
     values: list[tuple[str, str, object]] = [
-        ("database", "url", _absolute_sqlite(settings.database.url)),
+        ("database", "url", None if hidden else database),
         ("content", "source", settings.content.source),
         ("content", "clone_dir", Path(settings.content.clone_dir).absolute()),
         ("discord", "api_base_url", settings.discord.api_base_url),
@@ -439,6 +564,11 @@ def sandbox_env(settings: Settings, state_dir: Path) -> str:
         "# command at the running sandbox. These tokens open nothing but the local",
         "# sandboxes; they are not secrets. Rewritten at each start of `lessonbot sandbox`.",
     ]
+    if hidden:
+        lines.append(
+            f"# {env_name('database', 'url')} is not written here: it holds a password. "
+            f"Set it as for the sandbox ({masked_url(database)})."
+        )
     for section, key, value in values:
         if value is not None:
             lines.append(f"{env_name(section, key)}={shlex.quote(str(value))}")
@@ -560,26 +690,61 @@ async def run_sandbox(
     content_dir: Path,
     state_dir: Path = Path(".lessonbot"),
     fresh: bool = False,
+    database_url: str | None = None,
+    database_setting: str = "",
 ) -> None:
     """Run both sandboxes and the bot until cancelled, printing where each listens; link
-    every lesson at start. `fresh` wipes the kept world first."""
+    every lesson at start. `fresh` wipes the kept world first. The bot uses the database
+    `database_url` (named by `database_setting`) when given, else its own file in
+    `state_dir`."""
     with holding_state_dir(state_dir):
-        await _run_sandbox(settings, content_dir=content_dir, state_dir=state_dir, fresh=fresh)
+        await _run_sandbox(
+            settings,
+            content_dir=content_dir,
+            state_dir=state_dir,
+            fresh=fresh,
+            database_url=database_url,
+            database_setting=database_setting,
+        )
 
 
 async def _run_sandbox(
-    settings: Settings, *, content_dir: Path, state_dir: Path, fresh: bool
+    settings: Settings,
+    *,
+    content_dir: Path,
+    state_dir: Path,
+    fresh: bool,
+    database_url: str | None,
+    database_setting: str,
 ) -> None:
+    previous_world = None
     if fresh:
+        # A named database cannot be deleted with the world: it is emptied at start if it
+        # holds the world wiped here (and no other), so the description is read first.
+        previous_world = await asyncio.to_thread(_described_world, state_dir)
         deleted = await asyncio.to_thread(wipe_world, state_dir)
         if deleted:
             print(f"Fresh start: removed the sandbox world in {state_dir}", flush=True)
     async with sandbox_environment(
-        settings, content_dir=content_dir, state_dir=state_dir, link_at_start=True
+        settings,
+        content_dir=content_dir,
+        state_dir=state_dir,
+        link_at_start=True,
+        database_url=database_url,
+        reset_world=previous_world,
     ) as environment:
         discord, github = environment.description["discord"], environment.description["github"]
         resumed = "resumed" if environment.description["restored"] else "new"
         print(f"Sandbox world:    {resumed} ({state_dir / WORLD_DIR})", flush=True)
+        database = environment.description["database"]
+        if environment.app.settings.database.url == database_url:
+            print(f"Database:         {database}, from {database_setting}", flush=True)
+        else:
+            variable = env_name("database", "url")
+            print(
+                f"Database:         {database}, the sandbox's own (set {variable} for another)",
+                flush=True,
+            )
         if environment.stale_database is not None:
             print(f"Old database:     moved to {environment.stale_database}", flush=True)
         print(f"Discord sandbox:  {discord['url']} (guild {discord['guild_id']})", flush=True)

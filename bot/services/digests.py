@@ -4,12 +4,16 @@
 `run` records a `DigestRun` under a period key (the scheduled time it stands for) with one
 `DigestDelivery` and one outbox job per destination, all in one transaction: of two
 processes, or a restart, only the first records the period, and the rest find it done.
+`run_now` (`lessonbot digest --now`) claims the same way a key naming the latest run it
+follows, so of two manual digests started at once one is sent, and one moments after a
+digest (`digest.min_interval_seconds`) is not sent unless forced.
 Each job (`run_job`) posts the Discord digest or sends one maintainer's email; a failure is
 retried with backoff and never stops the other deliveries.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import zoneinfo
@@ -79,6 +83,8 @@ class RunResult:
     open_questions: int = 0
     waiting_suggestions: int = 0
     dry_run: bool = False
+    # When not created by a manual run: when the digest that made it needless was recorded.
+    previous_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Return the record `lessonbot digest --json` prints."""
@@ -89,6 +95,7 @@ class RunResult:
             "open_questions": self.open_questions,
             "waiting_suggestions": self.waiting_suggestions,
             "dry_run": self.dry_run,
+            "previous_at": self.previous_at.isoformat() if self.previous_at else None,
         }
 
 
@@ -285,6 +292,38 @@ class DigestService:
             if await session.scalar(select(DigestRun.id).where(DigestRun.period_key == key)):
                 return None
         return await self.run(key, now=now)
+
+    async def run_now(self, *, force: bool = False, now: datetime | None = None) -> RunResult:
+        """Record a digest now, outside the schedule, unless one was recorded less than
+        `digest.min_interval_seconds` ago or a concurrent call records it; `force` records
+        one whatever went before."""
+        now = now or self._clock()
+        if force:
+            return await self.run(f"now:{now:%Y-%m-%dT%H:%M:%S.%fZ}", now=now)
+        async with self._sessions() as session:
+            latest_id = await session.scalar(select(func.max(DigestRun.id)))
+            recent = (
+                await session.execute(
+                    select(DigestRun.period_key, DigestRun.started_at)
+                    .where(DigestRun.status != DigestRunStatus.FAILED)
+                    .order_by(DigestRun.started_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        interval = timedelta(seconds=self._settings.digest.min_interval_seconds)
+        # A clock behind the recorded time counts as moments later too.
+        if recent is not None and now - recent.started_at < interval:
+            return RunResult(recent.period_key, created=False, previous_at=recent.started_at)
+        # Calls that found the same latest run claim the same key: only the first records it,
+        # as two processes firing one scheduled time do.
+        result = await self.run(f"now:after:{latest_id or 0}", now=now)
+        if result.created:
+            return result
+        async with self._sessions() as session:
+            previous = await session.scalar(
+                select(DigestRun.started_at).where(DigestRun.period_key == result.period_key)
+            )
+        return dataclasses.replace(result, previous_at=previous)
 
     async def run(
         self, key: str | None = None, *, now: datetime | None = None, dry_run: bool = False

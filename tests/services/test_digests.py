@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,7 +18,7 @@ from bot.config import (
     Settings,
     WebSettings,
 )
-from bot.services.digests import DigestService, period_key
+from bot.services.digests import DigestService, RunResult, period_key
 from bot.services.outbox import Outbox
 from bot.services.ports import ChatEmbed, ChatMessage, MailError, OutgoingMail
 from bot.services.signing import Signer
@@ -350,3 +351,56 @@ def test_the_period_key_is_the_latest_scheduled_time() -> None:
     assert period_key("0 9 * * *", "America/New_York", NOW + timedelta(hours=6)) == (
         "scheduled:2026-11-30T14:00Z"
     )
+
+
+async def test_a_manual_digest_moments_after_another_is_not_sent_unless_forced(
+    session_factory: Sessions,
+) -> None:
+    await seed(session_factory)
+    service, _, _, _ = make(session_factory)
+    first = await service.run_now()
+    assert first.created and first.period_key.startswith("now:")
+    # Within digest.min_interval_seconds (5 minutes by default): nothing more is recorded.
+    later, _, _, _ = make(session_factory, clock=NOW + timedelta(minutes=4))
+    skipped = await later.run_now()
+    assert not skipped.created and skipped.period_key == first.period_key
+    assert skipped.previous_at == NOW
+    forced = await later.run_now(force=True)
+    assert forced.created and forced.period_key != first.period_key
+    # Past the interval, and after a scheduled digest too, a manual one goes out again.
+    await later.run()
+    again, _, _, _ = make(session_factory, clock=NOW + timedelta(minutes=10))
+    assert (await again.run_now()).created
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(DigestRun)) == 4
+        # Discord and both maintainers, once per recorded digest.
+        assert await session.scalar(select(func.count()).select_from(OutboxJob)) == 3 * 4
+
+
+async def test_two_manual_digests_at_once_record_one(migrated_url: str) -> None:
+    engines = [make_engine(migrated_url) for _ in range(2)]
+    try:
+        factories = [make_session_factory(engine) for engine in engines]
+        await seed(factories[0])
+        # No interval: only the claim on the period key keeps the two apart.
+        services = [make(factory, settings(min_interval_seconds=0))[0] for factory in factories]
+        # Both read the latest digest before either records theirs, as two processes may.
+        barrier = asyncio.Barrier(2)
+        for service in services:
+            run = service.run
+
+            async def gated(key: str | None = None, *, _run=run, **options: Any) -> RunResult:
+                await barrier.wait()
+                return await _run(key, **options)
+
+            service.run = gated  # type: ignore[method-assign]
+        results = await asyncio.gather(*(service.run_now() for service in services))
+        assert sorted(result.created for result in results) == [False, True]
+        assert results[0].period_key == results[1].period_key
+        loser = next(result for result in results if not result.created)
+        assert loser.previous_at == NOW
+        async with factories[0]() as session:
+            assert await session.scalar(select(func.count()).select_from(DigestRun)) == 1
+    finally:
+        for engine in engines:
+            await engine.dispose()
