@@ -179,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     job_commands = jobs.add_subparsers(dest="jobs_command", metavar="COMMAND")
     job_commands.required = True
-    jobs_list = job_commands.add_parser("list", help="pending, running and failed jobs")
+    jobs_list = job_commands.add_parser(
+        "list", help="pending, waiting (for a rate limit), running and failed jobs"
+    )
     jobs_list.add_argument("--all", action="store_true", help="done jobs too")
     jobs_list.add_argument("--json", action="store_true", help="print a JSON array")
     jobs_list.set_defaults(handler=_jobs_list)
@@ -647,9 +649,11 @@ def _jobs_list(arguments: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for view in views:
         error = (view.last_error or "").splitlines()[0] if view.last_error else ""
+        # A waiting job failed nothing: say what it waits for and until when instead.
+        note = view.wait.text if view.wait is not None else error
         print(
             f"{view.id:>6}  {view.status:<8} {view.key}  "
-            f"{view.attempts}/{view.max_attempts}  {view.run_after:%Y-%m-%d %H:%M:%S}  {error}"
+            f"{view.attempts}/{view.max_attempts}  {view.run_after:%Y-%m-%d %H:%M:%S}  {note}"
         )
     return EXIT_OK
 
