@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import main
@@ -18,6 +20,7 @@ from bot.services.outbox import Outbox
 from bot.services.ports import RateLimitedError
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.migrate import upgrade
+from bot.store.models import JobStatus, OutboxJob, WebhookDeliveryRecord
 
 Capture = pytest.CaptureFixture[str]
 Sessions = async_sessionmaker[AsyncSession]
@@ -81,3 +84,56 @@ def test_a_job_waiting_for_a_rate_limit_is_listed_as_waiting_with_its_time(
     assert record["wait_reason"] == "GitHub's rate limit"
     assert datetime.fromisoformat(record["run_after"]) == until
     assert records["suggestion:8:open"]["wait_reason"] is None
+
+
+def test_prune_dry_run_removes_nothing_then_prune_removes_what_it_listed(
+    database_url: str, capsys: Capture
+) -> None:
+    old = datetime.now(UTC) - timedelta(days=20)
+
+    async def seed(sessions: Sessions) -> None:
+        async with sessions() as session, session.begin():
+            for index in range(3):
+                session.add(
+                    OutboxJob(
+                        kind="linking",
+                        dedupe_key=f"lesson:old-{index}",
+                        payload={},
+                        status=JobStatus.DONE,
+                        run_after=old,
+                        created_at=old,
+                        updated_at=old,
+                    )
+                )
+            session.add(
+                WebhookDeliveryRecord(
+                    delivery_id="gone", event="push", received_at=old - timedelta(days=20)
+                )
+            )
+        await Outbox(sessions).enqueue("linking", "lesson:pending", {})
+
+    async def counts(sessions: Sessions) -> tuple[int, int]:
+        async with sessions() as session:
+            jobs = await session.scalar(select(func.count()).select_from(OutboxJob))
+            deliveries = await session.scalar(
+                select(func.count()).select_from(WebhookDeliveryRecord)
+            )
+        return int(jobs or 0), int(deliveries or 0)
+
+    in_database(database_url, seed)
+
+    assert main(["prune", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Dry run, nothing removed. Old records that would be removed, 4 in all:")
+    assert re.search(r"^  outbox_jobs \(done\) +3$", out, re.MULTILINE)
+    assert re.search(r"^  webhook_deliveries +1$", out, re.MULTILINE)
+    assert in_database(database_url, counts) == (4, 1)
+
+    assert main(["prune", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["dry_run"] is False and record["total"] == 4
+    assert record["removed"]["outbox_jobs (done)"] == 3
+    assert in_database(database_url, counts) == (1, 0)  # the pending job stays
+
+    assert main(["prune"]) == 0
+    assert capsys.readouterr().out.startswith("Old records removed, 0 in all:")
