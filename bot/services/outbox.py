@@ -130,7 +130,9 @@ class JobWait:
 
 def known_wait(error: BaseException) -> JobWait | None:
     """Return the wait an error asks for (a rate limit with its reset), or None."""
-    if not isinstance(error, RateLimitedError):
+    # No reset given (retry_at unset): an ordinary failure, with its backoff and attempts,
+    # rather than a wait that would end at once, again and again.
+    if not isinstance(error, RateLimitedError) or error.retry_at <= 0:
         return None
     until = datetime.fromtimestamp(error.retry_at, UTC)
     return JobWait(until, f"{error.service}'s rate limit")

@@ -322,3 +322,12 @@ async def test_enqueue_once_records_a_key_once_even_after_it_is_done(outbox: Out
     await outbox.complete(claim)
     assert await outbox.enqueue_once("prune", "prune:2026-11-29", {}) is None
     assert (await outbox.state(first)).status == "done"  # type: ignore[union-attr]
+
+
+async def test_a_rate_limit_without_a_reset_is_an_ordinary_failure(outbox: Outbox) -> None:
+    job_id = await outbox.enqueue("suggestion", "suggestion:3:open", {"op": "open"})
+    claim = await outbox.claim(job_id)
+    assert claim is not None
+    await outbox.fail(claim, "rate limited", cause=RateLimitedError("rate limited"))
+    state = await outbox.state(job_id)
+    assert state is not None and (state.status, state.attempts) == ("pending", 1)
