@@ -27,6 +27,7 @@ from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory, LinkingService, SyncReport
 from bot.services.outbox import Outbox
 from bot.services.questions import QuestionService
+from bot.services.retention import RetentionService
 from bot.services.schedule import DigestScheduler
 from bot.services.signing import Signer, load_signer
 from bot.services.suggestions import SuggestionService
@@ -61,6 +62,8 @@ class RunningApp:
     signer: Signer | None = None
     digests: DigestService | None = None
     questions: QuestionService | None = None
+    # Prunes finished records past their retention, daily (see `background_work`).
+    retention: RetentionService | None = None
 
     @property
     def catalogue(self) -> Catalogue | None:
@@ -111,6 +114,8 @@ async def started_app(
         sessions = make_session_factory(engine)
         outbox = make_outbox(settings, sessions)
         worker = JobWorker(outbox, {}, poll_seconds=settings.jobs.poll_seconds)
+        retention = RetentionService(sessions, outbox, settings.retention, wake=worker.wake)
+        worker.add_handler(RetentionService.JOB_KIND, retention.run_job)
         # A dry run only reads: it must not make the signing key (a write).
         signer = await load_signer(sessions, settings.web.secret) if migrate else None
         lessons = LessonDirectory(
@@ -190,6 +195,7 @@ async def started_app(
             lessons=lambda: content.catalogue,
             signer=signer,
             digests=digests,
+            outbox=outbox,
         )
         web_url = ""
         if serve_web:
@@ -226,6 +232,7 @@ async def started_app(
                 signer,
                 digests,
                 questions,
+                retention,
             )
         finally:
             if not bot.is_closed():
@@ -249,15 +256,19 @@ async def run_bot(settings: Settings) -> None:
 
 @asynccontextmanager
 async def background_work(app: RunningApp) -> AsyncIterator[None]:
-    """Run the job worker and the digest schedule while the bot runs; stop both after.
+    """Run the job worker and the digest and prune schedules while the bot runs; stop
+    them after.
 
-    Retries, work a stopped process left, new suggestions' PRs and digest deliveries are
-    picked up by the worker. The schedule's job store in the database keeps one job for
-    every process, and a run's period key makes a second firing send nothing.
+    Retries, work a stopped process left, new suggestions' PRs, digest deliveries and the
+    daily prune are picked up by the worker. The schedule's job store in the database
+    keeps one job of each for every process, and a run's period key makes a second firing
+    send (or prune) nothing.
     """
     assert app.worker is not None
     worker = asyncio.create_task(app.worker.run())
-    scheduler = DigestScheduler(app.settings, app.digests) if app.digests else None
+    scheduler = (
+        DigestScheduler(app.settings, app.digests, retention=app.retention) if app.digests else None
+    )
     try:
         if scheduler is not None:
             await scheduler.start()

@@ -187,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     job_commands = jobs.add_subparsers(dest="jobs_command", metavar="COMMAND")
     job_commands.required = True
-    jobs_list = job_commands.add_parser("list", help="pending, running and failed jobs")
+    jobs_list = job_commands.add_parser(
+        "list", help="pending, waiting (for a rate limit), running and failed jobs"
+    )
     jobs_list.add_argument("--all", action="store_true", help="done jobs too")
     jobs_list.add_argument("--json", action="store_true", help="print a JSON array")
     jobs_list.set_defaults(handler=_jobs_list)
@@ -198,6 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_suggestion_commands(commands, content_help)
     _add_digest_command(commands)
     _add_question_commands(commands)
+
+    prune = commands.add_parser(
+        "prune",
+        help="remove finished jobs, webhook deliveries and other records past their "
+        "retention (the running bot does it daily)",
+    )
+    prune.add_argument(
+        "--dry-run", action="store_true", help="show what would be removed, and remove nothing"
+    )
+    prune.add_argument("--json", action="store_true", help="print one JSON object")
+    prune.set_defaults(handler=_prune)
 
     database = commands.add_parser("db", help="manage the database")
     database_commands = database.add_subparsers(dest="db_command", metavar="COMMAND")
@@ -691,9 +704,11 @@ def _jobs_list(arguments: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for view in views:
         error = (view.last_error or "").splitlines()[0] if view.last_error else ""
+        # A waiting job failed nothing: say what it waits for and until when instead.
+        note = view.wait.text if view.wait is not None else error
         print(
             f"{view.id:>6}  {view.status:<8} {view.key}  "
-            f"{view.attempts}/{view.max_attempts}  {view.run_after:%Y-%m-%d %H:%M:%S}  {error}"
+            f"{view.attempts}/{view.max_attempts}  {view.run_after:%Y-%m-%d %H:%M:%S}  {note}"
         )
     return EXIT_OK
 
@@ -704,6 +719,28 @@ def _jobs_retry(arguments: argparse.Namespace, settings: Settings) -> int:
         _error(t(settings.locale, "jobs.not_found", id=arguments.id))
         return EXIT_PROBLEMS
     print(t(settings.locale, "jobs.retried", id=view.id, key=view.key))
+    return EXIT_OK
+
+
+def _prune(arguments: argparse.Namespace, settings: Settings) -> int:
+    """Remove (or, dry, count) what is past its retention; print how many per table."""
+
+    async def run(sessions: Any) -> Any:
+        from bot.app import make_outbox
+        from bot.services.retention import RetentionService
+
+        service = RetentionService(sessions, make_outbox(settings, sessions), settings.retention)
+        return await service.prune(dry_run=arguments.dry_run)
+
+    report = _with_database(settings, run)
+    if arguments.json:
+        print(json.dumps(report.as_json()))
+        return EXIT_OK
+    key = "prune.would_remove" if report.dry_run else "prune.removed"
+    print(t(settings.locale, key, count=report.total))
+    width = max(len(kind) for kind in report.removed)
+    for kind, count in report.removed.items():
+        print(f"  {kind:<{width}}  {count:>8}")
     return EXIT_OK
 
 

@@ -230,6 +230,29 @@ class JobsSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long finished records are kept; a daily prune removes older ones (0: keep)."""
+
+    # When the prune runs: a cron line (minute hour day month weekday) in UTC.
+    schedule: str = "30 4 * * *"
+    # Jobs done this many days ago; failed ones are kept longer, for people to retry.
+    done_jobs_days: int = 14
+    failed_jobs_days: int = 90
+    # GitHub deliveries recorded to refuse a redelivery twice. Longer than GitHub lets a
+    # delivery be redelivered (3 days): an older id that comes again is handled again.
+    webhook_deliveries_days: int = 30
+    # Events of finished suggestions (merged, closed, ...): 0 keeps them as long as the
+    # suggestion, as its status page shows them.
+    suggestion_events_days: int = 0
+    # Questions resolved or dropped this many days ago (open ones are always kept).
+    questions_days: int = 365
+    # Finished digest runs and their deliveries (the latest ones are always kept).
+    digest_runs_days: int = 365
+    # Rows removed per transaction, so a prune never holds a long lock.
+    batch_size: int = 500
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the bot is configured with."""
 
@@ -247,6 +270,7 @@ class Settings:
     jobs: JobsSettings = field(default_factory=JobsSettings)
     suggestions: SuggestionSettings = field(default_factory=SuggestionSettings)
     questions: QuestionsSettings = field(default_factory=QuestionsSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
 
 def env_name(section: str | None, key: str) -> str:
@@ -557,3 +581,38 @@ def _validate(settings: Settings) -> None:
         digest_trigger(settings.digest.schedule, timezone.key)
     except ValueError as error:
         fail("digest.schedule", f"is not a valid cron line ({error}); e.g. '0 9 * * 1'")
+    _validate_retention(settings.retention, fail)
+
+
+# GitHub lets a delivery be redelivered for this many days; dedupe must outlast it.
+GITHUB_REDELIVERY_DAYS = 3
+
+
+def _validate_retention(
+    retention: RetentionSettings, fail: typing.Callable[[str, str], typing.NoReturn]
+) -> None:
+    """Check the retention section: days not negative, dedupe longer than redelivery."""
+    from bot.services.schedule import digest_trigger
+
+    for name in (
+        "done_jobs_days",
+        "failed_jobs_days",
+        "webhook_deliveries_days",
+        "suggestion_events_days",
+        "questions_days",
+        "digest_runs_days",
+    ):
+        if getattr(retention, name) < 0:
+            fail(f"retention.{name}", "must be 0 (keep) or more")
+    if 0 < retention.webhook_deliveries_days < GITHUB_REDELIVERY_DAYS:
+        fail(
+            "retention.webhook_deliveries_days",
+            f"must be 0 (keep) or at least {GITHUB_REDELIVERY_DAYS}: GitHub redelivers "
+            "deliveries that old, and a redelivery must still be recognised",
+        )
+    if retention.batch_size < 1:
+        fail("retention.batch_size", "must be 1 or more")
+    try:
+        digest_trigger(retention.schedule, "UTC")
+    except ValueError as error:
+        fail("retention.schedule", f"is not a valid cron line ({error}); e.g. '30 4 * * *'")

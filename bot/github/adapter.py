@@ -31,6 +31,7 @@ from bot.services.ports import (
     IssueState,
     ProposedChange,
     PullRequest,
+    RateLimitedError,
     Review,
     ReviewComment,
     StaleContentError,
@@ -51,8 +52,10 @@ class GitHubError(Exception):
         self.status = status
 
 
-class GitHubRateLimitedError(GitHubError):
+class GitHubRateLimitedError(GitHubError, RateLimitedError):
     """GitHub asked us to wait longer than we are willing to block; retry at `retry_at`."""
+
+    service = "GitHub"
 
     def __init__(self, kind: str, status: int, retry_at: float) -> None:
         super().__init__(kind, status, f"rate limited until {retry_at:.0f}")

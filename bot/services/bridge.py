@@ -168,7 +168,7 @@ class CommentBridge:
             return "queued: taken over by another process"
         except Exception as error:  # kept and retried, never dropped
             message = error_line(error)
-            retried = await self._outbox.fail(claim, message)
+            retried = await self._outbox.fail(claim, message, cause=error)
             log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
             return f"queued: {message}"
 

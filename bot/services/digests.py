@@ -42,7 +42,7 @@ from bot.domain.digest import (
     render_text,
 )
 from bot.mail.digest import render_email
-from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
+from bot.services.outbox import Claim, LostClaimError, Outbox, error_line, known_wait
 from bot.services.ports import ChatEmbed, ChatPort, MailPort, OutgoingMail
 from bot.services.schedule import digest_trigger
 from bot.services.signing import Signer
@@ -500,8 +500,9 @@ class DigestService:
             return "taken over by another process"
         except Exception as error:  # kept and retried, never dropped
             message = error_line(error)
-            retried = await self._outbox.fail(claim, message)
-            await self._record_failure(claim, message, final=not retried)
+            retried = await self._outbox.fail(claim, message, cause=error)
+            if known_wait(error) is None:  # a known wait is no failed attempt
+                await self._record_failure(claim, message, final=not retried)
             log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
             return f"{'queued' if retried else 'failed'}: {message}"
         await self._record_sent(claim)

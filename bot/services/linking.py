@@ -593,7 +593,7 @@ class LinkingService:
             return
         except Exception as error:  # one lesson's failure must not stop the others
             message = error_line(error)
-            retried = await self._outbox.fail(claim, message)
+            retried = await self._outbox.fail(claim, message, cause=error)
             report.failed[identity] = message
             log.warning(
                 "lesson %s: %s (%s)", identity, message, "will retry" if retried else "failed"

@@ -9,7 +9,8 @@ each other's rows. A claim carries a lease: work held by a dead process becomes
 claimable when the lease runs out, and is then marked uncertain, so its next holder first
 looks for what the dead one may have written. Failing work is retried with exponential
 backoff and jitter, and ends as `failed` (visible in `lessonbot jobs list`), never
-dropped.
+dropped. A known wait (a service's rate limit until a given time) is no failure: the job
+is deferred to that time (`defer`), shown as waiting, and keeps its attempts.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
@@ -31,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.ports import RateLimitedError
 from bot.store.models import JobStatus, OutboxJob, utcnow
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,10 @@ DEFAULT_LEASE = timedelta(seconds=120)
 DEFAULT_MAX_ATTEMPTS = 8
 # Errors are stored for people to read; a traceback's worth is plenty.
 _ERROR_LIMIT = 2000
+# The width of the wait_reason column.
+_REASON_LIMIT = 200
+# What `JobView.status` says of a pending job that waits out a known wait.
+WAITING = "waiting"
 
 
 class LostClaimError(Exception):
@@ -75,6 +81,15 @@ class JobView:
     locked_until: datetime | None
     last_error: str | None
     updated_at: datetime
+    # What a waiting job waits for (its status is then "waiting", until `run_after`).
+    wait_reason: str | None = None
+
+    @property
+    def wait(self) -> JobWait | None:
+        """Return the known wait this job sits out, if any."""
+        if self.status != WAITING or self.wait_reason is None:
+            return None
+        return JobWait(self.run_after, self.wait_reason)
 
     def as_json(self) -> dict[str, Any]:
         """Return the record `jobs list --json` prints."""
@@ -89,7 +104,38 @@ class JobView:
             "locked_until": self.locked_until.isoformat() if self.locked_until else None,
             "last_error": self.last_error,
             "updated_at": self.updated_at.isoformat(),
+            "wait_reason": self.wait_reason,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class JobWait:
+    """A known wait a job sits out: until when, and for what (e.g. GitHub's rate limit)."""
+
+    until: datetime
+    reason: str
+
+    @property
+    def shown_until(self) -> str:
+        """Return the end of the wait in UTC as people read it: `10:41`, with the date
+        only when it is not today (most waits end within the hour)."""
+        until = self.until.astimezone(UTC)
+        return f"{until:%H:%M}" if until.date() == utcnow().date() else f"{until:%Y-%m-%d %H:%M}"
+
+    @property
+    def text(self) -> str:
+        """Return the wait as people read it: `waiting for ... until 10:41 UTC`."""
+        return f"waiting for {self.reason} until {self.shown_until} UTC"
+
+
+def known_wait(error: BaseException) -> JobWait | None:
+    """Return the wait an error asks for (a rate limit with its reset), or None."""
+    # No reset given (retry_at unset): an ordinary failure, with its backoff and attempts,
+    # rather than a wait that would end at once, again and again.
+    if not isinstance(error, RateLimitedError) or error.retry_at <= 0:
+        return None
+    until = datetime.fromtimestamp(error.retry_at, UTC)
+    return JobWait(until, f"{error.service}'s rate limit")
 
 
 def error_line(error: BaseException) -> str:
@@ -213,7 +259,7 @@ class Outbox:
                     # A new intent gets its own attempts, even where an old one failed.
                     attempts=0 if job.status == JobStatus.FAILED else OutboxJob.attempts,
                     max_attempts=self._max_attempts,
-                    run_after=now,
+                    run_after=_still_waiting_or(now),
                     updated_at=now,
                 )
             )
@@ -233,9 +279,39 @@ class Outbox:
                 status=JobStatus.PENDING,
                 attempts=0,
                 run_after=now,
+                wait_reason=None,
                 updated_at=now,
             )
         )
+
+    async def enqueue_once(self, kind: str, key: str, payload: dict[str, Any]) -> int | None:
+        """Record an intent only if its key was never recorded; return the new job's id.
+
+        Unlike `enqueue`, a done job under the key is left done: what is keyed by a period
+        (a day's prune) runs once per period however many processes ask for it.
+        """
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+            inserted = await session.execute(
+                insert(OutboxJob)
+                .values(
+                    kind=kind,
+                    dedupe_key=key,
+                    payload=payload,
+                    status=JobStatus.PENDING,
+                    attempts=0,
+                    max_attempts=self._max_attempts,
+                    run_after=now,
+                    revision=1,
+                    uncertain=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(OutboxJob.id)
+            )
+            return inserted.scalar()
 
     @property
     def lease_seconds(self) -> float:
@@ -247,6 +323,21 @@ class Outbox:
         async with self._sessions() as session:
             row = await session.get(OutboxJob, job_id)
             return _view(row) if row is not None else None
+
+    async def waiting(self, key: str) -> JobWait | None:
+        """Return the known wait the job under `key` sits out, or None (no such job, or
+        one that is merely due later, running, done or failed)."""
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(OutboxJob.status, OutboxJob.run_after, OutboxJob.wait_reason).where(
+                        OutboxJob.dedupe_key == key
+                    )
+                )
+            ).first()
+        if row is None or row.status != JobStatus.PENDING or row.wait_reason is None:
+            return None
+        return JobWait(row.run_after, row.wait_reason)
 
     # --- claiming -------------------------------------------------------------------------
 
@@ -330,6 +421,7 @@ class Outbox:
                     attempts=OutboxJob.attempts + 1,
                     # Whoever held it before may have written: look before writing again.
                     uncertain=True,
+                    wait_reason=None,
                     updated_at=now,
                 )
                 .execution_options(synchronize_session=False)
@@ -402,6 +494,7 @@ class Outbox:
                 attempts=0,
                 uncertain=False,
                 last_error=None,
+                wait_reason=None,
                 run_after=now,
                 updated_at=now,
             )
@@ -409,11 +502,23 @@ class Outbox:
         )
         return not newer
 
-    async def fail(self, claim: Claim, error: str, *, retry: bool = True) -> bool:
-        """Give the job back after an error; return True when it will be retried.
+    async def fail(
+        self,
+        claim: Claim,
+        error: str,
+        *,
+        retry: bool = True,
+        cause: BaseException | None = None,
+    ) -> bool:
+        """Give the job back after an error; return True when it will run again.
 
-        It stays uncertain: the error may have come after a write that went through.
+        It stays uncertain: the error may have come after a write that went through. When
+        `cause` asks for a known wait (a rate limit until its reset), the job is deferred
+        to then instead (`defer`): no attempt is used up, and it is never failed for it.
         """
+        wait = known_wait(cause) if cause is not None and retry else None
+        if wait is not None:
+            return await self.defer(claim, wait.until, wait.reason, error=error)
         now = self._clock()
         async with self._sessions() as session, session.begin():
             job = await session.get(OutboxJob, claim.job_id, populate_existing=True)
@@ -425,11 +530,43 @@ class Outbox:
             job.locked_by = None
             job.locked_until = None
             job.last_error = error[:_ERROR_LIMIT]
+            job.wait_reason = None
             job.run_after = now + timedelta(seconds=delay) if again else now
             job.updated_at = now
         if not again:
             log.error("job %d (%s) failed for good: %s", claim.job_id, claim.key, error)
         return again
+
+    async def defer(
+        self, claim: Claim, until: datetime, reason: str, *, error: str | None = None
+    ) -> bool:
+        """Put the job back to wait until `until` for `reason` (e.g. GitHub's rate limit).
+
+        A known wait is not a failed attempt: the attempt this claim counted is given
+        back, and the job shows as waiting until then, when it runs again by itself. Only
+        the claim's holder can defer it; return False when another process holds it now.
+        """
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == claim.job_id, OutboxJob.locked_by == claim.token)
+                .values(
+                    status=JobStatus.PENDING,
+                    locked_by=None,
+                    locked_until=None,
+                    attempts=OutboxJob.attempts - 1,
+                    run_after=max(until, now),
+                    wait_reason=reason[:_REASON_LIMIT],
+                    last_error=(error or reason)[:_ERROR_LIMIT],
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        if result.rowcount != 1:
+            return False
+        log.info("job %d (%s) %s", claim.job_id, claim.key, JobWait(max(until, now), reason).text)
+        return True
 
     async def release(self, claim: Claim) -> None:
         """Give the job back untouched (e.g. the process is stopping): due again at once."""
@@ -504,22 +641,26 @@ class Outbox:
                 job.status = JobStatus.PENDING
                 job.attempts = 0
                 job.run_after = now
+                job.wait_reason = None
                 job.updated_at = now
         return next((view for view in await self.jobs() if view.id == job_id), None)
 
 
 def _view(row: OutboxJob) -> JobView:
+    status = JobStatus(row.status)
+    waiting = status == JobStatus.PENDING and row.wait_reason is not None
     return JobView(
         id=row.id,
         kind=row.kind,
         key=row.dedupe_key or "",
-        status=JobStatus(row.status).value,
+        status=WAITING if waiting else status.value,
         attempts=row.attempts,
         max_attempts=row.max_attempts,
         run_after=row.run_after,
         locked_until=row.locked_until,
         last_error=row.last_error,
         updated_at=row.updated_at,
+        wait_reason=row.wait_reason if waiting else None,
     )
 
 
@@ -567,6 +708,15 @@ def _reopened_status() -> Any:
     return case(
         (OutboxJob.status == JobStatus.RUNNING, JobStatus.RUNNING.value),
         else_=JobStatus.PENDING.value,
+    )
+
+
+def _still_waiting_or(now: datetime) -> Any:
+    # A newer intent for a job sitting out a known wait (a rate limit) waits too: running
+    # it now would only meet the same limit.
+    return case(
+        (and_(OutboxJob.wait_reason.is_not(None), OutboxJob.run_after > now), OutboxJob.run_after),
+        else_=now,
     )
 
 

@@ -108,6 +108,28 @@ class StaleContentError(Exception):
     """A write that expected a file at one version found another: read it again."""
 
 
+class RateLimitedError(Exception):
+    """A service asked to be left alone until `retry_at` (epoch seconds): a known wait.
+
+    Job runners defer the job to that time instead of counting a failed attempt. An
+    adapter raises its own error class that also subclasses this one.
+    """
+
+    # Class defaults, so an adapter's error that calls only its own base's __init__
+    # (cooperatively, through this one) still has both.
+    retry_at: float = 0.0
+    service: str = "a service"
+
+    def __init__(
+        self, *args: object, retry_at: float | None = None, service: str | None = None
+    ) -> None:
+        super().__init__(*args)
+        if retry_at is not None:
+            self.retry_at = retry_at
+        if service is not None:
+            self.service = service
+
+
 class GitHubPort(Protocol):
     """The bot's only door to GitHub; every write is safe to retry."""
 

@@ -1,11 +1,13 @@
-"""When digests go out: APScheduler 3 with its job store in the bot's database.
+"""When digests go out and old records are pruned: APScheduler 3 with its job store in
+the bot's database.
 
 Every bot process starts a scheduler on the same job store with the same job id, so there
 is one digest job however many processes run. A restart keeps the stored next run time,
 so a digest whose time passed while no process ran is sent at start (within
 `digest.misfire_grace_seconds`, several missed times coalesced into one). Should two
 processes still fire the same time, the digest service's period key makes the second
-fire record nothing and send nothing.
+fire record nothing and send nothing. The daily prune is a second stored job on the same
+scheduler; it records one outbox job per scheduled time, so it too runs once per period.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from bot.store.engine import make_sync_engine
 
 if TYPE_CHECKING:  # the digest service imports the trigger from here
     from bot.services.digests import DigestService
+    from bot.services.retention import RetentionService
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "lessonbot-digest"
+PRUNE_JOB_ID = "lessonbot-prune"
 JOB_TABLE = "apscheduler_jobs"
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _NUMBERED = re.compile(r"^(\d+)(?:-(\d+))?(?:/(\d+))?$")
@@ -38,6 +42,8 @@ _NUMBERED = re.compile(r"^(\d+)(?:-(\d+))?(?:/(\d+))?$")
 # reference to a function and its arguments, never a live object.
 _SERVICES: dict[str, tuple[DigestService, asyncio.AbstractEventLoop]] = {}
 _SERVICE = "digest"
+_PRUNERS: dict[str, tuple[RetentionService, asyncio.AbstractEventLoop]] = {}
+_PRUNER = "prune"
 
 
 def crontab_days(field: str) -> str:
@@ -102,12 +108,27 @@ async def run_digest(service: DigestService) -> None:
     )
 
 
-class DigestScheduler:
-    """The digest's schedule, stored in the bot's database and shared by its processes."""
+def fire_prune(name: str) -> None:
+    """Record the scheduled prune on the bot's event loop (the stored job; a scheduler thread)."""
+    registered = _PRUNERS.get(name)
+    if registered is None:
+        log.warning("prune job fired but no retention service %r runs in this process", name)
+        return
+    service, loop = registered
+    job_id = asyncio.run_coroutine_threadsafe(service.schedule(), loop).result()
+    log.info("prune %s", "queued" if job_id is not None else "already recorded")
 
-    def __init__(self, settings: Settings, service: DigestService) -> None:
+
+class DigestScheduler:
+    """The digest's and the prune's schedules, stored in the bot's database and shared by
+    its processes."""
+
+    def __init__(
+        self, settings: Settings, service: DigestService, retention: RetentionService | None = None
+    ) -> None:
         self._settings = settings
         self._service = service
+        self._retention = retention
         self._engine: Any = None
         self._catch_up: asyncio.Task[Any] | None = None
         self._starting: asyncio.Future[BackgroundScheduler] | None = None
@@ -122,13 +143,23 @@ class DigestScheduler:
         """
         loop = asyncio.get_running_loop()
         _SERVICES[_SERVICE] = (self._service, loop)
+        if self._retention is not None:
+            _PRUNERS[_PRUNER] = (self._retention, loop)
         # Shielded: a stop during the start lets it finish, so `shutdown` has a scheduler
         # and connections to close rather than a thread nobody knows about.
         self._starting = asyncio.ensure_future(asyncio.to_thread(self._start_scheduler))
         self.scheduler = await asyncio.shield(self._starting)
         # A process that stopped after the scheduler moved on but before the run was
         # recorded would skip that digest: run it now if it is within the grace time.
-        self._catch_up = loop.create_task(self._service.catch_up())
+        self._catch_up = loop.create_task(self._catch_up_all())
+
+    async def _catch_up_all(self) -> None:
+        await self._service.catch_up()
+        if self._retention is not None:
+            # The prune of the latest scheduled time, unless it was recorded: a time that
+            # passed while no process ran (or whose firing a stopping process lost) still
+            # gets its prune, once, whatever the number of processes starting.
+            await self._retention.schedule()
 
     def _start_scheduler(self) -> BackgroundScheduler:
         digest = self._settings.digest
@@ -160,10 +191,32 @@ class DigestScheduler:
                 name="digest of open questions",
                 replace_existing=True,
             )
+        if self._retention is not None:
+            self._place_prune(scheduler)
         scheduler.resume()
         job = scheduler.get_job(JOB_ID)
         log.info("next digest at %s", job.next_run_time if job else "never")
         return scheduler
+
+    def _place_prune(self, scheduler: BackgroundScheduler) -> None:
+        """Store the daily prune job, keeping its next run time when nothing changed."""
+        trigger = digest_trigger(self._settings.retention.schedule, "UTC")
+        existing = scheduler.get_job(PRUNE_JOB_ID)
+        if (
+            existing is None
+            or str(existing.trigger) != str(trigger)
+            or existing.func_ref != f"{__name__}:fire_prune"
+        ):
+            scheduler.add_job(
+                fire_prune,
+                trigger,
+                args=[_PRUNER],
+                id=PRUNE_JOB_ID,
+                name="prune of old records",
+                replace_existing=True,
+                # However late (no process ran at its time): a prune is never wrong to run.
+                misfire_grace_time=None,
+            )
 
     def next_run_time(self) -> Any:
         """Return when the digest job fires next (None when not scheduled)."""
@@ -200,6 +253,9 @@ class DigestScheduler:
         registered = _SERVICES.get(_SERVICE)
         if registered is not None and registered[0] is self._service:
             del _SERVICES[_SERVICE]
+        pruner = _PRUNERS.get(_PRUNER)
+        if pruner is not None and pruner[0] is self._retention:
+            del _PRUNERS[_PRUNER]
 
     def remove(self) -> None:
         """Forget the stored job (e.g. when digests are switched off)."""

@@ -825,7 +825,7 @@ class SuggestionService:
             return "queued: taken over by another process"
         except Exception as error:  # kept and retried, never dropped
             message = error_line(error)
-            retried = await self._outbox.fail(claim, message)
+            retried = await self._outbox.fail(claim, message, cause=error)
             log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
             if not retried:
                 await self._mark_failed(claim, message)

@@ -52,7 +52,7 @@ class JobWorker:
                 raise
             except Exception as error:
                 log.exception("job %d (%s) failed", claim.job_id, claim.key)
-                await self._outbox.fail(claim, f"{type(error).__name__}: {error}")
+                await self._outbox.fail(claim, f"{type(error).__name__}: {error}", cause=error)
         return len(claims)
 
     async def run(self) -> None:

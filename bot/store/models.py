@@ -474,6 +474,9 @@ class OutboxJob(TimestampMixin, Base):
     # Set while an attempt may have written without confirming (a crash, a lost response):
     # the next attempt first looks for what was written.
     uncertain: Mapped[bool] = mapped_column(default=False)
+    # Set while a pending job waits out a known wait (a service's rate limit until
+    # `run_after`) rather than a failed attempt's backoff: says what it waits for.
+    wait_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class WebhookDeliveryStatus(enum.StrEnum):
@@ -489,6 +492,8 @@ class WebhookDeliveryRecord(Base):
     """A GitHub webhook delivery, recorded on arrival so a redelivery is never handled twice."""
 
     __tablename__ = "webhook_deliveries"
+    # The daily prune removes deliveries by age.
+    __table_args__ = (Index("ix_webhook_deliveries_received_at", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # GitHub's X-GitHub-Delivery GUID: unique, so the insert itself detects a replay, race-free.

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.services.suggestions import Author, SuggestionError, SuggestionInput
 from bot.store.models import SuggestionSource
-from bot.web.door import MAX_ID, SuggestDoor, web_message
+from bot.web.door import MAX_ID, SuggestDoor, wait_json, web_message
 from bot.web.guard import BodyTooLargeError, client_handle, read_capped
 from bot.web.keys import SUGGEST_DOOR
 from bot.web.locales import api_locale
@@ -221,10 +221,13 @@ async def create(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     """Answer a suggestion's record: status, PR and events."""
     suggestion_id = _suggestion_id(request)
-    view = await _door(request).suggestions.view(suggestion_id)
+    door = _door(request)
+    view = await door.suggestions.view(suggestion_id)
     if view is None:
         raise SuggestionError("not_found", status=404, id=suggestion_id)
-    return web.json_response(view.as_json(), headers={"Cache-Control": "no-store"})
+    # A queued suggestion says when it goes on if it waits out GitHub's rate limit.
+    record = {**view.as_json(), "waiting": wait_json(await door.waiting(view))}
+    return web.json_response(record, headers={"Cache-Control": "no-store"})
 
 
 async def revise(request: web.Request) -> web.Response:

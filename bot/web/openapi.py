@@ -285,6 +285,19 @@ OPENAPI: dict[str, Any] = {
                     "pr_url": {"type": ["string", "null"]},
                     "error": {"type": ["string", "null"]},
                     "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+                    "waiting": {
+                        "description": (
+                            "Set while a queued suggestion waits out GitHub's rate limit: "
+                            "its pull request is opened by itself at `until`."
+                        ),
+                        "type": ["object", "null"],
+                        "required": ["until", "reason", "text"],
+                        "properties": {
+                            "until": {"type": "string", "format": "date-time"},
+                            "reason": {"type": "string"},
+                            "text": {"type": "string"},
+                        },
+                    },
                 },
             },
             "Error": {

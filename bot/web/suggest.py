@@ -457,6 +457,11 @@ async def _status_context(
     ]
     revisable = view.status in {str(status) for status in REVISABLE}
     done = request.query.get("done", "")
+    wait = await door.waiting(view)
+    status_text = t(locale, f"web_suggest.status.{view.status}")
+    if wait is not None:
+        # Queued, but not stuck: GitHub's limit resets then and the PR opens by itself.
+        status_text = t(locale, "web_suggest.waiting_github", time=wait.shown_until)
     return {
         "view": view,
         "lesson_title": title,
@@ -466,7 +471,8 @@ async def _status_context(
             else None
         ),
         "lesson_dir": direction(view.locale),
-        "status_text": t(locale, f"web_suggest.status.{view.status}"),
+        "status_text": status_text,
+        "waiting_until": wait.until.isoformat() if wait is not None else "",
         # Only a web address is linked (the PR URL comes from GitHub, still not trusted).
         "pr_url": view.pr_url if (view.pr_url or "").startswith(("https://", "http://")) else None,
         "events": events,

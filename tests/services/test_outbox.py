@@ -13,7 +13,15 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.outbox import LostClaimError, Outbox, backoff_delay, holder_is_dead
+from bot.services.outbox import (
+    JobWait,
+    LostClaimError,
+    Outbox,
+    backoff_delay,
+    error_line,
+    holder_is_dead,
+)
+from bot.services.ports import RateLimitedError
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.models import JobStatus, OutboxJob
 
@@ -224,3 +232,102 @@ async def test_claim_due_takes_a_killed_holders_job_over_at_once(
     assert taken[0].uncertain
     [view] = await outbox.jobs([JobStatus.RUNNING])
     assert view.id == job_id
+
+
+class _RateLimitedError(RateLimitedError):
+    """What an adapter raises when a service's hourly limit is used up."""
+
+    service = "GitHub"
+
+
+async def test_a_rate_limited_job_waits_for_the_reset_without_using_an_attempt(
+    outbox: Outbox, clock: Clock
+) -> None:
+    job_id = await outbox.enqueue("suggestion", "suggestion:1:open", {"op": "open"})
+    reset = clock.now + timedelta(minutes=41)
+    # More rate limits than the job has attempts (3): none of them is a failed attempt.
+    for _ in range(5):
+        claim = await outbox.claim(job_id)
+        assert claim is not None and claim.attempt == 1
+        error = _RateLimitedError("rate limited", retry_at=reset.timestamp())
+        assert await outbox.fail(claim, error_line(error), cause=error)
+        state = await outbox.state(job_id)
+        assert state is not None
+        assert (state.status, state.attempts, state.run_after) == ("waiting", 0, reset)
+        assert state.wait == JobWait(reset, "GitHub's rate limit")
+        assert await outbox.claim_due() == []  # not due before the reset
+    assert not await outbox.jobs([JobStatus.FAILED])
+    assert await outbox.waiting("suggestion:1:open") == JobWait(reset, "GitHub's rate limit")
+    # After the reset it runs by itself and finishes, without `jobs retry`.
+    clock.now = reset + timedelta(seconds=1)
+    [claim] = await outbox.claim_due()
+    assert claim.job_id == job_id
+    assert await outbox.complete(claim)
+    state = await outbox.state(job_id)
+    assert state is not None and (state.status, state.wait_reason) == ("done", None)
+
+
+async def test_a_job_merely_due_later_is_not_waiting(outbox: Outbox, clock: Clock) -> None:
+    job_id = await outbox.enqueue("suggestion", "suggestion:2:open", {"op": "open"})
+    claim = await outbox.claim(job_id)
+    assert claim is not None
+    assert await outbox.fail(claim, "RuntimeError: boom", cause=RuntimeError("boom"))
+    state = await outbox.state(job_id)
+    assert state is not None
+    assert (state.status, state.attempts, state.wait) == ("pending", 1, None)
+    assert state.run_after > clock.now  # a backoff
+    assert await outbox.waiting("suggestion:2:open") is None
+
+
+async def test_a_wait_reads_as_one_line_with_its_time() -> None:
+    until = datetime.now(UTC).replace(hour=10, minute=41, second=0, microsecond=0)
+    assert JobWait(until, "GitHub's rate limit").text == (
+        "waiting for GitHub's rate limit until 10:41 UTC"
+    )
+
+
+async def test_only_the_claim_holder_defers_a_job(outbox: Outbox, clock: Clock) -> None:
+    job_id = await outbox.enqueue("suggestion", "suggestion:1:open", {"op": "open"})
+    first = await outbox.claim(job_id)
+    assert first is not None
+    clock.advance(31)  # its lease ran out: another process takes the job over
+    second = await outbox.claim(job_id)
+    assert second is not None
+    assert not await outbox.defer(first, clock.now + timedelta(hours=1), "GitHub's rate limit")
+    state = await outbox.state(job_id)
+    assert state is not None and (state.status, state.wait_reason) == ("running", None)
+    assert await outbox.defer(second, clock.now + timedelta(hours=1), "GitHub's rate limit")
+    assert (await outbox.state(job_id)).status == "waiting"  # type: ignore[union-attr]
+
+
+async def test_a_newer_intent_for_a_waiting_job_waits_too(outbox: Outbox, clock: Clock) -> None:
+    job_id = await outbox.enqueue("suggestion", "suggestion:1:revise:1", {"op": "revise"})
+    claim = await outbox.claim(job_id)
+    assert claim is not None
+    reset = clock.now + timedelta(minutes=10)
+    await outbox.defer(claim, reset, "GitHub's rate limit")
+    await outbox.enqueue("suggestion", "suggestion:1:revise:1", {"op": "revise", "n": 2})
+    state = await outbox.state(job_id)
+    assert state is not None and (state.status, state.run_after) == ("waiting", reset)
+    # `jobs retry` still makes it due now, by a person's choice.
+    retried = await outbox.retry(job_id)
+    assert retried is not None and (retried.status, retried.run_after) == ("pending", clock.now)
+
+
+async def test_enqueue_once_records_a_key_once_even_after_it_is_done(outbox: Outbox) -> None:
+    first = await outbox.enqueue_once("prune", "prune:2026-11-29", {})
+    assert first is not None
+    claim = await outbox.claim(first)
+    assert claim is not None
+    await outbox.complete(claim)
+    assert await outbox.enqueue_once("prune", "prune:2026-11-29", {}) is None
+    assert (await outbox.state(first)).status == "done"  # type: ignore[union-attr]
+
+
+async def test_a_rate_limit_without_a_reset_is_an_ordinary_failure(outbox: Outbox) -> None:
+    job_id = await outbox.enqueue("suggestion", "suggestion:3:open", {"op": "open"})
+    claim = await outbox.claim(job_id)
+    assert claim is not None
+    await outbox.fail(claim, "rate limited", cause=RateLimitedError("rate limited"))
+    state = await outbox.state(job_id)
+    assert state is not None and (state.status, state.attempts) == ("pending", 1)

@@ -11,7 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import DatabaseSettings, DigestSettings
-from bot.services.schedule import JOB_ID, DigestScheduler, crontab_days, digest_trigger
+from bot.services.outbox import Outbox
+from bot.services.retention import RetentionService
+from bot.services.schedule import (
+    JOB_ID,
+    PRUNE_JOB_ID,
+    DigestScheduler,
+    crontab_days,
+    digest_trigger,
+    fire_prune,
+)
 from bot.store.models import DigestRun
 from tests.services.test_digests import NOW, drain, make, seed, settings
 
@@ -120,3 +129,36 @@ def test_settings_default_is_monday_at_nine_utc() -> None:
     digest = DigestSettings()
     fire = digest_trigger(digest.schedule, digest.timezone).get_next_fire_time(None, NOW)
     assert fire is not None and fire.strftime("%a %H:%M") == "Mon 09:00"
+
+
+async def test_the_prune_is_recorded_once_per_period_by_several_processes(
+    migrated_url: str, session_factory: Sessions
+) -> None:
+    config = dataclasses.replace(settings(), database=DatabaseSettings(url=migrated_url))
+    outbox = Outbox(session_factory)
+    schedulers = [
+        DigestScheduler(
+            config,
+            make(session_factory, config)[0],
+            retention=RetentionService(session_factory, outbox, config.retention),
+        )
+        for _ in range(2)
+    ]
+    try:
+        # Both start on one database: each catches up on the latest scheduled prune.
+        for scheduler in schedulers:
+            await scheduler.start()
+        for scheduler in schedulers:
+            await scheduler.caught_up()
+        # The stored job fires (in a scheduler thread) for the same period: nothing more.
+        await asyncio.to_thread(fire_prune, "prune")
+        job = schedulers[0].scheduler.get_job(PRUNE_JOB_ID)  # type: ignore[union-attr]
+        upcoming = job.next_run_time
+    finally:
+        for scheduler in schedulers:
+            await scheduler.shutdown()
+    prunes = [job for job in await outbox.jobs() if job.kind == RetentionService.JOB_KIND]
+    assert len(prunes) == 1
+    fired = RetentionService(session_factory, outbox, config.retention).period_key()
+    assert prunes[0].key == fired
+    assert upcoming.astimezone(UTC).strftime("%H:%M") == "04:30"  # daily, 04:30 UTC

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.services.ports import RateLimitedError
 from bot.store.models import Suggestion
 from tests.web.suggest_support import (
     PASSAGE,
@@ -61,7 +63,9 @@ async def test_a_suggestion_is_taken_with_202_and_can_be_followed(door: Door) ->
         "pr_url",
         "error",
         "events",
+        "waiting",
     }
+    assert record["waiting"] is None
     assert [event["kind"] for event in record["events"]] == ["submitted"]
     assert await door.count() == 1
 
@@ -315,3 +319,36 @@ async def test_bad_inputs_never_answer_a_5xx(door: Door) -> None:
     statuses += [response.status for response in odd]
     assert all(400 <= status < 500 for status in statuses), statuses
     assert await door.count() == 1
+
+
+async def test_a_suggestion_waiting_for_github_says_until_when_not_failed(door: Door) -> None:
+    _, data = await post(door, api_body())
+    [claim] = await door.outbox.claim_due()
+    assert claim.key == f"suggestion:{data['id']}:open"
+    # As the job runner does when GitHub's hourly limit is used up until its reset.
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=41)
+    error = RateLimitedError("rate limited", retry_at=until.timestamp(), service="GitHub")
+    assert await door.outbox.fail(claim, "GitHubRateLimitedError: ...", cause=error)
+
+    record = await (await door.client.get(f"{API}/{data['id']}")).json()
+    assert record["status"] == "queued"
+    assert record["waiting"] == {
+        "until": until.isoformat(),
+        "reason": "GitHub's rate limit",
+        "text": f"waiting for GitHub's rate limit until {until:%H:%M} UTC"
+        if until.date() == datetime.now(UTC).date()
+        else f"waiting for GitHub's rate limit until {until:%Y-%m-%d %H:%M} UTC",
+    }
+    page = await (await door.client.get(f"/suggestions/{data['id']}?locale=en")).text()
+    assert "Waiting for GitHub until" in page and "Failed" not in page
+    assert f'data-waiting="{until.isoformat()}"' in page
+
+
+async def test_a_suggestion_merely_due_later_is_not_said_to_wait(door: Door) -> None:
+    _, data = await post(door, api_body())
+    [claim] = await door.outbox.claim_due()
+    await door.outbox.fail(claim, "RuntimeError: boom", cause=RuntimeError("boom"))
+    record = await (await door.client.get(f"{API}/{data['id']}")).json()
+    assert (record["status"], record["waiting"]) == ("queued", None)
+    page = await (await door.client.get(f"/suggestions/{data['id']}?locale=en")).text()
+    assert "Waiting for GitHub" not in page

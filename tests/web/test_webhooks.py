@@ -602,3 +602,35 @@ async def test_logs_carry_neither_the_secret_nor_bodies(
     assert SECRET not in caplog.text
     assert BODY_MARKER not in caplog.text
     assert sign(SECRET, body) not in caplog.text
+
+
+async def test_a_delivery_older_than_its_retention_is_pruned_and_then_accepted_again(
+    client: Client, session_factory: Sessions, opened: Recorder
+) -> None:
+    from bot.config import RetentionSettings
+    from bot.services.outbox import Outbox
+    from bot.services.retention import RetentionService
+
+    old_id, recent_id = new_delivery_id(), new_delivery_id()
+    body = encode(ISSUE_OPENED)
+    for delivery_id in (old_id, recent_id):
+        await deliver(client, "issues", body, delivery_id=delivery_id)
+    await _drain(client)
+    rows = {row.delivery_id: row for row in await _rows(session_factory)}
+    # A prune 31 days after the first delivery, 29 after the second (30 days kept).
+    later = rows[old_id].received_at + timedelta(days=31)
+    async with session_factory() as session, session.begin():
+        row = await session.get(WebhookDeliveryRecord, rows[recent_id].id)
+        assert row is not None
+        row.received_at = later - timedelta(days=29)
+    service = RetentionService(session_factory, Outbox(session_factory), RetentionSettings())
+    report = await service.prune(later)
+    assert report.removed["webhook_deliveries"] == 1
+
+    # Within the retention a redelivery is still recognised; past it, it is handled again.
+    again_recent = await deliver(client, "issues", body, delivery_id=recent_id)
+    again_old = await deliver(client, "issues", body, delivery_id=old_id)
+    await _drain(client)
+    assert (again_recent.status, await again_recent.json()) == (200, {"status": "duplicate"})
+    assert (again_old.status, await again_old.json()) == (202, {"status": "accepted"})
+    assert len(opened.deliveries) == 3

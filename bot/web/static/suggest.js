@@ -29,11 +29,14 @@
     var seconds = parseFloat(note.getAttribute("data-poll-seconds")) || 5;
     var status = note.getAttribute("data-status");
     var events = parseInt(note.getAttribute("data-events"), 10) || 0;
+    var waiting = note.getAttribute("data-waiting") || "";
     function check() {
       fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (data) {
-          if (data && (data.status !== status || (data.events || []).length !== events)) {
+          var until = data && data.waiting ? data.waiting.until : "";
+          if (data && (data.status !== status || (data.events || []).length !== events ||
+                       until !== waiting)) {
             window.location.reload();
           } else {
             window.setTimeout(check, seconds * 1000);
