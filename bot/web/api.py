@@ -46,10 +46,11 @@ class ApiError(Exception):
 def add_routes(app: web.Application) -> None:
     """Register the API's routes and the middleware that keeps its errors in JSON."""
     app.router.add_post("/api/suggestions", create)
-    app.router.add_get(r"/api/suggestions/{id:\d{1,12}}", show)
-    app.router.add_post(r"/api/suggestions/{id:\d{1,12}}/revise", revise)
-    app.router.add_post(r"/api/suggestions/{id:\d{1,12}}/accept", accept)
-    app.router.add_delete(r"/api/suggestions/{id:\d{1,12}}", withdraw)
+    # [0-9], not \d: \d also matches other scripts' digits, which int() would read as an id.
+    app.router.add_get(r"/api/suggestions/{id:[0-9]{1,12}}", show)
+    app.router.add_post(r"/api/suggestions/{id:[0-9]{1,12}}/revise", revise)
+    app.router.add_post(r"/api/suggestions/{id:[0-9]{1,12}}/accept", accept)
+    app.router.add_delete(r"/api/suggestions/{id:[0-9]{1,12}}", withdraw)
     app.router.add_get("/api/openapi.json", openapi)
     app.middlewares.append(json_errors)
 
@@ -138,6 +139,9 @@ async def _json_body(request: web.Request, *, optional: bool = False) -> dict[st
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ApiError("invalid_json", 400) from None
+    except RecursionError:
+        # Python's parser recurses per level: thousands of nested brackets exhaust the stack.
+        raise ApiError("too_deep", 400) from None
     if not isinstance(data, dict):
         raise ApiError("not_object", 400)
     return data

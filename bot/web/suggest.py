@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,14 +71,19 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 Handler = Callable[[web.Request], Any]
+# Where a form field held bytes that are not UTF-8: kept as lone surrogates until shown.
+_UNDECODED = re.compile(r"[\ud800-\udfff]")
 
 
 def add_routes(app: web.Application) -> None:
     """Register the form, the status page and their static files."""
     app.router.add_get("/lessons/{program}/{slug}/suggest", suggest_form)
     app.router.add_post("/lessons/{program}/{slug}/suggest", suggest_post)
-    app.router.add_get(r"/suggestions/{id:\d{1,12}}", status_page)
-    app.router.add_post(r"/suggestions/{id:\d{1,12}}/{action:revise|withdraw|accept}", status_post)
+    # [0-9], not \d: \d also matches other scripts' digits, which int() would read as an id.
+    app.router.add_get(r"/suggestions/{id:[0-9]{1,12}}", status_page)
+    app.router.add_post(
+        r"/suggestions/{id:[0-9]{1,12}}/{action:revise|withdraw|accept}", status_post
+    )
     app.router.add_static("/static/suggest/", STATIC, name="suggest_static")
 
 
@@ -275,6 +281,7 @@ def _form_context(
     lesson_file = lesson.files[locale]
     errors = errors or {}
     shown = ui_locale(locale)
+    values = {name: shown_text(value) for name, value in values.items()}
     order = [name for name in FORM_FIELDS if name in errors]
     summary = [(f"#{name}", errors[name]) for name in order] + [
         ("", text) for text in general or []
@@ -318,14 +325,24 @@ async def suggest_form(request: web.Request) -> web.Response:
     return _render(request, "suggest.html", locale, context)
 
 
+def shown_text(text: str) -> str:
+    """Return text fit for a page: each byte that was not UTF-8 as U+FFFD."""
+    return _UNDECODED.sub("\ufffd", text)
+
+
 async def _read_form(request: web.Request) -> dict[str, str]:
-    """Return the first value of each posted field (raises BodyTooLargeError)."""
+    """Return the first value of each posted field (raises BodyTooLargeError).
+
+    Bytes that are not UTF-8, raw or percent-encoded, stay in a value as lone surrogates,
+    so the service refuses the field that holds them, by name, instead of storing U+FFFD.
+    Call `shown_text` before a value goes on a page.
+    """
     door = request.app[SUGGEST_DOOR]
     body = await read_capped(request, door.max_form_bytes)
     form: dict[str, str] = {}
-    text = body.decode("utf-8", errors="replace")
-    for name, value in parse_qsl(text, keep_blank_values=True):
-        form.setdefault(name, value)
+    text = body.decode("utf-8", errors="surrogateescape")
+    for name, value in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
+        form.setdefault(shown_text(name), value)
     return form
 
 
@@ -347,7 +364,7 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
     except BodyTooLargeError:
         text = t(locale_hint, "web_suggest.error.body_too_large", limit=door.max_form_bytes)
         return _message(request, locale_hint, "too_large_title", text, 413)
-    requested = (form.get("locale") or request.query.get("locale") or "").strip() or None
+    requested = shown_text(form.get("locale") or request.query.get("locale") or "").strip() or None
     found = _lesson_or_404(request, requested)
     if isinstance(found, web.Response):
         return found
@@ -555,7 +572,7 @@ async def status_post(request: web.Request) -> web.StreamResponse:
         field = error.field if error.field in REVISE_FIELDS else None
         label = t(locale, f"web_suggest.field.{field}") if field else None
         message = error_message(error, locale, label)
-        context["values"] = values
+        context["values"] = {name: shown_text(value) for name, value in values.items()}
         context["errors"] = {field: message} if field else {}
         context["summary"] = [(f"#{field}" if field else "", message)]
         context["first_error"] = field
