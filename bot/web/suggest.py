@@ -28,7 +28,7 @@ from bot.services.suggestions import (
     SuggestionView,
 )
 from bot.store.models import SuggestionSource
-from bot.web.door import MAX_ID, error_message
+from bot.web.door import MAX_EMAIL, MAX_ID, error_message
 from bot.web.guard import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -306,7 +306,7 @@ def _form_context(
             "replace": limits.max_replace_chars,
             "reason": limits.max_reason_chars,
             "name": limits.max_name_chars,
-            "email": 254,
+            "email": MAX_EMAIL,
         },
         "field_labels": {name: t(shown, f"web_suggest.field.{name}") for name in FORM_FIELDS},
     }

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from bot.store.models import Suggestion
+from bot.store.models import Suggestion, SuggestionCredit
 from tests.web.suggest_support import (
     PASSAGE,
     REPLACEMENT,
@@ -471,3 +472,52 @@ async def test_an_id_that_is_not_a_suggestions_is_a_404_in_the_envelope(
         assert_error(await answer.json(), "not_found")
     view = await door.service.view(1)
     assert view is not None and view.status == "queued"
+
+
+@pytest.mark.parametrize("missing", ["lesson", "locale", "find", "replace", "reason"])
+async def test_a_required_field_left_out_or_null_is_a_400_naming_it(
+    door: Door, missing: str
+) -> None:
+    body = api_body()
+    del body[missing]
+
+    left_out = await post(door, body)
+    null = await post(door, api_body(**{missing: None}))
+
+    for status, data in (left_out, null):
+        assert status == 400
+        assert_error(data, "field_missing", missing)
+        assert missing in data["error"]["message"]
+    assert await door.count() == 0
+
+
+async def test_a_name_or_email_padded_past_its_limit_is_refused_as_sent(door: Door) -> None:
+    name = await post(door, api_body(author={"name": " " + "n" * 100}))
+    email = await post(door, api_body(author={"email": " " * 250 + "ada@example.org"}))
+    trimmed = await post(door, api_body(author={"name": " Ada ", "email": " ada@example.org "}))
+
+    assert name[0] == 422
+    assert_error(name[1], "field_too_long", "name")
+    assert email[0] == 422
+    assert_error(email[1], "email_invalid", "email")
+    assert trimmed[0] == 202
+    async with door.sessions() as session:
+        credit = (await session.execute(select(SuggestionCredit))).scalar_one()
+    assert (credit.name, credit.email) == ("Ada", "ada@example.org")
+
+
+async def test_a_whole_comment_id_written_with_a_fraction_is_a_whole_number(door: Door) -> None:
+    _, sent = await post(door, api_body())
+    bearer = {"Authorization": f"Bearer {sent['token']}"}
+
+    whole = await door.client.post(
+        f"{API}/{sent['id']}/accept", json={"comment_id": 7.0}, headers=bearer
+    )
+    fraction = await door.client.post(
+        f"{API}/{sent['id']}/accept", json={"comment_id": 7.5}, headers=bearer
+    )
+
+    assert whole.status == 409  # taken as 7: no PR yet, so nothing to accept
+    assert_error(await whole.json(), "not_revisable")
+    assert fraction.status == 400
+    assert_error(await fraction.json(), "not_integer", "comment_id")
