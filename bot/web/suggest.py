@@ -7,6 +7,7 @@ import functools
 import logging
 import math
 import re
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ SECURITY_HEADERS = {
 Handler = Callable[[web.Request], Any]
 # Where a form field held bytes that are not UTF-8: kept as lone surrogates until shown.
 _UNDECODED = re.compile(r"[\ud800-\udfff]")
+TOKEN_MAX_AGE = 365 * 24 * 3600
 
 
 def add_routes(app: web.Application) -> None:
@@ -309,6 +311,7 @@ def _form_context(
             "email": MAX_EMAIL,
         },
         "field_labels": {name: t(shown, f"web_suggest.field.{name}") for name in FORM_FIELDS},
+        "received": False,
     }
 
 
@@ -322,6 +325,8 @@ async def suggest_form(request: web.Request) -> web.Response:
     rendered, source = await _lesson_html(request, lesson, locale)
     values = {name: "" for name in FORM_FIELDS}
     context = _form_context(request, lesson, locale, rendered, source, values)
+    # Where a caught honeypot post is sent (a real one goes to its status page).
+    context["received"] = request.query.get("done") == "sent"
     return _render(request, "suggest.html", locale, context)
 
 
@@ -344,6 +349,21 @@ async def _read_form(request: web.Request) -> dict[str, str]:
     for name, value in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
         form.setdefault(shown_text(name), value)
     return form
+
+
+def _sent(request: web.Request, location: str, token: str, token_path: str) -> web.Response:
+    """Answer a sent suggestion: 303 to where it is followed, with the sender's token."""
+    response = web.Response(status=303, headers={"Location": location})
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        path=token_path,
+        max_age=TOKEN_MAX_AGE,
+        secure=request.secure,
+    )
+    return response
 
 
 def _field_of(error: SuggestionError) -> str | None:
@@ -376,10 +396,10 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
         log.info("suggest form: refused a post without a valid CSRF token")
         text = t(shown, "web_suggest.error.csrf")
         return _message(request, shown, "forbidden_title", text, 403)
-    if form.get(HONEYPOT):
-        # A person never sees this field: answer as if it worked, keep nothing.
-        log.warning("suggest form: honeypot filled for %s; nothing stored", lesson.identity)
-        return _message(request, shown, "received_title", t(shown, "web_suggest.received"), 200)
+    sending = form.get("action") == "send"
+    # A person never sees the honeypot field. A send that fills it is checked like any other
+    # (so its refusals are the same) but never stored, and answered like a real send.
+    trapped = sending and bool(form.get(HONEYPOT))
     values = {name: form.get(name, "") for name in FORM_FIELDS}
     email = values["email"].strip()
     request_input = SuggestionInput(
@@ -398,7 +418,7 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
     )
     preview: Preview | None = None
     try:
-        if form.get("action") == "send":
+        if sending and not trapped:
             submitted = await door.suggestions.submit(request_input)
         else:
             preview = await door.suggestions.preview(request_input)
@@ -414,22 +434,18 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
         if error.status == 429:
             response.headers["Retry-After"] = "3600"
         return response
+    query = urlencode({"locale": shown, "done": "sent"})
+    if trapped:
+        log.warning("suggest form: honeypot filled for %s; nothing stored", lesson.identity)
+        # Back to the form, which thanks them; the token looks like one and opens nothing.
+        form_path = request.rel_url.raw_path
+        return _sent(request, f"{form_path}?{query}", secrets.token_urlsafe(32), form_path)
     if preview is not None:
         rendered, source = await _lesson_html(request, lesson, locale)
         context = _form_context(request, lesson, locale, rendered, source, values, preview=preview)
         return _render(request, "suggest.html", locale, context)
-    target = f"/suggestions/{submitted.id}?{urlencode({'locale': shown, 'done': 'sent'})}"
-    response = web.Response(status=303, headers={"Location": target})
-    response.set_cookie(
-        TOKEN_COOKIE,
-        submitted.token,
-        httponly=True,
-        samesite="Lax",
-        path=f"/suggestions/{submitted.id}",
-        max_age=365 * 24 * 3600,
-        secure=request.secure,
-    )
-    return response
+    status_path = f"/suggestions/{submitted.id}"
+    return _sent(request, f"{status_path}?{query}", submitted.token, status_path)
 
 
 # --- the status page ------------------------------------------------------------------------

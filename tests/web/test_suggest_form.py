@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from aiohttp import ClientResponse
 
 from bot.i18n import t
 from bot.store.models import OutboxJob, Suggestion, SuggestionEvent, SuggestionStatus
@@ -172,17 +174,54 @@ async def test_a_missing_or_forged_csrf_token_is_refused_with_403(door: Door) ->
     assert await door.counts() == (0, 0, 0, 0)
 
 
-async def test_a_filled_honeypot_pretends_success_and_stores_nothing(
+def header_shape(response: ClientResponse) -> tuple[int, set[str], dict[str, Any]]:
+    """Return what a bot can compare of a redirect: status, header names, the token cookie."""
+    cookie = response.cookies["lb_token"]
+    attributes = {
+        name: cookie[name] for name in ("httponly", "samesite", "max-age", "secure", "domain")
+    }
+    return response.status, set(response.headers), {"length": len(cookie.value), **attributes}
+
+
+async def test_a_filled_honeypot_is_answered_like_a_real_send_and_stores_nothing(
     door: Door, caplog: pytest.LogCaptureFixture
 ) -> None:
     csrf = await door.csrf()
 
-    response = await door.client.post(FORM_URL, data=form(csrf, website="http://spam.example"))
-
-    assert response.status == 200
-    assert "Thank you" in await response.text()
+    caught = await door.client.post(
+        FORM_URL, data=form(csrf, website="http://spam.example"), allow_redirects=False
+    )
     assert await door.counts() == (0, 0, 0, 0)
-    assert "honeypot" in caplog.text
+    real = await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+
+    assert caught.status == 303
+    assert header_shape(caught) == header_shape(real)
+    assert caught.headers["Location"].endswith("done=sent")
+    thanked = await door.client.get(caught.headers["Location"])
+    page = await thanked.text()
+    assert thanked.status == 200 and t("en", "web_suggest.received") in page
+    assert "honeypot" not in page and "spam" not in page
+    assert await door.counts() == (1, 1, 1, 1)  # the real one only
+    caught_lines = [record for record in caplog.records if "honeypot" in record.getMessage()]
+    assert len(caught_lines) == 1
+
+
+async def test_a_filled_honeypot_is_refused_or_previewed_like_a_real_post(door: Door) -> None:
+    csrf = await door.csrf()
+    trap = {"website": "http://spam.example"}
+
+    bad = [
+        await door.client.post(FORM_URL, data=form(csrf, find="", **extra)) for extra in ({}, trap)
+    ]
+    previews = [
+        await door.client.post(FORM_URL, data=form(csrf, action="preview", **extra))
+        for extra in ({}, trap)
+    ]
+
+    assert [response.status for response in bad] == [422, 422]
+    assert [response.status for response in previews] == [200, 200]
+    assert ['class="diff-add"' in await response.text() for response in previews] == [True, True]
+    assert await door.counts() == (0, 0, 0, 0)
 
 
 async def test_an_oversize_body_is_refused_with_413(
