@@ -31,11 +31,17 @@ class Signer:
 
     def sign(self, purpose: str, value: str) -> str:
         """Return the token for `value` in `purpose` (URL-safe, 43 characters)."""
-        digest = hmac.new(self._key, f"{purpose}\x00{value}".encode(), hashlib.sha256).digest()
+        # surrogatepass: a value from a cookie may hold undecodable bytes as lone surrogates;
+        # it is signed as it came (valid text encodes as plain UTF-8) instead of raising.
+        message = f"{purpose}\x00{value}".encode("utf-8", "surrogatepass")
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def verify(self, purpose: str, value: str, token: str) -> bool:
         """Tell whether `token` was made by `sign(purpose, value)`, in constant time."""
+        if not token.isascii():
+            # No token we make has anything else; and a header's odd bytes must not raise.
+            return False
         return hmac.compare_digest(self.sign(purpose, value).encode(), token.encode())
 
 

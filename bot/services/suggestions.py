@@ -74,6 +74,9 @@ LABEL = "suggested-edit"
 # GitHub refuses titles over 256 characters.
 TITLE_LIMIT = 256
 _EMAIL = re.compile(r"[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,190}\.[^@\s<>,;\".]{2,63}")
+# What no text column (SQLite, PostgreSQL) can hold: NUL, and the lone surrogates that a JSON
+# escape like "\ud800" or undecodable bytes leave in a string.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 # Statuses a suggester may still revise or withdraw.
 REVISABLE = (
     SuggestionStatus.QUEUED,
@@ -166,7 +169,7 @@ class SuggestionInput:
     def request_hash(self) -> str:
         """Return a hash of what was asked, so a replayed Idempotency-Key must match it."""
         parts = (self.lesson, self.locale, self.find, self.replace, self.reason, self.author.person)
-        return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+        return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,11 +312,14 @@ class SuggestionService:
                 raise SuggestionError("field_empty", field=name)
             if len(value) > limit:
                 raise SuggestionError("field_too_long", field=name, limit=limit)
-            if "\x00" in value:
+            if _UNSTORABLE.search(value):
                 raise SuggestionError("field_invalid", field=name)
         author = request.author
-        if len(author.name) > limits.max_name_chars or "\x00" in author.name:
+        if len(author.name) > limits.max_name_chars:
             raise SuggestionError("field_too_long", field="name", limit=limits.max_name_chars)
+        for name, value in (("name", author.name), ("email", author.email or "")):
+            if _UNSTORABLE.search(value):
+                raise SuggestionError("field_invalid", field=name)
         if author.email is not None and (
             len(author.email) > 254 or not _EMAIL.fullmatch(author.email.strip())
         ):

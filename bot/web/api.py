@@ -16,18 +16,26 @@ from aiohttp import web
 
 from bot.services.suggestions import Author, SuggestionError, SuggestionInput
 from bot.store.models import SuggestionSource
-from bot.web.door import MAX_ID, SuggestDoor, wait_json, web_message
+from bot.web.door import (
+    MAX_EMAIL,
+    MAX_ID,
+    MAX_IDEMPOTENCY_KEY,
+    SuggestDoor,
+    wait_json,
+    web_message,
+)
 from bot.web.guard import BodyTooLargeError, client_handle, read_capped
 from bot.web.keys import SUGGEST_DOOR
 from bot.web.locales import api_locale
-from bot.web.openapi import OPENAPI
+from bot.web.openapi import openapi_document
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-MAX_IDEMPOTENCY_KEY = 200
 MAX_TOKEN = 200
+# What a suggestion body must hold, in the order their type errors are reported.
+SUGGESTION_FIELDS = ("lesson", "locale", "find", "replace", "reason")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -46,10 +54,11 @@ class ApiError(Exception):
 def add_routes(app: web.Application) -> None:
     """Register the API's routes and the middleware that keeps its errors in JSON."""
     app.router.add_post("/api/suggestions", create)
-    app.router.add_get(r"/api/suggestions/{id:\d{1,12}}", show)
-    app.router.add_post(r"/api/suggestions/{id:\d{1,12}}/revise", revise)
-    app.router.add_post(r"/api/suggestions/{id:\d{1,12}}/accept", accept)
-    app.router.add_delete(r"/api/suggestions/{id:\d{1,12}}", withdraw)
+    # [0-9], not \d: \d also matches other scripts' digits, which int() would read as an id.
+    app.router.add_get(r"/api/suggestions/{id:[0-9]{1,12}}", show)
+    app.router.add_post(r"/api/suggestions/{id:[0-9]{1,12}}/revise", revise)
+    app.router.add_post(r"/api/suggestions/{id:[0-9]{1,12}}/accept", accept)
+    app.router.add_delete(r"/api/suggestions/{id:[0-9]{1,12}}", withdraw)
     app.router.add_get("/api/openapi.json", openapi)
     app.middlewares.append(json_errors)
 
@@ -138,20 +147,30 @@ async def _json_body(request: web.Request, *, optional: bool = False) -> dict[st
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ApiError("invalid_json", 400) from None
+    except RecursionError:
+        # Python's parser recurses per level: thousands of nested brackets exhaust the stack.
+        raise ApiError("too_deep", 400) from None
     if not isinstance(data, dict):
         raise ApiError("not_object", 400)
     return data
 
 
-def _text(data: dict[str, Any], name: str, *, required: bool = True, prefix: str = "") -> str:
+def _text(data: dict[str, Any], name: str, *, prefix: str = "") -> str:
+    """Return a text field ("" when missing or null), or refuse another type (400)."""
     value = data.get(name)
-    if value is None and not required:
-        return ""
     if value is None:
-        value = ""
+        return ""
     if not isinstance(value, str):
         raise ApiError("not_string", 400, field=f"{prefix}{name}", field_name=f"{prefix}{name}")
     return value
+
+
+def _require(data: dict[str, Any], *names: str) -> None:
+    """Refuse a body that leaves out a required field (or sends it as null)."""
+    # After the type checks, so a body with a wrong type and a missing field names the type.
+    for name in names:
+        if data.get(name) is None:
+            raise ApiError("field_missing", 400, field=name, field_name=name)
 
 
 def _suggestion_id(request: web.Request) -> int:
@@ -190,20 +209,29 @@ async def create(request: web.Request) -> web.Response:
         author_data = {}
     if not isinstance(author_data, dict):
         raise ApiError("not_object_field", 400, field="author", field_name="author")
-    name = _text(author_data, "name", required=False, prefix="author.")
-    email = _text(author_data, "email", required=False, prefix="author.").strip()
+    name = _text(author_data, "name", prefix="author.")
+    email = _text(author_data, "email", prefix="author.")
+    texts = {field: _text(data, field) for field in SUGGESTION_FIELDS}
+    _require(data, *SUGGESTION_FIELDS)
+    # The service sees them trimmed; the limits the OpenAPI description states are on what
+    # was sent, so a name padded past its limit is refused here rather than taken.
+    limits = door.settings.suggestions
+    if len(name) > limits.max_name_chars:
+        raise SuggestionError("field_too_long", field="name", limit=limits.max_name_chars)
+    if len(email) > MAX_EMAIL:
+        raise SuggestionError("email_invalid", field="email")
     locale = api_locale(request.headers.get("Accept-Language"))
     submitted = await door.suggestions.submit(
         SuggestionInput(
-            lesson=_text(data, "lesson"),
-            locale=_text(data, "locale"),
-            find=_text(data, "find"),
-            replace=_text(data, "replace"),
-            reason=_text(data, "reason"),
+            lesson=texts["lesson"],
+            locale=texts["locale"],
+            find=texts["find"],
+            replace=texts["replace"],
+            reason=texts["reason"],
             source=SuggestionSource.API,
             author=Author(
                 name=name.strip(),
-                email=email or None,
+                email=email.strip() or None,
                 handle=client_handle(door.signer, request.remote),
                 locale=locale,
             ),
@@ -235,12 +263,10 @@ async def revise(request: web.Request) -> web.Response:
     _limit(request)
     suggestion_id = _suggestion_id(request)
     data = await _json_body(request)
+    find, replace, reason = (_text(data, field) for field in ("find", "replace", "reason"))
+    _require(data, "find", "replace")
     view = await _door(request).suggestions.revise(
-        suggestion_id,
-        _text(data, "find"),
-        _text(data, "replace"),
-        _text(data, "reason", required=False),
-        token=_bearer(request),
+        suggestion_id, find, replace, reason, token=_bearer(request)
     )
     return web.json_response(view.as_json())
 
@@ -251,6 +277,9 @@ async def accept(request: web.Request) -> web.Response:
     suggestion_id = _suggestion_id(request)
     data = await _json_body(request, optional=True)
     comment_id = data.get("comment_id")
+    if isinstance(comment_id, float) and comment_id.is_integer():
+        # JSON has one kind of number: 7.0 is the whole number 7, as JSON Schema counts it.
+        comment_id = int(comment_id)
     if comment_id is not None and (
         not isinstance(comment_id, int) or isinstance(comment_id, bool) or comment_id < 0
     ):
@@ -270,5 +299,6 @@ async def withdraw(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    """Serve the OpenAPI 3.1 description of this API."""
-    return web.json_response(OPENAPI)
+    """Serve the OpenAPI 3.1 description of this API, with the limits this server applies."""
+    door = _door(request)
+    return web.json_response(openapi_document(door.settings.suggestions, door.max_form_bytes))

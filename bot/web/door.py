@@ -18,6 +18,9 @@ from bot.web.guard import RateLimiter
 
 # PostgreSQL's integer: a larger id cannot exist, and must not reach the database.
 MAX_ID = 2**31 - 1
+# The longest email address SMTP carries (RFC 5321's path limit, less its angle brackets).
+MAX_EMAIL = 254
+MAX_IDEMPOTENCY_KEY = 200
 
 
 @dataclass(slots=True)

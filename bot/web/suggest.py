@@ -6,6 +6,8 @@ import asyncio
 import functools
 import logging
 import math
+import re
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from bot.services.suggestions import (
     SuggestionView,
 )
 from bot.store.models import SuggestionSource
-from bot.web.door import MAX_ID, error_message
+from bot.web.door import MAX_EMAIL, MAX_ID, error_message
 from bot.web.guard import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -70,14 +72,20 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 Handler = Callable[[web.Request], Any]
+# Where a form field held bytes that are not UTF-8: kept as lone surrogates until shown.
+_UNDECODED = re.compile(r"[\ud800-\udfff]")
+TOKEN_MAX_AGE = 365 * 24 * 3600
 
 
 def add_routes(app: web.Application) -> None:
     """Register the form, the status page and their static files."""
     app.router.add_get("/lessons/{program}/{slug}/suggest", suggest_form)
     app.router.add_post("/lessons/{program}/{slug}/suggest", suggest_post)
-    app.router.add_get(r"/suggestions/{id:\d{1,12}}", status_page)
-    app.router.add_post(r"/suggestions/{id:\d{1,12}}/{action:revise|withdraw|accept}", status_post)
+    # [0-9], not \d: \d also matches other scripts' digits, which int() would read as an id.
+    app.router.add_get(r"/suggestions/{id:[0-9]{1,12}}", status_page)
+    app.router.add_post(
+        r"/suggestions/{id:[0-9]{1,12}}/{action:revise|withdraw|accept}", status_post
+    )
     app.router.add_static("/static/suggest/", STATIC, name="suggest_static")
 
 
@@ -275,6 +283,7 @@ def _form_context(
     lesson_file = lesson.files[locale]
     errors = errors or {}
     shown = ui_locale(locale)
+    values = {name: shown_text(value) for name, value in values.items()}
     order = [name for name in FORM_FIELDS if name in errors]
     summary = [(f"#{name}", errors[name]) for name in order] + [
         ("", text) for text in general or []
@@ -299,9 +308,10 @@ def _form_context(
             "replace": limits.max_replace_chars,
             "reason": limits.max_reason_chars,
             "name": limits.max_name_chars,
-            "email": 254,
+            "email": MAX_EMAIL,
         },
         "field_labels": {name: t(shown, f"web_suggest.field.{name}") for name in FORM_FIELDS},
+        "received": False,
     }
 
 
@@ -315,18 +325,45 @@ async def suggest_form(request: web.Request) -> web.Response:
     rendered, source = await _lesson_html(request, lesson, locale)
     values = {name: "" for name in FORM_FIELDS}
     context = _form_context(request, lesson, locale, rendered, source, values)
+    # Where a caught honeypot post is sent (a real one goes to its status page).
+    context["received"] = request.query.get("done") == "sent"
     return _render(request, "suggest.html", locale, context)
 
 
+def shown_text(text: str) -> str:
+    """Return text fit for a page: each byte that was not UTF-8 as U+FFFD."""
+    return _UNDECODED.sub("\ufffd", text)
+
+
 async def _read_form(request: web.Request) -> dict[str, str]:
-    """Return the first value of each posted field (raises BodyTooLargeError)."""
+    """Return the first value of each posted field (raises BodyTooLargeError).
+
+    Bytes that are not UTF-8, raw or percent-encoded, stay in a value as lone surrogates,
+    so the service refuses the field that holds them, by name, instead of storing U+FFFD.
+    Call `shown_text` before a value goes on a page.
+    """
     door = request.app[SUGGEST_DOOR]
     body = await read_capped(request, door.max_form_bytes)
     form: dict[str, str] = {}
-    text = body.decode("utf-8", errors="replace")
-    for name, value in parse_qsl(text, keep_blank_values=True):
-        form.setdefault(name, value)
+    text = body.decode("utf-8", errors="surrogateescape")
+    for name, value in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
+        form.setdefault(shown_text(name), value)
     return form
+
+
+def _sent(request: web.Request, location: str, token: str, token_path: str) -> web.Response:
+    """Answer a sent suggestion: 303 to where it is followed, with the sender's token."""
+    response = web.Response(status=303, headers={"Location": location})
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        path=token_path,
+        max_age=TOKEN_MAX_AGE,
+        secure=request.secure,
+    )
+    return response
 
 
 def _field_of(error: SuggestionError) -> str | None:
@@ -347,7 +384,7 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
     except BodyTooLargeError:
         text = t(locale_hint, "web_suggest.error.body_too_large", limit=door.max_form_bytes)
         return _message(request, locale_hint, "too_large_title", text, 413)
-    requested = (form.get("locale") or request.query.get("locale") or "").strip() or None
+    requested = shown_text(form.get("locale") or request.query.get("locale") or "").strip() or None
     found = _lesson_or_404(request, requested)
     if isinstance(found, web.Response):
         return found
@@ -359,10 +396,10 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
         log.info("suggest form: refused a post without a valid CSRF token")
         text = t(shown, "web_suggest.error.csrf")
         return _message(request, shown, "forbidden_title", text, 403)
-    if form.get(HONEYPOT):
-        # A person never sees this field: answer as if it worked, keep nothing.
-        log.warning("suggest form: honeypot filled for %s; nothing stored", lesson.identity)
-        return _message(request, shown, "received_title", t(shown, "web_suggest.received"), 200)
+    sending = form.get("action") == "send"
+    # A person never sees the honeypot field. A send that fills it is checked like any other
+    # (so its refusals are the same) but never stored, and answered like a real send.
+    trapped = sending and bool(form.get(HONEYPOT))
     values = {name: form.get(name, "") for name in FORM_FIELDS}
     email = values["email"].strip()
     request_input = SuggestionInput(
@@ -381,7 +418,7 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
     )
     preview: Preview | None = None
     try:
-        if form.get("action") == "send":
+        if sending and not trapped:
             submitted = await door.suggestions.submit(request_input)
         else:
             preview = await door.suggestions.preview(request_input)
@@ -397,22 +434,18 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
         if error.status == 429:
             response.headers["Retry-After"] = "3600"
         return response
+    query = urlencode({"locale": shown, "done": "sent"})
+    if trapped:
+        log.warning("suggest form: honeypot filled for %s; nothing stored", lesson.identity)
+        # Back to the form, which thanks them; the token looks like one and opens nothing.
+        form_path = request.rel_url.raw_path
+        return _sent(request, f"{form_path}?{query}", secrets.token_urlsafe(32), form_path)
     if preview is not None:
         rendered, source = await _lesson_html(request, lesson, locale)
         context = _form_context(request, lesson, locale, rendered, source, values, preview=preview)
         return _render(request, "suggest.html", locale, context)
-    target = f"/suggestions/{submitted.id}?{urlencode({'locale': shown, 'done': 'sent'})}"
-    response = web.Response(status=303, headers={"Location": target})
-    response.set_cookie(
-        TOKEN_COOKIE,
-        submitted.token,
-        httponly=True,
-        samesite="Lax",
-        path=f"/suggestions/{submitted.id}",
-        max_age=365 * 24 * 3600,
-        secure=request.secure,
-    )
-    return response
+    status_path = f"/suggestions/{submitted.id}"
+    return _sent(request, f"{status_path}?{query}", submitted.token, status_path)
 
 
 # --- the status page ------------------------------------------------------------------------
@@ -561,7 +594,7 @@ async def status_post(request: web.Request) -> web.StreamResponse:
         field = error.field if error.field in REVISE_FIELDS else None
         label = t(locale, f"web_suggest.field.{field}") if field else None
         message = error_message(error, locale, label)
-        context["values"] = values
+        context["values"] = {name: shown_text(value) for name, value in values.items()}
         context["errors"] = {field: message} if field else {}
         context["summary"] = [(f"#{field}" if field else "", message)]
         context["first_error"] = field

@@ -396,6 +396,24 @@ async def test_an_empty_reason_is_refused_with_the_field_named(
     assert await stored(session_factory) == []
 
 
+async def test_a_lone_surrogate_is_refused_naming_the_field_in_the_users_language(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot, session_factory: Sessions
+) -> None:
+    await open_edit(sandbox, guild, ANA, "es-ES", "es")
+    _, answer = await submit(
+        sandbox,
+        guild,
+        ANA,
+        "es-ES",
+        find=ES_PASSAGE,
+        replace="Todo sistema de IA empieza por los datos.",
+        reason="Suena \ud800 mejor.",  # sent as the JSON escape "\ud800": no character
+    )
+    label = t("es", "discord_suggest.reason_label")
+    assert answer["data"]["content"] == t("es", "suggest.error.field_invalid", field=label)
+    assert await stored(session_factory) == []
+
+
 async def test_an_unknown_lesson_or_locale_is_answered_without_a_modal(
     sandbox: Any, guild: dict[str, Any], bot: LessonBot
 ) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-from bot.config import Settings
+from bot.config import Settings, SuggestionSettings
 from bot.web.app import create_web_app
-from bot.web.openapi import OPENAPI
+from bot.web.openapi import OPENAPI, openapi_document
 from bot.web.router import WebhookRouter
 from tests.web.suggest_support import Sessions, api_body, copy_content, open_door
 from tests.web.support import Client
@@ -79,3 +81,107 @@ async def test_without_the_suggestion_service_no_suggest_route_is_served(
         assert (await client.get("/healthz")).status == 200
     finally:
         await client.close()
+
+
+async def test_the_served_description_states_the_limits_the_server_runs_with(
+    session_factory: Sessions, tmp_path: Path
+) -> None:
+    limits = {
+        "max_find_chars": 50,
+        "max_replace_chars": 60,
+        "max_reason_chars": 70,
+        "max_name_chars": 20,
+    }
+    door = await open_door(session_factory, copy_content(tmp_path), max_form_bytes=4096, **limits)
+    try:
+        served = await (await door.client.get("/api/openapi.json")).json()
+        too_long = await door.client.post("/api/suggestions", json=api_body(find="x" * 51))
+    finally:
+        await door.client.close()
+
+    expected = openapi_document(SuggestionSettings(per_person_per_hour=0, **limits), 4096)
+    assert served == json.loads(json.dumps(expected))
+    fields = served["components"]["schemas"]["SuggestionRequest"]["properties"]
+    assert [fields[name]["maxLength"] for name in ("find", "replace", "reason")] == [50, 60, 70]
+    assert served["components"]["schemas"]["Author"]["properties"]["name"]["maxLength"] == 20
+    assert too_long.status == 422
+
+
+def test_ids_are_whole_numbers_from_1_to_the_largest_the_database_holds() -> None:
+    for item in OPENAPI["paths"].values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "id":
+                    assert parameter["schema"] == {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 2**31 - 1,
+                    }
+
+
+def valid(instance: Any, component: str) -> bool:
+    """Tell whether an instance matches one of the description's schemas."""
+    schema = {"$ref": f"#/components/schemas/{component}", "components": OPENAPI["components"]}
+    return bool(OAS31Validator(schema).is_valid(instance))
+
+
+def without(field: str) -> dict[str, Any]:
+    """Return the fixture suggestion without one of its fields."""
+    body = api_body()
+    del body[field]
+    return body
+
+
+# Each body, and whether the description takes it: the server must take exactly those.
+BODIES: list[tuple[dict[str, Any], bool]] = [
+    (api_body(), True),
+    (api_body(find=""), False),
+    (api_body(find="   "), False),
+    (api_body(reason="\u3000\x1c"), False),  # whitespace to str.strip(), not all of it to \s
+    (api_body(reason="\ufeff"), True),  # whitespace to ECMA's \s, not to str.strip()
+    (api_body(lesson=""), False),
+    (api_body(locale=" "), False),
+    (api_body(lesson="l" * 301), False),
+    (api_body(locale="l" * 17), False),
+    (api_body(find="x" * 2001), False),
+    (api_body(reason="r" * 1001), False),
+    (api_body(replace="y" * 4001), False),
+    (api_body(replace="Fixtures are\x00 small."), False),
+    (api_body(reason="Clearer\x00"), False),
+    (api_body(replace=""), True),
+    (without("replace"), False),
+    (without("reason"), False),
+    (api_body(author=None), True),
+    (without("author"), True),
+    (api_body(author={"name": None, "email": None}), True),
+    (api_body(author={"email": ""}), True),
+    (api_body(author={"email": "  "}), True),
+    (api_body(author={"email": " ada@example.org "}), True),
+    (api_body(author={"email": "nope"}), False),
+    (api_body(author={"email": "ada@example"}), False),
+    (api_body(author={"email": "ada@exam ple.org"}), False),
+    (api_body(author={"name": "n" * 100}), True),
+    (api_body(author={"name": "n" * 101}), False),
+    (api_body(author={"name": " " + "n" * 100}), False),
+    (api_body(author={"name": "Ada", "nickname": "A"}, extra=[1, 2]), True),
+    (api_body(find=1), False),
+    (api_body(author="Ada"), False),
+]
+
+
+@pytest.mark.parametrize(("body", "taken"), BODIES)
+async def test_the_server_takes_exactly_the_bodies_the_description_takes(
+    session_factory: Sessions, tmp_path: Path, body: dict[str, Any], taken: bool
+) -> None:
+    door = await open_door(session_factory, copy_content(tmp_path))
+    try:
+        response = await door.client.post("/api/suggestions", json=body)
+        answer = await response.json()
+    finally:
+        await door.client.close()
+
+    assert valid(body, "SuggestionRequest") is taken
+    assert (response.status == 202) is taken, answer
+    if not taken:
+        assert response.status in (400, 422)
+        check(answer, "Error")

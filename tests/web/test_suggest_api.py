@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.services.ports import RateLimitedError
-from bot.store.models import Suggestion
+from bot.store.models import Suggestion, SuggestionCredit
 from tests.web.suggest_support import (
     PASSAGE,
     REPLACEMENT,
@@ -20,6 +21,7 @@ from tests.web.suggest_support import (
     api_body,
     copy_content,
     open_door,
+    raw_request,
 )
 
 API = "/api/suggestions"
@@ -352,3 +354,207 @@ async def test_a_suggestion_merely_due_later_is_not_said_to_wait(door: Door) -> 
     assert (record["status"], record["waiting"]) == ("queued", None)
     page = await (await door.client.get(f"/suggestions/{data['id']}?locale=en")).text()
     assert "Waiting for GitHub" not in page
+
+
+# --- input that must never close, break or stall anything (issue 15) ---------------------
+
+DEEP = 10_000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * DEEP + "]" * DEEP,
+        '{"find": ' + "[" * DEEP + "]" * DEEP + "}",
+        '{"author": ' + '{"":' * DEEP + "0" + "}" * DEEP + "}",
+    ],
+)
+async def test_json_nested_thousands_deep_is_a_400_on_every_json_route(
+    door: Door, body: str
+) -> None:
+    _, sent = await post(door, api_body())
+    bearer = {"Authorization": f"Bearer {sent['token']}", "Content-Type": "application/json"}
+
+    answers = [
+        await door.client.post(target, data=body.encode(), headers=bearer)
+        for target in (API, f"{API}/{sent['id']}/revise", f"{API}/{sent['id']}/accept")
+    ]
+
+    for answer in answers:
+        assert answer.status == 400
+        assert_error(await answer.json(), "too_deep")
+    assert await door.counts() == (1, 1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"replace": "Fixtures are \ud800 small."}, "replace"),
+        ({"find": "Fixtures are small\udfff"}, "find"),
+        ({"reason": "\udc00"}, "reason"),
+        ({"lesson": "demo/pipes\ud83d"}, "lesson"),
+        ({"locale": "e\ud800"}, "locale"),
+        ({"author": {"name": "Ada \ud800"}}, "name"),
+        ({"author": {"email": "ada\udcff@example.org"}}, "email"),
+        ({"author": {"name": "Ada\x00"}}, "name"),
+        ({"author": {"email": "ada\x00@example.org"}}, "email"),
+    ],
+)
+async def test_a_lone_surrogate_or_nul_is_refused_as_invalid_text_naming_the_field(
+    door: Door, fields: dict[str, Any], field: str
+) -> None:
+    # json.dumps writes a lone surrogate as the escape "\ud800": valid JSON, invalid text.
+    body = json.dumps(api_body(**fields))
+    assert "\\u" in body or "\\u0000" in body
+
+    status, data = await post(door, json.loads(body))
+    replayed = await post(door, api_body(), **{"Idempotency-Key": "k1"})
+    again = await post(door, json.loads(body), **{"Idempotency-Key": "k1"})
+
+    assert status == 422
+    assert_error(data, "field_invalid", field)
+    assert "“" + field + "”" in data["error"]["message"]
+    assert replayed[0] == 202 and again[0] == 409  # the key's body had no such text
+    assert await door.counts() == (1, 1, 1, 1)
+
+
+async def test_a_surrogate_pair_escape_is_one_real_character_and_taken(door: Door) -> None:
+    body = json.dumps(api_body(reason="Clearer 😀"))
+    assert "\\ud83d\\ude00" in body
+
+    response = await door.client.post(
+        API, data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status == 202
+
+
+@pytest.mark.parametrize("field", ["find", "replace", "reason"])
+async def test_a_revision_with_a_lone_surrogate_is_refused_naming_the_field(
+    door: Door, field: str
+) -> None:
+    _, sent = await post(door, api_body())
+    revision = {"find": REPLACEMENT, "replace": "Fixtures stay small.", "reason": "Shorter"}
+    revision[field] += "\ud800"
+
+    response = await door.client.post(
+        f"{API}/{sent['id']}/revise",
+        json=revision,
+        headers={"Authorization": f"Bearer {sent['token']}"},
+    )
+
+    assert response.status == 422
+    assert_error(await response.json(), "field_invalid", field)
+    view = await door.service.view(sent["id"])
+    assert view is not None and [event.kind for event in view.events] == ["submitted"]
+
+
+async def test_undecodable_bytes_in_a_bearer_token_or_cookie_are_refused_not_a_500(
+    door: Door,
+) -> None:
+    _, sent = await post(door, api_body())
+    target = f"{API}/{sent['id']}".encode()
+
+    withdraw = await raw_request(
+        door, b"DELETE " + target + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n"
+    )
+    cookies = b"Cookie: lb_token=\xed\xa0\x80; lb_csrf=\xff\r\n"
+    page = await raw_request(door, b"GET /suggestions/1 HTTP/1.1\r\nHost: x\r\n" + cookies)
+    language = await raw_request(
+        door, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nAccept-Language: \xff\xfe;q=1\r\n"
+    )
+
+    assert withdraw[0] == 403
+    assert json.loads(withdraw[1])["error"]["code"] == "token_invalid"
+    assert page[0] == 200 and b'id="withdraw-button"' not in page[1]
+    assert language[0] == 200
+    view = await door.service.view(sent["id"])
+    assert view is not None and view.status == "queued"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "\u0661",  # ARABIC-INDIC DIGIT ONE: a digit to \d and int(), not an id
+        "\uff11",  # FULLWIDTH DIGIT ONE
+        "-1",
+        "0",
+        "1.0",
+        "1e0",
+        "+1",
+        " 1",
+        "2147483648",
+        "999999999999",
+        "9999999999999999999999",
+        "%FF",
+        "%00",
+    ],
+)
+async def test_an_id_that_is_not_a_suggestions_is_a_404_in_the_envelope(
+    door: Door, path: str
+) -> None:
+    _, sent = await post(door, api_body())
+    assert sent["id"] == 1
+    bearer = {"Authorization": f"Bearer {sent['token']}"}
+
+    answers = [
+        await door.client.get(f"{API}/{path}"),
+        await door.client.delete(f"{API}/{path}", headers=bearer),
+        await door.client.post(f"{API}/{path}/revise", json={}, headers=bearer),
+        await door.client.post(f"{API}/{path}/accept", json={}, headers=bearer),
+    ]
+
+    for answer in answers:
+        assert answer.status == 404
+        assert_error(await answer.json(), "not_found")
+    view = await door.service.view(1)
+    assert view is not None and view.status == "queued"
+
+
+@pytest.mark.parametrize("missing", ["lesson", "locale", "find", "replace", "reason"])
+async def test_a_required_field_left_out_or_null_is_a_400_naming_it(
+    door: Door, missing: str
+) -> None:
+    body = api_body()
+    del body[missing]
+
+    left_out = await post(door, body)
+    null = await post(door, api_body(**{missing: None}))
+
+    for status, data in (left_out, null):
+        assert status == 400
+        assert_error(data, "field_missing", missing)
+        assert missing in data["error"]["message"]
+    assert await door.count() == 0
+
+
+async def test_a_name_or_email_padded_past_its_limit_is_refused_as_sent(door: Door) -> None:
+    name = await post(door, api_body(author={"name": " " + "n" * 100}))
+    email = await post(door, api_body(author={"email": " " * 250 + "ada@example.org"}))
+    trimmed = await post(door, api_body(author={"name": " Ada ", "email": " ada@example.org "}))
+
+    assert name[0] == 422
+    assert_error(name[1], "field_too_long", "name")
+    assert email[0] == 422
+    assert_error(email[1], "email_invalid", "email")
+    assert trimmed[0] == 202
+    async with door.sessions() as session:
+        credit = (await session.execute(select(SuggestionCredit))).scalar_one()
+    assert (credit.name, credit.email) == ("Ada", "ada@example.org")
+
+
+async def test_a_whole_comment_id_written_with_a_fraction_is_a_whole_number(door: Door) -> None:
+    _, sent = await post(door, api_body())
+    bearer = {"Authorization": f"Bearer {sent['token']}"}
+
+    whole = await door.client.post(
+        f"{API}/{sent['id']}/accept", json={"comment_id": 7.0}, headers=bearer
+    )
+    fraction = await door.client.post(
+        f"{API}/{sent['id']}/accept", json={"comment_id": 7.5}, headers=bearer
+    )
+
+    assert whole.status == 409  # taken as 7: no PR yet, so nothing to accept
+    assert_error(await whole.json(), "not_revisable")
+    assert fraction.status == 400
+    assert_error(await fraction.json(), "not_integer", "comment_id")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from aiohttp import ClientResponse
 
+from bot.i18n import t
 from bot.store.models import OutboxJob, Suggestion, SuggestionEvent, SuggestionStatus
 from tests.web.suggest_support import (
     FORM_URL,
@@ -17,6 +21,7 @@ from tests.web.suggest_support import (
     copy_content,
     form,
     open_door,
+    raw_request,
 )
 
 
@@ -169,17 +174,54 @@ async def test_a_missing_or_forged_csrf_token_is_refused_with_403(door: Door) ->
     assert await door.counts() == (0, 0, 0, 0)
 
 
-async def test_a_filled_honeypot_pretends_success_and_stores_nothing(
+def header_shape(response: ClientResponse) -> tuple[int, set[str], dict[str, Any]]:
+    """Return what a bot can compare of a redirect: status, header names, the token cookie."""
+    cookie = response.cookies["lb_token"]
+    attributes = {
+        name: cookie[name] for name in ("httponly", "samesite", "max-age", "secure", "domain")
+    }
+    return response.status, set(response.headers), {"length": len(cookie.value), **attributes}
+
+
+async def test_a_filled_honeypot_is_answered_like_a_real_send_and_stores_nothing(
     door: Door, caplog: pytest.LogCaptureFixture
 ) -> None:
     csrf = await door.csrf()
 
-    response = await door.client.post(FORM_URL, data=form(csrf, website="http://spam.example"))
-
-    assert response.status == 200
-    assert "Thank you" in await response.text()
+    caught = await door.client.post(
+        FORM_URL, data=form(csrf, website="http://spam.example"), allow_redirects=False
+    )
     assert await door.counts() == (0, 0, 0, 0)
-    assert "honeypot" in caplog.text
+    real = await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+
+    assert caught.status == 303
+    assert header_shape(caught) == header_shape(real)
+    assert caught.headers["Location"].endswith("done=sent")
+    thanked = await door.client.get(caught.headers["Location"])
+    page = await thanked.text()
+    assert thanked.status == 200 and t("en", "web_suggest.received") in page
+    assert "honeypot" not in page and "spam" not in page
+    assert await door.counts() == (1, 1, 1, 1)  # the real one only
+    caught_lines = [record for record in caplog.records if "honeypot" in record.getMessage()]
+    assert len(caught_lines) == 1
+
+
+async def test_a_filled_honeypot_is_refused_or_previewed_like_a_real_post(door: Door) -> None:
+    csrf = await door.csrf()
+    trap = {"website": "http://spam.example"}
+
+    bad = [
+        await door.client.post(FORM_URL, data=form(csrf, find="", **extra)) for extra in ({}, trap)
+    ]
+    previews = [
+        await door.client.post(FORM_URL, data=form(csrf, action="preview", **extra))
+        for extra in ({}, trap)
+    ]
+
+    assert [response.status for response in bad] == [422, 422]
+    assert [response.status for response in previews] == [200, 200]
+    assert ['class="diff-add"' in await response.text() for response in previews] == [True, True]
+    assert await door.counts() == (0, 0, 0, 0)
 
 
 async def test_an_oversize_body_is_refused_with_413(
@@ -390,3 +432,140 @@ async def test_status_page_actions_need_the_csrf_token_too(door: Door) -> None:
     view = await door.service.view(1)
     assert view is not None and view.status == "queued"
     assert [event.kind for event in view.events] == ["submitted"]
+
+
+# --- input that must never close, break or stall anything (issue 15) ---------------------
+
+URLENCODED = {"Content-Type": "application/x-www-form-urlencoded"}
+TYPED = {
+    "find": PASSAGE,
+    "replace": REPLACEMENT,
+    "reason": "Clearer wording",
+    "name": "Ada",
+    "email": "ada@example.org",
+}
+
+
+def form_with_bytes(csrf: str, field: str, raw: str, **fields: str) -> str:
+    """Return the form urlencoded, with percent-encoded bytes `raw` inside one field."""
+    data = form(csrf, email="ada@example.org", **fields)
+    data[field] = "MARK"
+    head, tail = TYPED[field][:3], TYPED[field][3:]
+    return urlencode(data).replace(
+        "MARK", urlencode({"": head})[1:] + raw + urlencode({"": tail})[1:]
+    )
+
+
+@pytest.mark.parametrize("raw", ["%FF", "%ED%A0%80", "%C3"])
+@pytest.mark.parametrize("field", ["find", "replace", "reason", "name", "email"])
+async def test_bytes_that_are_not_utf8_in_a_field_re_show_the_form_naming_it(
+    door: Door, field: str, raw: str
+) -> None:
+    csrf = await door.csrf()
+
+    response = await door.client.post(
+        FORM_URL, data=form_with_bytes(csrf, field, raw), headers=URLENCODED
+    )
+
+    page = await response.text()
+    assert response.status == 422
+    label = t("en", f"web_suggest.field.{field}")
+    assert f'id="{field}-error"' in page and f'href="#{field}"' in page
+    assert t("en", "suggest.error.field_invalid", field=label) in page
+    assert TYPED[field][:3] + "\ufffd" in page  # what was typed is kept, the bad byte shown
+    assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_bytes_that_are_not_utf8_are_named_in_the_forms_language(door: Door) -> None:
+    csrf = await door.csrf(f"{FORM_URL}?locale=es")
+    body = form_with_bytes(csrf, "reason", "%FF", locale="es")
+
+    response = await door.client.post(f"{FORM_URL}?locale=es", data=body, headers=URLENCODED)
+
+    page = await response.text()
+    label = t("es", "web_suggest.field.reason")
+    assert response.status == 422
+    assert t("es", "suggest.error.field_invalid", field=label) in page
+    assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_raw_bytes_that_are_not_utf8_in_the_body_re_show_the_form(door: Door) -> None:
+    csrf = await door.csrf()
+    body = urlencode(form(csrf, replace="MARK")).encode().replace(b"MARK", b"kept\xff\xfe small")
+    jar = door.client.session.cookie_jar.filter_cookies(door.client.make_url("/"))
+    cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
+
+    status, page = await raw_request(
+        door,
+        f"POST {FORM_URL} HTTP/1.1\r\nHost: x\r\nCookie: {cookies}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n".encode(),
+        body,
+    )
+
+    assert status == 422
+    assert b'id="replace-error"' in page
+    assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_a_revision_with_bytes_that_are_not_utf8_is_refused_naming_the_field(
+    door: Door,
+) -> None:
+    csrf = await door.csrf()
+    await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+    body = urlencode({"csrf": csrf, "find": REPLACEMENT, "replace": "MARK", "reason": ""})
+
+    response = await door.client.post(
+        "/suggestions/1/revise",
+        data=body.replace("MARK", "Fixtures%FF stay small."),
+        headers=URLENCODED,
+    )
+
+    page = await response.text()
+    assert response.status == 422
+    label = t("en", "web_suggest.field.replace")
+    assert 'id="replace-error"' in page
+    assert t("en", "suggest.error.field_invalid", field=label) in page
+    assert "Fixtures\ufffd stay small." in page
+    view = await door.service.view(1)
+    assert view is not None and [event.kind for event in view.events] == ["submitted"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "\u0661",  # ARABIC-INDIC DIGIT ONE: a digit to \\d and int(), not an id
+        "\uff11",  # FULLWIDTH DIGIT ONE
+        "abc",
+        "-1",
+        "0",
+        "1.0",
+        "2147483648",
+        "999999999999",
+        "9999999999999999999999",
+        "%FF",
+    ],
+)
+async def test_a_status_page_id_that_is_not_a_suggestions_is_a_404(door: Door, path: str) -> None:
+    csrf = await door.csrf()
+    await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+
+    page = await door.client.get(f"/suggestions/{path}")
+    action = await door.client.post(f"/suggestions/{path}/withdraw", data={"csrf": csrf})
+
+    assert page.status == 404 and action.status == 404
+    view = await door.service.view(1)
+    assert view is not None and view.status == "queued"
+
+
+async def test_query_strings_that_are_not_utf8_are_no_5xx(door: Door) -> None:
+    csrf = await door.csrf()
+    await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+
+    answers = [
+        await door.client.get("/suggestions/1?locale=%FF%FE&done=%ED%A0%80"),
+        await door.client.get(f"{FORM_URL}?locale=%FF"),
+        await door.client.get(f"{FORM_URL}?done=sent&locale=%C3"),
+        await door.client.post(f"{FORM_URL}?locale=%FF", data=form(csrf, locale="")),
+    ]
+
+    assert [answer.status for answer in answers] == [200, 404, 404, 404]
