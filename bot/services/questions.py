@@ -2,9 +2,11 @@
 
 Adapters hand every message, edit, deletion, reaction and issue comment to this service;
 it asks `bot.domain.questions.classify` whether the text is a question, stores the rule
-that said so, and marks earlier questions answered by a later message from someone else
-(staff when the answerer holds a maintainer role or write access). The bot only records:
-it never answers a question itself.
+that said so, and marks a question answered by a reply to it, or by a later substantive
+message from someone else (`bot.domain.questions.reply_verdict`: not thanks, praise, "me
+too", emoji or a bare link), which answers the newest question still open (staff when the
+answerer holds a maintainer role or write access). The bot only records: it never answers
+a question itself.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.markers import find_markers
-from bot.domain.questions import QuestionVerdict, classify
+from bot.domain.questions import QuestionVerdict, ReplyVerdict, classify, reply_verdict
 from bot.i18n import t
 from bot.services.ports import ChatPort, GitHubPort
 from bot.store.models import (
@@ -77,6 +79,8 @@ class QuestionView:
 
     id: int
     source: str
+    # The message or comment id on its platform.
+    external_id: str
     lesson: str
     program: str
     author_id: str
@@ -106,13 +110,36 @@ class QuestionView:
             return "resolved"
         return "answered" if self.answered_at is not None else "open"
 
-    def as_json(self) -> dict[str, Any]:
-        """Return the question as JSON-ready values (timestamps in ISO 8601)."""
+    def outcome(self, locale: str) -> str:
+        """Say who answered or resolved it and how, in words ("" while it is open)."""
+        parts = []
+        if self.answered_at is not None:
+            how = self.answered_how or "other"
+            if how not in ("reply", "later_message", "later_comment"):
+                how = "other"
+            name = self.answered_by or "?"
+            parts.append(t(locale, f"questions.outcome.answered_{how}", name=name))
+            if self.answered_by_staff:
+                parts.append(t(locale, "questions.outcome.staff"))
+        if self.resolved_at is not None:
+            # Only the asker and staff may resolve: anyone else who did is staff.
+            who = "asker" if self.resolved_by == self.author_id else "staff"
+            how = "reaction" if self.resolved_how == "reaction" else "command"
+            parts.append(t(locale, f"questions.outcome.resolved_{how}_{who}"))
+        said = parts[0] if parts else ""
+        for part in parts[1:]:
+            said = t(locale, "questions.outcome.join", first=said, second=part)
+        return said
+
+    def as_json(self, locale: str = "en") -> dict[str, Any]:
+        """Return the question as JSON-ready values (timestamps in ISO 8601), with its
+        outcome in words."""
         data = asdict(self)
         for key, value in data.items():
             if isinstance(value, datetime):
                 data[key] = value.isoformat()
         data["state"] = self.state
+        data["outcome"] = self.outcome(locale)
         return data
 
 
@@ -224,6 +251,7 @@ class QuestionService:
                 sources=self._answered_from_discord(),
                 later="later_message",
                 is_question=verdict.is_question,
+                reply=reply_verdict(text),
             )
             if not verdict.is_question:
                 return f"answered {answered}" if answered else "ignored: not a question"
@@ -385,10 +413,11 @@ class QuestionService:
                     return self._reevaluate(row, body)
         created_at = _parse_time(comment.get("created_at")) or self._clock()
         verdict = classify(body)
-        # Only an answer needs to know who is staff: a question costs no request.
+        reply = reply_verdict(body)
+        # Only an answer needs to know who is staff: a question or thanks costs no request.
         staff = (
             action == "created"
-            and not verdict.is_question
+            and reply.substantive
             and await self.is_github_staff(login, comment.get("author_association"))
         )
         async with self._sessions() as session, session.begin():
@@ -417,6 +446,7 @@ class QuestionService:
                     sources=(QuestionSource.GITHUB, QuestionSource.DISCORD),
                     later="later_comment",
                     is_question=verdict.is_question,
+                    reply=reply,
                 )
             if not verdict.is_question:
                 return f"answered {answered}" if answered else "ignored: not a question"
@@ -620,12 +650,15 @@ class QuestionService:
         sources: Sequence[QuestionSource],
         later: str,
         is_question: bool,
+        reply: ReplyVerdict,
     ) -> int:
-        """Mark the questions this message answers; return how many changed.
+        """Mark the question this message answers; return how many changed (0 or 1).
 
-        A reply answers the question it replies to. Any other message answers every
-        earlier question of the lesson from someone else, unless it is itself a question
-        (a learner asking theirs answers nobody).
+        A reply answers the question it replies to, whatever it says. Any other message
+        answers only when it is substantive (`reply_verdict`: thanks, "+1" or a learner's
+        own question answer nobody), and then only the newest question it can still
+        change: the latest one of the lesson, asked before it by someone else, still open
+        (or, for staff, not yet answered by staff). Earlier ones stay open for the digest.
         """
         query = select(Question).where(
             Question.lesson_id == lesson_id,
@@ -639,15 +672,22 @@ class QuestionService:
             if replied is not None and replied.lesson_id == lesson_id:
                 query = query.where(Question.id == replied.id)
                 how = "reply"
-            elif is_question:
+            elif is_question or not reply.substantive:
                 return 0
-        elif is_question:
+        elif is_question or not reply.substantive:
             return 0
         if how != "reply":
-            query = query.where(Question.source.in_(sources), Question.asked_at <= at)
+            query = (
+                query.where(
+                    Question.source.in_(sources),
+                    Question.asked_at <= at,
+                    Question.resolved_at.is_(None),
+                )
+                .order_by(Question.asked_at.desc(), Question.id.desc())
+                .limit(1)
+            )
         # Only questions this message can still change: unanswered ones, or (a staff
-        # answer) those no staff answered yet. Loading every earlier one grew with the
-        # square of a busy post's length.
+        # answer) those no staff answered yet.
         if staff:
             query = query.where(
                 or_(Question.answered_at.is_(None), Question.answered_by_staff.is_(False))
@@ -761,6 +801,7 @@ def _view(row: Question, program: str, slug: str) -> QuestionView:
     return QuestionView(
         id=row.id,
         source=str(row.source),
+        external_id=row.external_id,
         lesson=f"{program}/{slug}",
         program=program,
         author_id=row.author_id,

@@ -12,15 +12,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import QuestionsSettings
+from bot.config import QuestionsSettings, Settings
 from bot.discord.client import BotServices, LessonBot, create_bot
 from bot.discord.cogs.questions import add_questions_cog, parse_message_link
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
 from bot.sandbox.discord import DiscordSandbox
+from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
+from bot.services.outbox import Outbox
 from bot.services.questions import QuestionService
+from bot.services.signing import Signer
 from bot.store.models import Lesson, LessonLink, ProgramForum, Question
 from tests.discord.support import BOT_TOKEN, LESSONS, make_settings
 
@@ -67,6 +70,7 @@ class Running:
     questions: QuestionService
     thread: int
     created: list[str]
+    settings: Settings
 
 
 async def link_lesson(
@@ -137,7 +141,7 @@ async def running(
             task.result()
         raise TimeoutError(f"the bot was not ready within {READY_TIMEOUT}s")
     thread = await link_lesson(session_factory, bot, guild, LESSON)
-    yield Running(bot, questions, thread, created)
+    yield Running(bot, questions, thread, created, settings)
     await bot.close()
     await asyncio.wait_for(task, READY_TIMEOUT)
 
@@ -184,7 +188,7 @@ async def test_posts_are_captured_answered_by_staff_and_resolved_with_a_check_ma
     thread = running.thread
     ana = await sandbox.post_message(thread, ANA, "¿Cómo se limpian los datos?")
     ben = await sandbox.post_message(thread, BEN, "How do I load a CSV file")
-    thanks = await sandbox.post_message(thread, BEN, "Great lesson, thanks!")
+    answer = await sandbox.post_message(thread, BEN, "Use dropna to drop empty rows.")
     ana_id, ben_id = int(ana["id"]), int(ben["id"])
 
     async def both_recorded() -> bool:
@@ -196,8 +200,10 @@ async def test_posts_are_captured_answered_by_staff_and_resolved_with_a_check_ma
     assert (first.author_id, first.locale, first.rule) == (str(ANA), "es", "question_mark")
     assert (second.author_id, second.locale) == (str(BEN), "en")
     assert first.url == f"https://discord.com/channels/{guild['id']}/{thread}/{ana_id}"
-    # Ben's "thanks" is no question, but it is a later message by someone else: an answer.
-    assert first.answer_id == thanks["id"] and not first.answered_by_staff
+    # Ben's answer is a later message by someone else: it answers the newest open question
+    # that is not his own, Ana's.
+    assert first.answer_id == answer["id"] and not first.answered_by_staff
+    assert first.answered_how == "later_message"
 
     # The maintainer replies to Ben's question: a staff answer to that one.
     await sandbox.post_message(thread, MAYA, "Use pandas.read_csv.", reply_to=ben_id)
@@ -237,6 +243,35 @@ async def test_posts_are_captured_answered_by_staff_and_resolved_with_a_check_ma
         return found is not None and found.resolved_by == str(MAYA)
 
     await eventually(ana_resolved, "resolved by a maintainer's ✅")
+
+
+async def test_thanks_from_someone_else_leave_the_question_open_in_the_digest(
+    sandbox: Any, guild: dict[str, Any], running: Running, session_factory: Sessions
+) -> None:
+    thread = running.thread
+    asked = await sandbox.post_message(thread, ANA, "¿Cómo se limpian los datos?")
+    await sandbox.post_message(thread, BEN, "Great lesson, thanks!")
+    await sandbox.post_message(thread, MAYA, "+1, same here")
+    # A marker message the bot handles after the chatter: once it is recorded, all was seen.
+    marker = await sandbox.post_message(thread, BEN, "How do I load a CSV file?")
+
+    async def seen() -> bool:
+        return await question_of(session_factory, int(marker["id"])) is not None
+
+    await eventually(seen, "the chatter and the marker question handled")
+    found = await question_of(session_factory, int(asked["id"]))
+    assert found is not None and found.answered_at is None and found.answer_id is None
+
+    digests = DigestService(
+        session_factory,
+        Outbox(session_factory),
+        running.settings,
+        signer=Signer(b"k" * 32),
+    )
+    digest = await digests.build()
+    shown = {q.id: q for p in digest.programs for lesson in p.lessons for q in lesson.questions}
+    assert found.id in shown and shown[found.id].excerpt == "¿Cómo se limpian los datos?"
+    assert digest.open_count == 2
 
 
 async def test_edits_and_deletions_are_re_evaluated(
