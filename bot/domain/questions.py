@@ -303,6 +303,50 @@ def _check(code: str, clauses: list[str]) -> QuestionVerdict | None:
     return None
 
 
+# Everyday words of the Latin-script locales, to tell which one a message is written in.
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_COMMON_WORDS = {
+    "en": _words(
+        "the is are i my how what why on in to and it with of this that can not do does "
+        "stuck quiz lesson help"
+    ),
+    "es": _words(
+        "el la los las de del que y en no mi con por una un es estoy atascado atascada "
+        "lección ayuda cómo qué por qué"
+    ),
+    "fr": _words(
+        "le la les de des du je et est pas dans une un sur mon ma avec pour leçon bloqué "
+        "bloquée aide comment"
+    ),
+    "nl": _words(
+        "de het een ik en van is niet op mijn met hoe wat waarom les vast bij dat er te hulp"
+    ),
+}
+
+
+def guess_locale(text: str, default: str | None = None) -> str | None:
+    """Return the locale a message is most likely written in (`default` when unsure)."""
+    words = prose(text)
+    verdict = classify(words)
+    if verdict.locale:
+        return verdict.locale
+    scripts = [code for code, script in _SCRIPTS.items() if script.search(words)]
+    if len(scripts) == 1:
+        return scripts[0]
+    counts = {code: 0 for code in _COMMON_WORDS}
+    for word in re.findall(r"[^\W\d_]+", words.casefold()):
+        for code, common in _COMMON_WORDS.items():
+            counts[code] += word in common
+    best = max(counts.values())
+    winners = [code for code, count in counts.items() if count == best]
+    if best == 0:
+        return default
+    return default if default in winners else winners[0]
+
+
 def _candidates(text: str, hint: str | None) -> list[str]:
     found = [code for code, script in _SCRIPTS.items() if script.search(text)]
     if _LATIN.search(text):
