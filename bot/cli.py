@@ -1234,9 +1234,11 @@ def _questions_list(arguments: argparse.Namespace, settings: Settings) -> int:
             text = text[:79] + "…"
         staff = "*" if view.answered_by_staff else ""
         outcome = view.outcome(settings.locale)
+        # A help post's question may wait for its lesson: its program says where it is.
+        lesson = view.lesson or t(settings.locale, "questions.unlinked", program=view.program)
         print(
             f"{view.id:>6}  {view.state:<8}{staff:<1} {view.asked_at:%Y-%m-%d %H:%M}  "
-            f"{view.lesson}  {_printable(view.author_name)}: {text}"
+            f"{lesson}  {_printable(view.author_name)}: {text}"
             + (f"  [{_printable(outcome)}]" if outcome else "")
         )
     return EXIT_OK
