@@ -116,10 +116,13 @@ async def running(
         settings,
         questions=QuestionsSettings(staff_role_ids=(str(guild["roles"]["maintainers"]),)),
     )
-    directory = LessonDirectory(load_catalogue(LESSONS), "en")
+    catalogue = load_catalogue(LESSONS)
+    directory = LessonDirectory(catalogue, "en")
     links = LinkDirectory(session_factory)
     bot = create_bot(settings, BotServices(lessons=directory, links=links), guild_ready_timeout=0.1)
-    questions = QuestionService(session_factory, settings, chat=bot.chat)
+    questions = QuestionService(
+        session_factory, settings, chat=bot.chat, catalogue=lambda: catalogue
+    )
     created: list[str] = []
 
     async def create(identity: str) -> None:
@@ -444,6 +447,88 @@ async def test_ask_names_a_lesson_and_creates_its_post_lazily(
     assert [m["content"] for m in sandbox.channel_messages(thread)][-1].endswith(
         "> How do I check an answer"
     )
+
+
+async def test_a_post_a_learner_opens_is_tracked_and_linked_by_the_lesson_picker(
+    sandbox: Any, guild: dict[str, Any], running: Running, session_factory: Sessions
+) -> None:
+    forum = guild["channels"]["data-basics"]
+    # Naming a lesson's title links the post at once; no picker.
+    named = await sandbox.create_thread(
+        forum, BEN, "Stuck on Cleaning Data", "My notebook drops every row"
+    )
+    # Naming none: the author is offered the program's lessons, in the post's language.
+    post = await sandbox.create_thread(
+        forum, ANA, "Atascado en el cuestionario", "No consigo pasar la pregunta 3."
+    )
+    thread = int(post["id"])
+
+    def picker_message() -> dict[str, Any] | None:
+        for message in sandbox.channel_messages(thread):
+            if message["author"]["id"] == str(sandbox.bot_user_id) and message["components"]:
+                return message
+        return None
+
+    async def offered() -> bool:
+        return picker_message() is not None
+
+    await eventually(offered, "the lesson picker posted in Ana's post")
+    picker = picker_message()
+    assert picker is not None
+    assert picker["content"] == t("es", "questions.picker.prompt", user=f"<@{ANA}>")
+    [select] = picker["components"][0]["components"]
+    assert (select["type"], select["custom_id"]) == (3, f"lessonbot:pick:{thread}")
+    assert select["placeholder"] == t("es", "questions.picker.placeholder")
+    options = {option["value"]: option["label"] for option in select["options"]}
+    assert options["data-basics/cleaning-data"] == "Limpieza de datos"
+    assert len(options) == 3  # the program's lessons, not the other program's
+
+    [first, second] = await questions_in(session_factory)
+    assert (first.container_id, first.rule, first.program) == (
+        named["id"],
+        "help_post",
+        "data-basics",
+    )
+    assert first.lesson_id is not None
+    assert (second.container_id, second.lesson_id, second.program) == (
+        str(thread),
+        None,
+        "data-basics",
+    )
+    assert second.text == "Atascado en el cuestionario\nNo consigo pasar la pregunta 3."
+    [unlinked] = [view for view in await running.questions.list() if not view.lesson]
+    assert unlinked.external_id == str(thread)
+
+    # Someone else's pick is refused, quietly; the author's links the post and says so.
+    refused = await sandbox.click(
+        thread, int(picker["id"]), BEN, select["custom_id"], ["data-basics/what-is-data"]
+    )
+    (answer,) = await sandbox.wait_for_interaction_response(refused, timeout=ANSWER_TIMEOUT)
+    assert answer["data"]["content"] == t("en", "questions.picker.forbidden")
+    assert answer["data"]["flags"] & EPHEMERAL
+    picked = await sandbox.click(
+        thread, int(picker["id"]), ANA, select["custom_id"], ["data-basics/cleaning-data"]
+    )
+    (update,) = await sandbox.wait_for_interaction_response(picked, timeout=ANSWER_TIMEOUT)
+    assert update["type"] == 7
+    linked = t("es", "questions.picker.linked", lesson="Limpieza de datos")
+    assert sandbox.message(thread, int(picker["id"]))["content"] == linked
+    assert sandbox.message(thread, int(picker["id"]))["components"] == []
+    [view] = [view for view in await running.questions.list() if view.external_id == str(thread)]
+    assert view.lesson == "data-basics/cleaning-data"
+
+    # Later messages follow the rules of lesson posts: thanks answer nothing, an answer does.
+    await sandbox.post_message(thread, BEN, "¡Gracias por preguntar!")
+    await sandbox.post_message(thread, BEN, "Tienes que leer la pista bajo el gráfico.")
+
+    async def answered() -> bool:
+        found = await question_of(session_factory, thread)
+        return found is not None and found.answered_at is not None
+
+    await eventually(answered, "Ana's post answered by Ben's answer")
+    found = await question_of(session_factory, thread)
+    assert found is not None and found.answered_how == "later_message"
+    assert found.answer_id != str(thread) and found.answered_by == "ben"
 
 
 def test_message_links_are_parsed() -> None:
