@@ -149,7 +149,9 @@ async def started_app(
                 wake=worker.wake,
             )
             worker.add_handler(DigestService.JOB_KIND, digests.run_job)
-        questions = QuestionService(sessions, settings, github=github)
+        questions = QuestionService(
+            sessions, settings, github=github, catalogue=lambda: content.catalogue
+        )
         services = BotServices(
             lessons=lessons, links=links, suggestions=suggestions, questions=questions
         )

@@ -697,7 +697,7 @@ def _jobs_list(arguments: argparse.Namespace, settings: Settings) -> int:
     statuses = None if arguments.all else [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED]
     views = _with_outbox(settings, lambda outbox: outbox.jobs(statuses))
     if arguments.json:
-        _print_json_array([view.as_json() for view in views], sys.stdout)
+        _print_json_array([view.as_json(settings.locale) for view in views], sys.stdout)
         return EXIT_OK
     if not views:
         print(t(settings.locale, "jobs.empty"), file=sys.stderr)
@@ -1315,7 +1315,7 @@ def _questions_list(arguments: argparse.Namespace, settings: Settings) -> int:
 
     views = _with_database(settings, run)
     if arguments.json:
-        _print_json_array([view.as_json() for view in views], sys.stdout)
+        _print_json_array([view.as_json(settings.locale) for view in views], sys.stdout)
         return EXIT_OK
     if not views:
         print(t(settings.locale, "questions.cli_empty"), file=sys.stderr)
@@ -1325,8 +1325,12 @@ def _questions_list(arguments: argparse.Namespace, settings: Settings) -> int:
         if len(text) > 80:
             text = text[:79] + "…"
         staff = "*" if view.answered_by_staff else ""
+        outcome = view.outcome(settings.locale)
+        # A help post's question may wait for its lesson: its program says where it is.
+        lesson = view.lesson or t(settings.locale, "questions.unlinked", program=view.program)
         print(
             f"{view.id:>6}  {view.state:<8}{staff:<1} {view.asked_at:%Y-%m-%d %H:%M}  "
-            f"{view.lesson}  {_printable(view.author_name)}: {text}"
+            f"{lesson}  {_printable(view.author_name)}: {text}"
+            + (f"  [{_printable(outcome)}]" if outcome else "")
         )
     return EXIT_OK

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.services.questions import QuestionService
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.migrate import upgrade
-from bot.store.models import Lesson, LessonLink
+from bot.store.models import Lesson, LessonLink, Question, QuestionSource
 from tests.services.test_questions import T0
 
 Capture = pytest.CaptureFixture[str]
@@ -85,6 +85,74 @@ def test_list_open_and_program_filter_as_json(capsys: Capture) -> None:
     assert main_ok(["questions", "list", "--program", "intro", "--json"])
     records = json.loads(capsys.readouterr().out)
     assert [r["text"] for r in records] == ["What is\nhello?"]
+
+
+def test_list_says_who_answered_or_resolved_each_and_how(
+    capsys: Capture, database_url: str
+) -> None:
+    async def more() -> None:
+        engine = make_engine(database_url)
+        try:
+            questions = QuestionService(make_session_factory(engine), Settings())
+            # Chatter answers nothing; a reply answers; the asker resolves the last one.
+            for message, author, text, reply_to in (
+                (5, 4, "Great lesson, thanks!", None),
+                (6, 4, "+1, same here", None),
+                (7, 5, "Quote the pattern: grep 'a|b'.", 3),
+            ):
+                await questions.on_discord_message(
+                    100, message, author, f"user{author}", text, reply_to=reply_to
+                )
+            await questions.resolve(200, 1, message_id=4)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(more())
+    assert main_ok(["questions", "list"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("[answered by user2 (a later message)]")
+    assert lines[1].endswith("[answered by user5 (a reply)]")
+    assert lines[2].endswith("[resolved by the asker with /resolve]")
+
+    assert main_ok(["questions", "list", "--json"])
+    records = json.loads(capsys.readouterr().out)
+    assert [(r["answered_by"], r["answered_how"], r["outcome"]) for r in records[:2]] == [
+        ("user2", "later_message", "answered by user2 (a later message)"),
+        ("user5", "reply", "answered by user5 (a reply)"),
+    ]
+    assert (records[2]["resolved_how"], records[2]["state"]) == ("command", "resolved")
+
+
+def test_list_names_the_program_of_a_question_waiting_for_its_lesson(
+    capsys: Capture, database_url: str
+) -> None:
+    async def help_post() -> None:
+        engine = make_engine(database_url)
+        try:
+            async with make_session_factory(engine)() as session, session.begin():
+                session.add(
+                    Question(
+                        source=QuestionSource.DISCORD,
+                        external_id="900",
+                        container_id="900",
+                        program="data-basics",
+                        author_id="7",
+                        author_name="ana",
+                        text="Stuck on the quiz\nQuestion 3 fails",
+                        asked_at=T0 + timedelta(minutes=9),
+                        rule="help_post",
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(help_post())
+    assert main_ok(["questions", "list", "--program", "data-basics"])
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.endswith("data-basics (no lesson yet)  ana: Stuck on the quiz Question 3 fails")
+    assert main_ok(["questions", "list", "--program", "data-basics", "--json"])
+    [record] = json.loads(capsys.readouterr().out)
+    assert (record["lesson"], record["program"], record["rule"]) == ("", "data-basics", "help_post")
 
 
 def test_list_says_when_there_are_none(capsys: Capture) -> None:

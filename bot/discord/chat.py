@@ -29,6 +29,7 @@ from bot.services.ports import (
     ChatForbiddenError,
     ChatMessage,
     ChatNotFoundError,
+    ChatSelect,
     Forum,
     ForumPost,
     ForumThread,
@@ -44,6 +45,11 @@ FORUM_AVAILABLE_TAGS_LIMIT = 20
 TAG_NAME_LIMIT = 20
 # Discord's limit on a button's label.
 BUTTON_LABEL_LIMIT = 80
+# Discord's limits on a select menu: options, an option's label, value and description,
+# and the placeholder.
+SELECT_OPTIONS_LIMIT = 25
+SELECT_TEXT_LIMIT = 100
+SELECT_PLACEHOLDER_LIMIT = 150
 # Discord rejects an embed field with an empty name or value: show an invisible space.
 _BLANK = "\u200b"
 
@@ -127,6 +133,32 @@ def button_view(button: ChatButton) -> discord.ui.View | None:
     return view
 
 
+def select_view(select: ChatSelect) -> discord.ui.View | None:
+    """Return a view holding one select menu (at most 25 options, each within Discord's
+    limits), or None when it cannot be sent."""
+    if len(select.custom_id) > CUSTOM_ID_LIMIT or not select.options:
+        log.warning("select %r left off: no options, or its custom_id is too long", select)
+        return None
+    options = [
+        discord.SelectOption(
+            label=shorten(option.label, SELECT_TEXT_LIMIT) or option.value[:SELECT_TEXT_LIMIT],
+            value=option.value,
+            description=shorten(option.description, SELECT_TEXT_LIMIT) or None,
+        )
+        for option in select.options[:SELECT_OPTIONS_LIMIT]
+        if 0 < len(option.value) <= SELECT_TEXT_LIMIT
+    ]
+    view = _ButtonRow(timeout=None)
+    view.add_item(
+        discord.ui.Select(
+            custom_id=select.custom_id,
+            placeholder=shorten(select.placeholder, SELECT_PLACEHOLDER_LIMIT) or None,
+            options=options,
+        )
+    )
+    return view
+
+
 @contextlib.contextmanager
 def _chat_errors(action: str) -> Iterator[None]:
     """Turn discord.py's exceptions into the port's, so services never see discord.py.
@@ -174,12 +206,19 @@ class DiscordChat:
         return dict(self._counts)
 
     async def post_message(
-        self, channel_id: int, content: str, *, embed: ChatEmbed | None = None
+        self,
+        channel_id: int,
+        content: str,
+        *,
+        embed: ChatEmbed | None = None,
+        select: ChatSelect | None = None,
     ) -> list[int]:
-        """Post in a channel or thread, split into messages that fit; return their ids."""
+        """Post in a channel or thread, split into messages that fit (the embed and select
+        menu under the last); return their ids."""
         channel = self._client.get_partial_messageable(channel_id)
+        view = select_view(select) if select is not None else None
         with _chat_errors("post message"):
-            return await self._send_parts(channel, split_message(content), embed)
+            return await self._send_parts(channel, split_message(content), embed, view)
 
     async def edit_message(
         self,
@@ -450,19 +489,25 @@ class DiscordChat:
             await channel.get_partial_message(message_id).add_reaction(emoji)
 
     async def _send_parts(
-        self, channel: discord.abc.Messageable, parts: Sequence[str], embed: ChatEmbed | None
+        self,
+        channel: discord.abc.Messageable,
+        parts: Sequence[str],
+        embed: ChatEmbed | None,
+        view: discord.ui.View | None = None,
     ) -> list[int]:
-        """Send each part as a message, the embed with the last; return their ids."""
+        """Send each part as a message, the embed and view with the last; return their ids."""
         if not parts and embed is None:
             raise ValueError("a message needs content or an embed")
         ids: list[int] = []
         for part in parts[:-1]:
             ids.append((await channel.send(part)).id)
         last = parts[-1] if parts else None
-        if embed is None:
-            ids.append((await channel.send(last)).id)
-        else:
-            ids.append((await channel.send(last, embed=to_discord_embed(embed))).id)
+        options: dict[str, Any] = {}
+        if embed is not None:
+            options["embed"] = to_discord_embed(embed)
+        if view is not None:
+            options["view"] = view
+        ids.append((await channel.send(last, **options)).id)
         return ids
 
     async def _channel(

@@ -55,7 +55,7 @@ class QuestionRecord:
 
     id: int
     program: str
-    lesson: str  # the lesson's slug
+    lesson: str | None  # the lesson's slug; None for a help post's question not linked yet
     title: str
     author: str
     text: str
@@ -117,12 +117,14 @@ class DigestQuestion:
 
 @dataclass(frozen=True, slots=True)
 class LessonGroup:
-    """A lesson's open questions, oldest first."""
+    """A lesson's open questions, oldest first; or, `unlinked`, a program's questions from
+    posts learners opened that name no lesson yet."""
 
     program: str
     lesson: str
     title: str
     questions: tuple[DigestQuestion, ...]
+    unlinked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,19 +225,30 @@ def build_digest(
     """Build the digest for one audience from questions (open ones and recent activity)."""
     chosen = [q for q in questions if audience.wants(q.program, q.locale)]
     open_questions = sorted((q for q in chosen if q.is_open), key=lambda q: (q.asked_at, q.id))
-    lessons: dict[tuple[str, str], list[QuestionRecord]] = {}
+    lessons: dict[tuple[str, str | None], list[QuestionRecord]] = {}
     for question in open_questions:
         lessons.setdefault((question.program, question.lesson), []).append(question)
     groups: dict[str, list[LessonGroup]] = {}
+    unlinked: dict[str, LessonGroup] = {}
     for (program, slug), items in lessons.items():  # insertion order: oldest question first
         shown = tuple(_shown(question, now) for question in items)
-        groups.setdefault(program, []).append(LessonGroup(program, slug, items[0].title, shown))
+        if slug is None:
+            groups.setdefault(program, [])
+            unlinked[program] = LessonGroup(program, "", "", shown, unlinked=True)
+        else:
+            group = LessonGroup(program, slug, items[0].title, shown)
+            groups.setdefault(program, []).append(group)
+    # The unlinked group closes its program: they wait for a lesson as well as an answer.
     programs = tuple(
-        ProgramGroup(program, tuple(lesson_groups))
+        ProgramGroup(
+            program, (*lesson_groups, *([unlinked[program]] if program in unlinked else []))
+        )
         for program, lesson_groups in sorted(groups.items())
     )
     bucket_counts = Counter(bucket_of(now - q.asked_at) for q in open_questions)
-    every_lesson = [lesson for program in programs for lesson in program.lessons]
+    every_lesson = [
+        lesson for program in programs for lesson in program.lessons if not lesson.unlinked
+    ]
     ranked = sorted(every_lesson, key=lambda lesson: (-len(lesson.questions), lesson.lesson))
     return Digest(
         now=now,
@@ -429,7 +442,9 @@ def _safe_url(url: str | None) -> str | None:
     return None
 
 
-def _lesson_heading(lesson: LessonGroup) -> str:
+def _lesson_heading(lesson: LessonGroup, locale: str) -> str:
+    if lesson.unlinked:
+        return t(locale, "digest.unlinked")
     return f"{lesson.title} ({lesson.program}/{lesson.lesson})" if lesson.title else lesson.lesson
 
 
@@ -442,12 +457,12 @@ def render_markdown(digest: Digest, locale: str, *, footer: str = "") -> str:
     for program in digest.programs:
         out += ["", f"## {escape_markdown(program.program)} ({program.count})"]
         for lesson in program.lessons:
-            out += ["", f"### {escape_markdown(_lesson_heading(lesson))}", ""]
+            out += ["", f"### {escape_markdown(_lesson_heading(lesson, locale))}", ""]
             out += [f"- {_question_markdown(q, locale)}" for q in lesson.questions]
     if digest.top_lessons:
         out += ["", f"## {escape_markdown(t(locale, 'digest.top_heading'))}", ""]
         out += [
-            f"1. {escape_markdown(_lesson_heading(lesson))}: {count}"
+            f"1. {escape_markdown(_lesson_heading(lesson, locale))}: {count}"
             for lesson, count in digest.top_lessons
         ]
     if digest.waiting:
@@ -470,12 +485,12 @@ def render_text(digest: Digest, locale: str, *, footer: str = "") -> str:
         heading = f"{program.program} ({program.count})"
         out += ["", heading, "-" * len(heading)]
         for lesson in program.lessons:
-            out += ["", _lesson_heading(lesson)]
+            out += ["", _lesson_heading(lesson, locale)]
             out += [f"  - {_question_text(q, locale)}" for q in lesson.questions]
     if digest.top_lessons:
         out += ["", t(locale, "digest.top_heading")]
         out += [
-            f"  {rank}. {_lesson_heading(lesson)}: {count}"
+            f"  {rank}. {_lesson_heading(lesson, locale)}: {count}"
             for rank, (lesson, count) in enumerate(digest.top_lessons, 1)
         ]
     if digest.waiting:
@@ -498,14 +513,14 @@ def render_embeds(digest: Digest, locale: str) -> list[EmbedData]:
             "\n\n**" + escape_markdown(t(locale, "digest.top_heading"), discord=True) + "**\n"
         )
         summary += "\n".join(
-            f"{rank}\\. {escape_markdown(_lesson_heading(lesson), discord=True)}: {count}"
+            f"{rank}\\. {escape_markdown(_lesson_heading(lesson, locale), discord=True)}: {count}"
             for rank, (lesson, count) in enumerate(digest.top_lessons, 1)
         )
     embeds = [EmbedData(_clip_title(title), summary)]
     for program in digest.programs:
         sections = [
             (
-                escape_markdown(_lesson_heading(lesson), discord=True),
+                escape_markdown(_lesson_heading(lesson, locale), discord=True),
                 [f"• {_question_markdown(q, locale, discord=True)}" for q in lesson.questions],
             )
             for lesson in program.lessons

@@ -201,11 +201,13 @@ class DigestService:
 
     async def _questions(self, session: AsyncSession, since: datetime) -> list[QuestionRecord]:
         """Return open questions and those asked, answered or resolved since `since`, with
-        their lesson (one query); dropped ones (deleted, edited into a statement) are left out."""
+        their lesson, if any (one query); dropped ones (deleted, edited into a statement) are
+        left out."""
         query = (
             select(
                 Question.id,
-                Lesson.program,
+                # A help post's question may have no lesson yet: its own program says where.
+                func.coalesce(Lesson.program, Question.program).label("program"),
                 Lesson.slug,
                 LessonFile.title,
                 Question.author_name,
@@ -216,7 +218,7 @@ class DigestService:
                 Question.answered_at,
                 Question.resolved_at,
             )
-            .join(Lesson, Lesson.id == Question.lesson_id)
+            .outerjoin(Lesson, Lesson.id == Question.lesson_id)
             .outerjoin(
                 LessonFile,
                 and_(
@@ -239,7 +241,7 @@ class DigestService:
                 id=row.id,
                 program=row.program,
                 lesson=row.slug,
-                title=row.title or row.slug,
+                title=row.title or row.slug or "",
                 author=row.author_name,
                 text=row.text,
                 asked_at=row.asked_at,

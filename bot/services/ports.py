@@ -269,6 +269,25 @@ class ChatButton:
     custom_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ChatOption:
+    """One choice of a select menu: what it shows and the value a pick sends back."""
+
+    label: str
+    value: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSelect:
+    """A select menu under a message; a pick reaches the bot as an interaction with
+    `custom_id` and the chosen values."""
+
+    custom_id: str
+    placeholder: str
+    options: tuple[ChatOption, ...]
+
+
 # A lesson post's "Suggest an edit" button: `lessonbot:suggest:<program>/<slug>:<locale>`.
 SUGGEST_BUTTON_PREFIX = "lessonbot:suggest:"
 # Discord's limit on a component's custom_id.
@@ -344,9 +363,15 @@ class ChatPort(Protocol):
         ...
 
     async def post_message(
-        self, channel_id: int, content: str, *, embed: ChatEmbed | None = None
+        self,
+        channel_id: int,
+        content: str,
+        *,
+        embed: ChatEmbed | None = None,
+        select: ChatSelect | None = None,
     ) -> list[int]:
-        """Post in a channel or thread, split into messages that fit; return their ids."""
+        """Post in a channel or thread, split into messages that fit (the embed and select
+        menu under the last); return their ids."""
         ...
 
     async def edit_message(

@@ -2,9 +2,11 @@
 
 Adapters hand every message, edit, deletion, reaction and issue comment to this service;
 it asks `bot.domain.questions.classify` whether the text is a question, stores the rule
-that said so, and marks earlier questions answered by a later message from someone else
-(staff when the answerer holds a maintainer role or write access). The bot only records:
-it never answers a question itself.
+that said so, and marks a question answered by a reply to it, or by a later substantive
+message from someone else (`bot.domain.questions.reply_verdict`: not thanks, praise, "me
+too", emoji or a bare link), which answers the newest question still open (staff when the
+answerer holds a maintainer role or write access). The bot only records: it never answers
+a question itself.
 """
 
 from __future__ import annotations
@@ -17,16 +19,29 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
 
 from bot.config import Settings
+from bot.domain.catalogue import Catalogue
+from bot.domain.help_posts import LessonCandidate, LessonMatch, match_lesson, rank
 from bot.domain.markers import find_markers
-from bot.domain.questions import QuestionVerdict, classify
+from bot.domain.questions import (
+    QuestionVerdict,
+    ReplyVerdict,
+    classify,
+    guess_locale,
+    reply_verdict,
+)
 from bot.i18n import t
-from bot.services.ports import ChatPort, GitHubPort
+from bot.services.linking import lesson_page_url
+from bot.services.ports import CUSTOM_ID_LIMIT, ChatOption, ChatPort, ChatSelect, GitHubPort
 from bot.store.models import (
     BridgedComment,
+    HelpPost,
     Lesson,
     LessonLink,
     ProgramForum,
@@ -40,6 +55,14 @@ log = logging.getLogger(__name__)
 RESOLVE_EMOJI = "✅"
 # The rule stored for a question asked with /ask: always a question, whatever it says.
 ASK_RULE = "ask"
+# The rule stored for the starter message of a post a learner opened in a program's forum:
+# a help post asks for help, question mark or not.
+HELP_POST_RULE = "help_post"
+# A lesson picker's custom_id: `lessonbot:pick:<thread id>`; its values are `program/slug`.
+PICKER_PREFIX = "lessonbot:pick:"
+# Discord's limits on a select menu's options and on an option's value.
+PICKER_OPTIONS = 25
+OPTION_LIMIT = 100
 # Permissions on GitHub that make a commenter staff.
 STAFF_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 # Without a GitHub port, the webhook's author_association is the next best sign.
@@ -77,7 +100,9 @@ class QuestionView:
 
     id: int
     source: str
-    lesson: str
+    # The message or comment id on its platform.
+    external_id: str
+    lesson: str  # program/slug; "" for a help post's question not linked to a lesson yet
     program: str
     author_id: str
     author_name: str
@@ -106,13 +131,36 @@ class QuestionView:
             return "resolved"
         return "answered" if self.answered_at is not None else "open"
 
-    def as_json(self) -> dict[str, Any]:
-        """Return the question as JSON-ready values (timestamps in ISO 8601)."""
+    def outcome(self, locale: str) -> str:
+        """Say who answered or resolved it and how, in words ("" while it is open)."""
+        parts = []
+        if self.answered_at is not None:
+            how = self.answered_how or "other"
+            if how not in ("reply", "later_message", "later_comment"):
+                how = "other"
+            name = self.answered_by or "?"
+            parts.append(t(locale, f"questions.outcome.answered_{how}", name=name))
+            if self.answered_by_staff:
+                parts.append(t(locale, "questions.outcome.staff"))
+        if self.resolved_at is not None:
+            # Only the asker and staff may resolve: anyone else who did is staff.
+            who = "asker" if self.resolved_by == self.author_id else "staff"
+            how = "reaction" if self.resolved_how == "reaction" else "command"
+            parts.append(t(locale, f"questions.outcome.resolved_{how}_{who}"))
+        said = parts[0] if parts else ""
+        for part in parts[1:]:
+            said = t(locale, "questions.outcome.join", first=said, second=part)
+        return said
+
+    def as_json(self, locale: str = "en") -> dict[str, Any]:
+        """Return the question as JSON-ready values (timestamps in ISO 8601), with its
+        outcome in words."""
         data = asdict(self)
         for key, value in data.items():
             if isinstance(value, datetime):
                 data[key] = value.isoformat()
         data["state"] = self.state
+        data["outcome"] = self.outcome(locale)
         return data
 
 
@@ -134,6 +182,42 @@ class ResolveResult:
     count: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class PickResult:
+    """What a lesson picked in a help post's picker did: `outcome` is linked, forbidden,
+    unknown_lesson or not_a_help_post; `count` questions were linked."""
+
+    outcome: str
+    identity: str = ""
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The questions a message may answer or resolve: a lesson's (its post and issue), or
+    one help post's."""
+
+    lesson_id: int | None = None
+    thread_id: int | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        """Return the conditions that select the questions in this scope."""
+        if self.thread_id is not None:
+            return [
+                Question.source == QuestionSource.DISCORD,
+                Question.container_id == str(self.thread_id),
+                Question.program.is_not(None),
+            ]
+        # A help post linked to the lesson keeps its own questions: they are answered there.
+        return [Question.lesson_id == self.lesson_id, Question.program.is_(None)]
+
+    def holds(self, row: Question) -> bool:
+        """Tell whether a question is in this scope."""
+        if self.thread_id is not None:
+            return row.program is not None and row.container_id == str(self.thread_id)
+        return row.program is None and row.lesson_id == self.lesson_id
+
+
 class QuestionError(Exception):
     """A question could not be asked; `key` is the i18n key of the reason."""
 
@@ -152,12 +236,15 @@ class QuestionService:
         *,
         github: GitHubPort | None = None,
         chat: ChatPort | None = None,
+        catalogue: Callable[[], Catalogue | None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
         self.github = github
         self.chat = chat
+        # The lessons' titles in every locale, which a help post may name its lesson by.
+        self._catalogue = catalogue
         self._clock = clock
         self._permissions: dict[str, bool] = {}
         self._order = asyncio.Lock()
@@ -202,19 +289,46 @@ class QuestionService:
         roles: Sequence[str | int] = (),
         created_at: datetime | None = None,
         guild_id: int | None = None,
+        forum_id: int | None = None,
+        post_title: str | None = None,
+        post_owner_id: int | str | None = None,
     ) -> str:
-        """Record a message in a lesson's post: answer earlier questions, or ask one."""
+        """Record a message in a lesson's post, or in a post a learner opened in a
+        program's forum (`forum_id`, `post_title`, `post_owner_id` tell one): answer an
+        earlier question, or ask one."""
         if self._by_bot(author_id, is_bot):
             return "ignored: written by the bot"
         created_at = created_at or self._clock()
+        picker: HelpPost | None = None
         async with self._sessions() as session, session.begin():
             lesson_id = await self._lesson_of_thread(session, thread_id)
             if lesson_id is None:
-                return "ignored: not a lesson post"
+                post = await self._help_post(
+                    session, thread_id, forum_id, post_title, post_owner_id, author_id, text
+                )
+                if post is None:
+                    return "ignored: not a lesson post"
+                outcome, picker = await self._in_help_post(
+                    session,
+                    post,
+                    message_id,
+                    str(author_id),
+                    author_name,
+                    text,
+                    reply_to=reply_to,
+                    staff=self.is_discord_staff(roles),
+                    created_at=created_at,
+                    guild_id=guild_id,
+                )
+        if lesson_id is None:
+            if picker is not None:
+                outcome += await self._offer_picker(picker)
+            return outcome
+        async with self._sessions() as session, session.begin():
             verdict = classify(text)
             answered = await self._answer(
                 session,
-                lesson_id,
+                _Scope(lesson_id=lesson_id),
                 answer_id=str(message_id),
                 author=str(author_id),
                 name=author_name,
@@ -224,6 +338,7 @@ class QuestionService:
                 sources=self._answered_from_discord(),
                 later="later_message",
                 is_question=verdict.is_question,
+                reply=reply_verdict(text),
             )
             if not verdict.is_question:
                 return f"answered {answered}" if answered else "ignored: not a question"
@@ -385,10 +500,11 @@ class QuestionService:
                     return self._reevaluate(row, body)
         created_at = _parse_time(comment.get("created_at")) or self._clock()
         verdict = classify(body)
-        # Only an answer needs to know who is staff: a question costs no request.
+        reply = reply_verdict(body)
+        # Only an answer needs to know who is staff: a question or thanks costs no request.
         staff = (
             action == "created"
-            and not verdict.is_question
+            and reply.substantive
             and await self.is_github_staff(login, comment.get("author_association"))
         )
         async with self._sessions() as session, session.begin():
@@ -407,7 +523,7 @@ class QuestionService:
                 # Comments on the issue are shown in the lesson's post: they answer both.
                 answered = await self._answer(
                     session,
-                    lesson_id,
+                    _Scope(lesson_id=lesson_id),
                     answer_id=comment_id,
                     author=login,
                     name=login,
@@ -417,6 +533,7 @@ class QuestionService:
                     sources=(QuestionSource.GITHUB, QuestionSource.DISCORD),
                     later="later_comment",
                     is_question=verdict.is_question,
+                    reply=reply,
                 )
             if not verdict.is_question:
                 return f"answered {answered}" if answered else "ignored: not a question"
@@ -539,18 +656,18 @@ class QuestionService:
         roles: Sequence[str | int] = (),
         message_id: int | None = None,
     ) -> ResolveResult:
-        """Resolve questions in a post (/resolve): the named one, else the asker's own, or
-        every open one of the lesson when staff runs it."""
+        """Resolve questions in a lesson's post or a help post (/resolve): the named one,
+        else the asker's own, or every open one of the lesson (or post) when staff runs it."""
         user = str(user_id)
         staff = self.is_discord_staff(roles)
         async with self._sessions() as session, session.begin():
             lesson_id = await self._lesson_of_thread(session, thread_id)
+            scope = _Scope(lesson_id=lesson_id)
             if lesson_id is None:
-                return ResolveResult("not_a_lesson_post")
-            query = select(Question).where(
-                Question.lesson_id == lesson_id,
-                Question.dropped_at.is_(None),
-            )
+                if await self._stored_help_post(session, thread_id) is None:
+                    return ResolveResult("not_a_lesson_post")
+                scope = _Scope(thread_id=thread_id)
+            query = select(Question).where(*scope.where(), Question.dropped_at.is_(None))
             if message_id is not None:
                 query = query.where(
                     Question.source == QuestionSource.DISCORD,
@@ -579,19 +696,265 @@ class QuestionService:
     async def list(self, open_only: bool = False, program: str | None = None) -> list[QuestionView]:
         """Return the questions (not dropped), oldest first; open: neither answered nor
         resolved, as the digest counts them."""
+        program_of = func.coalesce(Lesson.program, Question.program)
         query = (
-            select(Question, Lesson.program, Lesson.slug)
-            .join(Lesson, Lesson.id == Question.lesson_id)
+            select(Question, program_of, Lesson.slug)
+            .outerjoin(Lesson, Lesson.id == Question.lesson_id)
             .where(Question.dropped_at.is_(None))
             .order_by(Question.asked_at, Question.id)
         )
         if open_only:
             query = query.where(Question.resolved_at.is_(None), Question.answered_at.is_(None))
         if program:
-            query = query.where(Lesson.program == program)
+            query = query.where(program_of == program)
         async with self._sessions() as session:
             rows = (await session.execute(query)).all()
         return [_view(row, lesson_program, slug) for row, lesson_program, slug in rows]
+
+    # --- posts learners open ---------------------------------------------------------------
+
+    async def _help_post(
+        self,
+        session: AsyncSession,
+        thread_id: int,
+        forum_id: int | None,
+        title: str | None,
+        owner_id: int | str | None,
+        author_id: int | str,
+        text: str,
+    ) -> HelpPost | None:
+        """Return the help post a thread is, recording it the first time a message in a
+        post of a program's forum is seen (None: the thread is no program's post)."""
+        post = await self._stored_help_post(session, thread_id)
+        if post is not None or forum_id is None:
+            return post
+        # The bot's own posts are lessons' (a removed lesson's too), never help posts.
+        if owner_id is not None and self._by_bot(owner_id, False):
+            return None
+        lesson_post = select(LessonLink.id).where(LessonLink.discord_thread_id == thread_id)
+        if await session.scalar(lesson_post) is not None:
+            return None
+        program = await session.scalar(
+            select(ProgramForum.program).where(ProgramForum.discord_forum_id == forum_id)
+        )
+        if program is None:
+            return None
+        title = (title or "").strip()
+        post = HelpPost(
+            discord_thread_id=thread_id,
+            discord_forum_id=forum_id,
+            program=program,
+            author_id=str(owner_id if owner_id is not None else author_id),
+            title=title[:300],
+            locale=guess_locale(f"{title}\n{text}", self._settings.locale),
+        )
+        found = match_lesson(f"{title}\n{text}", await self._lesson_candidates(session, program))
+        if found is not None:
+            post.lesson_id = await self._ensure_lesson(session, found.identity)
+            post.linked_how = str(found.how)
+        session.add(post)
+        await session.flush()
+        log.info("help post %s in %s: %s", thread_id, program, _linked(found))
+        return post
+
+    async def _in_help_post(
+        self,
+        session: AsyncSession,
+        post: HelpPost,
+        message_id: int,
+        author: str,
+        name: str,
+        text: str,
+        *,
+        reply_to: int | None,
+        staff: bool,
+        created_at: datetime,
+        guild_id: int | None,
+    ) -> tuple[str, HelpPost | None]:
+        """Record a message in a help post; return the outcome, and the post when its
+        author should be offered the lesson picker."""
+        thread_id = post.discord_thread_id
+        # A forum post's first message has the post's id: it is the help asked for.
+        starter = message_id == thread_id and author == post.author_id
+        asked = f"{post.title}\n{text}".strip() if starter else text
+        verdict = classify(asked)
+        answered = 0
+        if not starter:
+            answered = await self._answer(
+                session,
+                _Scope(thread_id=thread_id),
+                answer_id=str(message_id),
+                author=author,
+                name=name,
+                staff=staff,
+                at=created_at,
+                reply_to=str(reply_to) if reply_to is not None else None,
+                sources=(QuestionSource.DISCORD,),
+                later="later_message",
+                is_question=verdict.is_question,
+                reply=reply_verdict(text),
+            )
+            if not verdict.is_question:
+                return (f"answered {answered}" if answered else "ignored: not a question"), None
+        recorded = await self._insert(
+            session,
+            Question(
+                source=QuestionSource.DISCORD,
+                external_id=str(message_id),
+                container_id=str(thread_id),
+                url=_message_url(guild_id, thread_id, message_id),
+                lesson_id=post.lesson_id,
+                program=post.program,
+                author_id=author,
+                author_name=name[:200],
+                text=asked,
+                asked_at=created_at,
+                rule=HELP_POST_RULE if starter else (verdict.rule.value if verdict.rule else None),
+                cue=(verdict.cue or "")[:200] or None,
+                locale=verdict.locale or (post.locale if starter else None),
+            ),
+        )
+        if not recorded:
+            return "ignored: already recorded", None
+        if starter:
+            said = f"question ({HELP_POST_RULE}, {post.locale or '?'})"
+            if post.lesson_id is not None:
+                return f"{said}, linked by {post.linked_how}", None
+            return said, post if post.picker_message_id is None else None
+        return _recorded(verdict, answered), None
+
+    async def _offer_picker(self, post: HelpPost) -> str:
+        """Post the lesson picker in a help post; return what became of it."""
+        if self.chat is None:
+            return ", no lesson named"
+        async with self._sessions() as session:
+            candidates = await self._lesson_candidates(session, post.program)
+        select_menu = self.picker(post, candidates)
+        if select_menu is None:
+            return ", no lesson to offer"
+        locale = post.locale or self._settings.locale
+        content = t(locale, "questions.picker.prompt", user=f"<@{post.author_id}>")
+        try:
+            [*_, message_id] = await self.chat.post_message(
+                post.discord_thread_id, content, select=select_menu
+            )
+        except Exception as error:
+            log.warning("help post %s: no picker: %s", post.discord_thread_id, error)
+            return ", picker not posted"
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(HelpPost)
+                .where(HelpPost.id == post.id)
+                .values(picker_message_id=message_id, updated_at=self._clock())
+            )
+        return ", lesson picker offered"
+
+    def picker(self, post: HelpPost, candidates: Sequence[LessonCandidate]) -> ChatSelect | None:
+        """Return the lesson picker of a help post: the program's lessons, likeliest first,
+        titled in the post's language (None when it has none to offer)."""
+        locale = post.locale or self._settings.locale
+        ranked = rank(post.title, candidates)
+        options = tuple(
+            ChatOption(
+                label=_title_in(candidate, locale, self._settings.content.default_locale),
+                value=candidate.identity,
+                description=candidate.identity,
+            )
+            for candidate in ranked
+            # An option's value holds at most 100 characters: a longer identity cannot fit.
+            if len(candidate.identity) <= OPTION_LIMIT
+        )[:PICKER_OPTIONS]
+        custom_id = f"{PICKER_PREFIX}{post.discord_thread_id}"
+        if not options or len(custom_id) > CUSTOM_ID_LIMIT:
+            return None
+        return ChatSelect(custom_id, t(locale, "questions.picker.placeholder"), options)
+
+    async def choose_lesson(
+        self, thread_id: int, user_id: int | str, identity: str, roles: Sequence[str | int] = ()
+    ) -> PickResult:
+        """Link a help post, and its questions, to the lesson its author (or staff) picked."""
+        async with self._sessions() as session, session.begin():
+            post = await self._stored_help_post(session, thread_id)
+            if post is None:
+                return PickResult("not_a_help_post")
+            if str(user_id) != post.author_id and not self.is_discord_staff(roles):
+                return PickResult("forbidden")
+            candidates = await self._lesson_candidates(session, post.program)
+            if identity not in {candidate.identity for candidate in candidates}:
+                return PickResult("unknown_lesson")
+            post.lesson_id = await self._ensure_lesson(session, identity)
+            post.linked_how = "picked"
+            linked = await session.execute(
+                update(Question)
+                .where(*_Scope(thread_id=thread_id).where())
+                .values(lesson_id=post.lesson_id, updated_at=self._clock())
+            )
+        return PickResult("linked", identity, linked.rowcount or 0)
+
+    async def _lesson_candidates(
+        self, session: AsyncSession, program: str
+    ) -> list[LessonCandidate]:
+        """Return a program's lessons with every name a post may give them: titles in every
+        locale (from the catalogue, else as last synced), page links, post and issue."""
+        rows = list(
+            await session.scalars(
+                select(Lesson)
+                .where(Lesson.program == program, Lesson.removed_at.is_(None))
+                .options(selectinload(Lesson.link), selectinload(Lesson.files))
+            )
+        )
+        stored = {row.slug: row for row in rows}
+        template = self._settings.site.lesson_url_template
+        catalogue = self._catalogue() if self._catalogue is not None else None
+        default = self._settings.content.default_locale
+        named: dict[str, tuple[dict[str, str], Lesson | None]] = {}
+        if catalogue is not None:
+            for lesson in catalogue.ordered_lessons():
+                if lesson.program == program and lesson.file(default, default).published:
+                    titles = {locale: file.title for locale, file in lesson.files.items()}
+                    named[lesson.slug] = (titles, stored.get(lesson.slug))
+        else:
+            for row in rows:
+                named[row.slug] = ({file.locale: file.title for file in row.files}, row)
+        candidates = []
+        for slug, (titles, row) in named.items():
+            link = row.link if row is not None else None
+            candidates.append(
+                LessonCandidate(
+                    identity=f"{program}/{slug}",
+                    slug=slug,
+                    titles=titles,
+                    page_urls=tuple(
+                        lesson_page_url(template, program, slug, locale) for locale in titles
+                    ),
+                    thread_id=link.discord_thread_id if link is not None else None,
+                    issue_url=link.github_issue_url if link is not None else None,
+                )
+            )
+        return candidates
+
+    @staticmethod
+    async def _ensure_lesson(session: AsyncSession, identity: str) -> int:
+        """Return the id of a lesson's row, adding it when no post or issue made it yet."""
+        program, _, slug = identity.partition("/")
+        # A sync may be adding the same lesson: let one insert win.
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        now = utcnow()
+        await session.execute(
+            insert(Lesson)
+            .values(program=program, slug=slug, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["program", "slug"])
+        )
+        found = await session.scalar(
+            select(Lesson.id).where(Lesson.program == program, Lesson.slug == slug)
+        )
+        assert found is not None
+        return found
+
+    @staticmethod
+    async def _stored_help_post(session: AsyncSession, thread_id: int) -> HelpPost | None:
+        return await session.scalar(select(HelpPost).where(HelpPost.discord_thread_id == thread_id))
 
     # --- shared -----------------------------------------------------------------------------
 
@@ -609,7 +972,7 @@ class QuestionService:
     async def _answer(
         self,
         session: AsyncSession,
-        lesson_id: int,
+        scope: _Scope,
         *,
         answer_id: str,
         author: str,
@@ -620,15 +983,19 @@ class QuestionService:
         sources: Sequence[QuestionSource],
         later: str,
         is_question: bool,
+        reply: ReplyVerdict,
     ) -> int:
-        """Mark the questions this message answers; return how many changed.
+        """Mark the question this message answers; return how many changed (0 or 1).
 
-        A reply answers the question it replies to. Any other message answers every
-        earlier question of the lesson from someone else, unless it is itself a question
-        (a learner asking theirs answers nobody).
+        A reply answers the question it replies to, whatever it says. Any other message
+        answers only when it is substantive (`reply_verdict`: thanks, "+1" or a learner's
+        own question answer nobody), and then only the newest question it can still
+        change: the latest one of the lesson (or help post), asked before it by someone
+        else, still open (or, for staff, not yet answered by staff). Earlier ones stay open
+        for the digest.
         """
         query = select(Question).where(
-            Question.lesson_id == lesson_id,
+            *scope.where(),
             Question.dropped_at.is_(None),
             Question.author_id != author,
             Question.external_id != answer_id,
@@ -636,18 +1003,25 @@ class QuestionService:
         how = later
         if reply_to is not None:
             replied = await self._question(session, QuestionSource.DISCORD, reply_to)
-            if replied is not None and replied.lesson_id == lesson_id:
+            if replied is not None and scope.holds(replied):
                 query = query.where(Question.id == replied.id)
                 how = "reply"
-            elif is_question:
+            elif is_question or not reply.substantive:
                 return 0
-        elif is_question:
+        elif is_question or not reply.substantive:
             return 0
         if how != "reply":
-            query = query.where(Question.source.in_(sources), Question.asked_at <= at)
+            query = (
+                query.where(
+                    Question.source.in_(sources),
+                    Question.asked_at <= at,
+                    Question.resolved_at.is_(None),
+                )
+                .order_by(Question.asked_at.desc(), Question.id.desc())
+                .limit(1)
+            )
         # Only questions this message can still change: unanswered ones, or (a staff
-        # answer) those no staff answered yet. Loading every earlier one grew with the
-        # square of a busy post's length.
+        # answer) those no staff answered yet.
         if staff:
             query = query.where(
                 or_(Question.answered_at.is_(None), Question.answered_by_staff.is_(False))
@@ -673,6 +1047,11 @@ class QuestionService:
             return "ignored: asked with /ask"
         if row.dropped_at is not None and row.drop_reason == "deleted":
             return "ignored: deleted"
+        if row.rule == HELP_POST_RULE:
+            # A help post asks whatever its message says: the title (its first line) stays.
+            title = row.text.split("\n", 1)[0]
+            row.text = f"{title}\n{text}".strip()
+            return "updated"
         verdict = classify(text)
         if not verdict.is_question:
             if row.dropped_at is None:
@@ -757,11 +1136,12 @@ def _parse_time(value: object) -> datetime | None:
         return None
 
 
-def _view(row: Question, program: str, slug: str) -> QuestionView:
+def _view(row: Question, program: str, slug: str | None) -> QuestionView:
     return QuestionView(
         id=row.id,
         source=str(row.source),
-        lesson=f"{program}/{slug}",
+        external_id=row.external_id,
+        lesson=f"{program}/{slug}" if slug is not None else "",
         program=program,
         author_id=row.author_id,
         author_name=row.author_name,
@@ -781,6 +1161,19 @@ def _view(row: Question, program: str, slug: str) -> QuestionView:
         dropped_at=row.dropped_at,
         drop_reason=row.drop_reason,
     )
+
+
+def _linked(found: LessonMatch | None) -> str:
+    """Say which lesson a help post names, and how."""
+    return f"names {found.identity} ({found.how}: {found.cue})" if found else "names no lesson"
+
+
+def _title_in(candidate: LessonCandidate, locale: str, default: str) -> str:
+    """Return a lesson's title in a locale, else the default locale's, else its slug."""
+    for code in (locale, locale.split("-")[0], default):
+        if code in candidate.titles:
+            return candidate.titles[code]
+    return candidate.slug
 
 
 def _recorded(verdict: QuestionVerdict, answered: int = 0) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Enum,
     ForeignKey,
@@ -332,12 +333,15 @@ class QuestionSource(enum.StrEnum):
 
 
 class Question(TimestampMixin, Base):
-    """A question asked in a lesson's thread or issue, tracked until answered or resolved."""
+    """A question asked in a lesson's thread or issue, or in a help post of a program,
+    tracked until answered or resolved."""
 
     __tablename__ = "questions"
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index("ix_questions_open", "resolved_at", "answered_at"),
+        # A question belongs to a lesson, or (in a help post not linked yet) to a program.
+        CheckConstraint("lesson_id IS NOT NULL OR program IS NOT NULL", name="lesson_or_program"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -346,7 +350,12 @@ class Question(TimestampMixin, Base):
     external_id: Mapped[str] = mapped_column(String(100))
     container_id: Mapped[str] = mapped_column(String(100))
     url: Mapped[str | None] = mapped_column(String(500))
-    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    # None while a help post's question is not linked to a lesson yet.
+    lesson_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id"), index=True)
+    # Set for questions asked in a help post (see HelpPost): the program of its forum. A
+    # question in a lesson's post or issue has its lesson's program and leaves this None,
+    # which is also how a message in a lesson's post tells them apart.
+    program: Mapped[str | None] = mapped_column(String(100))
     author_id: Mapped[str] = mapped_column(String(200))
     author_name: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
@@ -370,7 +379,29 @@ class Question(TimestampMixin, Base):
     dropped_at: Mapped[datetime | None]
     drop_reason: Mapped[str | None] = mapped_column(String(32))
 
-    lesson: Mapped[Lesson] = relationship()
+    lesson: Mapped[Lesson | None] = relationship()
+
+
+class HelpPost(TimestampMixin, Base):
+    """A post a learner opened in a program's forum: its starter message is a question of
+    the program, linked to a lesson when the post names one or its author picks one."""
+
+    __tablename__ = "help_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discord_thread_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    discord_forum_id: Mapped[int] = mapped_column(BigInteger)
+    program: Mapped[str] = mapped_column(String(100))
+    author_id: Mapped[str] = mapped_column(String(200))
+    # The post's title: its starter question reads title and message together.
+    title: Mapped[str] = mapped_column(String(300))
+    # The language the post is written in, which the lesson picker speaks.
+    locale: Mapped[str | None] = mapped_column(String(16))
+    lesson_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id"))
+    # How the lesson was found: page_link, post_link, issue_link, slug, title or picked.
+    linked_how: Mapped[str | None] = mapped_column(String(32))
+    # The bot's message with the lesson picker, edited once a lesson is picked.
+    picker_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class DigestRunStatus(enum.StrEnum):

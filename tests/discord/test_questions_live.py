@@ -12,15 +12,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import QuestionsSettings
+from bot.config import QuestionsSettings, Settings
 from bot.discord.client import BotServices, LessonBot, create_bot
 from bot.discord.cogs.questions import add_questions_cog, parse_message_link
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
 from bot.sandbox.discord import DiscordSandbox
+from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
+from bot.services.outbox import Outbox
 from bot.services.questions import QuestionService
+from bot.services.signing import Signer
 from bot.store.models import Lesson, LessonLink, ProgramForum, Question
 from tests.discord.support import BOT_TOKEN, LESSONS, make_settings
 
@@ -67,6 +70,7 @@ class Running:
     questions: QuestionService
     thread: int
     created: list[str]
+    settings: Settings
 
 
 async def link_lesson(
@@ -112,10 +116,13 @@ async def running(
         settings,
         questions=QuestionsSettings(staff_role_ids=(str(guild["roles"]["maintainers"]),)),
     )
-    directory = LessonDirectory(load_catalogue(LESSONS), "en")
+    catalogue = load_catalogue(LESSONS)
+    directory = LessonDirectory(catalogue, "en")
     links = LinkDirectory(session_factory)
     bot = create_bot(settings, BotServices(lessons=directory, links=links), guild_ready_timeout=0.1)
-    questions = QuestionService(session_factory, settings, chat=bot.chat)
+    questions = QuestionService(
+        session_factory, settings, chat=bot.chat, catalogue=lambda: catalogue
+    )
     created: list[str] = []
 
     async def create(identity: str) -> None:
@@ -137,7 +144,7 @@ async def running(
             task.result()
         raise TimeoutError(f"the bot was not ready within {READY_TIMEOUT}s")
     thread = await link_lesson(session_factory, bot, guild, LESSON)
-    yield Running(bot, questions, thread, created)
+    yield Running(bot, questions, thread, created, settings)
     await bot.close()
     await asyncio.wait_for(task, READY_TIMEOUT)
 
@@ -184,7 +191,7 @@ async def test_posts_are_captured_answered_by_staff_and_resolved_with_a_check_ma
     thread = running.thread
     ana = await sandbox.post_message(thread, ANA, "¿Cómo se limpian los datos?")
     ben = await sandbox.post_message(thread, BEN, "How do I load a CSV file")
-    thanks = await sandbox.post_message(thread, BEN, "Great lesson, thanks!")
+    answer = await sandbox.post_message(thread, BEN, "Use dropna to drop empty rows.")
     ana_id, ben_id = int(ana["id"]), int(ben["id"])
 
     async def both_recorded() -> bool:
@@ -196,8 +203,10 @@ async def test_posts_are_captured_answered_by_staff_and_resolved_with_a_check_ma
     assert (first.author_id, first.locale, first.rule) == (str(ANA), "es", "question_mark")
     assert (second.author_id, second.locale) == (str(BEN), "en")
     assert first.url == f"https://discord.com/channels/{guild['id']}/{thread}/{ana_id}"
-    # Ben's "thanks" is no question, but it is a later message by someone else: an answer.
-    assert first.answer_id == thanks["id"] and not first.answered_by_staff
+    # Ben's answer is a later message by someone else: it answers the newest open question
+    # that is not his own, Ana's.
+    assert first.answer_id == answer["id"] and not first.answered_by_staff
+    assert first.answered_how == "later_message"
 
     # The maintainer replies to Ben's question: a staff answer to that one.
     await sandbox.post_message(thread, MAYA, "Use pandas.read_csv.", reply_to=ben_id)
@@ -237,6 +246,35 @@ async def test_posts_are_captured_answered_by_staff_and_resolved_with_a_check_ma
         return found is not None and found.resolved_by == str(MAYA)
 
     await eventually(ana_resolved, "resolved by a maintainer's ✅")
+
+
+async def test_thanks_from_someone_else_leave_the_question_open_in_the_digest(
+    sandbox: Any, guild: dict[str, Any], running: Running, session_factory: Sessions
+) -> None:
+    thread = running.thread
+    asked = await sandbox.post_message(thread, ANA, "¿Cómo se limpian los datos?")
+    await sandbox.post_message(thread, BEN, "Great lesson, thanks!")
+    await sandbox.post_message(thread, MAYA, "+1, same here")
+    # A marker message the bot handles after the chatter: once it is recorded, all was seen.
+    marker = await sandbox.post_message(thread, BEN, "How do I load a CSV file?")
+
+    async def seen() -> bool:
+        return await question_of(session_factory, int(marker["id"])) is not None
+
+    await eventually(seen, "the chatter and the marker question handled")
+    found = await question_of(session_factory, int(asked["id"]))
+    assert found is not None and found.answered_at is None and found.answer_id is None
+
+    digests = DigestService(
+        session_factory,
+        Outbox(session_factory),
+        running.settings,
+        signer=Signer(b"k" * 32),
+    )
+    digest = await digests.build()
+    shown = {q.id: q for p in digest.programs for lesson in p.lessons for q in lesson.questions}
+    assert found.id in shown and shown[found.id].excerpt == "¿Cómo se limpian los datos?"
+    assert digest.open_count == 2
 
 
 async def test_edits_and_deletions_are_re_evaluated(
@@ -409,6 +447,88 @@ async def test_ask_names_a_lesson_and_creates_its_post_lazily(
     assert [m["content"] for m in sandbox.channel_messages(thread)][-1].endswith(
         "> How do I check an answer"
     )
+
+
+async def test_a_post_a_learner_opens_is_tracked_and_linked_by_the_lesson_picker(
+    sandbox: Any, guild: dict[str, Any], running: Running, session_factory: Sessions
+) -> None:
+    forum = guild["channels"]["data-basics"]
+    # Naming a lesson's title links the post at once; no picker.
+    named = await sandbox.create_thread(
+        forum, BEN, "Stuck on Cleaning Data", "My notebook drops every row"
+    )
+    # Naming none: the author is offered the program's lessons, in the post's language.
+    post = await sandbox.create_thread(
+        forum, ANA, "Atascado en el cuestionario", "No consigo pasar la pregunta 3."
+    )
+    thread = int(post["id"])
+
+    def picker_message() -> dict[str, Any] | None:
+        for message in sandbox.channel_messages(thread):
+            if message["author"]["id"] == str(sandbox.bot_user_id) and message["components"]:
+                return message
+        return None
+
+    async def offered() -> bool:
+        return picker_message() is not None
+
+    await eventually(offered, "the lesson picker posted in Ana's post")
+    picker = picker_message()
+    assert picker is not None
+    assert picker["content"] == t("es", "questions.picker.prompt", user=f"<@{ANA}>")
+    [select] = picker["components"][0]["components"]
+    assert (select["type"], select["custom_id"]) == (3, f"lessonbot:pick:{thread}")
+    assert select["placeholder"] == t("es", "questions.picker.placeholder")
+    options = {option["value"]: option["label"] for option in select["options"]}
+    assert options["data-basics/cleaning-data"] == "Limpieza de datos"
+    assert len(options) == 3  # the program's lessons, not the other program's
+
+    [first, second] = await questions_in(session_factory)
+    assert (first.container_id, first.rule, first.program) == (
+        named["id"],
+        "help_post",
+        "data-basics",
+    )
+    assert first.lesson_id is not None
+    assert (second.container_id, second.lesson_id, second.program) == (
+        str(thread),
+        None,
+        "data-basics",
+    )
+    assert second.text == "Atascado en el cuestionario\nNo consigo pasar la pregunta 3."
+    [unlinked] = [view for view in await running.questions.list() if not view.lesson]
+    assert unlinked.external_id == str(thread)
+
+    # Someone else's pick is refused, quietly; the author's links the post and says so.
+    refused = await sandbox.click(
+        thread, int(picker["id"]), BEN, select["custom_id"], ["data-basics/what-is-data"]
+    )
+    (answer,) = await sandbox.wait_for_interaction_response(refused, timeout=ANSWER_TIMEOUT)
+    assert answer["data"]["content"] == t("en", "questions.picker.forbidden")
+    assert answer["data"]["flags"] & EPHEMERAL
+    picked = await sandbox.click(
+        thread, int(picker["id"]), ANA, select["custom_id"], ["data-basics/cleaning-data"]
+    )
+    (update,) = await sandbox.wait_for_interaction_response(picked, timeout=ANSWER_TIMEOUT)
+    assert update["type"] == 7
+    linked = t("es", "questions.picker.linked", lesson="Limpieza de datos")
+    assert sandbox.message(thread, int(picker["id"]))["content"] == linked
+    assert sandbox.message(thread, int(picker["id"]))["components"] == []
+    [view] = [view for view in await running.questions.list() if view.external_id == str(thread)]
+    assert view.lesson == "data-basics/cleaning-data"
+
+    # Later messages follow the rules of lesson posts: thanks answer nothing, an answer does.
+    await sandbox.post_message(thread, BEN, "¡Gracias por preguntar!")
+    await sandbox.post_message(thread, BEN, "Tienes que leer la pista bajo el gráfico.")
+
+    async def answered() -> bool:
+        found = await question_of(session_factory, thread)
+        return found is not None and found.answered_at is not None
+
+    await eventually(answered, "Ana's post answered by Ben's answer")
+    found = await question_of(session_factory, thread)
+    assert found is not None and found.answered_how == "later_message"
+    assert found.answer_id != str(thread) and found.answered_by == "ben"
 
 
 def test_message_links_are_parsed() -> None:

@@ -34,7 +34,7 @@ def question(
     *,
     hours: float,
     program: str = "python",
-    lesson: str = "loops",
+    lesson: str | None = "loops",
     locale: str | None = "en",
     text: str = "How do I break out of a loop?",
     answered_after: float | None = None,
@@ -45,7 +45,7 @@ def question(
         id=qid,
         program=program,
         lesson=lesson,
-        title=lesson.title(),
+        title=lesson.title() if lesson else "",
         author=f"learner{qid}",
         text=text,
         asked_at=asked,
@@ -222,3 +222,30 @@ def test_many_questions_split_across_embeds_within_discords_limits() -> None:
     # Nothing is cut: every question's link is in some embed.
     for i in range(600):
         assert f"/2/{i})" in shown
+
+
+def test_questions_from_posts_naming_no_lesson_are_listed_under_their_program() -> None:
+    questions = [
+        question(1, hours=2),
+        question(2, hours=50, lesson=None, text="Stuck on the quiz in lesson 3"),
+        question(3, hours=5, lesson=None, program="data", locale="es"),
+        question(4, hours=1, lesson=None, answered_after=0.5),  # answered: not open
+    ]
+    digest = build_digest(questions, now=NOW)
+    assert digest.open_count == 3
+    data, python = digest.programs
+    # The unlinked group closes its program, whatever the age of its questions.
+    assert [(g.lesson, g.unlinked) for g in python.lessons] == [("loops", False), ("", True)]
+    assert [q.id for q in python.lessons[1].questions] == [2]
+    assert python.count == 2
+    assert [(g.unlinked, [q.id for q in g.questions]) for g in data.lessons] == [(True, [3])]
+    # Not a lesson: never among the lessons with the most open questions.
+    assert [lesson.lesson for lesson, _ in digest.top_lessons] == ["loops"]
+    for locale in LOCALES:
+        heading = load_catalog(locale).messages["digest.unlinked"]
+        assert isinstance(heading, str)
+        assert f"### {heading}" in render_markdown(digest, locale).replace("\\", "")
+        assert heading in render_text(digest, locale)
+        fields = [name for embed in render_embeds(digest, locale) for name, _ in embed.fields]
+        assert heading in [name.replace("\\", "") for name in fields]
+    assert "Stuck on the quiz in lesson 3" in render_text(digest, "en")

@@ -211,7 +211,9 @@ async def test_the_bots_own_messages_are_never_questions_or_answers(lessons: Ses
     assert row.answered_at is None
 
 
-async def test_a_later_message_by_someone_else_answers(lessons: Sessions) -> None:
+async def test_a_later_message_by_someone_else_answers_the_newest_open_question(
+    lessons: Sessions,
+) -> None:
     questions, _, _ = service(lessons)
     await say(questions, 1, 1, "How do I pipe?")
     # The asker adding detail answers nothing; another learner's own question neither.
@@ -219,17 +221,58 @@ async def test_a_later_message_by_someone_else_answers(lessons: Sessions) -> Non
         "ignored: not a question"
     )
     await say(questions, 3, 2, "Why does grep hang?", minutes=2)
-    assert await say(questions, 4, 3, "Put the pipe between them.", minutes=3) == "answered 2"
+    assert await say(questions, 4, 3, "Put the pipe between them.", minutes=3) == "answered 1"
 
     first, second = await rows(lessons)
-    assert (first.answered_by, first.answered_how, first.answer_id) == (
+    # Only the latest open question is answered: the earlier one stays open for the digest.
+    assert first.answered_at is None
+    assert (second.answered_by, second.answered_how, second.answer_id) == (
         "user3",
         "later_message",
         "4",
     )
-    assert first.answered_at == T0 + timedelta(minutes=3)
-    assert not first.answered_by_staff
-    assert second.answered_at is not None
+    assert second.answered_at == T0 + timedelta(minutes=3)
+    assert not second.answered_by_staff
+    # The next answer goes to the next newest one still open.
+    assert await say(questions, 5, 4, "Use ls | grep txt.", minutes=4) == "answered 1"
+    first, _ = await rows(lessons)
+    assert (first.answered_by, first.answer_id) == ("user4", "5")
+    assert await say(questions, 6, 5, "Or use find.", minutes=5) == "ignored: not a question"
+
+
+async def test_chatter_after_a_question_answers_nothing(lessons: Sessions) -> None:
+    questions, _, _ = service(lessons)
+    await say(questions, 1, 1, "How do I pipe?")
+    for n, text in enumerate(
+        ["Great lesson, thanks!", "+1, same here", "👍", "https://example.org/pipes", "lol"], 2
+    ):
+        assert await say(questions, n, n, text, minutes=n) == "ignored: not a question", text
+    # A maintainer's thanks is chatter too.
+    assert await say(questions, 8, 8, "Thanks everyone!", minutes=8, roles=(STAFF_ROLE,)) == (
+        "ignored: not a question"
+    )
+    [view] = await questions.list(open_only=True)
+    assert (view.external_id, view.state) == ("1", "open")
+
+    # Thanks that go on to answer do answer.
+    text = "Thanks! You need to restart the kernel after installing."
+    assert await say(questions, 9, 9, text, minutes=9) == "answered 1"
+    [row] = await rows(lessons)
+    assert (row.answered_by, row.answered_how, row.answer_id) == ("user9", "later_message", "9")
+
+
+async def test_a_later_answer_skips_the_answerers_own_and_resolved_questions(
+    lessons: Sessions,
+) -> None:
+    questions, _, _ = service(lessons)
+    await say(questions, 1, 1, "How do I pipe?")
+    await say(questions, 2, 2, "Why does grep hang?", minutes=1)
+    await say(questions, 3, 3, "What is tee?", minutes=2)
+    await questions.on_reaction(3, 3, "✅", True)
+    # Learner 2 answers: not their own question, not the resolved one, but learner 1's.
+    assert await say(questions, 4, 2, "Pipe it: ls | grep x.", minutes=3) == "answered 1"
+    first, second, third = await rows(lessons)
+    assert (first.answer_id, second.answered_at, third.answered_at) == ("4", None, None)
 
 
 async def test_a_reply_answers_only_the_question_it_replies_to(lessons: Sessions) -> None:
@@ -249,15 +292,16 @@ async def test_a_reply_answers_only_the_question_it_replies_to(lessons: Sessions
 async def test_staff_answers_are_marked_even_after_a_first_reply(lessons: Sessions) -> None:
     questions, _, _ = service(lessons)
     await say(questions, 1, 1, "How do I pipe?")
-    await say(questions, 2, 2, "No idea, sorry.", minutes=1)
+    assert await say(questions, 2, 2, "No idea, sorry.", minutes=1) == "ignored: not a question"
+    await say(questions, 3, 4, "Try piping into grep.", minutes=1)
     [row] = await rows(lessons)
-    assert not row.answered_by_staff
-    assert await say(questions, 3, 3, "Use |.", minutes=2, roles=("1", STAFF_ROLE)) == (
+    assert (row.answered_by, row.answered_by_staff) == ("user4", False)
+    assert await say(questions, 5, 3, "Use |.", minutes=2, roles=("1", STAFF_ROLE)) == (
         "answered 1"
     )
     [row] = await rows(lessons)
     # The first reply stays the first answer (for the time to first reply).
-    assert (row.answered_by, row.answered_by_staff) == ("user2", True)
+    assert (row.answered_by, row.answered_by_staff) == ("user4", True)
 
 
 async def test_questions_of_other_lessons_are_not_answered(lessons: Sessions) -> None:
@@ -490,6 +534,22 @@ async def test_issue_comments_are_captured_answered_and_dropped(lessons: Session
     assert await questions.list() == []
 
 
+async def test_chatter_on_the_issue_answers_nothing_and_asks_no_permission(
+    lessons: Sessions,
+) -> None:
+    github = FakeGitHub({"maya": "write"})
+    questions, _, _ = service(lessons, github)
+    await questions.on_issue_comment(comment_payload("created", 1, "learner", "Why is it slow?"))
+    for n, body in enumerate(["Great lesson, thanks!", "+1", "I have the same question"], 2):
+        outcome = await questions.on_issue_comment(
+            comment_payload("created", n, "maya", body, minutes=n)
+        )
+        assert outcome == "ignored: not a question", body
+    assert github.asked == []
+    [row] = await rows(lessons)
+    assert row.answered_at is None
+
+
 async def test_an_issue_comment_answers_the_lessons_discord_questions_too(
     lessons: Sessions,
 ) -> None:
@@ -672,7 +732,8 @@ async def test_comments_from_the_github_sandbox_are_tracked(
                 return found.create_comment(body)
 
             asked = await asyncio.to_thread(comment, "learner", "Pourquoi ça bloque")
-            await asyncio.to_thread(comment, "friend", "Why indeed?")
+            # Thanks and "+1" from another learner answer nothing (and cost no request).
+            await asyncio.to_thread(comment, "friend", "+1, same here. Thanks!")
             await asyncio.to_thread(comment, "maya", "Add `-u` to the command.")
             # The bot's own comment (a mirror of a Discord message) never counts.
             hidden = marker("discord_message", "1")
@@ -693,20 +754,20 @@ async def test_comments_from_the_github_sandbox_are_tracked(
             adapter.close()
     assert outcomes == [
         "question (interrogative_opening, fr)",
-        "question (question_mark, ?)",
-        "answered 2",
+        "ignored: not a question",
+        "answered 1",
         "ignored: written by the bot or mirrored from Discord",
         "updated",
     ]
-    first, second = await rows(session_factory)
+    [first] = await rows(session_factory)
     assert (first.author_id, first.text, first.locale) == (
         "learner",
         "Pourquoi ça bloque avec grep",
         "fr",
     )
-    assert (first.answered_by, first.answered_by_staff, second.answered_by_staff) == (
+    assert (first.answered_by, first.answered_how, first.answered_by_staff) == (
         "maya",
-        True,
+        "later_comment",
         True,
     )
     assert first.url == asked.html_url

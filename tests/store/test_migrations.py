@@ -39,6 +39,7 @@ def test_models_declare_the_expected_tables() -> None:
         "suggestion_credits",
         "suggestion_events",
         "app_secrets",
+        "help_posts",
     }
 
 

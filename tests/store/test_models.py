@@ -423,6 +423,17 @@ async def test_duplicate_question_source_and_external_id_is_refused(
             await session.commit()
 
 
+async def test_a_question_needs_a_lesson_or_a_program(session_factory: Sessions) -> None:
+    async with session_factory() as session:
+        # A help post's question before its lesson is known: the program is enough.
+        session.add(_question(None, "601", program="python"))  # type: ignore[arg-type]
+        await session.commit()
+    async with session_factory() as session:
+        session.add(_question(None, "602"))  # type: ignore[arg-type]
+        with pytest.raises(IntegrityError):
+            await session.commit()
+
+
 async def test_duplicate_outbox_dedupe_key_is_refused(session_factory: Sessions) -> None:
     async with session_factory() as session:
         session.add(OutboxJob(kind="open_pull_request", payload={}, dedupe_key="pr:1"))

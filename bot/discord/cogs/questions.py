@@ -1,14 +1,16 @@
-"""Questions in lesson posts: messages, edits, deletions and ✅ reactions, `/ask`, `/resolve`.
+"""Questions in lesson posts and in posts learners open in a program's forum: messages,
+edits, deletions and ✅ reactions, `/ask`, `/resolve`, and the lesson picker of a help post.
 
-Everything said in a lesson's forum post goes to the question service, which decides what
-is a question, what answers one and who resolved it; this cog only translates Discord's
-events and commands into its calls.
+Everything said in a forum post goes to the question service, which decides what is a
+question, what answers one, who resolved it and which lesson a help post is about; this cog
+only translates Discord's events, commands and picks into its calls.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -20,7 +22,7 @@ from bot.discord.translator import described
 from bot.i18n import t
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
-from bot.services.questions import ASK_LIMIT, QuestionError, QuestionService
+from bot.services.questions import ASK_LIMIT, PICKER_PREFIX, QuestionError, QuestionService
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,43 @@ def parse_message_link(text: str) -> tuple[int | None, int] | None:
 def _role_ids(member: object) -> list[str]:
     """Return a member's role ids as strings (none for a plain user)."""
     return [str(role.id) for role in getattr(member, "roles", None) or ()]
+
+
+class LessonPicker(
+    discord.ui.DynamicItem[discord.ui.Select[Any]],
+    template=re.escape(PICKER_PREFIX) + r"(?P<thread>\d+)",
+):
+    """A help post's lesson picker: the thread is in its custom_id, so a pick made after a
+    restart still finds its post."""
+
+    def __init__(self, thread_id: int) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"{PICKER_PREFIX}{thread_id}",
+                options=[discord.SelectOption(label="-", value="-")],
+            )
+        )
+        self.thread_id = thread_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> LessonPicker:
+        """Rebuild the picker from a pick in any help post."""
+        return cls(int(match["thread"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Link the post to the lesson picked."""
+        client = interaction.client
+        cog = client.get_cog("QuestionsCog") if isinstance(client, commands.Bot) else None
+        values = (interaction.data or {}).get("values") or []
+        if not isinstance(cog, QuestionsCog) or not values:
+            return
+        await cog.picked(interaction, self.thread_id, str(values[0]))
 
 
 class QuestionsCog(commands.Cog, name="QuestionsCog"):
@@ -74,9 +113,10 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
         reply_to = None
         if message.type == discord.MessageType.reply and message.reference is not None:
             reply_to = message.reference.message_id
+        thread = message.channel
         try:
             outcome = await self.questions.on_discord_message(
-                message.channel.id,
+                thread.id,
                 message.id,
                 message.author.id,
                 message.author.display_name,
@@ -86,6 +126,10 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
                 roles=_role_ids(message.author),
                 created_at=message.created_at,
                 guild_id=message.guild.id,
+                # A post someone opened in a program's forum is a help post of the program.
+                forum_id=thread.parent_id,
+                post_title=thread.name,
+                post_owner_id=thread.owner_id,
             )
         except Exception:
             log.exception("message %s: could not record it", message.id)
@@ -278,6 +322,29 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
         }.get(result.outcome, lambda: t(locale, "questions.not_a_lesson_post"))()
         await reply(interaction, text, ephemeral=True)
 
+    async def picked(self, interaction: discord.Interaction, thread_id: int, identity: str) -> None:
+        """Link a help post to the lesson picked, and say so in place of the picker."""
+        locale = interaction.locale.value
+        result = await self.questions.choose_lesson(
+            thread_id, interaction.user.id, identity, _role_ids(interaction.user)
+        )
+        if result.outcome == "forbidden":
+            await _picked_reply(interaction, t(locale, "questions.picker.forbidden"))
+            return
+        if result.outcome != "linked":
+            await _picked_reply(interaction, t(locale, "questions.picker.unknown"))
+            return
+        summary = self.lessons.describe(identity, locale) if self.lessons else None
+        title = discord.utils.escape_markdown(summary.title if summary else identity)
+        await interaction.response.edit_message(
+            content=t(locale, "questions.picker.linked", lesson=title), view=None
+        )
+
+
+async def _picked_reply(interaction: discord.Interaction, text: str) -> None:
+    """Tell only the person who picked why nothing changed."""
+    await reply(interaction, text, ephemeral=True)
+
 
 async def add_questions_cog(
     bot: commands.Bot,
@@ -288,4 +355,5 @@ async def add_questions_cog(
     """Add the questions cog to a bot; return it."""
     cog = QuestionsCog(questions, lessons, links, client=bot)
     await bot.add_cog(cog)
+    bot.add_dynamic_items(LessonPicker)
     return cog

@@ -437,3 +437,51 @@ async def test_modal_limits_are_enforced(
     modal["title"] = "Fine"
     status, _, _ = await raw("POST", url, {"type": 9, "data": modal}, token=None)
     assert status == 204
+
+
+async def test_a_pick_in_a_string_select_sends_the_chosen_values(
+    sandbox: DiscordSandbox, guild: dict[str, Any], raw: Callable[..., Any]
+) -> None:
+    general = guild["channels"]["general"]
+    select = {
+        "type": 3,
+        "custom_id": "lessonbot:pick:42",
+        "placeholder": "Choose a lesson",
+        "options": [
+            {"label": "Cleaning Data", "value": "data-basics/cleaning-data"},
+            {"label": "What Is Data?", "value": "data-basics/what-is-data"},
+        ],
+    }
+    status, _, sent = await raw(
+        "POST",
+        f"/channels/{general}/messages",
+        {"content": "Which lesson?", "components": [{"type": 1, "components": [select]}]},
+    )
+    assert status == 200
+    [row] = sent["components"]
+    assert row["components"][0]["options"][0]["value"] == "data-basics/cleaning-data"
+    message_id = int(sent["id"])
+    picked = await sandbox.click(
+        general, message_id, ANA, "lessonbot:pick:42", ["data-basics/what-is-data"]
+    )
+    interaction = sandbox.context.state.interactions[picked]
+    # Discord's MESSAGE_COMPONENT: type 3, with the select's type and the values picked.
+    assert interaction.type == 3
+    assert interaction.data == {
+        "custom_id": "lessonbot:pick:42",
+        "component_type": 3,
+        "values": ["data-basics/what-is-data"],
+    }
+    assert interaction.payload["message"]["id"] == sent["id"]
+    with pytest.raises(ValueError, match="offers only"):
+        await sandbox.click(general, message_id, ANA, "lessonbot:pick:42", ["other/lesson"])
+    with pytest.raises(ValueError, match="1 to 1 values"):
+        await sandbox.click(general, message_id, ANA, "lessonbot:pick:42", [])
+    # More than 25 options is refused as Discord refuses it.
+    select["options"] = [{"label": f"L{n}", "value": f"p/l{n}"} for n in range(26)]
+    status, _, body = await raw(
+        "POST",
+        f"/channels/{general}/messages",
+        {"content": "Too many", "components": [{"type": 1, "components": [select]}]},
+    )
+    assert status == 400, body
