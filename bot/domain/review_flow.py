@@ -78,8 +78,3 @@ def target_of(event: str, current: str) -> str | None:
     if target != current and not can_move(current, target):
         return None
     return target
-
-
-def is_final(status: str) -> bool:
-    """Tell whether nothing can move a suggestion on from `status` but a merge."""
-    return status in (MERGED, CLOSED, WITHDRAWN)
