@@ -421,6 +421,15 @@ class GitHubSandbox(ThreadedServer):
         self._changed()
         return bot_login
 
+    def replace_text(self, old: str, new: str) -> int:
+        """Replace `old` by `new` in every body of an issue, pull request, comment or review
+        (e.g. a moved server's address); return how many changed. Call it from the
+        sandbox's own loop, or before anything else writes."""
+        changed = world.replace_text(self.state, old, new)
+        if changed:
+            self._changed()
+        return changed
+
     def add_collaborator(self, login: str, permission: str = "write") -> None:
         """Give `login` a role on the repository: read, triage, write, maintain or admin."""
         if permission not in access.ROLES:
