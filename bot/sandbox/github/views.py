@@ -54,6 +54,15 @@ _SUGGESTION = re.compile(
 )
 
 
+# GitHub renders nothing of an HTML comment; the bot hides its markers in them.
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+def _markdown(text: str | None) -> str:
+    """Render GitHub Markdown safely, without the HTML comments GitHub hides."""
+    return markdown_html(_HTML_COMMENT.sub("", text or ""))
+
+
 def is_view_route(request: web.Request) -> bool:
     """Tell whether the route matched for `request` is one of these pages."""
     name = request.match_info.route.name
@@ -260,7 +269,7 @@ async def repo_page(request: web.Request) -> web.Response:
             if found is not None and len(found[1]) <= MAX_FILE_BYTES:
                 text = found[1].decode("utf-8", "replace")
                 readme = f'<article class="box"><header>{esc(entry.path)}</header>'
-                readme += f'<div class="body" dir="auto">{markdown_html(text)}</div></article>'
+                readme += f'<div class="body" dir="auto">{_markdown(text)}</div></article>'
             break
     body = (
         f"{head}{nav}<p class=meta>Default branch {esc(repo.default_branch)} · "
@@ -441,7 +450,7 @@ def _comment_items(repo: Repo, issue: Issue) -> list[tuple[datetime, str]]:
                 f"issuecomment-{comment.id}",
                 f"{_person(comment.user)} commented {when(comment.created_at)} · "
                 f'<a href="#issuecomment-{comment.id}">link</a>',
-                markdown_html(comment.body),
+                _markdown(comment.body),
             ),
         )
         for comment in issue.comments
@@ -466,7 +475,7 @@ async def issue_page(request: web.Request) -> web.StreamResponse:
     opening = _box(
         f"issue-{issue.number}",
         f"{_person(issue.user)} wrote {when(issue.created_at)}",
-        markdown_html(issue.body),
+        _markdown(issue.body),
     )
     items = sorted(_comment_items(repo, issue) + _events(repo, issue), key=lambda item: item[0])
     body = _issue_head(repo, issue) + opening + "".join(shown for _, shown in items)
@@ -548,7 +557,7 @@ async def _review_comment_html(repo: Repo, issue: Issue, comment: ReviewComment)
     position = 0
     old: list[tuple[int, str]] | None = None
     for found in _SUGGESTION.finditer(text):
-        parts.append(markdown_html(text[position : found.start()]))
+        parts.append(_markdown(text[position : found.start()]))
         if old is None:
             old = await _commented_lines(repo, comment)
         proposed = found.group("body").removesuffix("\n")
@@ -558,7 +567,7 @@ async def _review_comment_html(repo: Repo, issue: Issue, comment: ReviewComment)
             f"{line_diff(old, new, f'Suggested change to {comment.path}')}</div>"
         )
         position = found.end()
-    parts.append(markdown_html(text[position:]))
+    parts.append(_markdown(text[position:]))
     return "".join(parts)
 
 
@@ -619,12 +628,13 @@ async def _review_item(repo: Repo, issue: Issue, pull: Pull, review: Review) -> 
         "DISMISSED": "reviewed (dismissed)",
     }.get(review.state, "reviewed")
     threads = "".join([await _thread_html(repo, issue, pull, root) for root in roots])
+    state = review.state.replace("_", " ").capitalize()  # CHANGES_REQUESTED: Changes requested
     header = (
-        f'<span class="state state-{esc(review.state)}">{esc(review.state.title())}</span> '
+        f'<span class="state state-{esc(review.state)}">{esc(state)}</span> '
         f"{_person(review.user)} {verb} {when(review.submitted_at)} · "
         f'<a href="#pullrequestreview-{review.id}">link</a>'
     )
-    body = markdown_html(review.body) if review.body else ""
+    body = _markdown(review.body) if review.body else ""
     return (
         f'<article class="box" id="pullrequestreview-{review.id}"><header>{header}</header>'
         f'<div class="body" dir="auto">{body}{threads}</div></article>'
@@ -643,7 +653,7 @@ async def pull_page(request: web.Request) -> web.StreamResponse:
     opening = _box(
         f"issue-{issue.number}",
         f"{_person(issue.user)} wrote {when(issue.created_at)}",
-        markdown_html(issue.body),
+        _markdown(issue.body),
     )
     items = _comment_items(repo, issue) + _events(repo, issue)
     for review in pull.reviews:

@@ -37,7 +37,8 @@ def test_an_issue_page_shows_its_comments_as_text(
     gh: Callable[..., Github], raw: Callable[..., Reply]
 ) -> None:
     repo = gh("lessonbot").get_repo("lessons/content")
-    issue = repo.create_issue("Pipes <b>lesson</b>", body="Discuss **pipes** here.")
+    body = "Discuss **pipes** here.\n\n<!-- lessonbot:lesson=demo/pipes -->\n"
+    issue = repo.create_issue("Pipes <b>lesson</b>", body=body)
     comment = (
         gh("ana")
         .get_repo("lessons/content")
@@ -53,6 +54,7 @@ def test_an_issue_page_shows_its_comments_as_text(
     assert "javascript:" not in text
     assert f'id="issuecomment-{comment.id}"' in text
     assert "<strong>pipes</strong>" in text
+    assert "lessonbot:lesson" not in text  # GitHub shows no HTML comment, nor does this
     shown = visible(text)
     assert "Pipes <b>lesson</b>" in shown and SCRIPT in shown and "ana" in shown
     # The comment's own html_url is the same page (the fragment stays in the browser).
