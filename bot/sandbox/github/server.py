@@ -660,5 +660,6 @@ async def serve(
             sandbox.add_collaborator(login, role)
         print(f"GitHub sandbox for {sandbox.repository} listening on {sandbox.base_url}")
         print(f"  git repository: {sandbox.git_dir}")
+        print(f"  in a browser: {sandbox.base_url}/{sandbox.repository}")
         print(f"  webhooks: {webhook_url or 'off'}", flush=True)
         await asyncio.Event().wait()

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.sandbox.github.api import Context, context
-from bot.sandbox.github.gitrepo import CommitInfo, TreeEntry, is_sha
+from bot.sandbox.github.gitrepo import CommitInfo, TreeEntry
 from bot.sandbox.github.state import Issue, Pull, Repo, Review, ReviewComment, User
 from bot.sandbox.pages import (
     PageNotFoundError,
@@ -789,7 +789,7 @@ async def commit_page(request: web.Request) -> web.Response:
     repo = _repo(request)
     ctx = context(request)
     wanted = request.match_info["sha"]
-    sha = await repo.git.resolve(wanted) if is_sha(wanted.lower()) or len(wanted) >= 4 else None
+    sha = await repo.git.resolve(wanted)  # the route admits 4 to 40 hex digits only
     commit = await repo.git.read_commit(sha) if sha else None
     if commit is None:
         raise PageNotFoundError(f"{repo.full_name} has no commit {wanted}.")
