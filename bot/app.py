@@ -123,7 +123,7 @@ async def started_app(
             settings.content.default_locale,
             lesson_url_template=settings.site.lesson_url_template,
         )
-        links = LinkDirectory(sessions)
+        links = LinkDirectory(sessions, discord_web_url=settings.discord.web_url)
         suggestions = None
         digests = None
         mailer = SmtpMailer(settings.mail)
@@ -182,6 +182,7 @@ async def started_app(
                 github=github,
                 mirror=settings.linking.mirror_to_github,
                 outbox=outbox,
+                discord_web_url=settings.discord.web_url,
             )
             router.on("issue_comment", None, _comment_handler(bridge))
             if settings.linking.mirror_to_github:
@@ -371,6 +372,7 @@ def _linking_service(
         max_removals=settings.linking.max_removals,
         # The bot serves suggested edits wherever it links lessons.
         suggest_button=True,
+        discord_web_url=settings.discord.web_url,
     )
 
 

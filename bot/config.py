@@ -26,6 +26,9 @@ DEFAULT_CONFIG_FILE = "lessonbot.toml"
 _NOT_SETTINGS = {CONFIG_ENV, "LESSONBOT_TEST_DATABASE_URL"}
 
 
+# Where Discord shows a message on the web; its links are {web_url}/channels/{g}/{c}/{m}.
+DISCORD_WEB_URL = "https://discord.com"
+
 # A GitHub login: letters, digits and single hyphens, at most 39 characters.
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 
@@ -104,6 +107,8 @@ class DiscordSettings:
 
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg"
+    # Where message and post links point: Discord's web app, or the sandbox's viewer.
+    web_url: str = DISCORD_WEB_URL
     guild_id: int | None = None
     digest_channel_id: int | None = None
     token: Secret | None = field(default=None, metadata=_SECRET)
@@ -506,6 +511,7 @@ def _validate(settings: Settings) -> None:
     for dotted, url in (
         ("github.base_url", settings.github.base_url),
         ("discord.api_base_url", settings.discord.api_base_url),
+        ("discord.web_url", settings.discord.web_url),
         ("web.public_url", settings.web.public_url),
     ):
         if not url.startswith(("http://", "https://")):

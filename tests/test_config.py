@@ -30,6 +30,7 @@ def test_defaults_without_file_or_environment(
     assert settings.database.url.startswith("sqlite:///")
     assert settings.github.token is None
     assert settings.linking.mode == "eager"
+    assert settings.discord.web_url == "https://discord.com"
 
 
 def test_file_values_and_environment_override(tmp_path: Path) -> None:
@@ -88,6 +89,7 @@ def test_a_secret_in_the_file_is_refused_without_echoing_it(tmp_path: Path) -> N
         ("", {"LESSONBOT_LINKING_MIRROR_TO_GITHUB": "maybe"}, "linking.mirror_to_github"),
         ("[database]\nurl = 'mysql://x'\n", {}, "database.url"),
         ("[github]\nrepository = 'no-slash'\n", {}, "github.repository"),
+        ("", {"LESSONBOT_DISCORD_WEB_URL": "discord.com"}, "discord.web_url"),
         ("[content]\nlocales = 'en'\n", {}, "content.locales"),
         ("[content]\ndefault_locale = 'English'\n", {}, "content.default_locale"),
         ("[site]\nlesson_url_template = 'https://x/{lesson}'\n", {}, "site.lesson_url_template"),

@@ -59,7 +59,6 @@ class LessonMatch:
 
 
 _URL = re.compile(r"https?://[^\s<>()\[\]]+", re.IGNORECASE)
-_POST = re.compile(r"^(?:\w+\.)?discord(?:app)?\.com$", re.IGNORECASE)
 _MENTION = re.compile(r"<#(\d+)>")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 # Titles shorter than this are everyday words ("Data"), not a lesson's name.
@@ -117,11 +116,11 @@ def _links(text: str, candidates: Sequence[LessonCandidate]) -> list[LessonMatch
     threads = {int(found) for found in _MENTION.findall(text)}
     urls = [url.rstrip(".,;:!?'\"") for url in _URL.findall(text)]
     for url in urls:
-        parts = urlsplit(url)
-        if _POST.match(parts.hostname or ""):
-            segments = parts.path.strip("/").split("/")
-            if len(segments) >= 3 and segments[0] == "channels" and segments[2].isdigit():
-                threads.add(int(segments[2]))
+        # Any host: Discord's own, or where `discord.web_url` points (the sandbox's viewer);
+        # only a thread id one of the lessons has can match.
+        segments = urlsplit(url).path.strip("/").split("/")
+        if len(segments) >= 3 and segments[0] == "channels" and segments[2].isdigit():
+            threads.add(int(segments[2]))
     for candidate in candidates:
         if candidate.thread_id is not None and candidate.thread_id in threads:
             found.append(LessonMatch(candidate.identity, Named.POST_LINK, str(candidate.thread_id)))

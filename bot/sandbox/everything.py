@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
 from bot.app import RunningApp, background_work, started_app
-from bot.config import Secret, Settings, env_name
+from bot.config import DISCORD_WEB_URL, Secret, Settings, env_name
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
 from bot.sandbox.discord import DiscordSandbox
@@ -298,6 +298,8 @@ def sandbox_settings(
             settings.discord,
             api_base_url=discord.api_base_url,
             gateway_url=discord.gateway_url,
+            # Links to posts and messages open in the Discord sandbox's viewer.
+            web_url=discord.web_url,
             guild_id=guild_id,
             digest_channel_id=digest_channel_id,
             token=Secret(discord.bot_token),
@@ -408,6 +410,11 @@ async def sandbox_environment(
         if moved:
             # Posts link issues on the GitHub sandbox's own host: follow it to its new port.
             discord.replace_text(f"{github.previous_base_url}/", f"{github.base_url}/")
+        viewer_moves = _viewer_moves(discord)
+        for old, new in viewer_moves:
+            # Issues, comments and messages link posts in the Discord sandbox's viewer.
+            discord.replace_text(old, new)
+            github.replace_text(old, new)
         bot_settings = sandbox_settings(
             dataclasses.replace(
                 settings, content=dataclasses.replace(settings.content, dir=content_dir)
@@ -424,7 +431,14 @@ async def sandbox_environment(
         )
         async with started_app(bot_settings) as app:
             if moved:
-                await _follow_github(app, f"{github.previous_base_url}/", f"{github.base_url}/")
+                await _follow_links(
+                    app,
+                    (LessonLink.github_issue_url, Question.url),
+                    f"{github.previous_base_url}/",
+                    f"{github.base_url}/",
+                )
+            for old, new in viewer_moves:
+                await _follow_links(app, (Question.url,), old, new)
             bot_task = asyncio.create_task(app.bot.start(discord.bot_token))
             try:
                 await asyncio.wait_for(app.bot.wait_until_ready(), timeout=ready_timeout)
@@ -433,6 +447,7 @@ async def sandbox_environment(
                     "restored": discord.restored and github.restored,
                     "discord": {
                         "url": discord.base_url,
+                        "web_url": discord.web_url,
                         "api_base_url": discord.api_base_url,
                         "gateway_url": discord.gateway_url,
                         "bot_user_id": discord.bot_user_id,
@@ -501,16 +516,30 @@ async def _link_everything(app: RunningApp) -> str:
     return f"Linked at start. {summary}"
 
 
-async def _follow_github(app: RunningApp, old: str, new: str) -> None:
-    """Point the bot's stored GitHub links at the sandbox's new address."""
+def _viewer_moves(discord: DiscordSandbox) -> list[tuple[str, str]]:
+    """Return (old, new) prefixes of links to Discord messages to rewrite: those of the
+    viewer's last address when it moved, and Discord's own, which a world kept from before
+    the viewer holds (its ids are the sandbox's, so they open in the viewer)."""
+    new = f"{discord.web_url}/channels/"
+    olds = [f"{DISCORD_WEB_URL}/channels/"]
+    if discord.previous_base_url not in (None, discord.base_url):
+        olds.append(f"{discord.previous_base_url}/channels/")
+    return [(old, new) for old in olds]
+
+
+async def _follow_links(app: RunningApp, columns: tuple[Any, ...], old: str, new: str) -> None:
+    """Point the bot's stored links that start with `old` at `new` instead."""
+    changed = 0
     async with app.sessions() as session, session.begin():
-        for column in (LessonLink.github_issue_url, Question.url):
-            await session.execute(
+        for column in columns:
+            result = await session.execute(
                 update(column.class_)
                 .where(column.startswith(old))
                 .values({column.key: func.replace(column, old, new)})
             )
-    log.warning("The GitHub sandbox moved from %s to %s; stored links follow it", old, new)
+            changed += getattr(result, "rowcount", 0) or 0
+    if changed:
+        log.warning("Sandbox links moved from %s to %s; %d stored links follow", old, new, changed)
 
 
 def _write_text_atomically(path: Path, text: str) -> None:
@@ -540,6 +569,7 @@ def sandbox_env(settings: Settings, state_dir: Path) -> str:
         ("content", "clone_dir", Path(settings.content.clone_dir).absolute()),
         ("discord", "api_base_url", settings.discord.api_base_url),
         ("discord", "gateway_url", settings.discord.gateway_url),
+        ("discord", "web_url", settings.discord.web_url),
         ("discord", "guild_id", settings.discord.guild_id),
         ("discord", "digest_channel_id", settings.discord.digest_channel_id),
         ("discord", "token", _reveal(settings.discord.token)),
@@ -748,9 +778,14 @@ async def _run_sandbox(
         if environment.stale_database is not None:
             print(f"Old database:     moved to {environment.stale_database}", flush=True)
         print(f"Discord sandbox:  {discord['url']} (guild {discord['guild_id']})", flush=True)
+        print(f"  in a browser:   {discord['url']}/channels/{discord['guild_id']}", flush=True)
         print(f"GitHub sandbox:   {github['url']} ({github['repository']})", flush=True)
+        print(f"  in a browser:   {github['url']}/{github['repository']}", flush=True)
         print(f"Lessons:          git clone {github['clone_url']}", flush=True)
-        print(f"lessonbot web:    {environment.app.web_url} (webhooks from GitHub)", flush=True)
+        print(
+            f"lessonbot web:    {environment.app.web_url}/ (lessons, suggest form; webhooks)",
+            flush=True,
+        )
         if mail := environment.description.get("mail"):
             print(
                 f"Mail catcher:     SMTP {mail['smtp_host']}:{mail['smtp_port']}, read at "

@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import DISCORD_WEB_URL
 from bot.domain.excerpt import excerpt
 from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import close_open_fences, markdown_name, neutralize
 from bot.i18n import t
+from bot.services.linking import message_url
 from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
 from bot.services.ports import ChatNotFoundError, ChatPort, GitHubPort
 from bot.store.models import BridgedComment, Lesson, LessonLink
@@ -21,7 +23,6 @@ log = logging.getLogger(__name__)
 
 # The hidden marker on a comment mirrored from Discord: written once, never bridged back.
 DISCORD_MARKER = "discord_message"
-DISCORD_WEB = "https://discord.com/channels"
 # A comment becomes one Discord message, and Discord takes at most this many characters;
 # GitHub refuses a comment body longer than its limit.
 DISCORD_MESSAGE_LIMIT = 2000
@@ -56,9 +57,12 @@ class CommentBridge:
         github: GitHubPort | None = None,
         mirror: bool = False,
         outbox: Outbox | None = None,
+        discord_web_url: str = DISCORD_WEB_URL,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox or Outbox(sessions)
+        # Where a mirrored comment's link to its Discord message leads.
+        self._web_url = discord_web_url
         self._chat = chat
         self._bot_login = bot_login
         self._locale = locale
@@ -356,7 +360,7 @@ class CommentBridge:
         tail = f"\n\n{hidden}\n"
         fields = {
             "author": markdown_name(author),
-            "message_url": f"{DISCORD_WEB}/{guild_id}/{thread_id}/{message_id}",
+            "message_url": message_url(self._web_url, guild_id, thread_id, message_id),
         }
         room = GITHUB_BODY_LIMIT - len(tail)
         room -= len(t(self._locale, "bridge.from_discord", **fields, body=""))

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bot.config import DISCORD_WEB_URL
 from bot.domain.catalogue import Catalogue, parse_lesson_path, parse_lesson_text
 from bot.domain.catalogue import Lesson as CatalogueLesson
 from bot.domain.linking import (
@@ -50,9 +51,9 @@ MARKER_KIND = "lesson"
 DIFFICULTIES = ("beginner", "intermediate", "advanced")
 # Discord lets a post carry 5 tags: one for the difficulty, four for translations.
 POST_TAGS_LIMIT = 5
-DISCORD_WEB = "https://discord.com/channels"
-# A message link: guild, channel (here the post's thread) and message.
-_POST_LINK = re.compile(r"https://discord\.com/channels/(\d+)/(\d+)(?:/(\d+))?")
+# A message link: guild, channel (here the post's thread) and message, on Discord or on
+# whatever `discord.web_url` named when the issue was written (the sandbox's viewer).
+_POST_LINK = re.compile(r"https?://[^\s()<>\[\]]+?/channels/(\d+)/(\d+)(?:/(\d+))?")
 # Each of the three parts a lesson's links are made of gets this many hex digits of digest.
 _PART = 21
 # Stored in place of a part's digest: unknown (write it) or taken as right (leave it).
@@ -139,9 +140,14 @@ def forum_name(title: str, fallback: str) -> str:
     return name[:100] or fallback
 
 
-def post_url(guild_id: int, thread_id: int, message_id: int) -> str:
+def message_url(web_url: str, guild_id: int, channel_id: int, message_id: int) -> str:
+    """Return the web link to a message: `{web_url}/channels/{guild}/{channel}/{message}`."""
+    return f"{web_url.rstrip('/')}/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def post_url(guild_id: int, thread_id: int, message_id: int, web_url: str = DISCORD_WEB_URL) -> str:
     """Return the link to a forum post's starter message (it opens the post)."""
-    return f"{DISCORD_WEB}/{guild_id}/{thread_id}/{message_id}"
+    return message_url(web_url, guild_id, thread_id, message_id)
 
 
 def lesson_page_url(template: str, program: str, slug: str, locale: str) -> str:
@@ -175,8 +181,11 @@ class LinkDirectory:
     gets them the first time someone asks for them.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, discord_web_url: str = DISCORD_WEB_URL
+    ) -> None:
         self._sessions = sessions
+        self._web_url = discord_web_url
         self.creator: Callable[[str], Awaitable[object]] | None = None
 
     async def find(self, identity: str, *, create: bool = False) -> LessonLinks | None:
@@ -212,7 +221,9 @@ class LinkDirectory:
         link, guild_id = found
         post = None
         if guild_id and link.discord_thread_id and link.discord_starter_message_id:
-            post = post_url(guild_id, link.discord_thread_id, link.discord_starter_message_id)
+            post = post_url(
+                guild_id, link.discord_thread_id, link.discord_starter_message_id, self._web_url
+            )
         if post is None and link.github_issue_url is None:
             return None
         return LessonLinks(post_url=post, issue_url=link.github_issue_url)
@@ -272,8 +283,11 @@ class LinkingService:
         outbox: Outbox | None = None,
         max_removals: int = DEFAULT_MAX_REMOVALS,
         suggest_button: bool = False,
+        discord_web_url: str = DISCORD_WEB_URL,
     ) -> None:
         self._sessions = sessions
+        # Where post links in issues lead: Discord, or the sandbox's viewer.
+        self._web_url = discord_web_url
         # With suggested edits on, each starter message carries a "Suggest an edit" button.
         self._suggest_button = suggest_button
         self._eager = eager
@@ -987,12 +1001,11 @@ class LinkingService:
             _digest(self.issue_title(wanted), self.issue_body(wanted, url)),
         )
 
-    @staticmethod
-    def _post_url(state: _StoredState, forum: Forum | None) -> str | None:
+    def _post_url(self, state: _StoredState, forum: Forum | None) -> str | None:
         if state.thread_id is None or state.starter_id is None:
             return None
         guild = forum.guild_id if forum is not None else 0
-        return post_url(guild, state.thread_id, state.starter_id)
+        return post_url(guild, state.thread_id, state.starter_id, self._web_url)
 
     def _plan(
         self,

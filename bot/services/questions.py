@@ -37,7 +37,7 @@ from bot.domain.questions import (
     reply_verdict,
 )
 from bot.i18n import t
-from bot.services.linking import lesson_page_url
+from bot.services.linking import lesson_page_url, message_url
 from bot.services.ports import CUSTOM_ID_LIMIT, ChatOption, ChatPort, ChatSelect, GitHubPort
 from bot.store.models import (
     BridgedComment,
@@ -67,7 +67,6 @@ OPTION_LIMIT = 100
 STAFF_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 # Without a GitHub port, the webhook's author_association is the next best sign.
 STAFF_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
-DISCORD_WEB = "https://discord.com/channels"
 # The longest question /ask posts (a Discord message holds 2,000 characters).
 ASK_LIMIT = 1500
 
@@ -249,6 +248,17 @@ class QuestionService:
         self._permissions: dict[str, bool] = {}
         self._order = asyncio.Lock()
 
+    @property
+    def discord_web_url(self) -> str:
+        """Return where Discord message links lead (Discord, or the sandbox's viewer)."""
+        return self._settings.discord.web_url
+
+    def message_url(self, guild_id: int | None, thread_id: int, message_id: int) -> str | None:
+        """Return the link to a message in a post (None without the guild)."""
+        if not guild_id:
+            return None
+        return message_url(self.discord_web_url, guild_id, thread_id, message_id)
+
     # --- staff ------------------------------------------------------------------------------
 
     def is_discord_staff(self, roles: Sequence[str | int]) -> bool:
@@ -342,7 +352,7 @@ class QuestionService:
             )
             if not verdict.is_question:
                 return f"answered {answered}" if answered else "ignored: not a question"
-            url = _message_url(guild_id, thread_id, message_id)
+            url = self.message_url(guild_id, thread_id, message_id)
             recorded = await self._insert(
                 session,
                 Question(
@@ -416,7 +426,7 @@ class QuestionService:
                     source=QuestionSource.DISCORD,
                     external_id=str(message_id),
                     container_id=str(thread_id),
-                    url=_message_url(guild_id, thread_id, message_id),
+                    url=self.message_url(guild_id, thread_id, message_id),
                     lesson_id=lesson_id,
                     author_id=author_id,
                     author_name=author_name[:200],
@@ -628,7 +638,7 @@ class QuestionService:
         )
         [message_id, *_] = await self.chat.post_message(thread_id, content)
         verdict = classify(text, locale)
-        url = _message_url(guild_id, thread_id, message_id)
+        url = self.message_url(guild_id, thread_id, message_id)
         async with self._sessions() as session, session.begin():
             row = Question(
                 source=QuestionSource.DISCORD,
@@ -802,7 +812,7 @@ class QuestionService:
                 source=QuestionSource.DISCORD,
                 external_id=str(message_id),
                 container_id=str(thread_id),
-                url=_message_url(guild_id, thread_id, message_id),
+                url=self.message_url(guild_id, thread_id, message_id),
                 lesson_id=post.lesson_id,
                 program=post.program,
                 author_id=author,
@@ -1117,13 +1127,6 @@ class QuestionService:
             .join(LessonLink, LessonLink.discord_forum_id == ProgramForum.discord_forum_id)
             .where(LessonLink.discord_thread_id == thread_id)
         )
-
-
-def _message_url(guild_id: int | None, thread_id: int, message_id: int) -> str | None:
-    """Return the link to a message in a post (None without the guild)."""
-    if not guild_id:
-        return None
-    return f"{DISCORD_WEB}/{guild_id}/{thread_id}/{message_id}"
 
 
 def _parse_time(value: object) -> datetime | None:

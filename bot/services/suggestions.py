@@ -1008,7 +1008,12 @@ class SuggestionService:
         link, guild_id = found
         post = None
         if guild_id and link.discord_thread_id and link.discord_starter_message_id:
-            post = post_url(guild_id, link.discord_thread_id, link.discord_starter_message_id)
+            post = post_url(
+                guild_id,
+                link.discord_thread_id,
+                link.discord_starter_message_id,
+                self._settings.discord.web_url,
+            )
         return _Links(
             issue_number=link.github_issue_number,
             post_url=post,

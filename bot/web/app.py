@@ -106,7 +106,7 @@ def _add_suggestion_routes(
     import aiohttp_jinja2
     import jinja2
 
-    from bot.web import api, suggest
+    from bot.web import api, index, suggest
     from bot.web.door import SuggestDoor
     from bot.web.guard import RateLimiter
 
@@ -128,6 +128,7 @@ def _add_suggestion_routes(
         undefined=jinja2.StrictUndefined,
     )
     suggest.add_routes(app)
+    index.add_routes(app)
     api.add_routes(app)
 
 

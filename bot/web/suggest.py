@@ -99,11 +99,11 @@ def safe(handler: Handler) -> Handler:
         except web.HTTPException:
             raise
         except SuggestionError as error:
-            locale = _request_locale(request, ())
+            locale = request_locale(request, ())
             return _message(request, locale, "error_title", error.message(locale), error.status)
         except Exception:
             log.exception("suggest page %s %s failed", request.method, request.path)
-            locale = _request_locale(request, ())
+            locale = request_locale(request, ())
             text = t(locale, "web_suggest.error.internal")
             return _message(request, locale, "error_title", text, 500)
 
@@ -113,7 +113,7 @@ def safe(handler: Handler) -> Handler:
 # --- language -------------------------------------------------------------------------------
 
 
-def _request_locale(request: web.Request, offered: list[str] | tuple[str, ...]) -> str:
+def request_locale(request: web.Request, offered: list[str] | tuple[str, ...]) -> str:
     """Return ?locale=, else the first Accept-Language the page can serve, else the default."""
     door = request.app[SUGGEST_DOOR]
     requested = request.query.get("locale", "").strip()
@@ -139,7 +139,9 @@ def _lesson_locale(request: web.Request, lesson: Lesson, requested: str | None) 
     )
 
 
-def _translator(locale: str) -> Callable[..., str]:
+def translator(locale: str) -> Callable[..., str]:
+    """Return the page text lookup (`_` in templates) of a locale's catalog."""
+
     def translate(key: str, **params: Any) -> str:
         return t(locale, f"web_suggest.{key}", **params)
 
@@ -165,7 +167,7 @@ def _render(
         cookie = new_csrf_cookie()
     assert cookie is not None
     page = {
-        "_": _translator(shown),
+        "_": translator(shown),
         "lang": shown,
         "dir": direction(shown),
         "csrf_field": CSRF_FIELD,
@@ -239,12 +241,12 @@ def _lesson_or_404(
     catalogue = door.lessons()
     lesson = catalogue.get(identity)
     if lesson is None or identity in catalogue.broken():
-        locale = _request_locale(request, ())
+        locale = request_locale(request, ())
         text = t(locale, "web_suggest.lesson_unknown", lesson=identity[:100])
         return _not_found(request, locale, text)
     locale = _lesson_locale(request, lesson, requested_locale)
     if locale is None:
-        shown = _request_locale(request, lesson.locales)
+        shown = request_locale(request, lesson.locales)
         text = t(
             shown,
             "web_suggest.locale_unknown",
@@ -374,7 +376,7 @@ def _field_of(error: SuggestionError) -> str | None:
 async def suggest_post(request: web.Request) -> web.StreamResponse:
     """Preview or send a suggestion from the form; errors re-render it with what was typed."""
     door = request.app[SUGGEST_DOOR]
-    locale_hint = _request_locale(request, ())
+    locale_hint = request_locale(request, ())
     wait = door.limiter.hit(request.remote or "unknown")
     if wait is not None:
         log.info("suggest form: rate limit reached for a client")
@@ -538,10 +540,10 @@ async def status_page(request: web.Request) -> web.Response:
     suggestion_id = _suggestion_id(request)
     view = await door.suggestions.view(suggestion_id) if suggestion_id else None
     if view is None:
-        locale = _request_locale(request, ())
+        locale = request_locale(request, ())
         text = t(locale, "web_suggest.suggestion_unknown", id=request.match_info["id"])
         return _not_found(request, locale, text)
-    locale = ui_locale(_request_locale(request, (view.locale,)))
+    locale = ui_locale(request_locale(request, (view.locale,)))
     context = await _status_context(request, view, locale)
     return _render(request, "status.html", locale, context)
 
@@ -550,7 +552,7 @@ async def status_page(request: web.Request) -> web.Response:
 async def status_post(request: web.Request) -> web.StreamResponse:
     """Revise, withdraw or accept a reviewer's text from the status page."""
     door = request.app[SUGGEST_DOOR]
-    locale = ui_locale(_request_locale(request, ()))
+    locale = ui_locale(request_locale(request, ()))
     wait = door.limiter.hit(request.remote or "unknown")
     if wait is not None:
         return _too_many(request, locale, wait)

@@ -68,6 +68,12 @@ LESSONS = [
             "data-basics/train-test-split",
             Named.POST_LINK,
         ),
+        # Where `discord.web_url` points, as in the sandbox's viewer.
+        (
+            "Like http://127.0.0.1:8089/channels/9/101/101 says",
+            "data-basics/what-is-data",
+            Named.POST_LINK,
+        ),
         ("Same as in <#102>, my plot is empty", "data-basics/cleaning-data", Named.POST_LINK),
         (f"See {ISSUES}/1#issuecomment-5", "data-basics/what-is-data", Named.ISSUE_LINK),
         # Slugs and identities, typed.

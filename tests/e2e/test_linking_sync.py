@@ -93,6 +93,7 @@ async def _linked(
             default_locale="en",
             locales=settings.content.locales,
             lesson_url_template=TEMPLATE,
+            discord_web_url=env.app.settings.discord.web_url,
         )
         try:
             yield Linked(env, content, service, github, sessions)
@@ -139,7 +140,7 @@ async def _check_links(linked: Linked, catalogue: Catalogue) -> None:
         assert issue.number == link.github_issue_number
         assert issue.state == "open"
         assert set(issue.labels) == {LESSON_LABEL, f"program:{lesson.program}"}
-        post = f"https://discord.com/channels/{guild_id}/{link.discord_thread_id}/"
+        post = f"{env.discord.web_url}/channels/{guild_id}/{link.discord_thread_id}/"
         assert post + str(link.discord_starter_message_id) in issue.body
         assert TEMPLATE.format(locale="en", program=lesson.program, slug=lesson.slug) in issue.body
         assert lesson.file("en").path in issue.body
@@ -485,7 +486,7 @@ async def test_lesson_command_shows_the_page_post_and_issue_links(tmp_path: Path
     fields = {f["name"]: f["value"] for f in answer["data"]["embeds"][0]["fields"]}
     links = fields["Enlaces"]
     assert f"[Issue de GitHub]({issue.html_url})" in links
-    assert f"[Publicación en Discord](https://discord.com/channels/{guild_id}/" in links
+    assert f"[Publicación en Discord]({env.discord.web_url}/channels/{guild_id}/" in links
     assert "[Página de la lección](https://example.org/es/programs/data-basics/" in links
 
 
@@ -626,7 +627,7 @@ async def test_lazy_mode_links_a_lesson_when_first_asked_for(tmp_path: Path) -> 
         [issue] = await github.list_issues(label=LESSON_LABEL)
         assert find_markers(issue.body)["lesson"] == "data-basics/what-is-data"
         assert f"[GitHub issue]({issue.html_url})" in fields["Links"]
-        assert "[Discord post](https://discord.com/channels/" in fields["Links"]
+        assert f"[Discord post]({env.discord.web_url}/channels/" in fields["Links"]
 
         await _ask_for_lesson(env, "data-basics/what-is-data")
         again = await linking.sync(catalogue)

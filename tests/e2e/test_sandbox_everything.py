@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -96,3 +97,40 @@ async def test_github_webhooks_reach_the_bot(environment: SandboxEnvironment) ->
     async with environment.app.sessions() as session:
         records = (await session.execute(select(WebhookDeliveryRecord))).scalars().all()
     assert [record.delivery_id for record in records] == [opened[0]["delivery_id"]]
+
+
+async def test_the_links_the_bot_writes_open_in_the_sandboxes(
+    environment: SandboxEnvironment, tmp_path: Path
+) -> None:
+    app, discord, github = environment.app, environment.discord, environment.github
+    assert environment.description["discord"]["web_url"] == discord.web_url == discord.base_url
+    env_file = (tmp_path / "state" / "sandbox.env").read_text()
+    assert f"LESSONBOT_DISCORD_WEB_URL={discord.web_url}" in env_file
+    assert app.linking is not None and app.catalogue is not None
+    await app.linking.sync(app.catalogue)
+    repo = github.state.repo("lessons", "content")
+    assert repo is not None
+    issue = next(i for i in repo.issues.values() if "data-basics/what-is-data" in (i.body or ""))
+    issue_url = github.context.payloads.issue_html(repo, issue)
+    found = re.search(rf"{re.escape(discord.web_url)}/channels/\d+/(\d+)/(\d+)", issue.body or "")
+    assert found is not None, issue.body
+    async with aiohttp.ClientSession() as http:
+        # The issue the lesson's post links to, on the GitHub sandbox.
+        async with http.get(issue_url) as page:
+            text = await page.text()
+            assert page.status == 200 and page.content_type == "text/html"
+            assert "GitHub sandbox (offline)" in text and "What Is Data?" in text
+        # The post the issue links to, in the Discord sandbox's viewer, at its starter message.
+        async with http.get(found.group(0)) as page:
+            text = await page.text()
+            assert page.status == 200 and page.content_type == "text/html"
+            assert f'id="message-{found.group(2)}"' in text and "What Is Data?" in text
+            assert "Suggest an edit" in text  # the starter's button, shown disabled
+        # The bot's own first page: every lesson with its suggest form.
+        async with http.get(f"{app.web_url}/?locale=es") as page:
+            text = await page.text()
+            assert page.status == 200 and "¿Qué son los datos?" in text
+            form = "/lessons/data-basics/what-is-data/suggest?locale=es"
+            assert f'href="{form}"' in text
+        async with http.get(f"{app.web_url}{form}") as page:
+            assert page.status == 200

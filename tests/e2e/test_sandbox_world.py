@@ -99,6 +99,18 @@ async def test_a_restart_resumes_the_world_and_keeps_the_links_live(tmp_path: Pa
             thread_id, _, issue_url = followed[0]
             assert issue_url in third.discord.channel_messages(thread_id)[0]["content"]
 
+    discord_port = int(urls[0].rsplit(":", 1)[1])
+    with bind_listener("127.0.0.1", discord_port) as blocker:
+        blocker.listen()  # and then the Discord sandbox's: its viewer moves with it
+        async with sandbox_environment(Settings(), content_dir=LESSONS, state_dir=state) as fourth:
+            viewer = fourth.discord.web_url
+            assert viewer != urls[0] and fourth.description["world_id"] == world
+            # The issues link the posts in the viewer at its new address.
+            issues = await fourth.app.github.list_issues(label="lesson-discussion")
+            assert len(issues) == 6
+            assert all(f"{viewer}/channels/" in issue.body for issue in issues)
+            assert not any(f"{urls[0]}/" in issue.body for issue in issues)
+
 
 async def test_a_database_of_another_world_is_moved_aside(tmp_path: Path) -> None:
     state = tmp_path / "state"

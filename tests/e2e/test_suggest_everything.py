@@ -304,7 +304,9 @@ async def test_a_discord_suggestion_is_reviewed_revised_merged_and_told_at_each_
     assert "Suggested by sam from Discord." in pr_body
     assert f"Refs #{world.issue_number}" in pr_body
     guild_id = int(world.guild["id"])
-    assert f"https://discord.com/channels/{guild_id}/{world.thread_id}/" in pr_body
+    # The post's link opens in the Discord sandbox's viewer, as `lessonbot sandbox` sets it.
+    viewer = world.env.discord.web_url
+    assert f"{viewer}/channels/{guild_id}/{world.thread_id}/" in pr_body
     assert "https://example.org/en/programs/demo/lessons/pipes" in pr_body
     assert f"(suggestion {suggestion_id})" in messages[0]
 

@@ -6,11 +6,14 @@ from pathlib import Path
 
 from bot.domain.catalogue import load_catalogue
 from bot.services.linking import (
+    _POST_LINK,
     ISSUE_TITLE_LIMIT,
     LinkingService,
     _StoredState,
+    message_url,
     parse_post_key,
     post_key,
+    post_url,
 )
 from tests.conftest import write_lesson
 
@@ -92,3 +95,41 @@ def test_with_suggestions_on_the_starter_carries_a_suggest_button_in_its_digest(
         plain._parts(wanted, state, None, [])[starter_part]
         != with_button._parts(wanted, state, None, [])[starter_part]
     )
+
+
+def test_post_links_lead_where_discord_web_url_says(tmp_path: Path) -> None:
+    _lesson(tmp_path, "intro", "Intro")
+    catalogue = load_catalogue(tmp_path, "en")
+    discord = _service()
+    viewer = LinkingService(
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        default_locale="en",
+        locales=["en", "es"],
+        lesson_url_template=TEMPLATE,
+        discord_web_url="http://127.0.0.1:5005/",
+    )
+    wanted = viewer.wanted(catalogue.lessons["ml/intro"], catalogue)
+    state = _StoredState(1, False, 2, 3, 4, None, None, None)
+
+    assert discord._post_url(state, None) == "https://discord.com/channels/0/2/3"
+    assert viewer._post_url(state, None) == "http://127.0.0.1:5005/channels/0/2/3"
+    assert "http://127.0.0.1:5005/channels/0/2/3" in viewer.issue_body(
+        wanted, viewer._post_url(state, None)
+    )
+    # A new address changes the issue's digest: the next sync rewrites the issue's link.
+    issue_part = 2
+    assert (
+        discord._parts(wanted, state, None, [])[issue_part]
+        != viewer._parts(wanted, state, None, [])[issue_part]
+    )
+    assert post_url(1, 2, 3) == "https://discord.com/channels/1/2/3"
+    assert message_url("http://h:1", 1, 2, 3) == "http://h:1/channels/1/2/3"
+    # An issue written with either address names its post.
+    for body in (
+        "- Discord post: https://discord.com/channels/1/22/333\n",
+        "[post](http://127.0.0.1:5005/channels/1/22/333)",
+    ):
+        found = _POST_LINK.search(body)
+        assert found is not None and found.groups() == ("1", "22", "333")

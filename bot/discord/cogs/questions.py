@@ -21,7 +21,7 @@ from bot.discord.replies import CHOICE_LIMIT, CHOICES_LIMIT, defer_if_slow, repl
 from bot.discord.translator import described
 from bot.i18n import t
 from bot.services.lessons import LessonDirectory
-from bot.services.linking import LinkDirectory
+from bot.services.linking import LinkDirectory, message_url
 from bot.services.questions import ASK_LIMIT, PICKER_PREFIX, QuestionError, QuestionService
 
 log = logging.getLogger(__name__)
@@ -29,17 +29,21 @@ log = logging.getLogger(__name__)
 # Only what people write: joins, pins and thread renames are not discussion.
 _PEOPLES_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 # A message link as Discord copies it: .../channels/<guild>/<channel>/<message>.
-_MESSAGE_LINK = re.compile(
-    r"^https?://(?:\w+\.)?discord(?:app)?\.com/channels/(?:\d+|@me)/(\d+)/(\d+)/?$"
-)
+_LINK_PATH = r"/channels/(?:\d+|@me)/(\d+)/(\d+)/?$"
+_MESSAGE_LINK = re.compile(r"^https?://(?:\w+\.)?discord(?:app)?\.com" + _LINK_PATH)
 
 
-def parse_message_link(text: str) -> tuple[int | None, int] | None:
-    """Return (channel id, message id) from a message link, or (None, id) from a bare id."""
+def parse_message_link(text: str, web_url: str | None = None) -> tuple[int | None, int] | None:
+    """Return (channel id, message id) from a message link, or (None, id) from a bare id.
+
+    Discord's own links are read, and those under `web_url` (the sandbox's viewer).
+    """
     text = text.strip().strip("<>")
     if text.isdigit():
         return None, int(text)
     found = _MESSAGE_LINK.match(text)
+    if found is None and web_url:
+        found = re.match(rf"^{re.escape(web_url.rstrip('/'))}{_LINK_PATH}", text)
     return (int(found[1]), int(found[2])) if found else None
 
 
@@ -242,9 +246,8 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
             await reply(interaction, problem or t(locale, "questions.unavailable"), ephemeral=True)
             return
         guild_id = interaction.guild_id or 0
-        url = (
-            result.url or f"https://discord.com/channels/{guild_id}/{thread_id}/{result.message_id}"
-        )
+        web = self.questions.discord_web_url
+        url = result.url or message_url(web, guild_id, thread_id, result.message_id)
         await reply(interaction, t(locale, "questions.asked", url=url), ephemeral=True)
 
     async def _ask_thread(
@@ -306,7 +309,7 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
             return
         message_id = None
         if message_link:
-            parsed = parse_message_link(message_link)
+            parsed = parse_message_link(message_link, self.questions.discord_web_url)
             if parsed is None or parsed[0] not in (None, channel.id):
                 await reply(interaction, t(locale, "questions.bad_link"), ephemeral=True)
                 return

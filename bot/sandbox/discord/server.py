@@ -20,6 +20,7 @@ from bot.sandbox.discord import (
     routes_interactions,
     routes_messages,
     routes_users,
+    views,
     world,
 )
 from bot.sandbox.discord.api import CONTEXT, Context
@@ -163,6 +164,8 @@ class DiscordSandbox(ThreadedServer):
             routes_interactions,
         ):
             app.router.add_routes(module.routes())
+        # The viewer at Discord's web paths (`/channels/...`), where `web_url` links lead.
+        app.router.add_routes(views.routes())
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         try:
             await self._runner.setup()
@@ -270,6 +273,12 @@ class DiscordSandbox(ThreadedServer):
     def api_base_url(self) -> str:
         """Return the REST base URL, for `discord.http.Route.BASE`."""
         return f"{self.base_url}{API_PREFIX}"
+
+    @property
+    def web_url(self) -> str:
+        """Return the viewer's base URL, the sandbox's `https://discord.com`: message links
+        are `{web_url}/channels/{guild}/{channel}/{message}`."""
+        return self.base_url
 
     @property
     def gateway_url(self) -> str:
@@ -605,6 +614,7 @@ async def serve(
         print(f"Discord sandbox listening on {sandbox.base_url}")
         print(f"  REST API: {sandbox.api_base_url}")
         print(f"  gateway:  {sandbox.gateway_url}")
+        print(f"  viewer:   {sandbox.web_url}/ (servers, channels, posts, DMs)")
         print(f"  admin:    {sandbox.base_url}/_sandbox/ (see /_sandbox/info)")
         print(f"  bot user {sandbox.bot_user_id}, application {sandbox.application_id}")
         print(f"  bot token: {sandbox.bot_token}", flush=True)

@@ -34,6 +34,7 @@ from bot.sandbox.github import (
     routes_repo,
     routes_review_comments,
     routes_smart_http,
+    views,
     world,
 )
 from bot.sandbox.github.api import CONTEXT, RATE, USER, Context, respond
@@ -45,6 +46,7 @@ from bot.sandbox.github.operations import Operations, branch_ref
 from bot.sandbox.github.payloads import Payloads
 from bot.sandbox.github.state import App, Apps, Repo, State, User, now
 from bot.sandbox.github.webhooks import Delivery, WebhookSender
+from bot.sandbox.pages import STYLESHEET_PATH, stylesheet
 from bot.sandbox.persist import Saver, bind_preferred, read_json, touch_middleware
 from bot.sandbox.threaded import ThreadedServer
 
@@ -269,6 +271,9 @@ class GitHubSandbox(ThreadedServer):
             app.router.add_routes(module.routes())
         # Last: `/{owner}/{repo}/info/refs` must not shadow a REST route.
         app.router.add_routes(routes_smart_http.routes())
+        # After everything: the pages at the payloads' html_urls are `/{owner}/{repo}/...`.
+        app.router.add_get(STYLESHEET_PATH, stylesheet)
+        app.router.add_routes(views.routes())
         await webhooks.start()
         self._runner = web.AppRunner(app, access_log=None)
         try:
@@ -416,6 +421,15 @@ class GitHubSandbox(ThreadedServer):
         self._changed()
         return bot_login
 
+    def replace_text(self, old: str, new: str) -> int:
+        """Replace `old` by `new` in every body of an issue, pull request, comment or review
+        (e.g. a moved server's address); return how many changed. Call it from the
+        sandbox's own loop, or before anything else writes."""
+        changed = world.replace_text(self.state, old, new)
+        if changed:
+            self._changed()
+        return changed
+
     def add_collaborator(self, login: str, permission: str = "write") -> None:
         """Give `login` a role on the repository: read, triage, write, maintain or admin."""
         if permission not in access.ROLES:
@@ -450,6 +464,15 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     request_id = _request_id()
     if request.path.startswith(ADMIN_PREFIX):
         response = await _call(request, handler)
+        response.headers["X-GitHub-Request-Id"] = request_id
+        return response
+    if views.is_view_route(request):
+        # Pages for a browser: no token, rate limit or fault applies, none is logged. An
+        # API path no route knows (`/repos/o`) stays the API's JSON 404.
+        if views.is_reserved(request):
+            response = _error(ApiError(404, "Not Found"))
+        else:
+            response = await views.serve(request, handler, ctx)
         response.headers["X-GitHub-Request-Id"] = request_id
         return response
     if routes_smart_http.is_git_route(request):
@@ -637,5 +660,6 @@ async def serve(
             sandbox.add_collaborator(login, role)
         print(f"GitHub sandbox for {sandbox.repository} listening on {sandbox.base_url}")
         print(f"  git repository: {sandbox.git_dir}")
+        print(f"  in a browser: {sandbox.base_url}/{sandbox.repository}")
         print(f"  webhooks: {webhook_url or 'off'}", flush=True)
         await asyncio.Event().wait()

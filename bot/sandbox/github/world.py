@@ -181,3 +181,19 @@ def _restore_issue(
 
 def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def replace_text(state: State, old: str, new: str) -> int:
+    """Replace `old` by `new` in every issue and pull request body, comment, review and
+    review comment (e.g. a moved server's address); return how many texts changed."""
+    changed = 0
+    for repo in state.repos.values():
+        for issue in repo.issues.values():
+            texts: list[Any] = [issue, *issue.comments]
+            if issue.pull is not None:
+                texts += [*issue.pull.reviews, *issue.pull.review_comments]
+            for item in texts:
+                if item.body and old in item.body:
+                    item.body = item.body.replace(old, new)
+                    changed += 1
+    return changed
