@@ -697,7 +697,7 @@ def _jobs_list(arguments: argparse.Namespace, settings: Settings) -> int:
     statuses = None if arguments.all else [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED]
     views = _with_outbox(settings, lambda outbox: outbox.jobs(statuses))
     if arguments.json:
-        _print_json_array([view.as_json(settings.locale) for view in views], sys.stdout)
+        _print_json_array([view.as_json() for view in views], sys.stdout)
         return EXIT_OK
     if not views:
         print(t(settings.locale, "jobs.empty"), file=sys.stderr)
