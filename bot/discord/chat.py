@@ -23,6 +23,7 @@ from bot.discord.replies import (
 )
 from bot.services.ports import (
     CUSTOM_ID_LIMIT,
+    ButtonStyle,
     ChatButton,
     ChatEmbed,
     ChatError,
@@ -46,6 +47,18 @@ TAG_NAME_LIMIT = 20
 BUTTON_LABEL_LIMIT = 80
 # Discord rejects an embed field with an empty name or value: show an invisible space.
 _BLANK = "\u200b"
+# Discord's limits: buttons under one message (five rows of five), a link button's URL.
+BUTTONS_LIMIT = 25
+URL_LIMIT = 512
+_BUTTON_TYPE = 2
+_SECONDARY = discord.ButtonStyle.secondary
+_STYLES: Mapping[str, discord.ButtonStyle] = {
+    "primary": discord.ButtonStyle.primary,
+    "secondary": discord.ButtonStyle.secondary,
+    "success": discord.ButtonStyle.success,
+    "danger": discord.ButtonStyle.danger,
+}
+_STYLE_NAMES: Mapping[int, ButtonStyle] = {1: "primary", 2: "secondary", 3: "success", 4: "danger"}
 
 
 def split_message(content: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -110,21 +123,63 @@ class _ButtonRow(discord.ui.View):
 
 def button_view(button: ChatButton) -> discord.ui.View | None:
     """Return a view holding one button, or None when its custom_id cannot fit Discord."""
-    if len(button.custom_id) > CUSTOM_ID_LIMIT:
-        log.warning("button %r left off: its custom_id is over %d", button.label, CUSTOM_ID_LIMIT)
-        return None
-    if not button.label.strip():
-        log.warning("button %r left off: it has no label", button.custom_id)
-        return None
+    return buttons_view([button])
+
+
+def buttons_view(buttons: Sequence[ChatButton]) -> discord.ui.View | None:
+    """Return a view of these buttons, five a row (None when none can be shown).
+
+    A button Discord would refuse (a custom_id over its limit, no label, a link that is
+    no web address, more than fit) is left off with a warning: the message still goes.
+    """
     view = _ButtonRow(timeout=None)
-    view.add_item(
-        discord.ui.Button(
-            label=shorten(button.label, BUTTON_LABEL_LIMIT),
-            custom_id=button.custom_id,
-            style=discord.ButtonStyle.secondary,
-        )
+    for button in buttons:
+        item = _button(button)
+        if item is None:
+            continue
+        if len(view.children) >= BUTTONS_LIMIT:
+            log.warning("button %r left off: a message holds %d", button.label, BUTTONS_LIMIT)
+            break
+        view.add_item(item)
+    return view if view.children else None
+
+
+def _button(button: ChatButton) -> discord.ui.Button[Any] | None:
+    """Return one discord.py button, or None (with a warning) when Discord would refuse it."""
+    if not button.label.strip():
+        log.warning("button %r left off: it has no label", button.custom_id or button.url)
+        return None
+    label = shorten(button.label, BUTTON_LABEL_LIMIT)
+    if button.is_link:
+        if len(button.url) > URL_LIMIT or not button.url.startswith(("https://", "http://")):
+            log.warning("button %r left off: its link is not a web address Discord takes", label)
+            return None
+        return discord.ui.Button(label=label, url=button.url, style=discord.ButtonStyle.link)
+    if not button.custom_id or len(button.custom_id) > CUSTOM_ID_LIMIT:
+        log.warning("button %r left off: its custom_id is empty or over %d", label, CUSTOM_ID_LIMIT)
+        return None
+    return discord.ui.Button(
+        label=label, custom_id=button.custom_id, style=_STYLES.get(button.style, _SECONDARY)
     )
-    return view
+
+
+def _chat_buttons(message: Mapping[str, Any]) -> tuple[ChatButton, ...]:
+    """Return the buttons of a message as the REST API gives it (rows of components)."""
+    found = []
+    for row in message.get("components") or []:
+        for item in row.get("components") or [] if isinstance(row, Mapping) else []:
+            if not isinstance(item, Mapping) or item.get("type") != _BUTTON_TYPE:
+                continue
+            style = _STYLE_NAMES.get(int(item.get("style") or 2), "secondary")
+            found.append(
+                ChatButton(
+                    label=str(item.get("label") or ""),
+                    custom_id=str(item.get("custom_id") or ""),
+                    url=str(item.get("url") or ""),
+                    style=style,
+                )
+            )
+    return tuple(found)
 
 
 @contextlib.contextmanager
@@ -174,12 +229,18 @@ class DiscordChat:
         return dict(self._counts)
 
     async def post_message(
-        self, channel_id: int, content: str, *, embed: ChatEmbed | None = None
+        self,
+        channel_id: int,
+        content: str,
+        *,
+        embed: ChatEmbed | None = None,
+        buttons: Sequence[ChatButton] = (),
     ) -> list[int]:
-        """Post in a channel or thread, split into messages that fit; return their ids."""
+        """Post in a channel or thread, split into messages that fit (the embed and buttons
+        under the last); return their ids."""
         channel = self._client.get_partial_messageable(channel_id)
         with _chat_errors("post message"):
-            return await self._send_parts(channel, split_message(content), embed)
+            return await self._send_parts(channel, split_message(content), embed, buttons)
 
     async def edit_message(
         self,
@@ -399,6 +460,7 @@ class DiscordChat:
                 id=int(message["id"]),
                 author_id=int((message.get("author") or {}).get("id") or 0),
                 content=str(message.get("content") or ""),
+                buttons=_chat_buttons(message),
             )
             for message in found
         ]
@@ -430,12 +492,18 @@ class DiscordChat:
             return thread.id
 
     async def send_dm(
-        self, user_id: int, content: str, *, embed: ChatEmbed | None = None
+        self,
+        user_id: int,
+        content: str,
+        *,
+        embed: ChatEmbed | None = None,
+        buttons: Sequence[ChatButton] = (),
     ) -> list[int]:
-        """Send a person a direct message, split into messages that fit; return their ids."""
+        """Send a person a direct message, split into messages that fit (the embed and
+        buttons under the last); return their ids."""
         with _chat_errors("send direct message"):
             channel = await self._client.create_dm(discord.Object(id=user_id))
-            return await self._send_parts(channel, split_message(content), embed)
+            return await self._send_parts(channel, split_message(content), embed, buttons)
 
     async def dm_channel_id(self, user_id: int) -> int:
         """Return the id of the bot's DM channel with a person (opened if need be)."""
@@ -450,19 +518,26 @@ class DiscordChat:
             await channel.get_partial_message(message_id).add_reaction(emoji)
 
     async def _send_parts(
-        self, channel: discord.abc.Messageable, parts: Sequence[str], embed: ChatEmbed | None
+        self,
+        channel: discord.abc.Messageable,
+        parts: Sequence[str],
+        embed: ChatEmbed | None,
+        buttons: Sequence[ChatButton] = (),
     ) -> list[int]:
-        """Send each part as a message, the embed with the last; return their ids."""
+        """Send each part as a message, the embed and buttons with the last; return ids."""
         if not parts and embed is None:
             raise ValueError("a message needs content or an embed")
         ids: list[int] = []
         for part in parts[:-1]:
             ids.append((await channel.send(part)).id)
         last = parts[-1] if parts else None
-        if embed is None:
-            ids.append((await channel.send(last)).id)
-        else:
-            ids.append((await channel.send(last, embed=to_discord_embed(embed))).id)
+        options: dict[str, Any] = {}
+        if embed is not None:
+            options["embed"] = to_discord_embed(embed)
+        view = buttons_view(buttons) if buttons else None
+        if view is not None:
+            options["view"] = view
+        ids.append((await channel.send(last, **options)).id)
         return ids
 
     async def _channel(
