@@ -246,6 +246,7 @@ OPENAPI: dict[str, Any] = {
                 "type": "object",
                 "required": ["kind", "at", "detail"],
                 "properties": {
+                    "id": {"type": "integer"},
                     "kind": {"type": "string"},
                     "at": {"type": "string", "format": "date-time"},
                     "detail": {"type": "object"},
@@ -261,6 +262,7 @@ OPENAPI: dict[str, Any] = {
                     "pr_number",
                     "pr_url",
                     "error",
+                    "passage",
                     "events",
                 ],
                 "properties": {
@@ -273,6 +275,7 @@ OPENAPI: dict[str, Any] = {
                             "queued",
                             "open",
                             "changes_requested",
+                            "answered",
                             "approved",
                             "merged",
                             "closed",
@@ -284,6 +287,17 @@ OPENAPI: dict[str, Any] = {
                     "pr_number": {"type": ["integer", "null"]},
                     "pr_url": {"type": ["string", "null"]},
                     "error": {"type": ["string", "null"]},
+                    "passage": {
+                        "type": "object",
+                        "description": "The edited passage as the pull request's branch holds "
+                        "it now (before the branch exists: the edit as sent), and the line "
+                        "it starts on when known",
+                        "required": ["text", "line"],
+                        "properties": {
+                            "text": {"type": "string"},
+                            "line": {"type": ["integer", "null"]},
+                        },
+                    },
                     "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
                 },
             },
