@@ -135,7 +135,8 @@ async def started_app(
                 catalogue=lambda: content.catalogue,
                 signer=signer,
                 github=github,
-                mail=mailer,
+                # Without an SMTP server, suggesters follow their status page only.
+                mail=mailer if settings.mail.configured else None,
                 wake=worker.wake,
             )
             worker.add_handler(SuggestionService.JOB_KIND, suggestions.run_job)

@@ -785,6 +785,7 @@ SUGGESTION_STATUSES = (
     "queued",
     "open",
     "changes_requested",
+    "answered",
     "approved",
     "merged",
     "closed",

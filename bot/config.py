@@ -155,8 +155,9 @@ class MaintainerSettings:
 
 @dataclass(frozen=True)
 class MailSettings:
-    """Outgoing mail for maintainer digests."""
+    """Outgoing mail: maintainer digests, and suggesters' updates."""
 
+    # Empty: the bot sends no mail.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str = ""
@@ -165,6 +166,11 @@ class MailSettings:
     # Tables (address, locale, programs, locales, frequency) or plain addresses.
     maintainers: tuple[MaintainerSettings, ...] = ()
     smtp_password: Secret | None = field(default=None, metadata=_SECRET)
+
+    @property
+    def configured(self) -> bool:
+        """Tell whether the bot sends mail at all (an SMTP server is set)."""
+        return bool(self.smtp_host.strip())
 
 
 @dataclass(frozen=True)
@@ -207,8 +213,9 @@ class SuggestionSettings:
     per_person_per_hour: int = 10
     # Reviewers requested on each PR: "program:login", or "*:login" for every program.
     reviewers: tuple[str, ...] = ()
-    # Email a suggester who gave an address at each step of the review.
-    email_updates: bool = False
+    # Email a suggester who gave an address at each step of the review (when mail is
+    # configured: mail.smtp_host).
+    email_updates: bool = True
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from bot.discord.replies import (
 )
 from bot.services.ports import (
     CUSTOM_ID_LIMIT,
+    ButtonStyle,
     ChatButton,
     ChatEmbed,
     ChatError,
@@ -52,6 +53,18 @@ SELECT_TEXT_LIMIT = 100
 SELECT_PLACEHOLDER_LIMIT = 150
 # Discord rejects an embed field with an empty name or value: show an invisible space.
 _BLANK = "\u200b"
+# Discord's limits: buttons under one message (five rows of five), a link button's URL.
+BUTTONS_LIMIT = 25
+URL_LIMIT = 512
+_BUTTON_TYPE = 2
+_SECONDARY = discord.ButtonStyle.secondary
+_STYLES: Mapping[str, discord.ButtonStyle] = {
+    "primary": discord.ButtonStyle.primary,
+    "secondary": discord.ButtonStyle.secondary,
+    "success": discord.ButtonStyle.success,
+    "danger": discord.ButtonStyle.danger,
+}
+_STYLE_NAMES: Mapping[int, ButtonStyle] = {1: "primary", 2: "secondary", 3: "success", 4: "danger"}
 
 
 def split_message(content: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -116,21 +129,63 @@ class _ButtonRow(discord.ui.View):
 
 def button_view(button: ChatButton) -> discord.ui.View | None:
     """Return a view holding one button, or None when its custom_id cannot fit Discord."""
-    if len(button.custom_id) > CUSTOM_ID_LIMIT:
-        log.warning("button %r left off: its custom_id is over %d", button.label, CUSTOM_ID_LIMIT)
-        return None
-    if not button.label.strip():
-        log.warning("button %r left off: it has no label", button.custom_id)
-        return None
+    return buttons_view([button])
+
+
+def buttons_view(buttons: Sequence[ChatButton]) -> discord.ui.View | None:
+    """Return a view of these buttons, five a row (None when none can be shown).
+
+    A button Discord would refuse (a custom_id over its limit, no label, a link that is
+    no web address, more than fit) is left off with a warning: the message still goes.
+    """
     view = _ButtonRow(timeout=None)
-    view.add_item(
-        discord.ui.Button(
-            label=shorten(button.label, BUTTON_LABEL_LIMIT),
-            custom_id=button.custom_id,
-            style=discord.ButtonStyle.secondary,
-        )
+    for button in buttons:
+        item = _button(button)
+        if item is None:
+            continue
+        if len(view.children) >= BUTTONS_LIMIT:
+            log.warning("button %r left off: a message holds %d", button.label, BUTTONS_LIMIT)
+            break
+        view.add_item(item)
+    return view if view.children else None
+
+
+def _button(button: ChatButton) -> discord.ui.Button[Any] | None:
+    """Return one discord.py button, or None (with a warning) when Discord would refuse it."""
+    if not button.label.strip():
+        log.warning("button %r left off: it has no label", button.custom_id or button.url)
+        return None
+    label = shorten(button.label, BUTTON_LABEL_LIMIT)
+    if button.is_link:
+        if len(button.url) > URL_LIMIT or not button.url.startswith(("https://", "http://")):
+            log.warning("button %r left off: its link is not a web address Discord takes", label)
+            return None
+        return discord.ui.Button(label=label, url=button.url, style=discord.ButtonStyle.link)
+    if not button.custom_id or len(button.custom_id) > CUSTOM_ID_LIMIT:
+        log.warning("button %r left off: its custom_id is empty or over %d", label, CUSTOM_ID_LIMIT)
+        return None
+    return discord.ui.Button(
+        label=label, custom_id=button.custom_id, style=_STYLES.get(button.style, _SECONDARY)
     )
-    return view
+
+
+def _chat_buttons(message: Mapping[str, Any]) -> tuple[ChatButton, ...]:
+    """Return the buttons of a message as the REST API gives it (rows of components)."""
+    found = []
+    for row in message.get("components") or []:
+        for item in row.get("components") or [] if isinstance(row, Mapping) else []:
+            if not isinstance(item, Mapping) or item.get("type") != _BUTTON_TYPE:
+                continue
+            style = _STYLE_NAMES.get(int(item.get("style") or 2), "secondary")
+            found.append(
+                ChatButton(
+                    label=str(item.get("label") or ""),
+                    custom_id=str(item.get("custom_id") or ""),
+                    url=str(item.get("url") or ""),
+                    style=style,
+                )
+            )
+    return tuple(found)
 
 
 def select_view(select: ChatSelect) -> discord.ui.View | None:
@@ -212,11 +267,12 @@ class DiscordChat:
         *,
         embed: ChatEmbed | None = None,
         select: ChatSelect | None = None,
+        buttons: Sequence[ChatButton] = (),
     ) -> list[int]:
-        """Post in a channel or thread, split into messages that fit (the embed and select
-        menu under the last); return their ids."""
+        """Post in a channel or thread, split into messages that fit (the embed and the
+        select menu or buttons under the last); return their ids."""
         channel = self._client.get_partial_messageable(channel_id)
-        view = select_view(select) if select is not None else None
+        view = select_view(select) if select is not None else buttons_view(buttons)
         with _chat_errors("post message"):
             return await self._send_parts(channel, split_message(content), embed, view)
 
@@ -438,6 +494,7 @@ class DiscordChat:
                 id=int(message["id"]),
                 author_id=int((message.get("author") or {}).get("id") or 0),
                 content=str(message.get("content") or ""),
+                buttons=_chat_buttons(message),
             )
             for message in found
         ]
@@ -469,12 +526,20 @@ class DiscordChat:
             return thread.id
 
     async def send_dm(
-        self, user_id: int, content: str, *, embed: ChatEmbed | None = None
+        self,
+        user_id: int,
+        content: str,
+        *,
+        embed: ChatEmbed | None = None,
+        buttons: Sequence[ChatButton] = (),
     ) -> list[int]:
-        """Send a person a direct message, split into messages that fit; return their ids."""
+        """Send a person a direct message, split into messages that fit (the embed and
+        buttons under the last); return their ids."""
         with _chat_errors("send direct message"):
             channel = await self._client.create_dm(discord.Object(id=user_id))
-            return await self._send_parts(channel, split_message(content), embed)
+            return await self._send_parts(
+                channel, split_message(content), embed, buttons_view(buttons)
+            )
 
     async def dm_channel_id(self, user_id: int) -> int:
         """Return the id of the bot's DM channel with a person (opened if need be)."""

@@ -29,7 +29,7 @@ BUCKETS: tuple[tuple[str, timedelta], ...] = (
 EXCERPT_CHARS = 140
 TOP_LESSONS = 5
 # Suggestion statuses that wait for a reviewer.
-WAITING_STATUSES = ("open", "changes_requested", "approved")
+WAITING_STATUSES = ("open", "changes_requested", "answered", "approved")
 
 # Discord's limits on one embed (https://discord.com/developers/docs/resources/message).
 EMBED_TITLE = 256

@@ -40,6 +40,8 @@ _LOOKALIKES = str.maketrans(
 CLOSEST_LIMIT = 200
 # Longest find or replace text accepted: a suggestion is a passage, not a rewrite.
 MAX_PASSAGE = 20_000
+# Lines added each side of a changed passage, at most, until it reads once in its file.
+PASSAGE_CONTEXT = 3
 # Closest passages less alike than this are not worth offering.
 _MIN_RATIO = 0.35
 # How many windows, the likeliest by character counts, get an exact comparison.
@@ -87,6 +89,14 @@ class AppliedEdit:
     end: int
     old_passage: str
     new_passage: str
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """Whole lines of a file as they read now, and the number of the first one."""
+
+    text: str
+    line: int
 
 
 def _fold_char(character: str) -> str:
@@ -376,6 +386,60 @@ def apply_line_suggestion(text: str, start_line: int, end_line: int, replacement
         if not lines[end_line - 1].endswith(("\n", "\r")):
             new_lines[-1] = new_lines[-1][: -len(ending)]
     return "".join(lines[: start_line - 1] + new_lines + lines[end_line:])
+
+
+def changed_passage(old: str, new: str) -> Passage | None:
+    """Return the lines of `new` that differ from `old` (None when nothing differs).
+
+    Widened by a line each side while it is empty (a deletion) or reads more than once in
+    `new`, so it can be found again as the passage to change.
+    """
+    if old == new:
+        return None
+    before, after = _lines(old), _lines(new)
+    limit = min(len(before), len(after))
+    head = 0
+    while head < limit and before[head] == after[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and before[-1 - tail] == after[-1 - tail]:
+        tail += 1
+    return _readable_once(after, head, len(after) - tail)
+
+
+def lines_passage(text: str, first_line: int, count: int) -> Passage:
+    """Return `count` lines of `text` from `first_line` (1-based), widened as changed ones."""
+    lines = _lines(text)
+    first = min(max(first_line - 1, 0), len(lines))
+    return _readable_once(lines, first, min(first + max(count, 0), len(lines)))
+
+
+def passage_at(text: str, start: int, end: int) -> Passage:
+    """Return the whole lines of `text` holding characters start..end, widened as changed
+    ones are."""
+    lines = _lines(text)
+    first = last = offset = 0
+    for index, line in enumerate(lines):
+        if offset <= start:
+            first = index
+        if offset < max(end, start + 1):
+            last = index + 1
+        offset += len(line)
+    return _readable_once(lines, first, last)
+
+
+def _readable_once(lines: list[str], first: int, last: int) -> Passage:
+    """Return lines[first:last], widened until it holds text and reads once in the file."""
+    whole = "".join(lines)
+    shown = ""
+    for _ in range(PASSAGE_CONTEXT + 1):
+        shown = "".join(lines[first:last]).rstrip("\r\n")
+        if shown.strip() and whole.count(shown) == 1:
+            break
+        if first == 0 and last >= len(lines):
+            break
+        first, last = max(first - 1, 0), min(last + 1, len(lines))
+    return Passage(shown, first + 1)
 
 
 def fingerprint(lesson: str, locale: str, find: str, replace: str) -> str:

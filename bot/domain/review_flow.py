@@ -12,6 +12,9 @@ from collections.abc import Mapping
 QUEUED = "queued"
 OPEN = "open"
 CHANGES_REQUESTED = "changes_requested"
+# The suggester answered a request for changes (took a proposed text or revised): the
+# reviewer's turn again.
+ANSWERED = "answered"
 APPROVED = "approved"
 MERGED = "merged"
 CLOSED = "closed"
@@ -20,7 +23,7 @@ WITHDRAWN = "withdrawn"
 FAILED = "failed"
 
 # Under review: a reviewer's verdict, a dismissal or a conflict may come in any order.
-_REVIEWING = (OPEN, CHANGES_REQUESTED, APPROVED, CONFLICT)
+_REVIEWING = (OPEN, CHANGES_REQUESTED, ANSWERED, APPROVED, CONFLICT)
 
 # status -> the statuses it may move to. A merge is GitHub's last word and may arrive after
 # anything (even a close or withdrawal handled first); nothing leaves `merged`.
@@ -29,7 +32,8 @@ MOVES: Mapping[str, frozenset[str]] = {
     # A failed PR opening that is retried opens the PR after all.
     FAILED: frozenset({QUEUED, OPEN, CONFLICT, WITHDRAWN, CLOSED, MERGED}),
     OPEN: frozenset({CHANGES_REQUESTED, APPROVED, CONFLICT, WITHDRAWN, CLOSED, MERGED}),
-    CHANGES_REQUESTED: frozenset({OPEN, APPROVED, CONFLICT, WITHDRAWN, CLOSED, MERGED}),
+    CHANGES_REQUESTED: frozenset({OPEN, ANSWERED, APPROVED, CONFLICT, WITHDRAWN, CLOSED, MERGED}),
+    ANSWERED: frozenset({OPEN, CHANGES_REQUESTED, APPROVED, CONFLICT, WITHDRAWN, CLOSED, MERGED}),
     APPROVED: frozenset({OPEN, CHANGES_REQUESTED, CONFLICT, WITHDRAWN, CLOSED, MERGED}),
     CONFLICT: frozenset({OPEN, CHANGES_REQUESTED, APPROVED, WITHDRAWN, CLOSED, MERGED}),
     # Closed unmerged is final for reviews; only a maintainer reopening the PR (or GitHub
@@ -43,7 +47,7 @@ MOVES: Mapping[str, frozenset[str]] = {
 _ASKED_FROM: Mapping[str, tuple[str, ...]] = {
     "changes_requested": _REVIEWING,
     "approved": _REVIEWING,
-    "review_dismissed": (CHANGES_REQUESTED, APPROVED),
+    "review_dismissed": (CHANGES_REQUESTED, ANSWERED, APPROVED),
     # Reopened: the only way out of `closed`; a conflict stays a conflict until resolved.
     "reopened": (CLOSED,),
 }

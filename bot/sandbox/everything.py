@@ -655,12 +655,14 @@ def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
 
 
 def _mail_guide(mail: dict[str, Any] | None) -> list[str]:
-    """Return the guide's lines on reading the mail the bot sends (digest emails)."""
+    """Return the guide's lines on reading the mail the bot sends (digests, suggesters'
+    updates)."""
     if not mail:
         return []
     return [
-        "Read the mail the bot sends (digest emails; `lessonbot digest --now` queues one), "
-        "caught by the SMTP catcher:",
+        "Read the mail the bot sends (digest emails: `lessonbot digest --now` queues one; a "
+        "suggestion sent with an email address: each step of its review), caught by the "
+        "SMTP catcher:",
         f"  curl -s '{mail['messages_url']}'   (DELETE clears it)",
     ]
 

@@ -261,12 +261,23 @@ class ChatEmbed:
     colour: int | None = None
 
 
+ButtonStyle = Literal["primary", "secondary", "success", "danger"]
+
+
 @dataclass(frozen=True, slots=True)
 class ChatButton:
-    """A button under a message; a click reaches the bot as an interaction with `custom_id`."""
+    """A button under a message: a click reaches the bot as an interaction with
+    `custom_id`, or, for a link button (`url` given), opens the address."""
 
     label: str
-    custom_id: str
+    custom_id: str = ""
+    url: str = ""
+    style: ButtonStyle = "secondary"
+
+    @property
+    def is_link(self) -> bool:
+        """Tell whether the button opens an address rather than reaching the bot."""
+        return bool(self.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,8 +301,17 @@ class ChatSelect:
 
 # A lesson post's "Suggest an edit" button: `lessonbot:suggest:<program>/<slug>:<locale>`.
 SUGGEST_BUTTON_PREFIX = "lessonbot:suggest:"
+# The buttons under a told step of a suggestion:
+# `lessonbot:suggestion:<action>:<suggestion id>[:<comment id>]`.
+SUGGESTION_BUTTON_PREFIX = "lessonbot:suggestion:"
 # Discord's limit on a component's custom_id.
 CUSTOM_ID_LIMIT = 100
+
+
+def suggestion_button_id(action: str, suggestion_id: int, comment_id: int | None = None) -> str:
+    """Return the custom_id of a suggestion's button (use, revise, withdraw, withdraw-yes)."""
+    tail = "" if comment_id is None else f":{comment_id}"
+    return f"{SUGGESTION_BUTTON_PREFIX}{action}:{suggestion_id}{tail}"
 
 
 def suggest_button(identity: str, locale: str, label: str) -> ChatButton | None:
@@ -310,11 +330,12 @@ class ForumPost:
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """A message as a channel's history shows it."""
+    """A message as a channel's history shows it, with the buttons under it."""
 
     id: int
     author_id: int
     content: str
+    buttons: tuple[ChatButton, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,9 +390,10 @@ class ChatPort(Protocol):
         *,
         embed: ChatEmbed | None = None,
         select: ChatSelect | None = None,
+        buttons: Sequence[ChatButton] = (),
     ) -> list[int]:
-        """Post in a channel or thread, split into messages that fit (the embed and select
-        menu under the last); return their ids."""
+        """Post in a channel or thread, split into messages that fit (the embed and the
+        select menu or buttons under the last); return their ids."""
         ...
 
     async def edit_message(
@@ -455,9 +477,15 @@ class ChatPort(Protocol):
         ...
 
     async def send_dm(
-        self, user_id: int, content: str, *, embed: ChatEmbed | None = None
+        self,
+        user_id: int,
+        content: str,
+        *,
+        embed: ChatEmbed | None = None,
+        buttons: Sequence[ChatButton] = (),
     ) -> list[int]:
-        """Send a person a direct message, split into messages that fit; return their ids."""
+        """Send a person a direct message, split into messages that fit (the embed and
+        buttons under the last); return their ids."""
         ...
 
     async def dm_channel_id(self, user_id: int) -> int:

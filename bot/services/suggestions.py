@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -38,12 +39,15 @@ from bot.domain.neutral import (
     markdown_name,
     neutralize_plain,
     one_line_name,
+    strip_overrides,
 )
 from bot.i18n import t
 from bot.services.linking import lesson_page_url, post_url
 from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
 from bot.services.ports import (
+    ChatButton,
     ChatForbiddenError,
+    ChatMessage,
     ChatNotFoundError,
     ChatPort,
     GitHubPort,
@@ -51,6 +55,7 @@ from bot.services.ports import (
     OutgoingMail,
     ProposedChange,
     StaleContentError,
+    suggestion_button_id,
 )
 from bot.services.signing import Signer
 from bot.store.models import (
@@ -82,6 +87,7 @@ REVISABLE = (
     SuggestionStatus.QUEUED,
     SuggestionStatus.OPEN,
     SuggestionStatus.CHANGES_REQUESTED,
+    SuggestionStatus.ANSWERED,
     SuggestionStatus.APPROVED,
     SuggestionStatus.CONFLICT,
 )
@@ -106,6 +112,14 @@ TOLD = frozenset(
         "accept_refused",
     }
 )
+# The events of a review; its proposals (```suggestion blocks) arrive as events of their own.
+REVIEW_KINDS = ("changes_requested", "approved", "reviewed")
+# Review verdicts whose notice carries the proposals that came before it.
+VERDICTS = ("changes_requested", "approved")
+# A notice is one Discord message (so its buttons and the mention it starts with stay
+# together): the reviewer's words and proposed texts are cut shorter until it fits.
+NOTICE_LIMIT = 1900
+_NOTICE_CUTS = ((1500, 500, 3), (700, 300, 3), (300, 150, 2), (120, 80, 1))
 
 
 class SuggestionError(Exception):
@@ -205,10 +219,16 @@ class EventView:
     kind: str
     at: datetime
     detail: Mapping[str, Any]
+    id: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """Return the event as the API shows it."""
-        return {"kind": self.kind, "at": self.at.isoformat(), "detail": dict(self.detail)}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            "detail": dict(self.detail),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,13 +249,22 @@ class SuggestionView:
     credited: tuple[str, ...]
     created_at: datetime
     events: tuple[EventView, ...]
+    # The edited passage as the pull request's branch holds it now (the edit as sent, with
+    # its revisions, before the branch exists), and the line it starts on when known.
+    passage: str = ""
+    passage_line: int | None = None
+
+    @property
+    def accepted_comments(self) -> frozenset[Any]:
+        """Return the comment ids of the proposed texts a suggester chose."""
+        return frozenset(
+            event.detail.get("comment_id") for event in self.events if event.kind == "accepted"
+        )
 
     @property
     def reviewer_suggestions(self) -> list[EventView]:
         """Return reviewers' proposed texts not yet accepted, newest first."""
-        accepted = {
-            event.detail.get("comment_id") for event in self.events if event.kind == "accepted"
-        }
+        accepted = self.accepted_comments
         return [
             event
             for event in reversed(self.events)
@@ -253,6 +282,7 @@ class SuggestionView:
             "pr_number": self.pr_number,
             "pr_url": self.pr_url,
             "error": self.error,
+            "passage": {"text": self.passage, "line": self.passage_line},
             "events": [event.as_json() for event in self.events],
         }
 
@@ -291,6 +321,11 @@ class SuggestionService:
         # Two identical suggestions at once in this process become one (PostgreSQL also
         # locks across processes, see _serialize).
         self._submit_lock = asyncio.Lock()
+        # A review and its line comments arrive as webhooks handled at once: whether a
+        # proposed text is told with its review or on its own is decided on what the other
+        # recorded. PostgreSQL's row lock orders them across processes; SQLite reads before
+        # it locks, so this process takes turns.
+        self._review_lock = asyncio.Lock()
         self._texts: dict[tuple[str, int, int], tuple[str, str]] = {}
         self._fingerprint_locks: dict[str, asyncio.Lock] = {}
         self._lesson_ids: dict[tuple[str, str], int] = {}
@@ -743,6 +778,9 @@ class SuggestionService:
         assert view is not None
         if view.status not in REVISABLE or view.pr_number is None:
             raise SuggestionError("not_revisable", status=409, state=view.status)
+        if comment_id is not None and comment_id in view.accepted_comments:
+            # Chosen before (a second click): its commit is on the way, nothing to do twice.
+            raise SuggestionError("proposal_accepted", status=409)
         proposals = view.reviewer_suggestions
         chosen = next(
             (
@@ -906,9 +944,11 @@ class SuggestionService:
                 await self._move_to(session, row, SuggestionStatus.OPEN)
             row.last_error = None
             row.updated_at = now
-            event = await self._event(
-                session, row, "pr_opened", {"pr_number": pull.number, "pr_url": pull.html_url}
-            )
+            detail: dict[str, Any] = {"pr_number": pull.number, "pr_url": pull.html_url}
+            # The passage as the branch holds it: what the status page shows and a revision
+            # starts from.
+            detail.update(_passage_detail(edits.changed_passage(base_text, new_text)))
+            event = await self._event(session, row, "pr_opened", detail)
             await self._outbox.complete(claim, session)
             if row.status == SuggestionStatus.WITHDRAWN:
                 # Withdrawn while the PR was opening: close it now.
@@ -1074,7 +1114,9 @@ class SuggestionService:
                 and revision["replace"] in on_branch.text
             ):
                 # An earlier attempt committed it before it could confirm.
-                await self._complete_with(claim, suggestion_id, None)
+                await self._answered(
+                    claim, suggestion_id, _passage_of(on_branch.text, revision["replace"])
+                )
                 return "already revised"
             await self._complete_with(
                 claim, suggestion_id, ("revision_failed", {"code": error.code, "revision": number})
@@ -1085,7 +1127,8 @@ class SuggestionService:
         sha = await github.commit_file(  # type: ignore[attr-defined]
             branch, path, applied.text, message.strip(), expected_sha=on_branch.sha
         )
-        await self._complete_with(claim, suggestion_id, None, head_sha=sha)
+        passage = edits.changed_passage(on_branch.text, applied.text)
+        await self._answered(claim, suggestion_id, passage, head_sha=sha)
         return "revised"
 
     async def _accept_on_branch(self, claim: Claim) -> str:
@@ -1116,11 +1159,13 @@ class SuggestionService:
         on_branch = await github.get_file(path, branch)
         end = int(detail["line"])
         start = int(detail.get("start_line") or end)
-        new_text = edits.apply_line_suggestion(
-            on_branch.text, start, end, str(detail["suggestion"])
-        )
+        suggested = str(detail["suggestion"])
+        new_text = edits.apply_line_suggestion(on_branch.text, start, end, suggested)
         if new_text == on_branch.text:
-            await self._complete_with(claim, suggestion_id, None)
+            lines = len(suggested.rstrip("\r\n").splitlines()) if suggested else 0
+            await self._answered(
+                claim, suggestion_id, edits.lines_passage(on_branch.text, start, lines)
+            )
             return "already applied"
         sha = await github.commit_file(  # type: ignore[attr-defined]
             branch,
@@ -1129,7 +1174,8 @@ class SuggestionService:
             neutralize_plain(f"Apply suggestion from @{reviewer}"),
             expected_sha=on_branch.sha,
         )
-        await self._complete_with(claim, suggestion_id, None, head_sha=sha)
+        passage = edits.changed_passage(on_branch.text, new_text)
+        await self._answered(claim, suggestion_id, passage, head_sha=sha)
         return "accepted"
 
     async def _close(self, claim: Claim) -> str:
@@ -1215,6 +1261,27 @@ class SuggestionService:
                 await self._event(session, row, *event)
             await self._outbox.complete(claim, session)
 
+    async def _answered(
+        self,
+        claim: Claim,
+        suggestion_id: int,
+        passage: edits.Passage | None,
+        *,
+        head_sha: str | None = None,
+    ) -> None:
+        """Record the passage a suggester's commit left on the branch, and that it answered
+        a request for changes (the reviewer's turn again); confirm the job."""
+        async with self._sessions() as session, session.begin():
+            row = await self._load(session, suggestion_id)
+            assert row is not None
+            if head_sha:
+                row.head_sha = head_sha
+            if passage is not None:
+                await self._event(session, row, "committed", _passage_detail(passage))
+            if row.status == SuggestionStatus.CHANGES_REQUESTED:
+                await self._move_to(session, row, SuggestionStatus.ANSWERED)
+            await self._outbox.complete(claim, session)
+
     async def _event(
         self, session: AsyncSession, row: Suggestion, kind: str, detail: dict[str, Any]
     ) -> SuggestionEvent:
@@ -1225,30 +1292,7 @@ class SuggestionService:
         session.add(event)
         await session.flush()
         if kind in TOLD:
-            intents = [
-                (
-                    f"notify:{event.id}:{credit.id}",
-                    {"suggestion_id": row.id, "event_id": event.id, "credit_id": credit.id},
-                )
-                for credit in row.credits
-                if not credit.withdrawn or kind == "withdrawn"
-            ]
-            if self._mail is not None and self._settings.suggestions.email_updates:
-                # An email too, as its own job: a failed send never repeats a sent DM.
-                intents += [
-                    (
-                        f"notify:{event.id}:{credit.id}:mail",
-                        {
-                            "suggestion_id": row.id,
-                            "event_id": event.id,
-                            "credit_id": credit.id,
-                            "channel": "mail",
-                        },
-                    )
-                    for credit in row.credits
-                    if credit.email and (not credit.withdrawn or kind == "withdrawn")
-                ]
-            await self._outbox.enqueue_many(self.NOTIFY_KIND, intents, session)
+            await self._tell(session, row, event)
         if kind in ("pr_opened", "merged"):
             # The lesson's post shows new suggestions and thanks people when one lands.
             await self._outbox.enqueue_many(
@@ -1257,6 +1301,34 @@ class SuggestionService:
                 session,
             )
         return event
+
+    async def _tell(self, session: AsyncSession, row: Suggestion, event: SuggestionEvent) -> None:
+        """Queue one notice of an event per suggester, and an email for those who gave one."""
+        kind = event.kind
+        intents = [
+            (
+                f"notify:{event.id}:{credit.id}",
+                {"suggestion_id": row.id, "event_id": event.id, "credit_id": credit.id},
+            )
+            for credit in row.credits
+            if not credit.withdrawn or kind == "withdrawn"
+        ]
+        if self._mail is not None and self._settings.suggestions.email_updates:
+            # An email too, as its own job: a failed send never repeats a sent DM.
+            intents += [
+                (
+                    f"notify:{event.id}:{credit.id}:mail",
+                    {
+                        "suggestion_id": row.id,
+                        "event_id": event.id,
+                        "credit_id": credit.id,
+                        "channel": "mail",
+                    },
+                )
+                for credit in row.credits
+                if credit.email and (not credit.withdrawn or kind == "withdrawn")
+            ]
+        await self._outbox.enqueue_many(self.NOTIFY_KIND, intents, session)
 
     async def _post_in_lesson(self, claim: Claim) -> str:
         """Say in the lesson's post that an edit was suggested, or thank people for it."""
@@ -1278,25 +1350,30 @@ class SuggestionService:
         if links.thread_id is None:
             await self._outbox.complete(claim)
             return "the lesson has no post"
-        marker = f"-# suggestion {suggestion_id} · {event.id}"
+        locale = self._settings.locale
+        # Many people read a post, each in their language: its link names none (the page
+        # takes the reader's), which also tells it apart from a suggester's notice.
+        link = ChatButton(
+            t(locale, "suggest.button.status"), url=self.step_url(suggestion_id, event.id)
+        )
         if claim.uncertain:
             recent = await self.chat.recent_messages(links.thread_id, 50)
-            if any(marker in message.content for message in recent):
+            if _told_in(recent, link.url):
                 await self._outbox.complete(claim)
                 return "posted (found after a crash)"
         names = ", ".join(discord_name(name) for name in view.credited) or t(
-            self._settings.locale, "suggest.post.someone"
+            locale, "suggest.post.someone"
         )
         key = "suggest.post.merged" if event.kind == "merged" else "suggest.post.opened"
         message = t(
-            self._settings.locale,
+            locale,
             key,
             id=view.id,
             names=names,
             pr_url=view.pr_url or "",
             status_url=self.status_url(view.id),
         )
-        await self.chat.post_message(links.thread_id, f"{message}\n{marker}")
+        await self.chat.post_message(links.thread_id, message, buttons=[link])
         await self._outbox.complete(claim)
         return "posted"
 
@@ -1315,93 +1392,193 @@ class SuggestionService:
                 await self._outbox.complete(claim, session)
                 await session.commit()
                 return "nothing to tell"
-            message = self.notice(_view(row), event.kind, dict(event.detail), credit.locale)
-            user_id, lesson_id = credit.discord_user_id, row.lesson_id
-            email, locale, lesson = credit.email, credit.locale, row.lesson.identity
+            view = _view(row)
+            # A proposed text told on its own: it came after its review was told.
+            kind = "proposal" if event.kind == "reviewer_suggestion" else event.kind
+            if kind == "proposal" and not _still_open(view, event.detail):
+                await self._outbox.complete(claim, session)
+                await session.commit()
+                return "the proposed text is no longer open"
+            step = _Step(
+                view=view,
+                event_id=event.id,
+                kind=kind,
+                detail=dict(event.detail),
+                locale=credit.locale,
+                lesson=self._lesson_title(view),
+                proposals=tuple(_proposals_told(row, event)),
+            )
+            user_id, lesson_id, email = credit.discord_user_id, row.lesson_id, credit.email
         if job.get("channel") == "mail":
-            return await self._email(claim, email, locale, lesson, message)
+            return await self._email(claim, email, step)
         if user_id is None or self.chat is None:
             # Web and API suggesters follow their status page (and email, when enabled).
             await self._outbox.complete(claim)
             return "shown on the status page"
-        marker = f"-# suggestion {job['suggestion_id']} · {job['event_id']}"
-        content = f"{message}\n{marker}"
+        message = self._step_text(step)
+        buttons = self.notice_buttons(step.view, step.event_id, step.locale, step.proposals)
+        # The status link names this step and the person's language: an attempt after a
+        # crash finds the message it may have sent by it, and nobody reads it as clutter.
+        url = buttons[-1].url
         try:
-            if claim.uncertain and await self._already_told(user_id, marker):
+            if claim.uncertain and await self._already_told(user_id, url):
                 await self._outbox.complete(claim)
                 return "sent a DM (found after a crash)"
-            await self.chat.send_dm(user_id, content)
+            await self.chat.send_dm(user_id, message, buttons=buttons)
             how = "sent a DM"
         except ChatForbiddenError:
             links = await self._links(lesson_id)
             if links.thread_id is None:
                 await self._outbox.complete(claim)
                 return "DMs closed and no lesson post"
+            mention = f"<@{user_id}>"
             if claim.uncertain:
                 recent = await self.chat.recent_messages(links.thread_id, 50)
-                if any(marker in message.content for message in recent):
+                if _told_in(recent, url, mention):
                     await self._outbox.complete(claim)
                     return "replied in the lesson's post (found after a crash)"
-            await self.chat.post_message(links.thread_id, f"<@{user_id}> {content}")
+            await self.chat.post_message(links.thread_id, f"{mention} {message}", buttons=buttons)
             how = "replied in the lesson's post"
         except ChatNotFoundError:
             how = "no such user"
         await self._outbox.complete(claim)
         return how
 
-    async def _email(
-        self, claim: Claim, address: str | None, locale: str, lesson: str, message: str
-    ) -> str:
+    def _lesson_title(self, view: SuggestionView) -> str:
+        """Return the lesson's title in the edited language (its program/slug if unknown)."""
+        catalogue = self._catalogue()
+        lesson = catalogue.get(view.lesson)
+        return lesson.title(view.locale, catalogue.default_locale) if lesson else view.lesson
+
+    def _step_text(self, step: _Step, *, plain: bool = False) -> str:
+        return self.notice(
+            step.view,
+            step.kind,
+            step.detail,
+            step.locale,
+            proposals=step.proposals,
+            lesson_title=step.lesson,
+            plain=plain,
+        )
+
+    async def _email(self, claim: Claim, address: str | None, step: _Step) -> str:
         """Email a suggester one step of their suggestion (the same Message-ID on retries)."""
         if self._mail is None or not address:
             await self._outbox.complete(claim)
             return "no email to send"
         job = claim.payload
-        suggestion_id = job["suggestion_id"]
+        view, locale = step.view, step.locale
+        if view.status not in REVISABLE:
+            footer = "suggest.mail_page"
+        elif any(_still_open(view, proposal) for proposal in step.proposals):
+            footer = "suggest.mail_use"
+        else:
+            footer = "suggest.mail_revise"
+        url = self.step_url(view.id, step.event_id, locale)
+        text_ = f"{self._step_text(step, plain=True)}\n\n{t(locale, footer, status_url=url)}\n"
         domain = self._settings.mail.sender.rpartition("@")[2] or "lessonbot"
         await self._mail.send(
             OutgoingMail(
                 to=(address,),
-                subject=t(locale, "suggest.mail_subject", id=suggestion_id, lesson=lesson),
-                text=f"{message}\n\n{self.status_url(suggestion_id)}\n",
+                subject=t(
+                    locale, "suggest.mail_subject", id=view.id, lesson=one_line_name(step.lesson)
+                ),
+                text=text_,
                 message_id=(
-                    f"<suggestion-{suggestion_id}-{job['event_id']}-{job['credit_id']}@{domain}>"
+                    f"<suggestion-{view.id}-{job['event_id']}-{job['credit_id']}@{domain}>"
                 ),
             )
         )
         await self._outbox.complete(claim)
         return "emailed"
 
-    async def _already_told(self, user_id: int, marker: str) -> bool:
+    async def _already_told(self, user_id: int, url: str) -> bool:
         """Tell whether an earlier attempt sent this notice before it could confirm it."""
         assert self.chat is not None
         channel_id = await self.chat.dm_channel_id(user_id)
         recent = await self.chat.recent_messages(channel_id, 50)
-        return any(marker in message.content for message in recent)
+        return _told_in(recent, url)
 
     def notice(
-        self, view: SuggestionView, kind: str, detail: Mapping[str, Any], locale: str
+        self,
+        view: SuggestionView,
+        kind: str,
+        detail: Mapping[str, Any],
+        locale: str,
+        *,
+        proposals: Sequence[Mapping[str, Any]] = (),
+        lesson_title: str | None = None,
+        plain: bool = False,
     ) -> str:
-        """Return what a suggester is told about an event, in their language."""
-        params: dict[str, Any] = {
-            "id": view.id,
-            "lesson": view.lesson,
-            "pr_url": view.pr_url or "",
-            "status_url": self.status_url(view.id),
-            "reviewer": discord_name(str(detail.get("reviewer") or "")),
-            "summary": _summary(str(detail.get("body") or "")),
-        }
-        text_ = t(locale, f"suggest.notice.{kind}", **params)
-        proposals = detail.get("proposals") or []
-        for proposal in proposals[:3]:
-            text_ += "\n" + t(
-                locale,
-                "suggest.notice.proposal",
-                line=proposal.get("line") or "?",
-                text=discord_fenced(_cut(str(proposal.get("suggestion") or ""), 500)),
+        """Return what a suggester is told about an event, in their language, with the texts
+        reviewers proposed: Discord markdown in one message, or `plain` text for an email."""
+        name = one_line_name if plain else discord_name
+        text_ = ""
+        for summary_limit, proposal_limit, count in _NOTICE_CUTS:
+            params: dict[str, Any] = {
+                "id": view.id,
+                "lesson": name(lesson_title or view.lesson),
+                "pr_url": view.pr_url or "",
+                "status_url": self.status_url(view.id),
+                "reviewer": name(str(detail.get("reviewer") or "")),
+                "summary": _summary(str(detail.get("body") or ""), summary_limit, plain),
+            }
+            text_ = t(locale, f"suggest.notice.{kind}", **params)
+            for proposal in proposals[:count]:
+                text_ += "\n" + t(
+                    locale,
+                    "suggest.notice.proposed_text",
+                    reviewer=name(str(proposal.get("reviewer") or "?")),
+                    line=proposal.get("line") or "?",
+                    text=_block(str(proposal.get("suggestion") or ""), proposal_limit, plain),
+                )
+            # A block opens its own lines: no line ends in the space before it.
+            text_ = "\n".join(line.rstrip() for line in text_.split("\n"))
+            if plain or len(text_) <= NOTICE_LIMIT:
+                break
+        return text_
+
+    def notice_buttons(
+        self,
+        view: SuggestionView,
+        event_id: int,
+        locale: str,
+        proposals: Sequence[Mapping[str, Any]] = (),
+    ) -> list[ChatButton]:
+        """Return the buttons under a notice: use a proposed text, revise, withdraw (while
+        the suggestion may change), and its status page, last."""
+        buttons: list[ChatButton] = []
+        for proposal in proposals[: _NOTICE_CUTS[0][2]]:
+            comment_id = proposal.get("comment_id")
+            if isinstance(comment_id, int) and _still_open(view, proposal):
+                buttons.append(
+                    ChatButton(
+                        t(locale, "suggest.button.use", line=proposal.get("line") or "?"),
+                        suggestion_button_id("use", view.id, comment_id),
+                        style="primary",
+                    )
+                )
+        if view.status in REVISABLE:
+            buttons.append(
+                ChatButton(
+                    t(locale, "suggest.button.revise"), suggestion_button_id("revise", view.id)
+                )
             )
-        # A summary opens its own block: no line ends in the space before it.
-        return "\n".join(line.rstrip() for line in text_.split("\n"))
+            buttons.append(
+                ChatButton(
+                    t(locale, "suggest.button.withdraw"),
+                    suggestion_button_id("withdraw", view.id),
+                    style="danger",
+                )
+            )
+        url = self.step_url(view.id, event_id, locale)
+        buttons.append(ChatButton(t(locale, "suggest.button.status"), url=url))
+        return buttons
+
+    def step_url(self, suggestion_id: int, event_id: int, locale: str | None = None) -> str:
+        """Return the status page at one event, in a language when given."""
+        query = f"?{urlencode({'locale': locale})}" if locale else ""
+        return f"{self.status_url(suggestion_id)}{query}#event-{event_id}"
 
     def status_url(self, suggestion_id: int) -> str:
         """Return the status page of a suggestion."""
@@ -1607,7 +1784,7 @@ class SuggestionService:
             "body": str(review.get("body") or "")[:4000],
         }
         bot_login = await self._bot_login()
-        async with self._sessions() as session, session.begin():
+        async with self._review_lock, self._sessions() as session, session.begin():
             row = await self._ours(session, payload, bot_login)
             if row is None:
                 return "not a suggestion's pull request"
@@ -1617,8 +1794,7 @@ class SuggestionService:
                 await self._event(session, row, "review_dismissed", detail)
                 return "dismissed"
             if any(
-                e.kind in ("changes_requested", "approved", "reviewed")
-                and e.detail.get("review_id") == review.get("id")
+                e.kind in REVIEW_KINDS and e.detail.get("review_id") == review.get("id")
                 for e in row.events
             ):
                 return "already seen"
@@ -1632,10 +1808,17 @@ class SuggestionService:
                         row.status,
                     )
                     return f"not following: {row.status}"
+                # Its notice carries the review's proposed texts recorded so far.
                 await self._event(session, row, state, detail)
                 return state.replace("_", " ")
             if row.status in PENDING_SUGGESTION_STATUSES or row.status == SuggestionStatus.CONFLICT:
                 await self._event(session, row, "reviewed", detail)
+                # A review that only comments is not told: its proposed texts are, each.
+                for waiting in row.events:
+                    if waiting.kind == "reviewer_suggestion" and waiting.detail.get(
+                        "review_id"
+                    ) == review.get("id"):
+                        await self._tell(session, row, waiting)
         return "commented"
 
     async def on_review_comment(self, payload: Mapping[str, Any]) -> str:
@@ -1668,7 +1851,7 @@ class SuggestionService:
         may_propose = (
             await self.may_propose(reviewer, program) if blocks and detail["line"] else False
         )
-        async with self._sessions() as session, session.begin():
+        async with self._review_lock, self._sessions() as session, session.begin():
             row = await self._ours(session, payload, bot_login)
             if row is None:
                 return "not a suggestion's pull request"
@@ -1680,9 +1863,17 @@ class SuggestionService:
                 return "already seen"
             if may_propose is not False:
                 # Unknown (GitHub did not answer) is offered; the accept job asks again.
-                await self._event(
+                event = await self._event(
                     session, row, "reviewer_suggestion", {**detail, "suggestion": blocks[0]}
                 )
+                review_id = detail["review_id"]
+                if review_id is None or any(
+                    e.kind in REVIEW_KINDS and e.detail.get("review_id") == review_id
+                    for e in row.events
+                ):
+                    # Its review came first and was told (or there is none): it is told on
+                    # its own. Otherwise the review, when it comes, tells it.
+                    await self._tell(session, row, event)
                 return "reviewer suggestion"
             if blocks:
                 log.info(
@@ -1723,6 +1914,7 @@ class SuggestionService:
                                 (
                                     SuggestionStatus.OPEN,
                                     SuggestionStatus.CHANGES_REQUESTED,
+                                    SuggestionStatus.ANSWERED,
                                     SuggestionStatus.APPROVED,
                                 )
                             ),
@@ -1816,7 +2008,87 @@ class _Snapshot:
         return applied
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One step of a suggestion as one suggester is told it."""
+
+    view: SuggestionView
+    event_id: int
+    kind: str  # the notice: an event's kind, or "proposal" for a proposed text on its own
+    detail: Mapping[str, Any]
+    locale: str
+    lesson: str  # the lesson's title
+    proposals: tuple[Mapping[str, Any], ...]
+
+
+def _proposals_told(row: Suggestion, event: SuggestionEvent) -> list[dict[str, Any]]:
+    """Return the proposed texts a notice of `event` carries, oldest first.
+
+    A verdict carries its review's proposals recorded before it; one recorded after was
+    told on its own (see on_review_comment), so each is told once.
+    """
+    if event.kind == "reviewer_suggestion":
+        return [dict(event.detail)]
+    review_id = event.detail.get("review_id")
+    if event.kind not in VERDICTS or review_id is None:
+        return []
+    return [
+        dict(earlier.detail)
+        for earlier in row.events
+        if earlier.kind == "reviewer_suggestion"
+        and earlier.id < event.id
+        and earlier.detail.get("review_id") == review_id
+    ]
+
+
+def _still_open(view: SuggestionView, proposal: Mapping[str, Any]) -> bool:
+    """Tell whether a suggester may still take this proposed text."""
+    return (
+        view.status in REVISABLE
+        and view.pr_number is not None
+        and proposal.get("comment_id") not in view.accepted_comments
+    )
+
+
+def _told_in(messages: Sequence[ChatMessage], url: str, mention: str | None = None) -> bool:
+    """Tell whether one of these messages has the status link `url` (and, for a reply in a
+    lesson's post, starts with the mention of the person it tells)."""
+    return any(
+        any(button.url == url for button in message.buttons)
+        and (mention is None or message.content.startswith(mention))
+        for message in messages
+    )
+
+
+def _passage_detail(passage: edits.Passage | None) -> dict[str, Any]:
+    return {} if passage is None else {"passage": passage.text, "line": passage.line}
+
+
+def _passage_of(text_: str, snippet: str) -> edits.Passage | None:
+    """Return the lines holding `snippet` when it reads once in `text_`."""
+    snippet = snippet.strip()
+    if not snippet or text_.count(snippet) != 1:
+        return None
+    start = text_.index(snippet)
+    return edits.passage_at(text_, start, start + len(snippet))
+
+
+def _passage_now(row: Suggestion) -> tuple[str, int | None]:
+    """Return the edited passage as the branch holds it, and its line when known."""
+    for event in reversed(row.events):
+        if event.kind in ("pr_opened", "committed") and "passage" in event.detail:
+            line = event.detail.get("line")
+            return str(event.detail["passage"]), line if isinstance(line, int) else None
+    # No branch yet (or none recorded): the replacement as sent, with each revision on it.
+    passage = str(row.edit.get("replace", ""))
+    for revision in row.edit.get("revisions", []):
+        find, replace = str(revision.get("find", "")), str(revision.get("replace", ""))
+        passage = passage.replace(find, replace, 1) if find and find in passage else replace
+    return passage, None
+
+
 def _view(row: Suggestion) -> SuggestionView:
+    passage, line = _passage_now(row)
     return SuggestionView(
         id=row.id,
         lesson=row.lesson.identity,
@@ -1833,7 +2105,11 @@ def _view(row: Suggestion) -> SuggestionView:
             credit.name or "" for credit in row.credits if not credit.withdrawn and credit.name
         ),
         created_at=row.created_at,
-        events=tuple(EventView(event.kind, event.created_at, event.detail) for event in row.events),
+        events=tuple(
+            EventView(event.kind, event.created_at, event.detail, event.id) for event in row.events
+        ),
+        passage=passage,
+        passage_line=line,
     )
 
 
@@ -1925,10 +2201,19 @@ def _trailer_name(name: str) -> str:
     return name or "Suggester"
 
 
-def _summary(body: str) -> str:
+def _summary(body: str, limit: int, plain: bool) -> str:
     """Return a reviewer's words as a block of their own, or nothing when they wrote none."""
     body = body.strip()
-    return "\n" + discord_fenced(_cut(body, 1500)) if body else ""
+    return "\n" + _block(body, limit, plain) if body else ""
+
+
+def _block(text_: str, limit: int, plain: bool) -> str:
+    """Return a person's text as a block nothing in it can end: a Discord code block, or
+    in an email its lines indented (plain text has no markup to escape)."""
+    if not plain:
+        return discord_fenced(_cut(text_, limit))
+    lines = strip_overrides(_cut(text_.rstrip("\r\n"), limit)).splitlines() or [""]
+    return "\n".join(f"    {line}" for line in lines)
 
 
 def _cut(text_: str, limit: int) -> str:

@@ -211,6 +211,9 @@ class SuggestionStatus(enum.StrEnum):
     QUEUED = "queued"
     OPEN = "open"
     CHANGES_REQUESTED = "changes_requested"
+    # The suggester answered the requested changes (a proposed text taken, or a revision
+    # committed): waiting for the reviewer again.
+    ANSWERED = "answered"
     APPROVED = "approved"
     MERGED = "merged"
     CLOSED = "closed"
@@ -226,6 +229,7 @@ PENDING_SUGGESTION_STATUSES = (
     SuggestionStatus.QUEUED,
     SuggestionStatus.OPEN,
     SuggestionStatus.CHANGES_REQUESTED,
+    SuggestionStatus.ANSWERED,
     SuggestionStatus.APPROVED,
 )
 

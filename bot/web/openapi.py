@@ -93,6 +93,7 @@ _STATUSES = [
     "queued",
     "open",
     "changes_requested",
+    "answered",
     "approved",
     "merged",
     "closed",
@@ -379,6 +380,7 @@ def openapi_document(
                     "type": "object",
                     "required": ["kind", "at", "detail"],
                     "properties": {
+                        "id": {"type": "integer"},
                         "kind": {"type": "string"},
                         "at": {"type": "string", "format": "date-time"},
                         "detail": {"type": "object"},
@@ -394,6 +396,7 @@ def openapi_document(
                         "pr_number",
                         "pr_url",
                         "error",
+                        "passage",
                         "events",
                     ],
                     "properties": {
@@ -404,6 +407,17 @@ def openapi_document(
                         "pr_number": {"type": ["integer", "null"]},
                         "pr_url": {"type": ["string", "null"]},
                         "error": {"type": ["string", "null"]},
+                        "passage": {
+                            "type": "object",
+                            "description": "The edited passage as the pull request's branch "
+                            "holds it now (before the branch exists: the edit as sent), and the "
+                            "line it starts on when known",
+                            "required": ["text", "line"],
+                            "properties": {
+                                "text": {"type": "string"},
+                                "line": {"type": ["integer", "null"]},
+                            },
+                        },
                         "events": {
                             "type": "array",
                             "items": {"$ref": "#/components/schemas/Event"},

@@ -482,6 +482,7 @@ async def _status_context(
     title = lesson.title(view.locale, catalogue.default_locale) if lesson else view.lesson
     events = [
         {
+            "id": event.id,
             "at": event.at,
             "kind": event.kind,
             "text": _event_text(locale, event.kind, dict(event.detail)),
@@ -514,13 +515,15 @@ async def _status_context(
         "proposals": [dict(event.detail) for event in view.reviewer_suggestions],
         "can_manage": can_manage and revisable,
         "can_accept": can_manage and revisable and view.pr_number is not None,
-        "polling": view.status in ("queued", "open", "changes_requested", "approved"),
+        "polling": view.status in ("queued", "open", "changes_requested", "answered", "approved"),
         "queued": view.status == "queued",
         "poll_seconds": door.poll_seconds,
         "poll_url": f"/api/suggestions/{view.id}",
         "locale_query": urlencode({"locale": locale}),
         "done": done if done in ("sent", "revised", "withdrawn", "accepted") else "",
-        "values": {name: "" for name in REVISE_FIELDS},
+        # A revision starts from the passage as the pull request has it now.
+        "values": {"find": view.passage, "replace": view.passage, "reason": ""},
+        "show_passage": bool(view.pr_number) or view.passage != view.replace,
         "errors": {},
         "summary": [],
         "first_error": None,

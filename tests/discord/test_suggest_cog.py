@@ -13,6 +13,7 @@ from bot.discord.cogs.lessons import LessonsCog, lesson_embed
 from bot.discord.cogs.suggest import (
     Draft,
     Drafts,
+    StepButton,
     SuggestButton,
     SuggestCog,
     SuggestModal,
@@ -21,7 +22,7 @@ from bot.discord.cogs.suggest import (
     status_embed,
 )
 from bot.i18n import load_catalog, t
-from bot.services.ports import suggest_button
+from bot.services.ports import suggest_button, suggestion_button_id
 from bot.services.suggestions import EventView, SuggestionError, SuggestionView
 from tests.discord.support import make_services
 from tests.i18n.test_catalogs import SERVED_LOCALES
@@ -86,6 +87,29 @@ def test_a_post_buttons_custom_id_parses_back_to_the_lesson_and_locale() -> None
 def test_a_lesson_whose_button_id_cannot_fit_gets_no_button() -> None:
     assert suggest_button("p/" + "s" * 77, "en", "Suggest") is not None  # exactly 100
     assert suggest_button("p/" + "s" * 78, "en", "Suggest") is None
+
+
+def test_the_buttons_under_a_told_step_parse_back_and_fit_discord() -> None:
+    template = StepButton.__discord_ui_compiled_template__
+    for action, comment in (("use", 9 * 10**19), ("revise", None), ("withdraw", None)):
+        custom_id = suggestion_button_id(action, 999_999_999_999, comment)
+        assert len(custom_id) <= 100
+        match = template.fullmatch(custom_id)
+        assert match is not None
+        assert (match["action"], int(match["id"])) == (action, 999_999_999_999)
+        assert match["comment"] == (str(comment) if comment else None)
+    for wrong in (
+        "lessonbot:suggestion:use:4",  # which text?
+        "lessonbot:suggestion:revise:0",
+        "lessonbot:suggestion:merge:4",
+        "lessonbot:suggest:data-basics/what-is-data:es",
+    ):
+        assert template.fullmatch(wrong) is None, wrong
+    # The lesson posts' button takes none of these for its own.
+    assert (
+        SuggestButton.__discord_ui_compiled_template__.fullmatch(suggestion_button_id("revise", 4))
+        is None
+    )
 
 
 def test_refusals_name_the_discord_account_not_a_token() -> None:
@@ -192,6 +216,14 @@ def test_the_status_embed_shows_status_pr_proposal_and_events_in_the_users_langu
     assert len(events) == 4
     assert events[0] == f"<t:{int(AT.timestamp())}:R> Enviada"
     assert events[2].endswith("mia\\_b pidió cambios")  # names are not Markdown
+
+
+def test_the_status_embed_shows_the_passage_as_the_pull_request_has_it_now() -> None:
+    view = _view(status="answered", passage="Texto *nuevo* @everyone", passage_line=12)
+    embed = status_embed(view, "es-ES", "https://bot.test/suggestions/3")
+    fields = {field.name: field.value for field in embed.fields}
+    assert fields["Estado"] == t("es", "discord_suggest.status.answered")
+    assert fields[t("es", "discord_suggest.passage_field")] == "> Texto \\*nuevo\\* @\u200beveryone"
 
 
 def test_the_status_embed_without_a_pr_or_proposal_has_neither() -> None:

@@ -7,6 +7,7 @@ sample lessons, without GitHub: suggestions are stored with their job, which sta
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from bot.i18n import t
 from bot.sandbox.discord import DiscordSandbox
 from bot.services.lessons import LessonDirectory
 from bot.services.outbox import Outbox
-from bot.services.ports import ChatButton, ChatForbiddenError, suggest_button
+from bot.services.ports import ChatButton, ChatError, ChatForbiddenError, suggest_button
 from bot.services.signing import Signer
 from bot.services.suggestions import SuggestionService
 from bot.store.models import (
@@ -40,6 +41,7 @@ ANSWER_TIMEOUT = 5.0
 SUBCOMMAND, STRING, INTEGER = 1, 3, 4
 MODAL = 9
 EPHEMERAL = 1 << 6
+PRIMARY, SECONDARY, DANGER, LINK = 1, 2, 4, 5
 
 ANA, BEN, CLOSED = 1001, 1002, 1003  # es-ES, en-US, and someone who takes no DMs
 LESSON = "data-basics/what-is-data"
@@ -75,7 +77,10 @@ def guild(sandbox: Any) -> dict[str, Any]:
 def service(session_factory: Sessions) -> SuggestionService:
     """Return a suggestion service over the sample lessons, without GitHub."""
     catalogue = load_catalogue(LESSONS, "en")
-    settings = make_settings()
+    # Mia maintains the lessons: her ```suggestion blocks are texts a suggester can take.
+    settings = dataclasses.replace(
+        make_settings(), suggestions=SuggestionSettings(reviewers=("*:mia",))
+    )
     return SuggestionService(
         session_factory,
         Outbox(session_factory),
@@ -88,11 +93,10 @@ def service(session_factory: Sessions) -> SuggestionService:
 Starter = Callable[[], Awaitable[LessonBot]]
 
 
-@pytest.fixture
-async def bot(
+async def start_bot(
     sandbox: Any, guild: dict[str, Any], service: SuggestionService
-) -> AsyncIterator[LessonBot]:
-    """Yield the real bot, with suggested edits, logged in to the sandbox."""
+) -> tuple[LessonBot, asyncio.Task[None]]:
+    """Start the real bot, with suggested edits, logged in to the sandbox; wait until ready."""
     settings = make_settings(sandbox.api_base_url, sandbox.gateway_url, guild["id"])
     directory = LessonDirectory(load_catalogue(LESSONS), "en")
     bot = create_bot(
@@ -111,9 +115,23 @@ async def bot(
             task.result()
         raise TimeoutError(f"the bot was not ready within {READY_TIMEOUT}s")
     service.chat = bot.chat
-    yield bot
+    return bot, task
+
+
+async def stop_bot(bot: LessonBot, task: asyncio.Task[None]) -> None:
+    """Log the bot out and wait for it to stop."""
     await bot.close()
     await asyncio.wait_for(task, READY_TIMEOUT)
+
+
+@pytest.fixture
+async def bot(
+    sandbox: Any, guild: dict[str, Any], service: SuggestionService
+) -> AsyncIterator[LessonBot]:
+    """Yield the real bot, with suggested edits, logged in to the sandbox."""
+    bot, task = await start_bot(sandbox, guild, service)
+    yield bot
+    await stop_bot(bot, task)
 
 
 async def run_suggest(
@@ -171,6 +189,63 @@ def modal_fields(modal: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     """Return the buttons of a message."""
     return [item for row in message.get("components") or [] for item in row.get("components") or []]
+
+
+def assert_no_bookkeeping(content: str) -> None:
+    """Fail if a message shows people what only the bot needs (keys, custom_ids)."""
+    assert "-# suggestion" not in content and "lessonbot:" not in content, content
+
+
+async def open_pull_request(sessions: Sessions, suggestion_id: int, number: int = 7) -> None:
+    """Record what opening the suggestion's PR would have: its number, open for review."""
+    async with sessions() as session, session.begin():
+        row = await session.get(Suggestion, suggestion_id)
+        assert row is not None
+        row.status = SuggestionStatus.OPEN
+        row.pr_number, row.pr_url = number, f"https://github.test/o/r/pull/{number}"
+
+
+def review_comment(comment_id: int, line: int, text: str, review_id: int = 70) -> dict[str, Any]:
+    """Return the webhook of Mia's line comment holding a ```suggestion block, on PR 7."""
+    return {
+        "action": "created",
+        "pull_request": {"number": 7},
+        "comment": {
+            "id": comment_id,
+            "pull_request_review_id": review_id,
+            "user": {"login": "mia"},
+            "path": "programs/data-basics/lessons/es/what-is-data.mdx",
+            "line": line,
+            "body": f"```suggestion\n{text}\n```",
+            "html_url": f"https://github.test/o/r/pull/7#discussion_r{comment_id}",
+        },
+    }
+
+
+def review(state: str, body: str, review_id: int = 70) -> dict[str, Any]:
+    """Return the webhook of Mia's submitted review of PR 7."""
+    return {
+        "action": "submitted",
+        "pull_request": {"number": 7},
+        "review": {"id": review_id, "state": state, "user": {"login": "mia"}, "body": body},
+    }
+
+
+async def tell(service: SuggestionService, sessions: Sessions) -> list[str]:
+    """Run the notices due now; return what each did."""
+    claims = await Outbox(sessions).claim_due(20, [SuggestionService.NOTIFY_KIND])
+    return [await service.run_job(claim) for claim in claims]
+
+
+async def click(
+    sandbox: Any, message: dict[str, Any], user: int, custom_id: str, locale: str
+) -> dict[str, Any]:
+    """Click a button under a message as a user; return the bot's one answer."""
+    clicked = await sandbox.click(
+        int(message["channel_id"]), int(message["id"]), user, custom_id, locale=locale
+    )
+    (answer,) = await sandbox.wait_for_interaction_response(clicked, timeout=ANSWER_TIMEOUT)
+    return answer
 
 
 async def stored(sessions: Sessions) -> list[Suggestion]:
@@ -716,6 +791,243 @@ async def test_a_suggester_with_closed_dms_is_told_in_the_lesson_post(
     assert len(claims) == 1
     assert await service.run_job(claims[0]) == "replied in the lesson's post"
     assert sandbox.dms(ANA) == []
-    told = sandbox.channel_messages(post.thread_id)[-1]["content"]
-    assert told.startswith(f"<@{ANA}> ")
-    assert f"-# suggestion {suggestion_id} · " in told
+    told = sandbox.channel_messages(post.thread_id)[-1]
+    assert told["content"].startswith(f"<@{ANA}> ")
+    assert_no_bookkeeping(told["content"])
+    # Closed: nothing left to do but look, on the status page at this step, in Spanish.
+    (closed_id,) = [
+        event.id for event in (await stored(session_factory))[0].events if event.kind == "closed"
+    ]
+    assert [(b["style"], b["label"], b.get("url")) for b in buttons(told)] == [
+        (LINK, t("es", "suggest.button.status"), service.step_url(suggestion_id, closed_id, "es"))
+    ]
+
+
+# A review told with its proposed texts, and the buttons under each told step
+
+
+async def test_a_review_is_told_with_its_proposals_and_buttons_that_work_after_a_restart(
+    sandbox: Any, guild: dict[str, Any], service: SuggestionService, session_factory: Sessions
+) -> None:
+    bot, task = await start_bot(sandbox, guild, service)
+    try:
+        suggestion_id = await send_spanish_suggestion(sandbox, guild, ANA)
+    finally:
+        await stop_bot(bot, task)
+    await open_pull_request(session_factory, suggestion_id)
+    # GitHub sends a review's comments and the review itself in no fixed order: here one
+    # proposed text comes before the review, and one after the review was told.
+    first = "Todo sistema de IA parte de los datos."
+    later = "Los datos son el punto de partida."
+    assert await service.on_review_comment(review_comment(55, 12, first)) == "reviewer suggestion"
+    assert await service.on_review(review("changes_requested", "Casi: una palabra.")) == (
+        "changes requested"
+    )
+    bot, task = await start_bot(sandbox, guild, service)
+    try:
+        assert await tell(service, session_factory) == ["sent a DM"]
+        assert await service.on_review_comment(review_comment(56, 14, later)) == (
+            "reviewer suggestion"
+        )
+        assert await tell(service, session_factory) == ["sent a DM"]
+        assert await tell(service, session_factory) == []  # each told once
+    finally:
+        await stop_bot(bot, task)
+
+    asked, proposed = sandbox.dms(ANA)
+    events = {event.kind: event.id for event in (await stored(session_factory))[0].events}
+    # The review's step: the reviewer's words and the text proposed with it, who proposed
+    # it and for which line, each in a block of its own; in Ana's Spanish.
+    assert asked["content"] == (
+        t(
+            "es",
+            "suggest.notice.changes_requested",
+            reviewer="mia",
+            lesson=EN_TITLE_ES,
+            summary="\n```\nCasi: una palabra.\n```",
+        ).replace(": \n", ":\n")
+        + "\n"
+        + t(
+            "es", "suggest.notice.proposed_text", reviewer="mia", line=12, text=f"```\n{first}\n```"
+        )
+    )
+    assert_no_bookkeeping(asked["content"])
+    step_url = service.step_url(suggestion_id, events["changes_requested"], "es")
+    assert [
+        (b["style"], b["label"], b.get("custom_id") or b.get("url")) for b in buttons(asked)
+    ] == [
+        (
+            PRIMARY,
+            t("es", "suggest.button.use", line=12),
+            f"lessonbot:suggestion:use:{suggestion_id}:55",
+        ),
+        (
+            SECONDARY,
+            t("es", "suggest.button.revise"),
+            f"lessonbot:suggestion:revise:{suggestion_id}",
+        ),
+        (
+            DANGER,
+            t("es", "suggest.button.withdraw"),
+            f"lessonbot:suggestion:withdraw:{suggestion_id}",
+        ),
+        (LINK, t("es", "suggest.button.status"), step_url),
+    ]
+    # The text proposed after the review was told comes on its own, with its own button.
+    assert proposed["content"].startswith(t("es", "suggest.notice.proposal", lesson=EN_TITLE_ES))
+    assert f"```\n{later}\n```" in proposed["content"] and first not in proposed["content"]
+    assert_no_bookkeeping(proposed["content"])
+    assert buttons(proposed)[0]["custom_id"] == f"lessonbot:suggestion:use:{suggestion_id}:56"
+
+    # A new process: the buttons of messages sent before it still answer.
+    bot, task = await start_bot(sandbox, guild, service)
+    try:
+        used = await click(sandbox, asked, ANA, buttons(asked)[0]["custom_id"], "es-ES")
+        assert used["ephemeral"] is True
+        assert used["data"]["content"] == t(
+            "es",
+            "discord_suggest.accepted",
+            id=suggestion_id,
+            status_url=service.status_url(suggestion_id),
+        )
+        again = await click(sandbox, asked, ANA, buttons(asked)[0]["custom_id"], "es-ES")
+        assert again["data"]["content"] == t("es", "suggest.error.proposal_accepted")
+
+        # Revise opens the modal filled with the passage as it reads now, for Ana to edit.
+        modal = await click(sandbox, asked, ANA, buttons(asked)[1]["custom_id"], "es-ES")
+        assert modal["type"] == MODAL
+        assert modal["data"]["title"] == t("es", "discord_suggest.revise_title", id=suggestion_id)
+        values = {key: field.get("value") for key, field in modal_fields(modal).items()}
+        assert values == {
+            "find": "Todo sistema de IA empieza por los datos.",
+            "replace": "Todo sistema de IA empieza por los datos.",
+            "reason": None,
+        }
+
+        # Withdraw asks first; its confirmation withdraws.
+        ask = await click(sandbox, asked, ANA, buttons(asked)[2]["custom_id"], "es-ES")
+        assert ask["ephemeral"] is True
+        assert ask["data"]["content"] == t(
+            "es", "discord_suggest.withdraw_confirm", id=suggestion_id
+        )
+        assert (await stored(session_factory))[0].status == SuggestionStatus.CHANGES_REQUESTED
+        (yes,) = buttons(ask["data"])
+        assert (yes["style"], yes["label"]) == (DANGER, t("es", "discord_suggest.withdraw_yes"))
+        done = await click(sandbox, ask["message"], ANA, yes["custom_id"], "es-ES")
+        assert done["ephemeral"] is True
+        assert done["data"]["content"] == t("es", "discord_suggest.withdrawn", id=suggestion_id)
+    finally:
+        await stop_bot(bot, task)
+    (row,) = await stored(session_factory)
+    assert row.status == SuggestionStatus.WITHDRAWN
+    assert [e.detail for e in row.events if e.kind == "accepted"] == [{"comment_id": 55}]
+    async with session_factory() as session:
+        keys = set((await session.execute(select(OutboxJob.dedupe_key))).scalars())
+    assert f"suggestion:{suggestion_id}:accept:55" in keys
+
+
+async def test_only_a_suggester_may_use_the_buttons_of_a_reply_in_the_lesson_post(
+    sandbox: Any,
+    guild: dict[str, Any],
+    bot: LessonBot,
+    service: SuggestionService,
+    session_factory: Sessions,
+) -> None:
+    suggestion_id = await send_spanish_suggestion(sandbox, guild, ANA)
+    sandbox.update_user(ANA, accepts_dms=False)
+    post = await bot.chat.create_forum_post(
+        guild["channels"]["data-basics"], "¿Qué son los datos?", "Habla aquí."
+    )
+    await open_pull_request(session_factory, suggestion_id)
+    async with session_factory() as session, session.begin():
+        row = await session.get(Suggestion, suggestion_id)
+        assert row is not None
+        session.add(
+            LessonLink(
+                lesson_id=row.lesson_id,
+                discord_thread_id=post.thread_id,
+                discord_starter_message_id=post.message_ids[0],
+            )
+        )
+    await service.on_review_comment(review_comment(55, 12, "Todo parte de los datos."))
+    await service.on_review(review("changes_requested", ""))
+    assert await tell(service, session_factory) == ["replied in the lesson's post"]
+    told = sandbox.channel_messages(post.thread_id)[-1]
+    assert told["content"].startswith(f"<@{ANA}> ")
+    assert_no_bookkeeping(told["content"])
+    use, revise, withdraw, _ = buttons(told)
+
+    for custom_id in (use["custom_id"], revise["custom_id"], withdraw["custom_id"]):
+        refused = await click(sandbox, told, BEN, custom_id, "en-US")
+        assert refused["ephemeral"] is True and refused["type"] != MODAL
+        assert refused["data"]["content"] == t("en", "discord_suggest.not_yours", id=suggestion_id)
+    (row,) = await stored(session_factory)
+    assert row.status == SuggestionStatus.CHANGES_REQUESTED
+    assert [e.kind for e in row.events if e.kind in ("accepted", "withdrawn")] == []
+
+
+class LosesAnswers:
+    """The bot's chat port, but a message's answer is lost after it went out (a crash)."""
+
+    def __init__(self, chat: Any) -> None:
+        self.chat = chat
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.chat, name)
+
+    async def post_message(self, channel_id: int, content: str, **options: Any) -> list[int]:
+        await self.chat.post_message(channel_id, content, **options)
+        raise ChatError("post message", 0, "connection lost")
+
+
+async def test_a_retried_notice_finds_its_own_reply_in_the_post_and_only_its_own(
+    sandbox: Any,
+    guild: dict[str, Any],
+    bot: LessonBot,
+    service: SuggestionService,
+    session_factory: Sessions,
+) -> None:
+    # Ben and Cleo sent the same edit; neither takes DMs, so both are told in the post.
+    suggestion_id = await send_spanish_suggestion(sandbox, guild, BEN)
+    assert await send_spanish_suggestion(sandbox, guild, CLOSED) == suggestion_id
+    sandbox.update_user(BEN, accepts_dms=False)
+    post = await bot.chat.create_forum_post(
+        guild["channels"]["data-basics"], "¿Qué son los datos?", "Habla aquí."
+    )
+    await open_pull_request(session_factory, suggestion_id)
+    async with session_factory() as session, session.begin():
+        row = await session.get(Suggestion, suggestion_id)
+        assert row is not None
+        session.add(
+            LessonLink(
+                lesson_id=row.lesson_id,
+                discord_thread_id=post.thread_id,
+                discord_starter_message_id=post.message_ids[0],
+            )
+        )
+    await service.on_review(review("approved", ""))
+    outbox = Outbox(session_factory)
+    claims = await outbox.claim_due(10, [SuggestionService.NOTIFY_KIND])
+    credits = {c.id: c.discord_user_id for c in (await stored(session_factory))[0].credits}
+    ben, cleo = sorted(claims, key=lambda claim: credits[claim.payload["credit_id"]] != BEN)
+
+    # Ben's reply goes out, but its answer is lost: the job will be tried again.
+    service.chat = LosesAnswers(bot.chat)
+    assert (await service.run_job(ben)).startswith("queued: ")
+    service.chat = bot.chat
+    # Cleo's attempt after a crash finds Ben's reply, to the same step: not hers, so she
+    # is told.
+    assert await service.run_job(dataclasses.replace(cleo, uncertain=True)) == (
+        "replied in the lesson's post"
+    )
+    # Ben's next attempt finds his own and sends nothing twice.
+    again = await outbox.claim(ben.job_id)
+    assert again is not None and again.uncertain
+    assert await service.run_job(again) == "replied in the lesson's post (found after a crash)"
+
+    replies = [m["content"] for m in sandbox.channel_messages(post.thread_id)[1:]]
+    assert sorted(reply.split(" ", 1)[0] for reply in replies) == sorted(
+        [f"<@{BEN}>", f"<@{CLOSED}>"]
+    )
+    for reply in replies:
+        assert_no_bookkeeping(reply)

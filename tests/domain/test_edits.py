@@ -12,12 +12,16 @@ import pytest
 from bot.domain.edits import (
     AppliedEdit,
     EditError,
+    Passage,
     apply_edit,
     apply_line_suggestion,
+    changed_passage,
     closest_passage,
     fingerprint,
     front_matter_span,
     line_ending,
+    lines_passage,
+    passage_at,
     suggestion_blocks,
     unified_diff,
     validate_lesson,
@@ -561,3 +565,28 @@ def test_every_corpus_lesson_takes_an_edit_that_keeps_all_other_bytes() -> None:
             break
     # Nearly every lesson has a plain sentence; a few may be all components or code.
     assert edited >= len(files) * 0.9
+
+
+def test_a_changed_passage_is_the_new_lines_found_once_in_the_new_text() -> None:
+    old = "# Title\n\nFirst line.\nSecond line.\nThird line.\n"
+    new = old.replace("Second line.", "Second, better line.")
+    assert changed_passage(old, new) == Passage("Second, better line.", 4)
+    assert changed_passage(old, old) is None
+    # Lines that read more than once, or none left (a deletion), take their neighbours.
+    repeated = "A.\nSame.\nB.\nSame.\n"
+    assert changed_passage(repeated, repeated.replace("B.", "Same.")) == Passage(
+        "Same.\nSame.\nSame.", 2
+    )
+    assert changed_passage(old, old.replace("Second line.\n", "")) == Passage(
+        "First line.\nThird line.", 3
+    )
+    # Line endings are the file's; the passage ends without one.
+    crlf = "One.\r\nTwo.\r\n"
+    assert changed_passage(crlf, crlf.replace("Two.", "Deux.")) == Passage("Deux.", 2)
+
+
+def test_a_passage_is_found_by_lines_or_by_characters() -> None:
+    text = "a\nhello world\nc\n"
+    assert lines_passage(text, 2, 1) == Passage("hello world", 2)
+    start = text.index("world")
+    assert passage_at(text, start, start + 5) == Passage("hello world", 2)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email
+import email.policy
+import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 import pytest
 from github import Auth, Github
 from github.Repository import Repository
@@ -41,6 +45,9 @@ from tests.discord.test_suggest_live import (
     INTEGER,
     MODAL,
     STRING,
+    assert_no_bookkeeping,
+    buttons,
+    click,
     modal_fields,
     run_suggest,
     submit,
@@ -50,6 +57,7 @@ T = TypeVar("T")
 # Long enough for any slow CI machine; each wait returns as soon as its condition holds.
 TIMEOUT = 60.0
 LESSON = "demo/pipes"
+TITLE = "Quizzes With Pipes"  # the lesson's English title, as notices name it
 PATH = "programs/demo/lessons/en/pipes.mdx"
 SAM = 1004  # a sandbox member whose Discord speaks en-US
 PASSAGE = "Fixtures are small on purpose."
@@ -57,6 +65,9 @@ FIRST = "Fixtures are kept small on purpose."
 REVIEWED = "Fixtures are kept tiny on purpose."
 FINAL = "Fixtures are kept really tiny on purpose."
 TOLD = ["pr_opened", "changes_requested", "approved", "merged"]
+# The status page's passage as it reads now, and its revise form's fields.
+CURRENT = re.compile(r'<pre class="passage" id="current-passage"[^>]*>([^<]*)</pre>')
+TEXTAREA = re.compile(r'<textarea[^>]* name="(\w+)"[^>]*>([^<]*)</textarea>')
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], what: str) -> T:
@@ -104,12 +115,33 @@ class World:
 
     async def dms(self, count: int) -> list[str]:
         """Wait until the suggester has `count` DMs; return them, oldest first."""
+        return [message["content"] for message in await self.dm_messages(count)]
 
-        async def check() -> list[str] | None:
-            messages = [message["content"] for message in self.env.discord.dms(SAM)]
+    async def dm_messages(self, count: int) -> list[dict[str, Any]]:
+        """Wait until the suggester has `count` DMs; return them whole, oldest first."""
+
+        async def check() -> list[dict[str, Any]] | None:
+            messages = self.env.discord.dms(SAM)
             return messages if len(messages) >= count else None
 
         return await eventually(check, f"{count} DMs")
+
+    async def dm_starting(self, text: str) -> dict[str, Any]:
+        """Wait for the suggester's DM that starts with `text`; return it."""
+        lead = text.rstrip()
+
+        async def check() -> dict[str, Any] | None:
+            found = [m for m in self.env.discord.dms(SAM) if m["content"].startswith(lead)]
+            return found[0] if found else None
+
+        return await eventually(check, f"a DM starting {lead!r}")
+
+    async def status_page(self, suggestion_id: int) -> str:
+        """Return the suggestion's status page as a browser gets it over HTTP."""
+        url = f"{self.env.app.web_url}/suggestions/{suggestion_id}?locale=en"
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            assert response.status == 200
+            return await response.text()
 
     def post(self) -> list[str]:
         """Return the lesson post's messages after its starter."""
@@ -259,19 +291,21 @@ async def test_a_discord_suggestion_is_reviewed_revised_merged_and_told_at_each_
     number, branch = view.pr_number, f"lessonbot/suggest/{suggestion_id}"
     on_branch = await world.on_branch(branch, FIRST)
     assert on_branch.encode() == original.replace(PASSAGE.encode(), FIRST.encode())
-    [opened] = await world.dms(1)
+    [opened] = await world.dm_messages(1)
     ids = await world.event_ids(suggestion_id)
-    assert opened == (
-        t(
-            "en",
-            "suggest.notice.pr_opened",
-            id=suggestion_id,
-            lesson=LESSON,
-            pr_url=view.pr_url,
-            status_url=service.status_url(suggestion_id),
-        )
-        + f"\n-# suggestion {suggestion_id} · {ids['pr_opened']}"
+    assert opened["content"] == t(
+        "en",
+        "suggest.notice.pr_opened",
+        id=suggestion_id,
+        lesson=TITLE,
+        pr_url=view.pr_url,
+        status_url=service.status_url(suggestion_id),
     )
+    assert [b.get("custom_id") or b.get("url") for b in buttons(opened)] == [
+        f"lessonbot:suggestion:revise:{suggestion_id}",
+        f"lessonbot:suggestion:withdraw:{suggestion_id}",
+        service.step_url(suggestion_id, ids["pr_opened"], "en"),
+    ]
     [posted] = await eventually(
         lambda: asyncio.sleep(0, [m for m in world.post() if "suggested an edit" in m]),
         "the lesson post to say an edit was suggested",
@@ -342,36 +376,72 @@ async def test_a_discord_suggestion_is_reviewed_revised_merged_and_told_at_each_
     view = await world.status(suggestion_id, "changes_requested")
     [proposal] = view.reviewer_suggestions
     assert proposal.detail["suggestion"].rstrip("\n") == REVIEWED
-    _, asked = await world.dms(2)
-    ids = await world.event_ids(suggestion_id)
-    # The reviewer's words come as a block of their own, nothing in them can reformat.
-    assert asked.startswith(
+    comment_id = proposal.detail["comment_id"]
+    use_id = f"lessonbot:suggestion:use:{suggestion_id}:{comment_id}"
+
+    # The learner is told the reviewer's words and the proposed text with its button: in
+    # the review's DM, or (its webhook handled after the review's) in one of its own.
+    async def proposal_told() -> dict[str, Any] | None:
+        told = [m for m in world.env.discord.dms(SAM) if use_id in str(buttons(m))]
+        return told[0] if told else None
+
+    with_text = await eventually(proposal_told, "the proposed text told with its button")
+    asked = await world.dm_starting(
+        t("en", "suggest.notice.changes_requested", lesson=TITLE, reviewer="maintainer", summary="")
+    )
+    assert asked["content"].startswith(
         t(
             "en",
             "suggest.notice.changes_requested",
-            id=suggestion_id,
-            lesson=LESSON,
-            pr_url=view.pr_url,
-            status_url=service.status_url(suggestion_id),
+            lesson=TITLE,
             reviewer="maintainer",
             summary="\n```\nNearly: one word.\n```",
         ).replace(": \n", ":\n")
     )
-    assert asked.endswith(f"\n-# suggestion {suggestion_id} · {ids['changes_requested']}")
+    assert with_text["content"].endswith(
+        t(
+            "en",
+            "suggest.notice.proposed_text",
+            reviewer="maintainer",
+            line=line,
+            text=f"```\n{REVIEWED}\n```",
+        )
+    )
 
-    # The learner accepts the reviewer's text from Discord...
-    id_option = [{"name": "id", "type": INTEGER, "value": suggestion_id}]
-    accepted = await suggest(world, "accept", id_option)
+    # The learner takes the reviewer's text with its button...
+    [use] = [b for b in buttons(with_text) if b.get("custom_id") == use_id]
+    assert use["label"] == t("en", "suggest.button.use", line=line)
+    accepted = await click(world.env.discord, with_text, SAM, use_id, "en-US")
     assert accepted["ephemeral"] is True
     assert body(accepted).startswith(
         t("en", "discord_suggest.accepted", id=suggestion_id, status_url="")
     )
     await world.on_branch(branch, REVIEWED)
+    # ...which answers the review: the status says so, and shows the text as it is now.
+    view = await world.status(suggestion_id, "answered")
+    assert view.passage == REVIEWED
+    page = await world.status_page(suggestion_id)
+    assert 'data-status="answered"' in page
+    assert t("en", "web_suggest.status.answered") in page
+    [current] = CURRENT.findall(page)
+    assert current == REVIEWED
+    status = await suggest(
+        world, "status", [{"name": "id", "type": INTEGER, "value": suggestion_id}]
+    )
+    fields = {f["name"]: f["value"] for f in status["data"]["embeds"][0]["fields"]}
+    assert fields["Status"] == t("en", "discord_suggest.status.answered")
+    assert fields[t("en", "discord_suggest.passage_field")] == f"> {REVIEWED}"
 
-    # ...then revises once more through the revise modal.
-    modal = await suggest(world, "revise", id_option)
+    # ...then revises once more: the Revise button opens the modal filled with that text.
+    revise_id = f"lessonbot:suggestion:revise:{suggestion_id}"
+    modal = await click(world.env.discord, with_text, SAM, revise_id, "en-US")
     assert modal["type"] == MODAL
-    revised = await fill(world, find="kept tiny", replace="kept really tiny", reason="Clearer.")
+    assert {key: f.get("value") for key, f in modal_fields(modal).items()} == {
+        "find": REVIEWED,
+        "replace": REVIEWED,
+        "reason": None,
+    }
+    revised = await fill(world, replace=FINAL, reason="Clearer.")
     assert body(revised).startswith(
         t("en", "discord_suggest.revised", id=suggestion_id, status_url="")
     )
@@ -383,11 +453,18 @@ async def test_a_discord_suggestion_is_reviewed_revised_merged_and_told_at_each_
         return count if count == 3 else None
 
     assert await eventually(three_commits, "three commits on the PR") == 3
-    view = await world.status(suggestion_id, "changes_requested")
+
+    async def final_passage() -> SuggestionView | None:
+        found = await service.view(suggestion_id)
+        return found if found is not None and found.passage == FINAL else None
+
+    view = await eventually(final_passage, "the revised passage recorded")
+    assert view.status == "answered"
     assert [e.kind for e in view.events if e.kind in ("accepted", "revised")] == [
         "accepted",
         "revised",
     ]
+    assert CURRENT.findall(await world.status_page(suggestion_id)) == [FINAL]
 
     # The maintainer approves, then merges.
     def approve(repo: Repository) -> None:
@@ -396,14 +473,12 @@ async def test_a_discord_suggestion_is_reviewed_revised_merged_and_told_at_each_
 
     await world.as_maintainer(approve)
     view = await world.status(suggestion_id, "approved")
-    _, _, approved = await world.dms(3)
-    assert approved.startswith(
-        t("en", "suggest.notice.approved", id=suggestion_id, lesson=LESSON, reviewer="maintainer")
+    await world.dm_starting(
+        t("en", "suggest.notice.approved", id=suggestion_id, lesson=TITLE, reviewer="maintainer")
     )
     await world.as_maintainer(lambda repo: repo.get_pull(number).merge(merge_method="merge"))
     view = await world.status(suggestion_id, "merged")
-    *_, merged = await world.dms(4)
-    assert merged.startswith(t("en", "suggest.notice.merged", id=suggestion_id, lesson=LESSON))
+    await world.dm_starting(t("en", "suggest.notice.merged", id=suggestion_id, lesson=TITLE))
 
     # The default branch holds the new text, byte-exact elsewhere.
     main = await world.on_branch("main", FINAL)
@@ -431,16 +506,22 @@ async def test_a_discord_suggestion_is_reviewed_revised_merged_and_told_at_each_
     assert "programs/demo/lessons/es/pipes.mdx" in note
     assert "programs/demo/lessons/ar/pipes.mdx" in note
 
-    # Everything settles: exactly one DM per told event, one post per opened/merged.
+    # Everything settles: one DM per told step (the proposed text in its review's or in
+    # its own), one post per opened/merged; no bookkeeping shows anywhere.
     await eventually(world.all_jobs_done, "every job to be done")
     ids = await world.event_ids(suggestion_id)
-    dms = [message["content"] for message in env.discord.dms(SAM)]
-    assert [dm.rsplit("\n", 1)[1] for dm in dms] == [
-        f"-# suggestion {suggestion_id} · {ids[kind]}" for kind in TOLD
+    told = TOLD if with_text is asked else [*TOLD[:2], "reviewer_suggestion", *TOLD[2:]]
+    dms = world.env.discord.dms(SAM)
+    assert sorted(buttons(dm)[-1]["url"] for dm in dms) == sorted(
+        service.step_url(suggestion_id, ids[kind], "en") for kind in told
+    )
+    posts = world.env.discord.channel_messages(world.thread_id)[1:]
+    assert [buttons(m)[-1]["url"] for m in posts if buttons(m)] == [
+        service.step_url(suggestion_id, ids[kind]) for kind in ("pr_opened", "merged")
     ]
+    for message in [*dms, *posts]:
+        assert_no_bookkeeping(message["content"])
     assert await notes() == [note]
-    post = world.post()
-    assert len([m for m in post if f"-# suggestion {suggestion_id} · " in m]) == 2
     assert (await world.as_maintainer(lambda repo: repo.get_pull(number).merged)) is True
     assert await service.for_lesson(LESSON) == []
     assert t("en", "discord_suggest.suggested_edits") not in await world.lesson_fields()
@@ -466,3 +547,91 @@ async def test_a_name_typed_on_the_web_is_one_inert_line_in_the_lesson_post(worl
     assert named.startswith("✏️ Bob \\# Fixes \\#5 \\*\\*@\u200beveryone\\*\\* suggested")
     # No heading, bold text or ping started by the name anywhere in the message.
     assert "\n#" not in posted and "@everyone" not in posted
+
+
+async def test_a_suggester_who_gave_an_email_is_emailed_each_step_in_their_language(
+    world: World,
+) -> None:
+    """`lessonbot sandbox` sends the bot's mail to its catcher: the steps arrive there."""
+    env, service = world.env, world.service
+    assert env.mail is not None
+    submitted = await service.submit(
+        SuggestionInput(
+            lesson=LESSON,
+            locale="en",
+            find=PASSAGE,
+            replace=FIRST,
+            reason="Más claro.",
+            source=SuggestionSource.WEB,
+            author=Author(name="Ana", email="ana@example.org", handle="ip:7", locale="es"),
+        )
+    )
+    suggestion_id = submitted.id
+    view = await world.status(suggestion_id, "open")
+    assert view.pr_number is not None
+    number = view.pr_number
+    on_branch = await world.on_branch(f"lessonbot/suggest/{suggestion_id}", FIRST)
+    line = on_branch.splitlines().index(FIRST) + 1
+
+    def request_changes(repo: Repository) -> None:
+        pull = repo.get_pull(number)
+        pull.create_review(
+            commit=repo.get_commit(pull.head.sha),
+            body="Nearly: **one** word.",
+            event="REQUEST_CHANGES",
+            comments=[{"path": PATH, "line": line, "body": f"```suggestion\n{REVIEWED}\n```"}],
+        )
+
+    await world.as_maintainer(request_changes)
+    await world.status(suggestion_id, "changes_requested")
+    await eventually(world.all_jobs_done, "every job to be done")
+
+    ids = await world.event_ids(suggestion_id)
+    caught = await env.mail.wait_for_messages(2, timeout=TIMEOUT)
+    mails = {}
+    for mail in caught:
+        message = email.message_from_bytes(mail.raw, policy=email.policy.default)
+        assert mail.to == ["ana@example.org"]
+        assert message["Subject"] == t("es", "suggest.mail_subject", id=suggestion_id, lesson=TITLE)
+        text = message.get_content().replace("\r\n", "\n")
+        # Plain text for people: no Discord markdown, no codes, nothing for the bot only.
+        for inner in ("```", "-#", "lessonbot:", "\\", "<@"):
+            assert inner not in text, (inner, text)
+        event_id = int(re.findall(r"#event-(\d+)", text)[-1])
+        mails[event_id] = text
+    opened = mails.pop(ids["pr_opened"])
+    step = service.step_url(suggestion_id, ids["pr_opened"], "es")
+    assert opened == (
+        t(
+            "es",
+            "suggest.notice.pr_opened",
+            lesson=TITLE,
+            pr_url=view.pr_url,
+            status_url=service.status_url(suggestion_id),
+        )
+        + "\n\n"
+        + t("es", "suggest.mail_revise", status_url=step)
+        + "\n"
+    )
+    # The review's step says what the reviewer wrote and, with it or right after (the
+    # webhooks come in either order), the proposed text, once, and where to take it.
+    asked = mails.pop(ids["changes_requested"])
+    assert asked.startswith(
+        t(
+            "es",
+            "suggest.notice.changes_requested",
+            lesson=TITLE,
+            reviewer="maintainer",
+            summary="\n    Nearly: **one** word.",
+        ).replace(": \n", ":\n")
+    )
+    proposed = t(
+        "es",
+        "suggest.notice.proposed_text",
+        reviewer="maintainer",
+        line=line,
+        text=f"    {REVIEWED}",
+    )
+    told = [text for text in (asked, *mails.values()) if proposed in text]
+    assert len(told) == 1 and len(mails) == (0 if told[0] is asked else 1)
+    assert t("es", "suggest.mail_use", status_url="") in told[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email
 import email.policy
@@ -72,11 +73,21 @@ class World:
 
 @pytest.fixture
 async def world(session_factory: Sessions, tmp_path: Path) -> AsyncIterator[World]:
+    async with make_world(session_factory, tmp_path) as made:
+        yield made
+
+
+@contextlib.asynccontextmanager
+async def make_world(
+    session_factory: Sessions, tmp_path: Path, *, mail: MailSandbox | None = None
+) -> AsyncIterator[World]:
+    """Run the GitHub sandbox and the bot's web app and service (its mail to `mail`)."""
     content = tmp_path / "content"
     shutil.copytree(FIXTURES / "content", content)
     catalogue = load_catalogue(content, "en")
     settings = Settings(
         github=GitHubSettings(webhook_secret=Secret(SECRET)),
+        mail=MailSettings(smtp_port=mail.smtp_port if mail else 25, sender="bot@lessons.example"),
     )
     router = WebhookRouter()
     outbox = Outbox(session_factory)
@@ -115,6 +126,7 @@ async def world(session_factory: Sessions, tmp_path: Path) -> AsyncIterator[Worl
                 catalogue=lambda: catalogue,
                 signer=Signer(b"s" * 32),
                 github=github,
+                mail=SmtpMailer(settings.mail) if mail else None,
             )
             _follow_reviews(router, service)
 
@@ -238,16 +250,30 @@ async def test_review_accept_revise_approve_merge_and_the_translation_note(world
     assert proposal.detail["suggestion"].rstrip("\n") == "Fixtures are kept tiny on purpose."
     assert "changes_requested" in [event.kind for event in view.events]
 
-    # The suggester accepts the reviewer's text, then revises once more.
+    # The suggester accepts the reviewer's text: that answers the review, and the passage
+    # as the branch now holds it is kept (with its line) for every view to show.
+    assert view.passage == "Fixtures are kept small on purpose."
     await world.service.accept(submitted.id, token=submitted.token)
     await world.settle()
     assert "Fixtures are kept tiny on purpose." in (await world.github.get_file(PATH, branch)).text
+    view = await world.service.view(submitted.id)
+    assert view is not None and view.status == "answered"
+    assert (view.passage, view.passage_line) == ("Fixtures are kept tiny on purpose.", line)
+    assert view.as_json()["passage"] == {"text": view.passage, "line": line}
+    # A revision starts from that passage, and its commit is kept the same way.
     await world.service.revise(
-        submitted.id, "kept tiny", "kept really tiny", "Even clearer", token=submitted.token
+        submitted.id,
+        view.passage,
+        "Fixtures are kept really tiny on purpose.",
+        "Even clearer",
+        token=submitted.token,
     )
     await world.settle()
     on_branch = (await world.github.get_file(PATH, branch)).text
     assert "Fixtures are kept really tiny on purpose." in on_branch
+    view = await world.service.view(submitted.id)
+    assert view is not None and view.status == "answered"
+    assert view.passage == "Fixtures are kept really tiny on purpose."
     commits = await world.as_maintainer(lambda repo: repo.get_pull(number).commits)
     assert commits == 3
 
@@ -288,9 +314,21 @@ async def test_review_accept_revise_approve_merge_and_the_translation_note(world
             (await session.execute(select(SuggestionEvent.id, SuggestionEvent.kind))).all()
         )
     told = sorted(jobs, key=lambda job: job.id)
+    # The review's proposed text is told with it, or on its own when its webhook was
+    # handled after the review's (GitHub keeps no order): once either way.
+    alone = (
+        ["reviewer_suggestion"]
+        if "reviewer_suggestion" in kinds.values()
+        and (
+            min(i for i, kind in kinds.items() if kind == "reviewer_suggestion")
+            > min(i for i, kind in kinds.items() if kind == "changes_requested")
+        )
+        else []
+    )
     assert [kinds[int(str(job.dedupe_key).split(":")[1])] for job in told] == [
         "pr_opened",
         "changes_requested",
+        *alone,
         "approved",
         "merged",
     ]
@@ -403,34 +441,80 @@ async def test_two_workers_open_one_pr(world: World) -> None:
     assert view is not None and ours == [view.pr_number]
 
 
-async def test_a_suggester_who_gave_an_email_is_emailed_each_step_once(world: World) -> None:
-    async with MailSandbox() as catcher:
-        settings = Settings(
-            mail=MailSettings(smtp_port=catcher.smtp_port, sender="bot@lessons.example"),
-            suggestions=SuggestionSettings(email_updates=True),
+async def test_a_suggester_who_gave_an_email_is_emailed_each_step_once_in_their_language(
+    session_factory: Sessions, tmp_path: Path
+) -> None:
+    async with (
+        MailSandbox() as catcher,
+        make_world(session_factory, tmp_path, mail=catcher) as world,
+    ):
+        # Emails are on by default: giving an address is asking for them.
+        assert SuggestionSettings().email_updates is True
+        sent = dataclasses.replace(
+            request(), author=Author(name="Zoé", email="zoe@example.org", locale="fr")
         )
-        service = SuggestionService(
-            world.sessions,
-            Outbox(world.sessions),
-            settings,
-            catalogue=world.service._catalogue,
-            signer=Signer(b"s" * 32),
-            github=world.github,
-            mail=SmtpMailer(settings.mail),
-        )
-        worker = JobWorker(
-            Outbox(world.sessions),
-            {service.JOB_KIND: service.run_job, service.NOTIFY_KIND: service.run_job},
-        )
-        submitted = await service.submit(request())
-        while await worker.run_once():
-            pass
+        submitted = await world.service.submit(sent)
+        await world.settle()
+        view = await world.service.view(submitted.id)
+        assert view is not None and view.pr_number is not None
+        number, branch = view.pr_number, f"lessonbot/suggest/{submitted.id}"
+        text = (await world.github.get_file(PATH, branch)).text
+        line = text.splitlines().index("Fixtures are kept small on purpose.") + 1
 
-        [mail] = catcher.messages
-        assert mail.to == ["ada@example.org"]
-        assert mail.subject == f"Your suggestion {submitted.id} for demo/pipes"
-        message = email.message_from_bytes(mail.raw, policy=email.policy.default)
-        assert message["Message-ID"].startswith(f"<suggestion-{submitted.id}-")
-        body = message.get_content()
-        assert "is now a pull request" in body
-        assert f"/suggestions/{submitted.id}" in body
+        def request_changes(repo: Repository) -> None:
+            pull = repo.get_pull(number)
+            pull.create_review(
+                commit=repo.get_commit(pull.head.sha),
+                body="Presque : _un_ mot.",
+                event="REQUEST_CHANGES",
+                comments=[
+                    {
+                        "path": PATH,
+                        "line": line,
+                        "body": "```suggestion\nFixtures are kept tiny on purpose.\n```",
+                    }
+                ],
+            )
+
+        await world.as_maintainer(request_changes)
+        await world.settle()
+        await world.settle()  # a retried send, should one fail, goes out with its Message-ID
+
+        ids = {}
+        async with world.sessions() as session:
+            for kind, event_id in (
+                await session.execute(select(SuggestionEvent.kind, SuggestionEvent.id))
+            ).all():
+                ids.setdefault(kind, event_id)
+        mails = {}
+        for mail in catcher.messages:
+            assert mail.to == ["zoe@example.org"]
+            message = email.message_from_bytes(mail.raw, policy=email.policy.default)
+            # In Zoé's French, naming the lesson by its title.
+            assert mail.subject == f"Votre suggestion {submitted.id} pour Quizzes With Pipes"
+            assert message["Message-ID"].startswith(f"<suggestion-{submitted.id}-")
+            body = message.get_content().replace("\r\n", "\n")
+            for inner in ("`", "-#", "lessonbot:", "\\", "<@"):
+                assert inner not in body, (inner, body)
+            mails[message["Message-ID"]] = body
+        # One email a step (a proposed text with its review or on its own), none twice.
+        assert len(mails) == len(catcher.messages) in (2, 3)
+        bodies = list(mails.values())
+        [opened] = [b for b in bodies if "est maintenant une pull request" in b]
+        assert opened.endswith(
+            "Révisez ou retirez votre suggestion sur sa page : "
+            f"{world.service.step_url(submitted.id, ids['pr_opened'], 'fr')}\n"
+        )
+        [asked] = [b for b in bodies if b.startswith("Un relecteur (maintainer) a demandé")]
+        assert asked.startswith(
+            "Un relecteur (maintainer) a demandé des changements à votre suggestion pour "
+            "Quizzes With Pipes :\n    Presque : _un_ mot.\n"
+        )
+        proposal = (
+            f"maintainer a proposé ce texte pour la ligne {line} :\n"
+            "    Fixtures are kept tiny on purpose.\n"
+        )
+        [told] = [b for b in bodies if proposal in b]
+        assert (
+            "Utilisez un texte proposé, révisez ou retirez votre suggestion sur sa page : " in told
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings, SuggestionSettings
 from bot.domain.catalogue import load_catalogue
 from bot.services.outbox import Outbox
+from bot.services.ports import ChatButton
 from bot.services.signing import Signer, load_signer
 from bot.services.suggestions import (
     Author,
@@ -336,3 +338,73 @@ async def test_a_passage_like_nothing_in_the_lesson_is_refused_without_a_closest
     for locale in ("en", "ar", "zh"):
         message = refused.value.message(locale)
         assert "{" not in message and "suggest.error" not in message
+
+
+class RecordingChat:
+    """A chat that takes every DM and keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str, list[ChatButton]]] = []
+
+    async def send_dm(
+        self, user_id: int, content: str, *, buttons: Sequence[ChatButton] = (), **_: object
+    ) -> list[int]:
+        self.sent.append((user_id, content, list(buttons)))
+        return [len(self.sent)]
+
+
+async def test_a_text_proposed_in_a_review_that_only_comments_is_told_once_on_its_own(
+    session_factory: Sessions, content: Path
+) -> None:
+    service, outbox = make_service(session_factory, content, reviewers=("*:mia",))
+    chat = RecordingChat()
+    service.chat = chat  # type: ignore[assignment]
+    submitted = await service.submit(suggestion())
+    async with session_factory() as session, session.begin():
+        row = await session.get(Suggestion, submitted.id)
+        assert row is not None
+        row.status, row.pr_number = SuggestionStatus.OPEN, 7
+    comment = {
+        "action": "created",
+        "pull_request": {"number": 7},
+        "comment": {
+            "id": 55,
+            "pull_request_review_id": 70,
+            "user": {"login": "mia"},
+            "line": 16,
+            "body": "```suggestion\nFixtures stay small.\n```",
+        },
+    }
+    review = {
+        "action": "submitted",
+        "pull_request": {"number": 7},
+        "review": {"id": 70, "state": "commented", "user": {"login": "mia"}, "body": ""},
+    }
+
+    # The comment comes first: nobody is told until its review says whether it is told
+    # with a verdict; a review that only comments tells it on its own.
+    assert await service.on_review_comment(comment) == "reviewer suggestion"
+    assert await outbox.claim_due(10, [SuggestionService.NOTIFY_KIND]) == []
+    assert await service.on_review(review) == "commented"
+    assert await service.on_review(review) == "already seen"
+    claims = await outbox.claim_due(10, [SuggestionService.NOTIFY_KIND])
+    assert [await service.run_job(claim) for claim in claims] == ["sent a DM"]
+
+    [(user, text, buttons)] = chat.sent
+    async with session_factory() as session:
+        proposal = (
+            await session.execute(
+                select(SuggestionEvent).where(SuggestionEvent.kind == "reviewer_suggestion")
+            )
+        ).scalar_one()
+    assert user == 1
+    assert text == (
+        "A reviewer proposed a text for your suggestion for Quizzes With Pipes:\n"
+        "mia proposed this text for line 16:\n```\nFixtures stay small.\n```"
+    )
+    assert [button.custom_id or button.url for button in buttons] == [
+        f"lessonbot:suggestion:use:{submitted.id}:55",
+        f"lessonbot:suggestion:revise:{submitted.id}",
+        f"lessonbot:suggestion:withdraw:{submitted.id}",
+        service.step_url(submitted.id, proposal.id, "en"),
+    ]

@@ -157,7 +157,7 @@ def test_suggestion_statuses_added_later_are_accepted_and_unknown_ones_refused(
                 ),
                 {"now": now},
             )
-            for status in ("conflict", "withdrawn", "queued"):
+            for status in ("conflict", "withdrawn", "queued", "answered"):
                 connection.execute(insert, {"status": status, "key": status, "now": now})
         with pytest.raises(Exception, match=r"(?i)check"), engine.begin() as connection:
             connection.execute(insert, {"status": "bogus", "key": "bogus", "now": now})

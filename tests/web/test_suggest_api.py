@@ -64,10 +64,13 @@ async def test_a_suggestion_is_taken_with_202_and_can_be_followed(door: Door) ->
         "pr_number",
         "pr_url",
         "error",
+        "passage",
         "events",
         "waiting",
     }
     assert record["waiting"] is None
+    # Before its branch exists, the passage is the edit as sent.
+    assert record["passage"] == {"text": REPLACEMENT, "line": None}
     assert [event["kind"] for event in record["events"]] == ["submitted"]
     assert await door.count() == 1
 

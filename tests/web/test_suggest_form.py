@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,9 @@ import pytest
 from aiohttp import ClientResponse
 
 from bot.i18n import t
+from bot.services.outbox import Outbox
+from bot.services.ports import FileContent
+from bot.services.suggestions import SuggestionService, git_blob_sha
 from bot.store.models import OutboxJob, Suggestion, SuggestionEvent, SuggestionStatus
 from tests.web.suggest_support import (
     FORM_URL,
@@ -569,3 +574,96 @@ async def test_query_strings_that_are_not_utf8_are_no_5xx(door: Door) -> None:
     ]
 
     assert [answer.status for answer in answers] == [200, 404, 404, 404]
+
+
+class BranchOnGitHub:
+    """A suggestion's PR branch, in memory: the lesson file read and committed there."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.commits: list[str] = []
+
+    async def login(self) -> str:
+        return "lessonbot"
+
+    async def permission(self, login: str) -> str:
+        return "write"
+
+    async def get_file(self, path: str, ref: str = "main") -> FileContent:
+        return FileContent(path, self.text, git_blob_sha(self.text.encode()))
+
+    async def commit_file(
+        self, branch: str, path: str, content: str, message: str, *, expected_sha: str
+    ) -> str:
+        assert expected_sha == git_blob_sha(self.text.encode())
+        self.text = content
+        self.commits.append(message)
+        return f"{len(self.commits):040x}"
+
+
+def field_value(page: str, name: str) -> str:
+    """Return what a textarea of the page holds, as a browser shows it."""
+    found = re.search(rf'<textarea id="{name}"[^>]*>\n?([^<]*)</textarea>', page)
+    assert found, f"no {name} field"
+    return html.unescape(found.group(1))
+
+
+async def test_a_used_text_shows_as_the_passage_now_answering_the_review(
+    session_factory: Sessions, tmp_path: Path
+) -> None:
+    content = copy_content(tmp_path)
+    lesson = (content / "programs/demo/lessons/en/pipes.mdx").read_text(encoding="utf-8")
+    branch = BranchOnGitHub(lesson.replace(PASSAGE, REPLACEMENT))
+    line = branch.text.splitlines().index(REPLACEMENT) + 1
+    door = await open_door(session_factory, content, github=branch)  # type: ignore[arg-type]
+    try:
+        csrf = await door.csrf()
+        sent = await door.client.post(FORM_URL, data=form(csrf), allow_redirects=False)
+        page_url = sent.headers["Location"]
+        async with door.sessions() as session, session.begin():
+            row = await session.get(Suggestion, 1)
+            assert row is not None
+            row.status = SuggestionStatus.CHANGES_REQUESTED
+            row.pr_number, row.pr_url = 7, "https://github.example/lessons/content/pull/7"
+            row.branch = "lessonbot/suggest/1"
+            session.add(
+                SuggestionEvent(
+                    suggestion_id=1,
+                    kind="reviewer_suggestion",
+                    detail={
+                        "comment_id": 55,
+                        "reviewer": "maintainer",
+                        "line": line,
+                        "suggestion": "Fixtures stay small on purpose.\n",
+                    },
+                    created_at=row.created_at,
+                )
+            )
+
+        csrf = await door.csrf(page_url)
+        used = await door.client.post(
+            "/suggestions/1/accept", data={"csrf": csrf, "comment_id": "55"}, allow_redirects=False
+        )
+        assert used.status == 303
+        claims = await Outbox(door.sessions).claim_due(10, [SuggestionService.JOB_KIND])
+        # (The opening job finds the PR open already: nothing to do.)
+        done = [await door.service.run_job(claim) for claim in claims]
+        assert done == ["nothing to open", "accepted"]
+        assert "Fixtures stay small on purpose." in branch.text
+
+        page = await (await door.client.get("/suggestions/1?locale=en")).text()
+    finally:
+        await door.client.close()
+
+    # The reviewer has been answered: the status says so, not "changes requested".
+    assert 'data-status="answered"' in page
+    assert t("en", "web_suggest.status.answered") in page
+    # The passage shows as the pull request has it now, not the replacement first sent...
+    current = re.search(r'<pre class="passage" id="current-passage"[^>]*>([^<]*)</pre>', page)
+    assert current and current.group(1) == "Fixtures stay small on purpose."
+    # ...and a revision starts from it, ready to edit.
+    assert field_value(page, "find") == "Fixtures stay small on purpose."
+    assert field_value(page, "replace") == "Fixtures stay small on purpose."
+    assert field_value(page, "reason") == ""
+    # The proposed text was used: it is no longer offered.
+    assert 'name="comment_id"' not in page

@@ -3,7 +3,9 @@
 `/suggest edit` (or a lesson post's "Suggest an edit" button) opens a modal: the passage to
 change, its replacement and why. What a person typed is kept for a few minutes, so a
 refused suggestion can be sent again from a "Try again" button with everything still there.
-`/suggest revise|accept|withdraw|status id:<n>` act on a suggestion already sent.
+`/suggest revise|accept|withdraw|status id:<n>` act on a suggestion already sent, and so do
+the buttons under each step the bot tells a suggester (take a proposed text, revise,
+withdraw): persistent, they answer after a restart too.
 """
 
 from __future__ import annotations
@@ -36,7 +38,12 @@ from bot.discord.replies import (
 from bot.discord.translator import described
 from bot.i18n import normalize_locale, t
 from bot.services.lessons import LessonDirectory
-from bot.services.ports import CUSTOM_ID_LIMIT, SUGGEST_BUTTON_PREFIX
+from bot.services.ports import (
+    CUSTOM_ID_LIMIT,
+    SUGGEST_BUTTON_PREFIX,
+    SUGGESTION_BUTTON_PREFIX,
+    suggestion_button_id,
+)
 from bot.services.suggestions import (
     Author,
     SuggestionError,
@@ -88,6 +95,8 @@ EVENT_KINDS = frozenset(
         "translations_behind",
         "rebased",
         "revision_failed",
+        "accept_refused",
+        "committed",
     }
 )
 STATUSES = frozenset(
@@ -95,6 +104,7 @@ STATUSES = frozenset(
         "queued",
         "open",
         "changes_requested",
+        "answered",
         "approved",
         "merged",
         "closed",
@@ -304,6 +314,64 @@ class TryAgainButton(
             await answer_failure(interaction, "suggest", error)
 
 
+# The buttons under a told step: `lessonbot:suggestion:<action>:<id>[:<comment id>]`.
+STEP_ACTIONS = ("use", "revise", "withdraw", "withdraw-yes")
+
+
+class StepButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=re.escape(SUGGESTION_BUTTON_PREFIX)
+    # "use" names the review comment whose text it takes; the others only the suggestion.
+    + r"(?P<action>use(?=:[0-9]+:)|revise|withdraw|withdraw-yes):(?P<id>[1-9][0-9]{0,11})"
+    + r"(?::(?P<comment>[1-9][0-9]{0,19}))?",
+):
+    """A button under a told step (use a proposed text, revise, withdraw, confirm it):
+    rebuilt from its custom_id on any message, even after a restart; only a person
+    credited on the suggestion may use it (the service checks)."""
+
+    def __init__(
+        self,
+        action: str,
+        suggestion_id: int,
+        comment_id: int | None = None,
+        *,
+        label: str = "",
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label or action,
+                style=style,
+                custom_id=suggestion_button_id(action, suggestion_id, comment_id),
+            )
+        )
+        self.action = action
+        self.suggestion_id = suggestion_id
+        self.comment_id = comment_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> StepButton:
+        """Rebuild the button from a click on any message, even after a restart."""
+        comment = match["comment"]
+        return cls(match["action"], int(match["id"]), int(comment) if comment else None)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Hand the click to the cog; answer a failure nobody caught."""
+        cog = _cog(interaction)
+        try:
+            if cog is None:
+                raise RuntimeError("the suggest cog is not loaded")
+            await cog.clicked(interaction, self.action, self.suggestion_id, self.comment_id)
+        except Exception as error:
+            await answer_failure(interaction, "suggest", error)
+
+
 def _cog(interaction: discord.Interaction) -> SuggestCog | None:
     client = interaction.client
     cog = client.get_cog(SuggestCog.__cog_name__) if isinstance(client, commands.Bot) else None
@@ -332,7 +400,17 @@ async def answer_failure(interaction: discord.Interaction, command: str, error: 
 async def add_suggest_cog(bot: commands.Bot, cog: SuggestCog) -> None:
     """Add the cog and the persistent buttons it answers, on whatever message they are."""
     await bot.add_cog(cog)
-    bot.add_dynamic_items(SuggestButton, TryAgainButton)
+    bot.add_dynamic_items(SuggestButton, TryAgainButton, StepButton)
+
+
+def confirm_withdraw_view(suggestion_id: int, locale: str) -> discord.ui.View:
+    """Return a view with the "Yes, withdraw" button (its clicks reach the dynamic item)."""
+    view = discord.ui.View(timeout=None)
+    label = shorten(t(locale, "discord_suggest.withdraw_yes"), 80)
+    view.add_item(
+        StepButton("withdraw-yes", suggestion_id, label=label, style=discord.ButtonStyle.danger)
+    )
+    return view
 
 
 def try_again_view(locale: str) -> discord.ui.View:
@@ -536,17 +614,68 @@ class SuggestCog(commands.Cog, name="SuggestCog"):
         self, interaction: discord.Interaction, id: app_commands.Range[int, 1]
     ) -> None:
         """Open a modal for a further edit of your suggestion."""
+        await self.open_revise(interaction, id)
+
+    async def open_revise(self, interaction: discord.Interaction, suggestion_id: int) -> None:
+        """Open the revise modal, filled with the passage as the pull request has it now
+        (or with what the person typed a moment ago), or say why not."""
         locale = interaction.locale.value
         try:
-            await self.service.authorize(id, discord_user_id=interaction.user.id)
+            await self.service.authorize(suggestion_id, discord_user_id=interaction.user.id)
+            view = await self.service.view(suggestion_id)
         except SuggestionError as error:
-            await reply(interaction, refusal(error, locale, id), ephemeral=True)
+            await reply(interaction, refusal(error, locale, suggestion_id), ephemeral=True)
             return
-        draft = Draft(kind="revise", locale="", suggestion_id=id)
+        passage = view.passage if view is not None else ""
+        draft = Draft(
+            kind="revise", locale="", suggestion_id=suggestion_id, find=passage, replace=passage
+        )
         kept = self.drafts.get(interaction.user.id)
-        if kept is not None and (kept.kind, kept.suggestion_id) == ("revise", id):
+        if kept is not None and (kept.kind, kept.suggestion_id) == ("revise", suggestion_id):
             draft = kept
         await interaction.response.send_modal(SuggestModal(self, draft, locale))
+
+    async def clicked(
+        self,
+        interaction: discord.Interaction,
+        action: str,
+        suggestion_id: int,
+        comment_id: int | None,
+    ) -> None:
+        """Act on a button under a told step, as the suggester who clicked it."""
+        if action == "revise":
+            await self.open_revise(interaction, suggestion_id)
+            return
+        locale = interaction.locale.value
+        user_id = interaction.user.id
+        try:
+            async with defer_if_slow(interaction, ephemeral=True):
+                if action == "use":
+                    await self.service.accept(suggestion_id, comment_id, discord_user_id=user_id)
+                    message = t(
+                        locale,
+                        "discord_suggest.accepted",
+                        id=suggestion_id,
+                        status_url=self.service.status_url(suggestion_id),
+                    )
+                elif action == "withdraw":
+                    # Nothing changes yet: withdrawing cannot be undone, so it is asked first.
+                    await self.service.authorize(suggestion_id, discord_user_id=user_id)
+                    await reply(
+                        interaction,
+                        t(locale, "discord_suggest.withdraw_confirm", id=suggestion_id),
+                        ephemeral=True,
+                        view=confirm_withdraw_view(suggestion_id, locale),
+                    )
+                    return
+                else:
+                    view = await self.service.withdraw(suggestion_id, discord_user_id=user_id)
+                    key = "withdrawn" if view.status == "withdrawn" else "withdrawn_name"
+                    message = t(locale, f"discord_suggest.{key}", id=suggestion_id)
+        except SuggestionError as error:
+            await reply(interaction, refusal(error, locale, suggestion_id), ephemeral=True)
+            return
+        await reply(interaction, message, ephemeral=True)
 
     @suggest.command(
         name="accept",
@@ -680,6 +809,12 @@ def status_embed(view: SuggestionView, locale: str, status_url: str) -> discord.
             name=t(locale, "discord_suggest.pr_field"),
             value=shorten(f"[#{view.pr_number}]({view.pr_url})", EMBED_FIELD_VALUE_LIMIT),
             inline=True,
+        )
+    if view.pr_number is not None and view.passage:
+        embed.add_field(
+            name=t(locale, "discord_suggest.passage_field"),
+            value=shorten(_quoted(view.passage), EMBED_FIELD_VALUE_LIMIT),
+            inline=False,
         )
     proposals = view.reviewer_suggestions
     if proposals:
