@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import logging
 import zoneinfo
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,6 +71,8 @@ UNSUBSCRIBE_PATH = "/digest/unsubscribe"
 _UNSUBSCRIBED = "digest-unsubscribed:"
 # Without an earlier digest, activity is counted over this long.
 DEFAULT_LOOKBACK = timedelta(days=7)
+# How far the bot's clock and Discord's may disagree when finding a run's posted parts.
+_CLOCK_LEEWAY = timedelta(minutes=1)
 _ERROR_LIMIT = 2000
 
 
@@ -383,7 +386,13 @@ class DigestService:
                 intents.append(
                     (
                         f"digest:{run_id}:{channel.value}:{target}"[:200],
-                        {"run_id": run_id, "delivery_id": delivery.id, "period": key, **payload},
+                        {
+                            "run_id": run_id,
+                            "delivery_id": delivery.id,
+                            "period": key,
+                            "started_at": now.isoformat(),
+                            **payload,
+                        },
                     )
                 )
             await self._outbox.enqueue_many(self.JOB_KIND, intents, session)
@@ -508,31 +517,50 @@ class DigestService:
         return how
 
     async def _post(self, claim: Claim) -> str:
+        """Post each part of the Discord digest as an embed alone, no text beside it.
+
+        After an attempt that may have posted some parts, the parts already in the channel
+        are found by their embeds among the bot's messages since the run began (a part's
+        embed is fixed when the run is recorded), and only the others are posted.
+        """
         if self.chat is None:
             raise RuntimeError("Discord is not connected: the digest waits for it")
         payload = claim.payload
         channel_id = int(payload["channel_id"])
-        embeds = payload["embeds"]
-        posted: set[str] = set()
-        if claim.uncertain:
-            # An earlier attempt may have posted some parts: post only the missing ones.
-            recent = await self.chat.recent_messages(channel_id, 100)
-            posted = {message.content for message in recent}
-        for index, embed in enumerate(embeds, 1):
-            marker = f"-# {payload['period']} · {index}/{len(embeds)} · #{payload['run_id']}"
-            if marker in posted:
-                continue
-            await self.chat.post_message(
-                channel_id,
-                marker,
-                embed=ChatEmbed(
-                    title=embed["title"],
-                    description=embed["description"],
-                    fields=tuple((name, value) for name, value in embed["fields"]),
-                ),
+        parts = [
+            ChatEmbed(
+                title=embed["title"],
+                description=embed["description"],
+                fields=tuple((name, value) for name, value in embed["fields"]),
             )
+            for embed in payload["embeds"]
+        ]
+        posted: Counter[tuple[Any, ...]] = Counter()
+        if claim.uncertain:
+            posted = await self._posted_parts(channel_id, payload.get("started_at"))
+        for part in parts:
+            key = _embed_key(part)
+            if posted[key] > 0:
+                posted[key] -= 1
+                continue
+            await self.chat.post_message(channel_id, "", embed=part)
             await self._outbox.renew(claim)
-        return f"posted {len(embeds)} message(s)"
+        return f"posted {len(parts)} message(s)"
+
+    async def _posted_parts(self, channel_id: int, started: str | None) -> Counter[tuple[Any, ...]]:
+        """Count the embeds of the bot's recent messages in a channel posted since a run
+        began (a minute's leeway for the clocks), by what they show."""
+        assert self.chat is not None
+        since = datetime.fromisoformat(started) - _CLOCK_LEEWAY if started else None
+        mine = self.chat.user_id
+        found: Counter[tuple[Any, ...]] = Counter()
+        for message in await self.chat.recent_messages(channel_id, 100):
+            if mine and message.author_id != mine:
+                continue
+            if since is not None and message.created_at is not None and message.created_at < since:
+                continue
+            found.update(_embed_key(embed) for embed in message.embeds)
+        return found
 
     async def _send_mail(self, claim: Claim) -> str:
         if self.mail is None:
@@ -681,6 +709,19 @@ class DigestService:
         if fmt == "text":
             return render_text(digest, locale)
         return render_markdown(digest, locale)
+
+
+def _embed_key(embed: ChatEmbed) -> tuple[Any, ...]:
+    """Return what an embed shows, as Discord gives it back: trimmed, blanks as empty."""
+
+    def shown(text: str) -> str:
+        return text.replace("\u200b", "").strip()
+
+    return (
+        shown(embed.title),
+        shown(embed.description),
+        tuple((shown(name), shown(value)) for name, value in embed.fields),
+    )
 
 
 def _hash(value: str) -> str:

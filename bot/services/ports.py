@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 IssueState = Literal["open", "closed"]
@@ -269,11 +270,15 @@ class ForumPost:
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """A message as a channel's history shows it."""
+    """A message as a channel's history shows it: what people read (its text and embeds)
+    and what they do not (its components' custom_ids, when it was made)."""
 
     id: int
     author_id: int
     content: str
+    embeds: tuple[ChatEmbed, ...] = ()
+    custom_ids: tuple[str, ...] = ()
+    created_at: datetime | None = None  # None when the platform did not say
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,8 +393,8 @@ class ChatPort(Protocol):
         """Return every post of a forum, active and archived (all pages), oldest first."""
         ...
 
-    async def fetch_message_content(self, channel_id: int, message_id: int) -> str:
-        """Return a message's text (ChatNotFoundError when it is gone)."""
+    async def fetch_message(self, channel_id: int, message_id: int) -> ChatMessage:
+        """Return one message (ChatNotFoundError when it is gone)."""
         ...
 
     async def recent_messages(self, channel_id: int, limit: int = 100) -> list[ChatMessage]:

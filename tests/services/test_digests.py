@@ -46,6 +46,8 @@ CHANNEL = 555
 class FakeChat:
     """Records posts; can fail a number of times, after posting or before."""
 
+    user_id = 1
+
     def __init__(self) -> None:
         self.posts: list[tuple[int, str, ChatEmbed | None]] = []
         self.fail_after_posts: int | None = None
@@ -61,8 +63,8 @@ class FakeChat:
 
     async def recent_messages(self, channel_id: int, limit: int = 100) -> list[ChatMessage]:
         return [
-            ChatMessage(i, 1, content)
-            for i, (channel, content, _) in enumerate(reversed(self.posts))
+            ChatMessage(i, self.user_id, content, embeds=(embed,) if embed else ())
+            for i, (channel, content, embed) in enumerate(reversed(self.posts))
             if channel == channel_id
         ][:limit]
 
@@ -218,7 +220,12 @@ async def test_two_services_on_one_database_send_once(migrated_url: str) -> None
         await asyncio.gather(*(drain(worker) for _, worker, _, _ in made))
         emails = [m.to[0] for _, _, _, mail in made for m in mail.sent]
         assert sorted(emails) == ["Bo@Example.org", "ana@example.org"]
-        summaries = [p for _, _, chat, _ in made for p in chat.posts if "· 1/" in p[1]]
+        summaries = [
+            embed
+            for _, _, chat, _ in made
+            for _, _, embed in chat.posts
+            if embed is not None and embed.title == "Open questions digest"
+        ]
         assert len(summaries) == 1
     finally:
         for engine in engines:
@@ -249,8 +256,8 @@ async def test_a_discord_digest_cut_short_posts_only_the_missing_parts(
     chat.fail_after_posts = 1  # the first part goes out, then Discord fails
     await service.run()
     await drain(worker)
-    contents = [content for _, content, _ in chat.posts]
-    assert len(contents) == len(set(contents)) >= 2  # every part once, none twice
+    parts = [embed for _, _, embed in chat.posts]
+    assert len(parts) == len(set(parts)) >= 2  # every part once, none twice
     deliveries = await service.deliveries("scheduled:2026-11-30T09:00Z")
     discord = next(d for d in deliveries if d.channel == "discord")
     assert discord.status == DeliveryStatus.SENT and discord.attempts == 2
