@@ -429,8 +429,12 @@ async def test_open_questions_reach_discord_and_each_maintainer_once(
         assert ('dir="rtl"' in html) == (locale == "ar")
     _, alex_text, _ = parts(by_address[ALEX].raw)
     assert "How do I stop an infinite loop?" in alex_text
-    _, bo_text, _ = parts(by_address[BO.lower()].raw)
+    _, bo_text, bo_html = parts(by_address[BO.lower()].raw)
     assert "لماذا لا يعمل الأمر عندي؟" in bo_text and "infinite loop" not in bo_text
+    # Bo reads the lesson and program by their Arabic titles, never by slug.
+    for read in (bo_text, bo_html):
+        assert "اختبارات بالفواصل" in read and "برنامج تجريبي" in read
+        assert "Quizzes With Pipes" not in read and "demo/pipes" not in read
 
     # Nothing the bot told Discord, at any time, shows its bookkeeping: lesson keys live in
     # the buttons' custom_ids, and digest parts are found again by what they show.

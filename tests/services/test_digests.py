@@ -411,3 +411,27 @@ async def test_two_manual_digests_at_once_record_one(migrated_url: str) -> None:
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_each_email_names_lessons_and_programs_in_its_readers_language(
+    session_factory: Sessions,
+) -> None:
+    await seed(session_factory)
+    async with session_factory() as session, session.begin():
+        functions = await session.scalar(select(Lesson).where(Lesson.slug == "functions"))
+        assert functions is not None
+        session.add(LessonFile(lesson_id=functions.id, locale="ar", title="الدوال", path="p"))
+    service, worker, chat, mail = make(session_factory)
+    await service.run()
+    await drain(worker)
+    bo = next(m for m in mail.sent if m.to[0] == "Bo@Example.org")
+    ana = next(m for m in mail.sent if m.to[0] == "ana@example.org")
+    # The title the last sync stored in each locale; without a program.json at hand, the
+    # program's slug as words.
+    assert "الدوال" in bo.text and "Functions" not in bo.text and "Python (" in bo.text
+    assert "Functions" in ana.text and "الدوال" not in ana.text
+    assert all("python/" not in m.text for m in mail.sent)
+    # The first digest names no last one.
+    assert all("last digest" not in m.text for m in mail.sent)
+    summary = chat.posts[0][2]
+    assert summary is not None and "Over the last 7 days" in summary.description
