@@ -148,6 +148,7 @@ async def started_app(
                 signer=signer,
                 mail=mailer,
                 wake=worker.wake,
+                catalogue=lambda: content.catalogue,
             )
             worker.add_handler(DigestService.JOB_KIND, digests.run_job)
         questions = QuestionService(

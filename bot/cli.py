@@ -1252,7 +1252,13 @@ def _digest(arguments: argparse.Namespace, settings: Settings) -> int:
 
         # The running bot's signing key, so the unsubscribe links it serves open.
         signer = await load_signer(sessions, settings.web.secret)
-        service = DigestService(sessions, make_outbox(settings, sessions), settings, signer=signer)
+        service = DigestService(
+            sessions,
+            make_outbox(settings, sessions),
+            settings,
+            signer=signer,
+            catalogue=_digest_catalogue(settings),
+        )
         shown = await service.preview(arguments.format)
         if send:
             return shown, await service.run_now(force=arguments.force)
@@ -1284,6 +1290,30 @@ def _digest(arguments: argparse.Namespace, settings: Settings) -> int:
             t(locale, "digest.cli.queued", count=count, period=result.period_key), file=sys.stderr
         )
     return EXIT_OK
+
+
+def _digest_catalogue(settings: Settings) -> Callable[[], Catalogue | None]:
+    """Return where the digest finds program and lesson titles: the running bot's clone
+    when the lessons come from GitHub, else the content folder (read once, when asked);
+    None when there is none here, and the digest uses the titles the last sync stored."""
+    found: list[Catalogue | None] = []
+
+    def catalogue() -> Catalogue | None:
+        if not found:
+            from bot.app import content_from_github
+
+            try:
+                from_github = content_from_github(settings)
+            except ConfigError:
+                from_github = False
+            root = Path(settings.content.clone_dir if from_github else settings.content.dir)
+            loaded = None
+            if (root / "programs").is_dir():
+                loaded = load_catalogue(root, settings.content.default_locale)
+            found.append(loaded)
+        return found[0]
+
+    return catalogue
 
 
 # --- questions: what learners asked in lesson posts and issues ------------------------------

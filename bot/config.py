@@ -183,7 +183,8 @@ class DigestSettings:
     send_empty: bool = False
     # A digest whose time passed while no process ran is still sent this late (seconds).
     misfire_grace_seconds: int = 6 * 3600
-    # List suggested edits waiting for review longer than this many days.
+    # The digest counts every suggested edit awaiting review, and tells how many have
+    # waited longer than this many days.
     suggestion_wait_days: int = 3
     # `lessonbot digest --now` sends nothing when a digest went out this recently (seconds;
     # 0: only a concurrent one stops it); `--force` sends anyway.

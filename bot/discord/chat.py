@@ -479,25 +479,17 @@ class DiscordChat:
                     break
         return [found[thread_id] for thread_id in sorted(found)]
 
-    async def fetch_message_content(self, channel_id: int, message_id: int) -> str:
-        """Return a message's text (ChatNotFoundError when it is gone)."""
+    async def fetch_message(self, channel_id: int, message_id: int) -> ChatMessage:
+        """Return one message (ChatNotFoundError when it is gone)."""
         with _chat_errors("read message"):
             message = await self._client.http.get_message(channel_id, message_id)
-        return str(message.get("content") or "")
+        return chat_message(message)
 
     async def recent_messages(self, channel_id: int, limit: int = 100) -> list[ChatMessage]:
         """Return a channel's latest messages (at most `limit`, up to 100), newest first."""
         with _chat_errors("read messages"):
             found = await self._client.http.logs_from(channel_id, max(1, min(limit, 100)))
-        return [
-            ChatMessage(
-                id=int(message["id"]),
-                author_id=int((message.get("author") or {}).get("id") or 0),
-                content=str(message.get("content") or ""),
-                buttons=_chat_buttons(message),
-            )
-            for message in found
-        ]
+        return [chat_message(message) for message in found]
 
     async def _guild(self) -> discord.Guild:
         """Return the configured guild (or the only one the bot is in)."""
@@ -596,6 +588,53 @@ class DiscordChat:
         if len(tags) > FORUM_TAGS_LIMIT:
             log.warning("forum %s: a post takes %d tags at most", forum.id, FORUM_TAGS_LIMIT)
         return tags[:FORUM_TAGS_LIMIT]
+
+
+def chat_message(payload: Mapping[str, Any]) -> ChatMessage:
+    """Return a message payload as the port shows it: text, embeds, custom_ids, time."""
+    message_id = int(payload["id"])
+    return ChatMessage(
+        id=message_id,
+        author_id=int((payload.get("author") or {}).get("id") or 0),
+        content=str(payload.get("content") or ""),
+        embeds=tuple(_chat_embed(embed) for embed in payload.get("embeds") or []),
+        buttons=_chat_buttons(payload),
+        custom_ids=custom_ids(payload.get("components") or []),
+        # A snowflake holds the moment it was made, whatever the payload's other fields.
+        created_at=discord.utils.snowflake_time(message_id),
+    )
+
+
+def custom_ids(components: Sequence[Any]) -> tuple[str, ...]:
+    """Return the custom_id of every component in a message's rows, in order."""
+    found: list[str] = []
+    for component in components:
+        if not isinstance(component, Mapping):
+            continue
+        if isinstance(component.get("custom_id"), str):
+            found.append(component["custom_id"])
+        found += custom_ids(component.get("components") or [])
+    return tuple(found)
+
+
+def _chat_embed(payload: Mapping[str, Any]) -> ChatEmbed:
+    """Return an embed payload as the port's embed (blank field parts read as empty)."""
+
+    def text(value: Any) -> str:
+        return "" if value in (None, _BLANK) else str(value)
+
+    return ChatEmbed(
+        title=text(payload.get("title")),
+        description=text(payload.get("description")),
+        url=payload.get("url"),
+        fields=tuple(
+            (text(item.get("name")), text(item.get("value")))
+            for item in payload.get("fields") or []
+            if isinstance(item, Mapping)
+        ),
+        footer=text((payload.get("footer") or {}).get("text")),
+        colour=payload.get("color"),
+    )
 
 
 def _forum_thread(payload: Mapping[str, Any]) -> ForumThread:

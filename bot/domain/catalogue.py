@@ -171,6 +171,22 @@ class Program:
         title = self.info.get("title")
         return title if isinstance(title, str) and title else self.slug
 
+    def titles(self, default_locale: str = "en") -> dict[str, str]:
+        """Return the titles `program.json` gives, by locale (`title` stands for the
+        default locale's); none at all when it names none."""
+        found: dict[str, str] = {}
+        titles = self.info.get("titles")
+        if isinstance(titles, dict):
+            found = {
+                locale: title.strip()
+                for locale, title in titles.items()
+                if isinstance(title, str) and title.strip()
+            }
+        title = self.info.get("title")
+        if isinstance(title, str) and title.strip():
+            found.setdefault(default_locale, title.strip())
+        return found
+
 
 @dataclass(slots=True)
 class Catalogue:

@@ -2,9 +2,15 @@
 
 `build_digest` selects what one audience (everyone, or a maintainer's programs and
 locales) should see, groups open questions by program and lesson (oldest first), puts
-each in an age bucket, counts what happened since the last digest, and lists suggested
-edits waiting for review. `render_markdown`, `render_text` and `render_embeds` turn the
-same `Digest` into the email's markdown, the plain-text email and Discord embeds.
+each in an age bucket, counts what happened since the last digest (or over the window
+read, before the first), and lists every suggested edit awaiting review, telling which
+wait longer than the threshold. `render_markdown`, `render_text` and `render_embeds` turn
+the same `Digest` into the email's markdown, the plain-text email and Discord embeds, in
+one locale: programs and lessons by the names people know them by in it (`Names`).
+
+Text people wrote or named (questions, authors, titles) is escaped exactly once, and only
+for a medium that renders markdown: the email's markdown and Discord's embeds, never the
+plain text; and only the characters that would act there, so no stray backslash shows.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -39,14 +45,23 @@ EMBED_FIELD_NAME = 256
 EMBED_FIELD_VALUE = 1024
 EMBED_TOTAL = 6000
 
-# Characters inline markdown acts on that both Python-Markdown and Discord unescape.
-_MARKDOWN = re.compile(r"([\\`*_>#\[\]()!])")
-# Discord also knows strike-through, spoilers and <@mentions>.
+# Characters inline markdown acts on anywhere in a line, in Python-Markdown and Discord
+# alike: escapes, code, emphasis and link brackets (without `[` no `](` makes a link, so
+# parentheses stay as typed).
+_MARKDOWN = re.compile(r"([\\`*_\[\]])")
+# Discord also knows strike-through, spoilers and <@mentions>, <#channels>, <t:times>.
 _DISCORD = re.compile(r"([~|<])")
+# A number and a dot or parenthesis starting a line make it an ordered list item.
+_NUMBERED = re.compile(r"^(\d+)([.)])")
+# What else makes a line a heading, quote or list item (or Discord's `-# ` small print).
+_BLOCK_MARKS = ("#", ">", "+", "-")
 # Mentions and everyone-pings stay readable but inert with a zero-width space.
 _AT = re.compile(r"@(?=[\w<])")
 _SPACE = re.compile(r"\s+")
 _FENCED = re.compile(r"```.*?(```|$)", re.DOTALL)
+_WORD_BREAK = re.compile(r"[-_\s]+")
+# A value set in a message's words: `\0<index>\0` survives escaping untouched.
+_SLOT = "\0{}\0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +117,43 @@ class Audience:
 EVERYONE = Audience()
 
 
+def humanize(slug: str) -> str:
+    """Return a slug as a name: `data-basics` -> `Data Basics` (for want of a title)."""
+    words = [word for word in _WORD_BREAK.split(slug) if word]
+    return " ".join(word[:1].upper() + word[1:] for word in words) or slug
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """What programs and lessons are called in each locale (from program.json, the lesson
+    files' titles), so a digest names them as people know them, not by slug."""
+
+    default_locale: str = "en"
+    # program -> locale -> title
+    programs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # (program, slug) -> locale -> title
+    lessons: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+
+    def program(self, program: str, locale: str) -> str:
+        """Return a program's title in a locale, else the default locale's, else its slug
+        as words."""
+        return self._pick(self.programs.get(program), locale) or humanize(program)
+
+    def lesson(self, program: str, slug: str, locale: str, fallback: str = "") -> str:
+        """Return a lesson's title in a locale, else the default locale's, else
+        `fallback`, else its slug as words."""
+        return self._pick(self.lessons.get((program, slug)), locale) or fallback or humanize(slug)
+
+    def _pick(self, titles: Mapping[str, str] | None, locale: str) -> str:
+        if not titles:
+            return ""
+        for candidate in (locale, locale.replace("_", "-").split("-")[0], self.default_locale):
+            title = titles.get(candidate)
+            if title and title.strip():
+                return title.strip()
+        return ""
+
+
 @dataclass(frozen=True, slots=True)
 class DigestQuestion:
     """One open question as the digest shows it."""
@@ -122,7 +174,7 @@ class LessonGroup:
 
     program: str
     lesson: str
-    title: str
+    title: str  # in the default locale, as stored; `Names` knows the others
     questions: tuple[DigestQuestion, ...]
     unlinked: bool = False
 
@@ -152,7 +204,7 @@ class Activity:
 
 @dataclass(frozen=True, slots=True)
 class WaitingSuggestion:
-    """A suggested edit waiting for review longer than the digest's threshold."""
+    """A suggested edit awaiting review."""
 
     id: int
     program: str
@@ -168,19 +220,24 @@ class Digest:
     """Everything one digest says, in no medium's format yet."""
 
     now: datetime
-    since: datetime | None
+    since: datetime | None  # the last digest; None before the first
     programs: tuple[ProgramGroup, ...]
     buckets: tuple[tuple[str, int], ...]
     activity: Activity
-    waiting: tuple[WaitingSuggestion, ...]
+    waiting: tuple[WaitingSuggestion, ...]  # of `pending`, those older than `wait_days`
     wait_days: int
     top_lessons: tuple[tuple[LessonGroup, int], ...]
     open_count: int = field(default=0)
+    # Every suggested edit awaiting review, oldest first.
+    pending: tuple[WaitingSuggestion, ...] = ()
+    # Without a last digest: where the activity was counted from (None: all time).
+    counted_from: datetime | None = None
+    names: Names = field(default_factory=Names)
 
     @property
     def is_empty(self) -> bool:
         """Tell whether there is nothing to ask anyone to look at."""
-        return self.open_count == 0 and not self.waiting
+        return self.open_count == 0 and not self.pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +275,17 @@ def build_digest(
     *,
     now: datetime,
     since: datetime | None = None,
+    counted_from: datetime | None = None,
     wait_days: int = 3,
     audience: Audience = EVERYONE,
     top: int = TOP_LESSONS,
+    names: Names | None = None,
 ) -> Digest:
-    """Build the digest for one audience from questions (open ones and recent activity)."""
+    """Build the digest for one audience from questions (open ones and recent activity).
+
+    `since` is the last digest's time; without one, activity counts from `counted_from`
+    (the window the records were read over), or over all of them.
+    """
     chosen = [q for q in questions if audience.wants(q.program, q.locale)]
     open_questions = sorted((q for q in chosen if q.is_open), key=lambda q: (q.asked_at, q.id))
     lessons: dict[tuple[str, str | None], list[QuestionRecord]] = {}
@@ -250,22 +313,27 @@ def build_digest(
         lesson for program in programs for lesson in program.lessons if not lesson.unlinked
     ]
     ranked = sorted(every_lesson, key=lambda lesson: (-len(lesson.questions), lesson.lesson))
+    pending = pending_suggestions(suggestions, now=now, audience=audience)
+    threshold = timedelta(days=wait_days)
     return Digest(
         now=now,
         since=since,
         programs=programs,
         buckets=tuple((name, bucket_counts.get(name, 0)) for name, _ in BUCKETS),
-        activity=activity_since(chosen, since),
-        waiting=waiting_suggestions(suggestions, now=now, wait_days=wait_days, audience=audience),
+        activity=activity_since(chosen, since or counted_from),
+        waiting=tuple(item for item in pending if item.age > threshold),
         wait_days=wait_days,
         top_lessons=tuple((lesson, len(lesson.questions)) for lesson in ranked[:top]),
         open_count=len(open_questions),
+        pending=pending,
+        counted_from=None if since else counted_from,
+        names=names or Names(),
     )
 
 
 def activity_since(questions: Sequence[QuestionRecord], since: datetime | None) -> Activity:
     """Count questions asked, answered and resolved after `since`, and the median wait for a
-    first reply among those answered (over all time when there was no earlier digest)."""
+    first reply among those answered (over all time when `since` is None)."""
 
     def after(moment: datetime | None) -> bool:
         return moment is not None and (since is None or moment > since)
@@ -280,6 +348,23 @@ def activity_since(questions: Sequence[QuestionRecord], since: datetime | None) 
     )
 
 
+def pending_suggestions(
+    suggestions: Iterable[SuggestionRecord], *, now: datetime, audience: Audience = EVERYONE
+) -> tuple[WaitingSuggestion, ...]:
+    """Return every suggested edit awaiting review (open, changes asked, approved but not
+    merged) that the audience follows, oldest first."""
+    chosen = [
+        s
+        for s in suggestions
+        if s.status in WAITING_STATUSES and audience.wants(s.program, s.locale)
+    ]
+    chosen.sort(key=lambda s: (s.created_at, s.id))
+    return tuple(
+        WaitingSuggestion(s.id, s.program, s.lesson, s.locale, s.status, now - s.created_at, s.url)
+        for s in chosen
+    )
+
+
 def waiting_suggestions(
     suggestions: Iterable[SuggestionRecord],
     *,
@@ -287,20 +372,10 @@ def waiting_suggestions(
     wait_days: int,
     audience: Audience = EVERYONE,
 ) -> tuple[WaitingSuggestion, ...]:
-    """Return suggested edits waiting for review longer than `wait_days`, oldest first."""
+    """Return suggested edits awaiting review longer than `wait_days`, oldest first."""
     threshold = timedelta(days=wait_days)
-    waiting = [
-        s
-        for s in suggestions
-        if s.status in WAITING_STATUSES
-        and now - s.created_at > threshold
-        and audience.wants(s.program, s.locale)
-    ]
-    waiting.sort(key=lambda s: (s.created_at, s.id))
-    return tuple(
-        WaitingSuggestion(s.id, s.program, s.lesson, s.locale, s.status, now - s.created_at, s.url)
-        for s in waiting
-    )
+    pending = pending_suggestions(suggestions, now=now, audience=audience)
+    return tuple(item for item in pending if item.age > threshold)
 
 
 def _shown(question: QuestionRecord, now: datetime) -> DigestQuestion:
@@ -326,13 +401,68 @@ def fold(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def escape_markdown(text: str, *, discord: bool = False) -> str:
-    """Return text that markdown shows as typed: no links, emphasis, HTML or live mentions."""
+    """Return text that markdown shows as typed (no links, emphasis, code, HTML, block
+    markup or live mentions), escaping only the characters that would act, once."""
     text = _MARKDOWN.sub(r"\\\1", text)
     if discord:
         text = _DISCORD.sub(r"\\\1", text)
     else:  # Python-Markdown passes raw HTML and entities through: make them text
         text = text.replace("&", "&amp;").replace("<", "&lt;")
+        if text.endswith("#"):
+            # It drops a heading's closing #s: a title ending in one (`C#`) keeps it.
+            text = text[:-1] + "\\#"
+    numbered = _NUMBERED.match(text)
+    if numbered:
+        text = f"{numbered[1]}\\{numbered[2]}{text[numbered.end() :]}"
+    elif text.startswith(_BLOCK_MARKS):
+        text = "\\" + text
     return _AT.sub("@\u200b", text)
+
+
+class _Words(str):
+    """Text of the bot's own (a translated message): escaped for the medium, not isolated."""
+
+    __slots__ = ()
+
+
+class _Ready(str):
+    """Text already in the medium's form: set as it is."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Medium:
+    """How a rendering shows text: markdown (for Discord or Python-Markdown) or plain,
+    and whether values people named are isolated from the sentence's direction."""
+
+    markdown: bool
+    discord: bool = False
+    isolate: bool = False
+
+    def value(self, text: str) -> str:
+        """Return a value people wrote or named, escaped once and isolated if asked."""
+        if isinstance(text, _Ready):
+            return str(text)
+        shown = escape_markdown(text, discord=self.discord) if self.markdown else text
+        if self.isolate and not isinstance(text, _Words):
+            # Latin names inside an Arabic sentence (and the reverse) keep their order.
+            return f"<bdi>{shown}</bdi>"
+        return shown
+
+    def say(self, language: str, key: str, /, **values: object) -> str:
+        """Return a message in the medium: its words escaped once, each value once."""
+        texts = {name: value for name, value in values.items() if isinstance(value, str)}
+        slots = {name: _SLOT.format(index) for index, name in enumerate(texts)}
+        others = {name: value for name, value in values.items() if name not in texts}
+        said = t(language, key, **slots, **others)
+        shown = escape_markdown(said, discord=self.discord) if self.markdown else said
+        for name, slot in slots.items():
+            shown = shown.replace(slot, self.value(texts[name]))
+        return shown
+
+
+_PLAIN = _Medium(markdown=False)
 
 
 def duration(locale: str, span: timedelta) -> str:
@@ -351,87 +481,95 @@ def subject(digest: Digest, locale: str) -> str:
         locale,
         "digest.subject",
         questions=t(locale, "digest.open_count", count=digest.open_count),
-        edits=t(locale, "digest.waiting_count", count=len(digest.waiting)),
+        edits=t(locale, "digest.waiting_count", count=len(digest.pending)),
     )
 
 
-def _summary_lines(
-    digest: Digest, locale: str, *, escape: bool, discord: bool = False
-) -> list[str]:
+def _summary_lines(digest: Digest, locale: str, medium: _Medium) -> list[str]:
     """Return the digest's opening lines: counts, buckets, activity and median."""
     activity = digest.activity
-    lines = [
-        t(locale, "digest.open_count", count=digest.open_count)
-        + " · "
-        + t(locale, "digest.waiting_count", count=len(digest.waiting))
-    ]
+    edits = t(locale, "digest.waiting_count", count=len(digest.pending))
+    if digest.pending:
+        days = t(locale, "digest.days", count=digest.wait_days)
+        over = t(locale, "digest.waiting_over", count=len(digest.waiting), days=days)
+        edits = f"{edits} ({over})"
+    lines = [t(locale, "digest.open_count", count=digest.open_count) + " · " + edits]
     shown = [
         f"{t(locale, 'digest.bucket.' + name)}: {count}"
         for name, count in digest.buckets
         if name != "recent"
     ]
     lines.append(t(locale, "digest.by_age", buckets=" · ".join(shown)))
-    key = "digest.activity_since" if digest.since else "digest.activity_ever"
-    lines.append(
-        t(
-            locale,
-            key,
-            date=digest.since.strftime("%Y-%m-%d") if digest.since else "",
-            new=activity.new,
-            answered=activity.answered,
-            resolved=activity.resolved,
-        )
-    )
+    counts = {"new": activity.new, "answered": activity.answered, "resolved": activity.resolved}
+    if digest.since is not None:
+        date = digest.since.strftime("%Y-%m-%d")
+        lines.append(t(locale, "digest.activity_since", date=date, **counts))
+    elif digest.counted_from is not None:
+        window = duration(locale, digest.now - digest.counted_from)
+        lines.append(t(locale, "digest.activity_window", duration=window, **counts))
+    else:
+        lines.append(t(locale, "digest.activity_ever", **counts))
     if activity.median_first_reply is None:
         lines.append(t(locale, "digest.median_none"))
     else:
         lines.append(
             t(locale, "digest.median", duration=duration(locale, activity.median_first_reply))
         )
-    return [escape_markdown(line, discord=discord) if escape else line for line in lines]
+    return [medium.value(_Words(line)) for line in lines]
 
 
-def _question_markdown(question: DigestQuestion, locale: str, discord: bool = False) -> str:
-    text = escape_markdown(question.excerpt, discord=discord) or "…"
-    linked = f"[{text}]({_safe_url(question.url)})" if _safe_url(question.url) else text
-    meta = t(
+def _program_name(digest: Digest, program: str, locale: str) -> str:
+    return digest.names.program(program, locale)
+
+
+def _lesson_name(digest: Digest, program: str, slug: str, locale: str, fallback: str = "") -> str:
+    if not slug:
+        # A program's unlinked group: questions in posts learners opened, no lesson yet.
+        return _Words(t(locale, "digest.unlinked"))
+    return digest.names.lesson(program, slug, locale, fallback)
+
+
+def _lesson_in_program(
+    digest: Digest, program: str, slug: str, locale: str, medium: _Medium, fallback: str = ""
+) -> str:
+    """Return a lesson named with its program, for lists that mix programs."""
+    return medium.say(
         locale,
-        "digest.question_meta",
-        author=escape_markdown(question.author, discord=discord),
-        age=duration(locale, question.age),
-        bucket=t(locale, f"digest.bucket.{question.bucket}"),
+        "digest.lesson_in",
+        lesson=_lesson_name(digest, program, slug, locale, fallback),
+        program=_program_name(digest, program, locale),
     )
-    return f"{linked} — {meta}"
 
 
-def _question_text(question: DigestQuestion, locale: str) -> str:
-    meta = t(
+def _question_line(question: DigestQuestion, locale: str, medium: _Medium) -> str:
+    meta = medium.say(
         locale,
         "digest.question_meta",
         author=question.author,
-        age=duration(locale, question.age),
-        bucket=t(locale, f"digest.bucket.{question.bucket}"),
+        age=_Words(duration(locale, question.age)),
+        bucket=_Words(t(locale, f"digest.bucket.{question.bucket}")),
     )
-    url = f"\n    {question.url}" if _safe_url(question.url) else ""
-    return f"{question.excerpt} — {meta}{url}"
+    url = _safe_url(question.url)
+    if not medium.markdown:
+        return f"{question.excerpt} — {meta}" + (f"\n    {url}" if url else "")
+    text = medium.value(question.excerpt) if question.excerpt else "…"
+    linked = f"[{text}]({url})" if url else text
+    return f"{linked} — {meta}"
 
 
-def _suggestion_line(
-    item: WaitingSuggestion, locale: str, *, markdown: bool, discord: bool = False
-) -> str:
-    line = t(
+def _suggestion_line(digest: Digest, item: WaitingSuggestion, locale: str, medium: _Medium) -> str:
+    line = medium.say(
         locale,
         "digest.suggestion_line",
         id=item.id,
-        lesson=f"{item.program}/{item.lesson}",
+        lesson=_Ready(_lesson_in_program(digest, item.program, item.lesson, locale, medium)),
         locale=item.locale,
-        status=t(locale, f"digest.status.{item.status}"),
-        age=duration(locale, item.age),
+        status=_Words(t(locale, f"digest.status.{item.status}")),
+        age=_Words(duration(locale, item.age)),
     )
     url = _safe_url(item.url)
-    if not markdown:
+    if not medium.markdown:
         return f"{line}\n    {url}" if url else line
-    line = escape_markdown(line, discord=discord)
     return f"{line} ([#{item.id}]({url}))" if url else line
 
 
@@ -442,60 +580,65 @@ def _safe_url(url: str | None) -> str | None:
     return None
 
 
-def _lesson_heading(lesson: LessonGroup, locale: str) -> str:
-    if lesson.unlinked:
-        return t(locale, "digest.unlinked")
-    return f"{lesson.title} ({lesson.program}/{lesson.lesson})" if lesson.title else lesson.lesson
+def _top_lines(digest: Digest, locale: str, medium: _Medium) -> list[tuple[str, int]]:
+    return [
+        (
+            _lesson_in_program(digest, lesson.program, lesson.lesson, locale, medium, lesson.title),
+            count,
+        )
+        for lesson, count in digest.top_lessons
+    ]
 
 
-def render_markdown(digest: Digest, locale: str, *, footer: str = "") -> str:
-    """Return the digest as markdown (the HTML email is made from it)."""
-    out = [f"# {escape_markdown(t(locale, 'digest.title'))}", ""]
-    out += [f"- {line}" for line in _summary_lines(digest, locale, escape=True)]
+def render_markdown(digest: Digest, locale: str, *, footer: str = "", isolate: bool = False) -> str:
+    """Return the digest as markdown (the HTML email is made from it; with `isolate`, each
+    name and question sits in a `<bdi>`, for HTML)."""
+    medium = _Medium(markdown=True, isolate=isolate)
+    out = [f"# {medium.value(_Words(t(locale, 'digest.title')))}", ""]
+    out += [f"- {line}" for line in _summary_lines(digest, locale, medium)]
     if digest.open_count == 0:
-        out += ["", escape_markdown(t(locale, "digest.empty"))]
+        out += ["", medium.value(_Words(t(locale, "digest.empty")))]
     for program in digest.programs:
-        out += ["", f"## {escape_markdown(program.program)} ({program.count})"]
+        name = medium.value(_program_name(digest, program.program, locale))
+        out += ["", f"## {name} ({program.count})"]
         for lesson in program.lessons:
-            out += ["", f"### {escape_markdown(_lesson_heading(lesson, locale))}", ""]
-            out += [f"- {_question_markdown(q, locale)}" for q in lesson.questions]
+            title = _lesson_name(digest, lesson.program, lesson.lesson, locale, lesson.title)
+            out += ["", f"### {medium.value(title)}", ""]
+            out += [f"- {_question_line(q, locale, medium)}" for q in lesson.questions]
     if digest.top_lessons:
-        out += ["", f"## {escape_markdown(t(locale, 'digest.top_heading'))}", ""]
-        out += [
-            f"1. {escape_markdown(_lesson_heading(lesson, locale))}: {count}"
-            for lesson, count in digest.top_lessons
-        ]
-    if digest.waiting:
-        heading = t(locale, "digest.waiting_heading", count=digest.wait_days)
-        out += ["", f"## {escape_markdown(heading)}", ""]
-        out += [f"- {_suggestion_line(item, locale, markdown=True)}" for item in digest.waiting]
+        out += ["", f"## {medium.value(_Words(t(locale, 'digest.top_heading')))}", ""]
+        out += [f"1. {line}: {count}" for line, count in _top_lines(digest, locale, medium)]
+    if digest.pending:
+        out += ["", f"## {medium.value(_Words(t(locale, 'digest.pending_heading')))}", ""]
+        out += [f"- {_suggestion_line(digest, item, locale, medium)}" for item in digest.pending]
     if footer:
         out += ["", "---", "", footer]
     return "\n".join(out) + "\n"
 
 
 def render_text(digest: Digest, locale: str, *, footer: str = "") -> str:
-    """Return the digest as plain text (the email's text part)."""
+    """Return the digest as plain text (the email's text part): nothing escaped."""
+    medium = _PLAIN
     title = t(locale, "digest.title")
     out = [title, "=" * len(title), ""]
-    out += [f"* {line}" for line in _summary_lines(digest, locale, escape=False)]
+    out += [f"* {line}" for line in _summary_lines(digest, locale, medium)]
     if digest.open_count == 0:
         out += ["", t(locale, "digest.empty")]
     for program in digest.programs:
-        heading = f"{program.program} ({program.count})"
+        heading = f"{_program_name(digest, program.program, locale)} ({program.count})"
         out += ["", heading, "-" * len(heading)]
         for lesson in program.lessons:
-            out += ["", _lesson_heading(lesson, locale)]
-            out += [f"  - {_question_text(q, locale)}" for q in lesson.questions]
+            out += ["", _lesson_name(digest, lesson.program, lesson.lesson, locale, lesson.title)]
+            out += [f"  - {_question_line(q, locale, medium)}" for q in lesson.questions]
     if digest.top_lessons:
         out += ["", t(locale, "digest.top_heading")]
         out += [
-            f"  {rank}. {_lesson_heading(lesson, locale)}: {count}"
-            for rank, (lesson, count) in enumerate(digest.top_lessons, 1)
+            f"  {rank}. {line}: {count}"
+            for rank, (line, count) in enumerate(_top_lines(digest, locale, medium), 1)
         ]
-    if digest.waiting:
-        out += ["", t(locale, "digest.waiting_heading", count=digest.wait_days)]
-        out += [f"  - {_suggestion_line(item, locale, markdown=False)}" for item in digest.waiting]
+    if digest.pending:
+        out += ["", t(locale, "digest.pending_heading")]
+        out += [f"  - {_suggestion_line(digest, item, locale, medium)}" for item in digest.pending]
     if footer:
         out += ["", "-- ", footer]
     return "\n".join(out) + "\n"
@@ -503,61 +646,67 @@ def render_text(digest: Digest, locale: str, *, footer: str = "") -> str:
 
 def render_embeds(digest: Digest, locale: str) -> list[EmbedData]:
     """Return Discord embeds, each within Discord's limits; long parts continue in more
-    embeds (one per message), so nothing is ever cut."""
-    title = t(locale, "digest.title")
-    summary = "\n".join(_summary_lines(digest, locale, escape=True, discord=True))
+    embeds (one per message), so nothing is ever cut. Discord renders markdown in every
+    part used here (titles, descriptions, field names and values), so each is escaped."""
+    medium = _Medium(markdown=True, discord=True)
+    title = medium.value(_Words(t(locale, "digest.title")))
+    summary = "\n".join(_summary_lines(digest, locale, medium))
     if digest.open_count == 0:
-        summary += "\n\n" + escape_markdown(t(locale, "digest.empty"), discord=True)
+        summary += "\n\n" + medium.value(_Words(t(locale, "digest.empty")))
     if digest.top_lessons:
-        summary += (
-            "\n\n**" + escape_markdown(t(locale, "digest.top_heading"), discord=True) + "**\n"
-        )
+        summary += "\n\n**" + medium.value(_Words(t(locale, "digest.top_heading"))) + "**\n"
         summary += "\n".join(
-            f"{rank}\\. {escape_markdown(_lesson_heading(lesson, locale), discord=True)}: {count}"
-            for rank, (lesson, count) in enumerate(digest.top_lessons, 1)
+            f"{rank}\\. {line}: {count}"
+            for rank, (line, count) in enumerate(_top_lines(digest, locale, medium), 1)
         )
     embeds = [EmbedData(_clip_title(title), summary)]
     for program in digest.programs:
         sections = [
             (
-                escape_markdown(_lesson_heading(lesson, locale), discord=True),
-                [f"• {_question_markdown(q, locale, discord=True)}" for q in lesson.questions],
+                medium.value(
+                    _lesson_name(digest, lesson.program, lesson.lesson, locale, lesson.title)
+                ),
+                [f"• {_question_line(q, locale, medium)}" for q in lesson.questions],
             )
             for lesson in program.lessons
         ]
-        embeds += _pack(f"{program.program} ({program.count})", sections, locale)
-    if digest.waiting:
-        heading = t(locale, "digest.waiting_heading", count=digest.wait_days)
-        lines = [
-            f"• {_suggestion_line(item, locale, markdown=True, discord=True)}"
-            for item in digest.waiting
-        ]
-        embeds += _pack(heading, [("\u200b", lines)], locale)
+        name = medium.value(_program_name(digest, program.program, locale))
+        embeds += _pack(f"{name} ({program.count})", sections, locale, medium)
+    if digest.pending:
+        heading = medium.value(_Words(t(locale, "digest.pending_heading")))
+        lines = [f"• {_suggestion_line(digest, item, locale, medium)}" for item in digest.pending]
+        embeds += _pack(heading, [("\u200b", lines)], locale, medium)
     return embeds
 
 
-def _pack(title: str, sections: Sequence[tuple[str, list[str]]], locale: str) -> list[EmbedData]:
+def _pack(
+    title: str, sections: Sequence[tuple[str, list[str]]], locale: str, medium: _Medium
+) -> list[EmbedData]:
     """Put named sections of lines into embed fields, starting a new field or embed where
-    one would overflow; a line too long for a field on its own is split, never dropped."""
+    one would overflow; a line too long for a field on its own is split, never dropped.
+    Titles and names come escaped already."""
     embeds: list[EmbedData] = []
     fields: list[tuple[str, str]] = []
     heading = _clip_title(title)
+
+    def continued(text: str) -> str:
+        return medium.say(locale, "digest.continued", title=_Ready(text))
 
     def flush() -> None:
         nonlocal fields, heading
         if fields:
             embeds.append(EmbedData(heading, "", tuple(fields)))
-            heading = _clip_title(t(locale, "digest.continued", title=title))
+            heading = _clip_title(continued(title))
             fields = []
 
     for name, lines in sections:
-        name = _clip(name, EMBED_FIELD_NAME)
+        shown = _clip(name, EMBED_FIELD_NAME)
         for chunk in _chunks(lines, EMBED_FIELD_VALUE):
             size = len(heading) + sum(len(n) + len(v) for n, v in fields)
-            if len(fields) == EMBED_FIELDS or size + len(name) + len(chunk) > EMBED_TOTAL:
+            if len(fields) == EMBED_FIELDS or size + len(shown) + len(chunk) > EMBED_TOTAL:
                 flush()
-            fields.append((name, chunk))
-            name = _clip(t(locale, "digest.continued", title=name), EMBED_FIELD_NAME)
+            fields.append((shown, chunk))
+            shown = _clip(continued(name), EMBED_FIELD_NAME)
     flush()
     return embeds
 
@@ -585,7 +734,13 @@ def _chunks(lines: Sequence[str], limit: int) -> list[str]:
 
 def _clip(text: str, limit: int) -> str:
     # Only names and titles are ever shortened; every question stays in a field value.
-    return excerpt(text, limit)
+    clipped = excerpt(text, limit)
+    if clipped != text:
+        # A cut between a backslash and what it escapes would show the backslash.
+        kept = clipped.removesuffix("…")
+        if (len(kept) - len(kept.rstrip("\\"))) % 2:
+            clipped = kept[:-1] + "…"
+    return clipped
 
 
 def _clip_title(text: str) -> str:

@@ -13,7 +13,8 @@ from bot.domain.digest import Digest, render_markdown, render_text, subject
 from bot.i18n import t
 
 RTL_LOCALES = frozenset({"ar", "he", "fa", "ur"})
-_TAGS = {"h1", "h2", "h3", "p", "ul", "ol", "li", "a", "strong", "em", "hr", "br", "code"}
+# `bdi` isolates each name and question from the sentence around it (Latin in Arabic).
+_TAGS = {"h1", "h2", "h3", "p", "ul", "ol", "li", "a", "strong", "em", "hr", "br", "code", "bdi"}
 # Mail clients drop <style> blocks; styles survive only on each element.
 _STYLES = {
     "h1": "font-size:22px;margin:0 0 12px;color:#1f2328;",
@@ -54,7 +55,7 @@ def render_email(digest: Digest, locale: str, unsubscribe_url: str | None = None
     return DigestEmail(
         subject=subject(digest, locale),
         text=render_text(digest, locale, footer=footer_text),
-        html=render_html(render_markdown(digest, locale, footer=footer_md), locale),
+        html=render_html(render_markdown(digest, locale, footer=footer_md, isolate=True), locale),
     )
 
 

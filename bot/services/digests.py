@@ -17,8 +17,9 @@ import dataclasses
 import hashlib
 import logging
 import zoneinfo
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -29,11 +30,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import MaintainerSettings, Settings
+from bot.domain.catalogue import Catalogue
 from bot.domain.digest import (
     EVERYONE,
     WAITING_STATUSES,
     Audience,
     Digest,
+    Names,
     QuestionRecord,
     SuggestionRecord,
     build_digest,
@@ -70,6 +73,8 @@ UNSUBSCRIBE_PATH = "/digest/unsubscribe"
 _UNSUBSCRIBED = "digest-unsubscribed:"
 # Without an earlier digest, activity is counted over this long.
 DEFAULT_LOOKBACK = timedelta(days=7)
+# How far the bot's clock and Discord's may disagree when finding a run's posted parts.
+_CLOCK_LEEWAY = timedelta(minutes=1)
 _ERROR_LIMIT = 2000
 
 
@@ -104,9 +109,12 @@ class Snapshot:
     """Everything a digest is built from, read in one go."""
 
     now: datetime
-    since: datetime
+    since: datetime | None  # the last scheduled digest; None before the first
     questions: tuple[QuestionRecord, ...]
     suggestions: tuple[SuggestionRecord, ...]
+    names: Names = field(default_factory=Names)
+    # Where activity was read from: `since`, or a week back without one.
+    start: datetime | None = None
 
     def digest(self, audience: Audience, wait_days: int) -> Digest:
         """Build the digest one audience sees."""
@@ -115,8 +123,10 @@ class Snapshot:
             self.suggestions,
             now=self.now,
             since=self.since,
+            counted_from=self.start,
             wait_days=wait_days,
             audience=audience,
+            names=self.names,
         )
 
 
@@ -163,11 +173,15 @@ class DigestService:
         mail: MailPort | None = None,
         wake: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        catalogue: Callable[[], Catalogue | None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
         self._settings = settings
         self._signer = signer
+        # The lessons as published, for program and lesson titles in every locale; without
+        # it the titles the last sync stored are used, and programs go by their slug.
+        self._catalogue = catalogue or (lambda: None)
         # Set after construction where the clients are built later.
         self.chat = chat
         self.mail = mail
@@ -177,13 +191,53 @@ class DigestService:
     # --- reading ---------------------------------------------------------------------------
 
     async def snapshot(self, now: datetime | None = None) -> Snapshot:
-        """Read open questions, recent activity and waiting edits (three queries in all)."""
+        """Read open questions, recent activity, waiting edits and the lessons' titles
+        (four queries in all)."""
         now = now or self._clock()
         async with self._sessions() as session:
-            since = await self._last_digest(session) or now - DEFAULT_LOOKBACK
-            questions = await self._questions(session, since)
-            suggestions = await self._suggestions(session)
-        return Snapshot(now, since, tuple(questions), tuple(suggestions))
+            return await self._read(session, now, await self._last_digest(session))
+
+    async def _read(self, session: AsyncSession, now: datetime, since: datetime | None) -> Snapshot:
+        """Read what a digest after the one at `since` (None: the first) is built from."""
+        start = since or now - DEFAULT_LOOKBACK
+        questions = tuple(await self._questions(session, start))
+        suggestions = tuple(await self._suggestions(session))
+        names = await self._names(session, questions, suggestions)
+        return Snapshot(now, since, questions, suggestions, names, start)
+
+    async def _names(
+        self,
+        session: AsyncSession,
+        questions: Sequence[QuestionRecord],
+        suggestions: Sequence[SuggestionRecord],
+    ) -> Names:
+        """Return the titles of the programs and lessons a digest names, in every locale:
+        from the catalogue where it has them, else as the last sync stored them."""
+        default = self._settings.content.default_locale
+        wanted = {(q.program, q.lesson) for q in questions}
+        wanted |= {(s.program, s.lesson) for s in suggestions}
+        lessons: dict[tuple[str, str], dict[str, str]] = {}
+        if wanted:
+            rows = await session.execute(
+                select(Lesson.program, Lesson.slug, LessonFile.locale, LessonFile.title).join(
+                    LessonFile, LessonFile.lesson_id == Lesson.id
+                )
+            )
+            for program, slug, locale, title in rows.all():
+                if (program, slug) in wanted:
+                    lessons.setdefault((program, slug), {})[locale] = title
+        programs: dict[str, dict[str, str]] = {}
+        catalogue = self._catalogue()
+        if catalogue is not None:
+            for program, slug in wanted:
+                found = catalogue.get(f"{program}/{slug}")
+                if found is not None:
+                    titles = lessons.setdefault((program, slug), {})
+                    titles.update({loc: f.title for loc, f in found.files.items()})
+            for program in {program for program, _ in wanted}:
+                if program in catalogue.programs:
+                    programs[program] = catalogue.programs[program].titles(default)
+        return Names(default, programs, lessons)
 
     async def build(self, audience: Audience = EVERYONE, *, now: datetime | None = None) -> Digest:
         """Return the digest one audience would get now."""
@@ -359,12 +413,7 @@ class DigestService:
                     DigestRun.period_key.like("scheduled:%"),
                 )
             )
-            snapshot = Snapshot(
-                now,
-                since or now - DEFAULT_LOOKBACK,
-                tuple(await self._questions(session, since or now - DEFAULT_LOOKBACK)),
-                tuple(await self._suggestions(session)),
-            )
+            snapshot = await self._read(session, now, since)
             plan = await self._plan(session, snapshot)
             everyone = snapshot.digest(Audience(), self._settings.digest.suggestion_wait_days)
             await session.execute(
@@ -372,7 +421,7 @@ class DigestService:
                 .where(DigestRun.id == run_id)
                 .values(
                     open_questions=everyone.open_count,
-                    waiting_suggestions=len(everyone.waiting),
+                    waiting_suggestions=len(everyone.pending),
                     status=DigestRunStatus.RUNNING if plan else DigestRunStatus.DONE,
                     finished_at=None if plan else now,
                 )
@@ -385,7 +434,13 @@ class DigestService:
                 intents.append(
                     (
                         f"digest:{run_id}:{channel.value}:{target}"[:200],
-                        {"run_id": run_id, "delivery_id": delivery.id, "period": key, **payload},
+                        {
+                            "run_id": run_id,
+                            "delivery_id": delivery.id,
+                            "period": key,
+                            "started_at": now.isoformat(),
+                            **payload,
+                        },
                     )
                 )
             await self._outbox.enqueue_many(self.JOB_KIND, intents, session)
@@ -407,7 +462,7 @@ class DigestService:
             created,
             tuple(f"{channel.value}:{target}" for channel, target, _ in plan),
             everyone.open_count,
-            len(everyone.waiting),
+            len(everyone.pending),
             dry_run,
         )
 
@@ -511,31 +566,50 @@ class DigestService:
         return how
 
     async def _post(self, claim: Claim) -> str:
+        """Post each part of the Discord digest as an embed alone, no text beside it.
+
+        After an attempt that may have posted some parts, the parts already in the channel
+        are found by their embeds among the bot's messages since the run began (a part's
+        embed is fixed when the run is recorded), and only the others are posted.
+        """
         if self.chat is None:
             raise RuntimeError("Discord is not connected: the digest waits for it")
         payload = claim.payload
         channel_id = int(payload["channel_id"])
-        embeds = payload["embeds"]
-        posted: set[str] = set()
-        if claim.uncertain:
-            # An earlier attempt may have posted some parts: post only the missing ones.
-            recent = await self.chat.recent_messages(channel_id, 100)
-            posted = {message.content for message in recent}
-        for index, embed in enumerate(embeds, 1):
-            marker = f"-# {payload['period']} · {index}/{len(embeds)} · #{payload['run_id']}"
-            if marker in posted:
-                continue
-            await self.chat.post_message(
-                channel_id,
-                marker,
-                embed=ChatEmbed(
-                    title=embed["title"],
-                    description=embed["description"],
-                    fields=tuple((name, value) for name, value in embed["fields"]),
-                ),
+        parts = [
+            ChatEmbed(
+                title=embed["title"],
+                description=embed["description"],
+                fields=tuple((name, value) for name, value in embed["fields"]),
             )
+            for embed in payload["embeds"]
+        ]
+        posted: Counter[tuple[Any, ...]] = Counter()
+        if claim.uncertain:
+            posted = await self._posted_parts(channel_id, payload.get("started_at"))
+        for part in parts:
+            key = _embed_key(part)
+            if posted[key] > 0:
+                posted[key] -= 1
+                continue
+            await self.chat.post_message(channel_id, "", embed=part)
             await self._outbox.renew(claim)
-        return f"posted {len(embeds)} message(s)"
+        return f"posted {len(parts)} message(s)"
+
+    async def _posted_parts(self, channel_id: int, started: str | None) -> Counter[tuple[Any, ...]]:
+        """Count the embeds of the bot's recent messages in a channel posted since a run
+        began (a minute's leeway for the clocks), by what they show."""
+        assert self.chat is not None
+        since = datetime.fromisoformat(started) - _CLOCK_LEEWAY if started else None
+        mine = self.chat.user_id
+        found: Counter[tuple[Any, ...]] = Counter()
+        for message in await self.chat.recent_messages(channel_id, 100):
+            if mine and message.author_id != mine:
+                continue
+            if since is not None and message.created_at is not None and message.created_at < since:
+                continue
+            found.update(_embed_key(embed) for embed in message.embeds)
+        return found
 
     async def _send_mail(self, claim: Claim) -> str:
         if self.mail is None:
@@ -684,6 +758,19 @@ class DigestService:
         if fmt == "text":
             return render_text(digest, locale)
         return render_markdown(digest, locale)
+
+
+def _embed_key(embed: ChatEmbed) -> tuple[Any, ...]:
+    """Return what an embed shows, as Discord gives it back: trimmed, blanks as empty."""
+
+    def shown(text: str) -> str:
+        return text.replace("\u200b", "").strip()
+
+    return (
+        shown(embed.title),
+        shown(embed.description),
+        tuple((shown(name), shown(value)) for name, value in embed.fields),
+    )
 
 
 def _hash(value: str) -> str:

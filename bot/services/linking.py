@@ -34,7 +34,9 @@ from bot.domain.neutral import neutralize
 from bot.i18n import t
 from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
 from bot.services.ports import (
+    SUGGEST_BUTTON_PREFIX,
     ChatButton,
+    ChatMessage,
     ChatNotFoundError,
     ChatPort,
     Forum,
@@ -61,9 +63,11 @@ _UNKNOWN = "?" * _PART
 _ASSUMED = "=" * _PART
 # GitHub refuses longer issue titles.
 ISSUE_TITLE_LIMIT = 256
-# The lesson key in a post's starter message, which finds the post again after a crash.
-_POST_KEY_PREFIX = "lessonbot:lesson="
-_POST_KEY = re.compile(re.escape(_POST_KEY_PREFIX) + r"([^\s`]+)")
+# The lesson key a starter message's text carried before it moved into the button's
+# custom_id: posts made then are still recognised by it.
+_OLD_POST_KEY = re.compile(re.escape("lessonbot:lesson=") + r"([^\s`]+)")
+# Discord's limit on a thread's name: longer lesson titles are cut to it.
+_THREAD_NAME_LIMIT = 100
 
 
 @dataclass
@@ -253,6 +257,8 @@ class _RunContext:
     issues: dict[str, Issue] | None = None
     # Forum id -> the bot's posts there that no stored lesson owns, by lesson key.
     posts: dict[int, dict[str, int]] = field(default_factory=dict)
+    # Forum id -> those of them without a key (made with no button), by name.
+    unkeyed: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 class LinkingService:
@@ -263,8 +269,8 @@ class LinkingService:
     confirmed. Everything is found again by the ids stored in the database; before creating
     a post or issue it looks for one already written (a crash, a lost response, a lost
     database): issues by their hidden marker in one listing of the `lesson-discussion`
-    label, posts by the lesson key in their starter message, from one listing of the
-    forum's posts.
+    label, posts by the lesson key in their starter message's button (its custom_id,
+    which nobody reads), from one listing of the forum's posts.
     """
 
     JOB_KIND = "linking"
@@ -382,8 +388,8 @@ class LinkingService:
         return () if button is None else (button.label, button.custom_id)
 
     def starter(self, wanted: WantedLesson, issue_url: str | None) -> str:
-        """Return the post's starter message: the page, the issue once it exists, and the
-        lesson key that lets a later run recognise the post."""
+        """Return the post's starter message: the page and the issue once it exists (the
+        key that finds the post again is in its button, where people do not read it)."""
         text = t(
             self._locale,
             "linking.post_body",
@@ -393,7 +399,7 @@ class LinkingService:
         )
         if issue_url:
             text += "\n" + t(self._locale, "linking.post_issue", issue_url=issue_url)
-        return f"{text}\n{post_key(wanted.identity)}"
+        return text
 
     # --- sync ----------------------------------------------------------------------------
 
@@ -694,7 +700,7 @@ class LinkingService:
                 report.issues_adopted += 1
         if state.thread_id is None and claim.uncertain:
             # An earlier attempt may have opened the post and died before recording it.
-            thread_id = await self._find_post(forum, wanted.identity, context, fresh=True)
+            thread_id = await self._find_post(forum, wanted, context, fresh=True)
             if thread_id is not None:
                 log.info("lesson %s: adopting post %d", wanted.identity, thread_id)
                 state = await self._save(
@@ -887,30 +893,40 @@ class LinkingService:
         return context.issues.get(identity)
 
     async def _find_post(
-        self, forum: Forum, identity: str, context: _RunContext, *, fresh: bool
+        self, forum: Forum, wanted: WantedLesson, context: _RunContext, *, fresh: bool
     ) -> int | None:
         """Return the bot's post for a lesson that no stored link owns, if one exists.
 
         One listing of the forum's posts (active and archived) per run; only the bot's
         posts that no lesson owns have their starter message read, which after a clean
-        run are none.
+        run are none. A post is known by the lesson key in its button's custom_id; a
+        lesson whose post has no button (suggestions off, or a key too long for a
+        custom_id) is known by its name among the bot's posts without a key.
         """
         if forum.id not in context.posts or fresh:
             owned = await self._owned_threads()
             mine = self._chat.user_id
             keys: dict[str, int] = {}
+            unkeyed: dict[str, int] = {}
             for thread in await self._chat.list_forum_threads(forum.id):
                 if thread.id in owned or (mine and thread.owner_id != mine):
                     continue
                 try:
-                    content = await self._chat.fetch_message_content(thread.id, thread.id)
+                    starter = await self._chat.fetch_message(thread.id, thread.id)
                 except ChatNotFoundError:
                     continue
-                key = parse_post_key(content)
+                key = parse_post_key(starter)
+                # Oldest first: the original wins.
                 if key is not None:
-                    keys.setdefault(key, thread.id)  # oldest first: the original wins
+                    keys.setdefault(key, thread.id)
+                else:
+                    unkeyed.setdefault(thread.name, thread.id)
             context.posts[forum.id] = keys
-        return context.posts[forum.id].pop(identity, None)
+            context.unkeyed[forum.id] = unkeyed
+        found = context.posts[forum.id].pop(wanted.identity, None)
+        if found is None and self.button(wanted) is None:
+            found = context.unkeyed[forum.id].pop(thread_name(wanted.title), None)
+        return found
 
     async def _owned_threads(self) -> set[int]:
         async with self._sessions() as session:
@@ -1071,15 +1087,23 @@ class LinkingService:
             await self._outbox.complete(claim, session)
 
 
-def post_key(identity: str) -> str:
-    """Return the line that names a lesson in its post's starter message (small print)."""
-    return f"-# `{_POST_KEY_PREFIX}{identity}`"
-
-
-def parse_post_key(content: str) -> str | None:
-    """Return the lesson identity a starter message names, if any."""
-    found = _POST_KEY.search(content)
+def parse_post_key(message: ChatMessage) -> str | None:
+    """Return the lesson identity a starter message names, if any: by its "Suggest an
+    edit" button's custom_id, or by the key line a post made before carried in its text."""
+    for custom_id in message.custom_ids:
+        if custom_id.startswith(SUGGEST_BUTTON_PREFIX):
+            identity, colon, _locale = custom_id.removeprefix(SUGGEST_BUTTON_PREFIX).rpartition(":")
+            if colon and "/" in identity:
+                return identity
+    found = _OLD_POST_KEY.search(message.content)
     return found.group(1) if found else None
+
+
+def thread_name(title: str) -> str:
+    """Return the name a post titled so has on Discord, which cuts names at 100."""
+    if len(title) <= _THREAD_NAME_LIMIT:
+        return title
+    return title[: _THREAD_NAME_LIMIT - 1].rstrip() + "…"
 
 
 def _state_of(row: Lesson) -> _StoredState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 IssueState = Literal["open", "closed"]
@@ -330,12 +331,16 @@ class ForumPost:
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """A message as a channel's history shows it, with the buttons under it."""
+    """A message as a channel's history shows it: what people read (its text, embeds and
+    buttons) and what they do not (its components' custom_ids, when it was made)."""
 
     id: int
     author_id: int
     content: str
     buttons: tuple[ChatButton, ...] = ()
+    embeds: tuple[ChatEmbed, ...] = ()
+    custom_ids: tuple[str, ...] = ()
+    created_at: datetime | None = None  # None when the platform did not say
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,8 +462,8 @@ class ChatPort(Protocol):
         """Return every post of a forum, active and archived (all pages), oldest first."""
         ...
 
-    async def fetch_message_content(self, channel_id: int, message_id: int) -> str:
-        """Return a message's text (ChatNotFoundError when it is gone)."""
+    async def fetch_message(self, channel_id: int, message_id: int) -> ChatMessage:
+        """Return one message (ChatNotFoundError when it is gone)."""
         ...
 
     async def recent_messages(self, channel_id: int, limit: int = 100) -> list[ChatMessage]:

@@ -12,6 +12,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
 from bot.sandbox.discord import DiscordSandbox
 from bot.services.lessons import LessonDirectory, LessonSummary
-from bot.services.ports import ChatEmbed, ChatForbiddenError, ChatNotFoundError
+from bot.services.ports import ChatButton, ChatEmbed, ChatForbiddenError, ChatNotFoundError
 from tests.conftest import write_lesson
 from tests.discord.support import BOT_TOKEN, LESSONS, make_services, make_settings
 
@@ -557,12 +558,27 @@ async def test_chat_reads_a_message_and_knows_its_own_id(
     bot = await start_bot()
     assert bot.chat.user_id == sandbox.bot_user_id
     forum = await bot.chat.ensure_forum("data-basics", "Data Basics", [])
-    post = await bot.chat.create_forum_post(forum.id, "Keyed", "Talk here.\nkey: lesson-7")
-    content = await bot.chat.fetch_message_content(post.thread_id, post.message_ids[0])
-    assert content == "Talk here.\nkey: lesson-7"
+    post = await bot.chat.create_forum_post(
+        forum.id,
+        "Keyed",
+        "Talk here.",
+        embed=ChatEmbed(title="Card", description="About it", fields=(("Part", "one"),)),
+        button=ChatButton("Suggest an edit", "lessonbot:suggest:demo/keyed:en"),
+    )
+    message = await bot.chat.fetch_message(post.thread_id, post.message_ids[0])
+    assert (message.id, message.author_id) == (post.message_ids[0], sandbox.bot_user_id)
+    assert message.content == "Talk here."
+    assert message.custom_ids == ("lessonbot:suggest:demo/keyed:en",)
+    assert message.embeds == (
+        ChatEmbed(title="Card", description="About it", fields=(("Part", "one"),)),
+    )
+    assert message.created_at is not None
+    assert abs((message.created_at - datetime.now(UTC)).total_seconds()) < 60
+    [recent] = await bot.chat.recent_messages(post.thread_id)
+    assert recent == message
     await sandbox.delete_message(post.thread_id, post.message_ids[0])
     with pytest.raises(ChatNotFoundError):
-        await bot.chat.fetch_message_content(post.thread_id, post.message_ids[0])
+        await bot.chat.fetch_message(post.thread_id, post.message_ids[0])
 
 
 async def test_chat_creates_a_thread_on_a_message_and_without(

@@ -91,7 +91,7 @@ def test_discord_chat_implements_every_port_method_with_its_signature() -> None:
         "ensure_forum",
         "edit_thread",
         "list_forum_threads",
-        "fetch_message_content",
+        "fetch_message",
         "recent_messages",
     }
     assert isinstance(DiscordChat.user_id, property)

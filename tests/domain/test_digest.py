@@ -14,10 +14,12 @@ from bot.domain.digest import (
     EMBED_TITLE,
     EMBED_TOTAL,
     Audience,
+    Names,
     QuestionRecord,
     SuggestionRecord,
     bucket_of,
     build_digest,
+    humanize,
     render_embeds,
     render_markdown,
     render_text,
@@ -152,7 +154,9 @@ def test_excerpts_are_neutralized_in_every_rendering() -> None:
     digest = build_digest([question(1, hours=30, text=HOSTILE)], now=NOW)
     markdown = render_markdown(digest, "en")
     assert "<script>" not in markdown and "&lt;script" in markdown
-    assert "](javascript:" not in markdown
+    # No bracket is left to make a link of: `\[click\](javascript:...)` shows as typed.
+    assert not re.search(r"(?<!\\)\]\(javascript:", markdown)
+    assert "\\[click\\](javascript:alert(1))" in markdown
     assert "@everyone" not in markdown and "@\u200beveryone" in markdown
     assert "**bold**" not in markdown
     assert "rm -rf" not in markdown  # code blocks are left out of excerpts
@@ -186,9 +190,11 @@ def test_no_raw_template_or_key_in_any_rendering(locale: str) -> None:
         SuggestionRecord(1, "python", "loops", "en", status, NOW - timedelta(days=6))
         for status in ("open", "changes_requested", "approved")
     ]
-    for since in (None, NOW - timedelta(days=7)):
-        digest = build_digest(sample(), suggestions, now=NOW, since=since, wait_days=3)
-        empty = build_digest([], now=NOW, since=since)
+    for since, start in ((None, None), (None, NOW - timedelta(days=7)), (NOW, NOW)):
+        digest = build_digest(
+            sample(), suggestions, now=NOW, since=since, counted_from=start, wait_days=3
+        )
+        empty = build_digest([], now=NOW, since=since, counted_from=start)
         for shown in (digest, empty):
             embeds = render_embeds(shown, locale)
             outputs = [
@@ -249,3 +255,104 @@ def test_questions_from_posts_naming_no_lesson_are_listed_under_their_program() 
         fields = [name for embed in render_embeds(digest, locale) for name, _ in embed.fields]
         assert heading in [name.replace("\\", "") for name in fields]
     assert "Stuck on the quiz in lesson 3" in render_text(digest, "en")
+
+
+def test_every_edit_awaiting_review_is_counted_and_those_over_the_threshold_told() -> None:
+    fresh = [
+        SuggestionRecord(1, "python", "loops", "en", "open", NOW - timedelta(days=1)),
+        SuggestionRecord(2, "python", "loops", "en", "approved", NOW - timedelta(hours=5)),
+    ]
+    digest = build_digest([], fresh, now=NOW, wait_days=3)
+    assert [item.id for item in digest.pending] == [1, 2] and digest.waiting == ()
+    assert not digest.is_empty
+    assert subject(digest, "en") == "[lessonbot] 0 open questions, 2 edits awaiting review"
+    for shown in (render_text(digest, "en"), render_markdown(digest, "en")):
+        assert "2 edits awaiting review (0 for over 3 days)" in shown
+        assert "Edit #1 to Loops (Python) (en): awaiting review, waiting 1 day" in shown
+    old = SuggestionRecord(3, "python", "loops", "en", "open", NOW - timedelta(days=4))
+    text = render_text(build_digest([], [*fresh, old], now=NOW, wait_days=3), "en")
+    assert "3 edits awaiting review (1 for over 3 days)" in text
+
+
+def test_the_first_digest_tells_the_window_it_counted_and_names_no_last_digest() -> None:
+    first = build_digest(sample(), now=NOW, counted_from=NOW - timedelta(days=7))
+    assert first.since is None
+    for shown in (render_text(first, "en"), render_markdown(first, "en")):
+        assert "last digest" not in shown and "Over the last 7 days: asked" in shown
+    later = build_digest(
+        sample(), now=NOW, since=NOW - timedelta(days=7), counted_from=NOW - timedelta(days=7)
+    )
+    assert "Since the last digest (2026-11-23)" in render_text(later, "en")
+
+
+TRICKY = "Lists (and *tuples*) #1"
+
+
+def test_names_are_escaped_once_and_only_where_markdown_renders() -> None:
+    asked = QuestionRecord(
+        1, "p", "l", TRICKY, "sam_b", "Why (x) is `a[0]` 1.5?", NOW - timedelta(hours=2)
+    )
+    digest = build_digest([asked], now=NOW)
+    text = render_text(digest, "en")
+    assert "\\" not in text and TRICKY in text and "Why (x) is `a[0]` 1.5?" in text
+    markdown = render_markdown(digest, "en")
+    assert "### Lists (and \\*tuples\\*) #1\n" in markdown
+    assert "Why (x) is \\`a\\[0\\]\\` 1.5?" in markdown and "sam\\_b" in markdown
+    embeds = render_embeds(digest, "en")
+    parts = [e.title + e.description + "".join(n + v for n, v in e.fields) for e in embeds]
+    assert not any(re.search(r"\\[()#.!]", part.replace("1\\.", "")) for part in parts)
+    assert "Lists (and \\*tuples\\*) #1" in "".join(parts)
+
+
+def test_a_value_that_would_start_a_block_is_escaped_where_it_starts() -> None:
+    from bot.domain.digest import escape_markdown
+
+    assert escape_markdown("# not a heading") == "\\# not a heading"
+    assert escape_markdown("-# small print", discord=True) == "\\-# small print"
+    assert escape_markdown("1. not a list", discord=True) == "1\\. not a list"
+    assert escape_markdown("> no quote", discord=True) == "\\> no quote"
+    assert escape_markdown("C# (and F#)", discord=True) == "C# (and F#)"
+    assert escape_markdown("a <b> & c") == "a &lt;b> &amp; c"
+    # Python-Markdown would drop a heading's closing #.
+    assert escape_markdown("Learn C#") == "Learn C\\#"
+    assert escape_markdown("Learn C#", discord=True) == "Learn C#"
+
+
+def test_programs_and_lessons_are_named_in_the_readers_language() -> None:
+    names = Names(
+        "en",
+        programs={"data-basics": {"en": "Data Basics", "ar": "أساسيات البيانات"}},
+        lessons={("data-basics", "what-is-data"): {"en": "What Is Data?", "ar": "ما البيانات؟"}},
+    )
+    asked = QuestionRecord(
+        1, "data-basics", "what-is-data", "What Is Data?", "ana", "Why?", NOW - timedelta(hours=2)
+    )
+    other = QuestionRecord(
+        2, "prompt-craft", "few-shot", "Few Shot", "li", "How?", NOW - timedelta(hours=3)
+    )
+    digest = build_digest([asked, other], now=NOW, names=names)
+    arabic = render_text(digest, "ar")
+    assert "أساسيات البيانات (1)" in arabic and "ما البيانات؟" in arabic
+    assert "What Is Data?" not in arabic and "data-basics" not in arabic
+    # No title in program.json: the slug as words; a lesson without one: its stored title.
+    assert "Prompt Craft (1)" in arabic and "Few Shot" in arabic
+    english = render_text(digest, "en-GB")
+    assert "Data Basics (1)" in english and "What Is Data?" in english
+    assert humanize("data-basics") == "Data Basics" and humanize("a_b c") == "A B C"
+
+
+def test_the_html_markdown_isolates_each_name_from_the_sentence() -> None:
+    asked = QuestionRecord(
+        1, "p", "l", "Loops", "ana", "Why?", NOW - timedelta(hours=2), "https://x.org/q/1"
+    )
+    isolated = render_markdown(build_digest([asked], now=NOW), "ar", isolate=True)
+    assert "### <bdi>Loops</bdi>" in isolated and "[<bdi>Why?</bdi>](" in isolated
+    assert "<bdi>ana</bdi>" in isolated and "## <bdi>P</bdi> (1)" in isolated
+    assert "<bdi>" not in render_markdown(build_digest([asked], now=NOW), "ar")
+
+
+def test_a_clipped_name_never_ends_in_half_an_escape() -> None:
+    from bot.domain.digest import _clip
+
+    clipped = _clip("x" * 8 + "\\*" + "y" * 20, 10)
+    assert clipped.endswith("…") and not clipped.removesuffix("…").endswith("\\")

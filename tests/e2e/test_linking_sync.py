@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import linking_service
 from bot.config import LinkingSettings, Settings
+from bot.discord.chat import custom_ids as custom_ids_of
 from bot.domain.catalogue import Catalogue, load_catalogue
 from bot.domain.markers import find_markers
 from bot.github.adapter import GitHubAdapter
 from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
 from bot.services.linking import LESSON_LABEL, LinkingService, SyncReport
-from bot.services.ports import Issue
+from bot.services.ports import ChatError, Issue
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.migrate import upgrade
 from bot.store.models import Lesson, LessonFile, LessonLink, ProgramForum
@@ -241,6 +242,61 @@ async def test_an_issue_that_landed_before_a_502_is_not_opened_twice(
     await linked.sync()
 
     await _check_links(linked, linked.catalogue())
+
+
+class _LosesFirstPost:
+    """The bot's chat, but the answer to its first new post is lost: the post is on
+    Discord, and the sync hears of an error (a dropped connection, a crash right after)."""
+
+    def __init__(self, chat: Any) -> None:
+        self._chat = chat
+        self.lost = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._chat, name)
+
+    async def create_forum_post(self, *args: Any, **options: Any) -> Any:
+        post = await self._chat.create_forum_post(*args, **options)
+        if not self.lost:
+            self.lost += 1
+            raise ChatError("create forum post", 0, "the connection dropped before the answer")
+        return post
+
+
+@pytest.mark.parametrize("button", [True, False], ids=["key-in-button", "no-button"])
+async def test_a_post_whose_answer_was_lost_is_adopted_not_opened_twice(
+    fixture_linked: Linked, button: bool
+) -> None:
+    linked = fixture_linked
+    chat = _LosesFirstPost(linked.env.app.bot.chat)
+    service = LinkingService(
+        linked.sessions,
+        linked.github,
+        chat,  # type: ignore[arg-type]
+        default_locale="en",
+        locales=Settings().content.locales,
+        lesson_url_template=TEMPLATE,
+        suggest_button=button,
+        discord_web_url=linked.env.app.settings.discord.web_url,
+    )
+    first = await service.sync(linked.catalogue())
+    assert chat.lost == 1 and len(first.failed) == 1
+
+    again = await service.sync(linked.catalogue())
+
+    # Found again by the key in its button (or, with none, by its name), never by text.
+    assert again.threads_adopted == 1 and again.threads_created == 0, again
+    await _check_links(linked, linked.catalogue())
+    async with linked.sessions() as session:
+        [forum] = (await session.execute(select(ProgramForum))).scalars()
+    posts = linked.env.discord.threads(forum.discord_forum_id)
+    assert len(posts) == len(linked.catalogue().lessons) == 2
+    for post in posts:
+        starter = linked.env.discord.message(int(post["id"]), int(post["id"]))
+        assert "lessonbot" not in starter["content"] and "-#" not in starter["content"]
+        custom_ids = custom_ids_of(starter.get("components") or [])
+        assert len(custom_ids) == (1 if button else 0)
+        assert all(custom_id.startswith("lessonbot:suggest:demo/") for custom_id in custom_ids)
 
 
 class _CrashError(Exception):

@@ -35,6 +35,7 @@ from bot.config import (
     QuestionsSettings,
     Settings,
 )
+from bot.discord.chat import custom_ids as custom_ids_of
 from bot.i18n import t
 from bot.mail.smtp import SmtpMailer
 from bot.sandbox.discord import DiscordSandbox
@@ -355,14 +356,17 @@ async def test_open_questions_reach_discord_and_each_maintainer_once(
             [f"discord:{channel}", f"email:{ALEX}", f"email:{BO.lower()}"]
         )
         period = printed["period"]
+        async with app.sessions() as session:
+            job = await session.scalar(
+                select(OutboxJob).where(OutboxJob.dedupe_key.like("digest:%:discord:%"))
+            )
+        assert job is not None
+        rendered = job.payload["embeds"]
 
         async def posted() -> list[dict[str, Any]] | None:
-            # Each part says "-# <period> · <index>/<parts> · #<run>": wait for every part.
-            found = [m for m in discord.channel_messages(channel) if period in m["content"]]
-            if not found:
-                return None
-            total = int(found[0]["content"].split(" · ")[1].split("/")[1])
-            return found if len(found) >= total else None
+            # The digest's parts are its embeds, nothing else: wait for every one.
+            found = discord.channel_messages(channel)
+            return found if len(found) >= len(rendered) else None
 
         messages = await eventually(posted, "the digest in the digests channel")
         caught = await env.mail.wait_for_messages(2, timeout=TIMEOUT)
@@ -399,13 +403,10 @@ async def test_open_questions_reach_discord_and_each_maintainer_once(
     )
     for external_id, url in urls.items():
         assert names(url, shown) == (external_id in expected), (external_id, shown)
-    assert discord.channel_messages(channel)[-len(messages) :] == messages
-    assert [m["content"].split(" · ")[1] for m in messages] == [
-        f"{index}/{len(messages)}" for index in range(1, len(messages) + 1)
-    ]
-    assert len(
-        [m for m in discord.channel_messages(channel) if m["content"].startswith("-# ")]
-    ) == len(messages)
+    # Each part once, in order, an embed with no text beside it.
+    assert discord.channel_messages(channel) == messages
+    assert [m["embeds"][0]["title"] for m in messages] == [part["title"] for part in rendered]
+    assert all(m["content"] == "" for m in messages)
     count = t("en", "digest.open_count", count=len(expected))
     assert count in messages[0]["embeds"][0]["description"]
 
@@ -428,8 +429,27 @@ async def test_open_questions_reach_discord_and_each_maintainer_once(
         assert ('dir="rtl"' in html) == (locale == "ar")
     _, alex_text, _ = parts(by_address[ALEX].raw)
     assert "How do I stop an infinite loop?" in alex_text
-    _, bo_text, _ = parts(by_address[BO.lower()].raw)
+    _, bo_text, bo_html = parts(by_address[BO.lower()].raw)
     assert "لماذا لا يعمل الأمر عندي؟" in bo_text and "infinite loop" not in bo_text
+    # Bo reads the lesson and program by their Arabic titles, never by slug.
+    for read in (bo_text, bo_html):
+        assert "اختبارات بالفواصل" in read and "برنامج تجريبي" in read
+        assert "Quizzes With Pipes" not in read and "demo/pipes" not in read
+
+    # Nothing the bot told Discord, at any time, shows its bookkeeping: lesson keys live in
+    # the buttons' custom_ids, and digest parts are found again by what they show.
+    sent = discord.sent()
+    assert sent and {entry["action"] for entry in sent} == {"create", "edit"}
+    bookkeeping = re.compile(r"lessonbot:|^-# (now|scheduled|manual)", re.MULTILINE)
+    told = [entry["content"] for entry in sent if bookkeeping.search(entry["content"])]
+    assert not told, told
+    starters = [entry for entry in sent if entry["id"] == entry["channel_id"]]
+    keys = {
+        custom_id
+        for entry in starters
+        for custom_id in custom_ids_of(entry.get("components") or [])
+    }
+    assert {"lessonbot:suggest:demo/pipes:en", "lessonbot:suggest:extra/loops:en"} <= keys
 
 
 @pytest.mark.parametrize(("locale", "open_count"), [("ar", 3), ("es", 2)])

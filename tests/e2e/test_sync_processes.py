@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from github import Auth, Github
 
+from bot.discord.chat import chat_message
 from bot.domain.catalogue import load_catalogue
 from bot.domain.markers import find_markers
 from bot.sandbox.discord import DiscordSandbox
@@ -111,7 +112,8 @@ class World:
         return list(_get(url)[0])
 
     def posts(self) -> dict[int, dict[str, Any]]:
-        """Return the bot's forum posts by thread id, with their starter message's key."""
+        """Return the bot's forum posts by thread id, with their starter message's key (in
+        its button, where people do not read it) and text."""
         posts = {}
         for channel in self.discord.channels(self.guild_id):
             if channel["type"] != 15:
@@ -120,7 +122,11 @@ class World:
                 if int(thread["owner_id"]) != self.discord.bot_user_id:
                     continue
                 starter = self.discord.message(int(thread["id"]), int(thread["id"]))
-                posts[int(thread["id"])] = {**thread, "key": parse_post_key(starter["content"])}
+                posts[int(thread["id"])] = {
+                    **thread,
+                    "key": parse_post_key(chat_message(starter)),
+                    "text": starter["content"],
+                }
         return posts
 
 
@@ -139,6 +145,7 @@ def _assert_one_issue_and_one_post_each(world: World, lessons: set[str]) -> None
     post_keys = [post["key"] for post in posts.values()]
     assert sorted(k for k in post_keys if k) == sorted(lessons), "one post per lesson, no more"
     assert len(posts) == len(lessons), "no post without a lesson key"
+    assert not [post for post in posts.values() if "lessonbot" in post["text"]], "a key shows"
 
 
 def _finish(process: subprocess.Popen[str], timeout: float = 600) -> tuple[int, str, str]:

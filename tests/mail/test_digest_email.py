@@ -87,3 +87,17 @@ def test_no_raw_key_or_placeholder_in_any_locales_email(locale: str) -> None:
         assert not re.search(r"\bdigest\.[a-z_]+", shown), shown
         assert not re.search(r"\{[a-z_]+\}", shown), shown
     assert (f'dir="{"rtl" if locale == "ar" else "ltr"}"') in email.html
+
+
+def test_latin_names_in_an_arabic_email_are_isolated_and_shown_as_typed() -> None:
+    question = QuestionRecord(
+        1, "python", "loops", "Loops (for *and* while)", "sam_b", "Why (x)?", NOW, None, "ar"
+    )
+    email = render_email(build_digest([question], now=NOW), "ar", UNSUBSCRIBE)
+    assert "<bdi>Loops (for *and* while)</bdi>" in email.html
+    assert "<bdi>sam_b</bdi>" in email.html and "<bdi>Why (x)?</bdi>" in email.html
+    assert "\\" not in email.text and "Loops (for *and* while)" in email.text
+    hostile = QuestionRecord(1, "p", "l", "L", "a", "<bdi dir=rtl onclick=x()>b</bdi>", NOW)
+    html = render_email(build_digest([hostile], now=NOW), "ar").html
+    assert "&lt;bdi dir=rtl onclick=x()&gt;" in html  # shown as typed, not markup
+    assert all(not attrs for tag, attrs in _elements(html) if tag == "bdi")

@@ -46,6 +46,8 @@ CHANNEL = 555
 class FakeChat:
     """Records posts; can fail a number of times, after posting or before."""
 
+    user_id = 1
+
     def __init__(self) -> None:
         self.posts: list[tuple[int, str, ChatEmbed | None]] = []
         self.fail_after_posts: int | None = None
@@ -61,8 +63,8 @@ class FakeChat:
 
     async def recent_messages(self, channel_id: int, limit: int = 100) -> list[ChatMessage]:
         return [
-            ChatMessage(i, 1, content)
-            for i, (channel, content, _) in enumerate(reversed(self.posts))
+            ChatMessage(i, self.user_id, content, embeds=(embed,) if embed else ())
+            for i, (channel, content, embed) in enumerate(reversed(self.posts))
             if channel == channel_id
         ][:limit]
 
@@ -218,7 +220,12 @@ async def test_two_services_on_one_database_send_once(migrated_url: str) -> None
         await asyncio.gather(*(drain(worker) for _, worker, _, _ in made))
         emails = [m.to[0] for _, _, _, mail in made for m in mail.sent]
         assert sorted(emails) == ["Bo@Example.org", "ana@example.org"]
-        summaries = [p for _, _, chat, _ in made for p in chat.posts if "· 1/" in p[1]]
+        summaries = [
+            embed
+            for _, _, chat, _ in made
+            for _, _, embed in chat.posts
+            if embed is not None and embed.title == "Open questions digest"
+        ]
         assert len(summaries) == 1
     finally:
         for engine in engines:
@@ -249,8 +256,8 @@ async def test_a_discord_digest_cut_short_posts_only_the_missing_parts(
     chat.fail_after_posts = 1  # the first part goes out, then Discord fails
     await service.run()
     await drain(worker)
-    contents = [content for _, content, _ in chat.posts]
-    assert len(contents) == len(set(contents)) >= 2  # every part once, none twice
+    parts = [embed for _, _, embed in chat.posts]
+    assert len(parts) == len(set(parts)) >= 2  # every part once, none twice
     deliveries = await service.deliveries("scheduled:2026-11-30T09:00Z")
     discord = next(d for d in deliveries if d.channel == "discord")
     assert discord.status == DeliveryStatus.SENT and discord.attempts == 2
@@ -404,3 +411,27 @@ async def test_two_manual_digests_at_once_record_one(migrated_url: str) -> None:
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_each_email_names_lessons_and_programs_in_its_readers_language(
+    session_factory: Sessions,
+) -> None:
+    await seed(session_factory)
+    async with session_factory() as session, session.begin():
+        functions = await session.scalar(select(Lesson).where(Lesson.slug == "functions"))
+        assert functions is not None
+        session.add(LessonFile(lesson_id=functions.id, locale="ar", title="الدوال", path="p"))
+    service, worker, chat, mail = make(session_factory)
+    await service.run()
+    await drain(worker)
+    bo = next(m for m in mail.sent if m.to[0] == "Bo@Example.org")
+    ana = next(m for m in mail.sent if m.to[0] == "ana@example.org")
+    # The title the last sync stored in each locale; without a program.json at hand, the
+    # program's slug as words.
+    assert "الدوال" in bo.text and "Functions" not in bo.text and "Python (" in bo.text
+    assert "Functions" in ana.text and "الدوال" not in ana.text
+    assert all("python/" not in m.text for m in mail.sent)
+    # The first digest names no last one.
+    assert all("last digest" not in m.text for m in mail.sent)
+    summary = chat.posts[0][2]
+    assert summary is not None and "Over the last 7 days" in summary.description

@@ -12,9 +12,10 @@ from bot.services.linking import (
     _StoredState,
     message_url,
     parse_post_key,
-    post_key,
     post_url,
+    thread_name,
 )
+from bot.services.ports import ChatMessage
 from tests.conftest import write_lesson
 
 TEMPLATE = "https://learn.example/{locale}/programs/{program}/lessons/{slug}"
@@ -56,23 +57,33 @@ def test_page_urls_percent_encode_the_slug(tmp_path: Path) -> None:
     assert wanted.page_url == "https://learn.example/en/programs/ml/lessons/what-is-50%25-off%3F"
 
 
-def test_the_starter_message_carries_a_key_that_names_the_lesson(tmp_path: Path) -> None:
-    service = _lesson(tmp_path, "intro", "Intro")
-    catalogue = load_catalogue(tmp_path, "en")
-    wanted = service.wanted(catalogue.lessons["ml/intro"], catalogue)
-    starter = service.starter(wanted, "https://github.com/o/r/issues/1")
-    assert starter.splitlines()[-1] == post_key("ml/intro") == "-# `lessonbot:lesson=ml/intro`"
-    assert parse_post_key(starter) == "ml/intro"
-    assert parse_post_key("Talk about the lesson here.") is None
-
-
-def test_with_suggestions_on_the_starter_carries_a_suggest_button_in_its_digest(
-    tmp_path: Path,
-) -> None:
+def test_the_post_key_is_in_the_button_not_in_the_text_people_read(tmp_path: Path) -> None:
     _lesson(tmp_path, "intro", "Intro")
     catalogue = load_catalogue(tmp_path, "en")
-    plain = _service()
-    with_button = LinkingService(
+    service = _with_button()
+    wanted = service.wanted(catalogue.lessons["ml/intro"], catalogue)
+    starter = service.starter(wanted, "https://github.com/o/r/issues/1")
+    button = service.button(wanted)
+    assert button is not None
+    assert "lessonbot" not in starter and "-#" not in starter
+    assert starter.splitlines()[-1] == "GitHub issue: https://github.com/o/r/issues/1"
+    posted = ChatMessage(1, 2, starter, custom_ids=(button.custom_id,))
+    assert parse_post_key(posted) == "ml/intro"
+    assert parse_post_key(ChatMessage(1, 2, starter)) is None
+    assert parse_post_key(ChatMessage(1, 2, "x", custom_ids=("lessonbot:other",))) is None
+    # A post made while the key was still a line of its text is recognised too.
+    older = ChatMessage(1, 2, "Talk here.\n-# `lessonbot:lesson=ml/intro`")
+    assert parse_post_key(older) == "ml/intro"
+
+
+def test_a_post_without_a_button_is_known_by_the_name_discord_gives_it() -> None:
+    assert thread_name("Intro") == "Intro"
+    long = "Word " * 30
+    assert len(thread_name(long)) == 100 and thread_name(long).endswith("…")
+
+
+def _with_button() -> LinkingService:
+    return LinkingService(
         None,  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]
@@ -81,6 +92,15 @@ def test_with_suggestions_on_the_starter_carries_a_suggest_button_in_its_digest(
         lesson_url_template=TEMPLATE,
         suggest_button=True,
     )
+
+
+def test_with_suggestions_on_the_starter_carries_a_suggest_button_in_its_digest(
+    tmp_path: Path,
+) -> None:
+    _lesson(tmp_path, "intro", "Intro")
+    catalogue = load_catalogue(tmp_path, "en")
+    plain = _service()
+    with_button = _with_button()
     wanted = with_button.wanted(catalogue.lessons["ml/intro"], catalogue)
 
     button = with_button.button(wanted)

@@ -234,6 +234,7 @@ class Messaging:
         ]
         if interaction_id is not None:
             message.webhook_id = self.state.application_id
+        self._log_sent("create", message)
         if ephemeral:
             return message
         self._unarchive_for(channel)
@@ -344,9 +345,15 @@ class Messaging:
                 self._mentions(channel, message.content, allowed, replied)
             )
         message.edited_timestamp = now()
+        self._log_sent("edit", message)
         if not message.ephemeral:
             self.dispatch_message("MESSAGE_UPDATE", message)
         return message
+
+    def _log_sent(self, action: str, message: Message) -> None:
+        """Keep what the bot made a message say, as it was then (later edits replace it)."""
+        if message.author_id == self.state.bot_user_id:
+            self.state.sent.append({"action": action, **self.payloads.message(message)})
 
     def delete_message(self, channel: Channel, message: Message) -> None:
         """Delete a message; dispatch MESSAGE_DELETE."""

@@ -523,6 +523,11 @@ class DiscordSandbox(ThreadedServer):
         """Return one message."""
         return self._sync(lambda: actions.message(self._ctx, channel_id, message_id))
 
+    def sent(self) -> list[dict[str, Any]]:
+        """Return every message the bot posted or edited, each as it was right after, with
+        `action` create or edit: interaction answers, ephemeral ones and DMs included."""
+        return self._sync(lambda: [dict(entry) for entry in self._ctx.state.sent])
+
     def threads(self, parent_id: int) -> list[dict[str, Any]]:
         """Return a channel's or forum's threads, archived ones included."""
         return self._sync(lambda: actions.threads(self._ctx, parent_id))

@@ -278,6 +278,8 @@ class State:
         self.attachments: dict[int, Attachment] = {}
         self.dm_channels: dict[int, int] = {}
         self.interaction_tokens: dict[str, Interaction] = {}
+        # Every message the bot posted or edited, as it was right then, oldest first.
+        self.sent: list[dict[str, Any]] = []
         self.application_id = self.ids.next()
         self.bot_user_id = self.ids.next()
         self.bot_name = bot_name
