@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,14 @@ import pytest
 from aiohttp import ClientResponse
 
 from bot.i18n import t
-from bot.store.models import OutboxJob, Suggestion, SuggestionEvent, SuggestionStatus
+from bot.services.suggestions import Author, SuggestionInput
+from bot.store.models import (
+    OutboxJob,
+    Suggestion,
+    SuggestionEvent,
+    SuggestionSource,
+    SuggestionStatus,
+)
 from tests.web.suggest_support import (
     FORM_URL,
     PASSAGE,
@@ -91,6 +100,26 @@ async def test_preview_shows_the_diff_and_stores_nothing(door: Door) -> None:
     assert REPLACEMENT in page
     assert 'id="send-button"' in page
     assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_the_preview_diff_holds_each_line_once_with_no_newline_between(
+    door: Door,
+) -> None:
+    csrf = await door.csrf()
+
+    page = await (await door.client.post(FORM_URL, data=form(csrf, action="preview"))).text()
+
+    block = re.search(r'<pre class="diff"[^>]*>(.*?)</pre>', page, re.S)
+    assert block is not None
+    lines = re.findall(r'<span class="diff-[a-z]+">(.*?)</span>', block.group(1), re.S)
+    preview = await door.service.preview(
+        SuggestionInput(
+            "demo/pipes", "en", PASSAGE, REPLACEMENT, "x", SuggestionSource.WEB, Author()
+        )
+    )
+    assert [html.unescape(line) for line in lines] == preview.diff.splitlines()
+    # Each span is a block (a line of its own): a newline between them would be a blank line.
+    assert "\n" not in block.group(1)
 
 
 async def test_send_stores_it_and_redirects_to_its_status_page_with_the_token(
