@@ -426,12 +426,38 @@ async def test_an_unknown_lesson_or_locale_is_answered_without_a_modal(
         "es-ES",
     )
     assert answer["ephemeral"] is True
-    assert answer["data"]["content"] == t("es", "lesson.not_found", lesson="data-basics/nope")
+    assert answer["data"]["content"] == t(
+        "es", "lesson.not_found", lesson="data-basics/nope", example="`data-basics/what-is-data`"
+    )
     answer = await open_edit(sandbox, guild, ANA, "es-ES", "fr")
     assert answer["type"] != MODAL and answer["ephemeral"] is True
     assert answer["data"]["content"] == t(
         "es", "suggest.error.locale_unknown", locale="fr", locales="ar, en, es"
     )
+
+
+async def test_a_mistyped_lesson_is_answered_with_the_closest_and_the_form(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot
+) -> None:
+    lesson = [{"name": "lesson", "type": STRING, "value": "data-basic/cleaning-dta"}]
+    answer = await run_suggest(sandbox, guild, ANA, "edit", lesson, "es-ES")
+
+    assert answer["type"] != MODAL and answer["ephemeral"] is True
+    assert answer["data"]["content"] == (
+        "No hay ninguna lección «data-basic/cleaning-dta». ¿Querías decir "
+        "`data-basics/cleaning-data` (Limpieza de datos)? Las lecciones se indican como "
+        "program/slug."
+    )
+
+
+async def test_a_typed_slug_or_title_opens_the_modal_for_that_lesson(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot
+) -> None:
+    for typed in ("what-is-data", "¿Qué son los datos?"):
+        lesson = [{"name": "lesson", "type": STRING, "value": typed}]
+        modal = await run_suggest(sandbox, guild, ANA, "edit", lesson, "es-ES")
+        assert modal["type"] == MODAL
+        assert modal["data"]["title"] == t("es", "discord_suggest.modal_title", lesson=EN_TITLE_ES)
 
 
 # The lesson post's button

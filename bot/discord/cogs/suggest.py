@@ -21,7 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import SuggestionSettings
-from bot.discord.cogs.lessons import ECHO_LIMIT, language_name, lesson_choices
+from bot.discord.cogs.lessons import language_name, lesson_choices, unknown_lesson_text
 from bot.discord.replies import (
     CHOICE_LIMIT,
     CHOICES_LIMIT,
@@ -425,10 +425,11 @@ class SuggestCog(commands.Cog, name="SuggestCog"):
     ) -> None:
         """Open the modal for a new suggestion, or say why not (ephemerally)."""
         asker = interaction.locale.value
-        summary = self.directory.describe(identity.strip(), asker)
+        found = self.directory.lookup(identity)
+        summary = self.directory.describe(found.lesson.identity, asker) if found.lesson else None
         if summary is None:
-            echoed = discord.utils.escape_markdown(shorten(identity.strip(), ECHO_LIMIT))
-            await reply(interaction, t(asker, "lesson.not_found", lesson=echoed), ephemeral=True)
+            text = unknown_lesson_text(self.directory, found, identity, asker)
+            await reply(interaction, text, ephemeral=True)
             return
         if locale is not None and locale not in summary.locales:
             error = SuggestionError(
