@@ -246,3 +246,71 @@ async def preview_diff(door: Door, passage: str, replacement: str) -> str:
         )
     )
     return preview.diff
+
+
+# Each <bdi> on the page: its text, how it is laid out, and where its first and last
+# characters are drawn (in left-to-right text the first is left of the last).
+BIDI_METRICS = """() => [...document.querySelectorAll("main bdi")].map((element) => {
+    const style = getComputedStyle(element);
+    const text = document.createTreeWalker(element, NodeFilter.SHOW_TEXT).nextNode();
+    const at = (index) => {
+        const range = document.createRange();
+        range.setStart(text, index);
+        range.setEnd(text, index + 1);
+        return range.getBoundingClientRect().left;
+    };
+    return {
+        text: element.textContent,
+        direction: style.direction,
+        isolated: style.unicodeBidi === "isolate",
+        pieces: element.getClientRects().length,
+        firstLeft: text && text.length > 1 ? at(0) : null,
+        lastLeft: text && text.length > 1 ? at(text.length - 1) : null,
+    };
+})"""
+
+
+async def test_the_arabic_status_page_of_a_spanish_suggestion_keeps_each_value_whole(
+    browser: Browser, door: Door
+) -> None:
+    sent = await door.service.submit(
+        SuggestionInput(
+            "demo/pipes",
+            "es",
+            "# Cuestionarios con barras",
+            "# Cuestionarios con barras verticales",
+            "Más claro",
+            SuggestionSource.WEB,
+            Author(name="Ana"),
+        )
+    )
+    context = await browser.new_context(locale="ar", viewport={"width": 900, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(str(door.client.make_url(f"/suggestions/{sent.id}?locale=ar")))
+    assert await page.get_attribute("html", "dir") == "rtl"
+
+    shown = {item["text"]: item for item in await page.evaluate(BIDI_METRICS)}
+    title = shown['Cuestionarios con barras: "pipes"']
+    # The Spanish title is isolated and drawn left to right in one piece: its closing quote
+    # stays at its end instead of jumping to the Arabic side.
+    assert title["isolated"] and title["direction"] == "ltr" and title["pieces"] == 1
+    assert title["firstLeft"] < title["lastLeft"]
+    identity = shown["demo/pipes"]
+    assert identity["isolated"] and identity["firstLeft"] < identity["lastLeft"]
+    assert shown["الإسبانية"]["isolated"]
+    # In the heading, the Arabic words come first from the right, then the title.
+    heading = await page.evaluate(
+        """() => {
+            const h1 = document.querySelector("h1");
+            const range = document.createRange();
+            range.selectNodeContents(h1.firstChild);
+            return {
+                arabic: range.getBoundingClientRect().toJSON(),
+                title: h1.querySelector("bdi").getBoundingClientRect().toJSON(),
+            };
+        }"""
+    )
+    assert heading["title"]["right"] <= heading["arabic"]["left"] + 1
+    await screenshot(page, "suggest-status-ar-spanish-lesson.png")
+    await context.close()

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp import ClientResponse
+from markupsafe import escape
 
 from bot.i18n import t
 from bot.services.suggestions import Author, SuggestionInput
@@ -394,7 +395,7 @@ async def test_a_reviewers_proposed_text_can_be_accepted_from_the_status_page(
         "/suggestions/1/accept", data={"csrf": csrf, "comment_id": "55"}, allow_redirects=False
     )
 
-    assert "maintainer proposed this text for line 16:" in page
+    assert "<bdi>maintainer</bdi> proposed this text for line 16:" in page
     assert "Fixtures stay small on purpose." in page
     assert 'action="/suggestions/1/accept' in page and 'value="55"' in page
     assert 'id="pr-link" href="https://github.example/lessons/content/pull/7"' in page
@@ -598,3 +599,82 @@ async def test_query_strings_that_are_not_utf8_are_no_5xx(door: Door) -> None:
     ]
 
     assert [answer.status for answer in answers] == [200, 404, 404, 404]
+
+
+# --- what a person meets in Arabic: values of another direction isolated (issue 16) ---------
+
+
+async def spanish_suggestion(door: Door) -> int:
+    """Send an edit of the Spanish fixture lesson; return its id."""
+    sent = await door.service.submit(
+        SuggestionInput(
+            "demo/pipes",
+            "es",
+            "# Cuestionarios con barras",
+            "# Cuestionarios con barras verticales",
+            "Más claro",
+            SuggestionSource.WEB,
+            Author(name="Ana"),
+        )
+    )
+    async with door.sessions() as session, session.begin():
+        session.add(
+            SuggestionEvent(
+                suggestion_id=sent.id,
+                kind="changes_requested",
+                detail={"reviewer": "octo-cat 2"},
+            )
+        )
+    return sent.id
+
+
+async def test_the_arabic_status_page_isolates_the_spanish_title_id_and_names(
+    door: Door,
+) -> None:
+    suggestion_id = await spanish_suggestion(door)
+
+    page = await (await door.client.get(f"/suggestions/{suggestion_id}?locale=ar")).text()
+
+    assert '<html lang="ar" dir="rtl">' in page
+    title = escape('Cuestionarios con barras: "pipes"')
+    assert f'الاقتراح {suggestion_id}: <bdi lang="es" dir="ltr">{title}</bdi></h1>' in page
+    assert re.search(
+        r'<bdi dir="ltr"><a href="[^"]+">demo/pipes</a></bdi> \(<bdi>الإسبانية</bdi>\)', page
+    )
+    assert "طلب <bdi>octo-cat 2</bdi> تغييرات" in page  # a name inside an Arabic sentence
+    assert re.search(r'<time datetime="[^"]+" dir="ltr">', page)
+    # The tab's title cannot hold markup: no <bdi> there.
+    head_title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert head_title is not None and "<" not in html.unescape(head_title.group(1))
+
+
+async def test_arabic_sentences_on_the_form_and_its_errors_isolate_paths_and_passages(
+    door: Door,
+) -> None:
+    url = f"{FORM_URL}?locale=ar"
+    csrf = await door.csrf(url)
+    passage = "النص العربي يُكتب من اليمين إلى اليسار."
+
+    preview = await door.client.post(
+        url, data=form(csrf, locale="ar", find=passage, replace="نص.", action="preview")
+    )
+    typo = await door.client.post(
+        url, data=form(csrf, locale="ar", find="النص العربي يكتب من اليمين", action="preview")
+    )
+
+    page = await preview.text()
+    assert preview.status == 200
+    assert '<h1>اقترح تعديلًا: <bdi lang="ar" dir="rtl">' in page
+    assert "<bdi>programs/demo/lessons/ar/pipes.mdx</bdi>" in page
+    refused = await typo.text()
+    assert typo.status == 422
+    # The closest passage, quoted in the Arabic message, keeps its own order.
+    assert re.search(r"«<bdi>[^<]*النص العربي[^<]*</bdi>»", refused)
+
+
+async def test_arabic_not_found_pages_isolate_what_was_asked_for(door: Door) -> None:
+    lesson = await door.client.get("/lessons/demo/nope/suggest", params={"locale": "ar"})
+    suggestion = await door.client.get("/suggestions/999", params={"locale": "ar"})
+
+    assert lesson.status == 404 and "«<bdi>demo/nope</bdi>»" in await lesson.text()
+    assert suggestion.status == 404 and "<bdi>999</bdi>" in await suggestion.text()
