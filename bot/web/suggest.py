@@ -11,13 +11,14 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
 from markupsafe import Markup, escape
 
 from bot.domain.catalogue import Lesson
+from bot.domain.lookup import lookup_lesson
 from bot.domain.render import render_lesson
 from bot.i18n import DEFAULT_LOCALE, available_locales, load_catalog, t
 from bot.services.suggestions import (
@@ -29,7 +30,7 @@ from bot.services.suggestions import (
     SuggestionView,
 )
 from bot.store.models import SuggestionSource
-from bot.web.bidi import error_html, isolated_text, message_html
+from bot.web.bidi import bdi, error_html, isolated_text, message_html
 from bot.web.door import MAX_EMAIL, MAX_ID
 from bot.web.guard import (
     CSRF_COOKIE,
@@ -252,12 +253,16 @@ def _lesson_or_404(
     catalogue = door.lessons()
     lesson = catalogue.get(identity)
     if lesson is None or identity in catalogue.broken():
-        locale = _request_locale(request, ())
-        text = message_html(locale, "web_suggest.lesson_unknown", lesson=identity[:100])
-        return _not_found(request, locale, text)
+        locale = ui_locale(_request_locale(request, ()))
+        closest = lookup_lesson(catalogue, identity).closest
+        key = "lesson_unknown_closest" if closest else "lesson_unknown"
+        text = message_html(locale, f"web_suggest.{key}", lesson=identity[:100])
+        links = [_lesson_link(each, locale, catalogue.default_locale) for each in closest]
+        return _not_found(request, locale, text, links)
     locale = _lesson_locale(request, lesson, requested_locale)
     if locale is None:
         shown = _request_locale(request, lesson.locales)
+        page_locale = ui_locale(shown)
         text = message_html(
             shown,
             "web_suggest.locale_unknown",
@@ -265,11 +270,28 @@ def _lesson_or_404(
             locale=(requested_locale or "")[:16],
         )
         path = request.rel_url.raw_path  # still percent-encoded, as a link needs it
+        # Each language named in the page's own, as a person reads it, not by its code.
         links = [
-            (f"{path}?{urlencode({'locale': code})}", escape(code), code) for code in lesson.locales
+            (
+                f"{path}?{urlencode({'locale': code})}",
+                escape(language_name(code, page_locale)),
+                code,
+            )
+            for code in lesson.locales
         ]
-        return _not_found(request, shown, text, links)
+        return _not_found(request, page_locale, text, links)
     return lesson, locale
+
+
+def _lesson_link(lesson: Lesson, locale: str, default_locale: str) -> tuple[str, Markup, str]:
+    """Return a link to a lesson's form: its title in `locale` (or the default), its id."""
+    shown = lesson.file(locale, default_locale)
+    program, slug = quote(lesson.program, safe=""), quote(lesson.slug, safe="")
+    href = f"/lessons/{program}/{slug}/suggest?{urlencode({'locale': shown.locale})}"
+    label = Markup("{} ({})").format(
+        bdi(shown.title, shown.locale, direction(shown.locale)), bdi(lesson.identity)
+    )
+    return href, label, shown.locale
 
 
 async def _lesson_html(request: web.Request, lesson: Lesson, locale: str) -> tuple[str, str]:

@@ -678,3 +678,50 @@ async def test_arabic_not_found_pages_isolate_what_was_asked_for(door: Door) -> 
 
     assert lesson.status == 404 and "«<bdi>demo/nope</bdi>»" in await lesson.text()
     assert suggestion.status == 404 and "<bdi>999</bdi>" in await suggestion.text()
+
+
+# --- the 404 of a lesson's missing language, and of a mistyped lesson (issue 16) -------------
+
+
+def links_of(page: str) -> list[tuple[str, str, str]]:
+    """Return the (href, hreflang, text) of the links a message page lists."""
+    found = re.findall(r'<li><a href="([^"]+)" hreflang="([^"]*)">(.*?)</a></li>', page)
+    return [(html.unescape(href), lang, re.sub("<[^>]+>", "", text)) for href, lang, text in found]
+
+
+@pytest.mark.parametrize(
+    ("locale", "names"),
+    [
+        ("fr", ["arabe", "anglais", "espagnol"]),
+        ("zh", ["阿拉伯语", "英语", "西班牙语"]),
+        ("de", ["Arabic", "English", "Spanish"]),  # no German page: English, named in English
+    ],
+)
+async def test_a_missing_language_lists_the_lessons_languages_by_name(
+    door: Door, locale: str, names: list[str]
+) -> None:
+    response = await door.client.get(FORM_URL, params={"locale": locale})
+
+    assert response.status == 404
+    assert links_of(await response.text()) == [
+        (f"{FORM_URL}?locale={code}", code, name)
+        for code, name in zip(("ar", "en", "es"), names, strict=True)
+    ]
+
+
+async def test_a_mistyped_lesson_address_links_to_the_closest_lessons(door: Door) -> None:
+    english = await door.client.get("/lessons/demo/pipe/suggest", params={"locale": "en"})
+    arabic = await door.client.get("/lessons/demo/pipe/suggest", params={"locale": "ar"})
+    far = await door.client.get("/lessons/demo/zzzzzz/suggest", params={"locale": "en"})
+
+    assert english.status == 404
+    page = await english.text()
+    assert "Did you mean one of these?" in page
+    assert links_of(page) == [
+        ("/lessons/demo/pipes/suggest?locale=en", "en", "Quizzes With Pipes (demo/pipes)")
+    ]
+    assert links_of(await arabic.text()) == [
+        ("/lessons/demo/pipes/suggest?locale=ar", "ar", "اختبارات بالفواصل (demo/pipes)")
+    ]
+    assert links_of(await far.text()) == []
+    assert "Check the link you followed." in await far.text()
