@@ -56,6 +56,9 @@ def lookup_lesson(catalogue: Catalogue, typed: str, limit: int = CLOSEST_LIMIT) 
     when named but never offered, as the site hides it.
     """
     broken = catalogue.broken()
+    exact = catalogue.get(typed.strip())
+    if exact is not None and exact.identity not in broken:
+        return LessonLookup(exact)  # what nearly every request sends: no sorting, no folding
     usable = [lesson for lesson in catalogue.ordered_lessons() if lesson.identity not in broken]
     lesson = find_lesson(usable, typed)
     if lesson is not None:
