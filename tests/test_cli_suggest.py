@@ -197,11 +197,40 @@ def test_an_unknown_lesson_exits_1_in_the_configured_language(
     capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert main(suggest(lesson="demo/nothing")) == 1
-    assert capsys.readouterr().err == "lessonbot: There is no lesson “demo/nothing”.\n"
+    assert capsys.readouterr().err == (
+        "lessonbot: There is no lesson “demo/nothing”. Name a lesson as program/slug, "
+        "for example demo/pipes.\n"
+    )
 
     monkeypatch.setenv("LESSONBOT_LOCALE", "es")
     assert main(suggest(lesson="demo/nothing")) == 1
-    assert capsys.readouterr().err == "lessonbot: No hay ninguna lección «demo/nothing».\n"
+    assert capsys.readouterr().err == (
+        "lessonbot: No hay ninguna lección «demo/nothing». Indica la lección como "
+        "program/slug, por ejemplo demo/pipes.\n"
+    )
+
+
+def test_a_mistyped_lesson_prints_the_closest_ones(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(suggest(lesson="demo/pipe")) == 1
+    assert capsys.readouterr().err == (
+        "lessonbot: There is no lesson “demo/pipe”. Did you mean demo/pipes? "
+        "Lessons are named program/slug.\n"
+    )
+    monkeypatch.setenv("LESSONBOT_LOCALE", "ar")
+    assert main(suggest(lesson="demo/pipe")) == 1
+    assert "هل تقصد demo/pipes؟" in capsys.readouterr().err
+
+
+def test_a_unique_slug_or_the_lesson_page_address_is_taken(
+    capsys: Capture, database_url: str
+) -> None:
+    for lesson in ("pipes", "https://example.org/en/programs/demo/lessons/pipes"):
+        assert main(suggest("--json", lesson=lesson)) == 0, capsys.readouterr().err
+        assert json.loads(capsys.readouterr().out)["id"] == 1  # the same edit: joined
+    (row,) = in_database(database_url, lambda s: rows(s, Suggestion))
+    assert row.path == "programs/demo/lessons/en/pipes.mdx"
 
 
 def test_an_ambiguous_passage_and_a_missing_locale_are_said_not_raised(capsys: Capture) -> None:

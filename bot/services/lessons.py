@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from bot.domain.catalogue import Catalogue, Lesson
+from bot.domain.lookup import LessonLookup, closest_lessons, find_lesson, fold
+
+__all__ = ["LessonChoice", "LessonDirectory", "LessonSummary", "fold"]
 
 # Ranks, best first: what a person most likely means comes before what merely matches.
 _EXACT, _PREFIX, _SUBSTRING, _ALL_WORDS = range(4)
-# Separators in slugs and titles that a person types as spaces, or not at all.
-_SPACES = str.maketrans({"-": " ", "_": " "})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,19 +33,6 @@ class LessonSummary:
     locale: str  # the locale the title and description are in (may be the fallback)
     locales: tuple[str, ...]
     url: str | None = None
-
-
-def fold(text: str) -> str:
-    """Return text reduced for matching: no case, accents, punctuation or extra spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_SPACES))
-    kept = []
-    for character in decomposed:
-        category = unicodedata.category(character)
-        if category.startswith("M"):  # accents, Arabic harakat: typed or not, same word
-            continue
-        # Punctuation (`¿`, `:`, `?`) would stop a prefix from matching; `/` joins identities.
-        kept.append(" " if category[0] in "PZ" and character != "/" else character)
-    return " ".join("".join(kept).casefold().split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +114,17 @@ class LessonDirectory:
             locales=tuple(lesson.locales),
             url=url,
         )
+
+    def lookup(self, typed: str) -> LessonLookup:
+        """Return the lesson `typed` names, else the closest ones, for "did you mean"."""
+        entry = self._by_identity.get(typed.strip().casefold())
+        if entry is not None:
+            return LessonLookup(entry.lesson)
+        lessons = [entry.lesson for entry in self._entries]
+        found = find_lesson(lessons, typed)
+        if found is not None:
+            return LessonLookup(found)
+        return LessonLookup(None, tuple(closest_lessons(lessons, typed)), next(iter(lessons), None))
 
     def _rank(self, entry: _Entry, wanted: str, locale: str) -> int | None:
         """Return how well an entry matches a folded query; None when it does not."""

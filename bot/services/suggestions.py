@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.lists import format_list
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -31,6 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.config import Settings
 from bot.domain import edits, review_flow
 from bot.domain.catalogue import Catalogue, Problem
+from bot.domain.lookup import LessonLookup, lookup_lesson
 from bot.domain.markers import marker
 from bot.domain.neutral import (
     discord_fenced,
@@ -41,7 +43,7 @@ from bot.domain.neutral import (
     one_line_name,
     strip_overrides,
 )
-from bot.i18n import t
+from bot.i18n import normalize_locale, t
 from bot.services.linking import lesson_page_url, post_url
 from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
 from bot.services.ports import (
@@ -137,13 +139,32 @@ class SuggestionError(Exception):
     def message(self, locale: str, field_label: str | None = None) -> str:
         """Return what to tell the person, in their language (the field as they saw it)."""
         params = {
-            key: value for key, value in self.params.items() if value is not None and key != "found"
+            key: value
+            for key, value in self.params.items()
+            if value is not None and key not in ("found", "did_you_mean")
         }
         params["field"] = field_label or self.field or ""
         found = self.params.get("found")
         if found:
             params["problems"] = worded_problems(found, locale)
+        closest = self.params.get("did_you_mean")
+        if closest:
+            # Its own sentence: where "did you mean" goes differs from language to language.
+            params["lessons"] = format_list(list(closest), "or", normalize_locale(locale))
+            return t(locale, f"suggest.error.{self.code}_closest", **params)
         return t(locale, f"suggest.error.{self.code}", **params)
+
+
+def unknown_lesson(typed: str, found: LessonLookup) -> SuggestionError:
+    """Return the refusal of a lesson there is not: the form to use and the closest ones."""
+    example = found.closest[0] if found.closest else found.example
+    return SuggestionError(
+        "lesson_unknown",
+        field="lesson",
+        lesson=typed.strip()[:100],
+        example=example.identity if example else "program/slug",
+        did_you_mean=tuple(lesson.identity for lesson in found.closest),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,9 +383,11 @@ class SuggestionService:
 
     def _lesson_file(self, identity: str, locale: str) -> tuple[Catalogue, Any]:
         catalogue = self._catalogue()
-        lesson = catalogue.get(identity.strip())
-        if lesson is None or identity.strip() in catalogue.broken():
-            raise SuggestionError("lesson_unknown", field="lesson", lesson=identity[:100])
+        # Also a unique slug or title, or the lesson's page address: what people paste.
+        found = lookup_lesson(catalogue, identity)
+        lesson = found.lesson
+        if lesson is None:
+            raise unknown_lesson(identity, found)
         if locale not in lesson.files:
             raise SuggestionError(
                 "locale_unknown",

@@ -1,7 +1,8 @@
 """The JSON API for suggested edits: send, follow, revise, accept and withdraw.
 
 Every refusal is `{"error": {"code", "field", "message"}}` with a 4xx status, the message in
-the request's Accept-Language; only a real bug answers 500 (and is logged).
+the request's Accept-Language (an unknown lesson adds `did_you_mean`, the closest lessons);
+only a real bug answers 500 (and is logged).
 """
 
 from __future__ import annotations
@@ -92,9 +93,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         response.headers.update(error.headers)
         return response
     except SuggestionError as error:
-        response = web.json_response(
-            error_body(error.code, error.field, error.message(locale)), status=error.status
-        )
+        body = error_body(error.code, error.field, error.message(locale))
+        if error.code == "lesson_unknown":
+            # For a program to retry with: the message holds them too, worded for people.
+            body["error"]["did_you_mean"] = list(error.params.get("did_you_mean") or ())
+        response = web.json_response(body, status=error.status)
         if error.status == 429:
             response.headers["Retry-After"] = "3600"
         return response

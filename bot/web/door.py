@@ -12,7 +12,7 @@ from bot.domain.catalogue import Catalogue
 from bot.i18n import t
 from bot.services.outbox import JobWait, Outbox
 from bot.services.signing import Signer
-from bot.services.suggestions import SuggestionError, SuggestionService, SuggestionView
+from bot.services.suggestions import SuggestionService, SuggestionView
 from bot.services.waits import opening_wait
 from bot.web.guard import RateLimiter
 
@@ -52,11 +52,6 @@ def wait_json(wait: JobWait | None) -> dict[str, str] | None:
     if wait is None:
         return None
     return {"until": wait.until.isoformat(), "reason": wait.reason, "text": wait.text}
-
-
-def error_message(error: SuggestionError, locale: str, field_label: str | None = None) -> str:
-    """Return a service error in a language, naming the field as the person saw it."""
-    return error.message(locale, field_label)
 
 
 def web_message(locale: str, code: str, **params: Any) -> str:

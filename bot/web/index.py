@@ -15,7 +15,7 @@ from bot.domain.catalogue import Catalogue
 from bot.i18n import t
 from bot.web.keys import SUGGEST_DOOR
 from bot.web.locales import direction, ui_locale
-from bot.web.suggest import SECURITY_HEADERS, request_locale, translator
+from bot.web.suggest import SECURITY_HEADERS, request_locale, text_translator, translator
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ async def lessons_page(request: web.Request) -> web.Response:
     shown = ui_locale(locale)
     context: dict[str, Any] = {
         "_": translator(shown),
+        "_text": text_translator(shown),
         "lang": shown,
         "dir": direction(shown),
         "programs": programs(door.lessons(), locale),

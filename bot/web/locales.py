@@ -70,3 +70,12 @@ def is_rtl(locale: str) -> bool:
 def direction(locale: str) -> str:
     """Return the HTML `dir` of a language."""
     return "rtl" if is_rtl(locale) else "ltr"
+
+
+def language_name(code: str, locale: str) -> str:
+    """Return a language's name as written in `locale` (`es` on an Arabic page: الإسبانية)."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(locale.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return code
+    return name or code

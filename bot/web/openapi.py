@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import SuggestionSettings
+from bot.domain.lookup import CLOSEST_LIMIT
 from bot.web.door import MAX_EMAIL, MAX_ID, MAX_IDEMPOTENCY_KEY
 
 # The limits SuggestionService._check_fields applies to the lesson and locale it is sent.
@@ -122,8 +123,9 @@ def openapi_document(
                 "Suggest an edit to a lesson without a GitHub account; lessonbot opens a pull "
                 "request and follows it through review. Errors are "
                 '`{"error": {"code", "field", "message"}}`, the message in the '
-                "Accept-Language of the request. Request bodies may carry fields not "
-                "described here; they are ignored."
+                "Accept-Language of the request; an unknown lesson (code `lesson_unknown`) "
+                "also lists the closest lessons in `did_you_mean`. Request bodies may carry "
+                "fields not described here; they are ignored."
             ),
         },
         "paths": {
@@ -310,7 +312,13 @@ def openapi_document(
                     "additionalProperties": True,
                     "required": ["lesson", "locale", "find", "replace", "reason"],
                     "properties": {
-                        "lesson": _text(MAX_LESSON, _NOT_BLANK, "program/slug."),
+                        "lesson": _text(
+                            MAX_LESSON,
+                            _NOT_BLANK,
+                            "program/slug. A slug only one program has, a title only one "
+                            "lesson has (in any language) or the lesson page's address is "
+                            "taken too.",
+                        ),
                         "locale": {
                             **_text(MAX_LOCALE, _NOT_BLANK, "The lesson file's language."),
                             "examples": ["en"],
@@ -448,6 +456,16 @@ def openapi_document(
                                 "code": {"type": "string"},
                                 "field": {"type": ["string", "null"]},
                                 "message": {"type": "string"},
+                                "did_you_mean": {
+                                    "description": (
+                                        "With code `lesson_unknown` only: the lessons "
+                                        "(program/slug) closest to the one sent, best first; "
+                                        "empty when none comes close."
+                                    ),
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                    "maxItems": CLOSEST_LIMIT,
+                                },
                             },
                         }
                     },

@@ -11,13 +11,14 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from bot.domain.catalogue import Lesson
+from bot.domain.lookup import lookup_lesson
 from bot.domain.render import render_lesson
 from bot.i18n import DEFAULT_LOCALE, available_locales, load_catalog, t
 from bot.services.suggestions import (
@@ -29,7 +30,8 @@ from bot.services.suggestions import (
     SuggestionView,
 )
 from bot.store.models import SuggestionSource
-from bot.web.door import MAX_EMAIL, MAX_ID, error_message
+from bot.web.bidi import bdi, error_html, isolated_text, message_html
+from bot.web.door import MAX_EMAIL, MAX_ID
 from bot.web.guard import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -41,7 +43,7 @@ from bot.web.guard import (
     read_capped,
 )
 from bot.web.keys import SUGGEST_DOOR
-from bot.web.locales import accepted_languages, choose, direction, ui_locale
+from bot.web.locales import accepted_languages, choose, direction, language_name, ui_locale
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +102,11 @@ def safe(handler: Handler) -> Handler:
             raise
         except SuggestionError as error:
             locale = request_locale(request, ())
-            return _message(request, locale, "error_title", error.message(locale), error.status)
+            return _message(request, locale, "error_title", error_html(error, locale), error.status)
         except Exception:
             log.exception("suggest page %s %s failed", request.method, request.path)
             locale = request_locale(request, ())
-            text = t(locale, "web_suggest.error.internal")
+            text = message_html(locale, "web_suggest.error.internal")
             return _message(request, locale, "error_title", text, 500)
 
     return wrapped
@@ -139,11 +141,20 @@ def _lesson_locale(request: web.Request, lesson: Lesson, requested: str | None) 
     )
 
 
-def translator(locale: str) -> Callable[..., str]:
-    """Return the page text lookup (`_` in templates) of a locale's catalog."""
+def translator(locale: str) -> Callable[..., Markup]:
+    """Return the pages' `_`: a message as HTML, each value in it isolated in a `<bdi>`."""
+
+    def translate(key: str, **params: Any) -> Markup:
+        return message_html(locale, f"web_suggest.{key}", **params)
+
+    return translate
+
+
+def text_translator(locale: str) -> Callable[..., str]:
+    """Return the pages' `_text`, for what holds no markup (`<title>`): values in FSI/PDI."""
 
     def translate(key: str, **params: Any) -> str:
-        return t(locale, f"web_suggest.{key}", **params)
+        return isolated_text(lambda filled: t(locale, f"web_suggest.{key}", **filled), params)
 
     return translate
 
@@ -168,6 +179,7 @@ def _render(
     assert cookie is not None
     page = {
         "_": translator(shown),
+        "_text": text_translator(shown),
         "lang": shown,
         "dir": direction(shown),
         "csrf_field": CSRF_FIELD,
@@ -187,10 +199,10 @@ def _message(
     request: web.Request,
     locale: str,
     title_key: str,
-    text: str,
+    text: Markup,
     status: int,
     *,
-    links: list[tuple[str, str]] | None = None,
+    links: list[tuple[str, Markup, str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     """Render a page that only says something: not found, expired form, too many requests."""
@@ -201,13 +213,13 @@ def _message(
     return response
 
 
-def _not_found(request: web.Request, locale: str, text: str, links: Any = None) -> web.Response:
+def _not_found(request: web.Request, locale: str, text: Markup, links: Any = None) -> web.Response:
     return _message(request, locale, "not_found_title", text, 404, links=links)
 
 
 def _too_many(request: web.Request, locale: str, wait: float) -> web.Response:
     minutes = max(1, math.ceil(wait / 60))
-    text = t(locale, "web_suggest.error.rate_limited_page", minutes=minutes)
+    text = message_html(locale, "web_suggest.error.rate_limited_page", minutes=minutes)
     headers = {"Retry-After": str(math.ceil(wait))}
     return _message(request, locale, "too_many_title", text, 429, headers=headers)
 
@@ -241,22 +253,45 @@ def _lesson_or_404(
     catalogue = door.lessons()
     lesson = catalogue.get(identity)
     if lesson is None or identity in catalogue.broken():
-        locale = request_locale(request, ())
-        text = t(locale, "web_suggest.lesson_unknown", lesson=identity[:100])
-        return _not_found(request, locale, text)
+        locale = ui_locale(request_locale(request, ()))
+        closest = lookup_lesson(catalogue, identity).closest
+        key = "lesson_unknown_closest" if closest else "lesson_unknown"
+        text = message_html(locale, f"web_suggest.{key}", lesson=identity[:100])
+        links = [_lesson_link(each, locale, catalogue.default_locale) for each in closest]
+        return _not_found(request, locale, text, links)
     locale = _lesson_locale(request, lesson, requested_locale)
     if locale is None:
         shown = request_locale(request, lesson.locales)
-        text = t(
+        page_locale = ui_locale(shown)
+        text = message_html(
             shown,
             "web_suggest.locale_unknown",
             lesson=lesson.title(shown, catalogue.default_locale),
             locale=(requested_locale or "")[:16],
         )
         path = request.rel_url.raw_path  # still percent-encoded, as a link needs it
-        links = [(f"{path}?{urlencode({'locale': code})}", code) for code in lesson.locales]
-        return _not_found(request, shown, text, links)
+        # Each language named in the page's own, as a person reads it, not by its code.
+        links = [
+            (
+                f"{path}?{urlencode({'locale': code})}",
+                escape(language_name(code, page_locale)),
+                code,
+            )
+            for code in lesson.locales
+        ]
+        return _not_found(request, page_locale, text, links)
     return lesson, locale
+
+
+def _lesson_link(lesson: Lesson, locale: str, default_locale: str) -> tuple[str, Markup, str]:
+    """Return a link to a lesson's form: its title in `locale` (or the default), its id."""
+    shown = lesson.file(locale, default_locale)
+    program, slug = quote(lesson.program, safe=""), quote(lesson.slug, safe="")
+    href = f"/lessons/{program}/{slug}/suggest?{urlencode({'locale': shown.locale})}"
+    label = Markup("{} ({})").format(
+        bdi(shown.title, shown.locale, direction(shown.locale)), bdi(lesson.identity)
+    )
+    return href, label, shown.locale
 
 
 async def _lesson_html(request: web.Request, lesson: Lesson, locale: str) -> tuple[str, str]:
@@ -384,7 +419,9 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
     try:
         form = await _read_form(request)
     except BodyTooLargeError:
-        text = t(locale_hint, "web_suggest.error.body_too_large", limit=door.max_form_bytes)
+        text = message_html(
+            locale_hint, "web_suggest.error.body_too_large", limit=door.max_form_bytes
+        )
         return _message(request, locale_hint, "too_large_title", text, 413)
     requested = shown_text(form.get("locale") or request.query.get("locale") or "").strip() or None
     found = _lesson_or_404(request, requested)
@@ -396,7 +433,7 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
         door.signer, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD), door.clock()
     ):
         log.info("suggest form: refused a post without a valid CSRF token")
-        text = t(shown, "web_suggest.error.csrf")
+        text = message_html(shown, "web_suggest.error.csrf")
         return _message(request, shown, "forbidden_title", text, 403)
     sending = form.get("action") == "send"
     # A person never sees the honeypot field. A send that fills it is checked like any other
@@ -428,7 +465,7 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
         rendered, source = await _lesson_html(request, lesson, locale)
         field = _field_of(error)
         label = t(shown, f"web_suggest.field.{field}") if field else None
-        message = error_message(error, shown, label)
+        message = error_html(error, shown, label)
         errors = {field: message} if field else {}
         general = [] if field else [message]
         context = _form_context(request, lesson, locale, rendered, source, values, errors, general)
@@ -453,7 +490,7 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
 # --- the status page ------------------------------------------------------------------------
 
 
-def _event_text(locale: str, kind: str, detail: dict[str, Any]) -> str:
+def _event_text(locale: str, kind: str, detail: dict[str, Any]) -> Markup:
     params = {
         "reviewer": str(detail.get("reviewer") or "?"),
         "line": str(detail.get("line") or "?"),
@@ -461,8 +498,8 @@ def _event_text(locale: str, kind: str, detail: dict[str, Any]) -> str:
     key = f"web_suggest.event.{kind}"
     if key not in load_catalog(DEFAULT_LOCALE).messages:
         # An event this page has no words for yet is still shown, by its name.
-        return t(locale, "web_suggest.event.other", kind=kind)
-    return t(locale, key, **params)
+        return message_html(locale, "web_suggest.event.other", kind=kind)
+    return message_html(locale, key, **params)
 
 
 async def _status_context(
@@ -494,10 +531,10 @@ async def _status_context(
     revisable = view.status in {str(status) for status in REVISABLE}
     done = request.query.get("done", "")
     wait = await door.waiting(view)
-    status_text = t(locale, f"web_suggest.status.{view.status}")
+    status_text = message_html(locale, f"web_suggest.status.{view.status}")
     if wait is not None:
         # Queued, but not stuck: GitHub's limit resets then and the PR opens by itself.
-        status_text = t(locale, "web_suggest.waiting_github", time=wait.shown_until)
+        status_text = message_html(locale, "web_suggest.waiting_github", time=wait.shown_until)
     return {
         "view": view,
         "lesson_title": title,
@@ -507,6 +544,7 @@ async def _status_context(
             else None
         ),
         "lesson_dir": direction(view.locale),
+        "language": language_name(view.locale, locale),
         "status_text": status_text,
         "waiting_until": wait.until.isoformat() if wait is not None else "",
         # Only a web address is linked (the PR URL comes from GitHub, still not trusted).
@@ -544,7 +582,7 @@ async def status_page(request: web.Request) -> web.Response:
     view = await door.suggestions.view(suggestion_id) if suggestion_id else None
     if view is None:
         locale = request_locale(request, ())
-        text = t(locale, "web_suggest.suggestion_unknown", id=request.match_info["id"])
+        text = message_html(locale, "web_suggest.suggestion_unknown", id=request.match_info["id"])
         return _not_found(request, locale, text)
     locale = ui_locale(request_locale(request, (view.locale,)))
     context = await _status_context(request, view, locale)
@@ -562,17 +600,17 @@ async def status_post(request: web.Request) -> web.StreamResponse:
     try:
         form = await _read_form(request)
     except BodyTooLargeError:
-        text = t(locale, "web_suggest.error.body_too_large", limit=door.max_form_bytes)
+        text = message_html(locale, "web_suggest.error.body_too_large", limit=door.max_form_bytes)
         return _message(request, locale, "too_large_title", text, 413)
     suggestion_id = _suggestion_id(request)
     view = await door.suggestions.view(suggestion_id) if suggestion_id else None
     if view is None or suggestion_id is None:
-        text = t(locale, "web_suggest.suggestion_unknown", id=request.match_info["id"])
+        text = message_html(locale, "web_suggest.suggestion_unknown", id=request.match_info["id"])
         return _not_found(request, locale, text)
     if not csrf_valid(
         door.signer, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD), door.clock()
     ):
-        text = t(locale, "web_suggest.error.csrf")
+        text = message_html(locale, "web_suggest.error.csrf")
         return _message(request, locale, "forbidden_title", text, 403)
     token = request.cookies.get(TOKEN_COOKIE)
     token = token[:200] if token else None
@@ -598,7 +636,7 @@ async def status_post(request: web.Request) -> web.StreamResponse:
         context = await _status_context(request, view, locale)
         field = error.field if error.field in REVISE_FIELDS else None
         label = t(locale, f"web_suggest.field.{field}") if field else None
-        message = error_message(error, locale, label)
+        message = error_html(error, locale, label)
         context["values"] = {name: shown_text(value) for name, value in values.items()}
         context["errors"] = {field: message} if field else {}
         context["summary"] = [(f"#{field}" if field else "", message)]

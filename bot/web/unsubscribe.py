@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.i18n import t
+from bot.web.bidi import message_html
 from bot.web.locales import api_locale, direction
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ async def confirm(request: web.Request) -> web.Response:
     if not request.app[DIGESTS].check_unsubscribe(address, token):
         return _page(locale, t(locale, "digest.unsubscribe.invalid"), status=400)
     body = (
-        f"<p>{html.escape(t(locale, 'digest.unsubscribe.confirm', address=address))}</p>\n"
+        f"<p>{message_html(locale, 'digest.unsubscribe.confirm', address=address)}</p>\n"
         f'<form method="post" action="{html.escape(request.path_qs, quote=True)}">'
         f'<button type="submit" style="font-size:16px;padding:8px 16px;">'
         f"{html.escape(t(locale, 'digest.unsubscribe.button'))}</button></form>"
@@ -64,7 +65,9 @@ async def unsubscribe(request: web.Request) -> web.Response:
     if not digests.check_unsubscribe(address, token):
         return _page(locale, t(locale, "digest.unsubscribe.invalid"), status=400)
     await digests.unsubscribe(address)
-    return _page(locale, t(locale, "digest.unsubscribe.done", address=address))
+    # The address isolated: left to right inside a sentence that may run right to left.
+    done = message_html(locale, "digest.unsubscribe.done", address=address)
+    return _page(locale, f"<p>{done}</p>", raw=True)
 
 
 def _page(locale: str, body: str, *, status: int = 200, raw: bool = False) -> web.Response:

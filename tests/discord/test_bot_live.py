@@ -176,7 +176,10 @@ async def test_unknown_lesson_gets_a_localized_ephemeral_message(
     assert answer["ephemeral"] is True
     assert answer["message"]["flags"] & EPHEMERAL
     assert answer["message"]["content"] == t(
-        "es", "lesson.not_found", lesson="data-basics/no-such-lesson"
+        "es",
+        "lesson.not_found",
+        lesson="data-basics/no-such-lesson",
+        example="`data-basics/what-is-data`",
     )
     assert sandbox.channel_messages(guild["channels"]["general"]) == []  # nobody else sees it
 

@@ -83,8 +83,42 @@ async def test_unknown_lesson_is_an_ephemeral_localized_message(cog: LessonsCog)
     await LessonsCog.lesson.callback(cog, interaction, "  *no*-such ")
     ((_, content, options),) = interaction.response.sent
     assert options == {"ephemeral": True}
-    # What the person typed comes back trimmed, with markdown neutralized.
-    assert content == t("ar", "lesson.not_found", lesson="\\*no\\*-such")
+    # What the person typed comes back trimmed, with markdown neutralized; nothing comes
+    # close, so the form is shown with a real lesson.
+    assert content == t(
+        "ar", "lesson.not_found", lesson="\\*no\\*-such", example="`data-basics/what-is-data`"
+    )
+
+
+async def test_a_mistyped_lesson_offers_the_closest_in_the_users_language(
+    cog: LessonsCog,
+) -> None:
+    interaction: Any = FakeInteraction("es-ES")
+    await LessonsCog.lesson.callback(cog, interaction, "data-basics/what-is-dat")
+    ((_, content, options),) = interaction.response.sent
+    assert options == {"ephemeral": True}
+    assert content == (
+        "No hay ninguna lección «data-basics/what-is-dat». ¿Querías decir "
+        "`data-basics/what-is-data` (¿Qué son los datos?)? Las lecciones se indican como "
+        "program/slug."
+    )
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "what-is-data",
+        "¿Qué son los datos?",
+        "https://example.org/es/programs/data-basics/lessons/what-is-data",
+    ],
+)
+async def test_a_unique_slug_title_or_page_address_shows_the_lesson(
+    cog: LessonsCog, typed: str
+) -> None:
+    interaction: Any = FakeInteraction("es-ES")
+    await LessonsCog.lesson.callback(cog, interaction, typed)
+    ((kind, _, options),) = interaction.response.sent
+    assert kind == "message" and options["embed"].footer.text == "data-basics/what-is-data"
 
 
 async def test_autocomplete_offers_matching_lessons(cog: LessonsCog) -> None:

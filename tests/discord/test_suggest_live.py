@@ -501,7 +501,9 @@ async def test_an_unknown_lesson_or_locale_is_answered_without_a_modal(
         "es-ES",
     )
     assert answer["ephemeral"] is True
-    assert answer["data"]["content"] == t("es", "lesson.not_found", lesson="data-basics/nope")
+    assert answer["data"]["content"] == t(
+        "es", "lesson.not_found", lesson="data-basics/nope", example="`data-basics/what-is-data`"
+    )
     answer = await open_edit(sandbox, guild, ANA, "es-ES", "fr")
     assert answer["type"] != MODAL and answer["ephemeral"] is True
     assert answer["data"]["content"] == t(
@@ -509,14 +511,44 @@ async def test_an_unknown_lesson_or_locale_is_answered_without_a_modal(
     )
 
 
+async def test_a_mistyped_lesson_is_answered_with_the_closest_and_the_form(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot
+) -> None:
+    lesson = [{"name": "lesson", "type": STRING, "value": "data-basic/cleaning-dta"}]
+    answer = await run_suggest(sandbox, guild, ANA, "edit", lesson, "es-ES")
+
+    assert answer["type"] != MODAL and answer["ephemeral"] is True
+    assert answer["data"]["content"] == (
+        "No hay ninguna lección «data-basic/cleaning-dta». ¿Querías decir "
+        "`data-basics/cleaning-data` (Limpieza de datos)? Las lecciones se indican como "
+        "program/slug."
+    )
+
+
+async def test_a_typed_slug_or_title_opens_the_modal_for_that_lesson(
+    sandbox: Any, guild: dict[str, Any], bot: LessonBot
+) -> None:
+    for typed in ("what-is-data", "¿Qué son los datos?"):
+        lesson = [{"name": "lesson", "type": STRING, "value": typed}]
+        modal = await run_suggest(sandbox, guild, ANA, "edit", lesson, "es-ES")
+        assert modal["type"] == MODAL
+        assert modal["data"]["title"] == t("es", "discord_suggest.modal_title", lesson=EN_TITLE_ES)
+
+
 # The lesson post's button
 
 
-async def test_a_lesson_posts_button_opens_the_modal_for_that_lesson(
+def text_displays(modal: dict[str, Any]) -> list[str]:
+    """Return the lines of text a modal shows above its fields."""
+    return [row["content"] for row in modal["data"]["components"] if row.get("type") == 10]
+
+
+async def test_a_lesson_posts_button_opens_the_lesson_in_the_clickers_language(
     sandbox: Any, guild: dict[str, Any], bot: LessonBot, session_factory: Sessions
 ) -> None:
-    button = suggest_button(LESSON, "ar", t("en", "discord_suggest.button"))
-    assert button is not None and button.custom_id == f"lessonbot:suggest:{LESSON}:ar"
+    # As `lessonbot sync` makes it: the post's (default) locale in its id.
+    button = suggest_button(LESSON, "en", t("en", "discord_suggest.button"))
+    assert button is not None and button.custom_id == f"lessonbot:suggest:{LESSON}:en"
     post = await bot.chat.create_forum_post(
         guild["channels"]["data-basics"], "What Is Data?", "Talk here.", button=button
     )
@@ -524,22 +556,46 @@ async def test_a_lesson_posts_button_opens_the_modal_for_that_lesson(
     (shown,) = buttons(starter)
     assert (shown["label"], shown["custom_id"]) == ("Suggest an edit", button.custom_id)
 
-    clicked = await sandbox.click(post.thread_id, post.message_ids[0], BEN, button.custom_id)
+    # Ana's Discord is in Spanish, and the lesson has a Spanish version: that one, in Spanish.
+    clicked = await sandbox.click(post.thread_id, post.message_ids[0], ANA, button.custom_id)
     (modal,) = await sandbox.wait_for_interaction_response(clicked, timeout=ANSWER_TIMEOUT)
     assert modal["type"] == MODAL
-    assert modal["data"]["title"].startswith("Suggest an edit: ")
-    assert modal["data"]["title"] == "Suggest an edit: ما هي البيانات؟"  # the Arabic lesson
+    assert modal["data"]["title"] == t("es", "discord_suggest.modal_title", lesson=EN_TITLE_ES)
+    assert modal_fields(modal)["find"]["label"] == t("es", "discord_suggest.find_label")
+    assert text_displays(modal) == []
+    await submit(
+        sandbox,
+        guild,
+        ANA,
+        "es-ES",
+        find=ES_PASSAGE,
+        replace="Todo sistema de IA empieza por los datos.",
+        reason="Suena más natural.",
+    )
+    (row,) = await stored(session_factory)
+    assert row.locale == "es" and row.path == "programs/data-basics/lessons/es/what-is-data.mdx"
+
+    # Ben's is in French, which the lesson lacks: the English one, and one line says so.
+    clicked = await sandbox.click(
+        post.thread_id, post.message_ids[0], BEN, button.custom_id, locale="fr"
+    )
+    (modal,) = await sandbox.wait_for_interaction_response(clicked, timeout=ANSWER_TIMEOUT)
+    assert modal["data"]["title"] == t("fr", "discord_suggest.modal_title", lesson="What Is Data?")
+    assert modal_fields(modal)["reason"]["label"] == t("fr", "discord_suggest.reason_label")
+    assert text_displays(modal) == [t("fr", "discord_suggest.other_language", language="anglais")]
     await submit(
         sandbox,
         guild,
         BEN,
-        "en-US",
-        find="يبدأ كل نظام ذكاء اصطناعي بالبيانات.",
-        replace="كل نظام ذكاء اصطناعي يبدأ بالبيانات.",
-        reason="Wording",
+        "fr",
+        find="Every AI system starts with data.",
+        replace="Every AI system begins with data.",
+        reason="Plus clair.",
     )
-    (row,) = await stored(session_factory)
-    assert row.locale == "ar" and row.path == "programs/data-basics/lessons/ar/what-is-data.mdx"
+    rows = await stored(session_factory)
+    assert [(each.locale, each.path) for each in rows][1:] == [
+        ("en", "programs/data-basics/lessons/en/what-is-data.mdx")
+    ]
 
 
 async def test_the_button_can_be_added_to_an_existing_starter_message(

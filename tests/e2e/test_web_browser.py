@@ -19,7 +19,9 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from bot.config import GitHubSettings, Secret
 from bot.github.adapter import GitHubAdapter
 from bot.sandbox.github import GitHubSandbox
+from bot.services.suggestions import Author, SuggestionInput
 from bot.services.worker import JobWorker
+from bot.store.models import SuggestionSource
 from tests.conftest import FIXTURES, TESTS
 from tests.web.suggest_support import Door, Sessions, copy_content, open_door
 
@@ -190,3 +192,125 @@ async def test_suggest_in_arabic_right_to_left(browser: Browser, door: Door) -> 
     assert direction == "rtl"
     assert "/pull/" in href
     assert (await screenshot(page, "suggest-status-ar.png")).stat().st_size > 0
+
+
+# What the page measures of the rendered diff: its lines as a person copies them (innerText),
+# each line's box, and the height the lines take inside the block's padding.
+DIFF_METRICS = """() => {
+    const pre = document.querySelector("pre.diff");
+    const style = getComputedStyle(pre);
+    const inner = pre.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    const boxes = [...pre.querySelectorAll("span")].map((span) => span.getBoundingClientRect());
+    return {
+        text: pre.innerText,
+        heights: boxes.map((box) => box.height),
+        inner: inner,
+        lineHeight: parseFloat(getComputedStyle(pre.querySelector("span")).lineHeight),
+    };
+}"""
+
+
+async def test_the_preview_diff_shows_each_line_once(browser: Browser, door: Door) -> None:
+    passage, replacement = "Fixtures are small on purpose.", "Fixtures are kept small."
+    # Wide enough that no diff line wraps: one line of text is one line on screen.
+    context = await browser.new_context(locale="en", viewport={"width": 1400, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(str(door.client.make_url("/lessons/demo/pipes/suggest?locale=en")))
+    await page.fill("#find", passage)
+    await page.fill("#replace", replacement)
+    await page.fill("#reason", "Shorter")
+    await page.click("#preview-button")
+    await expect(page.locator(".diff-add")).to_contain_text(replacement)
+
+    expected = (await preview_diff(door, passage, replacement)).splitlines()
+    measured = await page.evaluate(DIFF_METRICS)
+    assert measured["text"].rstrip("\n").split("\n") == expected
+    assert len(measured["heights"]) == len(expected) > 4
+    # Every line one line high, and nothing between them: the block is exactly as tall.
+    assert all(abs(height - measured["lineHeight"]) < 1 for height in measured["heights"])
+    assert abs(measured["inner"] - sum(measured["heights"])) < 2
+    assert round(measured["inner"] / measured["lineHeight"]) == len(expected)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "suggest-preview-diff-en.png"
+    await page.locator("#preview").screenshot(path=str(shot))
+    print(f"screenshot: {shot}")
+    await context.close()
+
+
+async def preview_diff(door: Door, passage: str, replacement: str) -> str:
+    """Return the diff the service previews for an edit of the English fixture lesson."""
+    preview = await door.service.preview(
+        SuggestionInput(
+            "demo/pipes", "en", passage, replacement, "Shorter", SuggestionSource.WEB, Author()
+        )
+    )
+    return preview.diff
+
+
+# Each <bdi> on the page: its text, how it is laid out, and where its first and last
+# characters are drawn (in left-to-right text the first is left of the last).
+BIDI_METRICS = """() => [...document.querySelectorAll("main bdi")].map((element) => {
+    const style = getComputedStyle(element);
+    const text = document.createTreeWalker(element, NodeFilter.SHOW_TEXT).nextNode();
+    const at = (index) => {
+        const range = document.createRange();
+        range.setStart(text, index);
+        range.setEnd(text, index + 1);
+        return range.getBoundingClientRect().left;
+    };
+    return {
+        text: element.textContent,
+        direction: style.direction,
+        isolated: style.unicodeBidi === "isolate",
+        pieces: element.getClientRects().length,
+        firstLeft: text && text.length > 1 ? at(0) : null,
+        lastLeft: text && text.length > 1 ? at(text.length - 1) : null,
+    };
+})"""
+
+
+async def test_the_arabic_status_page_of_a_spanish_suggestion_keeps_each_value_whole(
+    browser: Browser, door: Door
+) -> None:
+    sent = await door.service.submit(
+        SuggestionInput(
+            "demo/pipes",
+            "es",
+            "# Cuestionarios con barras",
+            "# Cuestionarios con barras verticales",
+            "Más claro",
+            SuggestionSource.WEB,
+            Author(name="Ana"),
+        )
+    )
+    context = await browser.new_context(locale="ar", viewport={"width": 900, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(str(door.client.make_url(f"/suggestions/{sent.id}?locale=ar")))
+    assert await page.get_attribute("html", "dir") == "rtl"
+
+    shown = {item["text"]: item for item in await page.evaluate(BIDI_METRICS)}
+    title = shown['Cuestionarios con barras: "pipes"']
+    # The Spanish title is isolated and drawn left to right in one piece: its closing quote
+    # stays at its end instead of jumping to the Arabic side.
+    assert title["isolated"] and title["direction"] == "ltr" and title["pieces"] == 1
+    assert title["firstLeft"] < title["lastLeft"]
+    identity = shown["demo/pipes"]
+    assert identity["isolated"] and identity["firstLeft"] < identity["lastLeft"]
+    assert shown["الإسبانية"]["isolated"]
+    # In the heading, the Arabic words come first from the right, then the title.
+    heading = await page.evaluate(
+        """() => {
+            const h1 = document.querySelector("h1");
+            const range = document.createRange();
+            range.selectNodeContents(h1.firstChild);
+            return {
+                arabic: range.getBoundingClientRect().toJSON(),
+                title: h1.querySelector("bdi").getBoundingClientRect().toJSON(),
+            };
+        }"""
+    )
+    assert heading["title"]["right"] <= heading["arabic"]["left"] + 1
+    await screenshot(page, "suggest-status-ar-spanish-lesson.png")
+    await context.close()

@@ -185,3 +185,20 @@ async def test_the_server_takes_exactly_the_bodies_the_description_takes(
     if not taken:
         assert response.status in (400, 422)
         check(answer, "Error")
+
+
+async def test_an_unknown_lesson_answer_is_described_with_its_closest_lessons(
+    session_factory: Sessions, tmp_path: Path
+) -> None:
+    door = await open_door(session_factory, copy_content(tmp_path))
+    try:
+        refused = await door.client.post("/api/suggestions", json=api_body(lesson="demo/pipe"))
+        answer = await refused.json()
+    finally:
+        await door.client.close()
+
+    assert refused.status == 422 and answer["error"]["did_you_mean"] == ["demo/pipes"]
+    check(answer, "Error")
+    described = OPENAPI["components"]["schemas"]["Error"]["properties"]["error"]["properties"]
+    assert described["did_you_mean"]["maxItems"] == 3
+    assert "did_you_mean" in OPENAPI["info"]["description"]

@@ -126,6 +126,50 @@ async def test_bad_input_is_refused_with_the_documented_status_and_nothing_store
     assert await door.counts() == (0, 0, 0, 0)
 
 
+async def test_an_unknown_lesson_names_the_form_and_the_closest_lessons(door: Door) -> None:
+    status, typo = await post(door, api_body(lesson="demo/pipe"))
+    _, arabic = await post(door, api_body(lesson="demo/pipe"), **{"Accept-Language": "ar"})
+    _, far = await post(door, api_body(lesson="zzz/qqq"))
+
+    assert status == 422
+    assert typo["error"]["code"] == "lesson_unknown" and typo["error"]["field"] == "lesson"
+    assert typo["error"]["did_you_mean"] == ["demo/pipes"]
+    assert typo["error"]["message"] == (
+        "There is no lesson “demo/pipe”. Did you mean demo/pipes? Lessons are named program/slug."
+    )
+    assert arabic["error"]["did_you_mean"] == ["demo/pipes"]
+    assert "هل تقصد demo/pipes؟" in arabic["error"]["message"]
+    # Nothing comes close: no lesson offered, but the form, with a real lesson as example.
+    assert far["error"]["did_you_mean"] == []
+    assert far["error"]["message"] == (
+        "There is no lesson “zzz/qqq”. Name a lesson as program/slug, for example demo/pipes."
+    )
+    # Only an unknown lesson has the field.
+    _, other = await post(door, api_body(find=""))
+    assert "did_you_mean" not in other["error"]
+    assert await door.counts() == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "lesson",
+    [
+        "pipes",
+        "Quizzes with pipes",
+        "اختبارات بالفواصل",
+        "https://example.org/en/programs/demo/lessons/pipes",
+        "programs/demo/lessons/en/pipes.mdx",
+    ],
+)
+async def test_a_unique_slug_a_title_or_the_lessons_address_is_taken(
+    door: Door, lesson: str
+) -> None:
+    status, data = await post(door, api_body(lesson=lesson))
+
+    assert status == 202, data
+    shown = await door.client.get(f"{API}/{data['id']}")
+    assert (await shown.json())["lesson"] == "demo/pipes"
+
+
 async def test_a_body_that_is_not_json_is_a_400(door: Door) -> None:
     invalid = await door.client.post(
         API, data=b"{nope", headers={"Content-Type": "application/json"}

@@ -11,12 +11,19 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp import ClientResponse
+from markupsafe import escape
 
 from bot.i18n import t
 from bot.services.outbox import Outbox
 from bot.services.ports import FileContent
-from bot.services.suggestions import SuggestionService, git_blob_sha
-from bot.store.models import OutboxJob, Suggestion, SuggestionEvent, SuggestionStatus
+from bot.services.suggestions import Author, SuggestionInput, SuggestionService, git_blob_sha
+from bot.store.models import (
+    OutboxJob,
+    Suggestion,
+    SuggestionEvent,
+    SuggestionSource,
+    SuggestionStatus,
+)
 from tests.web.suggest_support import (
     FORM_URL,
     PASSAGE,
@@ -96,6 +103,26 @@ async def test_preview_shows_the_diff_and_stores_nothing(door: Door) -> None:
     assert REPLACEMENT in page
     assert 'id="send-button"' in page
     assert await door.counts() == (0, 0, 0, 0)
+
+
+async def test_the_preview_diff_holds_each_line_once_with_no_newline_between(
+    door: Door,
+) -> None:
+    csrf = await door.csrf()
+
+    page = await (await door.client.post(FORM_URL, data=form(csrf, action="preview"))).text()
+
+    block = re.search(r'<pre class="diff"[^>]*>(.*?)</pre>', page, re.S)
+    assert block is not None
+    lines = re.findall(r'<span class="diff-[a-z]+">(.*?)</span>', block.group(1), re.S)
+    preview = await door.service.preview(
+        SuggestionInput(
+            "demo/pipes", "en", PASSAGE, REPLACEMENT, "x", SuggestionSource.WEB, Author()
+        )
+    )
+    assert [html.unescape(line) for line in lines] == preview.diff.splitlines()
+    # Each span is a block (a line of its own): a newline between them would be a blank line.
+    assert "\n" not in block.group(1)
 
 
 async def test_send_stores_it_and_redirects_to_its_status_page_with_the_token(
@@ -370,7 +397,7 @@ async def test_a_reviewers_proposed_text_can_be_accepted_from_the_status_page(
         "/suggestions/1/accept", data={"csrf": csrf, "comment_id": "55"}, allow_redirects=False
     )
 
-    assert "maintainer proposed this text for line 16:" in page
+    assert "<bdi>maintainer</bdi> proposed this text for line 16:" in page
     assert "Fixtures stay small on purpose." in page
     assert 'action="/suggestions/1/accept' in page and 'value="55"' in page
     assert 'id="pr-link" href="https://github.example/lessons/content/pull/7"' in page
@@ -667,3 +694,129 @@ async def test_a_used_text_shows_as_the_passage_now_answering_the_review(
     assert field_value(page, "reason") == ""
     # The proposed text was used: it is no longer offered.
     assert 'name="comment_id"' not in page
+
+
+# --- what a person meets in Arabic: values of another direction isolated (issue 16) ---------
+
+
+async def spanish_suggestion(door: Door) -> int:
+    """Send an edit of the Spanish fixture lesson; return its id."""
+    sent = await door.service.submit(
+        SuggestionInput(
+            "demo/pipes",
+            "es",
+            "# Cuestionarios con barras",
+            "# Cuestionarios con barras verticales",
+            "Más claro",
+            SuggestionSource.WEB,
+            Author(name="Ana"),
+        )
+    )
+    async with door.sessions() as session, session.begin():
+        session.add(
+            SuggestionEvent(
+                suggestion_id=sent.id,
+                kind="changes_requested",
+                detail={"reviewer": "octo-cat 2"},
+            )
+        )
+    return sent.id
+
+
+async def test_the_arabic_status_page_isolates_the_spanish_title_id_and_names(
+    door: Door,
+) -> None:
+    suggestion_id = await spanish_suggestion(door)
+
+    page = await (await door.client.get(f"/suggestions/{suggestion_id}?locale=ar")).text()
+
+    assert '<html lang="ar" dir="rtl">' in page
+    title = escape('Cuestionarios con barras: "pipes"')
+    assert f'الاقتراح {suggestion_id}: <bdi lang="es" dir="ltr">{title}</bdi></h1>' in page
+    assert re.search(
+        r'<bdi dir="ltr"><a href="[^"]+">demo/pipes</a></bdi> \(<bdi>الإسبانية</bdi>\)', page
+    )
+    assert "طلب <bdi>octo-cat 2</bdi> تغييرات" in page  # a name inside an Arabic sentence
+    assert re.search(r'<time datetime="[^"]+" dir="ltr">', page)
+    # The tab's title cannot hold markup: no <bdi> there.
+    head_title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert head_title is not None and "<" not in html.unescape(head_title.group(1))
+
+
+async def test_arabic_sentences_on_the_form_and_its_errors_isolate_paths_and_passages(
+    door: Door,
+) -> None:
+    url = f"{FORM_URL}?locale=ar"
+    csrf = await door.csrf(url)
+    passage = "النص العربي يُكتب من اليمين إلى اليسار."
+
+    preview = await door.client.post(
+        url, data=form(csrf, locale="ar", find=passage, replace="نص.", action="preview")
+    )
+    typo = await door.client.post(
+        url, data=form(csrf, locale="ar", find="النص العربي يكتب من اليمين", action="preview")
+    )
+
+    page = await preview.text()
+    assert preview.status == 200
+    assert '<h1>اقترح تعديلًا: <bdi lang="ar" dir="rtl">' in page
+    assert "<bdi>programs/demo/lessons/ar/pipes.mdx</bdi>" in page
+    refused = await typo.text()
+    assert typo.status == 422
+    # The closest passage, quoted in the Arabic message, keeps its own order.
+    assert re.search(r"«<bdi>[^<]*النص العربي[^<]*</bdi>»", refused)
+
+
+async def test_arabic_not_found_pages_isolate_what_was_asked_for(door: Door) -> None:
+    lesson = await door.client.get("/lessons/demo/nope/suggest", params={"locale": "ar"})
+    suggestion = await door.client.get("/suggestions/999", params={"locale": "ar"})
+
+    assert lesson.status == 404 and "«<bdi>demo/nope</bdi>»" in await lesson.text()
+    assert suggestion.status == 404 and "<bdi>999</bdi>" in await suggestion.text()
+
+
+# --- the 404 of a lesson's missing language, and of a mistyped lesson (issue 16) -------------
+
+
+def links_of(page: str) -> list[tuple[str, str, str]]:
+    """Return the (href, hreflang, text) of the links a message page lists."""
+    found = re.findall(r'<li><a href="([^"]+)" hreflang="([^"]*)">(.*?)</a></li>', page)
+    return [(html.unescape(href), lang, re.sub("<[^>]+>", "", text)) for href, lang, text in found]
+
+
+@pytest.mark.parametrize(
+    ("locale", "names"),
+    [
+        ("fr", ["arabe", "anglais", "espagnol"]),
+        ("zh", ["阿拉伯语", "英语", "西班牙语"]),
+        ("de", ["Arabic", "English", "Spanish"]),  # no German page: English, named in English
+    ],
+)
+async def test_a_missing_language_lists_the_lessons_languages_by_name(
+    door: Door, locale: str, names: list[str]
+) -> None:
+    response = await door.client.get(FORM_URL, params={"locale": locale})
+
+    assert response.status == 404
+    assert links_of(await response.text()) == [
+        (f"{FORM_URL}?locale={code}", code, name)
+        for code, name in zip(("ar", "en", "es"), names, strict=True)
+    ]
+
+
+async def test_a_mistyped_lesson_address_links_to_the_closest_lessons(door: Door) -> None:
+    english = await door.client.get("/lessons/demo/pipe/suggest", params={"locale": "en"})
+    arabic = await door.client.get("/lessons/demo/pipe/suggest", params={"locale": "ar"})
+    far = await door.client.get("/lessons/demo/zzzzzz/suggest", params={"locale": "en"})
+
+    assert english.status == 404
+    page = await english.text()
+    assert "Did you mean one of these?" in page
+    assert links_of(page) == [
+        ("/lessons/demo/pipes/suggest?locale=en", "en", "Quizzes With Pipes (demo/pipes)")
+    ]
+    assert links_of(await arabic.text()) == [
+        ("/lessons/demo/pipes/suggest?locale=ar", "ar", "اختبارات بالفواصل (demo/pipes)")
+    ]
+    assert links_of(await far.text()) == []
+    assert "Check the link you followed." in await far.text()

@@ -41,6 +41,20 @@ async def test_the_link_asks_first_and_a_post_unsubscribes(
     assert (await client.post(path)).status == 200  # again: still fine
 
 
+async def test_the_address_keeps_its_order_inside_an_arabic_sentence(
+    make_client: ClientMaker, session_factory: Sessions
+) -> None:
+    client, service, _, _ = await client_for(make_client, session_factory)
+    path = path_of(service.unsubscribe_url("ana@example.org"))
+    arabic = {"Accept-Language": "ar"}
+
+    asked = await (await client.get(path, headers=arabic)).text()
+    done = await (await client.post(path, headers=arabic)).text()
+
+    assert 'dir="rtl"' in asked and "<bdi>ana@example.org</bdi>" in asked
+    assert "<bdi>ana@example.org</bdi>" in done
+
+
 async def test_one_click_unsubscribe_sends_no_more_digests(
     make_client: ClientMaker, session_factory: Sessions
 ) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import discord
 from babel import Locale, UnknownLocaleError
+from babel.lists import format_list
 from discord import app_commands
 from discord.ext import commands
 
@@ -23,6 +24,7 @@ from bot.discord.replies import (
     shorten,
 )
 from bot.discord.translator import described
+from bot.domain.lookup import LessonLookup
 from bot.i18n import normalize_locale, t
 from bot.services.lessons import LessonChoice, LessonDirectory, LessonSummary
 from bot.services.linking import LessonLinks, LinkDirectory
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 LESSON_COLOUR = discord.Colour(0x3B82F6)
 # How much of what a person typed is echoed back in the "no such lesson" message.
 ECHO_LIMIT = 100
+# How much of each close lesson's title "did you mean" shows: three fit in one message.
+TITLE_ECHO_LIMIT = 80
 # How many of a lesson's open suggestions /lesson lists.
 SUGGESTIONS_SHOWN = 5
 
@@ -67,10 +71,11 @@ class LessonsCog(commands.Cog):
         """Show a lesson as an embed, or say (to the asker only) that there is none."""
         locale = interaction.locale.value
         # The directory answers from memory, well within Discord's 3 seconds: no defer.
-        summary = self.directory.describe(lesson, locale)
+        found = self.directory.lookup(lesson)
+        summary = self.directory.describe(found.lesson.identity, locale) if found.lesson else None
         if summary is None:
-            echoed = discord.utils.escape_markdown(shorten(lesson.strip(), ECHO_LIMIT))
-            await reply(interaction, t(locale, "lesson.not_found", lesson=echoed), ephemeral=True)
+            text = unknown_lesson_text(self.directory, found, lesson, locale)
+            await reply(interaction, text, ephemeral=True)
             return
         links = None
         suggested: list[Suggested] = []
@@ -125,6 +130,25 @@ def lesson_choices(
         return []
     # A value longer than Discord allows could never come back intact: leave it out.
     return [choice_for(lesson) for lesson in found if len(lesson.identity) <= CHOICE_LIMIT]
+
+
+def unknown_lesson_text(
+    directory: LessonDirectory, found: LessonLookup, typed: str, locale: str
+) -> str:
+    """Return "there is no such lesson", with the closest ones or the program/slug form."""
+    echoed = discord.utils.escape_markdown(shorten(typed.strip(), ECHO_LIMIT))
+    if found.closest:
+        shown = []
+        for lesson in found.closest:
+            summary = directory.describe(lesson.identity, locale)
+            title = summary.title if summary else lesson.slug
+            title = discord.utils.escape_markdown(shorten(title, TITLE_ECHO_LIMIT))
+            # In code: copied as it is, and a slug's `_` or `*` is not read as formatting.
+            shown.append(f"`{lesson.identity}` ({title})")
+        lessons = format_list(shown, "or", normalize_locale(locale))
+        return t(locale, "lesson.not_found_closest", lesson=echoed, lessons=lessons)
+    example = found.example.identity if found.example else "program/slug"
+    return t(locale, "lesson.not_found", lesson=echoed, example=f"`{example}`")
 
 
 @dataclass(frozen=True, slots=True)

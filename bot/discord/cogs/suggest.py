@@ -23,7 +23,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import SuggestionSettings
-from bot.discord.cogs.lessons import ECHO_LIMIT, language_name, lesson_choices
+from bot.discord.cogs.lessons import language_name, lesson_choices, unknown_lesson_text
 from bot.discord.replies import (
     CHOICE_LIMIT,
     CHOICES_LIMIT,
@@ -184,7 +184,7 @@ def parse_suggest_id(custom_id: str) -> tuple[str, str] | None:
 class SuggestModal(discord.ui.Modal):
     """The passage to change, its replacement and why; sent to the cog on submit."""
 
-    def __init__(self, cog: SuggestCog, draft: Draft, locale: str) -> None:
+    def __init__(self, cog: SuggestCog, draft: Draft, locale: str, note: str = "") -> None:
         if draft.kind == "revise":
             title = t(locale, "discord_suggest.revise_title", id=draft.suggestion_id)
         else:
@@ -202,6 +202,9 @@ class SuggestModal(discord.ui.Modal):
         self.why: discord.ui.TextInput[SuggestModal] = _field(
             locale, "reason", draft.reason, min(limits.max_reason_chars, TEXT_INPUT_LIMIT), True
         )
+        if note:
+            # Above the fields, so nobody edits another language's text unaware.
+            self.add_item(discord.ui.TextDisplay(shorten(note, TEXT_INPUT_LIMIT)))
         for name, item in (
             ("find", self.passage),
             ("replace", self.replacement),
@@ -270,12 +273,14 @@ class SuggestButton(
         return cls(match["identity"], match["locale"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        """Open the suggestion modal for this lesson."""
+        """Open the suggestion modal for this lesson, in the clicker's language."""
         cog = _cog(interaction)
         try:
             if cog is None:
                 raise RuntimeError("the suggest cog is not loaded")
-            await cog.open_edit(interaction, self.identity, self.locale)
+            # The id's locale is the post's; everyone clicks the same button, so each edits
+            # the lesson in their own language when it has one.
+            await cog.open_edit(interaction, self.identity, None)
         except Exception as error:
             await answer_failure(interaction, "suggest", error)
 
@@ -503,10 +508,11 @@ class SuggestCog(commands.Cog, name="SuggestCog"):
     ) -> None:
         """Open the modal for a new suggestion, or say why not (ephemerally)."""
         asker = interaction.locale.value
-        summary = self.directory.describe(identity.strip(), asker)
+        found = self.directory.lookup(identity)
+        summary = self.directory.describe(found.lesson.identity, asker) if found.lesson else None
         if summary is None:
-            echoed = discord.utils.escape_markdown(shorten(identity.strip(), ECHO_LIMIT))
-            await reply(interaction, t(asker, "lesson.not_found", lesson=echoed), ephemeral=True)
+            text = unknown_lesson_text(self.directory, found, identity, asker)
+            await reply(interaction, text, ephemeral=True)
             return
         if locale is not None and locale not in summary.locales:
             error = SuggestionError(
@@ -517,7 +523,15 @@ class SuggestCog(commands.Cog, name="SuggestCog"):
             )
             await reply(interaction, error.message(asker), ephemeral=True)
             return
+        # No locale chosen: the person's language when the lesson has it, else the default
+        # one, which the modal then says in one line.
         chosen = locale or summary.locale
+        note = ""
+        language = normalize_locale(asker)
+        if locale is None and chosen.split("-")[0] != asker.split("-")[0].lower():
+            note = t(
+                asker, "discord_suggest.other_language", language=language_name(chosen, language)
+            )
         shown = self.directory.describe(summary.identity, chosen) or summary
         draft = Draft(kind="edit", identity=summary.identity, locale=chosen, title=shown.title)
         kept = self.drafts.get(interaction.user.id)
@@ -527,7 +541,7 @@ class SuggestCog(commands.Cog, name="SuggestCog"):
             draft.locale,
         ):
             draft = kept  # what was typed for this lesson a moment ago is not lost
-        await interaction.response.send_modal(SuggestModal(self, draft, asker))
+        await interaction.response.send_modal(SuggestModal(self, draft, asker, note))
 
     async def reopen(self, interaction: discord.Interaction) -> None:
         """Reopen the person's last modal with what they typed."""
