@@ -27,6 +27,7 @@ from bot.config import (
 )
 from bot.domain.catalogue import Catalogue, LessonFile, Problem, load_catalogue
 from bot.domain.checks import check_content
+from bot.domain.review_flow import STATUSES
 from bot.i18n import t
 
 if TYPE_CHECKING:
@@ -780,19 +781,8 @@ def _with_database(settings: Settings, use: Callable[[Any], Awaitable[Any]]) -> 
 
 # --- suggested edits: the CLI door to the service Discord, the web form and the API use ---
 
-# SuggestionStatus's values, spelled here so building the parser loads no database code.
-SUGGESTION_STATUSES = (
-    "queued",
-    "open",
-    "changes_requested",
-    "answered",
-    "approved",
-    "merged",
-    "closed",
-    "conflict",
-    "withdrawn",
-    "failed",
-)
+# The review flow's statuses: a pure module, so building the parser loads no database code.
+SUGGESTION_STATUSES = STATUSES
 STDIN = "-"
 
 

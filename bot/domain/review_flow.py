@@ -8,19 +8,46 @@ these edges; anything else is an event from the past and leaves the status as it
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 
-QUEUED = "queued"
-OPEN = "open"
-CHANGES_REQUESTED = "changes_requested"
-# The suggester answered a request for changes (took a proposed text or revised): the
-# reviewer's turn again.
-ANSWERED = "answered"
-APPROVED = "approved"
-MERGED = "merged"
-CLOSED = "closed"
-CONFLICT = "conflict"
-WITHDRAWN = "withdrawn"
-FAILED = "failed"
+
+class SuggestionStatus(StrEnum):
+    """Where a suggestion is in its life, from submission to a merged or closed PR."""
+
+    QUEUED = "queued"
+    OPEN = "open"
+    CHANGES_REQUESTED = "changes_requested"
+    # The suggester answered a request for changes (took a proposed text or revised): the
+    # reviewer's turn again.
+    ANSWERED = "answered"
+    APPROVED = "approved"
+    MERGED = "merged"
+    CLOSED = "closed"
+    # The edit no longer applies to the lesson's current text; nobody's change is overwritten.
+    CONFLICT = "conflict"
+    # Every suggester took it back; its PR (if any) is closed with a note.
+    WITHDRAWN = "withdrawn"
+    FAILED = "failed"
+
+
+QUEUED, OPEN, CHANGES_REQUESTED, ANSWERED, APPROVED = (
+    SuggestionStatus.QUEUED,
+    SuggestionStatus.OPEN,
+    SuggestionStatus.CHANGES_REQUESTED,
+    SuggestionStatus.ANSWERED,
+    SuggestionStatus.APPROVED,
+)
+MERGED, CLOSED, CONFLICT, WITHDRAWN, FAILED = (
+    SuggestionStatus.MERGED,
+    SuggestionStatus.CLOSED,
+    SuggestionStatus.CONFLICT,
+    SuggestionStatus.WITHDRAWN,
+    SuggestionStatus.FAILED,
+)
+# Every status, in the order of the flow: for parsers, schemas and labels.
+STATUSES: tuple[str, ...] = tuple(status.value for status in SuggestionStatus)
+# A suggestion still moving: identical new ones join it instead of opening another PR.
+PENDING = (QUEUED, OPEN, CHANGES_REQUESTED, ANSWERED, APPROVED)
 
 # Under review: a reviewer's verdict, a dismissal or a conflict may come in any order.
 _REVIEWING = (OPEN, CHANGES_REQUESTED, ANSWERED, APPROVED, CONFLICT)

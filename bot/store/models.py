@@ -26,6 +26,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.domain.review_flow import PENDING, SuggestionStatus
+
 # Stable constraint names, so migrations can find them again on every database.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -205,33 +207,8 @@ class SuggestionSource(enum.StrEnum):
     CLI = "cli"
 
 
-class SuggestionStatus(enum.StrEnum):
-    """Where a suggestion is in its life, from submission to a merged or closed PR."""
-
-    QUEUED = "queued"
-    OPEN = "open"
-    CHANGES_REQUESTED = "changes_requested"
-    # The suggester answered the requested changes (a proposed text taken, or a revision
-    # committed): waiting for the reviewer again.
-    ANSWERED = "answered"
-    APPROVED = "approved"
-    MERGED = "merged"
-    CLOSED = "closed"
-    # The edit no longer applies to the lesson's current text; nobody's change is overwritten.
-    CONFLICT = "conflict"
-    # Every suggester took it back; its PR (if any) is closed with a note.
-    WITHDRAWN = "withdrawn"
-    FAILED = "failed"
-
-
-# A suggestion still moving: identical new ones join it instead of opening another PR.
-PENDING_SUGGESTION_STATUSES = (
-    SuggestionStatus.QUEUED,
-    SuggestionStatus.OPEN,
-    SuggestionStatus.CHANGES_REQUESTED,
-    SuggestionStatus.ANSWERED,
-    SuggestionStatus.APPROVED,
-)
+# The statuses and which are still moving belong to the review flow (bot/domain).
+PENDING_SUGGESTION_STATUSES = PENDING
 
 
 class Suggestion(TimestampMixin, Base):

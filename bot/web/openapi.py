@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.config import SuggestionSettings
 from bot.domain.lookup import CLOSEST_LIMIT
+from bot.domain.review_flow import STATUSES
 from bot.web.door import MAX_EMAIL, MAX_ID, MAX_IDEMPOTENCY_KEY
 
 # The limits SuggestionService._check_fields applies to the lesson and locale it is sent.
@@ -90,18 +91,7 @@ _AUTH_ERRORS = {
     "409": _error_response("The suggestion can no longer be changed"),
     "429": _RATE_LIMITED,
 }
-_STATUSES = [
-    "queued",
-    "open",
-    "changes_requested",
-    "answered",
-    "approved",
-    "merged",
-    "closed",
-    "conflict",
-    "withdrawn",
-    "failed",
-]
+_STATUSES = list(STATUSES)
 
 
 def openapi_document(

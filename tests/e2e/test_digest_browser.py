@@ -12,7 +12,7 @@ from playwright.async_api import Browser
 
 from bot.domain.digest import QuestionRecord, SuggestionRecord, build_digest
 from bot.mail.digest import render_email
-from tests.e2e.test_web_browser import ARTIFACTS, browser, chromium  # noqa: F401 - fixtures
+from tests.e2e.conftest import ARTIFACTS
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 UNSUBSCRIBE = "https://bot.example/digest/unsubscribe?address=ana%40example.org&token=abc"
@@ -53,7 +53,7 @@ def sample_digest():
 
 
 @pytest.mark.parametrize("locale", ["en", "ar"])
-async def test_the_digest_email_renders_in_chromium(browser: Browser, locale: str) -> None:  # noqa: F811
+async def test_the_digest_email_renders_in_chromium(browser: Browser, locale: str) -> None:
     email = render_email(sample_digest(), locale, UNSUBSCRIBE)
     page = await browser.new_page(viewport={"width": 760, "height": 900})
     # Mail clients load nothing from outside: neither does this page.

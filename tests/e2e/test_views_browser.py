@@ -8,37 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 from github import Auth, Github
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from bot.sandbox.discord import DiscordSandbox
 from bot.sandbox.github import GitHubSandbox
 from tests.conftest import FIXTURES
-from tests.e2e.test_web_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.e2e.conftest import ARTIFACTS, TIMEOUT_MS
 from tests.web.suggest_support import Sessions, copy_content, open_door
 
 LESSON = "programs/demo/lessons/en/pipes.mdx"
 SUGGESTION = "Clearer:\n\n```suggestion\nFixtures are kept small on purpose.\n```\n"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Launch Debian's Chromium headless; fail (never skip) when it is not installed."""
-    if not CHROMIUM.is_file():
-        pytest.fail(f"no Chromium at {CHROMIUM}: run `make install-browser`")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def open_page(browser: Browser, url: str, locale: str = "en") -> Page:

@@ -9,12 +9,11 @@ tests/artifacts/. A missing browser fails the test: install it with `make instal
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from bot.config import GitHubSettings, Secret
 from bot.github.adapter import GitHubAdapter
@@ -22,38 +21,9 @@ from bot.sandbox.github import GitHubSandbox
 from bot.services.suggestions import Author, SuggestionInput
 from bot.services.worker import JobWorker
 from bot.store.models import SuggestionSource
-from tests.conftest import FIXTURES, TESTS
+from tests.conftest import FIXTURES
+from tests.e2e.conftest import ARTIFACTS, TIMEOUT_MS
 from tests.web.suggest_support import Door, Sessions, copy_content, open_door
-
-CHROMIUM = Path(os.environ.get("LESSONBOT_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-ARTIFACTS = TESTS / "artifacts"
-# Generous: a slow CI machine still finishes; a broken page fails long before the suite does.
-TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-def chromium() -> Path:
-    """Return Debian's Chromium; fail (never skip) when it is not installed."""
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"no Chromium at {CHROMIUM}: run `make install-browser` "
-            "(apt-get install chromium chromium-driver) or set LESSONBOT_CHROMIUM"
-        )
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    """Launch Chromium headless."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from bot.discord.replies import (
     shorten,
 )
 from bot.discord.translator import described
+from bot.domain import review_flow
 from bot.i18n import normalize_locale, t
 from bot.services.lessons import LessonDirectory
 from bot.services.ports import (
@@ -99,20 +100,7 @@ EVENT_KINDS = frozenset(
         "committed",
     }
 )
-STATUSES = frozenset(
-    {
-        "queued",
-        "open",
-        "changes_requested",
-        "answered",
-        "approved",
-        "merged",
-        "closed",
-        "conflict",
-        "withdrawn",
-        "failed",
-    }
-)
+STATUSES = frozenset(review_flow.STATUSES)
 
 
 @dataclass(frozen=True, slots=True)
