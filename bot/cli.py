@@ -30,6 +30,7 @@ from bot.domain.checks import check_content
 from bot.i18n import t
 
 if TYPE_CHECKING:
+    from bot.sandbox.running import RunningSandbox
     from bot.services.linking import SyncReport
 
 log = logging.getLogger("lessonbot")
@@ -226,10 +227,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)  # exits 2 with usage on bad arguments
     fallback_locale = os.environ.get("LESSONBOT_LOCALE", "en")
     try:
-        settings = load_settings(arguments.config)
+        sandbox = _sandbox_here(arguments, fallback_locale)
+        environ = {**os.environ, **sandbox.environ} if sandbox and sandbox.environ else None
+        settings = load_settings(arguments.config, environ)
     except ConfigError as error:
         _error(t(fallback_locale, "cli.config_error", message=str(error)))
         return EXIT_USAGE
+    except UsageError as error:
+        _error(str(error))
+        return EXIT_USAGE
+    if sandbox is not None:
+        place = {"path": str(sandbox.state_dir), "holder": sandbox.holder}
+        _error(t(settings.locale, "cli.sandbox_here", **place, env_file=str(sandbox.env_file)))
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -257,6 +266,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("%s", message, exc_info=error)
         _error(message)
         return EXIT_USAGE
+
+
+# Commands that read or write the bot's database: run beside a sandbox with no database of
+# their own, they use the sandbox's rather than make a second one nobody serves.
+DATABASE_COMMANDS = frozenset(
+    {"sync", "jobs", "prune", "suggest", "suggestions", "questions", "digest", "db"}
+)
+
+
+def _sandbox_here(arguments: argparse.Namespace, locale: str) -> RunningSandbox | None:
+    """Return the sandbox running in this folder's `.lessonbot` when this command would
+    otherwise use a database of its own making, else None; raise UsageError when one runs
+    but its settings cannot be used (yet).
+
+    A command with no database.url would create `.lessonbot/lessonbot.db` beside the
+    sandbox's and queue work there that no running bot picks up.
+    """
+    if arguments.command not in DATABASE_COMMANDS:
+        return None
+    if setting_origin("database.url", arguments.config) is not None:
+        return None  # a database of its own (a sourced sandbox.env names the sandbox's)
+    from bot.sandbox.running import running_sandbox
+
+    sandbox = running_sandbox()
+    if sandbox is None:
+        return None
+    variable = env_name("database", "url")
+    place = {"path": str(sandbox.state_dir), "holder": sandbox.holder, "env": variable}
+    if sandbox.environ is None:
+        raise UsageError(t(locale, "cli.sandbox_starting", **place))
+    if variable not in sandbox.environ:
+        env_file = str(sandbox.env_file)
+        raise UsageError(t(locale, "cli.sandbox_here_no_database", **place, env_file=env_file))
+    return sandbox
 
 
 def _not_about_voice(record: logging.LogRecord) -> bool:

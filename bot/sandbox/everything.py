@@ -33,6 +33,7 @@ from bot.sandbox.discord import DiscordSandbox
 from bot.sandbox.github import GitHubSandbox
 from bot.sandbox.mail import MESSAGES_PATH, MailSandbox
 from bot.sandbox.persist import read_json, write_json
+from bot.sandbox.running import ENV_FILE, LOCK_FILE, written_by_line
 from bot.services.linking import forum_name
 from bot.store.engine import make_sync_engine, masked_url
 from bot.store.migrate import upgrade
@@ -71,11 +72,11 @@ SANDBOX_BOT_TOKEN = "sandbox-bot-token"  # noqa: S105
 WORLD_DIR = "sandbox"
 DATABASE = "sandbox.db"
 DATABASE_WORLD = "sandbox-world"
-ENV_FILE = "sandbox.env"
 DESCRIPTION = "sandbox.json"
-# Held by the running sandbox: a second one on the same folder stops with a clear error.
-LOCK_FILE = "sandbox.lock"
 CLONE_DIR = "content"
+# How long a start waits for its state folder's lock: other commands take it for an
+# instant to see whether a sandbox runs there.
+LOCK_WAIT_SECONDS = 2.0
 # In a database named by `database.url`, the app_secrets row naming the world it holds.
 WORLD_MARK = "sandbox-world"
 # Tables a bot fills only by talking to Discord, GitHub or people: rows in them, in a
@@ -563,6 +564,9 @@ def sandbox_env(settings: Settings, state_dir: Path) -> str:
         "# lessonbot sandbox: `set -a; . ./sandbox.env; set +a` points every lessonbot",
         "# command at the running sandbox. These tokens open nothing but the local",
         "# sandboxes; they are not secrets. Rewritten at each start of `lessonbot sandbox`.",
+        # Commands run beside a running sandbox read this file without being told to;
+        # this line tells them it is the running one's, not an earlier run's.
+        written_by_line(),
     ]
     if hidden:
         lines.append(
@@ -670,11 +674,18 @@ def holding_state_dir(state_dir: Path) -> Iterator[None]:
     path = state_dir / LOCK_FILE
     handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            raise StateDirBusyError(state_dir, handle.read().strip()) from None
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # Another sandbox, or a command looking for one here (running.py), which
+                # lets go at once: only a lock still held after the wait is a sandbox's.
+                if time.monotonic() > deadline:
+                    handle.seek(0)
+                    raise StateDirBusyError(state_dir, handle.read().strip()) from None
+                time.sleep(0.05)
         handle.seek(0)
         handle.truncate()
         handle.write(f"process {os.getpid()}\n")
