@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start a new world: wipe both sandboxes' state and the sandbox database",
     )
+    sandbox.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log every step (webhooks, jobs, schedules) at log_level, not only warnings "
+        "and errors",
+    )
     sandbox.set_defaults(handler=_sandbox_everything)
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="COMMAND")
     discord_sandbox = sandbox_commands.add_parser(
@@ -230,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sandbox = _sandbox_here(arguments, fallback_locale)
         environ = {**os.environ, **sandbox.environ} if sandbox and sandbox.environ else None
         settings = load_settings(arguments.config, environ)
+        quiet = _quiet_logs(arguments, environ)
     except ConfigError as error:
         _error(t(fallback_locale, "cli.config_error", message=str(error)))
         return EXIT_USAGE
@@ -240,8 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         place = {"path": str(sandbox.state_dir), "holder": sandbox.holder}
         _error(t(settings.locale, "cli.sandbox_here", **place, env_file=str(sandbox.env_file)))
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.WARNING if quiet else settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if quiet:
+        # The command's own lines (a stop asked for by SIGTERM) still show.
+        log.setLevel(logging.INFO)
     if settings.log_level != "DEBUG":
         # Alembic narrates every plugin and step at INFO; the command prints the outcome.
         logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -300,6 +312,15 @@ def _sandbox_here(arguments: argparse.Namespace, locale: str) -> RunningSandbox 
         env_file = str(sandbox.env_file)
         raise UsageError(t(locale, "cli.sandbox_here_no_database", **place, env_file=env_file))
     return sandbox
+
+
+def _quiet_logs(arguments: argparse.Namespace, environ: dict[str, str] | None) -> bool:
+    """Tell whether only warnings and errors are logged: `lessonbot sandbox` prints where
+    everything is and a guide, which routine lines (each webhook, each job) would bury,
+    unless asked for with --verbose or a log_level setting."""
+    if _sandbox_state_dir(arguments) is None or arguments.verbose:
+        return False
+    return setting_origin("log_level", arguments.config, environ) is None
 
 
 def _not_about_voice(record: logging.LogRecord) -> bool:

@@ -33,7 +33,13 @@ from bot.sandbox.discord import DiscordSandbox
 from bot.sandbox.github import GitHubSandbox
 from bot.sandbox.mail import MESSAGES_PATH, MailSandbox
 from bot.sandbox.persist import read_json, write_json
-from bot.sandbox.running import ENV_FILE, LOCK_FILE, written_by_line
+from bot.sandbox.running import (
+    DEFAULT_STATE_DIR,
+    ENV_FILE,
+    LOCK_FILE,
+    lessonbot_command,
+    written_by_line,
+)
 from bot.services.linking import forum_name
 from bot.store.engine import make_sync_engine, masked_url
 from bot.store.migrate import upgrade
@@ -42,6 +48,7 @@ from bot.store.models import (
     Base,
     BridgedComment,
     DigestRun,
+    Lesson,
     LessonLink,
     OutboxJob,
     ProgramForum,
@@ -77,6 +84,8 @@ CLONE_DIR = "content"
 # How long a start waits for its state folder's lock: other commands take it for an
 # instant to see whether a sandbox runs there.
 LOCK_WAIT_SECONDS = 2.0
+# The longest the start waits for the webhooks linking caused before printing the guide.
+SETTLE_SECONDS = 30.0
 # In a database named by `database.url`, the app_secrets row naming the world it holds.
 WORLD_MARK = "sandbox-world"
 # Tables a bot fills only by talking to Discord, GitHub or people: rows in them, in a
@@ -583,9 +592,12 @@ def _reveal(secret: Secret | None) -> str | None:
     return None if secret is None else secret.reveal()
 
 
-def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
-    """Return a short guide: act as a learner on Discord, as a maintainer on GitHub, and
-    point other lessonbot commands at the sandbox."""
+def sandbox_guide(
+    environment: SandboxEnvironment, state_dir: Path, *, thread_id: int | None = None
+) -> str:
+    """Return a short guide: act as a learner on Discord, as a maintainer on GitHub, run
+    lessonbot commands against the sandbox and read the digest emails; `thread_id` is the
+    first lesson's post, to ask a question in."""
     discord, github = environment.description["discord"], environment.description["github"]
     admin = f"{discord['url']}/_sandbox"
     guild_id, general = discord["guild_id"], discord["channels"]["general"]
@@ -600,7 +612,9 @@ def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
             "options": [{"name": "lesson", "type": 3, "value": lesson}],
         }
     )
-    env_file = state_dir / ENV_FILE
+    asked = json.dumps({"author_id": "1001", "content": QUESTION}, ensure_ascii=False)
+    thread = str(thread_id) if thread_id is not None else "<thread_id>"
+    lessonbot = lessonbot_command()
     return "\n".join(
         [
             "Act as a learner on Discord (ana, es-ES; also li 1002, maya 1003, sam 1004): "
@@ -608,8 +622,9 @@ def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
             f"  curl -s -X POST {admin}/interactions/commands -H 'Content-Type: "
             f"application/json' -d {shlex.quote(run)}",
             f"  curl -s '{admin}/interactions/<interaction_id>/responses?timeout=10'",
-            "  (post in a lesson's thread: POST "
-            f'{admin}/channels/<thread_id>/messages {{"author_id": "1001", "content": "..."}})',
+            f"Ask a question in {lesson}'s post as ana (the bot records it for the digest):",
+            f"  curl -s -X POST {admin}/channels/{thread}/messages -H 'Content-Type: "
+            f"application/json' -d {shlex.quote(asked)}",
             "Suggest an edit as a learner: on Discord run /suggest edit "
             f"lesson:{lesson} (or press a lesson post's Suggest an edit button), or open "
             "the web form:",
@@ -620,22 +635,62 @@ def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
             "  curl -s -H 'Authorization: token maintainer' "
             f"'{github['url']}/repos/{github['repository']}/issues?labels=lesson-discussion'",
             f"  git clone {github['clone_url']}",
-            *_mail_guide(environment.description.get("mail")),
-            "Point any lessonbot command at this sandbox:",
-            f"  set -a; . {shlex.quote(str(env_file))}; set +a; lessonbot sync --dry-run",
-            "A restart resumes this world; `lessonbot sandbox --fresh` starts a new one.",
+            *_commands_guide(environment, state_dir, lessonbot),
+            *_mail_guide(environment, lessonbot),
+            f"A restart resumes this world; `{_sandbox_command(environment, state_dir)} "
+            f"--fresh` starts a new one. Logs show warnings and errors; add -v for every step.",
         ]
     )
 
 
-def _mail_guide(mail: dict[str, Any] | None) -> list[str]:
-    """Return the guide's lines on reading the mail the bot sends (digest emails)."""
+def _sandbox_command(environment: SandboxEnvironment, state_dir: Path) -> str:
+    """Return the `lessonbot sandbox` command that runs this world again."""
+    words = ["sandbox", "--content", str(environment.app.settings.content.dir)]
+    if state_dir.absolute() != DEFAULT_STATE_DIR.absolute():
+        words += ["--state-dir", str(state_dir)]
+    return f"{lessonbot_command()} {shlex.join(words)}"
+
+
+# What ana asks in the guide's example: a question in her language, as the bot tells them.
+QUESTION = "¿Qué diferencia hay entre un dato y una información?"
+
+
+def _commands_guide(environment: SandboxEnvironment, state_dir: Path, lessonbot: str) -> list[str]:
+    """Return the guide's lines on running lessonbot commands against this sandbox."""
+    source = f"set -a; . {shlex.quote(str((state_dir / ENV_FILE).absolute()))}; set +a"
+    if state_dir.absolute() == DEFAULT_STATE_DIR.absolute():
+        # Commands run here find the lock and sandbox.env themselves (bot/sandbox/running.py).
+        where = (
+            f"lessonbot commands run in {Path.cwd()} use this sandbox; elsewhere run "
+            f"`{source}` first"
+        )
+    else:
+        where = f"run `{source}` first"
+    lines = [
+        f"See what the bot recorded and the writes it has still to do ({where}):",
+        f"  {lessonbot} questions list",
+        f"  {lessonbot} suggestions list",
+        f"  {lessonbot} jobs list",
+    ]
+    database = environment.app.settings.database.url
+    if masked_url(database) != database:
+        variable = env_name("database", "url")
+        lines.append(
+            f"  (set {variable} as for the sandbox too: sandbox.env leaves its password out)"
+        )
+    return lines
+
+
+def _mail_guide(environment: SandboxEnvironment, lessonbot: str) -> list[str]:
+    """Return the guide's lines on sending the digest and reading the emails it sends."""
+    mail = environment.description.get("mail")
     if not mail:
         return []
     return [
-        "Read the mail the bot sends (digest emails; `lessonbot digest --now` queues one), "
-        "caught by the SMTP catcher:",
-        f"  curl -s '{mail['messages_url']}'   (DELETE clears it)",
+        "Send the digest of open questions now: the bot posts it in #digests and emails "
+        "each maintainer, and the SMTP catcher keeps the mail (DELETE clears it):",
+        f"  {lessonbot} digest --now",
+        f"  curl -s '{mail['messages_url']}'",
     ]
 
 
@@ -736,14 +791,21 @@ async def _run_sandbox(
         deleted = await asyncio.to_thread(wipe_world, state_dir)
         if deleted:
             print(f"Fresh start: removed the sandbox world in {state_dir}", flush=True)
-    async with sandbox_environment(
-        settings,
-        content_dir=content_dir,
-        state_dir=state_dir,
-        link_at_start=True,
-        database_url=database_url,
-        reset_world=previous_world,
-    ) as environment:
+    async with (
+        sandbox_environment(
+            settings,
+            content_dir=content_dir,
+            state_dir=state_dir,
+            link_at_start=True,
+            database_url=database_url,
+            reset_world=previous_world,
+        ) as environment,
+        background_work(environment.app),
+    ):
+        # As `lessonbot run` does: suggestions become PRs, digests go out on schedule. The
+        # lines below are printed once all has started, so that the guide is the last
+        # thing on the screen rather than buried under the start's own output.
+        await _settled(environment)
         discord, github = environment.description["discord"], environment.description["github"]
         resumed = "resumed" if environment.description["restored"] else "new"
         print(f"Sandbox world:    {resumed} ({state_dir / WORLD_DIR})", flush=True)
@@ -771,8 +833,26 @@ async def _run_sandbox(
         print(f"Details:          {state_dir / DESCRIPTION}, {state_dir / ENV_FILE}", flush=True)
         if environment.linked:
             print(environment.linked, flush=True)
-        print(sandbox_guide(environment, state_dir), flush=True)
+        thread_id = await _first_thread(environment)
+        print(sandbox_guide(environment, state_dir, thread_id=thread_id), flush=True)
         print("The bot is connected. Press Ctrl+C to stop.", flush=True)
-        # As `lessonbot run` does: suggestions become PRs, digests go out on schedule.
-        async with background_work(environment.app):
-            await environment.bot_task
+        await environment.bot_task
+
+
+async def _settled(environment: SandboxEnvironment) -> None:
+    """Wait until the GitHub sandbox delivered the webhooks the start caused (linking
+    opens issues), so their handling is over before the guide is printed."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SETTLE_SECONDS):
+            await environment.github.wait_for_webhooks()
+
+
+async def _first_thread(environment: SandboxEnvironment) -> int | None:
+    """Return the Discord post of the lesson the guide shows, when it is linked."""
+    program, _, slug = _first_lesson(environment).partition("/")
+    async with environment.app.sessions() as session:
+        return await session.scalar(
+            select(LessonLink.discord_thread_id)
+            .join(Lesson, Lesson.id == LessonLink.lesson_id)
+            .where(Lesson.program == program, Lesson.slug == slug)
+        )
