@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
 from bot.app import RunningApp, background_work, started_app
-from bot.config import Secret, Settings, env_name
+from bot.config import MaintainerSettings, Secret, Settings, env_name
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
 from bot.sandbox.discord import DiscordSandbox
@@ -84,6 +84,11 @@ CLONE_DIR = "content"
 # How long a start waits for its state folder's lock: other commands take it for an
 # instant to see whether a sandbox runs there.
 LOCK_WAIT_SECONDS = 2.0
+# Who gets the digest email when the settings name nobody: a reader of the default locale
+# and, when it is served, one of Arabic, whose email is laid out right to left. Each gets
+# the whole digest in their language.
+MAINTAINER_LOCALES = ("ar",)
+MAINTAINER_ADDRESS = "maintainer-{locale}@sandbox.test"
 # The longest the start waits for the webhooks linking caused before printing the guide.
 SETTLE_SECONDS = 30.0
 # In a database named by `database.url`, the app_secrets row naming the world it holds.
@@ -282,7 +287,7 @@ def sandbox_settings(
 ) -> Settings:
     """Return the settings that point the real bot at the sandboxes (and at a SQLite
     database in `state_dir` unless `database_url` is given; its mail at the SMTP catcher
-    `mail` when given)."""
+    `mail` when given, for the maintainers the settings name or else the sandbox's own)."""
     replace = dataclasses.replace
     database_url = database_url or sandbox_database_url(state_dir)
     if mail is not None:
@@ -296,6 +301,7 @@ def sandbox_settings(
                 starttls=False,
                 smtp_username="",
                 smtp_password=None,
+                maintainers=sandbox_maintainers(settings),
             ),
         )
     return replace(
@@ -333,6 +339,40 @@ def sandbox_settings(
             port=web_port,
             public_url=f"http://127.0.0.1:{web_port}",
         ),
+    )
+
+
+def sandbox_maintainers(settings: Settings) -> tuple[MaintainerSettings, ...]:
+    """Return who gets the digest email: the maintainers the settings name, else one
+    reader of the default locale and one of each of MAINTAINER_LOCALES that is served.
+
+    Without any, a digest would be said to go out and no email would reach the catcher.
+    """
+    if settings.mail.maintainers:
+        return settings.mail.maintainers
+    content = settings.content
+    served = [locale for locale in MAINTAINER_LOCALES if locale in content.locales]
+    return tuple(
+        MaintainerSettings(address=MAINTAINER_ADDRESS.format(locale=locale), locale=locale)
+        for locale in dict.fromkeys([content.default_locale, *served])
+    )
+
+
+def _maintainers_json(maintainers: tuple[MaintainerSettings, ...]) -> str | None:
+    """Return maintainers as the JSON array LESSONBOT_MAIL_MAINTAINERS reads (None: none)."""
+    if not maintainers:
+        return None
+    default = MaintainerSettings()
+    return json.dumps(
+        [
+            {
+                name: list(value) if isinstance(value, tuple) else value
+                for name, value in dataclasses.asdict(maintainer).items()
+                if name == "address" or value != getattr(default, name)
+            }
+            for maintainer in maintainers
+        ],
+        ensure_ascii=False,
     )
 
 
@@ -568,6 +608,8 @@ def sandbox_env(settings: Settings, state_dir: Path) -> str:
         ("mail", "smtp_port", settings.mail.smtp_port),
         ("mail", "starttls", str(settings.mail.starttls).lower()),
         ("mail", "smtp_username", settings.mail.smtp_username),
+        # The digest is rendered where it is queued: `digest --now` needs the maintainers.
+        ("mail", "maintainers", _maintainers_json(settings.mail.maintainers)),
     ]
     lines = [
         "# lessonbot sandbox: `set -a; . ./sandbox.env; set +a` points every lessonbot",
@@ -686,9 +728,15 @@ def _mail_guide(environment: SandboxEnvironment, lessonbot: str) -> list[str]:
     mail = environment.description.get("mail")
     if not mail:
         return []
+    maintainers = environment.app.settings.mail.maintainers
+    readers = ", ".join(
+        f"{maintainer.address} ({maintainer.locale or environment.app.settings.locale})"
+        for maintainer in maintainers
+    )
     return [
         "Send the digest of open questions now: the bot posts it in #digests and emails "
-        "each maintainer, and the SMTP catcher keeps the mail (DELETE clears it):",
+        f"each maintainer ({readers or 'none configured'}), and the SMTP catcher keeps the "
+        "mail (add ?to=ADDRESS for one maintainer's; DELETE clears it):",
         f"  {lessonbot} digest --now",
         f"  curl -s '{mail['messages_url']}'",
     ]

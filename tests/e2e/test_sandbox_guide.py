@@ -1,5 +1,5 @@
 """`lessonbot sandbox`'s guide: printed last, above no routine log lines; each command in it
-works as printed; and its links serve."""
+works as printed; its links serve; and the digest it sends reaches the maintainers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import re
 import shlex
 import subprocess
+import time
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.config import Settings
-from bot.sandbox.everything import SandboxEnvironment, sandbox_environment, sandbox_guide
+from bot.config import ContentSettings, MailSettings, MaintainerSettings, Settings
+from bot.i18n import t
+from bot.sandbox.everything import (
+    SandboxEnvironment,
+    sandbox_environment,
+    sandbox_guide,
+    sandbox_maintainers,
+)
 from tests.conftest import PROJECT
 from tests.discord.test_suggest_live import MODAL, STRING, SUBCOMMAND, modal_fields
 from tests.e2e.sandbox_process import (
@@ -160,3 +168,49 @@ def test_every_command_the_guide_prints_runs_as_printed(sandbox: Any, tmp_path: 
     assert isinstance(json.loads(done.stdout), list)
     assert list(elsewhere.iterdir()) == []
     running.stop()
+
+
+def test_the_digest_reaches_each_sandbox_maintainer_in_their_language(sandbox: Any) -> None:
+    running = sandbox()
+    shown = guide(running.until_ready())
+    commands = _commands(shown)
+    [ask] = [line for line in commands if "/messages -H" in line]
+    [digest] = [line for line in commands if line.endswith(" digest --now")]
+    [read] = [line for line in commands if line.endswith("/_sandbox/messages'")]
+    assert "maintainer-en@sandbox.test (en), maintainer-ar@sandbox.test (ar)" in "\n".join(shown)
+
+    assert run_as_printed(ask, running.project).returncode == 0
+    questions = [LESSONBOT, "questions", "list", "--json"]
+    deadline = time.monotonic() + COMMAND_TIMEOUT
+    while not json.loads(run_as_printed(shlex.join(map(str, questions)), running.project).stdout):
+        assert time.monotonic() < deadline, "the question was not recorded"
+        time.sleep(0.5)
+    done = run_as_printed(digest, running.project)
+    assert done.returncode == 0, done.stderr
+    assert "3 deliveries queued" in done.stderr  # #digests and two maintainers
+
+    url = shlex.split(read)[-1]
+    with urllib.request.urlopen(f"{url}?count=2&timeout=60", timeout=90) as answer:  # noqa: S310 - the local catcher
+        caught = json.loads(answer.read())
+    by_reader = {mail["to"][0]: mail["subject"] for mail in caught}
+    subjects = {
+        f"maintainer-{locale}@sandbox.test": t(
+            locale,
+            "digest.subject",
+            questions=t(locale, "digest.open_count", count=1),
+            edits=t(locale, "digest.waiting_count", count=0),
+        )
+        for locale in ("en", "ar")
+    }
+    assert by_reader == subjects
+    running.stop()
+
+
+def test_the_sandbox_names_maintainers_only_where_the_settings_name_none() -> None:
+    named = [(m.address, m.locale) for m in sandbox_maintainers(Settings())]
+    assert named == [("maintainer-en@sandbox.test", "en"), ("maintainer-ar@sandbox.test", "ar")]
+    # Arabic only when it is served; the default locale's reader always.
+    french = Settings(content=ContentSettings(default_locale="fr", locales=("fr", "en")))
+    assert [m.address for m in sandbox_maintainers(french)] == ["maintainer-fr@sandbox.test"]
+    own = Settings(mail=MailSettings(maintainers=(MaintainerSettings(address="me@x.org"),)))
+    assert sandbox_maintainers(own) == own.mail.maintainers
