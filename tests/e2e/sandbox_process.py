@@ -94,11 +94,40 @@ class SandboxProcess:
         """Return what sandbox.json says."""
         return json.loads((self.state_dir / "sandbox.json").read_text())
 
+    def until_idle(self) -> None:
+        """Wait until the bot has no job pending or running (what a test queued is done)."""
+        command = [str(LESSONBOT), "jobs", "list", "--json"]
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while time.monotonic() < deadline:
+            done = subprocess.run(
+                command,
+                cwd=self.project,
+                env=clean_environment(),
+                capture_output=True,
+                text=True,
+                timeout=COMMAND_TIMEOUT,
+                check=True,
+            )
+            if all(job["status"] == "failed" for job in json.loads(done.stdout)):
+                return
+            time.sleep(0.5)
+        pytest.fail("the bot's jobs did not finish")
+
     def stop(self) -> None:
-        """Stop it as Ctrl+C's twin, SIGTERM, does; assert it stopped cleanly."""
+        """Stop it as Ctrl+C's twin, SIGTERM, does, once its work is done; assert it
+        stopped cleanly.
+
+        A stop in the middle of a job's write is the job path's own concern: here the
+        bot is idle, as a person stopping it after trying the guide finds it.
+        """
+        self.until_idle()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout=60)
+        try:
+            status = self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.printed_within(1)
+            pytest.fail("still running a minute after SIGTERM:\n" + "\n".join(self.lines))
         rest = self.printed_within(5)
         assert status == 0, "\n".join(self.lines)
         assert not any("Traceback" in line for line in rest), "\n".join(rest)
