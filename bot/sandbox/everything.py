@@ -702,9 +702,9 @@ def _commands_guide(environment: SandboxEnvironment, state_dir: Path, lessonbot:
     source = f"set -a; . {shlex.quote(str((state_dir / ENV_FILE).absolute()))}; set +a"
     if state_dir.absolute() == DEFAULT_STATE_DIR.absolute():
         # Commands run here find the lock and sandbox.env themselves (bot/sandbox/running.py).
+        anywhere = f"{source}; {lessonbot_command(relative=False)} jobs list"
         where = (
-            f"lessonbot commands run in {Path.cwd()} use this sandbox; elsewhere run "
-            f"`{source}` first"
+            f"lessonbot commands run in {Path.cwd()} use this sandbox; from anywhere: `{anywhere}`"
         )
     else:
         where = f"run `{source}` first"

@@ -93,24 +93,26 @@ def _read_env_file(path: Path) -> tuple[str | None, dict[str, str] | None]:
     return writer, values
 
 
-def lessonbot_command() -> str:
+def lessonbot_command(*, relative: bool = True) -> str:
     """Return how to run `lessonbot` as this process was run, quoted for `sh`: the
     `lessonbot` script it was started as, else this interpreter with `-m bot`.
 
-    Neither needs the virtualenv on PATH (make runs `.venv/bin/lessonbot` without it); a
-    path inside the current folder is shown relative to it, as it reads shorter.
+    Neither needs the virtualenv on PATH (make runs `.venv/bin/lessonbot` without it); with
+    `relative`, a path inside the current folder is shown relative to it, as it reads
+    shorter, and works from there.
     """
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if script is not None and script.name == "lessonbot" and os.access(script, os.X_OK):
-        return shlex.join([_shown(script)])
-    return shlex.join([_shown(Path(sys.executable)), "-m", "bot"])
+        return shlex.join([_shown(script, relative)])
+    return shlex.join([_shown(Path(sys.executable), relative), "-m", "bot"])
 
 
-def _shown(path: Path) -> str:
-    """Return a path relative to the current folder when inside it, else absolute."""
+def _shown(path: Path, relative: bool) -> str:
+    """Return a path relative to the current folder when inside it (and `relative`), else
+    absolute."""
     # abspath, not resolve: a virtualenv's python is a symlink out of the virtualenv.
     absolute, here = Path(os.path.abspath(path)), Path.cwd()
-    if not absolute.is_relative_to(here):
+    if not relative or not absolute.is_relative_to(here):
         return str(absolute)
     relative = absolute.relative_to(here)
     # `sh` looks a bare name up on PATH: a file right here needs its `./`.

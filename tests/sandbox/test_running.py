@@ -28,6 +28,8 @@ def test_the_command_is_the_script_this_process_runs_as(
     # make runs `.venv/bin/lessonbot`: shown as it is, relative to the project folder.
     monkeypatch.setattr(sys, "argv", [".venv/bin/lessonbot", "sandbox"])
     assert lessonbot_command() == ".venv/bin/lessonbot"
+    # For a line that must work from any folder, it is absolute (and quoted for sh).
+    assert lessonbot_command(relative=False) == f"'{script}'"
     # Run from elsewhere: the absolute path, quoted for sh.
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
