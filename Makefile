@@ -7,16 +7,17 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test test-fresh lint format check bench clean install-browser
 
-# The virtualenv is rebuilt when pyproject.toml changes.
+# The virtualenv is rebuilt when pyproject.toml changes. No browser here: `make run` needs
+# none, and only the test targets install one.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(MAKE) --no-print-directory install-browser
 	touch $@
 
 # The browser tests drive Debian's Chromium (never a browser download): install it when
-# missing, as root or with sudo; otherwise say what to run and fail.
+# missing, as root or with sudo; otherwise say what to run and fail. Only `test` and
+# `test-fresh` need it.
 install-browser:
 	@if [ ! -x "$(CHROMIUM)" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; \

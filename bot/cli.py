@@ -31,6 +31,7 @@ from bot.domain.review_flow import STATUSES
 from bot.i18n import t
 
 if TYPE_CHECKING:
+    from bot.sandbox.running import RunningSandbox
     from bot.services.linking import SyncReport
 
 log = logging.getLogger("lessonbot")
@@ -101,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh",
         action="store_true",
         help="start a new world: wipe both sandboxes' state and the sandbox database",
+    )
+    sandbox.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log every step (webhooks, jobs, schedules) at log_level, not only warnings "
+        "and errors",
     )
     sandbox.set_defaults(handler=_sandbox_everything)
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="COMMAND")
@@ -227,13 +235,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)  # exits 2 with usage on bad arguments
     fallback_locale = os.environ.get("LESSONBOT_LOCALE", "en")
     try:
-        settings = load_settings(arguments.config)
+        sandbox = _sandbox_here(arguments, fallback_locale)
+        environ = {**os.environ, **sandbox.environ} if sandbox and sandbox.environ else None
+        settings = load_settings(arguments.config, environ)
+        quiet = _quiet_logs(arguments, environ)
     except ConfigError as error:
         _error(t(fallback_locale, "cli.config_error", message=str(error)))
         return EXIT_USAGE
+    except UsageError as error:
+        _error(str(error))
+        return EXIT_USAGE
+    if sandbox is not None:
+        place = {"path": str(sandbox.state_dir), "holder": sandbox.holder}
+        _error(t(settings.locale, "cli.sandbox_here", **place, env_file=str(sandbox.env_file)))
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.WARNING if quiet else settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if quiet:
+        # The command's own lines (a stop asked for by SIGTERM) still show.
+        log.setLevel(logging.INFO)
     if settings.log_level != "DEBUG":
         # Alembic narrates every plugin and step at INFO; the command prints the outcome.
         logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -258,6 +279,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("%s", message, exc_info=error)
         _error(message)
         return EXIT_USAGE
+
+
+# Commands that read or write the bot's database: run beside a sandbox with no database of
+# their own, they use the sandbox's rather than make a second one nobody serves.
+DATABASE_COMMANDS = frozenset(
+    {"sync", "jobs", "prune", "suggest", "suggestions", "questions", "digest", "db"}
+)
+
+
+def _sandbox_here(arguments: argparse.Namespace, locale: str) -> RunningSandbox | None:
+    """Return the sandbox running in this folder's `.lessonbot` when this command would
+    otherwise use a database of its own making, else None; raise UsageError when one runs
+    but its settings cannot be used (yet).
+
+    A command with no database.url would create `.lessonbot/lessonbot.db` beside the
+    sandbox's and queue work there that no running bot picks up.
+    """
+    if arguments.command not in DATABASE_COMMANDS:
+        return None
+    if setting_origin("database.url", arguments.config) is not None:
+        return None  # a database of its own (a sourced sandbox.env names the sandbox's)
+    from bot.sandbox.running import running_sandbox
+
+    sandbox = running_sandbox()
+    if sandbox is None:
+        return None
+    variable = env_name("database", "url")
+    place = {"path": str(sandbox.state_dir), "holder": sandbox.holder, "env": variable}
+    if sandbox.environ is None:
+        raise UsageError(t(locale, "cli.sandbox_starting", **place))
+    if variable not in sandbox.environ:
+        env_file = str(sandbox.env_file)
+        raise UsageError(t(locale, "cli.sandbox_here_no_database", **place, env_file=env_file))
+    return sandbox
+
+
+def _quiet_logs(arguments: argparse.Namespace, environ: dict[str, str] | None) -> bool:
+    """Tell whether only warnings and errors are logged: `lessonbot sandbox` prints where
+    everything is and a guide, which routine lines (each webhook, each job) would bury,
+    unless asked for with --verbose or a log_level setting."""
+    if _sandbox_state_dir(arguments) is None or arguments.verbose:
+        return False
+    return setting_origin("log_level", arguments.config, environ) is None
 
 
 def _not_about_voice(record: logging.LogRecord) -> bool:

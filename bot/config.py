@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import logging
 import os
 import re
@@ -460,8 +461,18 @@ def _convert(value: Any, hint: Any, dotted: str, variable: str, from_env: bool) 
 
 def _maintainers(value: Any, where: str, from_env: bool) -> tuple[MaintainerSettings, ...]:
     """Read `[[mail.maintainers]]`: tables, or plain addresses as before (the environment
-    gives a comma-separated list of addresses)."""
-    items = [item.strip() for item in value.split(",") if item.strip()] if from_env else value
+    gives a comma-separated list of addresses, or a JSON array of either)."""
+    if from_env and value.lstrip().startswith("["):
+        # A maintainer's locale, programs and frequency fit in no comma list: the
+        # environment (sandbox.env) says them as JSON, tables as in the file.
+        try:
+            items = json.loads(value)
+        except ValueError as error:
+            raise ConfigError(f"{where} is not a valid JSON array: {error}") from None
+    elif from_env:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+    else:
+        items = value
     if not isinstance(items, list):
         raise ConfigError(f"{where} must be a list of addresses or [[mail.maintainers]] tables")
     entries = []

@@ -149,6 +149,21 @@ def test_maintainers_are_tables_or_plain_addresses(tmp_path: Path) -> None:
     assert [m.address for m in env.mail.maintainers] == ["a@b.org", "c@d.org"]
 
 
+def test_the_environment_names_maintainers_with_their_locale_as_json(tmp_path: Path) -> None:
+    tables = '[{"address": "a@b.org", "locale": "ar", "programs": ["python"]}, "c@d.org"]'
+    env = load_settings(_write(tmp_path, ""), {"LESSONBOT_MAIL_MAINTAINERS": tables})
+    first, second = env.mail.maintainers
+    assert (first.address, first.locale, first.programs) == ("a@b.org", "ar", ("python",))
+    assert (second.address, second.locale) == ("c@d.org", "")
+    for wrong, said in (
+        ("[{", "is not a valid JSON array"),
+        ('[{"address": "a@b.org", "langue": "ar"}]', "unknown setting"),
+        ('[{"address": "a@b.org", "locale": "A R"}]', "malformed locale"),
+    ):
+        with pytest.raises(ConfigError, match=said):
+            load_settings(_write(tmp_path, ""), {"LESSONBOT_MAIL_MAINTAINERS": wrong})
+
+
 def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"did you mean web\.port\?"):
         load_settings(_write(tmp_path, "[web]\nprot = 80\n"), {})

@@ -26,13 +26,20 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
 from bot.app import RunningApp, background_work, started_app
-from bot.config import DISCORD_WEB_URL, Secret, Settings, env_name
+from bot.config import DISCORD_WEB_URL, MaintainerSettings, Secret, Settings, env_name
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
 from bot.sandbox.discord import DiscordSandbox
 from bot.sandbox.github import GitHubSandbox
 from bot.sandbox.mail import MESSAGES_PATH, MailSandbox
 from bot.sandbox.persist import read_json, write_json
+from bot.sandbox.running import (
+    DEFAULT_STATE_DIR,
+    ENV_FILE,
+    LOCK_FILE,
+    lessonbot_command,
+    written_by_line,
+)
 from bot.services.linking import forum_name
 from bot.store.engine import make_sync_engine, masked_url
 from bot.store.migrate import upgrade
@@ -41,6 +48,7 @@ from bot.store.models import (
     Base,
     BridgedComment,
     DigestRun,
+    Lesson,
     LessonLink,
     OutboxJob,
     ProgramForum,
@@ -71,11 +79,18 @@ SANDBOX_BOT_TOKEN = "sandbox-bot-token"  # noqa: S105
 WORLD_DIR = "sandbox"
 DATABASE = "sandbox.db"
 DATABASE_WORLD = "sandbox-world"
-ENV_FILE = "sandbox.env"
 DESCRIPTION = "sandbox.json"
-# Held by the running sandbox: a second one on the same folder stops with a clear error.
-LOCK_FILE = "sandbox.lock"
 CLONE_DIR = "content"
+# How long a start waits for its state folder's lock: other commands take it for an
+# instant to see whether a sandbox runs there.
+LOCK_WAIT_SECONDS = 2.0
+# Who gets the digest email when the settings name nobody: a reader of the default locale
+# and, when it is served, one of Arabic, whose email is laid out right to left. Each gets
+# the whole digest in their language.
+MAINTAINER_LOCALES = ("ar",)
+MAINTAINER_ADDRESS = "maintainer-{locale}@sandbox.test"
+# The longest the start waits for the webhooks linking caused before printing the guide.
+SETTLE_SECONDS = 30.0
 # In a database named by `database.url`, the app_secrets row naming the world it holds.
 WORLD_MARK = "sandbox-world"
 # Tables a bot fills only by talking to Discord, GitHub or people: rows in them, in a
@@ -272,7 +287,7 @@ def sandbox_settings(
 ) -> Settings:
     """Return the settings that point the real bot at the sandboxes (and at a SQLite
     database in `state_dir` unless `database_url` is given; its mail at the SMTP catcher
-    `mail` when given)."""
+    `mail` when given, for the maintainers the settings name or else the sandbox's own)."""
     replace = dataclasses.replace
     database_url = database_url or sandbox_database_url(state_dir)
     if mail is not None:
@@ -286,6 +301,7 @@ def sandbox_settings(
                 starttls=False,
                 smtp_username="",
                 smtp_password=None,
+                maintainers=sandbox_maintainers(settings),
             ),
         )
     return replace(
@@ -325,6 +341,40 @@ def sandbox_settings(
             port=web_port,
             public_url=f"http://127.0.0.1:{web_port}",
         ),
+    )
+
+
+def sandbox_maintainers(settings: Settings) -> tuple[MaintainerSettings, ...]:
+    """Return who gets the digest email: the maintainers the settings name, else one
+    reader of the default locale and one of each of MAINTAINER_LOCALES that is served.
+
+    Without any, a digest would be said to go out and no email would reach the catcher.
+    """
+    if settings.mail.maintainers:
+        return settings.mail.maintainers
+    content = settings.content
+    served = [locale for locale in MAINTAINER_LOCALES if locale in content.locales]
+    return tuple(
+        MaintainerSettings(address=MAINTAINER_ADDRESS.format(locale=locale), locale=locale)
+        for locale in dict.fromkeys([content.default_locale, *served])
+    )
+
+
+def _maintainers_json(maintainers: tuple[MaintainerSettings, ...]) -> str | None:
+    """Return maintainers as the JSON array LESSONBOT_MAIL_MAINTAINERS reads (None: none)."""
+    if not maintainers:
+        return None
+    default = MaintainerSettings()
+    return json.dumps(
+        [
+            {
+                name: list(value) if isinstance(value, tuple) else value
+                for name, value in dataclasses.asdict(maintainer).items()
+                if name == "address" or value != getattr(default, name)
+            }
+            for maintainer in maintainers
+        ],
+        ensure_ascii=False,
     )
 
 
@@ -588,11 +638,16 @@ def sandbox_env(settings: Settings, state_dir: Path) -> str:
         ("mail", "smtp_port", settings.mail.smtp_port),
         ("mail", "starttls", str(settings.mail.starttls).lower()),
         ("mail", "smtp_username", settings.mail.smtp_username),
+        # The digest is rendered where it is queued: `digest --now` needs the maintainers.
+        ("mail", "maintainers", _maintainers_json(settings.mail.maintainers)),
     ]
     lines = [
         "# lessonbot sandbox: `set -a; . ./sandbox.env; set +a` points every lessonbot",
         "# command at the running sandbox. These tokens open nothing but the local",
         "# sandboxes; they are not secrets. Rewritten at each start of `lessonbot sandbox`.",
+        # Commands run beside a running sandbox read this file without being told to;
+        # this line tells them it is the running one's, not an earlier run's.
+        written_by_line(),
     ]
     if hidden:
         lines.append(
@@ -609,9 +664,12 @@ def _reveal(secret: Secret | None) -> str | None:
     return None if secret is None else secret.reveal()
 
 
-def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
-    """Return a short guide: act as a learner on Discord, as a maintainer on GitHub, and
-    point other lessonbot commands at the sandbox."""
+def sandbox_guide(
+    environment: SandboxEnvironment, state_dir: Path, *, thread_id: int | None = None
+) -> str:
+    """Return a short guide: act as a learner on Discord, as a maintainer on GitHub, run
+    lessonbot commands against the sandbox and read the digest emails; `thread_id` is the
+    first lesson's post, to ask a question in."""
     discord, github = environment.description["discord"], environment.description["github"]
     admin = f"{discord['url']}/_sandbox"
     guild_id, general = discord["guild_id"], discord["channels"]["general"]
@@ -626,7 +684,9 @@ def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
             "options": [{"name": "lesson", "type": 3, "value": lesson}],
         }
     )
-    env_file = state_dir / ENV_FILE
+    asked = json.dumps({"author_id": "1001", "content": QUESTION}, ensure_ascii=False)
+    thread = str(thread_id) if thread_id is not None else "<thread_id>"
+    lessonbot = lessonbot_command()
     return "\n".join(
         [
             "Act as a learner on Discord (ana, es-ES; also li 1002, maya 1003, sam 1004): "
@@ -634,8 +694,9 @@ def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
             f"  curl -s -X POST {admin}/interactions/commands -H 'Content-Type: "
             f"application/json' -d {shlex.quote(run)}",
             f"  curl -s '{admin}/interactions/<interaction_id>/responses?timeout=10'",
-            "  (post in a lesson's thread: POST "
-            f'{admin}/channels/<thread_id>/messages {{"author_id": "1001", "content": "..."}})',
+            f"Ask a question in {lesson}'s post as ana (the bot records it for the digest):",
+            f"  curl -s -X POST {admin}/channels/{thread}/messages -H 'Content-Type: "
+            f"application/json' -d {shlex.quote(asked)}",
             "Suggest an edit as a learner: on Discord run /suggest edit "
             f"lesson:{lesson} (or press a lesson post's Suggest an edit button), or open "
             "the web form:",
@@ -646,24 +707,69 @@ def sandbox_guide(environment: SandboxEnvironment, state_dir: Path) -> str:
             "  curl -s -H 'Authorization: token maintainer' "
             f"'{github['url']}/repos/{github['repository']}/issues?labels=lesson-discussion'",
             f"  git clone {github['clone_url']}",
-            *_mail_guide(environment.description.get("mail")),
-            "Point any lessonbot command at this sandbox:",
-            f"  set -a; . {shlex.quote(str(env_file))}; set +a; lessonbot sync --dry-run",
-            "A restart resumes this world; `lessonbot sandbox --fresh` starts a new one.",
+            *_commands_guide(environment, state_dir, lessonbot),
+            *_mail_guide(environment, lessonbot),
+            f"A restart resumes this world; `{_sandbox_command(environment, state_dir)} "
+            f"--fresh` starts a new one. Logs show warnings and errors; add -v for every step.",
         ]
     )
 
 
-def _mail_guide(mail: dict[str, Any] | None) -> list[str]:
-    """Return the guide's lines on reading the mail the bot sends (digests, suggesters'
-    updates)."""
+def _sandbox_command(environment: SandboxEnvironment, state_dir: Path) -> str:
+    """Return the `lessonbot sandbox` command that runs this world again."""
+    words = ["sandbox", "--content", str(environment.app.settings.content.dir)]
+    if state_dir.absolute() != DEFAULT_STATE_DIR.absolute():
+        words += ["--state-dir", str(state_dir)]
+    return f"{lessonbot_command()} {shlex.join(words)}"
+
+
+# What ana asks in the guide's example: a question in her language, as the bot tells them.
+QUESTION = "¿Qué diferencia hay entre un dato y una información?"
+
+
+def _commands_guide(environment: SandboxEnvironment, state_dir: Path, lessonbot: str) -> list[str]:
+    """Return the guide's lines on running lessonbot commands against this sandbox."""
+    source = f"set -a; . {shlex.quote(str((state_dir / ENV_FILE).absolute()))}; set +a"
+    if state_dir.absolute() == DEFAULT_STATE_DIR.absolute():
+        # Commands run here find the lock and sandbox.env themselves (bot/sandbox/running.py).
+        anywhere = f"{source}; {lessonbot_command(relative=False)} jobs list"
+        where = (
+            f"lessonbot commands run in {Path.cwd()} use this sandbox; from anywhere: `{anywhere}`"
+        )
+    else:
+        where = f"run `{source}` first"
+    lines = [
+        f"See what the bot recorded and the writes it has still to do ({where}):",
+        f"  {lessonbot} questions list",
+        f"  {lessonbot} suggestions list",
+        f"  {lessonbot} jobs list",
+    ]
+    database = environment.app.settings.database.url
+    if masked_url(database) != database:
+        variable = env_name("database", "url")
+        lines.append(
+            f"  (set {variable} as for the sandbox too: sandbox.env leaves its password out)"
+        )
+    return lines
+
+
+def _mail_guide(environment: SandboxEnvironment, lessonbot: str) -> list[str]:
+    """Return the guide's lines on sending the digest and reading the emails it sends."""
+    mail = environment.description.get("mail")
     if not mail:
         return []
+    maintainers = environment.app.settings.mail.maintainers
+    readers = ", ".join(
+        f"{maintainer.address} ({maintainer.locale or environment.app.settings.locale})"
+        for maintainer in maintainers
+    )
     return [
-        "Read the mail the bot sends (digest emails: `lessonbot digest --now` queues one; a "
-        "suggestion sent with an email address: each step of its review), caught by the "
-        "SMTP catcher:",
-        f"  curl -s '{mail['messages_url']}'   (DELETE clears it)",
+        "Send the digest of open questions now: the bot posts it in #digests and emails "
+        f"each maintainer ({readers or 'none configured'}); a suggestion sent with an email "
+        "address is emailed each step of its review. The SMTP catcher keeps that mail (add "
+        "?to=ADDRESS for one reader's; DELETE clears it):",
+        f"  {lessonbot} digest --now",
+        f"  curl -s '{mail['messages_url']}'",
     ]
 
 
@@ -702,11 +808,18 @@ def holding_state_dir(state_dir: Path) -> Iterator[None]:
     path = state_dir / LOCK_FILE
     handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            raise StateDirBusyError(state_dir, handle.read().strip()) from None
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # Another sandbox, or a command looking for one here (running.py), which
+                # lets go at once: only a lock still held after the wait is a sandbox's.
+                if time.monotonic() > deadline:
+                    handle.seek(0)
+                    raise StateDirBusyError(state_dir, handle.read().strip()) from None
+                time.sleep(0.05)
         handle.seek(0)
         handle.truncate()
         handle.write(f"process {os.getpid()}\n")
@@ -757,14 +870,21 @@ async def _run_sandbox(
         deleted = await asyncio.to_thread(wipe_world, state_dir)
         if deleted:
             print(f"Fresh start: removed the sandbox world in {state_dir}", flush=True)
-    async with sandbox_environment(
-        settings,
-        content_dir=content_dir,
-        state_dir=state_dir,
-        link_at_start=True,
-        database_url=database_url,
-        reset_world=previous_world,
-    ) as environment:
+    async with (
+        sandbox_environment(
+            settings,
+            content_dir=content_dir,
+            state_dir=state_dir,
+            link_at_start=True,
+            database_url=database_url,
+            reset_world=previous_world,
+        ) as environment,
+        background_work(environment.app),
+    ):
+        # As `lessonbot run` does: suggestions become PRs, digests go out on schedule. The
+        # lines below are printed once all has started, so that the guide is the last
+        # thing on the screen rather than buried under the start's own output.
+        await _settled(environment)
         discord, github = environment.description["discord"], environment.description["github"]
         resumed = "resumed" if environment.description["restored"] else "new"
         print(f"Sandbox world:    {resumed} ({state_dir / WORLD_DIR})", flush=True)
@@ -797,8 +917,26 @@ async def _run_sandbox(
         print(f"Details:          {state_dir / DESCRIPTION}, {state_dir / ENV_FILE}", flush=True)
         if environment.linked:
             print(environment.linked, flush=True)
-        print(sandbox_guide(environment, state_dir), flush=True)
+        thread_id = await _first_thread(environment)
+        print(sandbox_guide(environment, state_dir, thread_id=thread_id), flush=True)
         print("The bot is connected. Press Ctrl+C to stop.", flush=True)
-        # As `lessonbot run` does: suggestions become PRs, digests go out on schedule.
-        async with background_work(environment.app):
-            await environment.bot_task
+        await environment.bot_task
+
+
+async def _settled(environment: SandboxEnvironment) -> None:
+    """Wait until the GitHub sandbox delivered the webhooks the start caused (linking
+    opens issues), so their handling is over before the guide is printed."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SETTLE_SECONDS):
+            await environment.github.wait_for_webhooks()
+
+
+async def _first_thread(environment: SandboxEnvironment) -> int | None:
+    """Return the Discord post of the lesson the guide shows, when it is linked."""
+    program, _, slug = _first_lesson(environment).partition("/")
+    async with environment.app.sessions() as session:
+        return await session.scalar(
+            select(LessonLink.discord_thread_id)
+            .join(Lesson, Lesson.id == LessonLink.lesson_id)
+            .where(Lesson.program == program, Lesson.slug == slug)
+        )

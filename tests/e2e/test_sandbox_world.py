@@ -23,6 +23,7 @@ from bot.sandbox.everything import (
     sandbox_environment,
     wipe_world,
 )
+from bot.sandbox.running import lessonbot_command
 from bot.store.models import LessonLink
 from tests.conftest import PROJECT
 
@@ -175,7 +176,10 @@ async def test_the_command_links_at_start_and_prints_a_guide(
     assert "Fresh start" in printed and "Sandbox world:    new" in printed
     assert "Linked at start. Lessons: 6. GitHub issues created: 6" in printed
     assert "/_sandbox/interactions/commands" in printed and "token maintainer" in printed
-    assert "sandbox.env; set +a; lessonbot sync --dry-run" in printed
+    # Commands that run as printed: this process's own way of running lessonbot, after
+    # sourcing sandbox.env (a state folder other commands do not look in).
+    assert "sandbox.env; set +a` first" in printed
+    assert f"\n  {lessonbot_command()} jobs list\n" in printed
     # --fresh removed the old database rather than moving it aside.
     assert not list(state.glob("sandbox.db.stale-*"))
     async with sandbox_environment(Settings(), content_dir=LESSONS, state_dir=state) as again:

@@ -1,0 +1,51 @@
+"""`make run` installs and runs the bot without a browser; only the test targets install one."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def _planned(target: str, tmp_path: Path) -> str:
+    """Return what `make -n TARGET` would run on a fresh clone with no Chromium installed.
+
+    `-n` runs nothing but recursive `$(MAKE)` lines, which pass `-n` on, so a recipe that
+    calls `$(MAKE) install-browser` shows that target's commands too.
+    """
+    done = subprocess.run(
+        [
+            "make",
+            "-n",
+            "-C",
+            str(PROJECT),
+            target,
+            f"VENV={tmp_path / 'venv'}",
+            f"CHROMIUM={tmp_path / 'no-chromium'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_make_run_neither_installs_nor_asks_for_a_browser(tmp_path: Path) -> None:
+    planned = _planned("run", tmp_path)
+    assert "pip install" in planned  # a fresh clone: the virtualenv is made first
+    assert "lessonbot sandbox" in planned
+    assert "install-browser" not in planned
+    assert "apt-get" not in planned and "chromium" not in planned.lower()
+
+
+@pytest.mark.parametrize("target", ["test", "test-fresh"])
+def test_the_test_targets_still_install_chromium(target: str, tmp_path: Path) -> None:
+    planned = _planned(target, tmp_path)
+    assert "apt-get install -y -qq chromium chromium-driver" in planned
