@@ -259,6 +259,10 @@ async def run_bot(settings: Settings) -> None:
             await app.bot.start(token.reveal())
 
 
+# How long a stopping process waits for the job under way before cancelling it.
+WORKER_STOP_SECONDS = 10.0
+
+
 @asynccontextmanager
 async def background_work(app: RunningApp) -> AsyncIterator[None]:
     """Run the job worker and the digest and prune schedules while the bot runs; stop
@@ -279,8 +283,14 @@ async def background_work(app: RunningApp) -> AsyncIterator[None]:
             await scheduler.start()
         yield
     finally:
-        worker.cancel()
-        await asyncio.gather(worker, return_exceptions=True)
+        # Let the job under way finish rather than cancel it mid-write; one that takes too
+        # long (a remote that stopped answering) is cancelled and handed back.
+        app.worker.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(worker), WORKER_STOP_SECONDS)
+        except (TimeoutError, Exception):
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
         if scheduler is not None:
             await scheduler.shutdown()
 

@@ -29,6 +29,12 @@ class JobWorker:
         self._poll = poll_seconds
         # Set when new work was just recorded, so it runs now rather than at the next poll.
         self._woken = asyncio.Event()
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Finish the job under way, then return from `run` (a stop that writes nothing half)."""
+        self._stopping = True
+        self._woken.set()
 
     def add_handler(self, kind: str, handler: JobHandler) -> None:
         """Run jobs of `kind` with `handler` too."""
@@ -56,17 +62,18 @@ class JobWorker:
         return len(claims)
 
     async def run(self) -> None:
-        """Run due jobs until cancelled."""
-        while True:
+        """Run due jobs until stopped (`stop`) or cancelled."""
+        while not self._stopping:
             try:
-                ran = await self.run_once()
+                ran = await self.run_once(limit=1)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # The database may be away for a moment: keep the bot up, try again later.
                 log.exception("the job worker could not claim work")
                 ran = 0
-            if not ran:
+            if not ran and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), self._poll)
-            self._woken.clear()
+            if not self._stopping:
+                self._woken.clear()

@@ -60,3 +60,31 @@ async def test_a_stopped_worker_hands_its_job_back(
     assert job.attempts == 0
     claim = await outbox.claim(job_id)  # due again at once, and looked at with care
     assert claim is not None and claim.uncertain
+
+
+async def test_a_stop_lets_the_job_under_way_finish_and_starts_no_other(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(session_factory)
+    started, finish = asyncio.Event(), asyncio.Event()
+    done: list[str] = []
+
+    async def handle(claim: Claim) -> None:
+        started.set()
+        await finish.wait()  # a write under way when the stop comes
+        await outbox.complete(claim)
+        done.append(claim.key)
+
+    await outbox.enqueue("linking", "lesson:one", {})
+    await outbox.enqueue("linking", "lesson:two", {})
+    worker = JobWorker(outbox, {"linking": handle}, poll_seconds=0.01)
+    running = asyncio.create_task(worker.run())
+    await started.wait()
+    worker.stop()
+    finish.set()
+    await asyncio.wait_for(running, 5)
+
+    # The one under way was confirmed, not cut off; the other waits for the next process.
+    assert len(done) == 1
+    statuses = {job.key: job.status for job in await outbox.jobs()}
+    assert sorted(statuses.values()) == ["done", "pending"]
