@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import json
 import logging
 import os
 import re
 import signal
 import sys
+import threading
 import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC
@@ -564,6 +566,9 @@ async def _until_stopped(coroutine: Coroutine[Any, Any, None]) -> None:
     main_task = asyncio.current_task()
     assert main_task is not None
     stopping = False
+    # A stop that is slow to finish says what still runs (every thread's stack), once.
+    slow_stop = threading.Timer(SLOW_STOP_SECONDS, _report_slow_stop)
+    slow_stop.daemon = True
 
     def stop() -> None:
         nonlocal stopping
@@ -571,6 +576,7 @@ async def _until_stopped(coroutine: Coroutine[Any, Any, None]) -> None:
         log.info("SIGTERM received: stopping")
         # A second SIGTERM, while cleanup runs, ends the process at once as usual.
         loop.remove_signal_handler(signal.SIGTERM)
+        slow_stop.start()
         main_task.cancel()
 
     loop.add_signal_handler(signal.SIGTERM, stop)
@@ -582,6 +588,17 @@ async def _until_stopped(coroutine: Coroutine[Any, Any, None]) -> None:
         main_task.uncancel()
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
+        slow_stop.cancel()
+
+
+# After this long, a stop still under way logs where each thread is, to find what holds it.
+SLOW_STOP_SECONDS = 30.0
+
+
+def _report_slow_stop() -> None:
+    """Log that stopping takes long, and dump every thread's stack to stderr."""
+    log.warning("still stopping after %.0f s; what each thread is doing:", SLOW_STOP_SECONDS)
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
 
 
 def _run(_arguments: argparse.Namespace, settings: Settings) -> int:
