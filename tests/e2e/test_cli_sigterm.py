@@ -73,7 +73,11 @@ class Command:
     def terminate(self) -> int:
         """Send SIGTERM and return the exit status."""
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=STOP_TIMEOUT)
+        try:
+            return self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            # What it wrote, with every thread's stack it dumps when a stop is slow.
+            pytest.fail(f"still running {STOP_TIMEOUT:.0f} s after SIGTERM:\n{self.stderr()}")
 
     def kill(self) -> None:
         """Kill the process if a test left it running."""
