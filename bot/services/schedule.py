@@ -119,6 +119,21 @@ def fire_prune(name: str) -> None:
     log.info("prune %s", "queued" if job_id is not None else "already recorded")
 
 
+def _place(scheduler: BackgroundScheduler, func: Any, trigger: Any, **job: Any) -> None:
+    """Store a job, or replace it when its schedule or function changed.
+
+    An unchanged job keeps its stored next run time, so a time missed while no process ran
+    is not skipped.
+    """
+    existing = scheduler.get_job(job["id"])
+    if (
+        existing is None
+        or str(existing.trigger) != str(trigger)
+        or existing.func_ref != f"{func.__module__}:{func.__qualname__}"
+    ):
+        scheduler.add_job(func, trigger, replace_existing=True, **job)
+
+
 class DigestScheduler:
     """The digest's and the prune's schedules, stored in the bot's database and shared by
     its processes."""
@@ -174,49 +189,29 @@ class DigestScheduler:
             timezone=zoneinfo.ZoneInfo(digest.timezone),
         )
         scheduler.start(paused=True)
-        trigger = digest_trigger(digest.schedule, digest.timezone)
-        existing = scheduler.get_job(JOB_ID)
-        if (
-            existing is None
-            or str(existing.trigger) != str(trigger)
-            or existing.func_ref != f"{__name__}:fire_digest"
-        ):
-            # New, or the schedule changed: (re)place it. An unchanged job keeps its stored
-            # next run time, so a time missed while no process ran is not skipped.
-            scheduler.add_job(
-                fire_digest,
-                trigger,
-                args=[_SERVICE],
-                id=JOB_ID,
-                name="digest of open questions",
-                replace_existing=True,
-            )
+        _place(
+            scheduler,
+            fire_digest,
+            digest_trigger(digest.schedule, digest.timezone),
+            args=[_SERVICE],
+            id=JOB_ID,
+            name="digest of open questions",
+        )
         if self._retention is not None:
-            self._place_prune(scheduler)
+            _place(
+                scheduler,
+                fire_prune,
+                digest_trigger(self._settings.retention.schedule, "UTC"),
+                args=[_PRUNER],
+                id=PRUNE_JOB_ID,
+                name="prune of old records",
+                # However late (no process ran at its time): a prune is never wrong to run.
+                misfire_grace_time=None,
+            )
         scheduler.resume()
         job = scheduler.get_job(JOB_ID)
         log.info("next digest at %s", job.next_run_time if job else "never")
         return scheduler
-
-    def _place_prune(self, scheduler: BackgroundScheduler) -> None:
-        """Store the daily prune job, keeping its next run time when nothing changed."""
-        trigger = digest_trigger(self._settings.retention.schedule, "UTC")
-        existing = scheduler.get_job(PRUNE_JOB_ID)
-        if (
-            existing is None
-            or str(existing.trigger) != str(trigger)
-            or existing.func_ref != f"{__name__}:fire_prune"
-        ):
-            scheduler.add_job(
-                fire_prune,
-                trigger,
-                args=[_PRUNER],
-                id=PRUNE_JOB_ID,
-                name="prune of old records",
-                replace_existing=True,
-                # However late (no process ran at its time): a prune is never wrong to run.
-                misfire_grace_time=None,
-            )
 
     def next_run_time(self) -> Any:
         """Return when the digest job fires next (None when not scheduled)."""
