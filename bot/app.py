@@ -200,7 +200,6 @@ async def started_app(
             lessons=lambda: content.catalogue,
             signer=signer,
             digests=digests,
-            outbox=outbox,
         )
         web_url = ""
         if serve_web:

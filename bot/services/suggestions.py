@@ -45,7 +45,7 @@ from bot.domain.neutral import (
 )
 from bot.i18n import normalize_locale, t
 from bot.services.linking import lesson_page_url, post_url
-from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
+from bot.services.outbox import Claim, JobWait, LostClaimError, Outbox, error_line
 from bot.services.ports import (
     ChatButton,
     ChatForbiddenError,
@@ -621,7 +621,7 @@ class SuggestionService:
             )
             await session.flush()
             await self._outbox.enqueue_many(
-                self.JOB_KIND, [(f"suggestion:{suggestion.id}:open", {"op": "open"})], session
+                self.JOB_KIND, [(open_job_key(suggestion.id), {"op": "open"})], session
             )
             return Submitted(
                 id=suggestion.id,
@@ -644,6 +644,11 @@ class SuggestionService:
             withdrawn=False,
             created_at=now,
         )
+
+    async def opening_wait(self, suggestion_id: int) -> JobWait | None:
+        """Return the known wait (GitHub's rate limit) the job opening a suggestion's PR
+        sits out, or None."""
+        return await self._outbox.waiting(open_job_key(suggestion_id))
 
     def token(self, suggestion_id: int, credit_id: int) -> str:
         """Return the token that lets one suggester revise or withdraw a suggestion."""
@@ -2194,6 +2199,11 @@ async def _lesson_id(session: AsyncSession, program: str, slug: str) -> int:
             select(Lesson.id).where(Lesson.program == program, Lesson.slug == slug)
         )
     ).scalar_one()
+
+
+def open_job_key(suggestion_id: int) -> str:
+    """Return the key of the job that opens a suggestion's pull request."""
+    return f"suggestion:{suggestion_id}:open"
 
 
 def _suggestion_id(key: str) -> int:

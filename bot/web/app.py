@@ -30,7 +30,6 @@ from bot.web.webhooks import receive_github_webhook
 
 if TYPE_CHECKING:
     from bot.services.digests import DigestService
-    from bot.services.outbox import Outbox
     from bot.services.suggestions import SuggestionService
 
 log = logging.getLogger(__name__)
@@ -54,15 +53,13 @@ def create_web_app(
     clock: Callable[[], float] = time.time,
     poll_seconds: float = 5.0,
     digests: DigestService | None = None,
-    outbox: Outbox | None = None,
 ) -> web.Application:
     """Build the web app; the caller owns the engine behind the session factory.
 
     `webhook_max_bytes` overrides the `web.max_webhook_bytes` setting (for tests). The
     suggest form, status pages and JSON API are served only when `suggestions`, `lessons`
     and `signer` are all given; `clock` (wall seconds, for CSRF windows) and
-    `poll_seconds` (how often a status page looks for news) are for tests. With `outbox`,
-    a status page tells a suggestion waiting out GitHub's rate limit from a stuck one.
+    `poll_seconds` (how often a status page looks for news) are for tests.
     """
     app = web.Application()
     app[SETTINGS] = settings
@@ -81,9 +78,7 @@ def create_web_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/github", receive_github_webhook)
     if suggestions is not None and lessons is not None and signer is not None:
-        _add_suggestion_routes(
-            app, settings, suggestions, lessons, signer, clock, poll_seconds, outbox
-        )
+        _add_suggestion_routes(app, settings, suggestions, lessons, signer, clock, poll_seconds)
     if digests is not None:  # the digest email's signed unsubscribe link
         from bot.web import unsubscribe
 
@@ -99,7 +94,6 @@ def _add_suggestion_routes(
     signer: Signer,
     clock: Callable[[], float],
     poll_seconds: float,
-    outbox: Outbox | None = None,
 ) -> None:
     """Serve the suggest form, status pages and JSON API."""
     # Imported here: an app that only takes webhooks needs none of the suggestion code.
@@ -119,7 +113,6 @@ def _add_suggestion_routes(
         clock=clock,
         poll_seconds=poll_seconds,
         max_form_bytes=settings.web.max_form_bytes,
-        outbox=outbox,
     )
     aiohttp_jinja2.setup(
         app,

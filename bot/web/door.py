@@ -10,10 +10,9 @@ from typing import Any
 from bot.config import Settings
 from bot.domain.catalogue import Catalogue
 from bot.i18n import t
-from bot.services.outbox import JobWait, Outbox
+from bot.services.outbox import JobWait
 from bot.services.signing import Signer
 from bot.services.suggestions import SuggestionService, SuggestionView
-from bot.services.waits import opening_wait
 from bot.web.guard import RateLimiter
 
 # PostgreSQL's integer: a larger id cannot exist, and must not reach the database.
@@ -37,14 +36,12 @@ class SuggestDoor:
     # How often the status page asks whether a suggestion moved.
     poll_seconds: float = 5.0
     max_form_bytes: int = field(default=64 * 1024)
-    # The write path, to tell a queued suggestion that waits for GitHub from a stuck one.
-    outbox: Outbox | None = None
 
     async def waiting(self, view: SuggestionView) -> JobWait | None:
         """Return the known wait (GitHub's rate limit) a queued suggestion's PR sits out."""
-        if self.outbox is None or view.status != "queued":
+        if view.status != "queued":
             return None
-        return await opening_wait(self.outbox, view.id)
+        return await self.suggestions.opening_wait(view.id)
 
 
 def wait_json(wait: JobWait | None) -> dict[str, str] | None:

@@ -27,7 +27,6 @@ from bot.sandbox.github import GitHubSandbox
 from bot.services.outbox import Outbox
 from bot.services.signing import Signer
 from bot.services.suggestions import Author, SuggestionInput, SuggestionService
-from bot.services.waits import opening_wait
 from bot.services.worker import JobWorker
 from bot.store.models import JobStatus, Suggestion, SuggestionSource
 from tests.e2e.test_suggestion_faults import (
@@ -148,7 +147,7 @@ async def test_rate_limited_suggestions_wait_for_the_reset_then_open_by_themselv
         assert len(rejected) == COUNT
         run_after = {job.key: job.run_after for job in jobs}
         for suggestion_id in ids:
-            wait = await opening_wait(outbox, suggestion_id)
+            wait = await service.opening_wait(suggestion_id)
             assert wait is not None and wait.reason == "GitHub's rate limit"
             assert wait.until == run_after[f"suggestion:{suggestion_id}:open"]
         async with session_factory() as session:

@@ -106,7 +106,6 @@ async def open_door(
         signer=SIGNER,
         clock=lambda: clock[0],
         poll_seconds=poll_seconds,
-        outbox=outbox,
     )
     client: Client = TestClient(TestServer(app, **(server_options or {})))
     await client.start_server()
