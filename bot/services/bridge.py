@@ -15,7 +15,7 @@ from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import close_open_fences, markdown_name, neutralize
 from bot.i18n import t
 from bot.services.linking import message_url
-from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
+from bot.services.outbox import Claim, JobFailure, Outbox
 from bot.services.ports import ChatNotFoundError, ChatPort, GitHubPort
 from bot.store.models import BridgedComment, Lesson, LessonLink
 
@@ -164,17 +164,9 @@ class CommentBridge:
 
     async def run_job(self, claim: Claim) -> str:
         """Perform one claimed bridge job and confirm it, or give it back with its error."""
-        try:
-            if claim.key.startswith("mirror:"):
-                return await self._perform_mirror(claim)
-            return await self._perform_comment(claim)
-        except LostClaimError:
-            return "queued: taken over by another process"
-        except Exception as error:  # kept and retried, never dropped
-            message = error_line(error)
-            retried = await self._outbox.fail(claim, message, cause=error)
-            log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
-            return f"queued: {message}"
+        perform = self._perform_mirror if claim.key.startswith("mirror:") else self._perform_comment
+        done = await self._outbox.attempt(claim, lambda: perform(claim))
+        return done.summary if isinstance(done, JobFailure) else done
 
     async def _perform_comment(self, claim: Claim) -> str:
         """Make a comment's message in the lesson post show its text, or go."""

@@ -25,8 +25,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import MaintainerSettings, Settings
@@ -45,7 +43,7 @@ from bot.domain.digest import (
     render_text,
 )
 from bot.mail.digest import render_email
-from bot.services.outbox import Claim, LostClaimError, Outbox, error_line, known_wait
+from bot.services.outbox import Claim, JobFailure, Outbox
 from bot.services.ports import ChatEmbed, ChatPort, MailPort, OutgoingMail
 from bot.services.schedule import digest_trigger
 from bot.services.signing import Signer
@@ -63,6 +61,7 @@ from bot.store.models import (
     SuggestionStatus,
     utcnow,
 )
+from bot.store.upsert import insert_new
 
 log = logging.getLogger(__name__)
 
@@ -396,11 +395,9 @@ class DigestService:
             return self._result(key, True, snapshot, plan, dry_run=True)
         async with self._sessions() as session, session.begin():
             # Claim the period first: of two processes the second waits here, then finds it.
-            insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
             inserted = await session.execute(
-                insert(DigestRun)
+                insert_new(session, DigestRun, ["period_key"])
                 .values(period_key=key, status=DigestRunStatus.RUNNING, started_at=now)
-                .on_conflict_do_nothing(index_elements=["period_key"])
                 .returning(DigestRun.id)
             )
             run_id = inserted.scalar()
@@ -548,20 +545,12 @@ class DigestService:
                 await session.commit()
                 return "already sent"
             channel = delivery.channel
-        try:
-            if channel == DeliveryChannel.DISCORD:
-                how = await self._post(claim)
-            else:
-                how = await self._send_mail(claim)
-        except LostClaimError:
-            return "taken over by another process"
-        except Exception as error:  # kept and retried, never dropped
-            message = error_line(error)
-            retried = await self._outbox.fail(claim, message, cause=error)
-            if known_wait(error) is None:  # a known wait is no failed attempt
-                await self._record_failure(claim, message, final=not retried)
-            log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
-            return f"{'queued' if retried else 'failed'}: {message}"
+        deliver = self._post if channel == DeliveryChannel.DISCORD else self._send_mail
+        how = await self._outbox.attempt(claim, lambda: deliver(claim))
+        if isinstance(how, JobFailure):
+            if how.counts_as_attempt:
+                await self._record_failure(claim, how.message, final=not how.retried)
+            return how.summary
         await self._record_sent(claim)
         return how
 
@@ -724,15 +713,12 @@ class DigestService:
         """Send `address` no more digests (idempotent)."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
-            insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
             await session.execute(
-                insert(AppSecret)
-                .values(
+                insert_new(session, AppSecret, ["name"]).values(
                     name=_UNSUBSCRIBED + _hash(address_key(address)),
                     value=now.isoformat(),
                     created_at=now,
                 )
-                .on_conflict_do_nothing(index_elements=["name"])
             )
 
     async def is_unsubscribed(self, address: str) -> bool:
@@ -775,7 +761,3 @@ def _embed_key(embed: ChatEmbed) -> tuple[Any, ...]:
 
 def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:40]
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"

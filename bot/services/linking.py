@@ -14,8 +14,6 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -32,7 +30,7 @@ from bot.domain.linking import (
 from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import neutralize
 from bot.i18n import t
-from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
+from bot.services.outbox import Claim, JobFailure, Outbox
 from bot.services.ports import (
     SUGGEST_BUTTON_PREFIX,
     ChatButton,
@@ -45,6 +43,7 @@ from bot.services.ports import (
     suggest_button,
 )
 from bot.store.models import Lesson, LessonFile, LessonLink, ProgramForum, utcnow
+from bot.store.upsert import insert_new, lesson_id
 
 log = logging.getLogger(__name__)
 
@@ -602,24 +601,20 @@ class LinkingService:
         report = report if report is not None else SyncReport()
         context = context if context is not None else _RunContext()
         identity = claim.payload.get("identity", claim.key)
-        try:
+
+        async def perform() -> None:
             if claim.payload.get("action") == "remove":
                 await self._remove(claim, identity, report)
             else:
                 await self._link(claim, WantedLesson.from_payload(claim.payload), report, context)
-        except LostClaimError:
-            report.busy.append(identity)
-            log.warning("lesson %s: another process took it over", identity)
-            return
-        except Exception as error:  # one lesson's failure must not stop the others
-            message = error_line(error)
-            retried = await self._outbox.fail(claim, message, cause=error)
-            report.failed[identity] = message
-            log.warning(
-                "lesson %s: %s (%s)", identity, message, "will retry" if retried else "failed"
-            )
-            log.debug("lesson %s failed", identity, exc_info=True)
-            return
+
+        done = await self._outbox.attempt(claim, perform, label=f"lesson {identity}")
+        # One lesson's failure must not stop the others: it is reported and retried.
+        if isinstance(done, JobFailure):
+            if done.taken_over:
+                report.busy.append(identity)
+            else:
+                report.failed[identity] = done.message
 
     # --- reading what is stored ----------------------------------------------------------
 
@@ -793,13 +788,7 @@ class LinkingService:
         async with self._sessions() as session, session.begin():
             await self._outbox.renew(claim, session)
             # Another process may be inserting the same lesson: let one insert win.
-            insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
-            now = utcnow()
-            await session.execute(
-                insert(Lesson)
-                .values(program=wanted.program, slug=wanted.slug, created_at=now, updated_at=now)
-                .on_conflict_do_nothing(index_elements=["program", "slug"])
-            )
+            await lesson_id(session, wanted.program, wanted.slug)
             row = await session.scalar(
                 select(Lesson)
                 .where(Lesson.program == wanted.program, Lesson.slug == wanted.slug)
@@ -807,10 +796,11 @@ class LinkingService:
             )
             assert row is not None
             if row.link is None:
+                now = utcnow()
                 await session.execute(
-                    insert(LessonLink)
-                    .values(lesson_id=row.id, created_at=now, updated_at=now)
-                    .on_conflict_do_nothing(index_elements=["lesson_id"])
+                    insert_new(session, LessonLink, ["lesson_id"]).values(
+                        lesson_id=row.id, created_at=now, updated_at=now
+                    )
                 )
                 await session.refresh(row, ["link"])
             return _state_of(row)
@@ -1154,7 +1144,3 @@ def _link_payload(lesson: WantedLesson) -> dict[str, Any]:
 
 def _remove_payload(identity: str) -> dict[str, Any]:
     return {"action": "remove", "identity": identity}
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"

@@ -21,21 +21,22 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.ports import RateLimitedError
 from bot.store.models import JobStatus, OutboxJob, utcnow
+from bot.store.upsert import dialect_name, insert_new
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Long enough for one lesson's few requests under GitHub's pacing; each write renews it.
 DEFAULT_LEASE = timedelta(seconds=120)
@@ -50,6 +51,29 @@ WAITING = "waiting"
 
 class LostClaimError(Exception):
     """Another process took the job over (our lease ran out): stop before writing."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailure:
+    """Why a claimed job's work did not finish: given back to the outbox, or taken over."""
+
+    message: str
+    retried: bool = False
+    taken_over: bool = False
+    # A known wait (a rate limit until its reset) defers the job without using an attempt.
+    waiting: bool = False
+
+    @property
+    def counts_as_attempt(self) -> bool:
+        """Whether this is a failed attempt worth recording (not a wait, not a takeover)."""
+        return not (self.taken_over or self.waiting)
+
+    @property
+    def summary(self) -> str:
+        """Say in one line what became of the job, for logs and `lessonbot jobs run`."""
+        if self.taken_over:
+            return "queued: taken over by another process"
+        return f"{'queued' if self.retried else 'failed'}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +234,6 @@ class Outbox:
         self, session: AsyncSession, kind: str, intents: Sequence[tuple[str, dict[str, Any]]]
     ) -> dict[str, int]:
         now = self._clock()
-        insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
         # Insert what is new; a key another process inserted first is left to the
         # update below, so two planners never collide on the unique key.
         rows = [
@@ -229,8 +252,7 @@ class Outbox:
             }
             for key, payload in intents
         ]
-        statement = insert(OutboxJob).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        await session.execute(statement, rows)
+        await session.execute(insert_new(session, OutboxJob, ["dedupe_key"]), rows)
         keys = [key for key, _ in intents]
         existing = {
             job.dedupe_key: job
@@ -292,9 +314,8 @@ class Outbox:
         """
         now = self._clock()
         async with self._sessions() as session, session.begin():
-            insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
             inserted = await session.execute(
-                insert(OutboxJob)
+                insert_new(session, OutboxJob, ["dedupe_key"])
                 .values(
                     kind=kind,
                     dedupe_key=key,
@@ -308,7 +329,6 @@ class Outbox:
                     created_at=now,
                     updated_at=now,
                 )
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
                 .returning(OutboxJob.id)
             )
             return inserted.scalar()
@@ -372,7 +392,7 @@ class Outbox:
             )
             if kinds is not None:
                 query = query.where(OutboxJob.kind.in_(list(kinds)))
-            if _dialect(session) == "postgresql":
+            if dialect_name(session) == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             if len(ids) < limit:
                 ids += list((await session.execute(query)).scalars())
@@ -536,6 +556,28 @@ class Outbox:
         if not again:
             log.error("job %d (%s) failed for good: %s", claim.job_id, claim.key, error)
         return again
+
+    async def attempt(
+        self, claim: Claim, work: Callable[[], Awaitable[T]], *, label: str | None = None
+    ) -> T | JobFailure:
+        """Run a claimed job's work; on an error give the job back and say why, never raise.
+
+        Every job kind goes through here, so a failure is always kept and retried (or ends
+        `failed`), and a claim lost to another process always stops without writing more.
+        `label` names the job in the log line (its key by default).
+        """
+        name = label or claim.key
+        try:
+            return await work()
+        except LostClaimError:
+            log.warning("%s: another process took it over", name)
+            return JobFailure("taken over by another process", taken_over=True)
+        except Exception as error:  # kept and retried, never dropped
+            message = error_line(error)
+            retried = await self.fail(claim, message, cause=error)
+            log.warning("%s: %s (%s)", name, message, "will retry" if retried else "failed")
+            log.debug("%s failed", name, exc_info=True)
+            return JobFailure(message, retried=retried, waiting=known_wait(error) is not None)
 
     async def defer(
         self, claim: Claim, until: datetime, reason: str, *, error: str | None = None
@@ -725,7 +767,3 @@ def _same_holder(locked_by: str | None) -> Any:
     if locked_by is None:
         return OutboxJob.locked_by.is_(None)
     return OutboxJob.locked_by == locked_by
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"

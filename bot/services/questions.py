@@ -20,8 +20,6 @@ from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -49,6 +47,7 @@ from bot.store.models import (
     QuestionSource,
     utcnow,
 )
+from bot.store.upsert import lesson_id
 
 log = logging.getLogger(__name__)
 
@@ -947,20 +946,7 @@ class QuestionService:
     async def _ensure_lesson(session: AsyncSession, identity: str) -> int:
         """Return the id of a lesson's row, adding it when no post or issue made it yet."""
         program, _, slug = identity.partition("/")
-        # A sync may be adding the same lesson: let one insert win.
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        now = utcnow()
-        await session.execute(
-            insert(Lesson)
-            .values(program=program, slug=slug, created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["program", "slug"])
-        )
-        found = await session.scalar(
-            select(Lesson.id).where(Lesson.program == program, Lesson.slug == slug)
-        )
-        assert found is not None
-        return found
+        return await lesson_id(session, program, slug)
 
     @staticmethod
     async def _stored_help_post(session: AsyncSession, thread_id: int) -> HelpPost | None:

@@ -40,7 +40,7 @@ from bot.domain.retention import (
     suggestion_of_job,
 )
 from bot.services.digests import latest_fire
-from bot.services.outbox import Claim, LostClaimError, Outbox, error_line
+from bot.services.outbox import Claim, JobFailure, Outbox
 from bot.store.models import (
     PENDING_SUGGESTION_STATUSES,
     DeliveryChannel,
@@ -137,16 +137,15 @@ class RetentionService:
 
     async def run_job(self, claim: Claim) -> str:
         """Prune as a claimed job, renewing its claim between batches, and confirm it."""
-        try:
+
+        async def prune_and_confirm() -> PruneReport:
             report = await self.prune(renew=lambda: self._outbox.renew(claim))
             await self._outbox.complete(claim)
-        except LostClaimError:
-            return "taken over by another process"
-        except Exception as error:  # kept and retried, never dropped
-            message = error_line(error)
-            retried = await self._outbox.fail(claim, message, cause=error)
-            log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
-            return f"queued: {message}"
+            return report
+
+        report = await self._outbox.attempt(claim, prune_and_confirm)
+        if isinstance(report, JobFailure):
+            return report.summary
         summary = ", ".join(f"{kind} {count}" for kind, count in report.removed.items() if count)
         log.info("%s: removed %s", claim.key, summary or "nothing")
         return f"removed {report.total}"

@@ -8,12 +8,11 @@ import hmac
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Secret
 from bot.store.models import AppSecret
+from bot.store.upsert import insert_new
 
 SECRET_NAME = "signing-key"  # noqa: S105 - the row name, not the key
 
@@ -56,12 +55,10 @@ async def load_signer(
     if configured:
         return Signer(hashlib.sha256(configured.reveal().encode()).digest())
     async with sessions() as session, session.begin():
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         await session.execute(
-            insert(AppSecret)
-            .values(name=SECRET_NAME, value=secrets.token_urlsafe(32))
-            .on_conflict_do_nothing(index_elements=["name"])
+            insert_new(session, AppSecret, ["name"]).values(
+                name=SECRET_NAME, value=secrets.token_urlsafe(32)
+            )
         )
         value = (
             await session.execute(select(AppSecret.value).where(AppSecret.name == SECRET_NAME))

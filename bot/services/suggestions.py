@@ -22,8 +22,6 @@ from urllib.parse import urlencode
 
 from babel.lists import format_list
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -45,7 +43,7 @@ from bot.domain.neutral import (
 )
 from bot.i18n import normalize_locale, t
 from bot.services.linking import lesson_page_url, post_url
-from bot.services.outbox import Claim, JobWait, LostClaimError, Outbox, error_line
+from bot.services.outbox import Claim, JobFailure, JobWait, Outbox, error_line
 from bot.services.ports import (
     ChatButton,
     ChatForbiddenError,
@@ -72,6 +70,7 @@ from bot.store.models import (
     SuggestionStatus,
     utcnow,
 )
+from bot.store.upsert import lesson_id as ensure_lesson
 
 log = logging.getLogger(__name__)
 
@@ -487,7 +486,8 @@ class SuggestionService:
         wrote cannot write: there, every suggestion takes turns. PostgreSQL locks per
         fingerprint across processes (see _serialize), so only identical ones wait.
         """
-        if self._sessions.kw.get("bind") is None or self._dialect() == "sqlite":
+        bind = self._sessions.kw.get("bind")
+        if bind is None or bind.dialect.name == "sqlite":
             return self._submit_lock
         lock = self._fingerprint_locks.get(fingerprint)
         if lock is None:
@@ -497,10 +497,6 @@ class SuggestionService:
                 }
             lock = self._fingerprint_locks[fingerprint] = asyncio.Lock()
         return lock
-
-    def _dialect(self) -> str:
-        bind = self._sessions.kw["bind"]
-        return str(bind.dialect.name)
 
     async def _replay(self, request: SuggestionInput) -> Submitted | None:
         async with self._sessions() as session:
@@ -588,7 +584,7 @@ class SuggestionService:
             if lesson_id is None:
                 # Lesson rows are never deleted (a removed lesson is only marked), so an id
                 # once known stays right.
-                lesson_id = await _lesson_id(session, *key)
+                lesson_id = await ensure_lesson(session, *key)
                 self._lesson_ids[key] = lesson_id
             suggestion = Suggestion(
                 source=request.source,
@@ -876,11 +872,11 @@ class SuggestionService:
 
     async def run_job(self, claim: Claim) -> str:
         """Perform one claimed suggestion job and confirm it, or give it back with its error."""
-        try:
-            if claim.kind == self.NOTIFY_KIND:
-                return await self._notify(claim)
+        if claim.kind == self.NOTIFY_KIND:
+            handler = self._notify
+        else:
             op = claim.payload.get("op")
-            handler = {
+            found = {
                 "open": self._open,
                 "revise": self._revise_branch,
                 "accept": self._accept_on_branch,
@@ -889,19 +885,16 @@ class SuggestionService:
                 "update_branch": self._update_branch,
                 "post": self._post_in_lesson,
             }.get(str(op))
-            if handler is None:
+            if found is None:
                 await self._outbox.fail(claim, f"unknown operation {op!r}", retry=False)
                 return "failed: unknown operation"
-            return await handler(claim)
-        except LostClaimError:
-            return "queued: taken over by another process"
-        except Exception as error:  # kept and retried, never dropped
-            message = error_line(error)
-            retried = await self._outbox.fail(claim, message, cause=error)
-            log.warning("%s: %s (%s)", claim.key, message, "will retry" if retried else "failed")
-            if not retried:
-                await self._mark_failed(claim, message)
-            return f"queued: {message}"
+            handler = found
+        done = await self._outbox.attempt(claim, lambda: handler(claim))
+        if not isinstance(done, JobFailure):
+            return done
+        if done.counts_as_attempt and not done.retried:
+            await self._mark_failed(claim, done.message)
+        return done.summary
 
     def _github_or_fail(self) -> GitHubPort:
         if self._github is None:
@@ -2178,22 +2171,6 @@ async def _serialize(session: AsyncSession, fingerprint: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         key = int(fingerprint[:15], 16)
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-async def _lesson_id(session: AsyncSession, program: str, slug: str) -> int:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    now = utcnow()
-    await session.execute(
-        insert(Lesson)
-        .values(program=program, slug=slug, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["program", "slug"])
-    )
-    return (
-        await session.execute(
-            select(Lesson.id).where(Lesson.program == program, Lesson.slug == slug)
-        )
-    ).scalar_one()
 
 
 def open_job_key(suggestion_id: int) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.outbox import (
+    JobFailure,
     JobWait,
     LostClaimError,
     Outbox,
@@ -331,3 +332,71 @@ async def test_a_rate_limit_without_a_reset_is_an_ordinary_failure(outbox: Outbo
     await outbox.fail(claim, "rate limited", cause=RateLimitedError("rate limited"))
     state = await outbox.state(job_id)
     assert state is not None and (state.status, state.attempts) == ("pending", 1)
+
+
+async def test_an_attempt_returns_the_work_and_leaves_the_claim_to_it(outbox: Outbox) -> None:
+    await outbox.enqueue("linking", "lesson:a/b", {})
+    [claim] = await outbox.claim_due()
+
+    async def work() -> str:
+        await outbox.complete(claim)
+        return "linked"
+
+    assert await outbox.attempt(claim, work) == "linked"
+    [job] = await outbox.jobs()
+    assert job.status == "done"
+
+
+async def test_an_attempt_that_raises_gives_the_job_back_then_fails_it(
+    outbox: Outbox, clock: Clock
+) -> None:
+    await outbox.enqueue("linking", "lesson:a/b", {})
+
+    async def broken() -> str:
+        raise OSError("connection reset")
+
+    outcomes = []
+    for _ in range(3):  # max_attempts
+        [claim] = await outbox.claim_due()
+        outcomes.append(await outbox.attempt(claim, broken))
+        clock.advance(3600)
+    assert [outcome.summary for outcome in outcomes] == [
+        "queued: OSError: connection reset",
+        "queued: OSError: connection reset",
+        "failed: OSError: connection reset",
+    ]
+    assert all(isinstance(o, JobFailure) and o.counts_as_attempt for o in outcomes)
+    [job] = await outbox.jobs()
+    assert (job.status, job.attempts) == ("failed", 3)
+
+
+async def test_an_attempt_whose_claim_was_lost_stops_without_failing_the_job(
+    outbox: Outbox,
+) -> None:
+    await outbox.enqueue("linking", "lesson:a/b", {})
+    [claim] = await outbox.claim_due()
+
+    async def taken() -> str:
+        raise LostClaimError("held by another process")
+
+    outcome = await outbox.attempt(claim, taken)
+    assert isinstance(outcome, JobFailure)
+    assert (outcome.taken_over, outcome.counts_as_attempt) == (True, False)
+    assert outcome.summary == "queued: taken over by another process"
+    [job] = await outbox.jobs()
+    assert (job.status, job.last_error) == ("running", None)
+
+
+async def test_an_attempt_that_must_wait_is_no_failed_attempt(outbox: Outbox, clock: Clock) -> None:
+    await outbox.enqueue("linking", "lesson:a/b", {})
+    [claim] = await outbox.claim_due()
+    reset = clock.now + timedelta(minutes=10)
+
+    async def limited() -> str:
+        raise _RateLimitedError("rate limited", retry_at=reset.timestamp())
+
+    outcome = await outbox.attempt(claim, limited)
+    assert isinstance(outcome, JobFailure)
+    assert (outcome.waiting, outcome.retried, outcome.counts_as_attempt) == (True, True, False)
+    [job] = await outbox.jobs()
+    assert (job.status, job.attempts) == ("waiting", 0)
