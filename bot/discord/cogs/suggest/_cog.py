@@ -8,6 +8,8 @@ the buttons under each step the bot tells a suggester (take a proposed text, rev
 withdraw): persistent, they answer after a restart too.
 """
 
+from __future__ import annotations
+
 import logging
 
 import discord
