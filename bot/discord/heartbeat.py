@@ -5,8 +5,15 @@ event loop has finished sending it. A gateway that answers before that thread wa
 again (the local sandbox always can, with no network in between; a proxy next to the bot
 too) has its ACK measured from the beat before: a whole interval, which logs "Can't keep
 up, shard ID None websocket is 41.3s behind" with no load at all. Fixed upstream by
-stamping before sending (Rapptz/discord.py#10448), not yet in a release; until then the
-bot installs a keep-alive that does the same.
+stamping on the event loop just before sending (Rapptz/discord.py#10448, commit f9c66a6 on
+master after 2.7.1, in no release yet); until then the bot installs a keep-alive that
+does the same. Under a release with the fix it only stamps the beat twice, harmlessly.
+
+Remove this module and its call in `create_bot` once pyproject requires a discord.py
+release with that fix (expected 2.8.0). To check a release: `git tag --contains f9c66a6`
+in discord.py names it, its `KeepAliveHandler.run` no longer sets `_last_send` after the
+send, and tests/discord/test_heartbeat.py passes with `stamp_heartbeats_before_sending()`
+taken out of `create_bot`.
 """
 
 from __future__ import annotations
