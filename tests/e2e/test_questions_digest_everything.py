@@ -27,7 +27,8 @@ from github.Repository import Repository
 from sqlalchemy import select
 
 from bot.app import background_work
-from bot.cli import _digest, build_parser
+from bot.cli import build_parser
+from bot.cli.digest import _digest
 from bot.config import (
     DigestSettings,
     MailSettings,

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.cli import _sandbox_database, build_parser
+from bot.cli import build_parser
+from bot.cli.sandbox import sandbox_database as _sandbox_database
 from bot.config import Settings, load_settings
 from bot.sandbox.everything import (
     WORLD_MARK,

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import SUGGESTION_STATUSES, main
+from bot.cli import main
+from bot.domain.review_flow import STATUSES as SUGGESTION_STATUSES
 from bot.services.signing import load_signer
 from bot.services.suggestions import TOKEN_PURPOSE
 from bot.store.engine import make_engine, make_session_factory
