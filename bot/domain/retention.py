@@ -30,7 +30,7 @@ KINDS = (
     DIGEST_DELIVERIES,
 )
 
-# Job keys that name a suggestion or a suggestion's event (see bot/services/suggestions.py).
+# Job keys that name a suggestion or a suggestion's event (see bot/services/suggestions/).
 _SUGGESTION_KEY = re.compile(r"^suggestion:(\d+):")
 _NOTIFY_KEY = re.compile(r"^notify:(\d+):")
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, SuggestionSettings
-from bot.domain.catalogue import load_catalogue
+from bot.domain.catalogue import git_blob_sha, load_catalogue
 from bot.services.outbox import Outbox
 from bot.services.ports import ChatButton
 from bot.services.signing import Signer, load_signer
@@ -22,7 +22,6 @@ from bot.services.suggestions import (
     SuggestionError,
     SuggestionInput,
     SuggestionService,
-    git_blob_sha,
 )
 from bot.store.models import (
     OutboxJob,

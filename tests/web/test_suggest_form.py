@@ -13,10 +13,11 @@ import pytest
 from aiohttp import ClientResponse
 from markupsafe import escape
 
+from bot.domain.catalogue import git_blob_sha
 from bot.i18n import t
 from bot.services.outbox import Outbox
 from bot.services.ports import FileContent
-from bot.services.suggestions import Author, SuggestionInput, SuggestionService, git_blob_sha
+from bot.services.suggestions import Author, SuggestionInput, SuggestionService
 from bot.store.models import (
     OutboxJob,
     Suggestion,

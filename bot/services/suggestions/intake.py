@@ -1,0 +1,371 @@
+"""Taking a suggestion from any door (Discord, web, API, CLI): check it, then store it.
+
+`submit` checks an edit against the lesson as it is now and stores it with the job that
+opens its pull request, in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.domain import edits
+from bot.domain.catalogue import Catalogue, git_blob_sha
+from bot.domain.lookup import lookup_lesson
+from bot.domain.neutral import one_line_name
+from bot.services.suggestions.access import Access
+from bot.services.suggestions.dependencies import Dependencies
+from bot.services.suggestions.errors import SuggestionError, edit_error, unknown_lesson
+from bot.services.suggestions.records import JOB_KIND, open_job_key
+from bot.services.suggestions.views import Author, Preview, Submitted, SuggestionInput
+from bot.store.models import (
+    PENDING_SUGGESTION_STATUSES,
+    Suggestion,
+    SuggestionCredit,
+    SuggestionEvent,
+    SuggestionSource,
+    SuggestionStatus,
+)
+from bot.store.upsert import lesson_id as ensure_lesson
+
+_EMAIL = re.compile(r"[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,190}\.[^@\s<>,;\".]{2,63}")
+# What no text column (SQLite, PostgreSQL) can hold: NUL, and the lone surrogates that a JSON
+# escape like "\ud800" or undecodable bytes leave in a string.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+class LessonTexts:
+    """Read lesson files from the content copy, remembering each until it changes."""
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[str, int, int], tuple[str, str]] = {}
+
+    async def read(self, catalogue: Catalogue, path: str) -> tuple[str, str]:
+        """Return a lesson file's text and git blob sha, as the content copy has it."""
+        file = Path(catalogue.root) / path
+        # A stat is cheap; reading and hashing the file again for every suggestion is not.
+        stat = file.stat()
+        key = (str(file), stat.st_mtime_ns, stat.st_size)
+        cached = self._texts.get(key)
+        if cached is None:
+            data = await asyncio.to_thread(file.read_bytes)
+            cached = (data.decode("utf-8"), git_blob_sha(data))
+            if len(self._texts) > 64:
+                self._texts.clear()
+            self._texts[key] = cached
+        return cached
+
+
+class Intake:
+    """Check suggested edits against the lessons and store them with their opening job."""
+
+    def __init__(self, deps: Dependencies, texts: LessonTexts, access: Access) -> None:
+        self._deps = deps
+        self._texts = texts
+        self._access = access
+        # Two identical suggestions at once in this process become one (PostgreSQL also
+        # locks across processes, see _serialize).
+        self._submit_lock = asyncio.Lock()
+        self._fingerprint_locks: dict[str, asyncio.Lock] = {}
+        self._lesson_ids: dict[tuple[str, str], int] = {}
+
+    def check_fields(self, request: SuggestionInput) -> None:
+        """Refuse empty, oversize or malformed fields, naming the field."""
+        limits = self._deps.settings.suggestions
+        for name, value, limit in (
+            ("lesson", request.lesson, 300),
+            ("locale", request.locale, 16),
+            ("find", request.find, limits.max_find_chars),
+            ("replace", request.replace, limits.max_replace_chars),
+            ("reason", request.reason, limits.max_reason_chars),
+        ):
+            if name != "replace" and not value.strip():
+                raise SuggestionError("field_empty", field=name)
+            if len(value) > limit:
+                raise SuggestionError("field_too_long", field=name, limit=limit)
+            if _UNSTORABLE.search(value):
+                raise SuggestionError("field_invalid", field=name)
+        author = request.author
+        if len(author.name) > limits.max_name_chars:
+            raise SuggestionError("field_too_long", field="name", limit=limits.max_name_chars)
+        for name, value in (("name", author.name), ("email", author.email or "")):
+            if _UNSTORABLE.search(value):
+                raise SuggestionError("field_invalid", field=name)
+        if author.email is not None and (
+            len(author.email) > 254 or not _EMAIL.fullmatch(author.email.strip())
+        ):
+            raise SuggestionError("email_invalid", field="email")
+
+    def lesson_file(self, identity: str, locale: str) -> tuple[Catalogue, Any]:
+        """Return the catalogue and the lesson file a suggestion edits, or refuse it."""
+        catalogue = self._deps.catalogue()
+        # Also a unique slug or title, or the lesson's page address: what people paste.
+        found = lookup_lesson(catalogue, identity)
+        lesson = found.lesson
+        if lesson is None:
+            raise unknown_lesson(identity, found)
+        if locale not in lesson.files:
+            raise SuggestionError(
+                "locale_unknown",
+                field="locale",
+                locale=locale[:16],
+                locales=", ".join(lesson.locales),
+            )
+        return catalogue, lesson.files[locale]
+
+    async def read(self, catalogue: Catalogue, path: str) -> tuple[str, str]:
+        """Return a lesson file's text and git blob sha, as the content copy has it."""
+        return await self._texts.read(catalogue, path)
+
+    def apply(self, text_: str, request: SuggestionInput, path: str) -> edits.AppliedEdit:
+        """Apply the requested edit to `text_`, or refuse it with the reason."""
+        try:
+            return edits.apply_edit(
+                text_,
+                request.find,
+                request.replace,
+                path=path,
+                allow_front_matter=self._deps.settings.suggestions.allow_front_matter,
+            )
+        except edits.EditError as error:
+            raise edit_error(error) from error
+
+    async def preview(self, request: SuggestionInput) -> Preview:
+        """Check an edit against the lesson as it is now, storing nothing."""
+        self.check_fields(request)
+        catalogue, lesson_file = self.lesson_file(request.lesson, request.locale)
+        current, _ = await self.read(catalogue, lesson_file.path)
+        applied = self.apply(current, request, lesson_file.path)
+        return Preview(
+            lesson=lesson_file.identity,
+            locale=request.locale,
+            path=lesson_file.path,
+            lesson_title=lesson_file.title,
+            diff=edits.unified_diff(current, applied.text, lesson_file.path),
+            old_passage=applied.old_passage,
+            new_passage=applied.new_passage,
+        )
+
+    async def submit(self, request: SuggestionInput) -> Submitted:
+        """Check an edit and store it with the job that opens its PR; answer at once.
+
+        A retry with the same Idempotency-Key answers what the first answered; an
+        identical pending suggestion gains this person as a co-suggester instead of a
+        second PR.
+        """
+        if request.idempotency_key is not None:
+            replayed = await self._replay(request)
+            if replayed is not None:
+                return replayed
+        self.check_fields(request)
+        catalogue, lesson_file = self.lesson_file(request.lesson, request.locale)
+        current, blob_sha = await self.read(catalogue, lesson_file.path)
+        self.apply(current, request, lesson_file.path)
+        await self._check_rate(request.author.person)
+        fingerprint = edits.fingerprint(
+            lesson_file.identity, request.locale, request.find, request.replace
+        )
+        for attempt in range(3):
+            try:
+                async with self._lock_for(fingerprint):
+                    submitted = await self._store(request, lesson_file, blob_sha, fingerprint)
+                break
+            except IntegrityError:
+                # The same Idempotency-Key, or the same person, raced us: answer as a replay.
+                if request.idempotency_key is not None:
+                    replayed = await self._replay(request)
+                    if replayed is not None:
+                        return replayed
+                if attempt == 2:
+                    raise
+            except OperationalError:
+                # SQLite's writer lock was busy beyond its timeout: try again shortly.
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+        self._deps.wake()
+        return submitted
+
+    def _lock_for(self, fingerprint: str) -> asyncio.Lock:
+        """Return the lock identical suggestions take turns on in this process.
+
+        SQLite has one writer at a time anyway, and a transaction that read before another
+        wrote cannot write: there, every suggestion takes turns. PostgreSQL locks per
+        fingerprint across processes (see _serialize), so only identical ones wait.
+        """
+        bind = self._deps.sessions.kw.get("bind")
+        if bind is None or bind.dialect.name == "sqlite":
+            return self._submit_lock
+        lock = self._fingerprint_locks.get(fingerprint)
+        if lock is None:
+            if len(self._fingerprint_locks) > 1024:
+                self._fingerprint_locks = {
+                    key: held for key, held in self._fingerprint_locks.items() if held.locked()
+                }
+            lock = self._fingerprint_locks[fingerprint] = asyncio.Lock()
+        return lock
+
+    async def _replay(self, request: SuggestionInput) -> Submitted | None:
+        async with self._deps.sessions() as session:
+            credit = (
+                await session.execute(
+                    select(SuggestionCredit)
+                    .options(selectinload(SuggestionCredit.suggestion))
+                    .where(SuggestionCredit.idempotency_key == request.idempotency_key)
+                )
+            ).scalar_one_or_none()
+            if credit is None:
+                return None
+            if credit.request_hash != request.request_hash():
+                raise SuggestionError("idempotency_mismatch", field="Idempotency-Key", status=409)
+            return Submitted(
+                id=credit.suggestion_id,
+                token=self._access.token(credit.suggestion_id, credit.id),
+                status=str(credit.suggestion.status),
+                replayed=True,
+            )
+
+    async def _check_rate(self, person: str) -> None:
+        limit = self._deps.settings.suggestions.per_person_per_hour
+        if not limit or person == "handle:anonymous":
+            return
+        since = self._deps.clock() - timedelta(hours=1)
+        async with self._deps.sessions() as session:
+            sent = (
+                await session.execute(
+                    select(func.count(SuggestionCredit.id)).where(
+                        SuggestionCredit.person == person, SuggestionCredit.created_at > since
+                    )
+                )
+            ).scalar_one()
+        if sent >= limit:
+            raise SuggestionError("rate_limited", status=429, limit=limit)
+
+    async def _store(
+        self, request: SuggestionInput, lesson_file: Any, blob_sha: str, fingerprint: str
+    ) -> Submitted:
+        now = self._deps.clock()
+        author = request.author
+        async with self._deps.sessions() as session, session.begin():
+            await _serialize(session, fingerprint)
+            existing = (
+                await session.execute(
+                    select(Suggestion)
+                    .where(
+                        Suggestion.fingerprint == fingerprint,
+                        Suggestion.status.in_(PENDING_SUGGESTION_STATUSES),
+                    )
+                    .order_by(Suggestion.id)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if existing is not None:
+                credit = (
+                    await session.execute(
+                        select(SuggestionCredit).where(
+                            SuggestionCredit.suggestion_id == existing.id,
+                            SuggestionCredit.person == author.person,
+                        )
+                    )
+                ).scalar_one_or_none()
+                if credit is None:
+                    credit = _credit(request, existing.id, now)
+                    session.add(credit)
+                    await session.flush()
+                    session.add(
+                        SuggestionEvent(
+                            suggestion_id=existing.id,
+                            kind="joined",
+                            detail={"name": _shown_name(author, request.source)},
+                            created_at=now,
+                        )
+                    )
+                return Submitted(
+                    id=existing.id,
+                    token=self._access.token(existing.id, credit.id),
+                    status=str(existing.status),
+                    joined=True,
+                )
+            key = (lesson_file.program, lesson_file.slug)
+            lesson_id = self._lesson_ids.get(key)
+            if lesson_id is None:
+                # Lesson rows are never deleted (a removed lesson is only marked), so an id
+                # once known stays right.
+                lesson_id = await ensure_lesson(session, *key)
+                self._lesson_ids[key] = lesson_id
+            suggestion = Suggestion(
+                source=request.source,
+                author_id=author.person[:200],
+                author_name=_shown_name(author, request.source)[:200],
+                author_locale=author.locale,
+                lesson_id=lesson_id,
+                locale=request.locale,
+                edit={"find": request.find, "replace": request.replace, "revisions": []},
+                reason=request.reason,
+                status=SuggestionStatus.QUEUED,
+                idempotency_key=request.idempotency_key or f"auto:{fingerprint}:{now.timestamp()}",
+                path=lesson_file.path,
+                base_sha=blob_sha,
+                fingerprint=fingerprint,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(suggestion)
+            await session.flush()
+            credit = _credit(request, suggestion.id, now)
+            session.add(credit)
+            session.add(
+                SuggestionEvent(
+                    suggestion_id=suggestion.id,
+                    kind="submitted",
+                    detail={"source": str(request.source)},
+                    created_at=now,
+                )
+            )
+            await session.flush()
+            await self._deps.outbox.enqueue_many(
+                JOB_KIND, [(open_job_key(suggestion.id), {"op": "open"})], session
+            )
+            return Submitted(
+                id=suggestion.id,
+                token=self._access.token(suggestion.id, credit.id),
+                status=str(SuggestionStatus.QUEUED),
+            )
+
+
+def _credit(request: SuggestionInput, suggestion_id: int, now: datetime) -> Any:
+    author = request.author
+    return SuggestionCredit(
+        suggestion_id=suggestion_id,
+        source=request.source,
+        person=author.person[:400],
+        name=one_line_name(author.name),
+        email=author.email.strip() if author.email else None,
+        discord_user_id=author.discord_user_id,
+        locale=author.locale,
+        idempotency_key=request.idempotency_key,
+        request_hash=request.request_hash(),
+        withdrawn=False,
+        created_at=now,
+    )
+
+
+async def _serialize(session: AsyncSession, fingerprint: str) -> None:
+    """Hold a transaction lock per fingerprint on PostgreSQL (processes take turns)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int(fingerprint[:15], 16)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _shown_name(author: Author, source: SuggestionSource) -> str:
+    # A name is one line with no bidi tricks wherever it is shown: stored that way.
+    fallback = {"discord": "a Discord user"}.get(str(source), "a learner")
+    return one_line_name(author.name) or fallback
