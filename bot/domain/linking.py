@@ -203,7 +203,7 @@ class LessonWrites:
     reopen: bool = False
 
     @property
-    def any(self) -> bool:
+    def needed(self) -> bool:
         """Tell whether the lesson needs any write at all."""
         return (
             self.create_thread

@@ -108,7 +108,7 @@ class LinkPlanner:
         files = {file.locale: (file.title, file.path) for file in row.files}
         if files != {loc: (title[:300], path) for loc, (title, path) in wanted.files.items()}:
             return False
-        return not self.plan(wanted, state_of(row), forum).any
+        return not self.plan(wanted, state_of(row), forum).needed
 
     def dry_plan(
         self, wanted: WantedLesson, row: Lesson | None, forums: Mapping[str, Forum]
