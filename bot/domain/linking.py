@@ -1,4 +1,5 @@
-"""Plan a lesson sync: what should be linked, what removed, and what is held back.
+"""Plan a lesson sync: what should be linked, what removed, what held back, and which
+writes bring each linked lesson's post and issue in line.
 
 Pure: it compares the lessons the catalogue wants with what the database last recorded
 and returns intents; the linking service performs them through the write path.
@@ -6,9 +7,15 @@ and returns intents; the linking service performs them through the write path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import hashlib
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.domain.catalogue import Catalogue
+from bot.domain.catalogue import Lesson as CatalogueLesson
+from bot.i18n import t
 
 # A sync that would remove more lessons than this at once is refused unless asked for.
 DEFAULT_MAX_REMOVALS = 5
@@ -132,3 +139,124 @@ def plan_sync(
     else:
         plan.remove = removals
     return plan
+
+
+def published_lessons(catalogue: Catalogue, default_locale: str) -> list[CatalogueLesson]:
+    """Return the lessons that get links: published ones (drafts stay hidden, as on the
+    site), in catalogue order."""
+    return [
+        lesson
+        for lesson in catalogue.ordered_lessons()
+        if lesson.file(default_locale, default_locale).published
+    ]
+
+
+def broken_lessons(catalogue: Catalogue, locale: str) -> dict[str, str]:
+    """Return the catalogue's unusable lessons with their first problem, as people read it."""
+    return {
+        identity: (
+            f"{problems[0].path}:{problems[0].line}: "
+            f"{t(locale, f'check.{problems[0].code}', **problems[0].params)}"
+        )
+        for identity, problems in catalogue.broken().items()
+        if problems
+    }
+
+
+# --- one lesson's writes ---------------------------------------------------------------
+
+# Each of the three parts a lesson's links are made of (thread, starter message, issue)
+# gets this many hex digits of digest.
+DIGEST_PART = 21
+THREAD_PART, STARTER_PART, ISSUE_PART = range(3)
+# Stored in place of a part's digest: unknown (write it) or taken as right (leave it).
+UNKNOWN_PART = "?" * DIGEST_PART
+ASSUMED_PART = "=" * DIGEST_PART
+
+
+@dataclass
+class LinkState:
+    """A lesson's link as stored, copied out of its session (no I/O in between)."""
+
+    lesson_id: int
+    removed: bool
+    thread_id: int | None
+    starter_id: int | None
+    forum_id: int | None
+    issue_number: int | None
+    issue_url: str | None
+    digest: str | None
+    # The post's name as last written: a name is sent only when it changes, as Discord
+    # allows two channel name edits per ten minutes.
+    thread_name: str | None = None
+
+
+@dataclass
+class LessonWrites:
+    """One lesson's writes, decided before any is made."""
+
+    create_thread: bool = False
+    create_issue: bool = False
+    edit_thread: bool = False
+    edit_starter: bool = False
+    edit_issue: bool = False
+    reopen: bool = False
+
+    @property
+    def needed(self) -> bool:
+        """Tell whether the lesson needs any write at all."""
+        return (
+            self.create_thread
+            or self.create_issue
+            or self.edit_thread
+            or self.edit_starter
+            or self.edit_issue
+            or self.reopen
+        )
+
+
+def part_digest(*values: Any) -> str:
+    """Return the digest of what one part of a lesson's links holds."""
+    text = json.dumps(values, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:DIGEST_PART]
+
+
+def plan_writes(state: LinkState, parts: Sequence[str]) -> LessonWrites:
+    """Return the writes that bring a lesson from its stored state to the wanted `parts`
+    (the digests of what its thread, starter message and issue should hold)."""
+    stored = state.digest or UNKNOWN_PART * 3
+    thread, starter, issue = parts
+    writes = LessonWrites(
+        create_thread=state.thread_id is None,
+        create_issue=state.issue_number is None,
+        reopen=state.removed,
+    )
+    writes.edit_thread = not writes.create_thread and stored[:DIGEST_PART] not in (
+        thread,
+        ASSUMED_PART,
+    )
+    writes.edit_starter = writes.create_issue or stored[DIGEST_PART : 2 * DIGEST_PART] != starter
+    writes.edit_issue = not writes.create_issue and (
+        writes.create_thread or stored[2 * DIGEST_PART :] != issue
+    )
+    return writes
+
+
+def with_part(stored: str | None, index: int, part: str) -> str:
+    """Return the stored digest with one part (thread, starter, issue) now written."""
+    parts = [
+        (stored or UNKNOWN_PART * 3)[i * DIGEST_PART : (i + 1) * DIGEST_PART] for i in range(3)
+    ]
+    parts[index] = part
+    return "".join(parts)
+
+
+def adopted_issue_digest(title: str, body: str, *, with_post: bool) -> str:
+    """Return the digest to store for an issue found by its marker.
+
+    With `with_post` (its body links the lesson's post) the thread's name and tags were
+    written by the sync that wrote this issue, so they are taken as they are; the starter
+    message is rewritten once, as a crash may have left it without the issue's link.
+    """
+    thread = ASSUMED_PART if with_post else UNKNOWN_PART
+    return thread + UNKNOWN_PART + part_digest(title, body)

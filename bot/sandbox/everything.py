@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from bot.app import RunningApp, background_work, started_app
 from bot.config import DISCORD_WEB_URL, MaintainerSettings, Secret, Settings, env_name
 from bot.domain.catalogue import load_catalogue
+from bot.domain.link_texts import forum_name
 from bot.i18n import t
 from bot.sandbox.discord import DiscordSandbox
 from bot.sandbox.github import GitHubSandbox
@@ -40,7 +41,6 @@ from bot.sandbox.running import (
     lessonbot_command,
     written_by_line,
 )
-from bot.services.linking import forum_name
 from bot.store.engine import make_sync_engine, masked_url
 from bot.store.migrate import upgrade
 from bot.store.models import (

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import DISCORD_WEB_URL
 from bot.domain.excerpt import excerpt
+from bot.domain.link_texts import message_url
 from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import close_open_fences, markdown_name, neutralize
 from bot.i18n import t
-from bot.services.linking import message_url
 from bot.services.outbox import Claim, JobFailure, Outbox
 from bot.services.ports import ChatNotFoundError, ChatPort, GitHubPort
 from bot.store.models import BridgedComment, Lesson, LessonLink

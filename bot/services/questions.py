@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 from bot.config import Settings
 from bot.domain.catalogue import Catalogue
 from bot.domain.help_posts import LessonCandidate, LessonMatch, match_lesson, rank
+from bot.domain.link_texts import lesson_page_url, message_url
 from bot.domain.markers import find_markers
 from bot.domain.questions import (
     QuestionVerdict,
@@ -35,7 +36,6 @@ from bot.domain.questions import (
     reply_verdict,
 )
 from bot.i18n import t
-from bot.services.linking import lesson_page_url, message_url
 from bot.services.ports import CUSTOM_ID_LIMIT, ChatOption, ChatPort, ChatSelect, GitHubPort
 from bot.store.models import (
     BridgedComment,

@@ -26,12 +26,13 @@ from github import Auth, Github
 
 from bot.discord.chat import chat_message
 from bot.domain.catalogue import load_catalogue
+from bot.domain.link_texts import LESSON_LABEL
 from bot.domain.markers import find_markers
 from bot.sandbox.discord import DiscordSandbox
 from bot.sandbox.discord.ratelimits import RateLimitSettings
 from bot.sandbox.everything import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
 from bot.sandbox.github import GitHubSandbox
-from bot.services.linking import LESSON_LABEL, parse_post_key
+from bot.services.linking import parse_post_key
 from tests.conftest import CORPUS, PROJECT
 from tests.e2e.support import sandbox_settings_env
 

@@ -5,16 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.domain.catalogue import load_catalogue
-from bot.services.linking import (
-    _POST_LINK,
-    ISSUE_TITLE_LIMIT,
-    LinkingService,
-    _StoredState,
-    message_url,
-    parse_post_key,
-    post_url,
-    thread_name,
-)
+from bot.domain.link_texts import ISSUE_TITLE_LIMIT, POST_LINK, message_url, thread_name
+from bot.domain.linking import LinkState
+from bot.services.linking import LinkingService, parse_post_key, post_url
 from bot.services.ports import ChatMessage
 from tests.conftest import write_lesson
 
@@ -109,11 +102,11 @@ def test_with_suggestions_on_the_starter_carries_a_suggest_button_in_its_digest(
     assert button is not None and button.custom_id == "lessonbot:suggest:ml/intro:en"
     assert button.label == "Suggest an edit"
     # Turning suggestions on changes the starter's digest, so the next sync adds the button.
-    state = _StoredState(1, False, 2, 2, 3, None, None, None)
+    state = LinkState(1, False, 2, 2, 3, None, None, None)
     starter_part = 1
     assert (
-        plain._parts(wanted, state, None, [])[starter_part]
-        != with_button._parts(wanted, state, None, [])[starter_part]
+        plain.planner.parts(wanted, state, None, [])[starter_part]
+        != with_button.planner.parts(wanted, state, None, [])[starter_part]
     )
 
 
@@ -131,18 +124,18 @@ def test_post_links_lead_where_discord_web_url_says(tmp_path: Path) -> None:
         discord_web_url="http://127.0.0.1:5005/",
     )
     wanted = viewer.wanted(catalogue.lessons["ml/intro"], catalogue)
-    state = _StoredState(1, False, 2, 3, 4, None, None, None)
+    state = LinkState(1, False, 2, 3, 4, None, None, None)
 
-    assert discord._post_url(state, None) == "https://discord.com/channels/0/2/3"
-    assert viewer._post_url(state, None) == "http://127.0.0.1:5005/channels/0/2/3"
+    assert discord.planner.post_url(state, None) == "https://discord.com/channels/0/2/3"
+    assert viewer.planner.post_url(state, None) == "http://127.0.0.1:5005/channels/0/2/3"
     assert "http://127.0.0.1:5005/channels/0/2/3" in viewer.issue_body(
-        wanted, viewer._post_url(state, None)
+        wanted, viewer.planner.post_url(state, None)
     )
     # A new address changes the issue's digest: the next sync rewrites the issue's link.
     issue_part = 2
     assert (
-        discord._parts(wanted, state, None, [])[issue_part]
-        != viewer._parts(wanted, state, None, [])[issue_part]
+        discord.planner.parts(wanted, state, None, [])[issue_part]
+        != viewer.planner.parts(wanted, state, None, [])[issue_part]
     )
     assert post_url(1, 2, 3) == "https://discord.com/channels/1/2/3"
     assert message_url("http://h:1", 1, 2, 3) == "http://h:1/channels/1/2/3"
@@ -151,5 +144,5 @@ def test_post_links_lead_where_discord_web_url_says(tmp_path: Path) -> None:
         "- Discord post: https://discord.com/channels/1/22/333\n",
         "[post](http://127.0.0.1:5005/channels/1/22/333)",
     ):
-        found = _POST_LINK.search(body)
+        found = POST_LINK.search(body)
         assert found is not None and found.groups() == ("1", "22", "333")

@@ -19,9 +19,10 @@ from discord.ext import commands
 from bot.discord.cogs.lessons import ECHO_LIMIT, choice_for
 from bot.discord.replies import CHOICE_LIMIT, CHOICES_LIMIT, defer_if_slow, reply, shorten
 from bot.discord.translator import described
+from bot.domain.link_texts import message_url
 from bot.i18n import t
 from bot.services.lessons import LessonDirectory
-from bot.services.linking import LinkDirectory, message_url
+from bot.services.linking import LinkDirectory
 from bot.services.questions import ASK_LIMIT, PICKER_PREFIX, QuestionError, QuestionService
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.domain import edits
 from bot.domain.catalogue import Catalogue
+from bot.domain.link_texts import lesson_page_url
 from bot.domain.pull_request import (
     SuggestedEdit,
     branch_name,
@@ -24,7 +25,6 @@ from bot.domain.pull_request import (
     translations_comment,
     withdrawal_comment,
 )
-from bot.services.linking import lesson_page_url
 from bot.services.outbox import Claim, JobFailure
 from bot.services.ports import ProposedChange, StaleContentError
 from bot.services.suggestions.access import Access
