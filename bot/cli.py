@@ -33,7 +33,7 @@ from bot.domain.review_flow import STATUSES
 from bot.i18n import t
 
 if TYPE_CHECKING:
-    from bot.sandbox.running import RunningSandbox
+    from bot.running_sandbox import RunningSandbox
     from bot.services.linking import SyncReport
 
 log = logging.getLogger("lessonbot")
@@ -302,7 +302,7 @@ def _sandbox_here(arguments: argparse.Namespace, locale: str) -> RunningSandbox 
         return None
     if setting_origin("database.url", arguments.config) is not None:
         return None  # a database of its own (a sourced sandbox.env names the sandbox's)
-    from bot.sandbox.running import running_sandbox
+    from bot.running_sandbox import running_sandbox
 
     sandbox = running_sandbox()
     if sandbox is None:
@@ -339,22 +339,28 @@ def _explain(error: Exception, arguments: argparse.Namespace, settings: Settings
     from bot.net import PortInUseError
 
     locale = settings.locale
-    everything = sys.modules.get("bot.sandbox.everything")  # only `sandbox` loads it
-    if everything is not None and isinstance(error, everything.StateDirBusyError):
+    # The sandboxes are a distribution of their own; in a checkout without it installed,
+    # `sandboxes` is the bare folder and only `sandboxes.discord` (say) is missing.
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] == "sandboxes":
+        return t(locale, "cli.sandboxes_missing")
+    offline = sys.modules.get("bot.offline")  # only `sandbox` loads it
+    if offline is not None and isinstance(error, offline.StateDirBusyError):
         return t(locale, "cli.sandbox_running", path=str(error.state_dir), holder=error.holder)
-    if everything is not None and isinstance(error, everything.SandboxDatabaseError):
+    if offline is not None and isinstance(error, offline.SandboxDatabaseError):
         from bot.store.engine import masked_url
 
         state_dir = Path(arguments.state_dir)
         place = {
             "url": masked_url(error.url),
             "setting": _database_setting(arguments, settings)[1],
-            "own": everything.sandbox_database_url(state_dir.absolute()),
+            "own": offline.sandbox_database_url(state_dir.absolute()),
         }
         if error.world is None:
             return t(locale, "cli.sandbox_database_bot_data", **place)
         return t(locale, "cli.sandbox_database_other_world", **place, world=error.world)
-    if isinstance(error, PortInUseError):
+    # The sandboxes raise their own copy of PortInUseError; only sandbox commands load it.
+    sandboxes_net = sys.modules.get("sandboxes.net")
+    if isinstance(error, (PortInUseError, sandboxes_net.PortInUseError if sandboxes_net else ())):
         place = {"host": error.host, "port": error.port}
         if getattr(arguments, "port", None) is not None:
             return t(locale, "cli.port_in_use_option", **place)
@@ -401,7 +407,7 @@ def _database_setting(arguments: argparse.Namespace, settings: Settings) -> tupl
     """Return the database URL the command used and the setting or option that names it."""
     state_dir = _sandbox_state_dir(arguments)
     if state_dir is not None:
-        from bot.sandbox.everything import sandbox_database_url
+        from bot.offline import sandbox_database_url
 
         named, setting = _sandbox_database(arguments, settings)
         return named or sandbox_database_url(state_dir), setting
@@ -411,7 +417,7 @@ def _database_setting(arguments: argparse.Namespace, settings: Settings) -> tupl
 def _sandbox_database(arguments: argparse.Namespace, settings: Settings) -> tuple[str | None, str]:
     """Return the database `lessonbot sandbox` was told to use (None: its own file in the
     state folder) and the setting or option that names it."""
-    from bot.sandbox.everything import is_sandbox_database
+    from bot.offline import is_sandbox_database
 
     state_dir = Path(arguments.state_dir)
     origin = setting_origin("database.url", arguments.config)
@@ -616,7 +622,7 @@ def _run(_arguments: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sandbox_everything(arguments: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.everything import run_sandbox
+    from bot.offline import run_sandbox
 
     content = _content_dir(arguments, settings)
     state_dir = Path(arguments.state_dir)
@@ -638,11 +644,11 @@ def _sandbox_everything(arguments: argparse.Namespace, settings: Settings) -> in
 
 
 def _sandbox_discord(arguments: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.discord import serve
+    from sandboxes.discord import serve
 
     configured = settings.discord.token.reveal() if settings.discord.token else None
     token = arguments.token or configured
-    from bot.sandbox.discord.ratelimits import RateLimitSettings
+    from sandboxes.discord.ratelimits import RateLimitSettings
 
     limits = RateLimitSettings.parse(not arguments.no_rate_limits, arguments.rate_limit)
     asyncio.run(
@@ -653,8 +659,10 @@ def _sandbox_discord(arguments: argparse.Namespace, settings: Settings) -> int:
 
 def _rate_limit(value: str) -> str:
     """Check `NAME=REQUESTS/SECONDS` for `lessonbot sandbox discord --rate-limit`."""
-    from bot.sandbox.discord.ratelimits import RateLimitSettings
-
+    try:
+        from sandboxes.discord.ratelimits import RateLimitSettings
+    except ModuleNotFoundError:
+        return value  # the command then says how to install the sandboxes
     try:
         RateLimitSettings.parse(True, [value])
     except ValueError as error:
@@ -680,7 +688,7 @@ def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
     )
     if arguments.webhook_url and not secret:
         raise UsageError(t(settings.locale, "cli.webhook_secret_missing"))
-    from bot.sandbox.github import serve  # the sandbox is only needed by this command
+    from sandboxes.github import serve  # the sandbox is only needed by this command
 
     asyncio.run(
         _until_stopped(
@@ -699,7 +707,7 @@ def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sandbox_mail(arguments: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.mail import serve  # aiosmtpd is only needed by the sandboxes
+    from sandboxes.mail import serve  # aiosmtpd is only needed by the sandboxes
 
     asyncio.run(_until_stopped(serve(arguments.host, arguments.port, arguments.api_port)))
     return EXIT_OK

@@ -29,7 +29,7 @@ sys.path.insert(0, str(PROJECT))  # run as a script: import the project, not bot
 from bot.config import Settings  # noqa: E402
 from bot.domain.catalogue import Catalogue  # noqa: E402
 from bot.domain.markers import marker  # noqa: E402
-from bot.sandbox.everything import SandboxEnvironment, sandbox_environment  # noqa: E402
+from bot.offline import SandboxEnvironment, sandbox_environment  # noqa: E402
 from bot.services.linking import LESSON_LABEL, MARKER_KIND, forum_name, post_url  # noqa: E402
 
 CORPUS = PROJECT.parent / "shared" / "corpus" / "ai-courses"

@@ -12,7 +12,7 @@ from bot.app import sync_lessons
 from bot.cli import main
 from bot.config import Settings
 from bot.domain.markers import find_markers
-from bot.sandbox.everything import sandbox_environment
+from bot.offline import sandbox_environment
 from bot.services.linking import LESSON_LABEL
 from tests.conftest import PROJECT
 from tests.e2e.test_linking_sync import _as_maintainer, _pushed, linking_issue

@@ -20,7 +20,7 @@ from bot.discord.chat import custom_ids as custom_ids_of
 from bot.domain.catalogue import Catalogue, load_catalogue
 from bot.domain.markers import find_markers
 from bot.github.adapter import GitHubAdapter
-from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
+from bot.offline import SandboxEnvironment, sandbox_environment
 from bot.services.linking import LESSON_LABEL, LinkingService, SyncReport
 from bot.services.ports import ChatError, Issue
 from bot.store.engine import make_engine, make_session_factory

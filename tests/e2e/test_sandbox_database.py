@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from bot.cli import _sandbox_database, build_parser
 from bot.config import Settings, load_settings
-from bot.sandbox.everything import (
+from bot.offline import (
     WORLD_MARK,
     SandboxDatabaseError,
     run_sandbox,
