@@ -11,7 +11,7 @@ import discord
 import pytest
 
 from sandboxes.discord import DiscordSandbox
-from tests.sandbox.discord.conftest import ANA, BEN, RecordingBot, eventually, running
+from tests.sandboxes.discord.conftest import ANA, BEN, RecordingBot, eventually, running
 
 
 async def test_on_ready_sees_guilds_channels_members_and_roles(

@@ -12,7 +12,7 @@ import pytest
 from bot.discord.client import bot_intents
 from sandboxes.discord import DiscordSandbox
 from sandboxes.discord.gateway import MESSAGE_CONTENT
-from tests.sandbox.discord.conftest import RecordingBot, running
+from tests.sandboxes.discord.conftest import RecordingBot, running
 
 
 async def _identify(sandbox: DiscordSandbox, intents: int) -> tuple[int | None, dict[str, Any]]:

@@ -10,7 +10,7 @@ import pytest
 from discord import app_commands
 
 from sandboxes.discord import DiscordSandbox
-from tests.sandbox.discord.conftest import ANA, BEN, RecordingBot, running
+from tests.sandboxes.discord.conftest import ANA, BEN, RecordingBot, running
 
 
 class SuggestModal(discord.ui.Modal, title="Suggest an edit"):

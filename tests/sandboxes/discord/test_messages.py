@@ -11,7 +11,7 @@ import discord
 import pytest
 
 from sandboxes.discord import DiscordSandbox
-from tests.sandbox.discord.conftest import ANA, BEN, RecordingBot
+from tests.sandboxes.discord.conftest import ANA, BEN, RecordingBot
 
 
 async def test_user_message_reaches_on_message_with_author_and_guild(

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from sandboxes.discord import DiscordSandbox
-from tests.sandbox.discord.conftest import ANA, BEN, OPENAPI
+from tests.sandboxes.discord.conftest import ANA, BEN, OPENAPI
 
 Check = Callable[[str, str, int, Any], None]
 SPEC_URI = "urn:discord:openapi"

@@ -12,7 +12,7 @@ import pytest
 from bot.cli import build_parser
 from sandboxes.discord import DiscordSandbox
 from sandboxes.discord.ratelimits import RateLimitSettings
-from tests.sandbox.discord.conftest import RecordingBot, running
+from tests.sandboxes.discord.conftest import RecordingBot, running
 
 HEADERS = ("Limit", "Remaining", "Reset", "Reset-After", "Bucket")
 

@@ -15,7 +15,7 @@ import discord
 import pytest
 
 from sandboxes.discord import DiscordSandbox, serve
-from tests.sandbox.discord.conftest import ANA, RecordingBot, running
+from tests.sandboxes.discord.conftest import ANA, RecordingBot, running
 
 
 async def test_rest_needs_the_bot_token_except_token_urls(

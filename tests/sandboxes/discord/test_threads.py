@@ -9,7 +9,7 @@ import discord
 import pytest
 
 from sandboxes.discord import DiscordSandbox
-from tests.sandbox.discord.conftest import ANA, BEN, RecordingBot
+from tests.sandboxes.discord.conftest import ANA, BEN, RecordingBot
 
 
 def _forum(bot: RecordingBot, guild: dict[str, Any]) -> discord.ForumChannel:

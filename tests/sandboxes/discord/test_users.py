@@ -9,7 +9,7 @@ import discord
 import pytest
 
 from sandboxes.discord import DiscordSandbox
-from tests.sandbox.discord.conftest import ANA, RecordingBot
+from tests.sandboxes.discord.conftest import ANA, RecordingBot
 
 
 async def test_a_user_who_closes_dms_gets_none_until_they_reopen_them(

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from sandboxes.discord import DiscordSandbox
-from tests.sandbox.discord.conftest import ANA, BEN
+from tests.sandboxes.discord.conftest import ANA, BEN
 
 SCRIPT = "<script>alert(1)</script>"
 EMBED = {

@@ -12,8 +12,8 @@ from github import Auth, Github
 
 from sandboxes.github import GitHubSandbox
 from sandboxes.github.codeowners import owners_of, parse, user_owners
-from tests.sandbox.github.conftest import LESSON, Receiver
-from tests.sandbox.github.test_routes_pulls import suggest
+from tests.sandboxes.github.conftest import LESSON, Receiver
+from tests.sandboxes.github.test_routes_pulls import suggest
 
 Validator = Callable[[str, str | None, dict[str, Any]], None]
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from github import Github
 
-from tests.sandbox.github.conftest import LESSON, Reply
-from tests.sandbox.github.test_payloads import REPO, ok
+from tests.sandboxes.github.conftest import LESSON, Reply
+from tests.sandboxes.github.test_payloads import REPO, ok
 
 
 def _remaining(reply: Reply) -> int:

@@ -15,7 +15,7 @@ from githubkit_schemas.latest.models import BasicError
 from pydantic import TypeAdapter
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, LESSON_TEXT, Receiver
+from tests.sandboxes.github.conftest import LESSON, LESSON_TEXT, Receiver
 
 OWNER, NAME = "lessons", "content"
 Validator = Callable[[str, str | None, dict[str, Any]], None]

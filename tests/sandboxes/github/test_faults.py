@@ -10,7 +10,7 @@ from github import Github
 
 from sandboxes.github import GitHubSandbox
 from sandboxes.github.faults import Fault, FaultList
-from tests.sandbox.github.conftest import Reply
+from tests.sandboxes.github.conftest import Reply
 
 ISSUES = "/repos/lessons/content/issues"
 

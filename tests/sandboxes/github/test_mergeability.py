@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, Receiver, Reply, http, validate
+from tests.sandboxes.github.conftest import LESSON, Receiver, Reply, http, validate
 
 REPO = "/repos/lessons/content"
 

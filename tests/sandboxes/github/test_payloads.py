@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from sandboxes.github import GitHubSandbox
 from sandboxes.github.payloads import encode_content, iso, node_id
-from tests.sandbox.github.conftest import LESSON, Reply, validate
+from tests.sandboxes.github.conftest import LESSON, Reply, validate
 
 REPO = "/repos/lessons/content"
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, Reply, validate
+from tests.sandboxes.github.conftest import LESSON, Reply, validate
 
 REPO = "/repos/lessons/content"
 NO_PUSH = "Must have push access to repository"

@@ -12,7 +12,7 @@ import pytest
 from github import Auth, Github, GithubException
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import (
+from tests.sandboxes.github.conftest import (
     LESSON,
     WEBHOOK_SCHEMAS,
     Receiver,
@@ -20,7 +20,7 @@ from tests.sandbox.github.conftest import (
     http,
     validate,
 )
-from tests.sandbox.github.test_routes_pulls import suggest
+from tests.sandboxes.github.test_routes_pulls import suggest
 
 REPO = "/repos/lessons/content"
 Validator = Callable[[str, str | None, dict[str, Any]], None]

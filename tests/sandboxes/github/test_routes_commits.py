@@ -10,8 +10,8 @@ from typing import Any
 from github import Github
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, LESSON_TEXT, Reply, http, validate
-from tests.sandbox.github.test_payloads import REPO, ok, open_pull, validate_list
+from tests.sandboxes.github.conftest import LESSON, LESSON_TEXT, Reply, http, validate
+from tests.sandboxes.github.test_payloads import REPO, ok, open_pull, validate_list
 
 DIFF = {"Accept": "application/vnd.github.diff"}
 PATCH = {"Accept": "application/vnd.github.v3.patch"}

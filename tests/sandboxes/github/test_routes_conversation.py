@@ -11,8 +11,8 @@ from typing import Any
 from github import Github
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, Reply, http, validate
-from tests.sandbox.github.test_payloads import REPO, ok, open_pull, validate_list
+from tests.sandboxes.github.conftest import LESSON, Reply, http, validate
+from tests.sandboxes.github.test_payloads import REPO, ok, open_pull, validate_list
 
 
 def _issue(raw: Callable[..., Reply], login: str = "someone") -> int:

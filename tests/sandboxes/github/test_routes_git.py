@@ -9,7 +9,7 @@ import pytest
 from github import Github, GithubException, InputGitTreeElement
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, Reply
+from tests.sandboxes.github.conftest import LESSON, Reply
 
 REPO = "/repos/lessons/content"
 

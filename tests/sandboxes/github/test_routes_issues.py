@@ -9,7 +9,7 @@ import pytest
 from github import Github, GithubException, UnknownObjectException
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import Reply
+from tests.sandboxes.github.conftest import Reply
 
 REPO = "/repos/lessons/content"
 

@@ -10,7 +10,7 @@ from github import Github, GithubException
 from github.Repository import Repository
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, Reply
+from tests.sandboxes.github.conftest import LESSON, Reply
 
 REPO = "/repos/lessons/content"
 

@@ -11,7 +11,7 @@ import pytest
 from github import Github, GithubException, UnknownObjectException
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, LESSON_TEXT, Reply
+from tests.sandboxes.github.conftest import LESSON, LESSON_TEXT, Reply
 
 REPO = "/repos/lessons/content"
 

@@ -9,8 +9,8 @@ from github import Auth, Github
 
 from sandboxes.github import GitHubSandbox
 from sandboxes.net import bind_listener
-from tests.sandbox.github.conftest import http
-from tests.sandbox.github.test_routes_pulls import git, suggest
+from tests.sandboxes.github.conftest import http
+from tests.sandboxes.github.test_routes_pulls import git, suggest
 
 REPO = "/repos/lessons/content"
 

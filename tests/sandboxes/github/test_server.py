@@ -14,7 +14,7 @@ import pytest
 from github import Github
 
 from sandboxes.github import GitHubSandbox, serve
-from tests.sandbox.github.conftest import LESSON, Reply, http
+from tests.sandboxes.github.conftest import LESSON, Reply, http
 
 REPO = "/repos/lessons/content"
 

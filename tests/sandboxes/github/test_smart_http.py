@@ -11,8 +11,8 @@ from pathlib import Path
 from github import Github
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, LESSON_TEXT, Reply, http
-from tests.sandbox.github.test_routes_pulls import suggest
+from tests.sandboxes.github.conftest import LESSON, LESSON_TEXT, Reply, http
+from tests.sandboxes.github.test_routes_pulls import suggest
 
 # The person's own git configuration (credential helpers, URL rewrites) stays out of it.
 GIT_ENV = {

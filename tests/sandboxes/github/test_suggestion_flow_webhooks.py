@@ -11,8 +11,8 @@ from typing import Any
 from github import Auth, Github, InputGitTreeElement
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, LESSON_TEXT, Receiver
-from tests.sandbox.github.test_review_comments import common_schema_check
+from tests.sandboxes.github.conftest import LESSON, LESSON_TEXT, Receiver
+from tests.sandboxes.github.test_review_comments import common_schema_check
 
 Validator = Callable[[str, str | None, dict[str, Any]], None]
 CO_AUTHORED = (

@@ -10,8 +10,8 @@ from typing import Any
 from github import Github
 
 from sandboxes.github import GitHubSandbox
-from tests.sandbox.github.conftest import LESSON, Reply
-from tests.sandbox.github.test_review_comments import SUGGESTION, open_suggestion
+from tests.sandboxes.github.conftest import LESSON, Reply
+from tests.sandboxes.github.test_review_comments import SUGGESTION, open_suggestion
 
 SCRIPT = "<script>alert(1)</script>"
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from sandboxes.github import GitHubSandbox
 from sandboxes.github.webhooks import WebhookSender, signature_256
-from tests.sandbox.github.conftest import LESSON, WEBHOOK_EXAMPLES, Receiver, http
+from tests.sandboxes.github.conftest import LESSON, WEBHOOK_EXAMPLES, Receiver, http
 
 SECRET = "s3cret"
 Validator = Callable[[str, str | None, dict[str, Any]], None]
