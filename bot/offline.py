@@ -815,8 +815,8 @@ def holding_state_dir(state_dir: Path) -> Iterator[None]:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                # Another sandbox, or a command looking for one here (running.py), which
-                # lets go at once: only a lock still held after the wait is a sandbox's.
+                # Another sandbox, or a command looking for one here (bot/running_sandbox.py),
+                # which lets go at once: only a lock still held after the wait is a sandbox's.
                 if time.monotonic() > deadline:
                     handle.seek(0)
                     raise StateDirBusyError(state_dir, handle.read().strip()) from None
