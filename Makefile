@@ -7,12 +7,13 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test test-fresh lint format check bench clean install-browser
 
-# The virtualenv is rebuilt when pyproject.toml changes. No browser here: `make run` needs
-# none, and only the test targets install one.
-$(BIN)/.installed: pyproject.toml
+# The virtualenv is rebuilt when either pyproject.toml changes: the bot's, and that of the
+# sandboxes, a distribution of their own that the bot's wheel leaves out. No browser here:
+# `make run` needs none, and only the test targets install one.
+$(BIN)/.installed: pyproject.toml sandboxes/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e sandboxes
 	touch $@
 
 # The browser tests drive Debian's Chromium (never a browser download): install it when
@@ -41,7 +42,7 @@ test: $(BIN)/.installed install-browser lint
 # there, and `make test` runs them all. FRESH=all runs the whole suite this way.
 FRESH_TESTS = $(shell grep -rlE 'SHARED|CORPUS|corpus\b|EXAMPLES|OPENAPI|WEBHOOK_SCHEMAS' \
   tests --include='*.py' | grep -v -e '^tests/bench/' -e 'conftest.py' -e 'support.py') \
-  tests/sandbox/discord tests/sandbox/github
+  tests/sandboxes/discord tests/sandboxes/github
 FRESH ?= some
 test-fresh: $(BIN)/.installed install-browser
 	env -u LESSONBOT_TEST_DATABASE_URL LESSONBOT_TEST_SHARED=$(CURDIR)/.no-shared \
@@ -63,4 +64,4 @@ bench: $(BIN)/.installed
 	@for bench in tests/bench/bench_*.py; do $(BIN)/python $$bench; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info sandboxes/src/*.egg-info

@@ -49,3 +49,26 @@ def test_make_run_neither_installs_nor_asks_for_a_browser(tmp_path: Path) -> Non
 def test_the_test_targets_still_install_chromium(target: str, tmp_path: Path) -> None:
     planned = _planned(target, tmp_path)
     assert "apt-get install -y -qq chromium chromium-driver" in planned
+
+
+@pytest.mark.parametrize("target", ["run", "test"])
+def test_make_installs_the_sandboxes_beside_the_bot(target: str, tmp_path: Path) -> None:
+    planned = _planned(target, tmp_path)
+    assert "pip install --quiet -e '.[test]' -e sandboxes" in planned
+
+
+def test_the_virtualenv_follows_the_sandboxes_pyproject(tmp_path: Path) -> None:
+    stamp = tmp_path / "venv" / "bin" / ".installed"
+    stamp.parent.mkdir(parents=True)
+    stamp.touch()  # newer than both pyproject files: nothing to install
+    assert "pip install" not in _planned("run", tmp_path)
+    # `make -W FILE` plans as if FILE had just changed.
+    venv = f"VENV={tmp_path / 'venv'}"
+    done = subprocess.run(
+        ["make", "-n", "-C", str(PROJECT), "-W", "sandboxes/pyproject.toml", "run", venv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "pip install" in done.stdout

@@ -20,7 +20,9 @@ def explain(error: Exception, arguments: argparse.Namespace, settings: Settings)
     sandbox_message = explain_sandbox_error(error, arguments, settings)
     if sandbox_message is not None:
         return sandbox_message
-    if isinstance(error, PortInUseError):
+    # The sandboxes raise their own copy of PortInUseError; only sandbox commands load it.
+    sandboxes_net = sys.modules.get("sandboxes.net")
+    if isinstance(error, (PortInUseError, sandboxes_net.PortInUseError if sandboxes_net else ())):
         place = {"host": error.host, "port": error.port}
         if getattr(arguments, "port", None) is not None:
             return t(locale, "cli.port_in_use_option", **place)

@@ -20,7 +20,7 @@ from bot.config import Settings, env_name, setting_origin
 from bot.i18n import t
 
 if TYPE_CHECKING:
-    from bot.sandbox.running import RunningSandbox
+    from bot.running_sandbox import RunningSandbox
 
 # GitHub's rules: an owner is letters, digits and inner hyphens; a name adds `.` and `_`.
 REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+")
@@ -59,7 +59,7 @@ def register(commands: Any) -> None:
         help="log every step (webhooks, jobs, schedules) at log_level, not only warnings "
         "and errors",
     )
-    sandbox.set_defaults(handler=_sandbox_everything)
+    sandbox.set_defaults(handler=_sandbox_all)
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="COMMAND")
     discord_sandbox = sandbox_commands.add_parser(
         "discord", help="a Discord-compatible REST and gateway server"
@@ -122,8 +122,8 @@ def register(commands: Any) -> None:
     mail.set_defaults(handler=_sandbox_mail)
 
 
-def _sandbox_everything(arguments: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.everything import run_sandbox
+def _sandbox_all(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.offline import run_sandbox
 
     content = content_dir(arguments, settings)
     state_dir = Path(arguments.state_dir)
@@ -145,11 +145,11 @@ def _sandbox_everything(arguments: argparse.Namespace, settings: Settings) -> in
 
 
 def _sandbox_discord(arguments: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.discord import serve
+    from sandboxes.discord import serve
 
     configured = settings.discord.token.reveal() if settings.discord.token else None
     token = arguments.token or configured
-    from bot.sandbox.discord.ratelimits import RateLimitSettings
+    from sandboxes.discord.ratelimits import RateLimitSettings
 
     limits = RateLimitSettings.parse(not arguments.no_rate_limits, arguments.rate_limit)
     asyncio.run(
@@ -160,8 +160,10 @@ def _sandbox_discord(arguments: argparse.Namespace, settings: Settings) -> int:
 
 def _rate_limit(value: str) -> str:
     """Check `NAME=REQUESTS/SECONDS` for `lessonbot sandbox discord --rate-limit`."""
-    from bot.sandbox.discord.ratelimits import RateLimitSettings
-
+    try:
+        from sandboxes.discord.ratelimits import RateLimitSettings
+    except ModuleNotFoundError:
+        return value  # the command then says how to install the sandboxes
     try:
         RateLimitSettings.parse(True, [value])
     except ValueError as error:
@@ -187,7 +189,7 @@ def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
     )
     if arguments.webhook_url and not secret:
         raise UsageError(t(settings.locale, "cli.webhook_secret_missing"))
-    from bot.sandbox.github import serve  # the sandbox is only needed by this command
+    from sandboxes.github import serve  # the sandbox is only needed by this command
 
     asyncio.run(
         until_stopped(
@@ -206,7 +208,7 @@ def _sandbox_github(arguments: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sandbox_mail(arguments: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.mail import serve  # aiosmtpd is only needed by the sandboxes
+    from sandboxes.mail import serve  # aiosmtpd is only needed by the sandboxes
 
     asyncio.run(until_stopped(serve(arguments.host, arguments.port, arguments.api_port)))
     return EXIT_OK
@@ -224,7 +226,7 @@ def sandbox_here(arguments: argparse.Namespace, locale: str) -> RunningSandbox |
         return None
     if setting_origin("database.url", arguments.config) is not None:
         return None  # a database of its own (a sourced sandbox.env names the sandbox's)
-    from bot.sandbox.running import running_sandbox
+    from bot.running_sandbox import running_sandbox
 
     sandbox = running_sandbox()
     if sandbox is None:
@@ -249,7 +251,7 @@ def sandbox_state_dir(arguments: argparse.Namespace) -> Path | None:
 def sandbox_database(arguments: argparse.Namespace, settings: Settings) -> tuple[str | None, str]:
     """Return the database `lessonbot sandbox` was told to use (None: its own file in the
     state folder) and the setting or option that names it."""
-    from bot.sandbox.everything import is_sandbox_database
+    from bot.offline import is_sandbox_database
 
     state_dir = Path(arguments.state_dir)
     origin = setting_origin("database.url", arguments.config)
@@ -263,7 +265,7 @@ def database_setting(arguments: argparse.Namespace, settings: Settings) -> tuple
     """Return the database URL the command used and the setting or option that names it."""
     state_dir = sandbox_state_dir(arguments)
     if state_dir is not None:
-        from bot.sandbox.everything import sandbox_database_url
+        from bot.offline import sandbox_database_url
 
         named, setting = sandbox_database(arguments, settings)
         return named or sandbox_database_url(state_dir), setting
@@ -275,17 +277,21 @@ def explain_sandbox_error(
 ) -> str | None:
     """Return one line saying why `lessonbot sandbox` could not start, if it is known."""
     locale = settings.locale
-    everything = sys.modules.get("bot.sandbox.everything")  # only `sandbox` loads it
-    if everything is not None and isinstance(error, everything.StateDirBusyError):
+    # The sandboxes are a distribution of their own; in a checkout without it installed,
+    # `sandboxes` is the bare folder and only `sandboxes.discord` (say) is missing.
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] == "sandboxes":
+        return t(locale, "cli.sandboxes_missing")
+    offline = sys.modules.get("bot.offline")  # only `sandbox` loads it
+    if offline is not None and isinstance(error, offline.StateDirBusyError):
         return t(locale, "cli.sandbox_running", path=str(error.state_dir), holder=error.holder)
-    if everything is not None and isinstance(error, everything.SandboxDatabaseError):
+    if offline is not None and isinstance(error, offline.SandboxDatabaseError):
         from bot.store.engine import masked_url
 
         state_dir = Path(arguments.state_dir)
         place = {
             "url": masked_url(error.url),
             "setting": database_setting(arguments, settings)[1],
-            "own": everything.sandbox_database_url(state_dir.absolute()),
+            "own": offline.sandbox_database_url(state_dir.absolute()),
         }
         if error.world is None:
             return t(locale, "cli.sandbox_database_bot_data", **place)

@@ -49,7 +49,6 @@ from bot.discord.cogs.questions import add_questions_cog  # noqa: E402
 from bot.domain.catalogue import load_catalogue  # noqa: E402
 from bot.domain.digest import QuestionRecord, build_digest  # noqa: E402
 from bot.domain.questions import classify  # noqa: E402
-from bot.sandbox.discord import DiscordSandbox  # noqa: E402
 from bot.services.digests import DigestService  # noqa: E402
 from bot.services.lessons import LessonDirectory  # noqa: E402
 from bot.services.linking import LinkDirectory  # noqa: E402
@@ -66,6 +65,7 @@ from bot.store.models import (  # noqa: E402
     Question,
     QuestionSource,
 )
+from sandboxes.discord import DiscordSandbox  # noqa: E402
 
 QUESTIONS = 100_000
 OPEN = 2_000

@@ -21,8 +21,8 @@ from github import Auth, Github
 
 from bot.config import GitHubSettings, Secret
 from bot.github.adapter import GitHubAdapter
-from bot.sandbox.github import GitHubSandbox
 from bot.services.ports import ProposedChange
+from sandboxes.github import GitHubSandbox
 
 PROJECT = Path(__file__).resolve().parents[2]
 LESSON = "programs/data-basics/lessons/en/what-is-data.mdx"

@@ -46,7 +46,6 @@ from bot.config import (  # noqa: E402
 )
 from bot.domain.catalogue import load_catalogue  # noqa: E402
 from bot.github.adapter import GitHubAdapter  # noqa: E402
-from bot.sandbox.github import GitHubSandbox  # noqa: E402
 from bot.services.outbox import Outbox  # noqa: E402
 from bot.services.signing import Signer  # noqa: E402
 from bot.services.suggestions import SuggestionService  # noqa: E402
@@ -56,6 +55,7 @@ from bot.store.migrate import upgrade  # noqa: E402
 from bot.store.models import JobStatus, Suggestion, SuggestionEvent  # noqa: E402
 from bot.web.app import create_web_app  # noqa: E402
 from bot.web.router import WebhookRouter  # noqa: E402
+from sandboxes.github import GitHubSandbox  # noqa: E402
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 CLIENTS = 64

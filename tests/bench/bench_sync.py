@@ -30,7 +30,7 @@ from bot.config import Settings  # noqa: E402
 from bot.domain.catalogue import Catalogue  # noqa: E402
 from bot.domain.link_texts import LESSON_LABEL, MARKER_KIND, forum_name  # noqa: E402
 from bot.domain.markers import marker  # noqa: E402
-from bot.sandbox.everything import SandboxEnvironment, sandbox_environment  # noqa: E402
+from bot.offline import SandboxEnvironment, sandbox_environment  # noqa: E402
 from bot.services.linking import post_url  # noqa: E402
 
 CORPUS = PROJECT.parent / "shared" / "corpus" / "ai-courses"

@@ -217,13 +217,13 @@ def test_a_port_taken_while_the_sandbox_starts_is_named_and_cleaned_up(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import bot.sandbox.everything as everything
+    import bot.offline as offline
 
     for name in list(os.environ):
         if name.startswith("LESSONBOT_"):
             monkeypatch.delenv(name)
     # `lessonbot sandbox` picks free ports; this makes another process win the race.
-    monkeypatch.setattr(everything, "_free_port", lambda _host, _preferred=None: busy_port)
+    monkeypatch.setattr(offline, "_free_port", lambda _host, _preferred=None: busy_port)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))

@@ -25,9 +25,9 @@ from bot.discord.client import LessonBot, create_bot
 from bot.discord.replies import defer_if_slow, reply
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
-from bot.sandbox.discord import DiscordSandbox
 from bot.services.lessons import LessonDirectory, LessonSummary
 from bot.services.ports import ChatButton, ChatEmbed, ChatForbiddenError, ChatNotFoundError
+from sandboxes.discord import DiscordSandbox
 from tests.conftest import write_lesson
 from tests.discord.support import BOT_TOKEN, LESSONS, make_services, make_settings
 

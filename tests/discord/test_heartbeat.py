@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.discord.client import create_bot
-from bot.sandbox.discord import DiscordSandbox
+from sandboxes.discord import DiscordSandbox
 from tests.discord.support import BOT_TOKEN, make_services, make_settings
 
 # Short, so one test sees many beats; the default is Discord's 41,250 ms.

@@ -17,7 +17,6 @@ from bot.discord.client import BotServices, LessonBot, create_bot
 from bot.discord.cogs.questions import add_questions_cog, parse_message_link
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
-from bot.sandbox.discord import DiscordSandbox
 from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
@@ -25,6 +24,7 @@ from bot.services.outbox import Outbox
 from bot.services.questions import QuestionService
 from bot.services.signing import Signer
 from bot.store.models import Lesson, LessonLink, ProgramForum, Question
+from sandboxes.discord import DiscordSandbox
 from tests.discord.support import BOT_TOKEN, LESSONS, make_settings
 
 READY_TIMEOUT = 15.0

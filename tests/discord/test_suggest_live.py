@@ -20,7 +20,6 @@ from bot.config import SuggestionSettings
 from bot.discord.client import BotServices, LessonBot, create_bot
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
-from bot.sandbox.discord import DiscordSandbox
 from bot.services.lessons import LessonDirectory
 from bot.services.outbox import Outbox
 from bot.services.ports import ChatButton, ChatError, ChatForbiddenError, suggest_button
@@ -34,6 +33,7 @@ from bot.store.models import (
     SuggestionSource,
     SuggestionStatus,
 )
+from sandboxes.discord import DiscordSandbox
 from tests.discord.support import BOT_TOKEN, LESSONS, make_settings
 
 READY_TIMEOUT = 15.0

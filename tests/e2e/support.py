@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.everything import SANDBOX_BOT_TOKEN
+from bot.offline import SANDBOX_BOT_TOKEN
 
 
 def sandbox_settings_env(

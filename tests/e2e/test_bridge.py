@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from bot.config import LinkingSettings, Settings
 from bot.domain.markers import find_markers
-from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
+from bot.offline import SandboxEnvironment, sandbox_environment
 from bot.services.bridge import CommentBridge
 from bot.services.outbox import Outbox
 from bot.services.ports import Comment, ProposedChange

@@ -20,10 +20,10 @@ from typing import IO
 
 import pytest
 
-from bot.sandbox.discord import DiscordSandbox
-from bot.sandbox.discord.tokens import token_user_id
-from bot.sandbox.everything import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
-from bot.sandbox.github import GitHubSandbox
+from bot.offline import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
+from sandboxes.discord import DiscordSandbox
+from sandboxes.discord.tokens import token_user_id
+from sandboxes.github import GitHubSandbox
 from tests.conftest import FIXTURES
 
 CONTENT = FIXTURES / "content"

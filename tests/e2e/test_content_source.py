@@ -13,7 +13,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.domain.link_texts import LESSON_LABEL
 from bot.domain.markers import find_markers
-from bot.sandbox.everything import sandbox_environment
+from bot.offline import sandbox_environment
 from tests.conftest import PROJECT
 from tests.e2e.test_linking_sync import _as_maintainer, _pushed, linking_issue
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
+from bot.offline import SandboxEnvironment, sandbox_environment
 from bot.services.digests import DigestService
 from bot.services.outbox import Outbox
 from bot.services.ports import ChatEmbed, ChatError

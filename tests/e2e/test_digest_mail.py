@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import MailSettings
 from bot.mail.smtp import SmtpMailer
-from bot.sandbox.mail import MailSandbox
+from sandboxes.mail import MailSandbox
 from tests.services.test_digests import drain, make, seed, settings
 
 Sessions = async_sessionmaker[AsyncSession]

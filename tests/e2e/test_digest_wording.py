@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import DigestSettings, MailSettings, MaintainerSettings, Settings
-from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
+from bot.offline import SandboxEnvironment, sandbox_environment
 from bot.services.digests import DigestService
 from bot.services.worker import JobWorker
 from bot.store.models import (

@@ -15,7 +15,7 @@ import aiohttp
 import hikari
 import pytest
 
-from bot.sandbox.discord import DiscordSandbox
+from sandboxes.discord import DiscordSandbox
 
 USER = 1001
 TIMEOUT = 10.0  # bounds a hang; nothing is timed

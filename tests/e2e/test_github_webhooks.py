@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import GitHubSettings, Secret, Settings
 from bot.domain.markers import marker
 from bot.github.adapter import GitHubAdapter
-from bot.sandbox.github import GitHubSandbox
 from bot.services.ports import ProposedChange
 from bot.store.models import WebhookDeliveryRecord
 from bot.web.app import create_web_app
 from bot.web.keys import BACKGROUND_TASKS
 from bot.web.router import WebhookDelivery, WebhookRouter
+from sandboxes.github import GitHubSandbox
 from tests.conftest import FIXTURES
 
 SECRET = "e2e-webhook-secret"

@@ -21,7 +21,7 @@ from bot.domain.catalogue import Catalogue, load_catalogue
 from bot.domain.link_texts import LESSON_LABEL
 from bot.domain.markers import find_markers
 from bot.github.adapter import GitHubAdapter
-from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
+from bot.offline import SandboxEnvironment, sandbox_environment
 from bot.services.linking import LinkingService, SyncReport
 from bot.services.ports import ChatError, Issue
 from bot.store.engine import make_engine, make_session_factory

@@ -39,8 +39,7 @@ from bot.config import (
 from bot.discord.chat import custom_ids as custom_ids_of
 from bot.i18n import t
 from bot.mail.smtp import SmtpMailer
-from bot.sandbox.discord import DiscordSandbox
-from bot.sandbox.everything import (
+from bot.offline import (
     GUILD_NAME,
     MEMBERS,
     WORLD_DIR,
@@ -48,10 +47,11 @@ from bot.sandbox.everything import (
     guild_channels,
     sandbox_environment,
 )
-from bot.sandbox.mail import MailSandbox
 from bot.services.digests import DigestService
 from bot.services.ports import OutgoingMail
 from bot.store.models import DigestRun, JobStatus, Lesson, LessonLink, OutboxJob, Question
+from sandboxes.discord import DiscordSandbox
+from sandboxes.mail import MailSandbox
 from tests.conftest import FIXTURES
 from tests.e2e.test_suggest_everything import TIMEOUT, _delivered, eventually
 

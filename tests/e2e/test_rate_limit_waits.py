@@ -22,13 +22,13 @@ from bot.config import GitHubSettings, Secret, Settings
 from bot.discord.chat import DiscordChat
 from bot.domain.catalogue import load_catalogue
 from bot.github.adapter import GitHubAdapter
-from bot.sandbox.discord import DiscordSandbox
-from bot.sandbox.github import GitHubSandbox
 from bot.services.outbox import Outbox
 from bot.services.signing import Signer
 from bot.services.suggestions import Author, SuggestionInput, SuggestionService
 from bot.services.worker import JobWorker
 from bot.store.models import JobStatus, Suggestion, SuggestionSource
+from sandboxes.discord import DiscordSandbox
+from sandboxes.github import GitHubSandbox
 from tests.e2e.test_suggestion_faults import (
     LESSON,
     Sessions,

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from bot.cli import build_parser
 from bot.cli.sandbox import sandbox_database as _sandbox_database
 from bot.config import Settings, load_settings
-from bot.sandbox.everything import (
+from bot.offline import (
     WORLD_MARK,
     SandboxDatabaseError,
     run_sandbox,

@@ -14,7 +14,7 @@ from github import Auth, Github
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
+from bot.offline import SandboxEnvironment, sandbox_environment
 from bot.store.models import WebhookDeliveryRecord
 from tests.conftest import PROJECT
 

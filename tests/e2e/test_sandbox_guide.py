@@ -18,7 +18,7 @@ import pytest
 
 from bot.config import ContentSettings, MailSettings, MaintainerSettings, Settings
 from bot.i18n import t
-from bot.sandbox.everything import (
+from bot.offline import (
     SandboxEnvironment,
     sandbox_environment,
     sandbox_guide,

@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.net import bind_listener
-from bot.sandbox.everything import (
+from bot.offline import (
     SandboxEnvironment,
     run_sandbox,
     sandbox_environment,
     wipe_world,
 )
-from bot.sandbox.running import lessonbot_command
+from bot.running_sandbox import lessonbot_command
 from bot.store.models import LessonLink
 from tests.conftest import PROJECT
 

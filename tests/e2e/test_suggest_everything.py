@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.i18n import t
-from bot.sandbox.everything import SandboxEnvironment, sandbox_environment
+from bot.offline import SandboxEnvironment, sandbox_environment
 from bot.services.suggestions import Author, SuggestionInput, SuggestionService, SuggestionView
 from bot.store.models import (
     JobStatus,

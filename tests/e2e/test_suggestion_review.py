@@ -25,8 +25,6 @@ from bot.config import GitHubSettings, MailSettings, Secret, Settings, Suggestio
 from bot.domain.catalogue import load_catalogue
 from bot.github.adapter import GitHubAdapter
 from bot.mail.smtp import SmtpMailer
-from bot.sandbox.github import GitHubSandbox
-from bot.sandbox.mail import MailSandbox
 from bot.services.outbox import Outbox
 from bot.services.signing import Signer
 from bot.services.suggestions import Author, SuggestionInput, SuggestionService
@@ -35,6 +33,8 @@ from bot.store.models import Lesson, LessonLink, OutboxJob, SuggestionEvent, Sug
 from bot.web.app import create_web_app
 from bot.web.keys import BACKGROUND_TASKS
 from bot.web.router import WebhookDelivery, WebhookRouter
+from sandboxes.github import GitHubSandbox
+from sandboxes.mail import MailSandbox
 from tests.conftest import FIXTURES
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.sandbox.discord import DiscordSandbox
-from bot.sandbox.everything import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
-from bot.sandbox.github import GitHubSandbox
+from bot.offline import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
+from sandboxes.discord import DiscordSandbox
+from sandboxes.github import GitHubSandbox
 from tests.conftest import FIXTURES
 from tests.e2e.support import sandbox_settings_env
 

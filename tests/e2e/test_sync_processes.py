@@ -28,11 +28,11 @@ from bot.discord.chat import chat_message
 from bot.domain.catalogue import load_catalogue
 from bot.domain.link_texts import LESSON_LABEL
 from bot.domain.markers import find_markers
-from bot.sandbox.discord import DiscordSandbox
-from bot.sandbox.discord.ratelimits import RateLimitSettings
-from bot.sandbox.everything import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
-from bot.sandbox.github import GitHubSandbox
+from bot.offline import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
 from bot.services.linking import parse_post_key
+from sandboxes.discord import DiscordSandbox
+from sandboxes.discord.ratelimits import RateLimitSettings
+from sandboxes.github import GitHubSandbox
 from tests.conftest import CORPUS, PROJECT
 from tests.e2e.support import sandbox_settings_env
 

@@ -15,8 +15,8 @@ import pytest
 from github import Auth, Github
 from playwright.async_api import Browser, Page, expect
 
-from bot.sandbox.discord import DiscordSandbox
-from bot.sandbox.github import GitHubSandbox
+from sandboxes.discord import DiscordSandbox
+from sandboxes.github import GitHubSandbox
 from tests.conftest import FIXTURES
 from tests.e2e.conftest import ARTIFACTS, TIMEOUT_MS
 from tests.web.suggest_support import Sessions, copy_content, open_door

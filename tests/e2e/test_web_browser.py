@@ -17,10 +17,10 @@ from playwright.async_api import Browser, Page, expect
 
 from bot.config import GitHubSettings, Secret
 from bot.github.adapter import GitHubAdapter
-from bot.sandbox.github import GitHubSandbox
 from bot.services.suggestions import Author, SuggestionInput
 from bot.services.worker import JobWorker
 from bot.store.models import SuggestionSource
+from sandboxes.github import GitHubSandbox
 from tests.conftest import FIXTURES
 from tests.e2e.conftest import ARTIFACTS, TIMEOUT_MS
 from tests.web.suggest_support import Door, Sessions, copy_content, open_door

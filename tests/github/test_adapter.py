@@ -13,8 +13,8 @@ from github import Auth, Github
 from bot.config import GitHubSettings, Secret
 from bot.domain.markers import marker
 from bot.github.adapter import GitHubAdapter, GitHubError, GitHubRateLimitedError, StaleFileError
-from bot.sandbox.github import GitHubSandbox
 from bot.services.ports import ProposedChange
+from sandboxes.github import GitHubSandbox
 from tests.conftest import FIXTURES
 
 CONTENT = FIXTURES / "content"

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import GitHubSettings, Secret
 from bot.github.adapter import GitHubAdapter
-from bot.sandbox.github import GitHubSandbox
+from sandboxes.github import GitHubSandbox
 from tests.conftest import FIXTURES
 
 

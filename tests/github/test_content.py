@@ -14,8 +14,8 @@ import pytest
 from github import Auth, Github
 
 from bot.github.content import ContentRepository, ContentSource, ContentSyncError, TokenProvider
-from bot.sandbox.github import GitHubSandbox
-from bot.sandbox.github.state import now
+from sandboxes.github import GitHubSandbox
+from sandboxes.github.state import now
 from tests.conftest import FIXTURES, PROJECT
 
 CONTENT = FIXTURES / "content"

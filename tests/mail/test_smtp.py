@@ -21,8 +21,8 @@ from cryptography.x509.oid import NameOID
 
 from bot.config import MailSettings, Secret
 from bot.mail.smtp import SmtpMailer
-from bot.sandbox.mail import MailSandbox
 from bot.services.ports import MailError, OutgoingMail
+from sandboxes.mail import MailSandbox
 
 PASSWORD = "hunter2-very-secret"  # a test password, checked never to leak
 ARABIC_SUBJECT = "[lessonbot] ١٢ سؤالاً مفتوحاً، ٣ تعديلات بانتظار المراجعة"

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import GitHubSettings, LinkingSettings, QuestionsSettings, Secret, Settings
 from bot.domain.markers import marker
 from bot.github.adapter import GitHubAdapter
-from bot.sandbox.github import GitHubSandbox
 from bot.services.questions import QuestionError, QuestionService
 from bot.store.models import (
     BridgedComment,
@@ -26,6 +25,7 @@ from bot.store.models import (
     Question,
     QuestionSource,
 )
+from sandboxes.github import GitHubSandbox
 from tests.conftest import FIXTURES
 
 Sessions = async_sessionmaker[AsyncSession]
