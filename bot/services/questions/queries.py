@@ -1,0 +1,54 @@
+"""Reading questions: the list maintainers and the CLI see, and which post is a lesson's."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.services.questions.dependencies import Dependencies
+from bot.services.questions.records import lesson_of_thread
+from bot.services.questions.views import QuestionView, view_of
+from bot.store.models import Lesson, LessonLink, Question
+
+
+class Queries:
+    """Answer what questions there are and where a lesson's are asked."""
+
+    def __init__(self, deps: Dependencies) -> None:
+        self._deps = deps
+
+    async def thread_of(self, identity: str) -> int | None:
+        """Return the forum post (thread id) of a lesson, `program/slug`, if it has one."""
+        program, _, slug = identity.partition("/")
+        async with self._deps.sessions() as session:
+            return await session.scalar(
+                select(LessonLink.discord_thread_id)
+                .join(Lesson, Lesson.id == LessonLink.lesson_id)
+                .where(
+                    Lesson.program == program,
+                    Lesson.slug == slug,
+                    Lesson.removed_at.is_(None),
+                )
+            )
+
+    async def is_lesson_post(self, thread_id: int) -> bool:
+        """Tell whether a thread is a lesson's forum post."""
+        async with self._deps.sessions() as session:
+            return await lesson_of_thread(session, thread_id) is not None
+
+    async def list(self, open_only: bool = False, program: str | None = None) -> list[QuestionView]:
+        """Return the questions (not dropped), oldest first; open: neither answered nor
+        resolved, as the digest counts them."""
+        program_of = func.coalesce(Lesson.program, Question.program)
+        query = (
+            select(Question, program_of, Lesson.slug)
+            .outerjoin(Lesson, Lesson.id == Question.lesson_id)
+            .where(Question.dropped_at.is_(None))
+            .order_by(Question.asked_at, Question.id)
+        )
+        if open_only:
+            query = query.where(Question.resolved_at.is_(None), Question.answered_at.is_(None))
+        if program:
+            query = query.where(program_of == program)
+        async with self._deps.sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [view_of(row, lesson_program, slug) for row, lesson_program, slug in rows]
