@@ -1,4 +1,4 @@
-"""`make run` installs and runs the bot without a browser; only the test targets install one."""
+"""`make run` and `make test-fast` need no browser; only the other test targets install one."""
 
 from __future__ import annotations
 
@@ -49,3 +49,11 @@ def test_make_run_neither_installs_nor_asks_for_a_browser(tmp_path: Path) -> Non
 def test_the_test_targets_still_install_chromium(target: str, tmp_path: Path) -> None:
     planned = _planned(target, tmp_path)
     assert "apt-get install -y -qq chromium chromium-driver" in planned
+
+
+def test_make_test_fast_leaves_out_the_slow_kinds_and_needs_no_browser(tmp_path: Path) -> None:
+    planned = _planned("test-fast", tmp_path)
+    assert "ruff check" in planned
+    assert '-m "not (e2e or browser or live)"' in planned
+    assert "install-browser" not in planned
+    assert "apt-get" not in planned and "chromium" not in planned.lower()
