@@ -52,6 +52,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+# Here, not in tests/discord: the live tests in tests/e2e/discord create bots too.
 @pytest.fixture(autouse=True)
 def restore_discord_endpoints() -> Iterator[None]:
     """Put discord.py's REST base and gateway back: create_bot changes them process-wide."""
@@ -130,10 +131,10 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def migrated_url(database_url: str, migrated_sqlite_template: Path) -> str:
     """Return the URL of a database migrated to the newest revision."""
-    sqlite_file = make_url(database_url).database
-    if make_url(database_url).get_backend_name() == "sqlite" and sqlite_file:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
         # A copy of the migrated file: migrating again takes ~0.3 s, times some 700 tests.
-        shutil.copyfile(migrated_sqlite_template, sqlite_file)
+        shutil.copyfile(migrated_sqlite_template, url.database)
     else:
         upgrade(database_url)
     return database_url
