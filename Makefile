@@ -5,7 +5,14 @@ BIN := $(VENV)/bin
 CONTENT ?= lessons
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-fresh lint format check bench clean install-browser
+.PHONY: run test test-fast test-fresh lint format check bench clean install-browser
+
+# The test targets spread the tests over every core (pytest-xdist); each test keeps its own
+# database, folders and ports. PYTEST_WORKERS=0 runs them in this one process.
+PYTEST_WORKERS ?= auto
+PYTEST = $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
+# What `make test-fast` leaves out: sandboxes driven over HTTP, Chromium, a live Discord client.
+SLOW_TESTS = e2e or browser or live
 
 # The virtualenv is rebuilt when either pyproject.toml changes: the bot's, and that of the
 # sandboxes, a distribution of their own that the bot's wheel leaves out. No browser here:
@@ -35,7 +42,12 @@ run: $(BIN)/.installed
 	$(BIN)/lessonbot sandbox --content $(CONTENT)
 
 test: $(BIN)/.installed install-browser lint
-	LESSONBOT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+	LESSONBOT_CHROMIUM=$(CHROMIUM) $(PYTEST)
+
+# The unit and service tests, for the edit-and-test loop: no browser needed. `make test`
+# before pushing runs the rest.
+test-fast: $(BIN)/.installed lint
+	$(PYTEST) -m "not ($(SLOW_TESTS))"
 
 # The tests that reach ../shared (the real corpus, the official specs), as a fresh clone
 # runs them: with nothing beside it, each must pass or skip saying why. The rest never look
@@ -46,7 +58,7 @@ FRESH_TESTS = $(shell grep -rlE 'SHARED|CORPUS|corpus\b|EXAMPLES|OPENAPI|WEBHOOK
 FRESH ?= some
 test-fresh: $(BIN)/.installed install-browser
 	env -u LESSONBOT_TEST_DATABASE_URL LESSONBOT_TEST_SHARED=$(CURDIR)/.no-shared \
-	  LESSONBOT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -rs \
+	  LESSONBOT_CHROMIUM=$(CHROMIUM) $(PYTEST) -q -rs \
 	  $(if $(filter all,$(FRESH)),,$(FRESH_TESTS))
 
 lint: $(BIN)/.installed

@@ -1,4 +1,5 @@
-"""Shared test helpers: fixture paths, the optional real corpus, and one database per test.
+"""Shared test helpers: fixture paths, the optional real corpus, one database per test, and
+the e2e/browser/live marks the fast target leaves out.
 
 Database fixtures run every test on SQLite, and on PostgreSQL too when
 LESSONBOT_TEST_DATABASE_URL names a server (each test in a schema of its own).
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
 from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,6 +31,34 @@ PROJECT = TESTS.parent
 # with LESSONBOT_TEST_SHARED pointing nowhere, as a fresh clone would.
 SHARED = Path(os.environ.get("LESSONBOT_TEST_SHARED") or PROJECT.parent / "shared")
 CORPUS = SHARED / "corpus" / "ai-courses"
+
+# Folders whose tests drive servers over HTTP or the gateway: the sandboxes' own tests and the
+# end-to-end ones.
+END_TO_END_FOLDERS = frozenset({"e2e", "sandboxes"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by where they are and what they use, so `-m` can leave the slow kinds out."""
+    for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
+        relative = item.path.relative_to(TESTS)
+        if relative.parts[0] in END_TO_END_FOLDERS:
+            item.add_marker(pytest.mark.e2e)
+        if relative.name.endswith("_live.py"):
+            item.add_marker(pytest.mark.live)
+        if "browser" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)
+
+
+# Here, not in tests/discord: the live tests in tests/e2e/discord create bots too.
+@pytest.fixture(autouse=True)
+def restore_discord_endpoints() -> Iterator[None]:
+    """Put discord.py's REST base and gateway back: create_bot changes them process-wide."""
+    base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
 
 
 @pytest.fixture
@@ -88,10 +120,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             )
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a SQLite file migrated to the newest revision, once per test process."""
+    path = tmp_path_factory.mktemp("migrated") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def migrated_url(database_url: str) -> str:
+def migrated_url(database_url: str, migrated_sqlite_template: Path) -> str:
     """Return the URL of a database migrated to the newest revision."""
-    upgrade(database_url)
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        # A copy of the migrated file: migrating again takes ~0.3 s, times some 700 tests.
+        shutil.copyfile(migrated_sqlite_template, url.database)
+    else:
+        upgrade(database_url)
     return database_url
 
 

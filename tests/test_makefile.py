@@ -1,4 +1,4 @@
-"""`make run` installs and runs the bot without a browser; only the test targets install one."""
+"""`make run` and `make test-fast` need no browser; only the other test targets install one."""
 
 from __future__ import annotations
 
@@ -72,3 +72,11 @@ def test_the_virtualenv_follows_the_sandboxes_pyproject(tmp_path: Path) -> None:
         check=True,
     )
     assert "pip install" in done.stdout
+
+
+def test_make_test_fast_leaves_out_the_slow_kinds_and_needs_no_browser(tmp_path: Path) -> None:
+    planned = _planned("test-fast", tmp_path)
+    assert "ruff check" in planned
+    assert '-m "not (e2e or browser or live)"' in planned
+    assert "install-browser" not in planned
+    assert "apt-get" not in planned and "chromium" not in planned.lower()

@@ -25,7 +25,8 @@ from bot.offline import (
     sandbox_maintainers,
 )
 from tests.conftest import PROJECT
-from tests.discord.test_suggest_live import MODAL, STRING, SUBCOMMAND, modal_fields
+from tests.e2e.discord.support import STRING
+from tests.e2e.discord.test_suggest_live import MODAL, SUBCOMMAND, modal_fields
 from tests.e2e.sandbox_process import (
     COMMAND_TIMEOUT,
     LESSONBOT,

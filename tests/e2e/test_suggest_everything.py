@@ -41,10 +41,10 @@ from bot.store.models import (
 )
 from bot.web.keys import BACKGROUND_TASKS
 from tests.conftest import FIXTURES
-from tests.discord.test_suggest_live import (
+from tests.e2e.discord.support import STRING
+from tests.e2e.discord.test_suggest_live import (
     INTEGER,
     MODAL,
-    STRING,
     assert_no_bookkeeping,
     buttons,
     click,

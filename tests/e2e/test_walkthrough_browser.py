@@ -18,9 +18,9 @@ from github.Repository import Repository
 from playwright.async_api import Browser, Page
 
 from bot.i18n import t
-from tests.discord.test_suggest_live import STRING
 from tests.e2e import test_suggest_everything as everything
 from tests.e2e.conftest import ARTIFACTS, TIMEOUT_MS
+from tests.e2e.discord.support import STRING
 from tests.e2e.test_suggest_everything import (
     LESSON,
     PASSAGE,

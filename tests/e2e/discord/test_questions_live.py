@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import QuestionsSettings, Settings
 from bot.discord.client import BotServices, LessonBot, create_bot
-from bot.discord.cogs.questions import add_questions_cog, parse_message_link
+from bot.discord.cogs.questions import add_questions_cog
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
 from bot.services.digests import DigestService
@@ -24,16 +24,11 @@ from bot.services.outbox import Outbox
 from bot.services.questions import QuestionService
 from bot.services.signing import Signer
 from bot.store.models import Lesson, LessonLink, ProgramForum, Question
-from sandboxes.discord import DiscordSandbox
-from tests.discord.support import BOT_TOKEN, LESSONS, make_settings
+from tests.discord.support import LESSONS, make_settings
+from tests.e2e.discord.support import ANA, ANSWER_TIMEOUT, BEN, EPHEMERAL, STRING, log_in, stop_bot
 
-READY_TIMEOUT = 15.0
-ANSWER_TIMEOUT = 5.0
 POLL_SECONDS = 0.02
-STRING = 3
-EPHEMERAL = 1 << 6
-
-ANA, BEN, MAYA = 1001, 1002, 1003  # es-ES learner, en-US learner, a maintainer
+MAYA = 1003  # a maintainer
 LESSON = "data-basics/what-is-data"
 OTHER = "prompt-craft/checking-answers"
 
@@ -41,25 +36,19 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Any]:
-    """Yield a running Discord sandbox."""
-    async with DiscordSandbox(bot_token=BOT_TOKEN) as sandbox:
-        yield sandbox
+def guild_roles() -> list[str]:
+    """Return the maintainers' role."""
+    return ["maintainers"]
 
 
 @pytest.fixture
-def guild(sandbox: Any) -> dict[str, Any]:
-    """Return a guild with a text channel, the program's forum, two learners and a maintainer."""
-    return sandbox.create_guild(
-        "Lessons",
-        channels=[{"name": "general", "type": 0}, {"name": "data-basics", "type": 15}],
-        roles=[{"name": "maintainers"}],
-        members=[
-            {"id": ANA, "username": "ana", "locale": "es-ES"},
-            {"id": BEN, "username": "ben", "locale": "en-US"},
-            {"id": MAYA, "username": "maya", "locale": "en-US", "roles": ["maintainers"]},
-        ],
-    )
+def guild_members() -> list[dict[str, Any]]:
+    """Return two learners and a maintainer."""
+    return [
+        {"id": ANA, "username": "ana", "locale": "es-ES"},
+        {"id": BEN, "username": "ben", "locale": "en-US"},
+        {"id": MAYA, "username": "maya", "locale": "en-US", "roles": ["maintainers"]},
+    ]
 
 
 @dataclasses.dataclass
@@ -133,20 +122,10 @@ async def running(
     links.creator = create
     # Added before login, so the bot registers /ask and /resolve with the rest.
     await add_questions_cog(bot, questions, directory, links)
-    task = asyncio.create_task(bot.start(BOT_TOKEN))
-    ready = asyncio.create_task(bot.wait_until_ready())
-    done, _ = await asyncio.wait(
-        {task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-    )
-    if ready not in done:
-        ready.cancel()
-        if task in done:
-            task.result()
-        raise TimeoutError(f"the bot was not ready within {READY_TIMEOUT}s")
+    task = await log_in(bot)
     thread = await link_lesson(session_factory, bot, guild, LESSON)
     yield Running(bot, questions, thread, created, settings)
-    await bot.close()
-    await asyncio.wait_for(task, READY_TIMEOUT)
+    await stop_bot(bot, task)
 
 
 async def questions_in(sessions: Sessions) -> list[Question]:
@@ -529,16 +508,3 @@ async def test_a_post_a_learner_opens_is_tracked_and_linked_by_the_lesson_picker
     found = await question_of(session_factory, thread)
     assert found is not None and found.answered_how == "later_message"
     assert found.answer_id != str(thread) and found.answered_by == "ben"
-
-
-def test_message_links_are_parsed() -> None:
-    assert parse_message_link("https://discord.com/channels/1/22/333") == (22, 333)
-    assert parse_message_link("<https://canary.discord.com/channels/1/22/333>") == (22, 333)
-    assert parse_message_link(" 333 ") == (None, 333)
-    assert parse_message_link("https://example.org/channels/1/2/3") is None
-    assert parse_message_link("not a link") is None
-    # The sandbox's viewer hands out links under `discord.web_url`: they are read too.
-    viewer = "http://127.0.0.1:5005"
-    assert parse_message_link(f"{viewer}/channels/1/22/333", viewer) == (22, 333)
-    assert parse_message_link(f"{viewer}/channels/@me/22/333", f"{viewer}/") == (22, 333)
-    assert parse_message_link("http://127.0.0.1:9/channels/1/22/333", viewer) is None

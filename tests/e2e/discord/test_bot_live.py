@@ -27,45 +27,25 @@ from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
 from bot.services.lessons import LessonDirectory, LessonSummary
 from bot.services.ports import ChatButton, ChatEmbed, ChatForbiddenError, ChatNotFoundError
-from sandboxes.discord import DiscordSandbox
 from tests.conftest import write_lesson
-from tests.discord.support import BOT_TOKEN, LESSONS, make_services, make_settings
-
-# Generous: these bound a hang, they do not time anything.
-READY_TIMEOUT = 15.0
-ANSWER_TIMEOUT = 5.0
-STRING = 3  # application command option type
-EPHEMERAL = 1 << 6
-
-ANA, BEN, CLOSED = 1001, 1002, 1003  # es-ES, en-US, and someone who takes no DMs
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Any]:
-    """Yield a running Discord sandbox."""
-    async with DiscordSandbox(bot_token=BOT_TOKEN) as sandbox:
-        yield sandbox
+from tests.discord.support import LESSONS, make_services, make_settings
+from tests.e2e.discord.support import (
+    ANA,
+    ANSWER_TIMEOUT,
+    BEN,
+    CLOSED,
+    EPHEMERAL,
+    READY_TIMEOUT,
+    STRING,
+    log_in,
+    stop_bot,
+)
 
 
 @pytest.fixture
-def guild(sandbox: Any) -> dict[str, Any]:
-    """Return a guild with a text channel, a tagged forum and three members."""
-    return sandbox.create_guild(
-        "Lessons",
-        channels=[
-            {"name": "general", "type": 0},
-            {
-                "name": "data-basics",
-                "type": 15,
-                "available_tags": [{"name": "lesson"}, {"name": "beginner"}, {"name": "es"}],
-            },
-        ],
-        members=[
-            {"id": ANA, "username": "ana", "locale": "es-ES"},
-            {"id": BEN, "username": "ben", "locale": "en-US"},
-            {"id": CLOSED, "username": "cleo", "locale": "en-US", "accepts_dms": False},
-        ],
-    )
+def forum_tags() -> list[str]:
+    """Tag the lesson forum."""
+    return ["lesson", "beginner", "es"]
 
 
 BotStarter = Callable[..., Awaitable[LessonBot]]
@@ -83,23 +63,12 @@ async def start_bot(sandbox: Any, guild: dict[str, Any]) -> AsyncIterator[BotSta
         bot = create_bot(settings, make_services(directory), guild_ready_timeout=0.1)
         for cog in cogs:  # before login, so setup_hook syncs their commands too
             await bot.add_cog(cog)
-        task = asyncio.create_task(bot.start(BOT_TOKEN))
-        running.append((bot, task))
-        ready = asyncio.create_task(bot.wait_until_ready())
-        done, _ = await asyncio.wait(
-            {task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
-        if ready not in done:
-            ready.cancel()
-            if task in done:
-                task.result()  # the reason the bot stopped
-            raise TimeoutError(f"the bot was not ready within {READY_TIMEOUT}s")
+        running.append((bot, await log_in(bot)))
         return bot
 
     yield start
     for bot, task in running:
-        await bot.close()
-        await asyncio.wait_for(task, READY_TIMEOUT)
+        await stop_bot(bot, task)
 
 
 async def run_lesson(

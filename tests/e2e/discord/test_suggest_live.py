@@ -33,44 +33,28 @@ from bot.store.models import (
     SuggestionSource,
     SuggestionStatus,
 )
-from sandboxes.discord import DiscordSandbox
-from tests.discord.support import BOT_TOKEN, LESSONS, make_settings
+from tests.discord.support import LESSONS, make_settings
+from tests.e2e.discord.support import (
+    ANA,
+    ANSWER_TIMEOUT,
+    BEN,
+    CLOSED,
+    EPHEMERAL,
+    STRING,
+    log_in,
+    stop_bot,
+)
 
-READY_TIMEOUT = 15.0
-ANSWER_TIMEOUT = 5.0
-SUBCOMMAND, STRING, INTEGER = 1, 3, 4
+SUBCOMMAND, INTEGER = 1, 4
 MODAL = 9
-EPHEMERAL = 1 << 6
 PRIMARY, SECONDARY, DANGER, LINK = 1, 2, 4, 5
 
-ANA, BEN, CLOSED = 1001, 1002, 1003  # es-ES, en-US, and someone who takes no DMs
 LESSON = "data-basics/what-is-data"
 # A passage of the Spanish lesson, and one of the English lesson.
 ES_PASSAGE = "Todo sistema de IA empieza con datos."
 EN_TITLE_ES = "¿Qué son los datos?"
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Any]:
-    """Yield a running Discord sandbox."""
-    async with DiscordSandbox(bot_token=BOT_TOKEN) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def guild(sandbox: Any) -> dict[str, Any]:
-    """Return a guild with a text channel, a forum and three members."""
-    return sandbox.create_guild(
-        "Lessons",
-        channels=[{"name": "general", "type": 0}, {"name": "data-basics", "type": 15}],
-        members=[
-            {"id": ANA, "username": "ana", "locale": "es-ES"},
-            {"id": BEN, "username": "ben", "locale": "en-US"},
-            {"id": CLOSED, "username": "cleo", "locale": "en-US", "accepts_dms": False},
-        ],
-    )
 
 
 @pytest.fixture
@@ -104,24 +88,9 @@ async def start_bot(
         BotServices(lessons=directory, suggestions=service),
         guild_ready_timeout=0.1,
     )
-    task = asyncio.create_task(bot.start(BOT_TOKEN))
-    ready = asyncio.create_task(bot.wait_until_ready())
-    done, _ = await asyncio.wait(
-        {task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-    )
-    if ready not in done:
-        ready.cancel()
-        if task in done:
-            task.result()
-        raise TimeoutError(f"the bot was not ready within {READY_TIMEOUT}s")
+    task = await log_in(bot)
     service.chat = bot.chat
     return bot, task
-
-
-async def stop_bot(bot: LessonBot, task: asyncio.Task[None]) -> None:
-    """Log the bot out and wait for it to stop."""
-    await bot.close()
-    await asyncio.wait_for(task, READY_TIMEOUT)
 
 
 @pytest.fixture
