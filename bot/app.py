@@ -21,6 +21,7 @@ from bot.github.adapter import GitHubAdapter
 from bot.github.content import ContentRepository, ContentSource
 from bot.mail.smtp import SmtpMailer
 from bot.net import PortInUseError, is_port_in_use
+from bot.scheduler import DigestScheduler
 from bot.services.bridge import CommentBridge
 from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
@@ -28,7 +29,6 @@ from bot.services.linking import LinkDirectory, LinkingService, SyncReport
 from bot.services.outbox import Outbox
 from bot.services.questions import QuestionService
 from bot.services.retention import RetentionService
-from bot.services.schedule import DigestScheduler
 from bot.services.signing import Signer, load_signer
 from bot.services.suggestions import SuggestionService
 from bot.services.worker import JobWorker
