@@ -166,7 +166,9 @@ async def started_app(
         if suggestions is not None and digests is not None:
             suggestions.chat = bot.chat
             digests.chat = bot.chat
-        # Handlers for lesson issues, suggestions and questions register here as they land.
+        # One router for every GitHub webhook: a comment goes to the questions (and the
+        # bridge), a push to the lessons, their links and the suggestions, and a pull
+        # request's review, merge or close to the suggestions.
         router = WebhookRouter()
         router.on("issue_comment", None, _questions_handler(questions))
         linking = None
