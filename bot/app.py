@@ -21,6 +21,7 @@ from bot.github.adapter import GitHubAdapter
 from bot.github.content import ContentRepository, ContentSource
 from bot.mail.smtp import SmtpMailer
 from bot.net import PortInUseError, is_port_in_use
+from bot.scheduler import DigestScheduler
 from bot.services.bridge import CommentBridge
 from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
@@ -28,7 +29,6 @@ from bot.services.linking import LinkDirectory, LinkingService, SyncReport
 from bot.services.outbox import Outbox
 from bot.services.questions import QuestionService
 from bot.services.retention import RetentionService
-from bot.services.schedule import DigestScheduler
 from bot.services.signing import Signer, load_signer
 from bot.services.suggestions import SuggestionService
 from bot.services.worker import JobWorker
@@ -166,7 +166,9 @@ async def started_app(
         if suggestions is not None and digests is not None:
             suggestions.chat = bot.chat
             digests.chat = bot.chat
-        # Handlers for lesson issues, suggestions and questions register here as they land.
+        # One router for every GitHub webhook: a comment goes to the questions (and the
+        # bridge), a push to the lessons, their links and the suggestions, and a pull
+        # request's review, merge or close to the suggestions.
         router = WebhookRouter()
         router.on("issue_comment", None, _questions_handler(questions))
         linking = None

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from bot.domain.cron import parse_cron
+
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "LESSONBOT_"
@@ -596,14 +598,12 @@ def _validate(settings: Settings) -> None:
         if count < 0:
             fail(dotted, "must not be negative")
     try:
-        timezone = zoneinfo.ZoneInfo(settings.digest.timezone)
+        zoneinfo.ZoneInfo(settings.digest.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         fail("digest.timezone", f"is not a known time zone: {settings.digest.timezone!r}")
     # Read as crontab reads it (Sunday is 0 or 7, Monday 1), as the scheduler will.
-    from bot.services.schedule import digest_trigger
-
     try:
-        digest_trigger(settings.digest.schedule, timezone.key)
+        parse_cron(settings.digest.schedule)
     except ValueError as error:
         fail("digest.schedule", f"is not a valid cron line ({error}); e.g. '0 9 * * 1'")
     _validate_retention(settings.retention, fail)
@@ -617,8 +617,6 @@ def _validate_retention(
     retention: RetentionSettings, fail: typing.Callable[[str, str], typing.NoReturn]
 ) -> None:
     """Check the retention section: days not negative, dedupe longer than redelivery."""
-    from bot.services.schedule import digest_trigger
-
     for name in (
         "done_jobs_days",
         "failed_jobs_days",
@@ -638,6 +636,6 @@ def _validate_retention(
     if retention.batch_size < 1:
         fail("retention.batch_size", "must be 1 or more")
     try:
-        digest_trigger(retention.schedule, "UTC")
+        parse_cron(retention.schedule)
     except ValueError as error:
         fail("retention.schedule", f"is not a valid cron line ({error}); e.g. '30 4 * * *'")

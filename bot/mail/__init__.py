@@ -1,1 +1,1 @@
-"""Outgoing mail: the SMTP adapter and the emails the bot sends."""
+"""Outgoing mail: the SMTP adapter behind the services' MailPort."""

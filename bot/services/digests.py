@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import MaintainerSettings, Settings
 from bot.domain.catalogue import Catalogue
+from bot.domain.cron import latest_fire
 from bot.domain.digest import (
     EVERYONE,
     WAITING_STATUSES,
@@ -42,10 +43,9 @@ from bot.domain.digest import (
     render_markdown,
     render_text,
 )
-from bot.mail.digest import render_email
+from bot.domain.digest_email import render_email
 from bot.services.outbox import Claim, JobFailure, Outbox
 from bot.services.ports import ChatEmbed, ChatPort, MailPort, OutgoingMail
-from bot.services.schedule import digest_trigger
 from bot.services.signing import Signer
 from bot.store.models import (
     AppSecret,
@@ -127,19 +127,6 @@ class Snapshot:
             audience=audience,
             names=self.names,
         )
-
-
-def latest_fire(
-    schedule: str, timezone: str, now: datetime, lookback: timedelta
-) -> datetime | None:
-    """Return the latest time the cron line fired at or before `now`, within `lookback`."""
-    trigger = digest_trigger(schedule, timezone)
-    latest = None
-    moment = trigger.get_next_fire_time(None, now - lookback)
-    while moment is not None and moment <= now:
-        latest = moment
-        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-    return latest
 
 
 def period_key(

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import RetentionSettings
+from bot.domain.cron import latest_fire
 from bot.domain.retention import (
     DIGEST_DELIVERIES,
     DIGEST_RUNS,
@@ -39,7 +40,6 @@ from bot.domain.retention import (
     event_of_job,
     suggestion_of_job,
 )
-from bot.services.digests import latest_fire
 from bot.services.outbox import Claim, JobFailure, Outbox
 from bot.store.models import (
     PENDING_SUGGESTION_STATUSES,

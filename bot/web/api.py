@@ -17,18 +17,18 @@ from aiohttp import web
 
 from bot.services.suggestions import Author, SuggestionError, SuggestionInput
 from bot.store.models import SuggestionSource
-from bot.web.door import (
+from bot.web.guard import BodyTooLargeError, client_handle, read_capped
+from bot.web.keys import SUGGEST_DEPS
+from bot.web.locales import api_locale
+from bot.web.openapi import openapi_document
+from bot.web.shared import (
     MAX_EMAIL,
     MAX_ID,
     MAX_IDEMPOTENCY_KEY,
-    SuggestDoor,
+    SuggestDeps,
     wait_json,
     web_message,
 )
-from bot.web.guard import BodyTooLargeError, client_handle, read_capped
-from bot.web.keys import SUGGEST_DOOR
-from bot.web.locales import api_locale
-from bot.web.openapi import openapi_document
 
 log = logging.getLogger(__name__)
 
@@ -121,26 +121,26 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 # --- reading requests -----------------------------------------------------------------------
 
 
-def _door(request: web.Request) -> SuggestDoor:
-    return request.app[SUGGEST_DOOR]
+def _deps(request: web.Request) -> SuggestDeps:
+    return request.app[SUGGEST_DEPS]
 
 
 def _limit(request: web.Request) -> None:
-    door = _door(request)
-    wait = door.limiter.hit(request.remote or "unknown")
+    deps = _deps(request)
+    wait = deps.limiter.hit(request.remote or "unknown")
     if wait is not None:
-        error = ApiError("rate_limited", 429, limit=door.limiter.per_hour, seconds=math.ceil(wait))
+        error = ApiError("rate_limited", 429, limit=deps.limiter.per_hour, seconds=math.ceil(wait))
         error.headers["Retry-After"] = str(math.ceil(wait))
         raise error
 
 
 async def _json_body(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
     """Return the body as a JSON object, or refuse it (413, 400)."""
-    door = _door(request)
+    deps = _deps(request)
     try:
-        body = await read_capped(request, door.max_form_bytes)
+        body = await read_capped(request, deps.max_form_bytes)
     except BodyTooLargeError:
-        raise ApiError("body_too_large", 413, limit=door.max_form_bytes) from None
+        raise ApiError("body_too_large", 413, limit=deps.max_form_bytes) from None
     if optional and not body.strip():
         return {}
     if request.content_type != "application/json":
@@ -197,7 +197,7 @@ def _bearer(request: web.Request) -> str | None:
 async def create(request: web.Request) -> web.Response:
     """Take a suggested edit: 202 with its id, status page and the sender's token."""
     _limit(request)
-    door = _door(request)
+    deps = _deps(request)
     data = await _json_body(request)
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and (
@@ -218,13 +218,13 @@ async def create(request: web.Request) -> web.Response:
     _require(data, *SUGGESTION_FIELDS)
     # The service sees them trimmed; the limits the OpenAPI description states are on what
     # was sent, so a name padded past its limit is refused here rather than taken.
-    limits = door.settings.suggestions
+    limits = deps.settings.suggestions
     if len(name) > limits.max_name_chars:
         raise SuggestionError("field_too_long", field="name", limit=limits.max_name_chars)
     if len(email) > MAX_EMAIL:
         raise SuggestionError("email_invalid", field="email")
     locale = api_locale(request.headers.get("Accept-Language"))
-    submitted = await door.suggestions.submit(
+    submitted = await deps.suggestions.submit(
         SuggestionInput(
             lesson=texts["lesson"],
             locale=texts["locale"],
@@ -235,13 +235,13 @@ async def create(request: web.Request) -> web.Response:
             author=Author(
                 name=name.strip(),
                 email=email.strip() or None,
-                handle=client_handle(door.signer, request.remote),
+                handle=client_handle(deps.signer, request.remote),
                 locale=locale,
             ),
             idempotency_key=key,
         )
     )
-    status_url = door.suggestions.status_url(submitted.id)
+    status_url = deps.suggestions.status_url(submitted.id)
     return web.json_response(
         {"id": submitted.id, "status_url": status_url, "token": submitted.token},
         status=202,
@@ -252,12 +252,12 @@ async def create(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     """Answer a suggestion's record: status, PR and events."""
     suggestion_id = _suggestion_id(request)
-    door = _door(request)
-    view = await door.suggestions.view(suggestion_id)
+    deps = _deps(request)
+    view = await deps.suggestions.view(suggestion_id)
     if view is None:
         raise SuggestionError("not_found", status=404, id=suggestion_id)
     # A queued suggestion says when it goes on if it waits out GitHub's rate limit.
-    record = {**view.as_json(), "waiting": wait_json(await door.waiting(view))}
+    record = {**view.as_json(), "waiting": wait_json(await deps.waiting(view))}
     return web.json_response(record, headers={"Cache-Control": "no-store"})
 
 
@@ -268,7 +268,7 @@ async def revise(request: web.Request) -> web.Response:
     data = await _json_body(request)
     find, replace, reason = (_text(data, field) for field in ("find", "replace", "reason"))
     _require(data, "find", "replace")
-    view = await _door(request).suggestions.revise(
+    view = await _deps(request).suggestions.revise(
         suggestion_id, find, replace, reason, token=_bearer(request)
     )
     return web.json_response(view.as_json())
@@ -287,7 +287,7 @@ async def accept(request: web.Request) -> web.Response:
         not isinstance(comment_id, int) or isinstance(comment_id, bool) or comment_id < 0
     ):
         raise ApiError("not_integer", 400, field="comment_id", field_name="comment_id")
-    view = await _door(request).suggestions.accept(
+    view = await _deps(request).suggestions.accept(
         suggestion_id, comment_id, token=_bearer(request)
     )
     return web.json_response(view.as_json())
@@ -297,11 +297,11 @@ async def withdraw(request: web.Request) -> web.Response:
     """Withdraw the sender's suggestion; the PR is closed when nobody else sent it."""
     _limit(request)
     suggestion_id = _suggestion_id(request)
-    view = await _door(request).suggestions.withdraw(suggestion_id, token=_bearer(request))
+    view = await _deps(request).suggestions.withdraw(suggestion_id, token=_bearer(request))
     return web.json_response(view.as_json())
 
 
 async def openapi(request: web.Request) -> web.Response:
     """Serve the OpenAPI 3.1 description of this API, with the limits this server applies."""
-    door = _door(request)
-    return web.json_response(openapi_document(door.settings.suggestions, door.max_form_bytes))
+    deps = _deps(request)
+    return web.json_response(openapi_document(deps.settings.suggestions, deps.max_form_bytes))

@@ -20,7 +20,7 @@ from bot.web.keys import (
     BACKGROUND_TASKS,
     SESSION_FACTORY,
     SETTINGS,
-    SUGGEST_DOOR,
+    SUGGEST_DEPS,
     WEBHOOK_MAX_BYTES,
     WEBHOOK_ROUTER,
 )
@@ -101,10 +101,10 @@ def _add_suggestion_routes(
     import jinja2
 
     from bot.web import api, index, suggest
-    from bot.web.door import SuggestDoor
     from bot.web.guard import RateLimiter
+    from bot.web.shared import SuggestDeps
 
-    app[SUGGEST_DOOR] = SuggestDoor(
+    app[SUGGEST_DEPS] = SuggestDeps(
         settings=settings,
         suggestions=suggestions,
         lessons=lessons,

@@ -13,7 +13,7 @@ from babel import Locale, UnknownLocaleError
 
 from bot.domain.catalogue import Catalogue
 from bot.i18n import t
-from bot.web.keys import SUGGEST_DOOR
+from bot.web.keys import SUGGEST_DEPS
 from bot.web.locales import direction, ui_locale
 from bot.web.suggest import SECURITY_HEADERS, request_locale, text_translator, translator
 
@@ -109,8 +109,8 @@ def programs(catalogue: Catalogue, locale: str) -> list[ProgramItem]:
 async def lessons_page(request: web.Request) -> web.Response:
     """GET /: the programs and their lessons, in the asked language (?locale=, else
     Accept-Language, else the default), each with "Suggest an edit" links."""
-    door = request.app[SUGGEST_DOOR]
-    served = door.settings.content.locales
+    deps = request.app[SUGGEST_DEPS]
+    served = deps.settings.content.locales
     locale = request_locale(request, served)
     shown = ui_locale(locale)
     context: dict[str, Any] = {
@@ -118,7 +118,7 @@ async def lessons_page(request: web.Request) -> web.Response:
         "_text": text_translator(shown),
         "lang": shown,
         "dir": direction(shown),
-        "programs": programs(door.lessons(), locale),
+        "programs": programs(deps.lessons(), locale),
         "languages": [
             (code, language_name(code), f"/?{urlencode({'locale': code})}") for code in served
         ],

@@ -12,12 +12,12 @@ from bot.web.router import WebhookRouter
 from bot.web.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
-    from bot.web.door import SuggestDoor
+    from bot.web.shared import SuggestDeps
 
 SETTINGS = web.AppKey("settings", Settings)
 SESSION_FACTORY = web.AppKey("session_factory", async_sessionmaker)
 WEBHOOK_ROUTER = web.AppKey("webhook_router", WebhookRouter)
 WEBHOOK_MAX_BYTES = web.AppKey("webhook_max_bytes", int)
 BACKGROUND_TASKS = web.AppKey("background_tasks", BackgroundTasks)
-# Set only when the app serves the suggest form and API (see bot/web/door.py).
-SUGGEST_DOOR: web.AppKey[SuggestDoor] = web.AppKey("suggest_door")
+# Set only when the app serves the suggest form and API (see bot/web/shared.py).
+SUGGEST_DEPS: web.AppKey[SuggestDeps] = web.AppKey("suggest_deps")

@@ -13,7 +13,7 @@ from typing import Any
 from bot.config import SuggestionSettings
 from bot.domain.lookup import CLOSEST_LIMIT
 from bot.domain.review_flow import STATUSES
-from bot.web.door import MAX_EMAIL, MAX_ID, MAX_IDEMPOTENCY_KEY
+from bot.web.shared import MAX_EMAIL, MAX_ID, MAX_IDEMPOTENCY_KEY
 
 # The limits SuggestionService._check_fields applies to the lesson and locale it is sent.
 MAX_LESSON = 300

@@ -31,7 +31,6 @@ from bot.services.suggestions import (
 )
 from bot.store.models import SuggestionSource
 from bot.web.bidi import bdi, error_html, isolated_text, message_html
-from bot.web.door import MAX_EMAIL, MAX_ID
 from bot.web.guard import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -42,8 +41,9 @@ from bot.web.guard import (
     new_csrf_cookie,
     read_capped,
 )
-from bot.web.keys import SUGGEST_DOOR
+from bot.web.keys import SUGGEST_DEPS
 from bot.web.locales import accepted_languages, choose, direction, language_name, ui_locale
+from bot.web.shared import MAX_EMAIL, MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -117,23 +117,23 @@ def safe(handler: Handler) -> Handler:
 
 def request_locale(request: web.Request, offered: list[str] | tuple[str, ...]) -> str:
     """Return ?locale=, else the first Accept-Language the page can serve, else the default."""
-    door = request.app[SUGGEST_DOOR]
+    deps = request.app[SUGGEST_DEPS]
     requested = request.query.get("locale", "").strip()
     if requested:
         return requested[:16]
     return (
         choose(accepted_languages(request.headers.get("Accept-Language")), offered)
         or choose(accepted_languages(request.headers.get("Accept-Language")), available_locales())
-        or door.settings.content.default_locale
+        or deps.settings.content.default_locale
     )
 
 
 def _lesson_locale(request: web.Request, lesson: Lesson, requested: str | None) -> str | None:
     """Return the lesson locale asked for, or the best one it has; None for an unknown one."""
-    door = request.app[SUGGEST_DOOR]
+    deps = request.app[SUGGEST_DEPS]
     if requested:
         return requested if requested in lesson.files else None
-    default = door.settings.content.default_locale
+    default = deps.settings.content.default_locale
     return (
         choose(accepted_languages(request.headers.get("Accept-Language")), lesson.locales)
         or (default if default in lesson.files else None)
@@ -170,7 +170,7 @@ def _render(
     request: web.Request, template: str, locale: str, context: dict[str, Any], status: int = 200
 ) -> web.Response:
     """Render a page in a language, with its direction, CSRF token and security headers."""
-    door = request.app[SUGGEST_DOOR]
+    deps = request.app[SUGGEST_DEPS]
     shown = ui_locale(locale)
     cookie = request.cookies.get(CSRF_COOKIE)
     fresh = not cookie or len(cookie) > 100
@@ -183,7 +183,7 @@ def _render(
         "lang": shown,
         "dir": direction(shown),
         "csrf_field": CSRF_FIELD,
-        "csrf": csrf_token(door.signer, cookie, door.clock()),
+        "csrf": csrf_token(deps.signer, cookie, deps.clock()),
         **context,
     }
     response = aiohttp_jinja2.render_template(template, request, page, status=status)
@@ -248,9 +248,9 @@ def _diff_lines(diff: str) -> list[tuple[str, str]]:
 def _lesson_or_404(
     request: web.Request, requested_locale: str | None
 ) -> tuple[Lesson, str] | web.Response:
-    door = request.app[SUGGEST_DOOR]
+    deps = request.app[SUGGEST_DEPS]
     identity = f"{request.match_info['program']}/{request.match_info['slug']}"
-    catalogue = door.lessons()
+    catalogue = deps.lessons()
     lesson = catalogue.get(identity)
     if lesson is None or identity in catalogue.broken():
         locale = ui_locale(request_locale(request, ()))
@@ -296,8 +296,8 @@ def _lesson_link(lesson: Lesson, locale: str, default_locale: str) -> tuple[str,
 
 async def _lesson_html(request: web.Request, lesson: Lesson, locale: str) -> tuple[str, str]:
     """Return the lesson file's rendered HTML and its source text."""
-    door = request.app[SUGGEST_DOOR]
-    path = Path(door.lessons().root) / lesson.files[locale].path
+    deps = request.app[SUGGEST_DEPS]
+    path = Path(deps.lessons().root) / lesson.files[locale].path
     data = await asyncio.to_thread(path.read_bytes)
     source = data.decode("utf-8", errors="replace")
     rendered = await asyncio.to_thread(render_lesson, source, _labels(ui_locale(locale)))
@@ -315,8 +315,8 @@ def _form_context(
     general: list[str] | None = None,
     preview: Preview | None = None,
 ) -> dict[str, Any]:
-    door = request.app[SUGGEST_DOOR]
-    limits = door.settings.suggestions
+    deps = request.app[SUGGEST_DEPS]
+    limits = deps.settings.suggestions
     lesson_file = lesson.files[locale]
     errors = errors or {}
     shown = ui_locale(locale)
@@ -379,8 +379,8 @@ async def _read_form(request: web.Request) -> dict[str, str]:
     so the service refuses the field that holds them, by name, instead of storing U+FFFD.
     Call `shown_text` before a value goes on a page.
     """
-    door = request.app[SUGGEST_DOOR]
-    body = await read_capped(request, door.max_form_bytes)
+    deps = request.app[SUGGEST_DEPS]
+    body = await read_capped(request, deps.max_form_bytes)
     form: dict[str, str] = {}
     text = body.decode("utf-8", errors="surrogateescape")
     for name, value in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
@@ -410,9 +410,9 @@ def _field_of(error: SuggestionError) -> str | None:
 @safe
 async def suggest_post(request: web.Request) -> web.StreamResponse:
     """Preview or send a suggestion from the form; errors re-render it with what was typed."""
-    door = request.app[SUGGEST_DOOR]
+    deps = request.app[SUGGEST_DEPS]
     locale_hint = request_locale(request, ())
-    wait = door.limiter.hit(request.remote or "unknown")
+    wait = deps.limiter.hit(request.remote or "unknown")
     if wait is not None:
         log.info("suggest form: rate limit reached for a client")
         return _too_many(request, locale_hint, wait)
@@ -420,7 +420,7 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
         form = await _read_form(request)
     except BodyTooLargeError:
         text = message_html(
-            locale_hint, "web_suggest.error.body_too_large", limit=door.max_form_bytes
+            locale_hint, "web_suggest.error.body_too_large", limit=deps.max_form_bytes
         )
         return _message(request, locale_hint, "too_large_title", text, 413)
     requested = shown_text(form.get("locale") or request.query.get("locale") or "").strip() or None
@@ -430,7 +430,7 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
     lesson, locale = found
     shown = ui_locale(locale)
     if not csrf_valid(
-        door.signer, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD), door.clock()
+        deps.signer, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD), deps.clock()
     ):
         log.info("suggest form: refused a post without a valid CSRF token")
         text = message_html(shown, "web_suggest.error.csrf")
@@ -451,16 +451,16 @@ async def suggest_post(request: web.Request) -> web.StreamResponse:
         author=Author(
             name=values["name"].strip(),
             email=email or None,
-            handle=client_handle(door.signer, request.remote),
+            handle=client_handle(deps.signer, request.remote),
             locale=shown,
         ),
     )
     preview: Preview | None = None
     try:
         if sending and not trapped:
-            submitted = await door.suggestions.submit(request_input)
+            submitted = await deps.suggestions.submit(request_input)
         else:
-            preview = await door.suggestions.preview(request_input)
+            preview = await deps.suggestions.preview(request_input)
     except SuggestionError as error:
         rendered, source = await _lesson_html(request, lesson, locale)
         field = _field_of(error)
@@ -505,16 +505,16 @@ def _event_text(locale: str, kind: str, detail: dict[str, Any]) -> Markup:
 async def _status_context(
     request: web.Request, view: SuggestionView, locale: str
 ) -> dict[str, Any]:
-    door = request.app[SUGGEST_DOOR]
+    deps = request.app[SUGGEST_DEPS]
     token = request.cookies.get(TOKEN_COOKIE)
     can_manage = False
     if token:
         try:
-            await door.suggestions.authorize(view.id, token=token[:200])
+            await deps.suggestions.authorize(view.id, token=token[:200])
             can_manage = True
         except SuggestionError:
             can_manage = False
-    catalogue = door.lessons()
+    catalogue = deps.lessons()
     lesson = catalogue.get(view.lesson)
     title = lesson.title(view.locale, catalogue.default_locale) if lesson else view.lesson
     events = [
@@ -530,7 +530,7 @@ async def _status_context(
     ]
     revisable = view.status in {str(status) for status in REVISABLE}
     done = request.query.get("done", "")
-    wait = await door.waiting(view)
+    wait = await deps.waiting(view)
     status_text = message_html(locale, f"web_suggest.status.{view.status}")
     if wait is not None:
         # Queued, but not stuck: GitHub's limit resets then and the PR opens by itself.
@@ -555,7 +555,7 @@ async def _status_context(
         "can_accept": can_manage and revisable and view.pr_number is not None,
         "polling": view.status in ("queued", "open", "changes_requested", "answered", "approved"),
         "queued": view.status == "queued",
-        "poll_seconds": door.poll_seconds,
+        "poll_seconds": deps.poll_seconds,
         "poll_url": f"/api/suggestions/{view.id}",
         "locale_query": urlencode({"locale": locale}),
         "done": done if done in ("sent", "revised", "withdrawn", "accepted") else "",
@@ -577,9 +577,9 @@ def _suggestion_id(request: web.Request) -> int | None:
 @safe
 async def status_page(request: web.Request) -> web.Response:
     """Show where a suggestion is: its status, PR, events, and what its sender can do."""
-    door = request.app[SUGGEST_DOOR]
+    deps = request.app[SUGGEST_DEPS]
     suggestion_id = _suggestion_id(request)
-    view = await door.suggestions.view(suggestion_id) if suggestion_id else None
+    view = await deps.suggestions.view(suggestion_id) if suggestion_id else None
     if view is None:
         locale = request_locale(request, ())
         text = message_html(locale, "web_suggest.suggestion_unknown", id=request.match_info["id"])
@@ -592,23 +592,23 @@ async def status_page(request: web.Request) -> web.Response:
 @safe
 async def status_post(request: web.Request) -> web.StreamResponse:
     """Revise, withdraw or accept a reviewer's text from the status page."""
-    door = request.app[SUGGEST_DOOR]
+    deps = request.app[SUGGEST_DEPS]
     locale = ui_locale(request_locale(request, ()))
-    wait = door.limiter.hit(request.remote or "unknown")
+    wait = deps.limiter.hit(request.remote or "unknown")
     if wait is not None:
         return _too_many(request, locale, wait)
     try:
         form = await _read_form(request)
     except BodyTooLargeError:
-        text = message_html(locale, "web_suggest.error.body_too_large", limit=door.max_form_bytes)
+        text = message_html(locale, "web_suggest.error.body_too_large", limit=deps.max_form_bytes)
         return _message(request, locale, "too_large_title", text, 413)
     suggestion_id = _suggestion_id(request)
-    view = await door.suggestions.view(suggestion_id) if suggestion_id else None
+    view = await deps.suggestions.view(suggestion_id) if suggestion_id else None
     if view is None or suggestion_id is None:
         text = message_html(locale, "web_suggest.suggestion_unknown", id=request.match_info["id"])
         return _not_found(request, locale, text)
     if not csrf_valid(
-        door.signer, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD), door.clock()
+        deps.signer, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD), deps.clock()
     ):
         text = message_html(locale, "web_suggest.error.csrf")
         return _message(request, locale, "forbidden_title", text, 403)
@@ -618,20 +618,20 @@ async def status_post(request: web.Request) -> web.StreamResponse:
     values = {name: form.get(name, "") for name in REVISE_FIELDS}
     try:
         if action == "revise":
-            await door.suggestions.revise(
+            await deps.suggestions.revise(
                 suggestion_id, values["find"], values["replace"], values["reason"], token=token
             )
             done = "revised"
         elif action == "withdraw":
-            await door.suggestions.withdraw(suggestion_id, token=token)
+            await deps.suggestions.withdraw(suggestion_id, token=token)
             done = "withdrawn"
         else:
             comment = form.get("comment_id", "")
             comment_id = int(comment) if comment.isdigit() and len(comment) < 19 else None
-            await door.suggestions.accept(suggestion_id, comment_id, token=token)
+            await deps.suggestions.accept(suggestion_id, comment_id, token=token)
             done = "accepted"
     except SuggestionError as error:
-        view = await door.suggestions.view(suggestion_id)
+        view = await deps.suggestions.view(suggestion_id)
         assert view is not None
         context = await _status_context(request, view, locale)
         field = error.field if error.field in REVISE_FIELDS else None

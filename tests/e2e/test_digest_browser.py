@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser
 
 from bot.domain.digest import QuestionRecord, SuggestionRecord, build_digest
-from bot.mail.digest import render_email
+from bot.domain.digest_email import render_email
 from tests.e2e.conftest import ARTIFACTS
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -21,6 +21,7 @@ from bot.discord.cogs.lessons import language_name, lesson_choices, unknown_less
 from bot.discord.cogs.suggest._drafts import Draft, Drafts
 from bot.discord.cogs.suggest._embeds import refusal, status_embed, withdrawn_text
 from bot.discord.cogs.suggest._views import (
+    COG_NAME,
     StepButton,
     SuggestButton,
     SuggestModal,
@@ -44,7 +45,7 @@ from bot.store.models import SuggestionSource
 log = logging.getLogger(__name__)
 
 
-class SuggestCog(commands.Cog, name="SuggestCog"):
+class SuggestCog(commands.Cog, name=COG_NAME):
     """Suggest edits to lessons and follow them: `/suggest` and the lesson posts' button."""
 
     suggest = app_commands.Group(

@@ -10,11 +10,12 @@ import logging
 import re
 import secrets
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 from discord.ext import commands
 
+from bot.config import SuggestionSettings
 from bot.discord.cogs.suggest._drafts import Draft
 from bot.discord.replies import reply, shorten
 from bot.i18n import t
@@ -25,10 +26,37 @@ from bot.services.ports import (
     suggestion_button_id,
 )
 
-if TYPE_CHECKING:
-    from bot.discord.cogs.suggest._cog import SuggestCog
-
 log = logging.getLogger(__name__)
+
+# The name discord.py registers the suggest cog under (`SuggestCog`'s `name=`).
+COG_NAME = "SuggestCog"
+
+
+@runtime_checkable
+class LoadedSuggestCog(Protocol):
+    """What the modal and buttons hand their interactions to: the loaded suggest cog.
+
+    A protocol rather than the class, which imports these views: the views stay below it.
+    """
+
+    limits: SuggestionSettings
+
+    async def open_edit(
+        self, interaction: discord.Interaction, identity: str, locale: str | None
+    ) -> None: ...
+
+    async def reopen(self, interaction: discord.Interaction) -> None: ...
+
+    async def submitted(self, interaction: discord.Interaction, draft: Draft) -> None: ...
+
+    async def clicked(
+        self,
+        interaction: discord.Interaction,
+        action: str,
+        suggestion_id: int,
+        comment_id: int | None,
+    ) -> None: ...
+
 
 # Discord's limits on modals: the title and a field's label, and a text input's length.
 MODAL_TITLE_LIMIT = 45
@@ -54,7 +82,7 @@ def parse_suggest_id(custom_id: str) -> tuple[str, str] | None:
 class SuggestModal(discord.ui.Modal):
     """The passage to change, its replacement and why; sent to the cog on submit."""
 
-    def __init__(self, cog: SuggestCog, draft: Draft, locale: str, note: str = "") -> None:
+    def __init__(self, cog: LoadedSuggestCog, draft: Draft, locale: str, note: str = "") -> None:
         if draft.kind == "revise":
             title = t(locale, "discord_suggest.revise_title", id=draft.suggestion_id)
         else:
@@ -247,14 +275,11 @@ class StepButton(
             await answer_failure(interaction, "suggest", error)
 
 
-def loaded_cog(interaction: discord.Interaction) -> SuggestCog | None:
+def loaded_cog(interaction: discord.Interaction) -> LoadedSuggestCog | None:
     """Return the suggest cog the clicked bot has loaded, or None."""
-    # Imported at the click: the cog's module imports these views.
-    from bot.discord.cogs.suggest._cog import SuggestCog
-
     client = interaction.client
-    cog = client.get_cog(SuggestCog.__cog_name__) if isinstance(client, commands.Bot) else None
-    return cog if isinstance(cog, SuggestCog) else None
+    cog = client.get_cog(COG_NAME) if isinstance(client, commands.Bot) else None
+    return cog if isinstance(cog, LoadedSuggestCog) else None
 
 
 async def answer_failure(interaction: discord.Interaction, command: str, error: Exception) -> None:

@@ -1,4 +1,5 @@
-"""What the suggest form, status page and JSON API share: the service, limits and language."""
+"""What the suggest form, status page and JSON API share: their dependencies, limits and
+messages."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.domain.catalogue import Catalogue
+from bot.domain.review_flow import QUEUED
 from bot.i18n import t
 from bot.services.outbox import JobWait
 from bot.services.signing import Signer
@@ -23,7 +25,7 @@ MAX_IDEMPOTENCY_KEY = 200
 
 
 @dataclass(slots=True)
-class SuggestDoor:
+class SuggestDeps:
     """Everything the suggestion routes need, built once by `create_web_app`."""
 
     settings: Settings
@@ -39,7 +41,7 @@ class SuggestDoor:
 
     async def waiting(self, view: SuggestionView) -> JobWait | None:
         """Return the known wait (GitHub's rate limit) a queued suggestion's PR sits out."""
-        if view.status != "queued":
+        if view.status != QUEUED:
             return None
         return await self.suggestions.opening_wait(view.id)
 

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from bot.domain.digest import QuestionRecord, SuggestionRecord, build_digest
-from bot.mail.digest import render_email, render_html
+from bot.domain.digest_email import render_email, render_html
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 UNSUBSCRIBE = "https://bot.example/digest/unsubscribe?address=ana%40example.org&token=abc"

@@ -8,16 +8,22 @@ so a digest whose time passed while no process ran is sent at start (within
 processes still fire the same time, the digest service's period key makes the second
 fire record nothing and send nothing. The daily prune is a second stored job on the same
 scheduler; it records one outbox job per scheduled time, so it too runs once per period.
+
+It drives the digest and retention services from outside, as the Discord and web adapters
+do, and holds infrastructure (a thread, a blocking database engine): it sits beside those
+adapters, and no service imports it. The cron lines themselves are read in bot.domain.cron.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import re
 import zoneinfo
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -25,77 +31,66 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
+from bot.domain.cron import parse_cron
+from bot.services.digests import DigestService
+from bot.services.retention import RetentionService
 from bot.store.engine import make_sync_engine
-
-if TYPE_CHECKING:  # the digest service imports the trigger from here
-    from bot.services.digests import DigestService
-    from bot.services.retention import RetentionService
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "lessonbot-digest"
 PRUNE_JOB_ID = "lessonbot-prune"
 JOB_TABLE = "apscheduler_jobs"
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_NUMBERED = re.compile(r"^(\d+)(?:-(\d+))?(?:/(\d+))?$")
-# The digest service of this process, for the stored job to find: a job store keeps a
-# reference to a function and its arguments, never a live object.
-_SERVICES: dict[str, tuple[DigestService, asyncio.AbstractEventLoop]] = {}
-_SERVICE = "digest"
-_PRUNERS: dict[str, tuple[RetentionService, asyncio.AbstractEventLoop]] = {}
-_PRUNER = "prune"
+# The names a stored job's arguments carry, for its function to find what it runs.
+_DIGEST = "digest"
+_PRUNE = "prune"
 
 
-def crontab_days(field: str) -> str:
-    """Return a crontab day-of-week field in APScheduler 3's terms.
+@dataclass(frozen=True, slots=True)
+class _Running:
+    """What a stored job runs in this process, and the event loop it runs on."""
 
-    Crontab counts Sunday as 0 (and 7) and Monday as 1; APScheduler 3 counts Monday as 0,
-    so `0 9 * * 1` would fire on Tuesdays. Numbers become day names; names stay.
-    """
-    if field in ("*", "?"):
-        return "*"
-    days: list[str] = []
-    for part in field.split(","):
-        part = part.strip()
-        if part.startswith("*/"):
-            part = f"0-6{part[1:]}"
-        found = _NUMBERED.match(part)
-        if found is None:  # a name, a name range, or something CronTrigger will refuse
-            days.append(part)
-            continue
-        first = int(found[1])
-        last = int(found[2]) if found[2] is not None else first
-        step = int(found[3]) if found[3] is not None else 1
-        if not 0 <= first <= last <= 7 or step < 1:
-            raise ValueError(f"day of week {part!r} is out of range 0-7")
-        days += [_DAYS[day % 7] for day in range(first, last + 1, step)]
-    return ",".join(dict.fromkeys(days))
+    owner: DigestScheduler
+    run: Callable[[], Coroutine[Any, Any, None]]
+    loop: asyncio.AbstractEventLoop
+
+
+# The job store keeps a job as a textual reference to a module-level function and its
+# (pickled) arguments, never a live object: the function finds this process's service
+# here, by the name in its arguments. Only a started DigestScheduler puts an entry here,
+# and its shutdown takes it out again.
+_RUNNING: dict[str, _Running] = {}
 
 
 def digest_trigger(schedule: str, timezone: str) -> CronTrigger:
     """Return the trigger of a crontab line (minute hour day month weekday) in a zone."""
-    fields = schedule.split()
-    if len(fields) != 5:
-        raise ValueError(f"a cron line has 5 fields, not {len(fields)}: {schedule!r}")
-    minute, hour, day, month, weekday = fields
+    cron = parse_cron(schedule)
     return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=crontab_days(weekday),
+        minute=cron.minute,
+        hour=cron.hour,
+        day=cron.day,
+        month=cron.month,
+        day_of_week=cron.day_of_week,
         timezone=zoneinfo.ZoneInfo(timezone),
     )
 
 
 def fire_digest(name: str) -> None:
     """Run the scheduled digest on the bot's event loop (the stored job; a scheduler thread)."""
-    registered = _SERVICES.get(name)
-    if registered is None:
-        log.warning("digest job fired but no digest service %r runs in this process", name)
+    _fire(name, "digest job fired but no digest service %r runs in this process")
+
+
+def fire_prune(name: str) -> None:
+    """Record the scheduled prune on the bot's event loop (the stored job; a scheduler thread)."""
+    _fire(name, "prune job fired but no retention service %r runs in this process")
+
+
+def _fire(name: str, missing: str) -> None:
+    running = _RUNNING.get(name)
+    if running is None:
+        log.warning(missing, name)
         return
-    service, loop = registered
-    asyncio.run_coroutine_threadsafe(run_digest(service), loop).result()
+    asyncio.run_coroutine_threadsafe(running.run(), running.loop).result()
 
 
 async def run_digest(service: DigestService) -> None:
@@ -108,14 +103,9 @@ async def run_digest(service: DigestService) -> None:
     )
 
 
-def fire_prune(name: str) -> None:
-    """Record the scheduled prune on the bot's event loop (the stored job; a scheduler thread)."""
-    registered = _PRUNERS.get(name)
-    if registered is None:
-        log.warning("prune job fired but no retention service %r runs in this process", name)
-        return
-    service, loop = registered
-    job_id = asyncio.run_coroutine_threadsafe(service.schedule(), loop).result()
+async def run_prune(service: RetentionService) -> None:
+    """Record the prune of the period due now; the worker runs it."""
+    job_id = await service.schedule()
     log.info("prune %s", "queued" if job_id is not None else "already recorded")
 
 
@@ -125,7 +115,12 @@ def _place(scheduler: BackgroundScheduler, func: Any, trigger: Any, **job: Any) 
     An unchanged job keeps its stored next run time, so a time missed while no process ran
     is not skipped.
     """
-    existing = scheduler.get_job(job["id"])
+    try:
+        existing = scheduler.get_job(job["id"])
+    except LookupError:
+        # Stored by a version whose function lived elsewhere (this module was once
+        # bot/services/schedule.py): replaced below like any job whose function changed.
+        existing = None
     if (
         existing is None
         or str(existing.trigger) != str(trigger)
@@ -157,9 +152,7 @@ class DigestScheduler:
         SQLite's write lock would stall the very transaction holding it.
         """
         loop = asyncio.get_running_loop()
-        _SERVICES[_SERVICE] = (self._service, loop)
-        if self._retention is not None:
-            _PRUNERS[_PRUNER] = (self._retention, loop)
+        self._register(loop)
         # Shielded: a stop during the start lets it finish, so `shutdown` has a scheduler
         # and connections to close rather than a thread nobody knows about.
         self._starting = asyncio.ensure_future(asyncio.to_thread(self._start_scheduler))
@@ -193,7 +186,7 @@ class DigestScheduler:
             scheduler,
             fire_digest,
             digest_trigger(digest.schedule, digest.timezone),
-            args=[_SERVICE],
+            args=[_DIGEST],
             id=JOB_ID,
             name="digest of open questions",
         )
@@ -202,7 +195,7 @@ class DigestScheduler:
                 scheduler,
                 fire_prune,
                 digest_trigger(self._settings.retention.schedule, "UTC"),
-                args=[_PRUNER],
+                args=[_PRUNE],
                 id=PRUNE_JOB_ID,
                 name="prune of old records",
                 # However late (no process ran at its time): a prune is never wrong to run.
@@ -245,12 +238,20 @@ class DigestScheduler:
                 engine.dispose()
 
         await asyncio.to_thread(stop)
-        registered = _SERVICES.get(_SERVICE)
-        if registered is not None and registered[0] is self._service:
-            del _SERVICES[_SERVICE]
-        pruner = _PRUNERS.get(_PRUNER)
-        if pruner is not None and pruner[0] is self._retention:
-            del _PRUNERS[_PRUNER]
+        self._unregister()
+
+    def _register(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Let the stored jobs find this scheduler's services while it runs."""
+        _RUNNING[_DIGEST] = _Running(self, functools.partial(run_digest, self._service), loop)
+        if self._retention is not None:
+            _RUNNING[_PRUNE] = _Running(self, functools.partial(run_prune, self._retention), loop)
+
+    def _unregister(self) -> None:
+        """Take this scheduler's services out again, leaving a later scheduler's in place."""
+        for name in (_DIGEST, _PRUNE):
+            running = _RUNNING.get(name)
+            if running is not None and running.owner is self:
+                del _RUNNING[name]
 
     def remove(self) -> None:
         """Forget the stored job (e.g. when digests are switched off)."""

@@ -1,47 +1,37 @@
-"""The digest schedule: crontab weekdays, time zones, and a stored job shared by processes."""
+"""The digest schedule: the trigger of a cron line, and a stored job shared by processes."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
+import types
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import DatabaseSettings, DigestSettings
-from bot.services.outbox import Outbox
-from bot.services.retention import RetentionService
-from bot.services.schedule import (
+from bot.domain.cron import latest_fire
+from bot.scheduler import (
     JOB_ID,
     PRUNE_JOB_ID,
     DigestScheduler,
-    crontab_days,
     digest_trigger,
+    fire_digest,
     fire_prune,
 )
+from bot.services.outbox import Outbox
+from bot.services.retention import RetentionService
+from bot.store.engine import make_sync_engine
 from bot.store.models import DigestRun
 from tests.services.test_digests import NOW, drain, make, seed, settings
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.mark.parametrize(
-    ("crontab", "days"),
-    [
-        ("1", "mon"),
-        ("0", "sun"),
-        ("7", "sun"),
-        ("1-5", "mon,tue,wed,thu,fri"),
-        ("0,6", "sun,sat"),
-        ("*/3", "sun,wed,sat"),
-        ("*", "*"),
-        ("mon-fri", "mon-fri"),
-    ],
-)
-def test_crontab_weekdays_mean_what_crontab_says(crontab: str, days: str) -> None:
-    assert crontab_days(crontab) == days
 
 
 def test_monday_nine_fires_on_monday_at_nine() -> None:
@@ -69,6 +59,67 @@ def test_a_daylight_saving_change_neither_skips_nor_doubles_a_digest() -> None:
 def test_a_bad_weekday_is_refused() -> None:
     with pytest.raises(ValueError, match="out of range"):
         digest_trigger("0 9 * * 8", "UTC")
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["0 9 * * 1", "*/15 * * * *", "30 2 * * *", "5/20 2 * * *", "0 9 last * *", "0 0 29 feb *"],
+)
+@pytest.mark.parametrize("timezone", ["UTC", "Europe/Amsterdam", "Australia/Lord_Howe"])
+def test_the_domain_finds_the_times_the_trigger_fires_at(schedule: str, timezone: str) -> None:
+    trigger = digest_trigger(schedule, timezone)
+    # Around spring's clock changes (Amsterdam, Lord Howe) and an ordinary week; autumn's
+    # repeated hour is left out: there the trigger fires a repeated time twice.
+    for now in (
+        datetime(2026, 3, 29, 4, 3, tzinfo=UTC),
+        datetime(2026, 10, 3, 23, 11, tzinfo=UTC),
+        datetime(2026, 12, 2, 10, 0, 30, tzinfo=UTC),
+        datetime(2028, 3, 1, 0, 0, tzinfo=UTC),
+    ):
+        lookback = timedelta(days=3)
+        fired = []
+        moment = trigger.get_next_fire_time(None, now - lookback)
+        while moment is not None and moment <= now:
+            fired.append(moment)
+            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+        found = latest_fire(schedule, timezone, now, lookback)
+        if not fired:
+            assert found is None
+        else:
+            assert found is not None and found.timestamp() == fired[-1].timestamp()
+
+
+def _gone() -> None:
+    """Stand in for a stored job's function that a later version moved away."""
+
+
+async def test_a_stored_job_whose_function_moved_is_replaced(
+    migrated_url: str, session_factory: Sessions
+) -> None:
+    config = dataclasses.replace(settings(), database=DatabaseSettings(url=migrated_url))
+    old = types.ModuleType("lessonbot_moved_away")
+    old.fire = _gone  # type: ignore[attr-defined]
+    _gone.__module__, _gone.__qualname__ = old.__name__, "fire"
+    sys.modules[old.__name__] = old
+    engine = make_sync_engine(migrated_url)
+    try:
+        earlier = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+            timezone=zoneinfo.ZoneInfo("UTC"),
+        )
+        earlier.start(paused=True)
+        earlier.add_job(old.fire, digest_trigger("0 9 * * 1", "UTC"), id=JOB_ID)  # type: ignore[attr-defined]
+        earlier.shutdown()
+    finally:
+        del sys.modules[old.__name__]
+        engine.dispose()
+    scheduler = DigestScheduler(config, make(session_factory, config)[0])
+    try:
+        await scheduler.start()
+        job = scheduler.scheduler.get_job(JOB_ID)  # type: ignore[union-attr]
+    finally:
+        await scheduler.shutdown()
+    assert job.func is fire_digest
 
 
 async def wait_for_runs(sessions: Sessions, count: int) -> None:
