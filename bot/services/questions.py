@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -36,6 +36,7 @@ from bot.domain.questions import (
     reply_verdict,
 )
 from bot.i18n import t
+from bot.services.events import IssueCommentEvent
 from bot.services.ports import CUSTOM_ID_LIMIT, ChatOption, ChatPort, ChatSelect, GitHubPort
 from bot.store.models import (
     BridgedComment,
@@ -483,45 +484,39 @@ class QuestionService:
     # --- GitHub -----------------------------------------------------------------------------
 
     @_in_order
-    async def on_issue_comment(self, payload: Mapping[str, Any]) -> str:
+    async def on_issue_comment(self, event: IssueCommentEvent) -> str:
         """Apply one `issue_comment` delivery (created, edited or deleted)."""
-        action = payload.get("action")
-        issue = payload.get("issue") or {}
-        comment = payload.get("comment") or {}
-        if issue.get("pull_request") is not None:
+        action, issue, comment = event.action, event.issue, event.comment
+        if issue.is_pull_request:
             return "ignored: pull request"
-        if not isinstance(comment.get("id"), int) or not isinstance(issue.get("number"), int):
-            return "ignored: malformed"
-        comment_id = str(comment["id"])
+        comment_id = str(comment.id)
         if action == "deleted":
             return await self._drop(QuestionSource.GITHUB, comment_id)
         if action not in ("created", "edited"):
             return f"ignored: action {action}"
-        user = comment.get("user") or {}
-        login = str(user.get("login") or "")
-        body = str(comment.get("body") or "")
-        if await self._comment_by_bot(comment["id"], login, user.get("type"), body):
+        login, body = comment.author, comment.body
+        if await self._comment_by_bot(comment.id, login, comment.author_type, body):
             return "ignored: written by the bot or mirrored from Discord"
         if action == "edited":
             async with self._sessions() as session, session.begin():
                 row = await self._question(session, QuestionSource.GITHUB, comment_id)
                 if row is not None:
                     return self._reevaluate(row, body)
-        created_at = _parse_time(comment.get("created_at")) or self._clock()
+        created_at = comment.created_at or self._clock()
         verdict = classify(body)
         reply = reply_verdict(body)
         # Only an answer needs to know who is staff: a question or thanks costs no request.
         staff = (
             action == "created"
             and reply.substantive
-            and await self.is_github_staff(login, comment.get("author_association"))
+            and await self.is_github_staff(login, comment.association)
         )
         async with self._sessions() as session, session.begin():
             lesson_id = await session.scalar(
                 select(LessonLink.lesson_id)
                 .join(Lesson, Lesson.id == LessonLink.lesson_id)
                 .where(
-                    LessonLink.github_issue_number == issue["number"],
+                    LessonLink.github_issue_number == issue.number,
                     Lesson.removed_at.is_(None),
                 )
             )
@@ -551,8 +546,8 @@ class QuestionService:
                 Question(
                     source=QuestionSource.GITHUB,
                     external_id=comment_id,
-                    container_id=str(issue["number"]),
-                    url=comment.get("html_url") or None,
+                    container_id=str(issue.number),
+                    url=comment.url,
                     lesson_id=lesson_id,
                     author_id=login,
                     author_name=login[:200],
@@ -1113,16 +1108,6 @@ class QuestionService:
             .join(LessonLink, LessonLink.discord_forum_id == ProgramForum.discord_forum_id)
             .where(LessonLink.discord_thread_id == thread_id)
         )
-
-
-def _parse_time(value: object) -> datetime | None:
-    """Parse GitHub's ISO 8601 timestamp ("2026-11-29T08:00:00Z")."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _view(row: Question, program: str, slug: str | None) -> QuestionView:

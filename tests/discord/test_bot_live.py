@@ -29,7 +29,7 @@ from bot.sandbox.discord import DiscordSandbox
 from bot.services.lessons import LessonDirectory, LessonSummary
 from bot.services.ports import ChatButton, ChatEmbed, ChatForbiddenError, ChatNotFoundError
 from tests.conftest import write_lesson
-from tests.discord.support import BOT_TOKEN, LESSONS, make_services, make_settings
+from tests.discord.support import BOT_TOKEN, LESSONS, make_bot, make_services, make_settings
 
 # Generous: these bound a hang, they do not time anything.
 READY_TIMEOUT = 15.0
@@ -80,7 +80,7 @@ async def start_bot(sandbox: Any, guild: dict[str, Any]) -> AsyncIterator[BotSta
         directory: LessonDirectory | None = None, cogs: tuple[commands.Cog, ...] = ()
     ) -> LessonBot:
         settings = make_settings(sandbox.api_base_url, sandbox.gateway_url, guild["id"])
-        bot = create_bot(settings, make_services(directory), guild_ready_timeout=0.1)
+        bot = await make_bot(settings, make_services(directory), guild_ready_timeout=0.1)
         for cog in cogs:  # before login, so setup_hook syncs their commands too
             await bot.add_cog(cog)
         task = asyncio.create_task(bot.start(BOT_TOKEN))
@@ -557,7 +557,7 @@ async def test_chat_reads_a_message_and_knows_its_own_id(
     sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
 ) -> None:
     settings = make_settings(sandbox.api_base_url, sandbox.gateway_url, guild["id"])
-    assert create_bot(settings, make_services()).chat.user_id == 0
+    assert create_bot(settings).chat.user_id == 0
     bot = await start_bot()
     assert bot.chat.user_id == sandbox.bot_user_id
     forum = await bot.chat.ensure_forum("data-basics", "Data Basics", [])
