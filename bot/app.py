@@ -187,6 +187,7 @@ async def started_app(
             )
             router.follow(*bridge.webhook_handlers())
             if settings.linking.mode == "lazy":
+                # A lesson gets its post and issue the first time someone asks for them.
                 creator = functools.partial(_ensure_current, linking, content)
         links = LinkDirectory(sessions, discord_web_url=settings.discord.web_url, creator=creator)
         await bot.add_service_cogs(
