@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,10 +23,12 @@ from bot.mail.smtp import SmtpMailer
 from bot.net import PortInUseError, is_port_in_use
 from bot.scheduler import DigestScheduler
 from bot.services.bridge import CommentBridge
+from bot.services.content_updates import ContentUpdates
 from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory, LinkingService, SyncReport
 from bot.services.outbox import Outbox
+from bot.services.ports import ChatPort
 from bot.services.questions import QuestionService
 from bot.services.retention import RetentionService
 from bot.services.signing import Signer, load_signer
@@ -35,7 +37,7 @@ from bot.services.worker import JobWorker
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.migrate import upgrade
 from bot.web.app import create_web_app
-from bot.web.router import WebhookDelivery, WebhookHandler, WebhookRouter
+from bot.web.router import WebhookRouter
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,12 @@ async def started_app(
             settings.content.default_locale,
             lesson_url_template=settings.site.lesson_url_template,
         )
-        links = LinkDirectory(sessions, discord_web_url=settings.discord.web_url)
+        options = (
+            {} if guild_ready_timeout is None else {"guild_ready_timeout": guild_ready_timeout}
+        )
+        # The client, not yet connected, comes first: its chat adapter is what the services
+        # talk to people through, and its cogs need the services.
+        bot = create_bot(settings, **options)
         suggestions = None
         digests = None
         mailer = SmtpMailer(settings.mail)
@@ -135,6 +142,7 @@ async def started_app(
                 catalogue=lambda: content.catalogue,
                 signer=signer,
                 github=github,
+                chat=bot.chat,
                 # Without an SMTP server, suggesters follow their status page only.
                 mail=mailer if settings.mail.configured else None,
                 wake=worker.wake,
@@ -146,38 +154,28 @@ async def started_app(
                 outbox,
                 settings,
                 signer=signer,
+                chat=bot.chat,
                 mail=mailer,
                 wake=worker.wake,
                 catalogue=lambda: content.catalogue,
             )
             worker.add_handler(DigestService.JOB_KIND, digests.run_job)
         questions = QuestionService(
-            sessions, settings, github=github, catalogue=lambda: content.catalogue
+            sessions, settings, github=github, chat=bot.chat, catalogue=lambda: content.catalogue
         )
-        services = BotServices(
-            lessons=lessons, links=links, suggestions=suggestions, questions=questions
-        )
-        options = (
-            {} if guild_ready_timeout is None else {"guild_ready_timeout": guild_ready_timeout}
-        )
-        bot = create_bot(settings, services, **options)
-        # These talk to people through the bot, which needs the services first.
-        questions.chat = bot.chat
-        if suggestions is not None and digests is not None:
-            suggestions.chat = bot.chat
-            digests.chat = bot.chat
-        # One router for every GitHub webhook: a comment goes to the questions (and the
-        # bridge), a push to the lessons, their links and the suggestions, and a pull
-        # request's review, merge or close to the suggestions.
+        # Each service names the GitHub webhooks it follows; the router hands them the
+        # parsed events and logs what each made of them.
         router = WebhookRouter()
-        router.on("issue_comment", None, _questions_handler(questions))
+        router.follow(*questions.webhook_handlers())
         linking = None
         bridge = None
+        creator = None
         if github is not None:
-            linking = _linking_service(settings, sessions, github, bot, outbox)
-            router.on("push", None, _push_handler(linking, content, lessons, suggestions))
+            linking = _linking_service(settings, sessions, github, bot.chat, outbox)
+            updates = ContentUpdates(content, lessons, linking, suggestions)
+            router.follow(*updates.webhook_handlers())
             if suggestions is not None:
-                _follow_reviews(router, suggestions)
+                router.follow(*suggestions.webhook_handlers())
             bridge = CommentBridge(
                 sessions,
                 bot.chat,
@@ -188,12 +186,17 @@ async def started_app(
                 outbox=outbox,
                 discord_web_url=settings.discord.web_url,
             )
-            router.on("issue_comment", None, _comment_handler(bridge))
-            if settings.linking.mirror_to_github:
-                # Off by default: what people write on Discord reaches GitHub only by choice.
-                await bot.add_cog(BridgeCog(bridge))
+            router.follow(*bridge.webhook_handlers())
             if settings.linking.mode == "lazy":
-                links.creator = functools.partial(_ensure_current, linking, content)
+                # A lesson gets its post and issue the first time someone asks for them.
+                creator = functools.partial(_ensure_current, linking, content)
+        links = LinkDirectory(sessions, discord_web_url=settings.discord.web_url, creator=creator)
+        await bot.add_service_cogs(
+            BotServices(lessons=lessons, links=links, suggestions=suggestions, questions=questions)
+        )
+        if bridge is not None and settings.linking.mirror_to_github:
+            # Off by default: what people write on Discord reaches GitHub only by choice.
+            await bot.add_cog(BridgeCog(bridge))
         web_app = create_web_app(
             settings,
             session_factory=sessions,
@@ -369,13 +372,13 @@ def _linking_service(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     github: GitHubAdapter,
-    bot: LessonBot,
+    chat: ChatPort,
     outbox: Outbox | None = None,
 ) -> LinkingService:
     return LinkingService(
         sessions,
         github,
-        bot.chat,
+        chat,
         default_locale=settings.content.default_locale,
         locales=settings.content.locales,
         lesson_url_template=settings.site.lesson_url_template,
@@ -389,107 +392,14 @@ def _linking_service(
     )
 
 
-def _push_handler(
-    linking: LinkingService,
-    content: ContentSource,
-    lessons: LessonDirectory,
-    suggestions: SuggestionService | None = None,
-) -> WebhookHandler:
-    """Return the handler that follows a push to the default branch.
-
-    With the lessons on GitHub the clone is fetched and the catalogue reloaded first, so
-    /lesson, lazy linking and later syncs all see what was pushed.
-    """
-
-    async def on_push(delivery: WebhookDelivery) -> None:
-        payload = delivery.payload
-        repository = payload.get("repository") or {}
-        branch = repository.get("default_branch") or "main"
-        catalogue = content.catalogue
-        if (
-            content.from_github
-            and payload.get("ref") == f"refs/heads/{branch}"
-            and not payload.get("deleted")
-        ):
-            catalogue = await content.refresh(branch)
-            lessons.reload(catalogue)
-            log.info(
-                "push %s: %d lessons at %s",
-                delivery.delivery_id,
-                len(catalogue.lessons),
-                str(payload.get("after"))[:12],
-            )
-        if suggestions is not None and payload.get("ref") == f"refs/heads/{branch}":
-            suggestions.default_branch = branch
-            # Open suggestions on a file that changed are brought up to date (or conflict).
-            followed = await suggestions.on_default_branch_push(changed_paths(payload))
-            if followed:
-                log.info("push %s: %d suggestions to update", delivery.delivery_id, followed)
-        # A refreshed clone already holds the pushed files: nothing to read again.
-        report = await linking.on_push(
-            catalogue, payload, branch=branch, read_files=not content.from_github
-        )
-        if report is not None:
-            log.info("push %s: %s", delivery.delivery_id, report.as_json())
-
-    return on_push
-
-
-def changed_paths(payload: dict[str, object]) -> list[str]:
-    """Return the files a push added, changed or removed, in its commits' order."""
-    paths: list[str] = []
-    commits = payload.get("commits")
-    for commit in commits if isinstance(commits, list) else []:
-        for kind in ("added", "modified", "removed"):
-            for path in commit.get(kind) or [] if isinstance(commit, dict) else []:
-                if isinstance(path, str) and path not in paths:
-                    paths.append(path)
-    return paths
-
-
-def _questions_handler(questions: QuestionService) -> WebhookHandler:
-    """Return the handler that records questions asked (and answered) on lesson issues."""
-
-    async def on_comment(delivery: WebhookDelivery) -> None:
-        outcome = await questions.on_issue_comment(delivery.payload)
-        log.info("issue_comment %s (questions): %s", delivery.delivery_id, outcome)
-
-    return on_comment
-
-
-def _follow_reviews(router: WebhookRouter, suggestions: SuggestionService) -> None:
-    """Move suggestions as their pull requests are reviewed, merged or closed."""
-
-    def handler(follow: Callable[[dict], Awaitable[str]]) -> WebhookHandler:
-        async def on_delivery(delivery: WebhookDelivery) -> None:
-            outcome = await follow(delivery.payload)
-            log.info("%s %s: %s", delivery.event, delivery.delivery_id, outcome)
-
-        return on_delivery
-
-    router.on("pull_request", None, handler(suggestions.on_pull_request))
-    router.on("pull_request_review", None, handler(suggestions.on_review))
-    router.on("pull_request_review_comment", None, handler(suggestions.on_review_comment))
-
-
 async def _ensure_current(linking: LinkingService, content: ContentSource, identity: str) -> object:
     """Link one lesson of the current catalogue (lazy mode), whichever push loaded it."""
     return await linking.ensure(content.catalogue, identity)
 
 
-def _comment_handler(bridge: CommentBridge) -> WebhookHandler:
-    """Return the handler that bridges comments on lesson issues to their forum posts."""
-
-    async def on_comment(delivery: WebhookDelivery) -> None:
-        outcome = await bridge.on_issue_comment(delivery.payload)
-        log.info("issue_comment %s: %s", delivery.delivery_id, outcome)
-
-    return on_comment
-
-
 def linking_service(app: RunningApp, github: GitHubAdapter) -> LinkingService:
     """Return a linking service over the app's database and Discord client."""
-    return _linking_service(app.settings, app.sessions, github, app.bot, app.outbox)
+    return _linking_service(app.settings, app.sessions, github, app.bot.chat, app.outbox)
 
 
 async def sync_lessons(

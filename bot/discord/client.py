@@ -55,14 +55,14 @@ def bot_intents() -> discord.Intents:
 
 
 class LessonBot(commands.Bot):
-    """The lessonbot Discord client: slash commands from cogs, errors always answered."""
+    """The lessonbot Discord client: slash commands from cogs, errors always answered.
+
+    Its chat adapter exists from construction, before any login: services that talk to
+    people are built with it, and their cogs are added after (`add_service_cogs`).
+    """
 
     def __init__(
-        self,
-        settings: Settings,
-        services: BotServices,
-        *,
-        guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS,
+        self, settings: Settings, *, guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS
     ) -> None:
         super().__init__(
             # Slash commands only; a prefix is required by commands.Bot, but on_message
@@ -77,15 +77,12 @@ class LessonBot(commands.Bot):
             chunk_guilds_at_startup=False,
         )
         self.settings = settings
-        self.services = services
         self.chat = DiscordChat(self, guild_id=settings.discord.guild_id)
         # Registering slash commands is the running bot's job, not a one-off command's.
         self.sync_commands = True
 
-    async def setup_hook(self) -> None:
-        """Add the cogs and register their commands with Discord, once per login."""
-        await self.tree.set_translator(CatalogTranslator())
-        services = self.services
+    async def add_service_cogs(self, services: BotServices) -> None:
+        """Add the cogs that serve the services' slash commands, buttons and listeners."""
         await self.add_cog(LessonsCog(services.lessons, services.links, services.suggestions))
         if services.suggestions is not None:
             # Imported here: a bot without suggested edits needs none of their code.
@@ -97,6 +94,10 @@ class LessonBot(commands.Bot):
             from bot.discord.cogs.questions import add_questions_cog
 
             await add_questions_cog(self, services.questions, services.lessons, services.links)
+
+    async def setup_hook(self) -> None:
+        """Register the cogs' commands with Discord, translated, once per login."""
+        await self.tree.set_translator(CatalogTranslator())
         guild_id = self.settings.discord.guild_id
         if not self.sync_commands:
             return  # a one-off command (sync): the running bot registers the commands
@@ -120,12 +121,9 @@ class LessonBot(commands.Bot):
 
 
 def create_bot(
-    settings: Settings,
-    services: BotServices,
-    *,
-    guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS,
+    settings: Settings, *, guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS
 ) -> LessonBot:
-    """Point discord.py at the configured Discord and return a bot ready to `start()`."""
+    """Point discord.py at the configured Discord and return a bot, its cogs still to add."""
     point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
     stamp_heartbeats_before_sending()
-    return LessonBot(settings, services, guild_ready_timeout=guild_ready_timeout)
+    return LessonBot(settings, guild_ready_timeout=guild_ready_timeout)

@@ -6,8 +6,6 @@ and to the tests, so their wording is part of its behaviour.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from bot.domain.help_posts import LessonCandidate, LessonMatch
 from bot.domain.questions import QuestionVerdict
 
@@ -34,13 +32,3 @@ def title_in(candidate: LessonCandidate, locale: str, default: str) -> str:
 def block_quote(text: str) -> str:
     """Return a text as a Markdown block quote, line by line."""
     return "\n".join(f"> {line}" for line in text.splitlines())
-
-
-def parse_github_time(value: object) -> datetime | None:
-    """Parse GitHub's ISO 8601 timestamp ("2026-11-29T08:00:00Z")."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None

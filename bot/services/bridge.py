@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -15,6 +15,7 @@ from bot.domain.link_texts import message_url
 from bot.domain.markers import find_markers, marker
 from bot.domain.neutral import close_open_fences, markdown_name, neutralize
 from bot.i18n import t
+from bot.services.events import EventHandler, IssueCommentEvent
 from bot.services.outbox import Claim, JobFailure, Outbox
 from bot.services.ports import ChatNotFoundError, ChatPort, GitHubPort
 from bot.store.models import BridgedComment, Lesson, LessonLink
@@ -69,39 +70,35 @@ class CommentBridge:
         self._github = github
         self._mirror = mirror and github is not None
 
-    async def on_issue_comment(self, payload: Mapping[str, Any]) -> str:
+    def webhook_handlers(self) -> list[EventHandler[Any]]:
+        """Return the handler that shows comments on lesson issues in their forum posts."""
+        return [EventHandler(IssueCommentEvent, "bridge", self.on_issue_comment)]
+
+    async def on_issue_comment(self, event: IssueCommentEvent) -> str:
         """Apply one `issue_comment` delivery; return what was done (for logs and tests)."""
-        action = payload.get("action")
-        issue = payload.get("issue") or {}
-        comment = payload.get("comment") or {}
-        if issue.get("pull_request") is not None:
+        action, issue, comment = event.action, event.issue, event.comment
+        if issue.is_pull_request:
             return "ignored: pull request"
-        if not isinstance(comment.get("id"), int) or not isinstance(issue.get("number"), int):
-            return "ignored: malformed"
         if action == "deleted":
             return await self._submit(
-                f"comment:{comment['id']}", {"op": "hide", "comment_id": comment["id"]}
+                f"comment:{comment.id}", {"op": "hide", "comment_id": comment.id}
             )
-        if await self._by_bot(payload):
+        if await self._by_bot(event):
             return "ignored: written by the bot"
-        thread_id = await self._thread_of(issue["number"])
+        thread_id = await self._thread_of(issue.number)
         if thread_id is None:
             return "ignored: not a lesson issue"
-        text = self._comment_message(
-            (comment.get("user") or {}).get("login") or "?",
-            comment.get("html_url") or "",
-            (comment.get("body") or "").strip(),
-        )
+        text = self._comment_message(comment.author or "?", comment.url or "", comment.body.strip())
         if action not in ("created", "edited"):
             return f"ignored: action {action}"
         return await self._submit(
-            f"comment:{comment['id']}",
+            f"comment:{comment.id}",
             {
                 "op": "show",
-                "comment_id": comment["id"],
-                "issue_number": issue["number"],
+                "comment_id": comment.id,
+                "issue_number": issue.number,
                 "thread_id": thread_id,
-                "comment_url": comment.get("html_url") or "",
+                "comment_url": comment.url or "",
                 "text": text,
             },
         )
@@ -126,18 +123,13 @@ class CommentBridge:
             body=excerpt(body, max(DISCORD_MESSAGE_LIMIT - len(frame), 0)),
         )
 
-    async def _by_bot(self, payload: Mapping[str, Any]) -> bool:
+    async def _by_bot(self, event: IssueCommentEvent) -> bool:
         """Tell whether the bot wrote the comment (its login, or one of its markers)."""
-        comment = payload.get("comment") or {}
-        if find_markers(comment.get("body")):
+        if find_markers(event.comment.body):
             return True
         login = await self._bot_login()
-        authors = {
-            (comment.get("user") or {}).get("login"),
-            (payload.get("sender") or {}).get("login")
-            if payload.get("action") == "created"
-            else None,
-        }
+        # A `created` event's sender wrote the comment; an edit's sender only edited it.
+        authors = {event.comment.author, event.sender if event.action == "created" else None}
         return bool(login) and login in authors
 
     async def _thread_of(self, issue_number: int) -> int | None:

@@ -168,7 +168,8 @@ class DigestService:
         # The lessons as published, for program and lesson titles in every locale; without
         # it the titles the last sync stored are used, and programs go by their slug.
         self._catalogue = catalogue or (lambda: None)
-        # Set after construction where the clients are built later.
+        # None in commands run without the bot (`lessonbot digest`): the Discord part is
+        # posted by the bot's worker, which has both.
         self.chat = chat
         self.mail = mail
         self._wake = wake or (lambda: None)

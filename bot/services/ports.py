@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from bot.domain.catalogue import Catalogue
+
 IssueState = Literal["open", "closed"]
 
 
@@ -539,4 +541,22 @@ class MailPort(Protocol):
 
     async def send(self, mail: OutgoingMail) -> None:
         """Send one email, or raise MailError with a one-line reason."""
+        ...
+
+
+class ContentPort(Protocol):
+    """Where the lessons come from: a clone of the GitHub repository, or a directory."""
+
+    @property
+    def from_github(self) -> bool:
+        """Tell whether the lessons come from the GitHub repository."""
+        ...
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """Return the catalogue as last loaded."""
+        ...
+
+    async def refresh(self, branch: str | None = None) -> Catalogue:
+        """Bring the lessons up to date (a clone to `branch`), load and return them."""
         ...

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import env_name
 from bot.store.models import WebhookDeliveryRecord, WebhookDeliveryStatus, utcnow
+from bot.web.github_events import parse_event
 from bot.web.keys import (
     BACKGROUND_TASKS,
     SESSION_FACTORY,
@@ -150,6 +151,8 @@ async def _accept(
         delivery_id=delivery_id,
         payload=payload,
         received_at=received_at,
+        # Once, here at the edge: every handler gets the same typed event.
+        parsed=parse_event(event, payload),
     )
     # GitHub gives up after 10 seconds: answer now, handle after.
     tasks.spawn(_dispatch(sessions, delivery, handlers), name=f"webhook {delivery_id}")

@@ -338,13 +338,12 @@ async def through_gateway(url: str, batch: list[tuple[int, int, str]], expected:
                     token=Secret(BOT_TOKEN),
                 )
             )
-            bot = create_bot(
-                settings,
+            bot = create_bot(settings, guild_ready_timeout=0.1)
+            await bot.add_service_cogs(
                 BotServices(
                     lessons=LessonDirectory(load_catalogue(PROJECT / "lessons"), "en"),
                     links=LinkDirectory(sessions),
-                ),
-                guild_ready_timeout=0.1,
+                )
             )
             questions = QuestionService(sessions, settings, chat=bot.chat)
             await add_questions_cog(bot, questions)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import DiscordSettings, Secret, Settings
-from bot.discord.client import BotServices
+from bot.discord.client import BotServices, LessonBot, create_bot
 from bot.domain.catalogue import load_catalogue
 from bot.services.lessons import LessonDirectory
 from tests.conftest import PROJECT
@@ -31,3 +31,12 @@ def make_settings(
 def make_services(directory: LessonDirectory | None = None) -> BotServices:
     """Return the bot's services over the project's sample lessons (en, es, ar)."""
     return BotServices(lessons=directory or LessonDirectory(load_catalogue(LESSONS), "en"))
+
+
+async def make_bot(
+    settings: Settings, services: BotServices | None = None, **options: float
+) -> LessonBot:
+    """Return the bot, not logged in, with the cogs of `services` (the sample lessons')."""
+    bot = create_bot(settings, **options)
+    await bot.add_service_cogs(services or make_services())
+    return bot

@@ -11,16 +11,16 @@ from discord.http import Route
 from bot.discord.chat import DiscordChat
 from bot.discord.client import LessonBot, create_bot
 from bot.discord.errors import LessonTree
-from tests.discord.support import make_services, make_settings
+from tests.discord.support import make_bot, make_settings
 
 
 def test_create_bot_points_discord_py_at_the_settings() -> None:
-    create_bot(make_settings(api_base_url="http://127.0.0.1:7/api/v10"), make_services())
+    create_bot(make_settings(api_base_url="http://127.0.0.1:7/api/v10"))
     assert Route.BASE == "http://127.0.0.1:7/api/v10"
 
 
 def test_bot_asks_for_the_intents_it_needs() -> None:
-    bot = create_bot(make_settings(), make_services(), guild_ready_timeout=0.25)
+    bot = create_bot(make_settings(), guild_ready_timeout=0.25)
     assert isinstance(bot, LessonBot)
     intents = bot.intents
     assert intents.guilds and intents.guild_messages and intents.message_content
@@ -37,7 +37,7 @@ def test_bot_asks_for_the_intents_it_needs() -> None:
 async def test_setup_hook_adds_cogs_and_syncs_to_the_guild_or_globally(
     guild_id: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot = create_bot(make_settings(guild_id=guild_id), make_services())
+    bot = await make_bot(make_settings(guild_id=guild_id))
     synced: list[Any] = []
 
     async def sync(*, guild: discord.abc.Snowflake | None = None) -> list[Any]:

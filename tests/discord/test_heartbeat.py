@@ -15,9 +15,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.discord.client import create_bot
 from sandboxes.discord import DiscordSandbox
-from tests.discord.support import BOT_TOKEN, make_services, make_settings
+from tests.discord.support import BOT_TOKEN, make_bot, make_settings
 
 # Short, so one test sees many beats; the default is Discord's 41,250 ms.
 INTERVAL_MS = 200
@@ -38,7 +37,7 @@ async def test_heartbeat_latency_is_measured_from_the_beat_it_answers(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="discord.gateway")
     settings = make_settings(sandbox.api_base_url, sandbox.gateway_url)
-    bot = create_bot(settings, make_services(), guild_ready_timeout=0.1)
+    bot = await make_bot(settings, guild_ready_timeout=0.1)
     task = asyncio.create_task(bot.start(BOT_TOKEN))
     seen: list[float] = []
     try:

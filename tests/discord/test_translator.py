@@ -6,10 +6,9 @@ import discord
 import pytest
 from discord import Locale, app_commands
 
-from bot.discord.client import create_bot
 from bot.discord.translator import DISCORD_LOCALES, CatalogTranslator, described
 from bot.i18n import load_catalog, t
-from tests.discord.support import make_services, make_settings
+from tests.discord.support import make_bot, make_settings
 from tests.i18n.test_catalogs import SERVED_LOCALES
 
 # Discord rejects command and option descriptions longer than this.
@@ -17,7 +16,7 @@ DESCRIPTION_LIMIT = 100
 
 
 async def lesson_payload(monkeypatch: pytest.MonkeyPatch) -> dict:
-    bot = create_bot(make_settings(), make_services())
+    bot = await make_bot(make_settings())
 
     async def sync(*, guild: discord.abc.Snowflake | None = None) -> list:
         return []

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bot.domain.help_posts import LessonCandidate, LessonMatch, Named
 from bot.domain.question_texts import (
     block_quote,
     lesson_named,
-    parse_github_time,
     recorded_outcome,
     title_in,
 )
@@ -39,9 +36,3 @@ def test_a_picker_titles_a_lesson_in_the_locale_its_language_the_default_or_its_
 
 def test_a_question_asked_with_ask_is_quoted_line_by_line() -> None:
     assert block_quote("pipes are odd\nsecond line") == "> pipes are odd\n> second line"
-
-
-def test_githubs_timestamps_are_read_and_anything_else_is_none() -> None:
-    assert parse_github_time("2026-11-29T08:00:00Z") == datetime(2026, 11, 29, 8, tzinfo=UTC)
-    assert parse_github_time("yesterday") is None
-    assert parse_github_time(None) is None

@@ -25,11 +25,13 @@ from bot.config import LinkingSettings, Settings
 from bot.domain.markers import find_markers
 from bot.offline import SandboxEnvironment, sandbox_environment
 from bot.services.bridge import CommentBridge
+from bot.services.events import IssueCommentEvent
 from bot.services.outbox import Outbox
 from bot.services.ports import Comment, ProposedChange
 from bot.store.models import BridgedComment, Lesson, LessonLink
 from bot.web.keys import BACKGROUND_TASKS
 from tests.conftest import PROJECT
+from tests.events import handled
 
 IDENTITY = "data-basics/what-is-data"
 
@@ -425,7 +427,7 @@ async def test_a_bridge_that_died_after_posting_finds_its_message_instead_of_pos
     }
     # The message goes out, and the bot dies before it hears back.
     env.discord.add_fault("POST /api/v10/channels/*/messages", mode="hang")
-    dying = asyncio.create_task(bridge.on_issue_comment(payload))
+    dying = asyncio.create_task(handled(IssueCommentEvent, bridge.on_issue_comment, payload))
     await _until(lambda: _now(len(bridged.messages()) == 1))
     dying.cancel()
     await asyncio.gather(dying, return_exceptions=True)
@@ -433,7 +435,9 @@ async def test_a_bridge_that_died_after_posting_finds_its_message_instead_of_pos
     assert await bridged.bridged() == []  # nothing was recorded
     await asyncio.sleep(0.3)  # the dead attempt's lease runs out
 
-    outcome = await bridge.on_issue_comment(payload)  # GitHub redelivers
+    outcome = await handled(
+        IssueCommentEvent, bridge.on_issue_comment, payload
+    )  # GitHub redelivers
 
     assert outcome == "posted (found after a crash)"
     [message] = bridged.messages()
@@ -466,13 +470,13 @@ async def test_an_edit_shows_a_comment_again_whose_copy_was_deleted_on_discord(
         },
         "sender": {"login": "ana"},
     }
-    assert await bridge.on_issue_comment(payload) == "posted"
+    assert await handled(IssueCommentEvent, bridge.on_issue_comment, payload) == "posted"
     [message] = bridged.messages()
     await env.discord.delete_message(bridged.thread_id, int(message["id"]))
 
     edited = {**payload, "action": "edited"}
     edited["comment"] = {**payload["comment"], "body": "Better words."}
-    assert await bridge.on_issue_comment(edited) == "edited"
+    assert await handled(IssueCommentEvent, bridge.on_issue_comment, edited) == "edited"
 
     [shown] = bridged.messages()
     assert "Better words." in shown["content"]

@@ -22,6 +22,7 @@ from bot.domain.link_texts import LESSON_LABEL
 from bot.domain.markers import find_markers
 from bot.github.adapter import GitHubAdapter
 from bot.offline import SandboxEnvironment, sandbox_environment
+from bot.services.events import PushEvent
 from bot.services.linking import LinkingService, SyncReport
 from bot.services.ports import ChatError, Issue
 from bot.store.engine import make_engine, make_session_factory
@@ -29,6 +30,7 @@ from bot.store.migrate import upgrade
 from bot.store.models import Lesson, LessonFile, LessonLink, ProgramForum
 from bot.web.keys import BACKGROUND_TASKS
 from tests.conftest import FIXTURES, PROJECT, write_lesson
+from tests.events import parsed
 
 TEMPLATE = "https://learn.example/{locale}/programs/{program}/lessons/{slug}"
 # The figures of a sync that had nothing to do.
@@ -595,7 +597,8 @@ async def test_a_push_to_main_syncs_only_the_lessons_it_changed(tmp_path: Path) 
 
         other_branch = {"ref": "refs/heads/suggestion-1", "after": "0" * 40}
         other_branch["commits"] = [{"added": [], "removed": [], "modified": [path]}]
-        assert await linking.on_push(catalogue, other_branch) is None  # only main counts
+        # Only main counts.
+        assert await linking.on_push(catalogue, parsed(PushEvent, other_branch)) is None
 
         await asyncio.to_thread(rename)
         github_before, discord_before = len(env.github.requests), len(env.discord.requests)

@@ -19,7 +19,6 @@ from aiohttp import ClientSession, web
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import _follow_reviews
 from bot.config import GitHubSettings, Secret, Settings
 from bot.domain.catalogue import load_catalogue
 from bot.services.outbox import Outbox
@@ -64,7 +63,7 @@ async def bot(session_factory: Sessions, tmp_path: Path) -> AsyncIterator[Bot]:
         catalogue=lambda: catalogue,
         signer=Signer(b"s" * 32),
     )
-    _follow_reviews(router, service)
+    router.follow(*service.webhook_handlers())
     app = create_web_app(settings, session_factory=session_factory, webhook_router=router)
     runner = web.AppRunner(app)
     await runner.setup()

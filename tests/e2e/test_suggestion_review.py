@@ -20,11 +20,11 @@ from github.Repository import Repository
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import _follow_reviews, changed_paths
 from bot.config import GitHubSettings, MailSettings, Secret, Settings, SuggestionSettings
 from bot.domain.catalogue import load_catalogue
 from bot.github.adapter import GitHubAdapter
 from bot.mail.smtp import SmtpMailer
+from bot.services.events import EventHandler, PushEvent
 from bot.services.outbox import Outbox
 from bot.services.signing import Signer
 from bot.services.suggestions import Author, SuggestionInput, SuggestionService
@@ -32,7 +32,7 @@ from bot.services.worker import JobWorker
 from bot.store.models import Lesson, LessonLink, OutboxJob, SuggestionEvent, SuggestionSource
 from bot.web.app import create_web_app
 from bot.web.keys import BACKGROUND_TASKS
-from bot.web.router import WebhookDelivery, WebhookRouter
+from bot.web.router import WebhookRouter
 from sandboxes.github import GitHubSandbox
 from sandboxes.mail import MailSandbox
 from tests.conftest import FIXTURES
@@ -128,13 +128,15 @@ async def make_world(
                 github=github,
                 mail=SmtpMailer(settings.mail) if mail else None,
             )
-            _follow_reviews(router, service)
+            router.follow(*service.webhook_handlers())
 
-            async def on_push(delivery: WebhookDelivery) -> None:
-                if delivery.payload.get("ref") == "refs/heads/main":
-                    await service.on_default_branch_push(changed_paths(delivery.payload))
+            async def on_push(push: PushEvent) -> str:
+                if push.ref != "refs/heads/main":
+                    return "ignored"
+                followed = await service.on_default_branch_push(push.changed_paths, "main")
+                return f"{followed} suggestions to update"
 
-            router.on("push", None, on_push)
+            router.follow(EventHandler(PushEvent, "suggestions", on_push))
             worker = JobWorker(
                 outbox, {service.JOB_KIND: service.run_job, service.NOTIFY_KIND: service.run_job}
             )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import GitHubSettings, LinkingSettings, QuestionsSettings, Secret, Settings
 from bot.domain.markers import marker
 from bot.github.adapter import GitHubAdapter
+from bot.services.events import IssueCommentEvent
 from bot.services.questions import QuestionError, QuestionService
 from bot.store.models import (
     BridgedComment,
@@ -27,6 +28,7 @@ from bot.store.models import (
 )
 from sandboxes.github import GitHubSandbox
 from tests.conftest import FIXTURES
+from tests.events import handled
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -501,15 +503,19 @@ def comment_payload(
 async def test_issue_comments_are_captured_answered_and_dropped(lessons: Sessions) -> None:
     github = FakeGitHub({"maya": "write", "learner": "read"})
     questions, _, _ = service(lessons, github)
-    outcome = await questions.on_issue_comment(
-        comment_payload("created", 1, "learner", "¿Cómo uso las tuberías?")
+    outcome = await handled(
+        IssueCommentEvent,
+        questions.on_issue_comment,
+        comment_payload("created", 1, "learner", "¿Cómo uso las tuberías?"),
     )
     assert outcome == "question (question_mark, es)"
     # A question costs no permission request; the answer does.
     assert github.asked == []
     assert (
-        await questions.on_issue_comment(
-            comment_payload("created", 2, "maya", "Use `|` between them.", minutes=5)
+        await handled(
+            IssueCommentEvent,
+            questions.on_issue_comment,
+            comment_payload("created", 2, "maya", "Use `|` between them.", minutes=5),
         )
         == "answered 1"
     )
@@ -528,9 +534,9 @@ async def test_issue_comments_are_captured_answered_and_dropped(lessons: Session
     )
     assert row.url and row.url.endswith("#issuecomment-1")
 
-    assert await questions.on_issue_comment(comment_payload("deleted", 1, "learner", "")) == (
-        "dropped: deleted"
-    )
+    assert await handled(
+        IssueCommentEvent, questions.on_issue_comment, comment_payload("deleted", 1, "learner", "")
+    ) == ("dropped: deleted")
     assert await questions.list() == []
 
 
@@ -539,10 +545,16 @@ async def test_chatter_on_the_issue_answers_nothing_and_asks_no_permission(
 ) -> None:
     github = FakeGitHub({"maya": "write"})
     questions, _, _ = service(lessons, github)
-    await questions.on_issue_comment(comment_payload("created", 1, "learner", "Why is it slow?"))
+    await handled(
+        IssueCommentEvent,
+        questions.on_issue_comment,
+        comment_payload("created", 1, "learner", "Why is it slow?"),
+    )
     for n, body in enumerate(["Great lesson, thanks!", "+1", "I have the same question"], 2):
-        outcome = await questions.on_issue_comment(
-            comment_payload("created", n, "maya", body, minutes=n)
+        outcome = await handled(
+            IssueCommentEvent,
+            questions.on_issue_comment,
+            comment_payload("created", n, "maya", body, minutes=n),
         )
         assert outcome == "ignored: not a question", body
     assert github.asked == []
@@ -557,8 +569,10 @@ async def test_an_issue_comment_answers_the_lessons_discord_questions_too(
     questions, _, _ = service(lessons, github)
     await say(questions, 1, 1, "How do I pipe?")
     assert (
-        await questions.on_issue_comment(
-            comment_payload("created", 2, "helper", "Use a pipe.", minutes=1)
+        await handled(
+            IssueCommentEvent,
+            questions.on_issue_comment,
+            comment_payload("created", 2, "helper", "Use a pipe.", minutes=1),
         )
         == "answered 1"
     )
@@ -572,7 +586,11 @@ async def test_discord_answers_reach_issue_questions_only_when_mirrored(lessons:
             for row in await session.scalars(select(Question)):
                 await session.delete(row)
         questions, _, _ = service(lessons, FakeGitHub({}), mirror_to_github=mirror)
-        await questions.on_issue_comment(comment_payload("created", 1, "learner", "Why?"))
+        await handled(
+            IssueCommentEvent,
+            questions.on_issue_comment,
+            comment_payload("created", 1, "learner", "Why?"),
+        )
         await say(questions, 2, 2, "Because.", minutes=1)
         [row] = await rows(lessons)
         assert row.answered_by == expected
@@ -580,15 +598,25 @@ async def test_discord_answers_reach_issue_questions_only_when_mirrored(lessons:
 
 async def test_issue_comment_edits_are_re_evaluated(lessons: Sessions) -> None:
     questions, _, _ = service(lessons, FakeGitHub({}))
-    await questions.on_issue_comment(comment_payload("created", 1, "learner", "Pipes are odd."))
+    await handled(
+        IssueCommentEvent,
+        questions.on_issue_comment,
+        comment_payload("created", 1, "learner", "Pipes are odd."),
+    )
     assert await rows(lessons) == []
     assert (
-        await questions.on_issue_comment(
-            comment_payload("edited", 1, "learner", "Why are pipes odd?")
+        await handled(
+            IssueCommentEvent,
+            questions.on_issue_comment,
+            comment_payload("edited", 1, "learner", "Why are pipes odd?"),
         )
     ).startswith("question")
     assert (
-        await questions.on_issue_comment(comment_payload("edited", 1, "learner", "Pipes are odd."))
+        await handled(
+            IssueCommentEvent,
+            questions.on_issue_comment,
+            comment_payload("edited", 1, "learner", "Pipes are odd."),
+        )
         == "dropped: no longer a question"
     )
 
@@ -603,7 +631,9 @@ async def test_bot_and_mirrored_comments_count_once(lessons: Sessions) -> None:
         "lessonbot[bot]",
         "**user1** wrote: Why?\n\n<!-- lessonbot:discord_message:1 -->",
     )
-    assert (await questions.on_issue_comment(mirrored)).startswith("ignored")
+    assert (await handled(IssueCommentEvent, questions.on_issue_comment, mirrored)).startswith(
+        "ignored"
+    )
     # ...and one recorded by the bridge is known by its id whoever the author seems to be.
     async with lessons() as session, session.begin():
         session.add(
@@ -616,12 +646,16 @@ async def test_bot_and_mirrored_comments_count_once(lessons: Sessions) -> None:
             )
         )
     assert (
-        await questions.on_issue_comment(
-            comment_payload("created", 51, "someone", "Use it.", minutes=1)
+        await handled(
+            IssueCommentEvent,
+            questions.on_issue_comment,
+            comment_payload("created", 51, "someone", "Use it.", minutes=1),
         )
     ).startswith("ignored")
     other_bot = comment_payload("created", 52, "ci", "Why?", user_type="Bot")
-    assert (await questions.on_issue_comment(other_bot)).startswith("ignored")
+    assert (await handled(IssueCommentEvent, questions.on_issue_comment, other_bot)).startswith(
+        "ignored"
+    )
     [row] = await rows(lessons)
     assert row.answered_at is None
 
@@ -640,12 +674,20 @@ async def test_github_staff_from_settings_or_association_without_a_port(lessons:
 
 async def test_malformed_and_foreign_payloads_are_ignored(lessons: Sessions) -> None:
     questions, _, _ = service(lessons, FakeGitHub({}))
-    assert await questions.on_issue_comment({"action": "created"}) == "ignored: malformed"
+    assert (
+        await handled(IssueCommentEvent, questions.on_issue_comment, {"action": "created"})
+        == "ignored: malformed"
+    )
     pull = comment_payload("created", 1, "x", "Why?")
     pull["issue"]["pull_request"] = {}
-    assert await questions.on_issue_comment(pull) == "ignored: pull request"
-    assert await questions.on_issue_comment(
-        comment_payload("created", 2, "x", "Why?", issue=99)
+    assert (
+        await handled(IssueCommentEvent, questions.on_issue_comment, pull)
+        == "ignored: pull request"
+    )
+    assert await handled(
+        IssueCommentEvent,
+        questions.on_issue_comment,
+        comment_payload("created", 2, "x", "Why?", issue=99),
     ) == ("ignored: not a lesson issue")
 
 
@@ -746,7 +788,7 @@ async def test_comments_from_the_github_sandbox_are_tracked(
                 await asyncio.sleep(0.02)
             questions = QuestionService(session_factory, settings(), github=adapter)
             outcomes = [
-                await questions.on_issue_comment(payload)
+                await handled(IssueCommentEvent, questions.on_issue_comment, payload)
                 for event, payload in received
                 if event == "issue_comment"
             ]

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, SuggestionSettings
 from bot.domain.catalogue import git_blob_sha, load_catalogue
+from bot.services.events import ReviewCommentEvent, ReviewEvent
 from bot.services.outbox import Outbox
-from bot.services.ports import ChatButton
+from bot.services.ports import ChatButton, ChatPort
 from bot.services.signing import Signer, load_signer
 from bot.services.suggestions import (
     Author,
@@ -32,6 +33,7 @@ from bot.store.models import (
     SuggestionStatus,
 )
 from tests.conftest import FIXTURES
+from tests.events import handled
 
 Sessions = async_sessionmaker[AsyncSession]
 LESSON = "demo/pipes"
@@ -47,13 +49,18 @@ def content(tmp_path: Path) -> Path:
 
 
 def make_service(
-    sessions: Sessions, content: Path, **limits: object
+    sessions: Sessions, content: Path, *, chat: ChatPort | None = None, **limits: object
 ) -> tuple[SuggestionService, Outbox]:
     outbox = Outbox(sessions)
     catalogue = load_catalogue(content, "en")
     settings = Settings(suggestions=SuggestionSettings(**limits))  # type: ignore[arg-type]
     service = SuggestionService(
-        sessions, outbox, settings, catalogue=lambda: catalogue, signer=Signer(b"k" * 32)
+        sessions,
+        outbox,
+        settings,
+        catalogue=lambda: catalogue,
+        signer=Signer(b"k" * 32),
+        chat=chat,
     )
     return service, outbox
 
@@ -355,9 +362,13 @@ class RecordingChat:
 async def test_a_text_proposed_in_a_review_that_only_comments_is_told_once_on_its_own(
     session_factory: Sessions, content: Path
 ) -> None:
-    service, outbox = make_service(session_factory, content, reviewers=("*:mia",))
     chat = RecordingChat()
-    service.chat = chat  # type: ignore[assignment]
+    service, outbox = make_service(
+        session_factory,
+        content,
+        chat=chat,  # type: ignore[arg-type]
+        reviewers=("*:mia",),
+    )
     submitted = await service.submit(suggestion())
     async with session_factory() as session, session.begin():
         row = await session.get(Suggestion, submitted.id)
@@ -382,10 +393,13 @@ async def test_a_text_proposed_in_a_review_that_only_comments_is_told_once_on_it
 
     # The comment comes first: nobody is told until its review says whether it is told
     # with a verdict; a review that only comments tells it on its own.
-    assert await service.on_review_comment(comment) == "reviewer suggestion"
+    assert (
+        await handled(ReviewCommentEvent, service.on_review_comment, comment)
+        == "reviewer suggestion"
+    )
     assert await outbox.claim_due(10, [SuggestionService.NOTIFY_KIND]) == []
-    assert await service.on_review(review) == "commented"
-    assert await service.on_review(review) == "already seen"
+    assert await handled(ReviewEvent, service.on_review, review) == "commented"
+    assert await handled(ReviewEvent, service.on_review, review) == "already seen"
     claims = await outbox.claim_due(10, [SuggestionService.NOTIFY_KIND])
     assert [await service.run_job(claim) for claim in claims] == ["sent a DM"]
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
 
-from bot.web.router import WebhookDelivery, WebhookRouter
+from bot.services.events import EventHandler, PushEvent
+from bot.web.github_events import parse_event
+from bot.web.router import MALFORMED, WebhookDelivery, WebhookRouter
 from tests.web.support import Recorder
 
 
@@ -70,3 +73,36 @@ def test_a_delivery_is_frozen_and_keeps_its_payload_out_of_repr() -> None:
     assert "d-1" in repr(delivery)
     with pytest.raises(AttributeError):
         delivery.event = "push"  # type: ignore[misc]
+
+
+def _delivery(event: str, payload: dict[str, object]) -> WebhookDelivery:
+    return WebhookDelivery(
+        event=event,
+        action=None,
+        delivery_id="d-2",
+        payload=payload,
+        received_at=datetime(2026, 1, 1, tzinfo=UTC),
+        parsed=parse_event(event, payload),
+    )
+
+
+async def test_a_service_handler_gets_its_typed_event_and_the_router_logs_the_outcome(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[PushEvent] = []
+
+    async def on_push(push: PushEvent) -> str:
+        seen.append(push)
+        return "followed"
+
+    router = WebhookRouter()
+    router.follow(EventHandler(PushEvent, "content", on_push))
+    [handler] = router.resolve("push", None)
+    caplog.set_level(logging.INFO, logger="bot.web.router")
+
+    await handler(_delivery("push", {"ref": "refs/heads/main"}))
+    await handler(_delivery("push", {"ref": 7}))
+
+    assert [push.ref for push in seen] == ["refs/heads/main"]
+    assert "push 'd-2' (content): followed" in caplog.text
+    assert f"push 'd-2' (content): {MALFORMED}" in caplog.text

@@ -29,16 +29,20 @@ class LessonLinks:
 class LinkDirectory:
     """Look up a lesson's stored post and issue links (one query, no network).
 
-    In lazy mode a creator is set once the linking service exists: a lesson without links
-    gets them the first time someone asks for them.
+    In lazy mode it has a creator (the linking service's): a lesson without links gets
+    them the first time someone asks for them.
     """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, discord_web_url: str = DISCORD_WEB_URL
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        discord_web_url: str = DISCORD_WEB_URL,
+        creator: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._web_url = discord_web_url
-        self.creator: Callable[[str], Awaitable[object]] | None = None
+        self._creator = creator
 
     async def find(self, identity: str, *, create: bool = False) -> LessonLinks | None:
         """Return a lesson's links; None when it has none (or was removed).
@@ -46,8 +50,8 @@ class LinkDirectory:
         With `create`, and a creator set, a lesson without links gets them first.
         """
         found = await self._stored(identity)
-        if found is None and create and self.creator is not None:
-            await self.creator(identity)
+        if found is None and create and self._creator is not None:
+            await self._creator(identity)
             found = await self._stored(identity)
         return found
 

@@ -21,6 +21,7 @@ from bot.domain.linking import (
     plan_sync,
     published_lessons,
 )
+from bot.services.events import PushEvent
 from bot.services.linking.finding import LinkFinder, RunContext
 from bot.services.linking.performing import LinkPerformer
 from bot.services.linking.planning import LinkPlanner
@@ -226,14 +227,9 @@ class LinkingService:
         return await self.sync(catalogue, only={identity}, create=True)
 
     async def on_push(
-        self,
-        catalogue: Catalogue,
-        payload: Mapping[str, Any],
-        branch: str = "main",
-        *,
-        read_files: bool = True,
+        self, catalogue: Catalogue, push: PushEvent, *, read_files: bool = True
     ) -> SyncReport | None:
-        """Sync only the lessons a push to `branch` touched.
+        """Sync only the lessons a push to the default branch touched.
 
         With `read_files` (a catalogue from a plain directory), the push is applied to the
         catalogue first: changed files are read from GitHub at the push's `after` commit
@@ -241,15 +237,15 @@ class LinkingService:
         lesson with no file left leaves the catalogue, so its post is archived and its
         issue closed. Without it the catalogue was reloaded from the pushed commit already.
         """
-        if payload.get("ref") != f"refs/heads/{branch}" or payload.get("deleted"):
+        if not push.to_default_branch or push.deleted:
             return None
         changed: dict[str, None] = {}
         removed: set[str] = set()
-        for commit in payload.get("commits") or []:
-            for path in [*commit.get("added", []), *commit.get("modified", [])]:
+        for commit in push.commits:
+            for path in [*commit.added, *commit.modified]:
                 changed[path] = None
                 removed.discard(path)
-            for path in commit.get("removed", []):
+            for path in commit.removed:
                 removed.add(path)
                 changed.pop(path, None)
         touched: set[str] = set()
@@ -266,14 +262,14 @@ class LinkingService:
             if not read_files:
                 touched.add(f"{parsed[0]}/{parsed[2]}")
                 continue
-            fetched = await self._github.get_file(path, ref=str(payload["after"]))
+            fetched = await self._github.get_file(path, ref=push.after)
             lesson_file, problems = parse_lesson_text(path, fetched.text)
             # Through the catalogue, so a file broken by this push is held back, not linked.
             catalogue.put_file(lesson_file, problems)
             touched.add(lesson_file.identity)
         if not touched:
             return None
-        log.info("push %s: syncing %d lessons", payload.get("after"), len(touched))
+        log.info("push %s: syncing %d lessons", push.after, len(touched))
         return await self.sync(catalogue, only=touched)
 
     # --- the write path ------------------------------------------------------------------

@@ -4,19 +4,16 @@ webhooks."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy import select
 
 from bot.domain.markers import find_markers
-from bot.domain.question_texts import parse_github_time as _parse_time
-from bot.domain.question_texts import recorded_outcome as _recorded
+from bot.domain.question_texts import recorded_outcome
 from bot.domain.questions import classify, reply_verdict
+from bot.services.events import IssueCommentEvent
 from bot.services.questions.answers import Answers
 from bot.services.questions.dependencies import Dependencies
-from bot.services.questions.records import Scope as _Scope
-from bot.services.questions.records import find_question, insert_question
+from bot.services.questions.records import Scope, find_question, insert_question
 from bot.services.questions.staff import Staff
 from bot.store.models import BridgedComment, Lesson, LessonLink, Question, QuestionSource
 
@@ -28,57 +25,42 @@ class GitHubIntake:
 
     def __init__(self, deps: Dependencies, *, staff: Staff, answers: Answers) -> None:
         self._deps = deps
-        # The names on_issue_comment was written against before the service was split: its
-        # body moved here word for word, so a change made to it meanwhile applies unchanged.
-        # Inline them (and the import aliases above) once that change has landed.
-        self._sessions = deps.sessions
-        self._clock = deps.clock
-        self._question = find_question
-        self._insert = insert_question
-        self._answer = answers.answer
-        self._reevaluate = answers.reevaluate
-        self._drop = answers.drop
-        self.is_github_staff = staff.is_github_staff
+        self._staff = staff
+        self._answers = answers
 
-    async def on_issue_comment(self, payload: Mapping[str, Any]) -> str:
+    async def on_issue_comment(self, event: IssueCommentEvent) -> str:
         """Apply one `issue_comment` delivery (created, edited or deleted)."""
-        action = payload.get("action")
-        issue = payload.get("issue") or {}
-        comment = payload.get("comment") or {}
-        if issue.get("pull_request") is not None:
+        action, issue, comment = event.action, event.issue, event.comment
+        if issue.is_pull_request:
             return "ignored: pull request"
-        if not isinstance(comment.get("id"), int) or not isinstance(issue.get("number"), int):
-            return "ignored: malformed"
-        comment_id = str(comment["id"])
+        comment_id = str(comment.id)
         if action == "deleted":
-            return await self._drop(QuestionSource.GITHUB, comment_id)
+            return await self._answers.drop(QuestionSource.GITHUB, comment_id)
         if action not in ("created", "edited"):
             return f"ignored: action {action}"
-        user = comment.get("user") or {}
-        login = str(user.get("login") or "")
-        body = str(comment.get("body") or "")
-        if await self._comment_by_bot(comment["id"], login, user.get("type"), body):
+        login, body = comment.author, comment.body
+        if await self._comment_by_bot(comment.id, login, comment.author_type, body):
             return "ignored: written by the bot or mirrored from Discord"
         if action == "edited":
-            async with self._sessions() as session, session.begin():
-                row = await self._question(session, QuestionSource.GITHUB, comment_id)
+            async with self._deps.sessions() as session, session.begin():
+                row = await find_question(session, QuestionSource.GITHUB, comment_id)
                 if row is not None:
-                    return self._reevaluate(row, body)
-        created_at = _parse_time(comment.get("created_at")) or self._clock()
+                    return self._answers.reevaluate(row, body)
+        created_at = comment.created_at or self._deps.clock()
         verdict = classify(body)
         reply = reply_verdict(body)
         # Only an answer needs to know who is staff: a question or thanks costs no request.
         staff = (
             action == "created"
             and reply.substantive
-            and await self.is_github_staff(login, comment.get("author_association"))
+            and await self._staff.is_github_staff(login, comment.association)
         )
-        async with self._sessions() as session, session.begin():
+        async with self._deps.sessions() as session, session.begin():
             lesson_id = await session.scalar(
                 select(LessonLink.lesson_id)
                 .join(Lesson, Lesson.id == LessonLink.lesson_id)
                 .where(
-                    LessonLink.github_issue_number == issue["number"],
+                    LessonLink.github_issue_number == issue.number,
                     Lesson.removed_at.is_(None),
                 )
             )
@@ -87,9 +69,9 @@ class GitHubIntake:
             answered = 0
             if action == "created":
                 # Comments on the issue are shown in the lesson's post: they answer both.
-                answered = await self._answer(
+                answered = await self._answers.answer(
                     session,
-                    _Scope(lesson_id=lesson_id),
+                    Scope(lesson_id=lesson_id),
                     answer_id=comment_id,
                     author=login,
                     name=login,
@@ -103,13 +85,13 @@ class GitHubIntake:
                 )
             if not verdict.is_question:
                 return f"answered {answered}" if answered else "ignored: not a question"
-            recorded = await self._insert(
+            recorded = await insert_question(
                 session,
                 Question(
                     source=QuestionSource.GITHUB,
                     external_id=comment_id,
-                    container_id=str(issue["number"]),
-                    url=comment.get("html_url") or None,
+                    container_id=str(issue.number),
+                    url=comment.url,
                     lesson_id=lesson_id,
                     author_id=login,
                     author_name=login[:200],
@@ -122,7 +104,7 @@ class GitHubIntake:
             )
             if not recorded:
                 return "ignored: already recorded"
-        return _recorded(verdict, answered)
+        return recorded_outcome(verdict, answered)
 
     async def _comment_by_bot(
         self, comment_id: int, login: str, user_type: object, body: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.domain.catalogue import Catalogue
 from bot.domain.help_posts import LessonCandidate
+from bot.services.events import EventHandler, IssueCommentEvent
 from bot.services.ports import ChatPort, ChatSelect, GitHubPort
 from bot.services.questions.answers import Answers
 from bot.services.questions.commands import Commands
@@ -207,9 +208,13 @@ class QuestionService:
     # --- GitHub -----------------------------------------------------------------------------
 
     @_in_order
-    async def on_issue_comment(self, payload: Mapping[str, Any]) -> str:
+    async def on_issue_comment(self, event: IssueCommentEvent) -> str:
         """Apply one `issue_comment` delivery (created, edited or deleted)."""
-        return await self._github_intake.on_issue_comment(payload)
+        return await self._github_intake.on_issue_comment(event)
+
+    def webhook_handlers(self) -> list[EventHandler[Any]]:
+        """Return the handler that records questions asked (and answered) on lesson issues."""
+        return [EventHandler(IssueCommentEvent, "questions", self.on_issue_comment)]
 
     # --- commands ---------------------------------------------------------------------------
 

@@ -25,12 +25,12 @@ class Dependencies:
     catalogue: Callable[[], Catalogue]
     signer: Signer
     github: GitHubPort | None
-    # Set after construction when the chat client is built later (the bot needs us first).
+    # None in commands run without the bot: suggesters then follow their status page.
     chat: ChatPort | None
     mail: MailPort | None
     wake: Callable[[], None]
     clock: Callable[[], datetime]
-    # The branch pull requests target; the app sets it once GitHub has said which it is.
+    # The branch pull requests target, as the last push to it named it.
     default_branch: str = "main"
 
     def github_or_fail(self) -> GitHubPort:

@@ -1,21 +1,26 @@
-"""Following a suggestion's review: GitHub's webhooks about its pull request.
+"""Following a suggestion's review: GitHub's events about its pull request.
 
-All reading of the raw webhook payloads lives here: which pull request an event is about
-(the repository and the PR number we recorded), and what it says happened.
+Which suggestion an event is about is decided here: the repository the bot writes to and
+the PR number it recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import edits
 from bot.domain.pull_request import suggestion_of_branch
+from bot.services.events import (
+    PullRequestDetails,
+    PullRequestEvent,
+    ReviewCommentEvent,
+    ReviewEvent,
+)
 from bot.services.suggestions.access import Access
 from bot.services.suggestions.dependencies import Dependencies
 from bot.services.suggestions.progress import Progress
@@ -45,66 +50,57 @@ class Review:
         # it locks, so this process takes turns.
         self._review_lock = asyncio.Lock()
 
-    async def on_pull_request(self, payload: Mapping[str, Any]) -> str:
+    async def on_pull_request(self, event: PullRequestEvent) -> str:
         """Move a suggestion when its PR closes, merges or reopens."""
-        pull = payload.get("pull_request") or {}
-        action = payload.get("action")
+        pull = event.pull_request
+        action = event.action
         if action not in ("closed", "reopened", "synchronize"):
             return "ignored"
         bot_login = await self._bot_login()
         progress = self._progress
         async with self._deps.sessions() as session, session.begin():
-            row = await self._ours(session, payload, bot_login)
+            row = await self._ours(session, event.repository, pull, bot_login)
             if row is None:
                 return "not a suggestion's pull request"
-            if action == "closed" and pull.get("merged"):
+            if action == "closed" and pull.merged:
                 if not await progress.advance(session, row, "merged"):
                     return f"already {row.status}"
                 await progress.record(
                     session,
                     row,
                     "merged",
-                    {
-                        "reviewer": _login(pull.get("merged_by")),
-                        "sha": pull.get("merge_commit_sha"),
-                    },
+                    {"reviewer": pull.merged_by, "sha": pull.merge_commit_sha},
                 )
                 await self._after_merge(session, row)
                 return "merged"
             if action == "closed":
                 if not await progress.advance(session, row, "closed"):
                     return f"already {row.status}"
-                await progress.record(
-                    session, row, "closed", {"reviewer": _login(payload.get("sender"))}
-                )
+                await progress.record(session, row, "closed", {"reviewer": event.sender})
                 return "closed"
             if action == "reopened":
                 if not await progress.advance(session, row, "reopened"):
                     return f"not reopened: {row.status}"
                 await progress.record(session, row, "reopened", {})
                 return "reopened"
-            head = (pull.get("head") or {}).get("sha")
+            head = pull.head_sha
             if head and head != row.head_sha:
                 row.head_sha = head
                 await progress.record(session, row, "pushed", {"sha": head})
             return "synchronized"
 
-    async def on_review(self, payload: Mapping[str, Any]) -> str:
+    async def on_review(self, event: ReviewEvent) -> str:
         """Follow a submitted or dismissed review of a suggestion's PR."""
-        review = payload.get("review") or {}
-        action = payload.get("action")
-        if not review or action not in ("submitted", "dismissed"):
+        review = event.review
+        action = event.action
+        if action not in ("submitted", "dismissed"):
             return "ignored"
-        state = str(review.get("state") or "").lower()
-        detail = {
-            "review_id": review.get("id"),
-            "reviewer": _login(review.get("user")),
-            "body": str(review.get("body") or "")[:4000],
-        }
+        state = review.state
+        detail = {"review_id": review.id, "reviewer": review.reviewer, "body": review.body[:4000]}
         bot_login = await self._bot_login()
         progress = self._progress
         async with self._review_lock, self._deps.sessions() as session, session.begin():
-            row = await self._ours(session, payload, bot_login)
+            row = await self._ours(session, event.repository, event.pull_request, bot_login)
             if row is None:
                 return "not a suggestion's pull request"
             if action == "dismissed":
@@ -113,7 +109,7 @@ class Review:
                 await progress.record(session, row, "review_dismissed", detail)
                 return "dismissed"
             if any(
-                e.kind in REVIEW_KINDS and e.detail.get("review_id") == review.get("id")
+                e.kind in REVIEW_KINDS and e.detail.get("review_id") == review.id
                 for e in row.events
             ):
                 return "already seen"
@@ -134,36 +130,37 @@ class Review:
                 await progress.record(session, row, "reviewed", detail)
                 # A review that only comments is not told: its proposed texts are, each.
                 for waiting in row.events:
-                    if waiting.kind == "reviewer_suggestion" and waiting.detail.get(
-                        "review_id"
-                    ) == review.get("id"):
+                    if (
+                        waiting.kind == "reviewer_suggestion"
+                        and waiting.detail.get("review_id") == review.id
+                    ):
                         await progress.tell(session, row, waiting)
         return "commented"
 
-    async def on_review_comment(self, payload: Mapping[str, Any]) -> str:
+    async def on_review_comment(self, event: ReviewCommentEvent) -> str:
         """Keep a reviewer's line comment, and its ```suggestion block as a proposal.
 
         Only people who may write to the repository (or the configured reviewers) propose
         text the suggester can accept; anyone else's block is kept as a line comment.
         """
-        comment = payload.get("comment") or {}
-        if payload.get("action") != "created" or not comment:
+        comment = event.comment
+        if event.action != "created":
             return "ignored"
-        blocks = edits.suggestion_blocks(str(comment.get("body") or ""))
-        reviewer = _login(comment.get("user"))
+        blocks = edits.suggestion_blocks(comment.body)
+        reviewer = comment.author
         detail = {
-            "comment_id": comment.get("id"),
-            "review_id": comment.get("pull_request_review_id"),
+            "comment_id": comment.id,
+            "review_id": comment.review_id,
             "reviewer": reviewer,
-            "path": comment.get("path"),
-            "line": comment.get("line") or comment.get("original_line"),
-            "start_line": comment.get("start_line"),
-            "body": str(comment.get("body") or "")[:4000],
-            "url": comment.get("html_url"),
+            "path": comment.path,
+            "line": comment.line,
+            "start_line": comment.start_line,
+            "body": comment.body[:4000],
+            "url": comment.url,
         }
         bot_login = await self._bot_login()
         async with self._deps.sessions() as session:
-            row = await self._ours(session, payload, bot_login)
+            row = await self._ours(session, event.repository, event.pull_request, bot_login)
             program = row.lesson.program if row is not None else ""
         if row is None:
             return "not a suggestion's pull request"
@@ -174,18 +171,18 @@ class Review:
         )
         progress = self._progress
         async with self._review_lock, self._deps.sessions() as session, session.begin():
-            row = await self._ours(session, payload, bot_login)
+            row = await self._ours(session, event.repository, event.pull_request, bot_login)
             if row is None:
                 return "not a suggestion's pull request"
             if any(
-                e.detail.get("comment_id") == comment.get("id")
+                e.detail.get("comment_id") == comment.id
                 for e in row.events
                 if e.kind in ("line_comment", "reviewer_suggestion")
             ):
                 return "already seen"
             if may_propose is not False:
                 # Unknown (GitHub did not answer) is offered; the accept job asks again.
-                event = await progress.record(
+                proposal = await progress.record(
                     session, row, "reviewer_suggestion", {**detail, "suggestion": blocks[0]}
                 )
                 review_id = detail["review_id"]
@@ -195,7 +192,7 @@ class Review:
                 ):
                     # Its review came first and was told (or there is none): it is told on
                     # its own. Otherwise the review, when it comes, tells it.
-                    await progress.tell(session, row, event)
+                    await progress.tell(session, row, proposal)
                 return "reviewer suggestion"
             if blocks:
                 log.info(
@@ -207,11 +204,14 @@ class Review:
             await progress.record(session, row, "line_comment", detail)
         return "line comment"
 
-    async def on_default_branch_push(self, changed_paths: Sequence[str]) -> int:
-        """Re-check open suggestions whose file changed on the default branch; return how many."""
+    async def on_default_branch_push(self, changed_paths: Sequence[str], branch: str) -> int:
+        """Target `branch` from now on and re-check open suggestions whose file changed on
+        it; return how many."""
+        deps = self._deps
+        # GitHub names the default branch in every push: new PRs and updates follow it.
+        deps.default_branch = branch
         if not changed_paths:
             return 0
-        deps = self._deps
         async with deps.sessions() as session, session.begin():
             rows = (
                 (
@@ -247,7 +247,11 @@ class Review:
         return await github.login() if github is not None else ""
 
     async def _ours(
-        self, session: AsyncSession, payload: Mapping[str, Any], bot_login: str
+        self,
+        session: AsyncSession,
+        repository: str,
+        pull: PullRequestDetails,
+        bot_login: str,
     ) -> Suggestion | None:
         """Return the suggestion whose pull request this event is about, locked for update.
 
@@ -256,15 +260,10 @@ class Review:
         recorded (the PR opened, then the bot stopped), the branch matches only when the
         bot itself opened that PR from its own repository.
         """
-        pull = payload.get("pull_request") or {}
-        number = pull.get("number")
-        head = pull.get("head") or {}
-        repository = str((payload.get("repository") or {}).get("full_name") or "")
+        number = pull.number
         configured = self._deps.settings.github.repository
         if configured and repository.lower() != configured.lower():
             log.info("ignoring a pull request event from %s: not %s", repository[:200], configured)
-            return None
-        if not isinstance(number, int) or isinstance(number, bool):
             return None
         row = (
             await session.execute(
@@ -276,20 +275,19 @@ class Review:
         ).scalar_one_or_none()
         if row is not None:
             return row
-        suggestion_id = suggestion_of_branch(str(head.get("ref") or ""))
+        suggestion_id = suggestion_of_branch(pull.head_ref)
         if suggestion_id is None:
             return None
-        head_repository = str((head.get("repo") or {}).get("full_name") or "")
-        author = _login(pull.get("user"))
+        author = pull.author
         if (
             not bot_login
             or author.lower() != bot_login.lower()
-            or (head_repository.lower() != repository.lower())
+            or (pull.head_repository.lower() != repository.lower())
         ):
             log.warning(
                 "ignoring PR #%s with head %s by %s: not a pull request lessonbot opened",
                 number,
-                str(head.get("ref"))[:100],
+                pull.head_ref[:100],
                 author[:100] or "someone",
             )
             return None
@@ -303,7 +301,7 @@ class Review:
         ).scalar_one_or_none()
         if row is not None:
             # Opened by the bot before it could record the number: record it now.
-            row.pr_number, row.pr_url = number, pull.get("html_url")
+            row.pr_number, row.pr_url = number, pull.url
         return row
 
     async def _after_merge(self, session: AsyncSession, row: Suggestion) -> None:
@@ -336,8 +334,3 @@ class Review:
             ],
             session,
         )
-
-
-def _login(user: Any) -> str:
-    """Return the login of a webhook's user object ("" when there is none)."""
-    return str((user or {}).get("login") or "") if isinstance(user, Mapping) else ""

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.catalogue import Catalogue
+from bot.services.events import EventHandler, PullRequestEvent, ReviewCommentEvent, ReviewEvent
 from bot.services.outbox import Claim, JobWait, Outbox
 from bot.services.ports import ChatButton, ChatPort, GitHubPort, MailPort
 from bot.services.signing import Signer
@@ -77,21 +78,8 @@ class SuggestionService:
 
     @property
     def chat(self) -> ChatPort | None:
-        """Return the chat port notices go through (None until the bot is built)."""
+        """Return the chat port notices go through (None in commands run without the bot)."""
         return self._deps.chat
-
-    @chat.setter
-    def chat(self, chat: ChatPort | None) -> None:
-        self._deps.chat = chat
-
-    @property
-    def default_branch(self) -> str:
-        """Return the branch pull requests target."""
-        return self._deps.default_branch
-
-    @default_branch.setter
-    def default_branch(self, branch: str) -> None:
-        self._deps.default_branch = branch
 
     # --- taking a suggestion ---------------------------------------------------------------
 
@@ -231,22 +219,31 @@ class SuggestionService:
 
     # --- following the review (GitHub webhooks) ------------------------------------------
 
-    async def on_pull_request(self, payload: Mapping[str, Any]) -> str:
+    def webhook_handlers(self) -> list[EventHandler[Any]]:
+        """Return the handlers that follow suggestions' pull requests through review."""
+        return [
+            EventHandler(PullRequestEvent, "suggestions", self.on_pull_request),
+            EventHandler(ReviewEvent, "suggestions", self.on_review),
+            EventHandler(ReviewCommentEvent, "suggestions", self.on_review_comment),
+        ]
+
+    async def on_pull_request(self, event: PullRequestEvent) -> str:
         """Move a suggestion when its PR closes, merges or reopens."""
-        return await self._review.on_pull_request(payload)
+        return await self._review.on_pull_request(event)
 
-    async def on_review(self, payload: Mapping[str, Any]) -> str:
+    async def on_review(self, event: ReviewEvent) -> str:
         """Follow a submitted or dismissed review of a suggestion's PR."""
-        return await self._review.on_review(payload)
+        return await self._review.on_review(event)
 
-    async def on_review_comment(self, payload: Mapping[str, Any]) -> str:
+    async def on_review_comment(self, event: ReviewCommentEvent) -> str:
         """Keep a reviewer's line comment, and its ```suggestion block as a proposal."""
-        return await self._review.on_review_comment(payload)
+        return await self._review.on_review_comment(event)
 
     async def may_propose(self, login: str, program: str) -> bool | None:
         """Tell whether `login` may propose text a suggester can commit (None: unknown)."""
         return await self._access.may_propose(login, program)
 
-    async def on_default_branch_push(self, changed_paths: Sequence[str]) -> int:
-        """Re-check open suggestions whose file changed on the default branch; return how many."""
-        return await self._review.on_default_branch_push(changed_paths)
+    async def on_default_branch_push(self, changed_paths: Sequence[str], branch: str) -> int:
+        """Target `branch` from now on and re-check open suggestions whose file changed on
+        it; return how many."""
+        return await self._review.on_default_branch_push(changed_paths, branch)

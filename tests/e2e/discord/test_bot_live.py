@@ -28,7 +28,7 @@ from bot.i18n import t
 from bot.services.lessons import LessonDirectory, LessonSummary
 from bot.services.ports import ChatButton, ChatEmbed, ChatForbiddenError, ChatNotFoundError
 from tests.conftest import write_lesson
-from tests.discord.support import LESSONS, make_services, make_settings
+from tests.discord.support import LESSONS, make_bot, make_services, make_settings
 from tests.e2e.discord.support import (
     ANA,
     ANSWER_TIMEOUT,
@@ -60,7 +60,7 @@ async def start_bot(sandbox: Any, guild: dict[str, Any]) -> AsyncIterator[BotSta
         directory: LessonDirectory | None = None, cogs: tuple[commands.Cog, ...] = ()
     ) -> LessonBot:
         settings = make_settings(sandbox.api_base_url, sandbox.gateway_url, guild["id"])
-        bot = create_bot(settings, make_services(directory), guild_ready_timeout=0.1)
+        bot = await make_bot(settings, make_services(directory), guild_ready_timeout=0.1)
         for cog in cogs:  # before login, so setup_hook syncs their commands too
             await bot.add_cog(cog)
         running.append((bot, await log_in(bot)))
@@ -526,7 +526,7 @@ async def test_chat_reads_a_message_and_knows_its_own_id(
     sandbox: Any, guild: dict[str, Any], start_bot: BotStarter
 ) -> None:
     settings = make_settings(sandbox.api_base_url, sandbox.gateway_url, guild["id"])
-    assert create_bot(settings, make_services()).chat.user_id == 0
+    assert create_bot(settings).chat.user_id == 0
     bot = await start_bot()
     assert bot.chat.user_id == sandbox.bot_user_id
     forum = await bot.chat.ensure_forum("data-basics", "Data Basics", [])

@@ -107,8 +107,7 @@ async def running(
     )
     catalogue = load_catalogue(LESSONS)
     directory = LessonDirectory(catalogue, "en")
-    links = LinkDirectory(session_factory)
-    bot = create_bot(settings, BotServices(lessons=directory, links=links), guild_ready_timeout=0.1)
+    bot = create_bot(settings, guild_ready_timeout=0.1)
     questions = QuestionService(
         session_factory, settings, chat=bot.chat, catalogue=lambda: catalogue
     )
@@ -119,7 +118,8 @@ async def running(
         created.append(identity)
         await link_lesson(session_factory, bot, guild, identity)
 
-    links.creator = create
+    links = LinkDirectory(session_factory, creator=create)
+    await bot.add_service_cogs(BotServices(lessons=directory, links=links))
     # Added before login, so the bot registers /ask and /resolve with the rest.
     await add_questions_cog(bot, questions, directory, links)
     task = await log_in(bot)

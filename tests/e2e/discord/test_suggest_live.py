@@ -20,6 +20,7 @@ from bot.config import SuggestionSettings
 from bot.discord.client import BotServices, LessonBot, create_bot
 from bot.domain.catalogue import load_catalogue
 from bot.i18n import t
+from bot.services.events import PullRequestEvent, ReviewCommentEvent, ReviewEvent
 from bot.services.lessons import LessonDirectory
 from bot.services.outbox import Outbox
 from bot.services.ports import ChatButton, ChatError, ChatForbiddenError, suggest_button
@@ -44,6 +45,7 @@ from tests.e2e.discord.support import (
     log_in,
     stop_bot,
 )
+from tests.events import handled
 
 SUBCOMMAND, INTEGER = 1, 4
 MODAL = 9
@@ -55,6 +57,16 @@ ES_PASSAGE = "Todo sistema de IA empieza con datos."
 EN_TITLE_ES = "¿Qué son los datos?"
 
 Sessions = async_sessionmaker[AsyncSession]
+
+
+class ChatRelay:
+    """The chat port of whichever bot runs now: a test restarts the bot, the service stays."""
+
+    def __init__(self) -> None:
+        self.chat: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.chat, name)
 
 
 @pytest.fixture
@@ -71,7 +83,15 @@ def service(session_factory: Sessions) -> SuggestionService:
         settings,
         catalogue=lambda: catalogue,
         signer=Signer(b"k" * 32),
+        chat=ChatRelay(),  # type: ignore[arg-type]
     )
+
+
+def relay(service: SuggestionService) -> ChatRelay:
+    """Return the relay a test's service talks to people through."""
+    chat = service.chat
+    assert isinstance(chat, ChatRelay)
+    return chat
 
 
 Starter = Callable[[], Awaitable[LessonBot]]
@@ -83,13 +103,10 @@ async def start_bot(
     """Start the real bot, with suggested edits, logged in to the sandbox; wait until ready."""
     settings = make_settings(sandbox.api_base_url, sandbox.gateway_url, guild["id"])
     directory = LessonDirectory(load_catalogue(LESSONS), "en")
-    bot = create_bot(
-        settings,
-        BotServices(lessons=directory, suggestions=service),
-        guild_ready_timeout=0.1,
-    )
+    bot = create_bot(settings, guild_ready_timeout=0.1)
+    await bot.add_service_cogs(BotServices(lessons=directory, suggestions=service))
     task = await log_in(bot)
-    service.chat = bot.chat
+    relay(service).chat = bot.chat
     return bot, task
 
 
@@ -811,7 +828,7 @@ async def test_a_suggester_with_closed_dms_is_told_in_the_lesson_post(
         },
         "sender": {"login": "mia"},
     }
-    assert await service.on_pull_request(closed) == "closed"
+    assert await handled(PullRequestEvent, service.on_pull_request, closed) == "closed"
     claims = await Outbox(session_factory).claim_due(10, [SuggestionService.NOTIFY_KIND])
     assert len(claims) == 1
     assert await service.run_job(claims[0]) == "replied in the lesson's post"
@@ -844,16 +861,19 @@ async def test_a_review_is_told_with_its_proposals_and_buttons_that_work_after_a
     # proposed text comes before the review, and one after the review was told.
     first = "Todo sistema de IA parte de los datos."
     later = "Los datos son el punto de partida."
-    assert await service.on_review_comment(review_comment(55, 12, first)) == "reviewer suggestion"
-    assert await service.on_review(review("changes_requested", "Casi: una palabra.")) == (
-        "changes requested"
+    assert (
+        await handled(ReviewCommentEvent, service.on_review_comment, review_comment(55, 12, first))
+        == "reviewer suggestion"
     )
+    assert await handled(
+        ReviewEvent, service.on_review, review("changes_requested", "Casi: una palabra.")
+    ) == ("changes requested")
     bot, task = await start_bot(sandbox, guild, service)
     try:
         assert await tell(service, session_factory) == ["sent a DM"]
-        assert await service.on_review_comment(review_comment(56, 14, later)) == (
-            "reviewer suggestion"
-        )
+        assert await handled(
+            ReviewCommentEvent, service.on_review_comment, review_comment(56, 14, later)
+        ) == ("reviewer suggestion")
         assert await tell(service, session_factory) == ["sent a DM"]
         assert await tell(service, session_factory) == []  # each told once
     finally:
@@ -974,8 +994,12 @@ async def test_only_a_suggester_may_use_the_buttons_of_a_reply_in_the_lesson_pos
                 discord_starter_message_id=post.message_ids[0],
             )
         )
-    await service.on_review_comment(review_comment(55, 12, "Todo parte de los datos."))
-    await service.on_review(review("changes_requested", ""))
+    await handled(
+        ReviewCommentEvent,
+        service.on_review_comment,
+        review_comment(55, 12, "Todo parte de los datos."),
+    )
+    await handled(ReviewEvent, service.on_review, review("changes_requested", ""))
     assert await tell(service, session_factory) == ["replied in the lesson's post"]
     told = sandbox.channel_messages(post.thread_id)[-1]
     assert told["content"].startswith(f"<@{ANA}> ")
@@ -1030,16 +1054,16 @@ async def test_a_retried_notice_finds_its_own_reply_in_the_post_and_only_its_own
                 discord_starter_message_id=post.message_ids[0],
             )
         )
-    await service.on_review(review("approved", ""))
+    await handled(ReviewEvent, service.on_review, review("approved", ""))
     outbox = Outbox(session_factory)
     claims = await outbox.claim_due(10, [SuggestionService.NOTIFY_KIND])
     credits = {c.id: c.discord_user_id for c in (await stored(session_factory))[0].credits}
     ben, cleo = sorted(claims, key=lambda claim: credits[claim.payload["credit_id"]] != BEN)
 
     # Ben's reply goes out, but its answer is lost: the job will be tried again.
-    service.chat = LosesAnswers(bot.chat)
+    relay(service).chat = LosesAnswers(bot.chat)
     assert (await service.run_job(ben)).startswith("queued: ")
-    service.chat = bot.chat
+    relay(service).chat = bot.chat
     # Cleo's attempt after a crash finds Ben's reply, to the same step: not hers, so she
     # is told.
     assert await service.run_job(dataclasses.replace(cleo, uncertain=True)) == (
