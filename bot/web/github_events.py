@@ -30,6 +30,11 @@ from bot.services.events import (
 
 log = logging.getLogger(__name__)
 
+# GitHub keeps at most this many characters of an issue, comment or review body. Nothing
+# longer comes from GitHub itself, and reading past it (to classify a question, say) would
+# let one delivery hold the bot for a minute.
+BODY_LIMIT = 65_536
+
 # The branch a push payload that names no default branch is taken to be about.
 FALLBACK_DEFAULT_BRANCH = "main"
 
@@ -59,6 +64,11 @@ def _text(parent: Json, key: str) -> str:
     if not isinstance(value, str):
         raise _MalformedError(f"{key} is not a string")
     return value
+
+
+def _body(parent: Json, key: str) -> str:
+    """Return a body of text, at most GitHub's longest (a signed delivery may hold more)."""
+    return _text(parent, key)[:BODY_LIMIT]
 
 
 def _optional_text(parent: Json, key: str) -> str | None:
@@ -165,7 +175,7 @@ def _review_event(payload: Json) -> ReviewEvent:
         review=ReviewDetails(
             id=_number(review, "id"),
             state=_text(review, "state").lower(),
-            body=_text(review, "body"),
+            body=_body(review, "body"),
             reviewer=_login(review, "user"),
             association=_text(review, "author_association"),
             commit_id=_optional_text(review, "commit_id"),
@@ -183,7 +193,7 @@ def _review_comment_event(payload: Json) -> ReviewCommentEvent:
         comment=LineComment(
             id=_number(comment, "id"),
             review_id=_number(comment, "pull_request_review_id"),
-            body=_text(comment, "body"),
+            body=_body(comment, "body"),
             path=_optional_text(comment, "path"),
             # A later push outdates a comment: GitHub then nulls its line, not the original.
             line=_number(comment, "line") or _number(comment, "original_line"),
@@ -207,14 +217,14 @@ def _issue_comment_event(payload: Json) -> IssueCommentEvent:
             number=_required_number(issue, "number"),
             url=_optional_text(issue, "html_url"),
             title=_text(issue, "title"),
-            body=_text(issue, "body"),
+            body=_body(issue, "body"),
             labels=tuple(_text(label, "name") for label in _objects(issue, "labels")),
             # Present (even empty) only on a pull request's conversation.
             is_pull_request=issue.get("pull_request") is not None,
         ),
         comment=IssueCommentDetails(
             id=_required_number(comment, "id"),
-            body=_text(comment, "body"),
+            body=_body(comment, "body"),
             author=_text(user, "login"),
             author_type=_text(user, "type"),
             association=_text(comment, "author_association"),

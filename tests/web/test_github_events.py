@@ -17,7 +17,7 @@ from bot.services.events import (
     ReviewCommentEvent,
     ReviewEvent,
 )
-from bot.web.github_events import EVENT_NAMES, parse_event
+from bot.web.github_events import BODY_LIMIT, EVENT_NAMES, parse_event
 from tests.web.support import EXAMPLES
 
 
@@ -234,6 +234,20 @@ def test_a_comment_on_a_pull_request_is_marked_so() -> None:
     assert event.issue.is_pull_request
     assert event.issue.labels == ("lesson-discussion",)
     assert event.comment.created_at is None  # the service takes its own clock then
+
+
+def test_a_body_longer_than_github_keeps_is_cut_to_its_limit() -> None:
+    long = "Why? " + "x" * (BODY_LIMIT * 3)
+    payload = {
+        "action": "created",
+        "issue": {"number": 3, "body": long},
+        "comment": {"id": 1, "body": long, "user": {"login": "ana", "type": "User"}},
+    }
+    event = parse_event("issue_comment", payload)
+
+    assert isinstance(event, IssueCommentEvent)
+    assert event.comment.body == long[:BODY_LIMIT]
+    assert event.issue.body == long[:BODY_LIMIT]
 
 
 def test_a_push_lists_each_changed_file_once_in_its_commits_order() -> None:
