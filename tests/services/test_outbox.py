@@ -132,11 +132,11 @@ async def test_failures_back_off_then_end_failed_and_visible(outbox: Outbox, clo
 
 
 async def test_a_done_job_asked_for_again_runs_again(outbox: Outbox) -> None:
-    job_id = await outbox.enqueue("linking", "lesson:a/b", {"action": "remove"})
+    job_id = await outbox.enqueue("linking", "lesson:a/b", {"op": "remove"})
     claim = await outbox.claim(job_id)
     assert claim is not None and await outbox.complete(claim)
     assert await outbox.claim(job_id) is None
-    await outbox.enqueue("linking", "lesson:a/b", {"action": "remove"})
+    await outbox.enqueue("linking", "lesson:a/b", {"op": "remove"})
     assert await outbox.claim(job_id) is not None
 
 

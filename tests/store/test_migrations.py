@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -163,3 +165,43 @@ def test_suggestion_statuses_added_later_are_accepted_and_unknown_ones_refused(
             connection.execute(insert, {"status": "bogus", "key": "bogus", "now": now})
     finally:
         engine.dispose()
+
+
+def test_linking_jobs_recorded_before_0011_name_their_operation_op(database_url: str) -> None:
+    upgrade(database_url, "0010")
+    engine = make_sync_engine(database_url)
+    jobs = {
+        "linking": ({"action": "remove", "identity": "a/b"}, {"op": "remove", "identity": "a/b"}),
+        "suggestion": ({"op": "open"}, {"op": "open"}),
+        # Another kind's own "action" is its business, not this migration's.
+        "digest": ({"action": "send"}, {"action": "send"}),
+    }
+    try:
+        with engine.begin() as connection:
+            for kind, (payload, _) in jobs.items():
+                connection.execute(
+                    text(
+                        "INSERT INTO outbox_jobs (kind, payload, dedupe_key, status, attempts,"
+                        " max_attempts, run_after, revision, uncertain, created_at, updated_at)"
+                        " VALUES (:kind, :payload, :kind, 'done', 1, 8, :now, 1, false, :now, :now)"
+                    ),
+                    {"kind": kind, "payload": json.dumps(payload), "now": "2026-12-06 09:00:00"},
+                )
+        upgrade(database_url)
+        with engine.connect() as connection:
+            found = dict(connection.execute(text("SELECT kind, payload FROM outbox_jobs")).all())
+        assert {kind: _json(value) for kind, value in found.items()} == {
+            kind: after for kind, (_, after) in jobs.items()
+        }
+        downgrade(database_url, "0010")
+        with engine.connect() as connection:
+            found = dict(connection.execute(text("SELECT kind, payload FROM outbox_jobs")).all())
+        assert {kind: _json(value) for kind, value in found.items()} == {
+            kind: before for kind, (before, _) in jobs.items()
+        }
+    finally:
+        engine.dispose()
+
+
+def _json(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value

@@ -100,7 +100,7 @@ class LinkPerformer:
         identity = claim.payload.get("identity", claim.key)
 
         async def perform() -> None:
-            if claim.payload.get("action") == "remove":
+            if claim.payload.get("op") == "remove":
                 await self._remove(claim, identity, report)
             else:
                 await self._link(claim, WantedLesson.from_payload(claim.payload), report, context)

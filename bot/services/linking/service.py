@@ -290,8 +290,8 @@ def _job_key(identity: str) -> str:
 
 
 def _link_payload(lesson: WantedLesson) -> dict[str, Any]:
-    return {"action": "link", **lesson.as_payload()}
+    return {"op": "link", **lesson.as_payload()}
 
 
 def _remove_payload(identity: str) -> dict[str, Any]:
-    return {"action": "remove", "identity": identity}
+    return {"op": "remove", "identity": identity}
