@@ -217,7 +217,7 @@ def test_a_port_taken_while_the_sandbox_starts_is_named_and_cleaned_up(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import bot.offline as offline
+    import bot.offline.environment as offline
 
     for name in list(os.environ):
         if name.startswith("LESSONBOT_"):

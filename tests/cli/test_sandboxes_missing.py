@@ -18,7 +18,8 @@ INSTALL = "lessonbot: The sandboxes are not installed: run `pip install -e sandb
 def without_sandboxes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Make `import sandboxes` fail as it does where only the bot is installed."""
     for name in list(sys.modules):
-        if name == "bot.offline" or name.split(".")[0] == "sandboxes":
+        # The whole package: a module of it still loaded would import without them.
+        if name.split(".")[:2] == ["bot", "offline"] or name.split(".")[0] == "sandboxes":
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "sandboxes", None)
     for name in list(os.environ):

@@ -1,8 +1,8 @@
 """A running `lessonbot sandbox` as other commands see it: its lock, its sandbox.env, and how
 to run `lessonbot` again the way it was run.
 
-Kept free of the sandboxes' own imports: every command that touches the database looks
-here first, and must not pay for loading them.
+Kept free of the sandboxes' own imports, as the package's __init__ is: every command that
+touches the database looks here first, and must not pay for loading them.
 """
 
 from __future__ import annotations
