@@ -28,10 +28,6 @@ PATH_ROOTS = ("bot/", "sandboxes/", "tests/", "lessons/", "docs/")
 PLACEHOLDER = re.compile(r"[<>*{}]")
 # Code spans that look like a path but name something else.
 NOT_PATHS = frozenset({"lessons/content"})  # the GitHub sandbox's repository, owner/name
-# Paths the docs already name that land with the offline package (bot/offline.py and
-# bot/running_sandbox.py becoming bot/offline/, restructured beside this change): empty this
-# once that package is merged.
-ON_THEIR_WAY = frozenset({"bot/offline/"})
 # A map of the code is a fenced block whose first line is a top folder, its entries
 # indented two spaces a level, each entry's words after two spaces or more.
 TREE_ENTRY = re.compile(r"^( *)(\S.*?)(?: {2,}|$)")
@@ -82,11 +78,7 @@ def _map_paths(page: Path) -> list[str]:
 
 def _missing(paths: list[str]) -> list[str]:
     """Return the paths that name no file or folder in the repository."""
-    return [
-        path
-        for path in dict.fromkeys(paths)
-        if path not in ON_THEIR_WAY and not (PROJECT / path).exists()
-    ]
+    return [path for path in dict.fromkeys(paths) if not (PROJECT / path).exists()]
 
 
 def _name(page: Path) -> str:

@@ -12,8 +12,8 @@ one. Lowest layer first:
 - adapters: bot/github, bot/discord, bot/web, bot/mail, bot/net.py (socket helpers for
   the web server's port) and bot/scheduler.py (APScheduler, which drives the digest and
   retention services as the Discord and web adapters drive theirs). None imports another.
-- composition: bot/app.py, bot/cli*, bot/offline (the bot wired to the sandboxes, and
-  how commands find a running one), bot/__main__.py.
+- composition: bot/app.py, bot/cli*, bot/offline (the bot wired to the sandboxes),
+  bot/running_sandbox.py (how commands find a running one), bot/__main__.py.
 
 The sandboxes are a distribution of their own, which only the composition starts. A
 module importing its own package (`from bot.domain import mdx` in bot.domain.x) is no edge
@@ -37,7 +37,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "adapters",
         ("bot.github", "bot.discord", "bot.web", "bot.mail", "bot.net", "bot.scheduler"),
     ),
-    ("composition", ("bot.app", "bot.cli", "bot.offline", "bot.__main__")),
+    (
+        "composition",
+        ("bot.app", "bot.cli", "bot.offline", "bot.running_sandbox", "bot.__main__"),
+    ),
 )
 ADAPTERS = dict(LAYERS)["adapters"]
 

@@ -20,7 +20,7 @@ from bot.config import Settings, env_name, setting_origin
 from bot.i18n import t
 
 if TYPE_CHECKING:
-    from bot.offline.running import RunningSandbox
+    from bot.running_sandbox import RunningSandbox
 
 # GitHub's rules: an owner is letters, digits and inner hyphens; a name adds `.` and `_`.
 REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+")
@@ -226,7 +226,7 @@ def sandbox_here(arguments: argparse.Namespace, locale: str) -> RunningSandbox |
         return None
     if setting_origin("database.url", arguments.config) is not None:
         return None  # a database of its own (a sourced sandbox.env names the sandbox's)
-    from bot.offline.running import running_sandbox
+    from bot.running_sandbox import running_sandbox
 
     sandbox = running_sandbox()
     if sandbox is None:
@@ -281,10 +281,7 @@ def explain_sandbox_error(
     # `sandboxes` is the bare folder and only `sandboxes.discord` (say) is missing.
     if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] == "sandboxes":
         return t(locale, "cli.sandboxes_missing")
-    # Only `sandbox` loads the module its errors come from; the package bot.offline is
-    # loaded by every command that looks for a running sandbox, and asking it for them
-    # would load the sandboxes.
-    offline = sys.modules.get("bot.offline.state")
+    offline = sys.modules.get("bot.offline")  # only `sandbox` loads it
     if offline is not None and isinstance(error, offline.StateDirBusyError):
         return t(locale, "cli.sandbox_running", path=str(error.state_dir), holder=error.holder)
     if offline is not None and isinstance(error, offline.SandboxDatabaseError):

@@ -4,47 +4,49 @@ and the real bot against them, offline, on one loop.
 state.py keeps the state folder (its lock, the kept world, which world a database holds),
 settings.py points the bot at the sandboxes, environment.py starts everything, env_file.py
 writes sandbox.env, guide.py the guide printed at start, run.py is the command itself.
-running.py is how other commands find a running sandbox.
-
-Each name below is imported from its module when first asked for: every command that
-touches the database imports running.py, and must not load the sandboxes (which may not
-be installed), SQLAlchemy or alembic on its way there.
+Only `lessonbot sandbox` (and its helpers in bot/cli/sandbox.py) import this package: it
+needs the sandboxes installed. How other commands find a running sandbox, without them,
+is bot/running_sandbox.py.
 """
 
-from __future__ import annotations
+from bot.offline.environment import (
+    GUILD_NAME,
+    MEMBERS,
+    SANDBOX_BOT_TOKEN,
+    SandboxEnvironment,
+    guild_channels,
+    sandbox_environment,
+)
+from bot.offline.guide import sandbox_guide
+from bot.offline.run import run_sandbox
+from bot.offline.settings import sandbox_maintainers
+from bot.offline.state import (
+    WORLD_DIR,
+    WORLD_MARK,
+    SandboxDatabaseError,
+    StateDirBusyError,
+    holding_state_dir,
+    is_sandbox_database,
+    sandbox_database_url,
+    wipe_world,
+)
 
-import importlib
-from typing import Any
-
-# The module of each name importers use.
-_MODULE_OF = {
-    "GUILD_NAME": "environment",
-    "MEMBERS": "environment",
-    "SANDBOX_BOT_TOKEN": "environment",
-    "SandboxEnvironment": "environment",
-    "guild_channels": "environment",
-    "sandbox_environment": "environment",
-    "sandbox_guide": "guide",
-    "run_sandbox": "run",
-    "sandbox_maintainers": "settings",
-    "WORLD_DIR": "state",
-    "WORLD_MARK": "state",
-    "SandboxDatabaseError": "state",
-    "StateDirBusyError": "state",
-    "holding_state_dir": "state",
-    "is_sandbox_database": "state",
-    "sandbox_database_url": "state",
-    "wipe_world": "state",
-}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use."""
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # asked once: later lookups find it without this function
-    return value
+__all__ = [
+    "GUILD_NAME",
+    "MEMBERS",
+    "SANDBOX_BOT_TOKEN",
+    "WORLD_DIR",
+    "WORLD_MARK",
+    "SandboxDatabaseError",
+    "SandboxEnvironment",
+    "StateDirBusyError",
+    "guild_channels",
+    "holding_state_dir",
+    "is_sandbox_database",
+    "run_sandbox",
+    "sandbox_database_url",
+    "sandbox_environment",
+    "sandbox_guide",
+    "sandbox_maintainers",
+    "wipe_world",
+]

@@ -8,7 +8,7 @@ import shlex
 from pathlib import Path
 
 from bot.config import MaintainerSettings, Secret, Settings, env_name
-from bot.offline.running import written_by_line
+from bot.running_sandbox import written_by_line
 from bot.store.engine import masked_url
 
 

@@ -21,7 +21,6 @@ from bot.domain.catalogue import load_catalogue
 from bot.domain.link_texts import forum_name
 from bot.i18n import t
 from bot.offline.env_file import sandbox_env
-from bot.offline.running import ENV_FILE
 from bot.offline.settings import sandbox_settings
 from bot.offline.state import (
     DESCRIPTION,
@@ -30,6 +29,7 @@ from bot.offline.state import (
     claim_named_database,
     is_sandbox_database,
 )
+from bot.running_sandbox import ENV_FILE
 from bot.store.engine import masked_url
 from bot.store.models import LessonLink, Question
 from sandboxes.discord import DiscordSandbox

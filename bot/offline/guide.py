@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.config import env_name
 from bot.offline.environment import SandboxEnvironment
-from bot.offline.running import DEFAULT_STATE_DIR, ENV_FILE, lessonbot_command
+from bot.running_sandbox import DEFAULT_STATE_DIR, ENV_FILE, lessonbot_command
 from bot.store.engine import masked_url
 from bot.store.models import Lesson, LessonLink
 

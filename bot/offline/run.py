@@ -10,8 +10,8 @@ from bot.app import background_work
 from bot.config import Settings, env_name
 from bot.offline.environment import SandboxEnvironment, sandbox_environment
 from bot.offline.guide import first_thread, sandbox_guide
-from bot.offline.running import ENV_FILE
 from bot.offline.state import DESCRIPTION, WORLD_DIR, described_world, holding_state_dir, wipe_world
+from bot.running_sandbox import ENV_FILE
 
 # The longest the start waits for the webhooks linking caused before printing the guide.
 SETTLE_SECONDS = 30.0

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
-from bot.offline.running import ENV_FILE, LOCK_FILE
+from bot.running_sandbox import ENV_FILE, LOCK_FILE
 from bot.store.engine import make_sync_engine, masked_url
 from bot.store.migrate import upgrade
 from bot.store.models import (

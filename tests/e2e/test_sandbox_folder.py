@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.offline import holding_state_dir
-from bot.offline.running import written_by_line
+from bot.running_sandbox import written_by_line
 from tests.conftest import PROJECT
 from tests.e2e.sandbox_process import COMMAND_TIMEOUT, LESSONBOT, clean_environment, sandbox
 

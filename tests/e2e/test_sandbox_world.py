@@ -23,7 +23,7 @@ from bot.offline import (
     sandbox_environment,
     wipe_world,
 )
-from bot.offline.running import lessonbot_command
+from bot.running_sandbox import lessonbot_command
 from bot.store.models import LessonLink
 from tests.conftest import PROJECT
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.offline import holding_state_dir
-from bot.offline.running import lessonbot_command, running_sandbox, written_by_line
+from bot.running_sandbox import lessonbot_command, running_sandbox, written_by_line
 
 
 def _script(path: Path) -> Path:
