@@ -21,6 +21,7 @@ UNIT = DEPLOY / "systemd" / "lessonbot.service"
 ENV_EXAMPLE = DEPLOY / "lessonbot.env.example"
 MANIFEST = DEPLOY / "github-app-manifest.json"
 
+
 def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
     """Return (INSTRUCTION, arguments) pairs, continuation lines joined, comments left out."""
     logical: list[str] = []

@@ -341,9 +341,8 @@ def test_compose_gives_the_bot_its_settings_file_database_and_port() -> None:
     assert (COMPOSE.parent / bot["env_file"]).with_suffix(".env.example") == ENV_EXAMPLE
     url = urlsplit(environment["LESSONBOT_DATABASE_URL"])
     assert url.scheme == "postgresql" and url.password is None  # the password is PGPASSWORD
-    assert url.hostname == "db" and url.path == "/" + compose()["services"]["db"][
-        "environment"
-    ]["POSTGRES_DB"]
+    database = compose()["services"]["db"]["environment"]["POSTGRES_DB"]
+    assert url.hostname == "db" and url.path == f"/{database}"
     mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in bot["volumes"]}
     assert mounts[environment["LESSONBOT_CONFIG"]] == "./lessonbot.toml"
     [published] = bot["ports"]
