@@ -1,17 +1,21 @@
 """Read the deployment files in docs/deploy/ as the tools that use them would: the
-Dockerfile's instructions, the systemd unit's commands, the compose file, the env file."""
+Dockerfile's instructions, the systemd unit's commands, the compose file, the env file; and
+the variables the settings read, to hold those files to."""
 
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import json
 import re
 import shlex
+import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.config import CONFIG_ENV, Settings, env_name
 from tests.conftest import PROJECT
 
 DEPLOY = PROJECT / "docs" / "deploy"
@@ -113,3 +117,27 @@ def env_file(path: Path = ENV_EXAMPLE) -> dict[str, str]:
 def commented_names(path: Path = ENV_EXAMPLE) -> set[str]:
     """Return the variables an env file shows commented out (`# NAME=`)."""
     return set(re.findall(r"^# ([A-Z][A-Z0-9_]*)=", path.read_text(encoding="utf-8"), re.M))
+
+
+def setting_variables() -> set[str]:
+    """Return every LESSONBOT_ variable that sets something (or names the settings file)."""
+    names = {CONFIG_ENV}
+    hints = typing.get_type_hints(Settings)
+    for field in dataclasses.fields(Settings):
+        if dataclasses.is_dataclass(hints[field.name]):
+            names |= {env_name(field.name, f.name) for f in dataclasses.fields(hints[field.name])}
+        else:
+            names.add(env_name(None, field.name))
+    return names
+
+
+def secret_variables() -> set[str]:
+    """Return the variables of the settings that are secrets (read from the environment only)."""
+    hints = typing.get_type_hints(Settings)
+    return {
+        env_name(field.name, inner.name)
+        for field in dataclasses.fields(Settings)
+        if dataclasses.is_dataclass(hints[field.name])
+        for inner in dataclasses.fields(hints[field.name])
+        if inner.metadata.get("secret")
+    }

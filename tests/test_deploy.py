@@ -4,14 +4,12 @@ named flags, and every command the unit, the image and the compose file run is a
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-import typing
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from urllib.parse import parse_qs, urlsplit
@@ -22,7 +20,7 @@ import pytest
 from bot.app import WORKER_STOP_SECONDS
 from bot.cli import build_parser
 from bot.cli.stopping import SLOW_STOP_SECONDS
-from bot.config import CONFIG_ENV, Settings, WebSettings, env_name
+from bot.config import WebSettings
 from bot.discord.client import bot_intents
 from bot.web.github_events import EVENT_NAMES
 from tests.conftest import PROJECT
@@ -39,6 +37,8 @@ from tests.deploy_files import (
     dockerfile_instructions,
     dockerfile_values,
     env_file,
+    secret_variables,
+    setting_variables,
     unit,
     unit_commands,
 )
@@ -109,29 +109,6 @@ def _assert_lessonbot_command(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as help_exit:
         build_parser().parse_args([*argv[1:], "--help"])
     assert help_exit.value.code == 0
-
-
-def _setting_variables() -> set[str]:
-    """Return every LESSONBOT_ variable that sets something, and which of them are secrets."""
-    names = {CONFIG_ENV}
-    hints = typing.get_type_hints(Settings)
-    for field in dataclasses.fields(Settings):
-        if dataclasses.is_dataclass(hints[field.name]):
-            names |= {env_name(field.name, f.name) for f in dataclasses.fields(hints[field.name])}
-        else:
-            names.add(env_name(None, field.name))
-    return names
-
-
-def _secret_variables() -> set[str]:
-    hints = typing.get_type_hints(Settings)
-    return {
-        env_name(field.name, inner.name)
-        for field in dataclasses.fields(Settings)
-        if dataclasses.is_dataclass(hints[field.name])
-        for inner in dataclasses.fields(hints[field.name])
-        if inner.metadata.get("secret")
-    }
 
 
 # --- the GitHub App ----------------------------------------------------------------------
@@ -337,7 +314,7 @@ def test_compose_runs_postgresql_a_migration_then_the_bot() -> None:
 def test_compose_gives_the_bot_its_settings_file_database_and_port() -> None:
     bot = compose()["services"]["bot"]
     environment = bot["environment"]
-    assert set(environment) <= _setting_variables()
+    assert set(environment) <= setting_variables()
     # The file Compose also reads ${PGPASSWORD} from, a copy of the example, never committed.
     assert bot["env_file"] == ".env"
     url = urlsplit(environment["LESSONBOT_DATABASE_URL"])
@@ -362,8 +339,8 @@ def test_the_env_example_names_only_real_settings_and_every_secret() -> None:
     assigned = env_file()
     named = set(assigned) | commented_names()
     lessonbot = {name for name in named if name.startswith("LESSONBOT_")}
-    assert lessonbot <= _setting_variables()
-    assert _secret_variables() <= named
+    assert lessonbot <= setting_variables()
+    assert secret_variables() <= named
     assert assigned["LESSONBOT_GITHUB_APP_PRIVATE_KEY"].count("\n") >= 2  # one value, 3 lines
     ignored = (DEPLOY / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert ".env" in ignored
