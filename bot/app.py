@@ -20,7 +20,7 @@ from bot.domain.catalogue import Catalogue
 from bot.github.adapter import GitHubAdapter
 from bot.github.content import ContentRepository, ContentSource
 from bot.mail.smtp import SmtpMailer
-from bot.net import PortInUseError, is_port_in_use
+from bot.net import AddressNotHereError, PortInUseError, is_address_not_here, is_port_in_use
 from bot.scheduler import DigestScheduler
 from bot.services.bridge import CommentBridge
 from bot.services.content_updates import ContentUpdates
@@ -216,6 +216,10 @@ async def started_app(
             except OSError as error:
                 if is_port_in_use(error):
                     raise PortInUseError(settings.web.host, settings.web.port) from error
+                if is_address_not_here(error):
+                    raise AddressNotHereError(
+                        settings.web.host, settings.web.port, error.strerror or str(error)
+                    ) from error
                 raise
             host, port = runner.addresses[0][:2]
             web_url = f"http://{host}:{port}"

@@ -15,9 +15,23 @@ class PortInUseError(OSError):
         self.port = port
 
 
+class AddressNotHereError(OSError):
+    """The host asked to listen on is no address of this machine (or no address at all)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(errno.EADDRNOTAVAIL, f"cannot listen on {host} port {port}: {reason}")
+        self.host = host
+        self.port = port
+
+
 def is_port_in_use(error: OSError) -> bool:
     """Tell whether a bind failed because the address is taken."""
     return error.errno == errno.EADDRINUSE
+
+
+def is_address_not_here(error: OSError) -> bool:
+    """Tell whether a bind failed because the host is not this machine's (or unknown)."""
+    return error.errno == errno.EADDRNOTAVAIL or isinstance(error, socket.gaierror)
 
 
 def bind_listener(host: str, port: int) -> socket.socket:

@@ -14,12 +14,14 @@ from bot.i18n import t
 
 def explain(error: Exception, arguments: argparse.Namespace, settings: Settings) -> str | None:
     """Return one line saying what stopped the command and what to do, if it is known."""
-    from bot.net import PortInUseError
+    from bot.net import AddressNotHereError, PortInUseError
 
     locale = settings.locale
     sandbox_message = explain_sandbox_error(error, arguments, settings)
     if sandbox_message is not None:
         return sandbox_message
+    if isinstance(error, AddressNotHereError):
+        return t(locale, "cli.host_not_here", host=error.host, env=env_name("web", "host"))
     # The sandboxes raise their own copy of PortInUseError; only sandbox commands load it.
     sandboxes_net = sys.modules.get("sandboxes.net")
     if isinstance(error, (PortInUseError, sandboxes_net.PortInUseError if sandboxes_net else ())):

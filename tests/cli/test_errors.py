@@ -211,6 +211,24 @@ def test_a_busy_web_port_is_named_for_run(busy_port: int, tmp_path: Path) -> Non
     )
 
 
+@pytest.mark.parametrize("host", ["192.0.2.1", "no-such-host.invalid"])
+def test_a_web_host_that_is_not_this_machine_is_named_for_run(host: str, tmp_path: Path) -> None:
+    env = {
+        **BOT,
+        "LESSONBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "LESSONBOT_WEB_HOST": host,
+        "LESSONBOT_WEB_PORT": "0",
+    }
+
+    done = lessonbot(["run"], tmp_path, env)
+
+    assert one_line(done, 2) == (
+        f"lessonbot: web.host (LESSONBOT_WEB_HOST) is {host}, which is no address of this "
+        "machine, so nothing can listen there: set it to 127.0.0.1, 0.0.0.0 or one of its "
+        "addresses."
+    )
+
+
 def test_a_port_taken_while_the_sandbox_starts_is_named_and_cleaned_up(
     busy_port: int,
     tmp_path: Path,
