@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +17,7 @@ from bot.config import ConfigError, Settings, env_name
 from bot.discord.client import BotServices, LessonBot, create_bot
 from bot.discord.cogs.bridge import BridgeCog
 from bot.domain.catalogue import Catalogue
+from bot.domain.roles import EVERY_ROLE, GATEWAY, SCHEDULER, WEB, WORKER, describe
 from bot.github.adapter import GitHubAdapter
 from bot.github.content import ContentRepository, ContentSource
 from bot.mail.smtp import SmtpMailer
@@ -66,6 +67,9 @@ class RunningApp:
     questions: QuestionService | None = None
     # Prunes finished records past their retention, daily (see `background_work`).
     retention: RetentionService | None = None
+    # What this process does (bot.domain.roles): `run_bot` and `background_work` start
+    # only these parts.
+    roles: frozenset[str] = EVERY_ROLE
 
     @property
     def catalogue(self) -> Catalogue | None:
@@ -80,14 +84,17 @@ async def started_app(
     guild_ready_timeout: float | None = None,
     serve_web: bool = True,
     migrate: bool = True,
+    roles: Iterable[str] = EVERY_ROLE,
 ) -> AsyncIterator[RunningApp]:
     """Migrate the database, load the lessons and serve the web app; close all on exit.
 
     The Discord client is built but not connected: `run_bot` (or a test) starts it.
     Without `serve_web` (one-off commands such as `sync`) no port is taken, so a running
     bot on the same machine is not disturbed; without `migrate` (a dry run) the database
-    is only read.
+    is only read. Without the `web` role no port is taken either, and without `gateway`
+    the client gets no cogs and registers no slash commands when it logs in.
     """
+    roles = frozenset(roles)
     if not settings.discord.token:
         raise ConfigError(
             f"setting discord.token ({env_name('discord', 'token')}) is required to run the bot"
@@ -131,6 +138,8 @@ async def started_app(
         # The client, not yet connected, comes first: its chat adapter is what the services
         # talk to people through, and its cogs need the services.
         bot = create_bot(settings, **options)
+        # Slash commands are registered by the process that answers them.
+        bot.sync_commands = GATEWAY in roles
         suggestions = None
         digests = None
         mailer = SmtpMailer(settings.mail)
@@ -191,10 +200,13 @@ async def started_app(
                 # A lesson gets its post and issue the first time someone asks for them.
                 creator = functools.partial(_ensure_current, linking, content)
         links = LinkDirectory(sessions, discord_web_url=settings.discord.web_url, creator=creator)
-        await bot.add_service_cogs(
-            BotServices(lessons=lessons, links=links, suggestions=suggestions, questions=questions)
-        )
-        if bridge is not None and settings.linking.mirror_to_github:
+        if GATEWAY in roles:
+            await bot.add_service_cogs(
+                BotServices(
+                    lessons=lessons, links=links, suggestions=suggestions, questions=questions
+                )
+            )
+        if GATEWAY in roles and bridge is not None and settings.linking.mirror_to_github:
             # Off by default: what people write on Discord reaches GitHub only by choice.
             await bot.add_cog(BridgeCog(bridge))
         web_app = create_web_app(
@@ -207,7 +219,7 @@ async def started_app(
             digests=digests,
         )
         web_url = ""
-        if serve_web:
+        if serve_web and WEB in roles:
             runner = web.AppRunner(web_app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, settings.web.host, settings.web.port)
@@ -246,6 +258,7 @@ async def started_app(
                 digests,
                 questions,
                 retention,
+                roles,
             )
         finally:
             if not bot.is_closed():
@@ -258,13 +271,22 @@ async def started_app(
         await engine.dispose()
 
 
-async def run_bot(settings: Settings) -> None:
-    """Run the bot until it is cancelled or Discord closes the session for good."""
-    async with started_app(settings) as app:
+async def run_bot(settings: Settings, roles: Iterable[str] = EVERY_ROLE) -> None:
+    """Run the bot's parts for these roles until cancelled (or, with the gateway, until
+    Discord closes the session for good)."""
+    async with started_app(settings, roles=roles) as app:
         token = settings.discord.token
         assert token is not None  # started_app checked it
+        log.info("running as %s", describe(app.roles))
         async with background_work(app):
-            await app.bot.start(token.reveal())
+            if GATEWAY in app.roles:
+                await app.bot.start(token.reveal())
+                return
+            if app.roles & {WEB, WORKER}:
+                # Discord's REST API only, no gateway session: the worker posts and sends
+                # notices, and the web's webhooks try a bridged comment at once.
+                await app.bot.login(token.reveal())
+            await asyncio.Event().wait()  # until cancelled (SIGTERM, Ctrl+C)
 
 
 # How long a stopping process waits for the job under way before cancelling it.
@@ -273,8 +295,8 @@ WORKER_STOP_SECONDS = 10.0
 
 @asynccontextmanager
 async def background_work(app: RunningApp) -> AsyncIterator[None]:
-    """Run the job worker and the digest and prune schedules while the bot runs; stop
-    them after.
+    """Run the job worker and the digest and prune schedules while the bot runs (each
+    when the app has its role: worker, scheduler); stop them after.
 
     Retries, work a stopped process left, new suggestions' PRs, digest deliveries and the
     daily prune are picked up by the worker. The schedule's job store in the database
@@ -282,25 +304,32 @@ async def background_work(app: RunningApp) -> AsyncIterator[None]:
     send (or prune) nothing.
     """
     assert app.worker is not None
-    worker = asyncio.create_task(app.worker.run())
+    worker = asyncio.create_task(app.worker.run()) if WORKER in app.roles else None
     scheduler = (
-        DigestScheduler(app.settings, app.digests, retention=app.retention) if app.digests else None
+        DigestScheduler(app.settings, app.digests, retention=app.retention)
+        if app.digests and SCHEDULER in app.roles
+        else None
     )
     try:
         if scheduler is not None:
             await scheduler.start()
         yield
     finally:
-        # Let the job under way finish rather than cancel it mid-write; one that takes too
-        # long (a remote that stopped answering) is cancelled and handed back.
-        app.worker.stop()
-        try:
-            await asyncio.wait_for(asyncio.shield(worker), WORKER_STOP_SECONDS)
-        except (TimeoutError, Exception):
-            worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
+        if worker is not None:
+            await _stop_worker(app.worker, worker)
         if scheduler is not None:
             await scheduler.shutdown()
+
+
+async def _stop_worker(job_worker: JobWorker, worker: asyncio.Task[None]) -> None:
+    """Let the job under way finish rather than cancel it mid-write; one that takes too
+    long (a remote that stopped answering) is cancelled and handed back."""
+    job_worker.stop()
+    try:
+        await asyncio.wait_for(asyncio.shield(worker), WORKER_STOP_SECONDS)
+    except (TimeoutError, Exception):
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
 
 
 def _github_configured(settings: Settings) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.domain.cron import parse_cron
+from bot.domain.roles import ALL, UnknownRoleError, parse_roles
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,14 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """What a `lessonbot run` process does (its --role options win over this)."""
+
+    # Any of gateway, web, worker, scheduler; "all" for every one.
+    roles: tuple[str, ...] = (ALL,)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the bot is configured with."""
 
@@ -287,6 +296,7 @@ class Settings:
     suggestions: SuggestionSettings = field(default_factory=SuggestionSettings)
     questions: QuestionsSettings = field(default_factory=QuestionsSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    run: RunSettings = field(default_factory=RunSettings)
 
 
 def env_name(section: str | None, key: str) -> str:
@@ -607,6 +617,10 @@ def _validate(settings: Settings) -> None:
     except ValueError as error:
         fail("digest.schedule", f"is not a valid cron line ({error}); e.g. '0 9 * * 1'")
     _validate_retention(settings.retention, fail)
+    try:
+        parse_roles(settings.run.roles)
+    except UnknownRoleError as error:
+        fail("run.roles", f"is wrong: {error}")
 
 
 # GitHub lets a delivery be redelivered for this many days; dedupe must outlast it.

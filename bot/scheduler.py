@@ -168,6 +168,8 @@ class DigestScheduler:
             # passed while no process ran (or whose firing a stopping process lost) still
             # gets its prune, once, whatever the number of processes starting.
             await self._retention.schedule()
+        # Said once the start's catch-up is recorded, so operators (and tests) can tell.
+        log.info("schedules caught up")
 
     def _start_scheduler(self) -> BackgroundScheduler:
         digest = self._settings.digest

@@ -383,7 +383,7 @@ class DiscordChat:
                     forum = found if isinstance(found, discord.ForumChannel) else None
             if forum is None:
                 guild = await self._guild()
-                forum = next((f for f in guild.forums if f.name == name), None)
+                forum = next((f for f in await self._forums(guild) if f.name == name), None)
             wanted = [shorten(tag, TAG_NAME_LIMIT) for tag in dict.fromkeys(tags)]
             if forum is None:
                 forum = await guild.create_forum(
@@ -499,6 +499,15 @@ class DiscordChat:
             return self._client.guilds[0]
         guild = self._client.get_guild(self._guild_id)
         return guild or await self._client.fetch_guild(self._guild_id)
+
+    async def _forums(self, guild: discord.Guild) -> list[discord.ForumChannel]:
+        """Return the guild's forums, from the cache or, with no gateway session, by REST."""
+        if self._client.get_guild(guild.id) is guild:
+            return list(guild.forums)
+        # A process without a gateway session (a worker) got the guild by REST, which holds
+        # no channels: missing a forum there would create a second one of the same name.
+        channels = await guild.fetch_channels()
+        return [channel for channel in channels if isinstance(channel, discord.ForumChannel)]
 
     async def create_thread(
         self, channel_id: int, name: str, *, message_id: int | None = None
