@@ -1,10 +1,11 @@
 """GitHub's hourly limit used up: suggestions wait for its reset, then open by themselves.
 
 The GitHub sandbox answers every request of the bot's account with the 403 GitHub gives
-when the hourly allowance is gone (`X-RateLimit-Remaining: 0`, a reset two seconds ahead).
+when the hourly allowance is gone (`X-RateLimit-Remaining: 0`, a reset an hour ahead).
 The adapter will not block that long, so each job meets GitHubRateLimitedError: it must
 end waiting until the reset with its attempts untouched, none failed, and then run and
-open its pull request without `lessonbot jobs retry`.
+open its pull request without `lessonbot jobs retry`. The write path's clock is the
+test's, so the hour passes when the test says, however slow the machine.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import discord
@@ -40,7 +42,20 @@ from tests.e2e.test_suggestion_faults import (
 )
 
 COUNT = 6
-RESET_AHEAD = 2
+RESET_AHEAD = 3600
+
+
+class Clock:
+    """The write path's clock: real time until the test moves it ahead."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+    def move_to(self, moment: float) -> None:
+        self.ahead = datetime.fromtimestamp(moment, UTC) - datetime.now(UTC)
 
 
 @pytest.fixture
@@ -65,7 +80,7 @@ async def chat(
 
 
 def use_up_the_hour(sandbox: GitHubSandbox) -> int:
-    """Spend the bot account's hourly allowance, resetting soon; return the reset time."""
+    """Spend the bot account's hourly allowance; return the reset time."""
     window = sandbox.state.rate(f"user:{sandbox.bot_login}", authenticated=True)
     window.reset = int(time.time()) + RESET_AHEAD
     window.remaining = 0
@@ -100,7 +115,10 @@ async def test_rate_limited_suggestions_wait_for_the_reset_then_open_by_themselv
         # Shorter than any reset: every rate limit comes back to the job as a known wait.
         max_rate_limit_wait=0.5,
     )
-    outbox = Outbox(session_factory, max_attempts=3, backoff_base=0.01, backoff_cap=0.05)
+    clock = Clock()
+    outbox = Outbox(
+        session_factory, max_attempts=3, backoff_base=0.01, backoff_cap=0.05, clock=clock
+    )
     service = SuggestionService(
         session_factory,
         outbox,
@@ -131,11 +149,11 @@ async def test_rate_limited_suggestions_wait_for_the_reset_then_open_by_themselv
             ids.append(submitted.id)
         reset = use_up_the_hour(github_sandbox)
 
-        # Run whatever is due until just before the reset: time enough for a job counting
-        # each rate limit as a failed attempt (a backoff of at most 0.05 s) to fail 3 times.
-        while time.time() < reset - 0.3:
+        # Run whatever is due, a few seconds on: time enough for a job counting each rate
+        # limit as a failed attempt (a backoff of at most 0.05 s) to fail 3 times.
+        for _ in range(10):
             await run_due(worker)
-            await asyncio.sleep(0.05)
+            clock.move_to(time.time() + clock.ahead.total_seconds() + 1)
         jobs = await outbox.jobs()
         assert [job.status for job in jobs] == ["waiting"] * COUNT
         assert all(job.attempts == 0 for job in jobs)
@@ -154,8 +172,10 @@ async def test_rate_limited_suggestions_wait_for_the_reset_then_open_by_themselv
             statuses = set((await session.execute(select(Suggestion.status))).scalars())
         assert statuses == {"queued"}
 
-        # After the reset they go on by themselves: no `jobs retry`.
-        await asyncio.sleep(max(0.0, reset + 1.05 - time.time()))
+        # After the reset they go on by themselves: no `jobs retry`. GitHub's window
+        # starts again, and the write path's hour has passed.
+        github_sandbox.state.rate(f"user:{github_sandbox.bot_login}", authenticated=True).reset = 0
+        clock.move_to(reset + 1.05)
         for _ in range(200):
             await run_due(worker)
             if not await outbox.jobs([JobStatus.PENDING, JobStatus.RUNNING]):
