@@ -7,8 +7,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store.models import (
@@ -138,9 +139,11 @@ async def count_store(
     )
 
 
-async def _grouped(session: AsyncSession, query: object) -> list[tuple[tuple[object, ...], int]]:
+async def _grouped(
+    session: AsyncSession, query: Select[Any]
+) -> list[tuple[tuple[object, ...], int]]:
     """Run a GROUP BY query whose last column is a count; return (key columns, count) pairs."""
-    rows = (await session.execute(query)).all()  # type: ignore[call-overload]
+    rows = (await session.execute(query)).all()
     return [(tuple(row[:-1]), int(row[-1])) for row in rows]
 
 
