@@ -28,6 +28,7 @@ from bot.services.content_updates import ContentUpdates
 from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory, LinkingService, SyncReport
+from bot.services.metrics import RequestTally
 from bot.services.outbox import Outbox
 from bot.services.ports import ChatPort
 from bot.services.questions import QuestionService
@@ -38,6 +39,7 @@ from bot.services.worker import JobWorker
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.migrate import upgrade
 from bot.web.app import create_web_app
+from bot.web.readiness import CachedCheck, ReadinessCheck
 from bot.web.router import WebhookRouter
 
 log = logging.getLogger(__name__)
@@ -108,8 +110,10 @@ async def started_app(
     engine = make_engine(settings.database.url)
     runner: web.AppRunner | None = None
     github: GitHubAdapter | None = None
+    # Each adapter counts its requests here, for /metrics.
+    meters = {"discord": RequestTally(), "github": RequestTally()}
     try:
-        github = _github_adapter(settings)
+        github = _github_adapter(settings, meters["github"])
         content = content_source(settings, github if from_github else None)
         # A failed fetch stops the start (ContentSyncError): lessons from a stale copy
         # would undo what was pushed since.
@@ -137,7 +141,7 @@ async def started_app(
         )
         # The client, not yet connected, comes first: its chat adapter is what the services
         # talk to people through, and its cogs need the services.
-        bot = create_bot(settings, **options)
+        bot = create_bot(settings, meter=meters["discord"], **options)
         # Slash commands are registered by the process that answers them.
         bot.sync_commands = GATEWAY in roles
         suggestions = None
@@ -217,6 +221,8 @@ async def started_app(
             lessons=lambda: content.catalogue,
             signer=signer,
             digests=digests,
+            request_meters=meters if github is not None else {"discord": meters["discord"]},
+            readiness_checks=readiness_checks(bot, github, roles),
         )
         web_url = ""
         if serve_web and WEB in roles:
@@ -341,12 +347,26 @@ def _github_configured(settings: Settings) -> bool:
     return bool(github.repository and has_auth)
 
 
-def _github_adapter(settings: Settings) -> GitHubAdapter | None:
+def _github_adapter(settings: Settings, meter: RequestTally | None = None) -> GitHubAdapter | None:
     """Return the GitHub adapter, or None when no repository and credentials are set."""
     if not _github_configured(settings):
         log.info("GitHub is not configured: lessons are not linked to issues")
         return None
-    return GitHubAdapter.from_settings(settings.github)
+    return GitHubAdapter.from_settings(settings.github, meter=meter)
+
+
+def readiness_checks(
+    bot: LessonBot, github: GitHubAdapter | None, roles: frozenset[str] = EVERY_ROLE
+) -> dict[str, ReadinessCheck]:
+    """Return what /readyz asks besides the database: the gateway where this process holds
+    it, and GitHub if configured."""
+    checks: dict[str, ReadinessCheck] = {}
+    if GATEWAY in roles:
+        checks["discord_gateway"] = bot.gateway_connected
+    if github is not None:
+        # Cached: a probe every few seconds asks GitHub at most every 30 s.
+        checks["github"] = CachedCheck(github.reachable)
+    return checks
 
 
 def content_from_github(settings: Settings) -> bool:

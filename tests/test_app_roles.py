@@ -63,6 +63,12 @@ async def test_a_web_process_serves_http_with_no_cogs_worker_or_schedule(
                 client.get(f"{app.web_url}/healthz") as answer,
             ):
                 assert answer.status == 200
+            # Ready without a gateway session: holding one is another process's role.
+            async with (
+                aiohttp.ClientSession() as client,
+                client.get(f"{app.web_url}/readyz") as answer,
+            ):
+                assert answer.status == 200, await answer.text()
         # Slash commands are the gateway's: none are registered, no cog answers them.
         assert not app.bot.sync_commands and app.bot.cogs == {}
 

@@ -15,9 +15,11 @@ from bot.discord.cogs.lessons import LessonsCog
 from bot.discord.endpoints import point_discord_at
 from bot.discord.errors import LessonTree
 from bot.discord.heartbeat import stamp_heartbeats_before_sending
+from bot.discord.metering import request_trace
 from bot.discord.translator import CatalogTranslator
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
+from bot.services.ports import RequestMeter
 
 if TYPE_CHECKING:
     from bot.services.questions import QuestionService
@@ -62,8 +64,14 @@ class LessonBot(commands.Bot):
     """
 
     def __init__(
-        self, settings: Settings, *, guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS
+        self,
+        settings: Settings,
+        *,
+        guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS,
+        meter: RequestMeter | None = None,
     ) -> None:
+        # Only a meter's trace: without one, discord.py's session is left as it comes.
+        options = {} if meter is None else {"http_trace": request_trace(meter)}
         super().__init__(
             # Slash commands only; a prefix is required by commands.Bot, but on_message
             # below never looks for one.
@@ -75,6 +83,7 @@ class LessonBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=guild_ready_timeout,
             chunk_guilds_at_startup=False,
+            **options,
         )
         self.settings = settings
         self.chat = DiscordChat(self, guild_id=settings.discord.guild_id)
@@ -112,6 +121,12 @@ class LessonBot(commands.Bot):
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d application commands to guild %s", len(synced), guild_id)
 
+    def gateway_connected(self) -> bool:
+        """Tell whether the gateway session is up: ready, not closed, its websocket open."""
+        # A dropped connection leaves the client "ready" while it reconnects: ask the socket.
+        ws = self.ws
+        return self.is_ready() and not self.is_closed() and ws is not None and ws.open
+
     async def on_ready(self) -> None:
         """Log who we are once the gateway session is ready."""
         log.info("connected to Discord as %s (%s)", self.user, self.user.id if self.user else "?")
@@ -121,9 +136,12 @@ class LessonBot(commands.Bot):
 
 
 def create_bot(
-    settings: Settings, *, guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS
+    settings: Settings,
+    *,
+    guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS,
+    meter: RequestMeter | None = None,
 ) -> LessonBot:
     """Point discord.py at the configured Discord and return a bot, its cogs still to add."""
     point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
     stamp_heartbeats_before_sending()
-    return LessonBot(settings, guild_ready_timeout=guild_ready_timeout)
+    return LessonBot(settings, guild_ready_timeout=guild_ready_timeout, meter=meter)

@@ -24,6 +24,7 @@ from github.PullRequestReview import PullRequestReview
 from bot.config import GitHubSettings
 from bot.domain.markers import find_markers
 from bot.github.pacing import WriteLimits, WritePacer
+from bot.services.metrics import NETWORK_ERROR, OK, RATE_LIMITED, RequestTally, outcome_of_status
 from bot.services.ports import (
     Comment,
     FileContent,
@@ -32,6 +33,7 @@ from bot.services.ports import (
     ProposedChange,
     PullRequest,
     RateLimitedError,
+    RequestMeter,
     Review,
     ReviewComment,
     StaleContentError,
@@ -110,6 +112,7 @@ class GitHubAdapter:
         max_rate_limit_wait: float = 900.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
+        meter: RequestMeter | None = None,
     ) -> None:
         self._client = client
         self._repository_name = repository
@@ -121,6 +124,10 @@ class GitHubAdapter:
         self._sleep = sleep
         self._clock = clock
         self._counts: Counter[str] = Counter()
+        self._meter: RequestMeter = meter or RequestTally()
+        # When GitHub last answered a request (clock seconds): a fresh answer makes a
+        # readiness probe free.
+        self._answered_at: float | None = None
         self._login: str | None = None
         self._clone_url: str | None = None
 
@@ -147,6 +154,26 @@ class GitHubAdapter:
         """Return the number of HTTP requests made so far."""
         return sum(self._counts.values())
 
+    async def reachable(self, fresh_seconds: float = 30.0) -> bool:
+        """Tell whether GitHub answers: free when it answered lately, else one request for
+        the rate limit (which spends no quota), never retried."""
+        if self._answered_at is not None and self._clock() - self._answered_at < fresh_seconds:
+            return True
+        self._counts["rate_limit.get"] += 1
+        try:
+            await asyncio.to_thread(self._client.get_rate_limit)
+        except GithubException as error:
+            self._meter.request(outcome_of_status(error.status))
+            log.warning("GitHub readiness: rate_limit answered %s", error.status)
+            return False
+        except requests.RequestException as error:
+            self._meter.request(NETWORK_ERROR)
+            log.warning("GitHub readiness: %s", type(error).__name__)
+            return False
+        self._meter.request(OK)
+        self._answered_at = self._clock()
+        return True
+
     def close(self) -> None:
         """Release the HTTP connection pool."""
         self._client.close()
@@ -168,25 +195,34 @@ class GitHubAdapter:
         duplicates it.
         """
         for attempt in range(1, self._max_attempts + 1):
-            if write:
-                await self._pacer.acquire()
+            if write and (paced := await self._pacer.acquire()) > 0:
+                self._meter.waited("pacing", paced)
             self._counts[kind] += 1
             try:
-                return await asyncio.to_thread(operation)
+                result = await asyncio.to_thread(operation)
             except GithubException as error:
                 status = error.status
                 wait = self._rate_limit_wait(error)
+                self._meter.request(RATE_LIMITED if wait is not None else outcome_of_status(status))
+                if status < 500 and status != 401:
+                    self._answered_at = self._clock()
                 if wait is not None:
                     if wait > self._max_rate_limit_wait:
                         raise GitHubRateLimitedError(kind, status, self._clock() + wait) from error
                     log.warning("GitHub %s rate limited (%s); waiting %.1fs", kind, status, wait)
+                    self._meter.waited("rate_limit", wait)
                     await self._sleep(wait)
                     continue
                 if status < 500:
                     raise GitHubError(kind, status, _message(error)) from error
                 failure: Exception = error
             except (requests.ConnectionError, requests.Timeout) as error:
+                self._meter.request(NETWORK_ERROR)
                 status, failure = 0, error
+            else:
+                self._meter.request(OK)
+                self._answered_at = self._clock()
+                return result
             log.warning("GitHub %s failed (attempt %d): %s", kind, attempt, failure)
             if recover is not None:
                 found = await recover()

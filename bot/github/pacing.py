@@ -53,10 +53,13 @@ class WritePacer:
             waits.append(self._sent[-limits.per_hour] + 3600.0 - now)
         return max(waits)
 
-    async def acquire(self) -> None:
-        """Wait for this write's turn, then record it as sent."""
+    async def acquire(self) -> float:
+        """Wait for this write's turn, record it as sent, and return the seconds it waited."""
+        waited = 0.0
         async with self._lock:
             while (wait := self.delay(self._clock())) > 0:
                 self.waited += wait
+                waited += wait
                 await self._sleep(wait)
             self._sent.append(self._clock())
+        return waited

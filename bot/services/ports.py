@@ -133,6 +133,18 @@ class RateLimitedError(Exception):
             self.service = service
 
 
+class RequestMeter(Protocol):
+    """Where an adapter counts the requests it sends and the waits it sits out, for metrics."""
+
+    def request(self, outcome: str) -> None:
+        """Count one HTTP request by its outcome (see `bot.services.metrics.OUTCOMES`)."""
+        ...
+
+    def waited(self, reason: str, seconds: float) -> None:
+        """Count one wait: a service's rate limit (`rate_limit`) or our own pacing."""
+        ...
+
+
 class GitHubPort(Protocol):
     """The bot's only door to GitHub; every write is safe to retry."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.catalogue import Catalogue
+from bot.services.metrics import RequestTally
 from bot.services.signing import Signer
+from bot.web import metrics, readiness
 from bot.web.keys import (
     BACKGROUND_TASKS,
     SESSION_FACTORY,
@@ -29,6 +31,8 @@ from bot.web.tasks import BackgroundTasks
 from bot.web.webhooks import receive_github_webhook
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from bot.services.digests import DigestService
     from bot.services.suggestions import SuggestionService
 
@@ -53,6 +57,9 @@ def create_web_app(
     clock: Callable[[], float] = time.time,
     poll_seconds: float = 5.0,
     digests: DigestService | None = None,
+    registry: CollectorRegistry | None = None,
+    request_meters: Mapping[str, RequestTally] | None = None,
+    readiness_checks: Mapping[str, readiness.ReadinessCheck] | None = None,
 ) -> web.Application:
     """Build the web app; the caller owns the engine behind the session factory.
 
@@ -60,6 +67,10 @@ def create_web_app(
     suggest form, status pages and JSON API are served only when `suggestions`, `lessons`
     and `signer` are all given; `clock` (wall seconds, for CSRF windows) and
     `poll_seconds` (how often a status page looks for news) are for tests.
+
+    `/metrics` renders `registry` (a new one per app when none is given) with the database's
+    counts and `request_meters` (each adapter's requests, by service name); `/readyz`
+    runs the database check and `readiness_checks` (by name).
     """
     app = web.Application()
     app[SETTINGS] = settings
@@ -76,6 +87,8 @@ def create_web_app(
 
     app.on_cleanup.append(close_tasks)
     app.router.add_get("/healthz", healthz)
+    metrics.add_routes(app, session_factory, registry=registry, meters=request_meters)
+    readiness.add_routes(app, session_factory, readiness_checks)
     app.router.add_post("/webhooks/github", receive_github_webhook)
     if suggestions is not None and lessons is not None and signer is not None:
         _add_suggestion_routes(app, settings, suggestions, lessons, signer, clock, poll_seconds)

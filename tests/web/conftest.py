@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.store.engine import make_engine, make_session_factory
 from bot.web.app import create_web_app
 from bot.web.router import WebhookRouter
 from tests.web.support import SECRET, Client
@@ -53,3 +56,26 @@ async def make_client() -> AsyncIterator[ClientMaker]:
     yield make
     for client in clients:
         await client.close()
+
+
+def _closed_port() -> int:
+    """Return a local port nothing listens on (just released by the OS)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(params=["sqlite-directory", "postgresql-closed-port"])
+async def dead_sessions(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Yield a session factory whose database cannot be reached."""
+    if request.param == "sqlite-directory":
+        url = f"sqlite:///{tmp_path}"  # a directory, which SQLite cannot open
+    else:
+        url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/lessonbot"
+    engine = make_engine(url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        await engine.dispose()

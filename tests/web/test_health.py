@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.store.engine import make_engine, make_session_factory
 from bot.web.router import WebhookRouter
 from tests.web.conftest import ClientMaker
 from tests.web.support import settings_with_secret
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-def _closed_port() -> int:
-    """Return a local port nothing listens on (just released by the OS)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(params=["sqlite-directory", "postgresql-closed-port"])
-async def dead_sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Sessions]:
-    """Yield a session factory whose database cannot be reached."""
-    if request.param == "sqlite-directory":
-        url = f"sqlite:///{tmp_path}"  # a directory, which SQLite cannot open
-    else:
-        url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/lessonbot"
-    engine = make_engine(url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def test_healthz_is_ok_with_a_working_database(
