@@ -58,7 +58,7 @@ def line(result: CheckResult, locale: str) -> str:
     """Return a result as one line: `status  what  detail`."""
     what = t(locale, f"doctor.what.{result.check}", subject=result.subject)
     detail = t(locale, result.key, subject=result.subject, **result.params)
-    return printable(f"{result.status.value:<4}  {what}  {detail}")
+    return printable(f"{result.status.value}  {what}  {detail}")
 
 
 def _record(result: CheckResult, locale: str) -> dict[str, Any]:

@@ -133,7 +133,10 @@ async def _message(response: aiohttp.ClientResponse) -> str:
     except ValueError:
         body = None
     if isinstance(body, dict) and body.get("message"):
-        return f"{response.status} {body['message']}"
+        message = str(body["message"])  # Discord's own may start with the status already
+        return (
+            message if message.startswith(str(response.status)) else f"{response.status} {message}"
+        )
     return f"{response.status} {response.reason or ''}".strip()
 
 
