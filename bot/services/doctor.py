@@ -78,7 +78,7 @@ class Doctor:
         results.append(await self._mail_check())
         for result in results:
             log.log(
-                logging.WARNING if result.status is FAIL else logging.INFO,
+                logging.WARNING if result.status is FAIL else logging.DEBUG,
                 "doctor: %s %s %s %s",
                 result.status,
                 result.check,
