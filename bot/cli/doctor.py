@@ -56,7 +56,7 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
 
 def line(result: CheckResult, locale: str) -> str:
     """Return a result as one line: `status  what  detail`."""
-    what = t(locale, f"doctor.what.{result.check}", subject=result.subject)
+    what = t(locale, f"doctor.what.{result.check}", subject=result.subject).strip()
     detail = t(locale, result.key, subject=result.subject, **result.params)
     return printable(f"{result.status.value}  {what}  {detail}")
 

@@ -77,8 +77,8 @@ class Doctor:
         results += await self._github_checks()
         results.append(await self._mail_check())
         for result in results:
-            log.log(
-                logging.WARNING if result.status is FAIL else logging.DEBUG,
+            # The report is the command's output; the log keeps it for --verbose runs only.
+            log.debug(
                 "doctor: %s %s %s %s",
                 result.status,
                 result.check,
