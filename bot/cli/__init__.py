@@ -12,6 +12,7 @@ from bot import __version__
 from bot.cli import (
     db,
     digest,
+    doctor,
     jobs,
     lessons,
     prune,
@@ -45,6 +46,7 @@ COMMAND_GROUPS = (
     questions,
     prune,
     db,
+    doctor,
 )
 
 

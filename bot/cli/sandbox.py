@@ -28,7 +28,7 @@ REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-
 # Commands that read or write the bot's database: run beside a sandbox with no database of
 # their own, they use the sandbox's rather than make a second one nobody serves.
 DATABASE_COMMANDS = frozenset(
-    {"sync", "jobs", "prune", "suggest", "suggestions", "questions", "digest", "db"}
+    {"sync", "jobs", "prune", "suggest", "suggestions", "questions", "digest", "db", "doctor"}
 )
 
 

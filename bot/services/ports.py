@@ -572,3 +572,96 @@ class ContentPort(Protocol):
     async def refresh(self, branch: str | None = None) -> Catalogue:
         """Bring the lessons up to date (a clone to `branch`), load and return them."""
         ...
+
+
+# --- read-only probes, for `lessonbot doctor` ----------------------------------------------
+
+
+class ProbeError(Exception):
+    """A read for the doctor failed: `code` says how (unreachable, unauthorized, forbidden,
+    not_found, refused, failed), the message says why in one line, never with a secret."""
+
+    def __init__(self, code: str, reason: str = "") -> None:
+        super().__init__(reason or code)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    """A guild channel as the doctor reads it: its kind and permission overwrites."""
+
+    id: int
+    name: str
+    type: int
+    # (target id, 0 role or 1 member, allow bits, deny bits)
+    overwrites: tuple[tuple[int, int, int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GuildView:
+    """A server as the doctor reads it: its roles, the bot's roles, its channels."""
+
+    id: int
+    name: str
+    owner_id: int
+    bot_user_id: int
+    role_permissions: Mapping[int, int]
+    bot_role_ids: tuple[int, ...]
+    channels: tuple[ChannelView, ...]
+
+
+class DiscordProbe(Protocol):
+    """Read-only questions to Discord about the bot's standing."""
+
+    async def bot_name(self) -> str:
+        """Return the bot's user name (the token works), or raise ProbeError."""
+        ...
+
+    async def privileged_intents(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Return the privileged intents the bot asks for and those its application has."""
+        ...
+
+    async def guild(self, guild_id: int) -> GuildView:
+        """Return the server with its roles and channels, or raise ProbeError."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryAccess:
+    """What the token may do on the repository: its `permissions` flags (admin, maintain,
+    push, triage, pull)."""
+
+    full_name: str
+    default_branch: str
+    flags: Mapping[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HookDeliveries:
+    """The repository's webhooks that point at us, and their latest deliveries."""
+
+    hooks: int
+    # (HTTP status code, 0 when none came; event name), newest first
+    recent: tuple[tuple[int, str], ...] = ()
+
+
+class GitHubProbe(Protocol):
+    """Read-only questions to GitHub about the bot's access to the repository."""
+
+    async def repository(self) -> RepositoryAccess:
+        """Return the repository and what we may do there, or raise ProbeError."""
+        ...
+
+    async def deliveries(self, url: str) -> HookDeliveries | None:
+        """Return the webhooks posting to `url` and their recent deliveries; None when the
+        credentials may not see webhooks."""
+        ...
+
+
+class MailProbe(Protocol):
+    """A read-only look at the SMTP server: connect, greet, log in, leave."""
+
+    async def check(self) -> None:
+        """Return when the server accepts us (and our login), or raise ProbeError."""
+        ...

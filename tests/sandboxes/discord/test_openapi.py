@@ -581,3 +581,20 @@ async def test_every_answer_and_dispatch_of_a_broad_scenario_meets_the_spec(
         "MESSAGE_REACTION_ADD",
     } <= events
     assert len(checked) >= 20
+
+
+async def test_overwrites_and_application_flags_match_the_official_schemas(
+    guild: dict[str, Any], raw: Callable[..., Any], check: Check
+) -> None:
+    forum, everyone = guild["channels"]["data-basics"], guild["id"]
+    status, _, _ = await raw(
+        "PUT", f"/channels/{forum}/permissions/{everyone}", {"type": 0, "deny": 1 << 10}
+    )
+    assert status == 204
+
+    status, _, channel = await raw("GET", f"/channels/{forum}")
+    check("GET", "/channels/{channel_id}", status, channel)
+    assert channel["permission_overwrites"][0]["deny"] == str(1 << 10)
+    status, _, application = await raw("GET", "/applications/@me")
+    check("GET", "/applications/@me", status, application)
+    assert application["flags"]

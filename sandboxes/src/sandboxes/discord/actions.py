@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandboxes.discord import overwrites
 from sandboxes.discord.api import Context
 from sandboxes.discord.payloads import JSON
 from sandboxes.discord.responses import Responses
@@ -80,6 +81,35 @@ def create_guild(
         "roles": {role.name: role.id for role in guild.roles.values()},
         "members": [uid for uid in guild.members if uid != ctx.state.bot_user_id],
     }
+
+
+def set_role_permissions(ctx: Context, guild_id: Any, role_id: Any, permissions: int) -> JSON:
+    """Change a role's permissions (the bot's own managed role too); dispatch the update."""
+    guild = ctx.state.guilds.get(snowflake(guild_id, "guild_id"))
+    role = None if guild is None else guild.roles.get(snowflake(role_id, "role_id"))
+    if guild is None or role is None:
+        raise LookupError(f"no role {role_id} in guild {guild_id}")
+    if isinstance(permissions, bool) or not isinstance(permissions, int) or permissions < 0:
+        raise ValueError("permissions must be a whole number of permission bits")
+    role.permissions = permissions
+    payload = ctx.payloads.role(role)
+    ctx.gateway.dispatch(
+        "GUILD_ROLE_UPDATE", {"guild_id": str(guild.id), "role": payload}, guild_id=guild.id
+    )
+    return payload
+
+
+def set_permission_overwrite(
+    ctx: Context, channel_id: Any, target_id: Any, kind: int, allow: int, deny: int
+) -> None:
+    """Set a channel's overwrite for a role (kind 0) or a member (kind 1)."""
+    channel = ctx.state.channels.get(snowflake(channel_id, "channel_id"))
+    if channel is None:
+        raise LookupError(f"no channel {channel_id}")
+    body = {"type": kind, "allow": allow, "deny": deny}
+    overwrites.set_overwrite(
+        ctx.gateway, ctx.payloads, channel, snowflake(target_id, "target_id"), body
+    )
 
 
 def create_user(ctx: Context, spec: dict[str, Any]) -> int:

@@ -65,6 +65,11 @@ def unknown_channel() -> ApiError:
     return unknown("Channel", 10003)
 
 
+def unknown_overwrite() -> ApiError:
+    """Return 10009 Unknown Overwrite."""
+    return unknown("Overwrite", 10009)
+
+
 def unknown_guild() -> ApiError:
     """Return 10004 Unknown Guild."""
     return unknown("Guild", 10004)

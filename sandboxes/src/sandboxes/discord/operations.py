@@ -23,6 +23,7 @@ from sandboxes.discord.limits import (
     check_str,
 )
 from sandboxes.discord.messaging import Messaging
+from sandboxes.discord.overwrites import check_overwrites
 from sandboxes.discord.payloads import JSON, Payloads
 from sandboxes.discord.snowflakes import parse_snowflake
 from sandboxes.discord.state import (
@@ -233,6 +234,9 @@ class Operations:
                 errors.add(
                     ("parent_id",), "CHANNEL_PARENT_INVALID", "Categories cannot have parents"
                 )
+        data["permission_overwrites"] = check_overwrites(
+            errors, data.get("permission_overwrites"), ("permission_overwrites",)
+        )
         if len(self.state.guild_channels(guild)) >= MAX_CHANNELS:
             raise ApiError(400, 30013, "Maximum number of guild channels reached (500)")
         errors.raise_if_any()
@@ -269,6 +273,7 @@ class Operations:
             nsfw=bool(data.get("nsfw", False)),
             rate_limit_per_user=int(data.get("rate_limit_per_user") or 0),
             default_auto_archive_duration=data.get("default_auto_archive_duration") or 1440,
+            permission_overwrites=list(data.get("permission_overwrites") or []),
         )
         if kind in (FORUM, MEDIA):
             channel.available_tags = self._tags(data.get("available_tags") or [], [])

@@ -29,13 +29,20 @@ from sandboxes.discord.state import (
 
 JSON = dict[str, Any]
 
+# Each privileged gateway intent and the application flag that grants it, for a bot in
+# fewer than 100 servers: GATEWAY_PRESENCE_LIMITED, GATEWAY_GUILD_MEMBERS_LIMITED and
+# GATEWAY_MESSAGE_CONTENT_LIMITED (a verified bot gets the flag one bit lower instead).
+INTENT_FLAGS = {1 << 8: 1 << 13, 1 << 1: 1 << 15, 1 << 15: 1 << 19}
+
 
 class Payloads:
     """Render state objects as Discord's API objects."""
 
-    def __init__(self, state: State, base_url: str = "") -> None:
+    def __init__(self, state: State, base_url: str = "", privileged_intents: int = 0) -> None:
         self.state = state
         self.base_url = base_url
+        # The privileged intents the application has enabled, shown in its `flags`.
+        self.privileged_intents = privileged_intents
 
     # Users and members
 
@@ -130,8 +137,8 @@ class Payloads:
             "bot_public": False,
             "bot_require_code_grant": False,
             "verify_key": "0" * 64,
-            "flags": 0,
-            "flags_new": "0",
+            "flags": self.application_flags(),
+            "flags_new": str(self.application_flags()),
             "redirect_uris": [],
             "interactions_endpoint_url": None,
             "role_connections_verification_url": None,
@@ -273,7 +280,15 @@ class Payloads:
             "position": channel.position,
             "flags": channel.flags,
             "parent_id": to_str(channel.parent_id),
-            "permission_overwrites": [],
+            "permission_overwrites": [
+                {
+                    "id": str(overwrite["id"]),
+                    "type": overwrite["type"],
+                    "allow": str(overwrite["allow"]),
+                    "deny": str(overwrite["deny"]),
+                }
+                for overwrite in channel.permission_overwrites
+            ],
             "nsfw": channel.nsfw,
         }
         if channel.type == CATEGORY:
@@ -525,7 +540,10 @@ class Payloads:
             "session_id": session_id,
             "session_type": "normal",
             "resume_gateway_url": resume_url,
-            "application": {"id": str(self.state.application_id), "flags": 0},
+            "application": {
+                "id": str(self.state.application_id),
+                "flags": self.application_flags(),
+            },
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -538,6 +556,15 @@ class Payloads:
         if shard is not None:
             data["shard"] = shard
         return data
+
+    def application_flags(self) -> int:
+        """Return the application's flags: its enabled privileged intents, as the `_LIMITED`
+        flags Discord gives an application in fewer than 100 servers (no review needed)."""
+        flags = 0
+        for intent, flag in INTENT_FLAGS.items():
+            if self.privileged_intents & intent:
+                flags |= flag
+        return flags
 
     def all_permissions(self) -> str:
         """Return every permission as a string, the bot's standing in its servers."""

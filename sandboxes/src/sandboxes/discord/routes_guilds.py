@@ -7,9 +7,11 @@ from datetime import datetime
 from aiohttp import web
 
 from sandboxes.discord import errors as err
+from sandboxes.discord import overwrites
 from sandboxes.discord.api import (
     Context,
     context,
+    no_content,
     path_id,
     query_flag,
     query_int,
@@ -224,6 +226,25 @@ async def leave_thread(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def put_permission(request: web.Request) -> web.Response:
+    """PUT /channels/{channel_id}/permissions/{overwrite_id} {type, allow, deny}: 204."""
+    ctx = context(request)
+    channel = ctx.state.channel(path_id(request, "channel_id", err.unknown_channel))
+    target = path_id(request, "overwrite_id", err.unknown_overwrite)
+    overwrites.set_overwrite(ctx.gateway, ctx.payloads, channel, target, await read_object(request))
+    return no_content()
+
+
+async def delete_permission(request: web.Request) -> web.Response:
+    """DELETE /channels/{channel_id}/permissions/{overwrite_id}: 204."""
+    ctx = context(request)
+    channel = ctx.state.channel(path_id(request, "channel_id", err.unknown_channel))
+    overwrites.delete_overwrite(
+        ctx.gateway, ctx.payloads, channel, path_id(request, "overwrite_id", err.unknown_overwrite)
+    )
+    return no_content()
+
+
 def routes() -> list[web.RouteDef]:
     """Return the routes of this module."""
     return [
@@ -237,6 +258,10 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{API}/channels/{{channel_id}}", get_channel),
         web.patch(f"{API}/channels/{{channel_id}}", update_channel),
         web.delete(f"{API}/channels/{{channel_id}}", delete_channel),
+        web.put(f"{API}/channels/{{channel_id}}/permissions/{{overwrite_id}}", put_permission),
+        web.delete(
+            f"{API}/channels/{{channel_id}}/permissions/{{overwrite_id}}", delete_permission
+        ),
         web.post(f"{API}/channels/{{channel_id}}/threads", create_thread),
         web.get(f"{API}/channels/{{channel_id}}/threads/archived/public", archived_threads),
         web.post(

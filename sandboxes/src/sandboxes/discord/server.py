@@ -87,7 +87,7 @@ class DiscordSandbox(ThreadedServer):
         state = State(bot_name)
         bot_token = bot_token or make_token(state.bot_user_id)
         self.bot_token = bot_token
-        payloads = Payloads(state)
+        payloads = Payloads(state, privileged_intents=privileged_intents)
         gateway = Gateway(
             state,
             payloads,
@@ -359,6 +359,23 @@ class DiscordSandbox(ThreadedServer):
         """Change a user's settings: `accepts_dms=False` closes their DMs to the bot (a DM
         then fails with 403, code 50007), `locale`, `global_name`."""
         return self._sync(lambda: actions.update_user(self._ctx, user_id, changes))
+
+    def set_role_permissions(self, guild_id: int, role_id: int, permissions: int) -> dict[str, Any]:
+        """Change a role's permissions, e.g. the bot's own role (named as the bot, in
+        create_guild's `roles`); the bot holds every permission while it owns the guild."""
+        return self._sync(
+            lambda: actions.set_role_permissions(self._ctx, guild_id, role_id, permissions)
+        )
+
+    def set_permission_overwrite(
+        self, channel_id: int, target_id: int, *, kind: int = 0, allow: int = 0, deny: int = 0
+    ) -> None:
+        """Set a channel's permission overwrite for a role (kind 0) or a member (kind 1)."""
+        self._sync(
+            lambda: actions.set_permission_overwrite(
+                self._ctx, channel_id, target_id, kind, allow, deny
+            )
+        )
 
     def dm_channel(self, user_id: int) -> int:
         """Return the id of the DM channel between the bot and a user."""

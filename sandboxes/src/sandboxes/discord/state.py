@@ -168,6 +168,8 @@ class Channel:
     rate_limit_per_user: int = 0
     flags: int = 0
     available_tags: list[ForumTag] = field(default_factory=list)
+    # Guild channels: `{id, type (0 role, 1 member), allow, deny}`, bits as integers.
+    permission_overwrites: list[dict[str, int]] = field(default_factory=list)
     default_auto_archive_duration: int = 1440
     default_reaction_emoji: dict[str, Any] | None = None
     last_message_id: int | None = None

@@ -29,6 +29,7 @@ from sandboxes.github import (
     routes_commits,
     routes_conversation,
     routes_git,
+    routes_hooks,
     routes_issues,
     routes_pulls,
     routes_repo,
@@ -266,6 +267,7 @@ class GitHubSandbox(ThreadedServer):
             routes_issues,
             routes_pulls,
             routes_review_comments,
+            routes_hooks,
             apps,
         ):
             app.router.add_routes(module.routes())

@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import itertools
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -43,6 +46,11 @@ class Delivery:
     status: int | None = None
     error: str | None = None
     done: bool = False
+    # What GET /repos/{o}/{r}/hooks/{id}/deliveries shows: its number, when it was posted
+    # and how long the receiver took (seconds).
+    id: int = 0
+    delivered_at: datetime | None = None
+    duration: float = 0.0
     # Set once the API response that caused the event has been written.
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -70,6 +78,8 @@ class WebhookSender:
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self._held: list[Delivery] | None = None
+        self._ids = itertools.count(1)
+        self.created_at = datetime.now(UTC)
 
     async def start(self) -> None:
         """Start the delivery task on the running loop."""
@@ -105,6 +115,7 @@ class WebhookSender:
             payload=json.loads(body),
             body=body,
             url=self.url,
+            id=next(self._ids),
         )
         self.deliveries.append(delivery)
         # Queued now, so deliveries keep the order of the changes; posted only once the
@@ -159,8 +170,11 @@ class WebhookSender:
         assert self._queue is not None and self._session is not None
         while True:
             delivery = await self._queue.get()
+            started = 0.0
             try:
                 await delivery.released.wait()
+                delivery.delivered_at = datetime.now(UTC)
+                started = time.monotonic()
                 async with self._session.post(
                     delivery.url, data=delivery.body, headers=self.headers(delivery)
                 ) as response:
@@ -172,5 +186,6 @@ class WebhookSender:
                 delivery.error = f"{type(error).__name__}: {error}"
                 log.info("webhook %s to %s failed: %s", delivery.event, delivery.url, error)
             finally:
+                delivery.duration = round(time.monotonic() - started, 3) if started else 0.0
                 delivery.done = True
                 self._queue.task_done()
