@@ -94,7 +94,10 @@ async def test_a_suggestion_shows_in_metrics_and_readiness_follows_the_gateway(
             await asyncio.gather(worker, return_exceptions=True)
         assert suggestions(opened, "queued") == 0
         done = frozenset({"kind": "suggestion", "status": "done"}.items())
-        assert opened[("lessonbot_jobs", done)] == 1
+        # The job that opened the PR is done; the reply in the lesson's post that follows
+        # it may be done by this scrape too.
+        assert before.get(("lessonbot_jobs", done), 0) == 0
+        assert opened[("lessonbot_jobs", done)] >= 1
         assert requests(opened, "github") > requests(queued, "github")
 
         await app.bot.close()
