@@ -29,6 +29,8 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import inspect
+from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings
 from bot.domain.cron import parse_cron
@@ -174,8 +176,10 @@ class DigestScheduler:
     def _start_scheduler(self) -> BackgroundScheduler:
         digest = self._settings.digest
         self._engine = make_sync_engine(self._settings.database.url)
+        store = SQLAlchemyJobStore(engine=self._engine, tablename=JOB_TABLE)
+        _create_job_table(self._engine, store)
         scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self._engine, tablename=JOB_TABLE)},
+            jobstores={"default": store},
             job_defaults={
                 "coalesce": True,
                 "misfire_grace_time": digest.misfire_grace_seconds or None,
@@ -260,3 +264,18 @@ class DigestScheduler:
         if self.scheduler is not None:
             with contextlib.suppress(JobLookupError):
                 self.scheduler.remove_job(JOB_ID)
+
+
+def _create_job_table(engine: Any, store: SQLAlchemyJobStore) -> None:
+    """Create the job store's table once, however many processes start at the same time.
+
+    The store creates it itself when missing, but two schedulers starting together both
+    find it missing, and the second's CREATE fails on the first's table (SQLite takes no
+    lock to look, and PostgreSQL refuses the second table type): that one then finds it.
+    """
+    try:
+        with engine.begin() as connection:
+            store.jobs_t.create(connection, checkfirst=True)
+    except DBAPIError:
+        if not inspect(engine).has_table(JOB_TABLE):
+            raise

@@ -5,22 +5,26 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
+import threading
 import types
 import zoneinfo
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import DatabaseSettings, DigestSettings
 from bot.domain.cron import latest_fire
 from bot.scheduler import (
     JOB_ID,
+    JOB_TABLE,
     PRUNE_JOB_ID,
     DigestScheduler,
+    _create_job_table,
     digest_trigger,
     fire_digest,
     fire_prune,
@@ -213,3 +217,20 @@ async def test_the_prune_is_recorded_once_per_period_by_several_processes(
     fired = RetentionService(session_factory, outbox, config.retention).period_key()
     assert prunes[0].key == fired
     assert upcoming.astimezone(UTC).strftime("%H:%M") == "04:30"  # daily, 04:30 UTC
+
+
+def test_schedulers_starting_together_create_the_job_table_once(migrated_url: str) -> None:
+    engines = [make_sync_engine(migrated_url) for _ in range(4)]
+    together = threading.Barrier(len(engines))
+
+    def start(engine: Engine) -> None:
+        together.wait()
+        _create_job_table(engine, SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE))
+
+    try:
+        with ThreadPoolExecutor(len(engines)) as pool:
+            list(pool.map(start, engines))  # re-raises what any start raised
+        assert JOB_TABLE in inspect(engines[0]).get_table_names()
+    finally:
+        for engine in engines:
+            engine.dispose()
