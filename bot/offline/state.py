@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Connection, literal, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
 from bot.running_sandbox import ENV_FILE, LOCK_FILE
@@ -31,6 +29,7 @@ from bot.store.models import (
     Suggestion,
     WebhookDeliveryRecord,
 )
+from bot.store.upsert import insert_new
 from sandboxes.persist import read_json
 
 log = logging.getLogger(__name__)
@@ -207,11 +206,10 @@ def claim_named_database(url: str, world_id: str, *, reset_world: str | None = N
                     connection.execute(table.delete())
                 log.warning("Emptied the database %s of the wiped world", masked_url(url))
             if recorded != world_id:
-                insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
                 connection.execute(
-                    insert(AppSecret)
-                    .values(name=WORLD_MARK, value=world_id)
-                    .on_conflict_do_nothing(index_elements=["name"])
+                    insert_new(connection, AppSecret, ["name"]).values(
+                        name=WORLD_MARK, value=world_id
+                    )
                 )
                 # Two sandboxes claiming one empty database at once: the first one wins.
                 if (winner := _recorded_world(connection)) != world_id:

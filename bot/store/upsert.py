@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,13 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.store.models import Lesson, utcnow
 
 
-def dialect_name(session: AsyncSession) -> str:
-    """Name the session's database kind: "postgresql" or "sqlite"."""
+def dialect_name(session: AsyncSession | Connection) -> str:
+    """Name the database kind of a session or connection: "postgresql" or "sqlite"."""
+    if isinstance(session, Connection):
+        return session.dialect.name
     bind = session.bind
     return bind.dialect.name if bind is not None else "sqlite"
 
 
-def insert_new(session: AsyncSession, model: type[Any], unique: Sequence[str]) -> Any:
+def insert_new(session: AsyncSession | Connection, model: type[Any], unique: Sequence[str]) -> Any:
     """Start an INSERT of `model` rows that skips a row whose `unique` columns exist.
 
     Add `.values(...)` (and `.returning(...)` to learn whether it inserted). Both dialects
