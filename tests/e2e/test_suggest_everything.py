@@ -373,7 +373,14 @@ async def test_a_discord_suggestion_is_reviewed_revised_merged_and_told_at_each_
         )
 
     await world.as_maintainer(request_changes)
-    view = await world.status(suggestion_id, "changes_requested")
+    await world.status(suggestion_id, "changes_requested")
+
+    # The review and its line comment are two webhooks, handled in either order.
+    async def proposed() -> SuggestionView | None:
+        view = await world.service.view(suggestion_id)
+        return view if view is not None and view.reviewer_suggestions else None
+
+    view = await eventually(proposed, "the reviewer's proposed text to be recorded")
     [proposal] = view.reviewer_suggestions
     assert proposal.detail["suggestion"].rstrip("\n") == REVIEWED
     comment_id = proposal.detail["comment_id"]
