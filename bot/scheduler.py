@@ -228,8 +228,13 @@ class DigestScheduler:
         Waited for off the loop: a firing job may be waiting on the loop for its digest,
         and a connection left open would keep SQLite's write-ahead log after the bot stops.
         """
-        if self._catch_up is not None and not self._catch_up.done():
+        if self._catch_up is not None:
             self._catch_up.cancel()
+            # Awaited, not just cancelled: a catch-up cut short mid-transaction still has to
+            # give its connection back, and the app disposes of the engine right after this.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._catch_up
+            self._catch_up = None
         if self._starting is not None:
             with contextlib.suppress(Exception):
                 self.scheduler = await self._starting

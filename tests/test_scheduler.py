@@ -234,3 +234,29 @@ def test_schedulers_starting_together_create_the_job_table_once(migrated_url: st
     finally:
         for engine in engines:
             engine.dispose()
+
+
+async def test_a_shutdown_waits_for_the_catch_up_it_cuts_short(
+    migrated_url: str, session_factory: Sessions
+) -> None:
+    config = dataclasses.replace(settings(), database=DatabaseSettings(url=migrated_url))
+    service = make(session_factory, config)[0]
+    started, unwound = asyncio.Event(), asyncio.Event()
+
+    async def slow_catch_up() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # a catch-up still in its transaction
+        finally:
+            # Giving a connection back takes a turn of the loop, or several.
+            await asyncio.sleep(0.05)
+            unwound.set()
+
+    service.catch_up = slow_catch_up  # type: ignore[method-assign]
+    scheduler = DigestScheduler(config, service)
+    await scheduler.start()
+    await asyncio.wait_for(started.wait(), 10)
+    await scheduler.shutdown()
+    # Nothing of the scheduler's is left running once it says it stopped: the app disposes
+    # of the database engine next, under a catch-up still giving its connection back.
+    assert unwound.is_set()
