@@ -12,6 +12,7 @@ import socket
 import ssl
 
 from bot.config import MailSettings
+from bot.mail.smtp import MissingExtensionError, logged_in
 from bot.services.ports import ProbeError
 
 DEFAULT_TIMEOUT = 15.0
@@ -38,21 +39,10 @@ class SmtpProbe:
     def _check(self) -> None:
         settings = self._settings
         try:
-            with smtplib.SMTP(
-                settings.smtp_host, settings.smtp_port, timeout=self._timeout
-            ) as smtp:
-                smtp.ehlo()
-                if settings.starttls:
-                    if not smtp.has_extn("starttls"):
-                        raise ProbeError("no_starttls", "the server does not offer STARTTLS")
-                    smtp.starttls(context=self._tls_context or ssl.create_default_context())
-                    smtp.ehlo()
-                if settings.smtp_username and settings.smtp_password is not None:
-                    if not smtp.has_extn("auth"):
-                        raise ProbeError("no_auth", "the server offers no login (AUTH)")
-                    smtp.login(settings.smtp_username, settings.smtp_password.reveal())
-        except ProbeError:
-            raise
+            with logged_in(settings, timeout=self._timeout, tls_context=self._tls_context):
+                pass  # greeted and logged in: QUIT, nothing sent
+        except MissingExtensionError as error:
+            raise ProbeError(error.code, error.text) from None
         except smtplib.SMTPAuthenticationError as error:
             raise ProbeError("login_refused", self._reply(error)) from None
         except smtplib.SMTPResponseException as error:

@@ -7,7 +7,8 @@ import logging
 import smtplib
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -62,6 +63,34 @@ def new_message_id(sender: str) -> str:
     """Return a new Message-ID on the sender's domain (no DNS look-up for the host name)."""
     domain = sender.rpartition("@")[2].strip(" <>") or "lessonbot"
     return make_msgid(domain=domain)
+
+
+class MissingExtensionError(Exception):
+    """The server lacks what the settings ask of it (STARTTLS, a login)."""
+
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+@contextmanager
+def logged_in(
+    settings: MailSettings, *, timeout: float, tls_context: ssl.SSLContext | None
+) -> Iterator[smtplib.SMTP]:
+    """Open an SMTP session as the settings ask: EHLO, then STARTTLS and login when set."""
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
+        smtp.ehlo()
+        if settings.starttls:
+            if not smtp.has_extn("starttls"):
+                raise MissingExtensionError("no_starttls", "the server does not offer STARTTLS")
+            smtp.starttls(context=tls_context or ssl.create_default_context())
+            smtp.ehlo()
+        if settings.smtp_username and settings.smtp_password is not None:
+            if not smtp.has_extn("auth"):
+                raise MissingExtensionError("no_auth", "the server offers no login (AUTH)")
+            smtp.login(settings.smtp_username, settings.smtp_password.reveal())
+        yield smtp
 
 
 class SmtpMailer:
@@ -144,20 +173,13 @@ class SmtpMailer:
 
     def _deliver(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, object]:
         settings = self.settings
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=self.timeout) as smtp:
-            smtp.ehlo()
-            if settings.starttls:
-                if not smtp.has_extn("starttls"):
-                    raise MailError(self._reason("the server does not offer STARTTLS"))
-                smtp.starttls(context=self._tls_context or ssl.create_default_context())
-                smtp.ehlo()
-            if settings.smtp_username and settings.smtp_password is not None:
-                if not smtp.has_extn("auth"):
-                    raise MailError(self._reason("the server offers no login (AUTH)"))
-                smtp.login(settings.smtp_username, settings.smtp_password.reveal())
-            refused = smtp.send_message(
-                message, from_addr=settings.sender, to_addrs=list(recipients)
-            )
+        try:
+            with logged_in(settings, timeout=self.timeout, tls_context=self._tls_context) as smtp:
+                refused = smtp.send_message(
+                    message, from_addr=settings.sender, to_addrs=list(recipients)
+                )
+        except MissingExtensionError as error:
+            raise MailError(self._reason(error.text)) from None
         return dict(refused)
 
     def _timed_out(self) -> str:
