@@ -13,12 +13,13 @@ from bot.services.questions.dependencies import Dependencies
 from bot.services.questions.help_posts import HelpPosts
 from bot.services.questions.records import (
     Scope,
+    asked_question,
     find_question,
     insert_question,
     lesson_of_thread,
 )
 from bot.services.questions.staff import Staff
-from bot.store.models import HelpPost, Question, QuestionSource
+from bot.store.models import HelpPost, QuestionSource
 
 RESOLVE_EMOJI = "✅"
 
@@ -103,19 +104,17 @@ class DiscordIntake:
             url = self._deps.message_url(guild_id, thread_id, message_id)
             recorded = await insert_question(
                 session,
-                Question(
+                asked_question(
+                    verdict,
                     source=QuestionSource.DISCORD,
                     external_id=str(message_id),
                     container_id=str(thread_id),
                     url=url,
                     lesson_id=lesson_id,
                     author_id=str(author_id),
-                    author_name=author_name[:200],
+                    author_name=author_name,
                     text=text,
                     asked_at=created_at,
-                    rule=verdict.rule.value if verdict.rule else None,
-                    cue=(verdict.cue or "")[:200] or None,
-                    locale=verdict.locale,
                 ),
             )
             if not recorded:
@@ -169,19 +168,17 @@ class DiscordIntake:
                 return "ignored: not a lesson post"
             recorded = await insert_question(
                 session,
-                Question(
+                asked_question(
+                    verdict,
                     source=QuestionSource.DISCORD,
                     external_id=str(message_id),
                     container_id=str(thread_id),
                     url=self._deps.message_url(guild_id, thread_id, message_id),
                     lesson_id=lesson_id,
                     author_id=author_id,
-                    author_name=author_name[:200],
+                    author_name=author_name,
                     text=text,
                     asked_at=created_at or self._deps.clock(),
-                    rule=verdict.rule.value if verdict.rule else None,
-                    cue=(verdict.cue or "")[:200] or None,
-                    locale=verdict.locale,
                 ),
             )
             if not recorded:

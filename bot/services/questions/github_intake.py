@@ -13,9 +13,9 @@ from bot.domain.questions import classify, reply_verdict
 from bot.services.events import IssueCommentEvent
 from bot.services.questions.answers import Answers
 from bot.services.questions.dependencies import Dependencies
-from bot.services.questions.records import Scope, find_question, insert_question
+from bot.services.questions.records import Scope, asked_question, find_question, insert_question
 from bot.services.questions.staff import Staff
-from bot.store.models import BridgedComment, Lesson, LessonLink, Question, QuestionSource
+from bot.store.models import BridgedComment, Lesson, LessonLink, QuestionSource
 
 log = logging.getLogger(__name__)
 
@@ -87,19 +87,17 @@ class GitHubIntake:
                 return f"answered {answered}" if answered else "ignored: not a question"
             recorded = await insert_question(
                 session,
-                Question(
+                asked_question(
+                    verdict,
                     source=QuestionSource.GITHUB,
                     external_id=comment_id,
                     container_id=str(issue.number),
                     url=comment.url,
                     lesson_id=lesson_id,
                     author_id=login,
-                    author_name=login[:200],
+                    author_name=login,
                     text=body,
                     asked_at=created_at,
-                    rule=verdict.rule.value if verdict.rule else None,
-                    cue=(verdict.cue or "")[:200] or None,
-                    locale=verdict.locale,
                 ),
             )
             if not recorded:

@@ -4,10 +4,12 @@ which questions a message may change."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.questions import QuestionVerdict
 from bot.store.models import HelpPost, Lesson, LessonLink, ProgramForum, Question, QuestionSource
 from bot.store.upsert import lesson_id
 
@@ -50,6 +52,17 @@ async def find_question(
     """Return the question a message or comment asked, or None."""
     return await session.scalar(
         select(Question).where(Question.source == source, Question.external_id == external_id)
+    )
+
+
+def asked_question(verdict: QuestionVerdict, *, author_name: str, **fields: Any) -> Question:
+    """Return a question's row with what the classifier found: its rule, cue and language."""
+    return Question(
+        author_name=author_name[:200],
+        rule=verdict.rule.value if verdict.rule else None,
+        cue=(verdict.cue or "")[:200] or None,
+        locale=verdict.locale,
+        **fields,
     )
 
 
