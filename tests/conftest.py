@@ -148,3 +148,22 @@ async def session_factory(migrated_url: str) -> AsyncIterator[async_sessionmaker
         yield make_session_factory(engine)
     finally:
         await engine.dispose()
+
+
+def rsa_key_pair() -> tuple[str, str]:
+    """Return a fresh RSA private key and its public key, as PEM text."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public

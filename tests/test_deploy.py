@@ -22,6 +22,7 @@ from bot.cli import build_parser
 from bot.cli.stopping import SLOW_STOP_SECONDS
 from bot.config import WebSettings
 from bot.discord.client import bot_intents
+from bot.domain.doctor import APP_EVENTS, APP_NEEDS
 from bot.web.github_events import EVENT_NAMES
 from tests.conftest import PROJECT
 from tests.deploy_files import (
@@ -119,6 +120,9 @@ def test_the_manifest_subscribes_to_exactly_the_events_the_bot_follows() -> None
     assert set(manifest) <= MANIFEST_FIELDS
     assert manifest["default_events"] == sorted(set(EVENT_NAMES.values()))
     assert manifest["default_permissions"] == APP_PERMISSIONS
+    # `lessonbot doctor` asks an installation for what the manifest grants.
+    assert manifest["default_permissions"] == dict(sorted(APP_NEEDS.items()))
+    assert manifest["default_events"] == list(APP_EVENTS)
     for event in manifest["default_events"]:
         needed = EVENT_PERMISSION[event]
         assert manifest["default_permissions"].get(needed) in ("read", "write"), event

@@ -41,17 +41,28 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
     import aiohttp
 
     from bot.discord.probe import DiscordRestProbe
-    from bot.github.probe import GitHubRestProbe
     from bot.mail.probe import SmtpProbe
     from bot.services.doctor import Doctor
 
     timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT)
     async with aiohttp.ClientSession(timeout=timeout, trust_env=True) as session:
         discord = DiscordRestProbe(settings.discord, session) if settings.discord.token else None
-        github = GitHubRestProbe(settings.github, session) if settings.github.token else None
+        github = _github_probe(settings, session)
         mail = SmtpProbe(settings.mail) if settings.mail.configured else None
         doctor = Doctor(settings, discord=discord, github=github, mail=mail)
         return await doctor.run()
+
+
+def _github_probe(settings: Settings, session: Any) -> Any:
+    """Return the GitHub probe the credentials allow: a token's, else a complete App's."""
+    from bot.github.probe import GitHubAppProbe, GitHubRestProbe
+
+    github = settings.github
+    if github.token:
+        return GitHubRestProbe(github, session)
+    if github.app_id and github.installation_id and github.app_private_key:
+        return GitHubAppProbe(github, session)
+    return None
 
 
 def line(result: CheckResult, locale: str) -> str:

@@ -74,6 +74,17 @@ FORUM_NEEDS = (
 DIGEST_NEEDS = ("VIEW_CHANNEL", "SEND_MESSAGES", "EMBED_LINKS", "READ_MESSAGE_HISTORY")
 # Server-wide: a program without a forum yet gets one, and new tags are added to forums.
 GUILD_NEEDS = ("MANAGE_CHANNELS",)
+# A GitHub App's installation: what the bot's manifest asks for
+# (docs/deploy/github-app-manifest.json), and the webhook events it acts on.
+APP_NEEDS = {"contents": "write", "issues": "write", "pull_requests": "write", "metadata": "read"}
+APP_EVENTS = (
+    "issue_comment",
+    "pull_request",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "push",
+)
+_ACCESS_LEVELS = ("none", "read", "write", "admin")
 # What a missing send permission takes with it (Discord's implicit denials).
 _NEEDS_SEND = ("MENTION_EVERYONE", "EMBED_LINKS", "ATTACH_FILES")
 ROLE_OVERWRITE, MEMBER_OVERWRITE = 0, 1
@@ -139,3 +150,19 @@ def channel_permissions(
 def missing_permissions(value: int, needed: Iterable[str]) -> list[str]:
     """Return the names of needed permissions `value` lacks, in the order given."""
     return [name for name in needed if not value & PERMISSIONS[name]]
+
+
+def missing_app_permissions(granted: Mapping[str, str]) -> list[str]:
+    """Return what an App installation lacks of APP_NEEDS, as `name (level)`."""
+    missing = []
+    for name, level in APP_NEEDS.items():
+        have = granted.get(name, "none")
+        rank = _ACCESS_LEVELS.index(have) if have in _ACCESS_LEVELS else 0
+        if rank < _ACCESS_LEVELS.index(level):
+            missing.append(f"{name} ({level})")
+    return missing
+
+
+def missing_app_events(subscribed: Sequence[str]) -> list[str]:
+    """Return the webhook events of APP_EVENTS an App is not subscribed to."""
+    return [event for event in APP_EVENTS if event not in subscribed]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings, env_name
 from bot.domain.doctor import (
+    APP_EVENTS,
     DIGEST_NEEDS,
     FORUM_NEEDS,
     GUILD_NEEDS,
@@ -17,6 +18,8 @@ from bot.domain.doctor import (
     Status,
     channel_permissions,
     guild_permissions,
+    missing_app_events,
+    missing_app_permissions,
     missing_permissions,
 )
 from bot.services.ports import (
@@ -39,6 +42,8 @@ OWN_FAILURES = {
     ("discord.guild", "not_found"),
     ("github.repository", "not_found"),
     ("github.repository", "unauthorized"),
+    ("github.repository", "app_not_installed"),
+    ("github.repository", "app_refused"),
     ("mail", "login_refused"),
 }
 WEBHOOK_PATH = "/webhooks/github"
@@ -216,8 +221,16 @@ class Doctor:
             env = env_name("github", "repository")
             return [CheckResult("github.repository", FAIL, "not_set", "", {"env": env})]
         if self._github is None and settings.app_id is not None:
-            # An App's installation token is minted by a POST; the doctor only reads.
-            return [CheckResult("github.repository", WARN, "app_unchecked", settings.repository)]
+            unset = [
+                env_name("github", key)
+                for key, value in (
+                    ("installation_id", settings.installation_id),
+                    ("app_private_key", settings.app_private_key),
+                )
+                if value is None
+            ]
+            params = {"unset": ", ".join(unset)}
+            return [CheckResult("github.repository", FAIL, "app_incomplete", "", params)]
         if self._github is None:
             env = env_name("github", "token")
             params = {"env": env}
@@ -227,11 +240,14 @@ class Doctor:
         except ProbeError as error:
             return [_probe_failure("github.repository", error, settings.repository)]
         results = [CheckResult("github.repository", OK, "ok", access.full_name)]
-        results.append(_github_permissions(access))
-        results.append(await self._webhook())
+        if access.app_permissions is None:
+            results.append(_github_permissions(access))
+        else:
+            results += _app_checks(access, settings.installation_id)
+        results.append(await self._webhook(via_app=access.app_permissions is not None))
         return results
 
-    async def _webhook(self) -> CheckResult:
+    async def _webhook(self, *, via_app: bool) -> CheckResult:
         assert self._github is not None
         url = self._settings.web.public_url.rstrip("/") + WEBHOOK_PATH
         try:
@@ -241,7 +257,7 @@ class Doctor:
         if report is None:
             return CheckResult("github.webhook", WARN, "hidden", url)
         if report.hooks == 0:
-            return CheckResult("github.webhook", FAIL, "no_hook", url)
+            return CheckResult("github.webhook", FAIL, "app_no_hook" if via_app else "no_hook", url)
         if not report.recent:
             return CheckResult("github.webhook", WARN, "no_deliveries", url)
         code, event = report.recent[0]
@@ -276,6 +292,27 @@ def _github_permissions(access: RepositoryAccess) -> CheckResult:
     if not flags.get("push"):
         return CheckResult("github.permissions", FAIL, "no_push", access.full_name)
     return CheckResult("github.permissions", OK, "ok", access.full_name)
+
+
+def _app_checks(access: RepositoryAccess, installation_id: int | None) -> list[CheckResult]:
+    """Tell whether the App's installation is the configured one, may do the bot's work,
+    and hears the events it acts on."""
+    subject = access.full_name
+    if installation_id is not None and access.installation_id not in (None, installation_id):
+        params = {"found": str(access.installation_id), "configured": str(installation_id)}
+        return [CheckResult("github.permissions", FAIL, "app_other_installation", subject, params)]
+    lacking = missing_app_permissions(access.app_permissions or {})
+    if lacking:
+        params = {"permissions": ", ".join(lacking)}
+        permissions = CheckResult("github.permissions", FAIL, "app_lacking", subject, params)
+    else:
+        permissions = CheckResult("github.permissions", OK, "app_ok", subject)
+    unheard = missing_app_events(access.app_events or ())
+    if unheard:
+        events = CheckResult("github.events", FAIL, "missing", "", {"events": ", ".join(unheard)})
+    else:
+        events = CheckResult("github.events", OK, "ok", "", {"count": str(len(APP_EVENTS))})
+    return [permissions, events]
 
 
 def _lacking(check: str, status: Status, subject: str, names: list[str]) -> CheckResult:

@@ -629,12 +629,17 @@ class DiscordProbe(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RepositoryAccess:
-    """What the token may do on the repository: its `permissions` flags (admin, maintain,
-    push, triage, pull)."""
+    """What the bot may do on the repository: a token's `permissions` flags (admin,
+    maintain, push, triage, pull), or a GitHub App installation's permissions."""
 
     full_name: str
     default_branch: str
     flags: Mapping[str, bool] = field(default_factory=dict)
+    # Through a GitHub App: what its installation was granted ({"issues": "write", ...}),
+    # the events it is subscribed to, and the installation's id. None with a token.
+    app_permissions: Mapping[str, str] | None = None
+    app_events: tuple[str, ...] | None = None
+    installation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

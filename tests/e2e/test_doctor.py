@@ -13,6 +13,7 @@ from bot.domain.doctor import PERMISSIONS
 from bot.offline import SANDBOX_BOT_TOKEN
 from bot.store.migrate import downgrade
 from sandboxes.discord.gateway import GUILD_MEMBERS
+from tests.conftest import rsa_key_pair
 from tests.e2e.doctor_support import World, http, world_builder
 
 
@@ -299,3 +300,150 @@ def test_a_missing_or_unreachable_database_fails_and_creates_nothing(
     [line] = _failing(out)
     assert line.startswith("fail  database postgresql://doctor:***@127.0.0.1:1/nowhere  cannot")
     assert ":pw@" not in out
+
+
+APP_ID, INSTALLATION_ID = 4242, 77
+
+
+def _as_app(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    permissions: dict[str, str] | None = None,
+    events: list[str] | None = None,
+    signed_by_another_key: bool = False,
+) -> None:
+    """Install a GitHub App on the repository and point the settings at it, not a token."""
+    private, public = rsa_key_pair()
+    world.github.register_app(
+        APP_ID, public, INSTALLATION_ID, permissions=permissions, events=events
+    )
+    if signed_by_another_key:
+        private, _ = rsa_key_pair()
+    world.env.pop("GITHUB_TOKEN", None)
+    monkeypatch.delenv("LESSONBOT_GITHUB_TOKEN", raising=False)
+    world.env |= {
+        "GITHUB_APP_ID": str(APP_ID),
+        "GITHUB_INSTALLATION_ID": str(INSTALLATION_ID),
+        "GITHUB_APP_PRIVATE_KEY": private,
+    }
+
+
+def test_a_github_app_is_checked_by_its_signature_alone(
+    make_world: Callable[..., World],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world()
+    _as_app(world, monkeypatch)
+    tokens_before = _minted(world)
+
+    status, out = world.doctor(capsys)
+
+    assert status == 0, out
+    lines = _lines(out)
+    assert lines["GitHub repository lessons/content"] == (
+        "ok  GitHub repository lessons/content  readable"
+    )
+    assert lines["GitHub access to lessons/content"] == (
+        "ok  GitHub access to lessons/content  the App may write contents, issues and pull requests"
+    )
+    assert lines["GitHub App events"] == (
+        "ok  GitHub App events  subscribed to the 5 events the bot acts on"
+    )
+    webhook = lines[f"GitHub webhook to {world.env['WEB_PUBLIC_URL']}/webhooks/github"]
+    assert webhook.startswith("ok  ")
+    # Read with a JWT only: no installation token was minted (that would be a POST).
+    assert _minted(world) == tokens_before
+    assert world.env["GITHUB_APP_PRIVATE_KEY"].splitlines()[1] not in out
+
+
+def _minted(world: World) -> int:
+    return sum(1 for r in world.github.requests if r["path"].endswith("/access_tokens"))
+
+
+def test_a_github_app_lacking_a_permission_or_an_event_fails(
+    make_world: Callable[..., World],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world()
+    _as_app(
+        world,
+        monkeypatch,
+        permissions={"contents": "write", "issues": "read", "metadata": "read"},
+        events=["issue_comment", "pull_request", "push"],
+    )
+
+    status, out = world.doctor(capsys)
+
+    assert status == 1
+    assert _failing(out) == [
+        "fail  GitHub access to lessons/content  the App's installation lacks issues (write), "
+        "pull_requests (write): grant them in the App's settings (Permissions and events), "
+        "then accept them on the installation",
+        "fail  GitHub App events  not subscribed to pull_request_review, "
+        "pull_request_review_comment: tick them in the App's settings (Permissions and events, "
+        "Subscribe to events)",
+    ]
+
+
+def test_a_github_app_with_another_key_or_installation_or_repository_fails(
+    make_world: Callable[..., World],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world()
+    _as_app(world, monkeypatch, signed_by_another_key=True)
+
+    status, out = world.doctor(capsys)
+
+    assert status == 1
+    [refused] = _failing(out)
+    assert refused.startswith("fail  GitHub repository lessons/content  GitHub refuses the App's")
+    assert "check github.app_id and LESSONBOT_GITHUB_APP_PRIVATE_KEY" in refused
+
+    _as_app(world, monkeypatch)
+    world.env["GITHUB_INSTALLATION_ID"] = "78"
+    status, out = world.doctor(capsys)
+    assert status == 1
+    assert _failing(out) == [
+        "fail  GitHub access to lessons/content  the App is installed here as installation 77, "
+        "but github.installation_id is 78: set it to 77"
+    ]
+
+    world.env["GITHUB_INSTALLATION_ID"] = "77"
+    world.env["GITHUB_REPOSITORY"] = "lessons/nowhere"
+    status, out = world.doctor(capsys)
+    assert status == 1
+    [missing] = _failing(out)
+    assert missing.startswith(
+        "fail  GitHub repository lessons/nowhere  the GitHub App is not installed on this "
+        "repository (404 Not Found)"
+    )
+
+
+def test_a_github_app_missing_its_key_or_webhook_fails(
+    make_world: Callable[..., World],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world()
+    _as_app(world, monkeypatch)
+    world.github.webhook_url = None
+
+    status, out = world.doctor(capsys)
+
+    assert status == 1
+    [line] = _failing(out)
+    assert "the App's webhook does not post here: set its Webhook URL to this address" in line
+
+    del world.env["GITHUB_APP_PRIVATE_KEY"]
+    monkeypatch.delenv("LESSONBOT_GITHUB_APP_PRIVATE_KEY")
+    status, out = world.doctor(capsys)
+    assert status == 1
+    assert _failing(out) == [
+        "fail  GitHub repository  a GitHub App is named (github.app_id), but "
+        "LESSONBOT_GITHUB_APP_PRIVATE_KEY is not set: set it, or set LESSONBOT_GITHUB_TOKEN "
+        "instead"
+    ]

@@ -15,7 +15,7 @@ from bot.domain.markers import marker
 from bot.github.adapter import GitHubAdapter, GitHubError, GitHubRateLimitedError, StaleFileError
 from bot.services.ports import ProposedChange
 from sandboxes.github import GitHubSandbox
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, rsa_key_pair
 
 CONTENT = FIXTURES / "content"
 LESSON = "programs/demo/lessons/en/pipes.mdx"
@@ -290,27 +290,8 @@ def test_missing_credentials_are_refused(tmp_path: Path) -> None:
         GitHubAdapter.from_settings(GitHubSettings(repository="a/b"))
 
 
-def _rsa_key_pair() -> tuple[str, str]:
-    """Return a fresh RSA private key and its public key, as PEM text."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 async def test_github_app_auth_gets_an_installation_token_once(sandbox: GitHubSandbox) -> None:
-    private, public = _rsa_key_pair()
+    private, public = rsa_key_pair()
     bot_login = sandbox.register_app(app_id=4242, public_key_pem=public, installation_id=77)
     settings = GitHubSettings(
         base_url=sandbox.base_url,
@@ -333,8 +314,8 @@ async def test_github_app_auth_gets_an_installation_token_once(sandbox: GitHubSa
 
 
 async def test_github_app_with_the_wrong_key_is_refused(sandbox: GitHubSandbox) -> None:
-    _, public = _rsa_key_pair()
-    other_private, _ = _rsa_key_pair()
+    _, public = rsa_key_pair()
+    other_private, _ = rsa_key_pair()
     sandbox.register_app(app_id=4242, public_key_pem=public, installation_id=77)
     settings = GitHubSettings(
         base_url=sandbox.base_url,

@@ -330,7 +330,7 @@ async def test_mail_off_passes_and_a_refused_login_fails() -> None:
     assert _failures(refused) == {"mail mail.example:587": "login_refused"}
 
 
-async def test_github_missing_credentials_or_an_app_are_said() -> None:
+async def test_github_missing_credentials_or_an_incomplete_app_are_said() -> None:
     no_token = dataclasses.replace(_settings(), github=GitHubSettings(repository="org/lessons"))
     app = dataclasses.replace(
         _settings(), github=GitHubSettings(repository="org/lessons", app_id=1, installation_id=2)
@@ -342,7 +342,8 @@ async def test_github_missing_credentials_or_an_app_are_said() -> None:
     [unchecked] = [r for r in await app_doctor.run() if r.check == "github.repository"]
 
     assert (missing.status, missing.code) == (Status.FAIL, "no_credentials")
-    assert (unchecked.status, unchecked.code) == (Status.WARN, "app_unchecked")
+    assert (unchecked.status, unchecked.code) == (Status.FAIL, "app_incomplete")
+    assert unchecked.params == {"unset": "LESSONBOT_GITHUB_APP_PRIVATE_KEY"}
 
 
 def test_channel_overwrites_apply_in_discords_order() -> None:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import jwt
 import pytest
-from githubkit import GitHub, Response
+from githubkit import AppAuthStrategy, GitHub, Response
 from githubkit.exception import RequestFailed
 from githubkit_schemas.latest.models import BasicError
 from pydantic import TypeAdapter
 
 from sandboxes.github import GitHubSandbox
+from tests.conftest import rsa_key_pair
 from tests.sandboxes.github.conftest import LESSON, LESSON_TEXT, Receiver
 
 OWNER, NAME = "lessons", "content"
@@ -322,3 +326,50 @@ async def test_githubkit_runs_issue_branch_pull_review_and_merge(
         ("pull_request_review_comment", "deleted"),
         ("pull_request_review", "dismissed"),
     } <= pairs
+
+
+async def test_githubkit_reads_an_apps_installation_and_webhook_with_a_jwt(
+    content_dir: Path, receiver: Receiver
+) -> None:
+    """What `lessonbot doctor` reads as an App, in the shapes GitHub's models give."""
+    private, public = rsa_key_pair()
+    sandbox = GitHubSandbox(content_dir, webhook_url=receiver.url, webhook_secret="s3cret")
+    async with sandbox:
+        sandbox.register_app(4242, public, 77, events=["push"])
+        maintainer = client(sandbox, "maintainer")
+        await maintainer.rest.issues.async_create(OWNER, NAME, title="Hi")
+        await sandbox.wait_for_webhooks()
+        app = GitHub(
+            AppAuthStrategy(4242, private),
+            base_url=sandbox.base_url,
+            http_cache=False,
+            auto_retry=False,
+            trust_env=False,
+            timeout=10,
+        )
+
+        installation = typed(await app.rest.apps.async_get_repo_installation(OWNER, NAME))
+        config = typed(await app.rest.apps.async_get_webhook_config_for_app())
+        deliveries = typed(await app.rest.apps.async_list_webhook_deliveries())
+
+        assert (installation.id, installation.app_id) == (77, 4242)
+        assert installation.permissions.issues == "write"
+        assert installation.events == ["push"]
+        assert config.url == receiver.url
+        assert [d.event for d in deliveries] == ["issues"]
+        assert deliveries[0].installation_id == 77
+        # A JWT signed by another key reads nothing (made by hand: githubkit would reuse
+        # the JWT it cached for this App id).
+        forged = jwt.encode(
+            {"iss": "4242", "iat": int(time.time()) - 60, "exp": int(time.time()) + 300},
+            rsa_key_pair()[0],
+            algorithm="RS256",
+        )
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{sandbox.base_url}/repos/{OWNER}/{NAME}/installation",
+                headers={"Authorization": f"Bearer {forged}"},
+            ) as refused,
+        ):
+            assert refused.status == 401

@@ -75,8 +75,10 @@ def _status(delivery: Delivery) -> str:
     return f"Invalid HTTP Response: {delivery.status}"
 
 
-def _delivery(delivery: Delivery, repository_id: int) -> JSON:
-    """Return one delivery (HookDeliveryItem)."""
+def delivery_item(
+    delivery: Delivery, repository_id: int, installation_id: int | None = None
+) -> JSON:
+    """Return one delivery (HookDeliveryItem), of a repository's hook or an App's."""
     return {
         "id": delivery.id,
         "guid": delivery.delivery_id,
@@ -87,7 +89,7 @@ def _delivery(delivery: Delivery, repository_id: int) -> JSON:
         "status_code": delivery.status or 0,
         "event": delivery.event,
         "action": delivery.action,
-        "installation_id": None,
+        "installation_id": installation_id,
         "repository_id": repository_id,
         "throttled_at": None,
     }
@@ -114,7 +116,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
         raise not_found()
     attempted = [delivery for delivery in sender.deliveries if delivery.delivered_at is not None]
     newest_first = sorted(attempted, key=lambda delivery: delivery.id, reverse=True)
-    return paginate(request, newest_first, lambda delivery: _delivery(delivery, repo.id))
+    return paginate(request, newest_first, lambda delivery: delivery_item(delivery, repo.id))
 
 
 def routes() -> list[web.RouteDef]:

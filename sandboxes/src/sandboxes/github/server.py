@@ -57,6 +57,8 @@ T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ADMIN_PREFIX = "/_sandbox/"
 APP_PREFIX = "/app/"
+# The one App route under a repository: GET /repos/{owner}/{repo}/installation.
+APP_ROUTE = "/installation"
 GIT_TOKEN_USER = "x-access-token"  # noqa: S105 - a user name, not a secret
 IMPORT_AUTHOR = ("lessonbot-sandbox", "lessonbot-sandbox@users.noreply.github.com")
 RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
@@ -74,7 +76,7 @@ def _request_id() -> str:
 def _authenticate(request: web.Request, state: State, apps: Apps) -> User | None:
     """Return the user a token or basic credential names; the token is the login."""
     header = request.headers.get("Authorization", "").strip()
-    if not header or request.path.startswith(APP_PREFIX):
+    if not header or request.path.startswith(APP_PREFIX) or request.path.endswith(APP_ROUTE):
         return None  # App routes take a JWT, which their handler verifies
     scheme, _, credential = header.partition(" ")
     credential = credential.strip()
@@ -413,11 +415,24 @@ class GitHubSandbox(ThreadedServer):
         self.context.faults.clear()
 
     def register_app(
-        self, app_id: int, public_key_pem: str, installation_id: int, slug: str = "lessonbot"
+        self,
+        app_id: int,
+        public_key_pem: str,
+        installation_id: int,
+        slug: str = "lessonbot",
+        *,
+        permissions: dict[str, str] | None = None,
+        events: list[str] | None = None,
     ) -> str:
-        """Install a GitHub App on the repository; return the login its tokens act as."""
+        """Install a GitHub App on the repository, granted `permissions` and subscribed to
+        `events` (by default what the bot's manifest asks for); return the login its tokens
+        act as."""
         bot_login = f"{slug}[bot]"
         app = App(app_id, public_key_pem, installation_id, bot_login)
+        if permissions is not None:
+            app.permissions = dict(permissions)
+        if events is not None:
+            app.events = list(events)
         self.context.apps.by_installation[installation_id] = app
         self.add_collaborator(bot_login, "write")
         self._changed()

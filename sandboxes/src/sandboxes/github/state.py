@@ -379,6 +379,22 @@ def role_flags(role: str) -> dict[str, bool]:
     }
 
 
+# What an App is granted by default: what the bot asks for in its manifest.
+APP_PERMISSIONS = {
+    "contents": "write",
+    "issues": "write",
+    "pull_requests": "write",
+    "metadata": "read",
+}
+APP_EVENTS = [
+    "issue_comment",
+    "pull_request",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "push",
+]
+
+
 @dataclass
 class App:
     """A registered GitHub App: who it is and the key its JWTs are signed with."""
@@ -387,6 +403,9 @@ class App:
     public_key_pem: str
     installation_id: int
     bot_login: str
+    # What the installation was granted and subscribed to, as GitHub lists them.
+    permissions: dict[str, str] = field(default_factory=lambda: dict(APP_PERMISSIONS))
+    events: list[str] = field(default_factory=lambda: list(APP_EVENTS))
 
 
 @dataclass
