@@ -278,6 +278,14 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """How a process writes its log (its level is the top-level `log_level`)."""
+
+    # "text": `time LEVEL logger: message`; "json": one object per line, for a collector.
+    format: Literal["text", "json"] = "text"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the bot is configured with."""
 
@@ -297,6 +305,7 @@ class Settings:
     questions: QuestionsSettings = field(default_factory=QuestionsSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    log: LogSettings = field(default_factory=LogSettings)
 
 
 def env_name(section: str | None, key: str) -> str:

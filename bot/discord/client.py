@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -17,6 +18,7 @@ from bot.discord.errors import LessonTree
 from bot.discord.heartbeat import stamp_heartbeats_before_sending
 from bot.discord.metering import request_trace
 from bot.discord.translator import CatalogTranslator
+from bot.services import correlation
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
 from bot.services.ports import RequestMeter
@@ -90,6 +92,18 @@ class LessonBot(commands.Bot):
         # Registering slash commands is the running bot's job, not a one-off command's.
         self.sync_commands = True
 
+    def _get_state(self, **options: Any) -> Any:
+        """Return discord.py's connection state, each gateway event made a door of its own.
+
+        discord.py hands an event's handlers (commands, buttons, listeners) to tasks it
+        creates while parsing it: a correlation id set around the parser is copied into
+        every one of them.
+        """
+        state = super()._get_state(**options)
+        for name, parse in list(state.parsers.items()):
+            state.parsers[name] = _correlated(parse)
+        return state
+
     async def add_service_cogs(self, services: BotServices) -> None:
         """Add the cogs that serve the services' slash commands, buttons and listeners."""
         await self.add_cog(LessonsCog(services.lessons, services.links, services.suggestions))
@@ -133,6 +147,14 @@ class LessonBot(commands.Bot):
 
     async def on_message(self, message: discord.Message) -> None:
         """Ignore messages here: there are no prefix commands; cogs listen for their own."""
+
+
+def _correlated(parse: Callable[[Any], None]) -> Callable[[Any], None]:
+    def parse_under_new_id(data: Any) -> None:
+        with correlation.correlated(correlation.new_id("discord")):
+            parse(data)
+
+    return parse_under_new_id
 
 
 def create_bot(
