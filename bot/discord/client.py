@@ -71,9 +71,11 @@ class LessonBot(commands.Bot):
         *,
         guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS,
         meter: RequestMeter | None = None,
+        **sharding: Any,
     ) -> None:
         # Only a meter's trace: without one, discord.py's session is left as it comes.
-        options = {} if meter is None else {"http_trace": request_trace(meter)}
+        options: dict[str, Any] = {} if meter is None else {"http_trace": request_trace(meter)}
+        options.update(sharding)
         super().__init__(
             # Slash commands only; a prefix is required by commands.Bot, but on_message
             # below never looks for one.
@@ -149,6 +151,31 @@ class LessonBot(commands.Bot):
         """Ignore messages here: there are no prefix commands; cogs listen for their own."""
 
 
+class ShardedLessonBot(LessonBot, commands.AutoShardedBot):
+    """The bot holding some shards of a sharded bot: one gateway session per shard.
+
+    Discord sends a guild's events to the session of shard `(guild_id >> 22) % count`
+    (DMs to shard 0); several processes, each with its own `discord.shard_ids`, share the
+    guilds between them.
+    """
+
+    def gateway_connected(self) -> bool:
+        """Tell whether every shard this process holds is up."""
+        held = self.shard_ids or ()
+        return bool(held) and all(self.shard_connected(shard_id) for shard_id in held)
+
+    def shard_connected(self, shard_id: int) -> bool:
+        """Tell whether one shard's session is up: the bot ready, that shard's socket open."""
+        shard = self.get_shard(shard_id)
+        return (
+            self.is_ready() and not self.is_closed() and shard is not None and not shard.is_closed()
+        )
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """Log each shard's session as it becomes ready."""
+        log.info("Discord shard %d of %s ready", shard_id, self.shard_count)
+
+
 def _correlated(parse: Callable[[Any], None]) -> Callable[[Any], None]:
     def parse_under_new_id(data: Any) -> None:
         with correlation.correlated(correlation.new_id("discord")):
@@ -166,4 +193,13 @@ def create_bot(
     """Point discord.py at the configured Discord and return a bot, its cogs still to add."""
     point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
     stamp_heartbeats_before_sending()
-    return LessonBot(settings, guild_ready_timeout=guild_ready_timeout, meter=meter)
+    shards = settings.discord.shards
+    if shards is None:
+        return LessonBot(settings, guild_ready_timeout=guild_ready_timeout, meter=meter)
+    return ShardedLessonBot(
+        settings,
+        guild_ready_timeout=guild_ready_timeout,
+        meter=meter,
+        shard_count=settings.discord.shard_count,
+        shard_ids=list(shards),
+    )
