@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings, env_name
-from bot.discord.client import BotServices, LessonBot, create_bot
+from bot.discord.client import BotServices, LessonBot, ShardedLessonBot, create_bot
 from bot.discord.cogs.bridge import BridgeCog
 from bot.domain.catalogue import Catalogue
 from bot.domain.roles import EVERY_ROLE, GATEWAY, SCHEDULER, WEB, WORKER, describe
@@ -142,8 +142,11 @@ async def started_app(
         # The client, not yet connected, comes first: its chat adapter is what the services
         # talk to people through, and its cogs need the services.
         bot = create_bot(settings, meter=meters["discord"], **options)
-        # Slash commands are registered by the process that answers them.
-        bot.sync_commands = GATEWAY in roles
+        # Slash commands are registered by the process that answers them; of several
+        # gateway processes sharing the shards, by the one holding shard 0 alone.
+        bot.sync_commands = GATEWAY in roles and settings.discord.holds_first_shard
+        if GATEWAY in roles and not bot.sync_commands:
+            log.info("slash commands are registered by the process holding shard 0")
         suggestions = None
         digests = None
         mailer = SmtpMailer(settings.mail)
@@ -361,7 +364,13 @@ def readiness_checks(
     """Return what /readyz asks besides the database: the gateway where this process holds
     it, and GitHub if configured."""
     checks: dict[str, ReadinessCheck] = {}
-    if GATEWAY in roles:
+    if GATEWAY in roles and isinstance(bot, ShardedLessonBot):
+        # One check per shard held: the answer names the shard that is down.
+        for shard_id in bot.shard_ids or ():
+            checks[f"discord_gateway_shard_{shard_id}"] = functools.partial(
+                bot.shard_connected, shard_id
+            )
+    elif GATEWAY in roles:
         checks["discord_gateway"] = bot.gateway_connected
     if github is not None:
         # Cached: a probe every few seconds asks GitHub at most every 30 s.

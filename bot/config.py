@@ -115,7 +115,40 @@ class DiscordSettings:
     web_url: str = DISCORD_WEB_URL
     guild_id: int | None = None
     digest_channel_id: int | None = None
+    # Sharding: how many shards the bot's gateway sessions are split into (unset: one
+    # session), and which of them this process holds ("0-3", "0,1"; empty: all).
+    shard_count: int | None = None
+    shard_ids: str = ""
     token: Secret | None = field(default=None, metadata=_SECRET)
+
+    @property
+    def shards(self) -> tuple[int, ...] | None:
+        """Return the shard ids this process holds, or None when it is not sharded."""
+        if self.shard_count is None:
+            return None
+        if not self.shard_ids.strip():
+            return tuple(range(self.shard_count))
+        return parse_shard_ids(self.shard_ids)
+
+    @property
+    def holds_first_shard(self) -> bool:
+        """Tell whether this process does the once-per-bot work (shard 0, or no sharding)."""
+        shards = self.shards
+        return shards is None or 0 in shards
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """Return the ids of "0-3", "0,1" or "0-1,4", sorted; ValueError when malformed."""
+    ids: set[int] = set()
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        if not first.strip().isdigit() or (dash and not last.strip().isdigit()):
+            raise ValueError(f"{part.strip()!r} is not a shard id or a range like 0-3")
+        low, high = int(first), int(last) if dash else int(first)
+        if high < low:
+            raise ValueError(f"{part.strip()!r} runs backwards")
+        ids.update(range(low, high + 1))
+    return tuple(sorted(ids))
 
 
 @dataclass(frozen=True)
@@ -278,6 +311,14 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """How a process writes its log (its level is the top-level `log_level`)."""
+
+    # "text": `time LEVEL logger: message`; "json": one object per line, for a collector.
+    format: Literal["text", "json"] = "text"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the bot is configured with."""
 
@@ -297,6 +338,7 @@ class Settings:
     questions: QuestionsSettings = field(default_factory=QuestionsSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    log: LogSettings = field(default_factory=LogSettings)
 
 
 def env_name(section: str | None, key: str) -> str:
@@ -617,10 +659,35 @@ def _validate(settings: Settings) -> None:
     except ValueError as error:
         fail("digest.schedule", f"is not a valid cron line ({error}); e.g. '0 9 * * 1'")
     _validate_retention(settings.retention, fail)
+    _validate_shards(settings.discord, fail)
     try:
         parse_roles(settings.run.roles)
     except UnknownRoleError as error:
         fail("run.roles", f"is wrong: {error}")
+
+
+def _validate_shards(
+    discord: DiscordSettings, fail: typing.Callable[[str, str], typing.NoReturn]
+) -> None:
+    """Check the shard settings: a count of 1 or more, ids that exist under it."""
+    count = discord.shard_count
+    if count is not None and count < 1:
+        fail("discord.shard_count", "must be 1 or more")
+    if not discord.shard_ids.strip():
+        return
+    if count is None:
+        fail("discord.shard_ids", "needs discord.shard_count: how many shards there are in all")
+    try:
+        ids = parse_shard_ids(discord.shard_ids)
+    except ValueError as error:
+        fail("discord.shard_ids", f"is wrong: {error}; use e.g. 0-3 or 0,1")
+    beyond = [shard for shard in ids if shard >= count]
+    if beyond:
+        fail(
+            "discord.shard_ids",
+            f"names shard {beyond[0]}, but with discord.shard_count {count} the ids are "
+            f"0 to {count - 1}",
+        )
 
 
 # GitHub lets a delivery be redelivered for this many days; dedupe must outlast it.

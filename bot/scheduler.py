@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings
 from bot.domain.cron import parse_cron
+from bot.services import correlation
 from bot.services.digests import DigestService
 from bot.services.retention import RetentionService
 from bot.store.engine import make_sync_engine
@@ -97,6 +98,12 @@ def _fire(name: str, missing: str) -> None:
 
 async def run_digest(service: DigestService) -> None:
     """Record the digest of the period due now; its deliveries go out through the worker."""
+    # A scheduled run is a door: its deliveries' jobs carry its correlation id.
+    with correlation.correlated(correlation.new_id("schedule")):
+        await _run_digest(service)
+
+
+async def _run_digest(service: DigestService) -> None:
     result = await service.run()
     log.info(
         "digest %s: %s",
@@ -107,8 +114,9 @@ async def run_digest(service: DigestService) -> None:
 
 async def run_prune(service: RetentionService) -> None:
     """Record the prune of the period due now; the worker runs it."""
-    job_id = await service.schedule()
-    log.info("prune %s", "queued" if job_id is not None else "already recorded")
+    with correlation.correlated(correlation.new_id("schedule")):
+        job_id = await service.schedule()
+        log.info("prune %s", "queued" if job_id is not None else "already recorded")
 
 
 def _place(scheduler: BackgroundScheduler, func: Any, trigger: Any, **job: Any) -> None:

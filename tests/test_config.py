@@ -205,3 +205,46 @@ def test_example_config_documents_every_setting_and_loads() -> None:
                 # Optional settings without a default are shown commented out.
                 shown = re.search(rf"^(# )?{setting.name} = ", text, re.MULTILINE)
                 assert shown, f"{top.name}.{setting.name} undocumented"
+
+
+def test_shard_settings_name_a_range_of_a_count(tmp_path: Path) -> None:
+    empty = _write(tmp_path, "")
+    unsharded = load_settings(empty, {})
+    assert unsharded.discord.shards is None and unsharded.discord.holds_first_shard
+    every = load_settings(empty, {"LESSONBOT_DISCORD_SHARD_COUNT": "3"})
+    assert every.discord.shards == (0, 1, 2)
+    some = load_settings(_write(tmp_path, '[discord]\nshard_count = 8\nshard_ids = "4-5, 7"\n'), {})
+    assert some.discord.shards == (4, 5, 7) and not some.discord.holds_first_shard
+    first = load_settings(
+        empty, {"LESSONBOT_DISCORD_SHARD_COUNT": "2", "LESSONBOT_DISCORD_SHARD_IDS": "0,1"}
+    )
+    assert first.discord.shards == (0, 1) and first.discord.holds_first_shard
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"LESSONBOT_DISCORD_SHARD_COUNT": "0"}, "must be 1 or more"),
+        ({"LESSONBOT_DISCORD_SHARD_IDS": "0-1"}, "needs discord.shard_count"),
+        (
+            {"LESSONBOT_DISCORD_SHARD_COUNT": "2", "LESSONBOT_DISCORD_SHARD_IDS": "1-2"},
+            "names shard 2, but with discord.shard_count 2 the ids are 0 to 1",
+        ),
+        (
+            {"LESSONBOT_DISCORD_SHARD_COUNT": "4", "LESSONBOT_DISCORD_SHARD_IDS": "3-1"},
+            "'3-1' runs backwards",
+        ),
+        (
+            {"LESSONBOT_DISCORD_SHARD_COUNT": "4", "LESSONBOT_DISCORD_SHARD_IDS": "one"},
+            "'one' is not a shard id or a range like 0-3",
+        ),
+    ],
+)
+def test_wrong_shard_settings_are_refused_with_one_clear_line(
+    tmp_path: Path, environ: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(_write(tmp_path, ""), environ)
+    message = str(refused.value)
+    assert expected in message and "\n" not in message
+    assert "LESSONBOT_DISCORD_SHARD_" in message

@@ -24,10 +24,12 @@ from bot.cli import (
     sync,
 )
 from bot.cli.errors import explain
+from bot.cli.logs import configure as configure_logs
 from bot.cli.output import EXIT_OK, EXIT_USAGE, UsageError, print_error
 from bot.cli.sandbox import sandbox_here, sandbox_state_dir
-from bot.config import CONFIG_ENV, ConfigError, load_settings, setting_origin
+from bot.config import CONFIG_ENV, ConfigError, Settings, load_settings, setting_origin
 from bot.i18n import t
+from bot.services import correlation
 
 __all__ = ["build_parser", "main"]
 
@@ -48,6 +50,10 @@ COMMAND_GROUPS = (
     db,
     doctor,
 )
+
+
+# Commands that serve (a bot, the sandboxes) rather than do one thing.
+SERVING_COMMANDS = frozenset({"run", "sandbox"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,9 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if running is not None:
         place = {"path": str(running.state_dir), "holder": running.holder}
         print_error(t(settings.locale, "cli.sandbox_here", **place, env_file=str(running.env_file)))
-    logging.basicConfig(
+    configure_logs(
+        getattr(arguments, "log_format", None) or settings.log.format,
+        settings,
         level=logging.WARNING if quiet else settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        role=_process_role(arguments, settings),
     )
     if quiet:
         # The command's own lines (a stop asked for by SIGTERM) still show.
@@ -101,7 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # discord.py warns at every start that voice needs `davey`; lessonbot has no voice.
     logging.getLogger("discord.client").addFilter(_not_about_voice)
     try:
-        return arguments.handler(arguments, settings)
+        # A one-off command is a door: what it records (a suggestion, a digest) carries
+        # its id. A running bot's doors are its requests, events and jobs, each its own.
+        door = None if arguments.command in SERVING_COMMANDS else correlation.new_id("cli")
+        with correlation.correlated(door):
+            return arguments.handler(arguments, settings)
     except UsageError as error:
         print_error(str(error))
         return EXIT_USAGE
@@ -128,6 +140,16 @@ def _quiet_logs(arguments: argparse.Namespace, environ: dict[str, str] | None) -
     if sandbox_state_dir(arguments) is None or arguments.verbose:
         return False
     return setting_origin("log_level", arguments.config, environ) is None
+
+
+def _process_role(arguments: argparse.Namespace, settings: Settings) -> str:
+    """Return what this process is, for its log lines: `run`'s roles, else the command."""
+    if arguments.command != "run":
+        return str(arguments.command)
+    try:
+        return ",".join(sorted(run.chosen_roles(arguments, settings)))
+    except UsageError:
+        return "run"  # the command itself says what is wrong with its roles
 
 
 def _not_about_voice(record: logging.LogRecord) -> bool:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
+from bot.cli.logs import add_log_format_option
 from bot.cli.output import EXIT_OK, EXIT_PROBLEMS, UsageError, print_error
 from bot.cli.stopping import until_stopped
 from bot.config import ConfigError, Settings
@@ -25,6 +26,7 @@ def register(commands: Any) -> None:
             "(default: setting run.roles, all)"
         ),
     )
+    add_log_format_option(run)
     run.set_defaults(handler=_run)
 
 

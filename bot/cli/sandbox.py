@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli.content import CONTENT_HELP, content_dir
+from bot.cli.logs import add_log_format_option
 from bot.cli.output import EXIT_OK, UsageError
 from bot.cli.stopping import until_stopped
 from bot.config import Settings, env_name, setting_origin
@@ -59,6 +60,7 @@ def register(commands: Any) -> None:
         help="log every step (webhooks, jobs, schedules) at log_level, not only warnings "
         "and errors",
     )
+    add_log_format_option(sandbox)
     sandbox.set_defaults(handler=_sandbox_all)
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="COMMAND")
     discord_sandbox = sandbox_commands.add_parser(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -17,6 +18,7 @@ from bot.discord.errors import LessonTree
 from bot.discord.heartbeat import stamp_heartbeats_before_sending
 from bot.discord.metering import request_trace
 from bot.discord.translator import CatalogTranslator
+from bot.services import correlation
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
 from bot.services.ports import RequestMeter
@@ -69,9 +71,11 @@ class LessonBot(commands.Bot):
         *,
         guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS,
         meter: RequestMeter | None = None,
+        **sharding: Any,
     ) -> None:
         # Only a meter's trace: without one, discord.py's session is left as it comes.
-        options = {} if meter is None else {"http_trace": request_trace(meter)}
+        options: dict[str, Any] = {} if meter is None else {"http_trace": request_trace(meter)}
+        options.update(sharding)
         super().__init__(
             # Slash commands only; a prefix is required by commands.Bot, but on_message
             # below never looks for one.
@@ -89,6 +93,18 @@ class LessonBot(commands.Bot):
         self.chat = DiscordChat(self, guild_id=settings.discord.guild_id)
         # Registering slash commands is the running bot's job, not a one-off command's.
         self.sync_commands = True
+
+    def _get_state(self, **options: Any) -> Any:
+        """Return discord.py's connection state, each gateway event made a door of its own.
+
+        discord.py hands an event's handlers (commands, buttons, listeners) to tasks it
+        creates while parsing it: a correlation id set around the parser is copied into
+        every one of them.
+        """
+        state = super()._get_state(**options)
+        for name, parse in list(state.parsers.items()):
+            state.parsers[name] = _correlated(parse)
+        return state
 
     async def add_service_cogs(self, services: BotServices) -> None:
         """Add the cogs that serve the services' slash commands, buttons and listeners."""
@@ -135,6 +151,39 @@ class LessonBot(commands.Bot):
         """Ignore messages here: there are no prefix commands; cogs listen for their own."""
 
 
+class ShardedLessonBot(LessonBot, commands.AutoShardedBot):
+    """The bot holding some shards of a sharded bot: one gateway session per shard.
+
+    Discord sends a guild's events to the session of shard `(guild_id >> 22) % count`
+    (DMs to shard 0); several processes, each with its own `discord.shard_ids`, share the
+    guilds between them.
+    """
+
+    def gateway_connected(self) -> bool:
+        """Tell whether every shard this process holds is up."""
+        held = self.shard_ids or ()
+        return bool(held) and all(self.shard_connected(shard_id) for shard_id in held)
+
+    def shard_connected(self, shard_id: int) -> bool:
+        """Tell whether one shard's session is up: the bot ready, that shard's socket open."""
+        shard = self.get_shard(shard_id)
+        return (
+            self.is_ready() and not self.is_closed() and shard is not None and not shard.is_closed()
+        )
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """Log each shard's session as it becomes ready."""
+        log.info("Discord shard %d of %s ready", shard_id, self.shard_count)
+
+
+def _correlated(parse: Callable[[Any], None]) -> Callable[[Any], None]:
+    def parse_under_new_id(data: Any) -> None:
+        with correlation.correlated(correlation.new_id("discord")):
+            parse(data)
+
+    return parse_under_new_id
+
+
 def create_bot(
     settings: Settings,
     *,
@@ -144,4 +193,13 @@ def create_bot(
     """Point discord.py at the configured Discord and return a bot, its cogs still to add."""
     point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
     stamp_heartbeats_before_sending()
-    return LessonBot(settings, guild_ready_timeout=guild_ready_timeout, meter=meter)
+    shards = settings.discord.shards
+    if shards is None:
+        return LessonBot(settings, guild_ready_timeout=guild_ready_timeout, meter=meter)
+    return ShardedLessonBot(
+        settings,
+        guild_ready_timeout=guild_ready_timeout,
+        meter=meter,
+        shard_count=settings.discord.shard_count,
+        shard_ids=list(shards),
+    )

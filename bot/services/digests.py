@@ -401,6 +401,20 @@ class DigestService:
             snapshot = await self._read(session, now, since)
             plan = await self._plan(session, snapshot)
             everyone = snapshot.digest(Audience(), self._settings.digest.suggestion_wait_days)
+            listed = [
+                f"q-{question.id}"
+                for program in everyone.programs
+                for lesson in program.lessons
+                for question in lesson.questions
+            ]
+            # One line names every question the run lists: a question's id finds its digests.
+            log.info(
+                "digest run %d (%s) lists %d open question(s): %s",
+                run_id,
+                key,
+                len(listed),
+                ", ".join(listed) or "none",
+            )
             await session.execute(
                 update(DigestRun)
                 .where(DigestRun.id == run_id)

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.correlation import stamped, unstamped
 from bot.services.ports import RateLimitedError
 from bot.store.models import JobStatus, OutboxJob, utcnow
 from bot.store.upsert import dialect_name, insert_new
@@ -234,6 +235,8 @@ class Outbox:
         self, session: AsyncSession, kind: str, intents: Sequence[tuple[str, dict[str, Any]]]
     ) -> dict[str, int]:
         now = self._clock()
+        # Each job carries the correlation id of the work that recorded it (its logs follow).
+        intents = [(key, stamped(payload)) for key, payload in intents]
         # Insert what is new; a key another process inserted first is left to the
         # update below, so two planners never collide on the unique key.
         rows = [
@@ -264,7 +267,8 @@ class Outbox:
         for key, payload in intents:
             job = existing[key]
             ids[key] = job.id
-            if job.kind == kind and job.payload == payload:
+            # Only the work counts: a re-plan under another correlation id changes nothing.
+            if job.kind == kind and unstamped(job.payload) == unstamped(payload):
                 if job.status in (JobStatus.DONE, JobStatus.FAILED):
                     # Asked for again: a done job whose world changed back, or a
                     # failed one someone retries by re-running the command.
@@ -319,7 +323,7 @@ class Outbox:
                 .values(
                     kind=kind,
                     dedupe_key=key,
-                    payload=payload,
+                    payload=stamped(payload),
                     status=JobStatus.PENDING,
                     attempts=0,
                     max_attempts=self._max_attempts,

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from bot.services import correlation
 from bot.services.outbox import Claim, Outbox
 
 log = logging.getLogger(__name__)
@@ -49,17 +50,36 @@ class JobWorker:
         claims = await self._outbox.claim_due(limit, kinds=list(self._handlers))
         for index, claim in enumerate(claims):
             try:
-                await self._handlers[claim.kind](claim)
+                await self._run(claim)
             except asyncio.CancelledError:
                 # Stopping: hand back what was claimed and not started, and this one, which
                 # stays uncertain (it may have written) for whoever runs it next.
                 for left in claims[index:]:
                     await asyncio.shield(self._outbox.release(left))
                 raise
+        return len(claims)
+
+    async def _run(self, claim: Claim) -> None:
+        """Run one job under the correlation id of the work that recorded it."""
+        # A job recorded before correlation ids existed (or by a door without one) gets
+        # its own, so its lines still group together.
+        correlation_id = correlation.of_payload(claim.payload) or correlation.new_id("job")
+        # What the payload names (a suggestion, a question) goes on each line as a field.
+        named = {name: claim.payload[name] for name in correlation.FIELDS if name in claim.payload}
+        with correlation.correlated(
+            correlation_id, **named, job_id=claim.job_id, job_kind=claim.kind
+        ):
+            log.debug("job %d (%s) running, attempt %d", claim.job_id, claim.key, claim.attempt)
+            try:
+                outcome = await self._handlers[claim.kind](claim)
+            except asyncio.CancelledError:
+                raise
             except Exception as error:
                 log.exception("job %d (%s) failed", claim.job_id, claim.key)
                 await self._outbox.fail(claim, f"{type(error).__name__}: {error}", cause=error)
-        return len(claims)
+                return
+            shown = outcome if isinstance(outcome, str) and outcome else "done"
+            log.info("job %d (%s): %s", claim.job_id, claim.key, shown)
 
     async def run(self) -> None:
         """Run due jobs until stopped (`stop`) or cancelled."""

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy import text
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.catalogue import Catalogue
+from bot.services import correlation
 from bot.services.metrics import RequestTally
 from bot.services.signing import Signer
 from bot.web import metrics, readiness
@@ -28,7 +29,7 @@ from bot.web.keys import (
 )
 from bot.web.router import WebhookRouter
 from bot.web.tasks import BackgroundTasks
-from bot.web.webhooks import receive_github_webhook
+from bot.web.webhooks import DELIVERY_HEADER, receive_github_webhook
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_SECONDS = 5.0
 # How long shutdown waits for webhook handlers before cancelling them.
 SHUTDOWN_GRACE_SECONDS = 5.0
+# The request's correlation id: taken from the client when sane, echoed in every answer.
+REQUEST_ID_HEADER = "X-Request-Id"
+WEBHOOK_PATH = "/webhooks/github"
 
 
 def create_web_app(
@@ -72,7 +76,8 @@ def create_web_app(
     counts and `request_meters` (each adapter's requests, by service name); `/readyz`
     runs the database check and `readiness_checks` (by name).
     """
-    app = web.Application()
+    # First, so it is the outermost: every other middleware's lines carry the id.
+    app = web.Application(middlewares=[correlate])
     app[SETTINGS] = settings
     app[SESSION_FACTORY] = session_factory
     app[WEBHOOK_ROUTER] = webhook_router
@@ -89,7 +94,7 @@ def create_web_app(
     app.router.add_get("/healthz", healthz)
     metrics.add_routes(app, session_factory, registry=registry, meters=request_meters)
     readiness.add_routes(app, session_factory, readiness_checks)
-    app.router.add_post("/webhooks/github", receive_github_webhook)
+    app.router.add_post(WEBHOOK_PATH, receive_github_webhook)
     if suggestions is not None and lessons is not None and signer is not None:
         _add_suggestion_routes(app, settings, suggestions, lessons, signer, clock, poll_seconds)
     if digests is not None:  # the digest email's signed unsubscribe link
@@ -97,6 +102,45 @@ def create_web_app(
 
         unsubscribe.add_routes(app, digests)
     return app
+
+
+@web.middleware
+async def correlate(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Run the request under its correlation id, log its outcome, and echo the id back.
+
+    A webhook delivery's id is GitHub's `X-GitHub-Delivery`; any other request's is a
+    sane `X-Request-Id` it brought, else a new one.
+    """
+    inbound = request.headers.get(
+        DELIVERY_HEADER if request.path == WEBHOOK_PATH else REQUEST_ID_HEADER
+    )
+    correlation_id = correlation.sane(inbound) or correlation.new_id("web")
+    with correlation.correlated(correlation_id):
+        started = time.monotonic()
+        try:
+            response = await handler(request)
+        except web.HTTPException as error:
+            error.headers[REQUEST_ID_HEADER] = correlation_id
+            _log_request(request, error.status, started)
+            raise
+        if not response.prepared:  # a streamed answer has sent its headers already
+            response.headers[REQUEST_ID_HEADER] = correlation_id
+        _log_request(request, response.status, started)
+        return response
+
+
+def _log_request(request: web.Request, status: int, started: float) -> None:
+    # Reads are many (probes, status pages polling): only writes and failures show at INFO.
+    # The path alone: a query string may hold a token.
+    quiet = request.method in ("GET", "HEAD") and status < 400
+    log.log(
+        logging.DEBUG if quiet else logging.INFO,
+        "%s %s -> %d (%.0f ms)",
+        request.method,
+        request.path[:200],
+        status,
+        (time.monotonic() - started) * 1000,
+    )
 
 
 def _add_suggestion_routes(

@@ -400,3 +400,18 @@ async def test_an_attempt_that_must_wait_is_no_failed_attempt(outbox: Outbox, cl
     assert (outcome.waiting, outcome.retried, outcome.counts_as_attempt) == (True, True, False)
     [job] = await outbox.jobs()
     assert (job.status, job.attempts) == ("waiting", 0)
+
+
+async def test_a_job_keeps_the_correlation_id_of_the_work_that_recorded_it(
+    outbox: Outbox,
+) -> None:
+    from bot.services import correlation
+
+    with correlation.correlated("req-1"):
+        job_id = await outbox.enqueue("linking", "lesson:a/b", {"title": "B"})
+    # Planned again by other work: the same intent, so the job and its id are unchanged.
+    with correlation.correlated("sync-2"):
+        await outbox.enqueue("linking", "lesson:a/b", {"title": "B"})
+    claim = await outbox.claim(job_id)
+    assert claim is not None and claim.revision == 1
+    assert claim.payload == {"title": "B", "correlation_id": "req-1"}

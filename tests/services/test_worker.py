@@ -88,3 +88,29 @@ async def test_a_stop_lets_the_job_under_way_finish_and_starts_no_other(
     assert len(done) == 1
     statuses = {job.key: job.status for job in await outbox.jobs()}
     assert sorted(statuses.values()) == ["done", "pending"]
+
+
+async def test_a_job_runs_under_the_correlation_id_its_payload_carries(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    from bot.services import correlation
+
+    outbox = Outbox(session_factory)
+    seen: dict[str, tuple[str | None, dict[str, object]]] = {}
+
+    async def handle(claim: Claim) -> None:
+        seen[claim.key] = (correlation.current(), dict(correlation.fields()))
+        await outbox.complete(claim)
+
+    worker = JobWorker(outbox, {"notify": handle})
+    with correlation.correlated("req-7"):
+        first = await outbox.enqueue("notify", "notify:1", {"suggestion_id": 4})
+    second = await outbox.enqueue("notify", "notify:2", {})  # recorded outside any door
+    assert await worker.run_once() == 2
+    assert seen["notify:1"] == (
+        "req-7",
+        {"suggestion_id": 4, "job_id": first, "job_kind": "notify"},
+    )
+    own, fields = seen["notify:2"]
+    assert own is not None and own.startswith("job-") and fields["job_id"] == second
+    assert correlation.current() is None  # nothing leaks out of the job

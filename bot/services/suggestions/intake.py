@@ -7,6 +7,7 @@ opens its pull request, in one transaction.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.domain import edits
 from bot.domain.catalogue import Catalogue, git_blob_sha
 from bot.domain.lookup import lookup_lesson
 from bot.domain.neutral import one_line_name
+from bot.services import correlation
 from bot.services.suggestions.access import Access
 from bot.services.suggestions.dependencies import Dependencies
 from bot.services.suggestions.errors import SuggestionError, edit_error, unknown_lesson
@@ -35,6 +37,8 @@ from bot.store.models import (
     SuggestionStatus,
 )
 from bot.store.upsert import lesson_id as ensure_lesson
+
+log = logging.getLogger(__name__)
 
 _EMAIL = re.compile(r"[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,190}\.[^@\s<>,;\".]{2,63}")
 # What no text column (SQLite, PostgreSQL) can hold: NUL, and the lone surrogates that a JSON
@@ -288,6 +292,12 @@ class Intake:
                             created_at=now,
                         )
                     )
+                log.info(
+                    "suggestion %d joined by another suggester from %s",
+                    existing.id,
+                    request.source,
+                    extra={"suggestion_id": existing.id},
+                )
                 return Submitted(
                     id=existing.id,
                     token=self._access.token(existing.id, credit.id),
@@ -326,13 +336,24 @@ class Intake:
                 SuggestionEvent(
                     suggestion_id=suggestion.id,
                     kind="submitted",
-                    detail={"source": str(request.source)},
+                    # Its correlation id is kept with it: the review's notices, weeks later,
+                    # log the id of the request that brought it in.
+                    detail=correlation.stamped({"source": str(request.source)}),
                     created_at=now,
                 )
             )
             await session.flush()
             await self._deps.outbox.enqueue_many(
-                JOB_KIND, [(open_job_key(suggestion.id), {"op": "open"})], session
+                JOB_KIND,
+                [(open_job_key(suggestion.id), {"op": "open", "suggestion_id": suggestion.id})],
+                session,
+            )
+            log.info(
+                "suggestion %d stored from %s for %s (queued)",
+                suggestion.id,
+                request.source,
+                lesson_file.path,
+                extra={"suggestion_id": suggestion.id},
             )
             return Submitted(
                 id=suggestion.id,

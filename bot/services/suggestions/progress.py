@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain import review_flow
+from bot.services import correlation
 from bot.services.suggestions.dependencies import Dependencies
 from bot.services.suggestions.records import JOB_KIND, NOTIFY_KIND
 from bot.store.models import Suggestion, SuggestionEvent, SuggestionStatus
 
 # Event kinds every suggester is told of (the others only show on the status page).
+log = logging.getLogger(__name__)
+
 EVENTS_TOLD_TO_SUGGESTERS = frozenset(
     {
         "pr_opened",
@@ -46,16 +50,48 @@ class Progress:
         )
         session.add(event)
         await session.flush()
-        if kind in EVENTS_TOLD_TO_SUGGESTERS:
-            await self.tell(session, row, event)
-        if kind in ("pr_opened", "merged"):
-            # The lesson's post shows new suggestions and thanks people when one lands.
-            await self._deps.outbox.enqueue_many(
-                JOB_KIND,
-                [(f"suggestion:{row.id}:post:{event.id}", {"op": "post", "event_id": event.id})],
-                session,
-            )
+        if kind not in EVENTS_TOLD_TO_SUGGESTERS and kind not in ("pr_opened", "merged"):
+            return event
+        # What follows (notices, a post) is logged under the suggestion's own correlation
+        # id, whichever webhook delivery or job brought the news.
+        with correlation.correlated(await self._correlation_of(session, row, kind)):
+            if kind in EVENTS_TOLD_TO_SUGGESTERS:
+                await self.tell(session, row, event)
+            if kind in ("pr_opened", "merged"):
+                # The lesson's post shows new suggestions and thanks people when one lands.
+                await self._deps.outbox.enqueue_many(
+                    JOB_KIND,
+                    [
+                        (
+                            f"suggestion:{row.id}:post:{event.id}",
+                            {"op": "post", "event_id": event.id, "suggestion_id": row.id},
+                        )
+                    ],
+                    session,
+                )
         return event
+
+    async def _correlation_of(
+        self, session: AsyncSession, row: Suggestion, kind: str
+    ) -> str | None:
+        """Return the correlation id the suggestion was stored under (None: not known)."""
+        detail = await session.scalar(
+            select(SuggestionEvent.detail)
+            .where(SuggestionEvent.suggestion_id == row.id, SuggestionEvent.kind == "submitted")
+            .limit(1)
+        )
+        stored = correlation.of_payload(detail) if isinstance(detail, dict) else None
+        here = correlation.current()
+        if stored is not None and here is not None and stored != here:
+            # The line that ties this delivery (or job) to the suggestion's own id.
+            log.info(
+                "suggestion %d: %s follows under correlation id %s",
+                row.id,
+                kind,
+                stored,
+                extra={"suggestion_id": row.id},
+            )
+        return stored
 
     async def tell(self, session: AsyncSession, row: Suggestion, event: SuggestionEvent) -> None:
         """Queue one notice of an event per suggester, and an email for those who gave one."""

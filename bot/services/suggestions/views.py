@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.services.correlation import unstamped
 from bot.store.models import Suggestion, SuggestionSource
 
 
@@ -172,7 +173,9 @@ def view_of(row: Suggestion) -> SuggestionView:
         ),
         created_at=row.created_at,
         events=tuple(
-            EventView(event.kind, event.created_at, event.detail, event.id) for event in row.events
+            # The log id it was stored under is for operators: no view shows it.
+            EventView(event.kind, event.created_at, unstamped(event.detail), event.id)
+            for event in row.events
         ),
         passage=passage,
         passage_line=line,

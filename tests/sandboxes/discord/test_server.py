@@ -336,3 +336,9 @@ async def test_serve_prints_where_it_listens(capsys: pytest.CaptureFixture[str])
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def test_gateway_bot_recommends_a_shard_per_thousand_guilds() -> None:
+    from sandboxes.discord.routes_users import recommended_shards
+
+    assert [recommended_shards(n) for n in (0, 1, 1000, 1001, 2500)] == [1, 1, 1, 2, 3]

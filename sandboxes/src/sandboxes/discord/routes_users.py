@@ -48,10 +48,12 @@ async def get_gateway(request: web.Request) -> web.Response:
 
 async def get_gateway_bot(request: web.Request) -> web.Response:
     """GET /gateway/bot: where to connect, how many shards, the session start limit."""
+    ctx = context(request)
     return respond(
         {
-            "url": context(request).gateway.url,
-            "shards": 1,
+            "url": ctx.gateway.url,
+            # Discord recommends a shard per 1,000 guilds (a shard holds at most 2,500).
+            "shards": recommended_shards(len(ctx.state.guilds)),
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 999,
@@ -60,6 +62,14 @@ async def get_gateway_bot(request: web.Request) -> web.Response:
             },
         }
     )
+
+
+GUILDS_PER_SHARD = 1000
+
+
+def recommended_shards(guilds: int) -> int:
+    """Return the shard count GET /gateway/bot recommends for this many guilds."""
+    return max(1, -(-guilds // GUILDS_PER_SHARD))
 
 
 def routes() -> list[web.RouteDef]:
