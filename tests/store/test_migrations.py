@@ -42,6 +42,8 @@ def test_models_declare_the_expected_tables() -> None:
         "suggestion_events",
         "app_secrets",
         "help_posts",
+        "rate_budget_states",
+        "rate_budget_spends",
     }
 
 
