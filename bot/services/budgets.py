@@ -121,9 +121,10 @@ class Budgets:
     async def try_spend(self, rule: BudgetRule, gates: Sequence[BudgetRule] = ()) -> Acquisition:
         """In one transaction: spend a unit of `rule` now if it and `gates` allow it, else
         say how long to wait (and for which budget)."""
-        now = self._clock()
         async with self._sessions() as session, session.begin():
             own = await self._lock_row(session, rule)
+            # Read after the lock: the time spent queuing for it is not counted as sent.
+            now = self._clock()
             blocks: list[tuple[float, BudgetRule]] = [(own or 0.0, rule)]
             if gates:
                 found = dict(

@@ -7,6 +7,7 @@ with a clock the test moves: sleeping advances it, so no test waits for real tim
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -94,7 +95,7 @@ async def test_writes_keep_their_minimum_interval_across_processes(
     await asyncio.gather(*(side.spend(rule) for side in (first, second, first, second)))
     async with two_processes[1]() as session:
         times = sorted((await session.execute(select(RateBudgetSpend.spent_at))).scalars())
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(gaps) == 3
     assert min(gaps) >= 1.0 - 1e-6
 
