@@ -24,6 +24,7 @@ from bot.mail.smtp import SmtpMailer
 from bot.net import AddressNotHereError, PortInUseError, is_address_not_here, is_port_in_use
 from bot.scheduler import DigestScheduler
 from bot.services.bridge import CommentBridge
+from bot.services.budgets import Budgets
 from bot.services.content_updates import ContentUpdates
 from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
@@ -113,7 +114,11 @@ async def started_app(
     # Each adapter counts its requests here, for /metrics.
     meters = {"discord": RequestTally(), "github": RequestTally()}
     try:
-        github = _github_adapter(settings, meters["github"])
+        sessions = make_session_factory(engine)
+        # One budget per external limit, in the database: every process counts against it.
+        # A dry run (no migration) may meet a database without their tables: it only reads.
+        budgets = Budgets(sessions, job_wait=settings.jobs.budget_wait_seconds) if migrate else None
+        github = _github_adapter(settings, meters["github"], budgets)
         content = content_source(settings, github if from_github else None)
         # A failed fetch stops the start (ContentSyncError): lessons from a stale copy
         # would undo what was pushed since.
@@ -124,7 +129,6 @@ async def started_app(
             len(catalogue.files),
             content.repository.url if content.repository else catalogue.root,
         )
-        sessions = make_session_factory(engine)
         outbox = make_outbox(settings, sessions)
         worker = JobWorker(outbox, {}, poll_seconds=settings.jobs.poll_seconds)
         retention = RetentionService(sessions, outbox, settings.retention, wake=worker.wake)
@@ -141,7 +145,7 @@ async def started_app(
         )
         # The client, not yet connected, comes first: its chat adapter is what the services
         # talk to people through, and its cogs need the services.
-        bot = create_bot(settings, meter=meters["discord"], **options)
+        bot = create_bot(settings, meter=meters["discord"], budgets=budgets, **options)
         # Slash commands are registered by the process that answers them; of several
         # gateway processes sharing the shards, by the one holding shard 0 alone.
         bot.sync_commands = GATEWAY in roles and settings.discord.holds_first_shard
@@ -350,12 +354,14 @@ def _github_configured(settings: Settings) -> bool:
     return bool(github.repository and has_auth)
 
 
-def _github_adapter(settings: Settings, meter: RequestTally | None = None) -> GitHubAdapter | None:
+def _github_adapter(
+    settings: Settings, meter: RequestTally | None = None, budgets: Budgets | None = None
+) -> GitHubAdapter | None:
     """Return the GitHub adapter, or None when no repository and credentials are set."""
     if not _github_configured(settings):
         log.info("GitHub is not configured: lessons are not linked to issues")
         return None
-    return GitHubAdapter.from_settings(settings.github, meter=meter)
+    return GitHubAdapter.from_settings(settings.github, meter=meter, budgets=budgets)
 
 
 def readiness_checks(

@@ -119,6 +119,8 @@ class DiscordSettings:
     # session), and which of them this process holds ("0-3", "0,1"; empty: all).
     shard_count: int | None = None
     shard_ids: str = ""
+    # Discord's global limit on the bot's requests, shared by every process.
+    requests_per_second: int = 50
     token: Secret | None = field(default=None, metadata=_SECRET)
 
     @property
@@ -277,6 +279,8 @@ class JobsSettings:
     backoff_seconds: float = 2.0
     max_backoff_seconds: float = 900.0
     poll_seconds: float = 2.0
+    # A job that would wait longer than this for a rate budget is deferred, shown waiting.
+    budget_wait_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -600,12 +604,14 @@ def _validate(settings: Settings) -> None:
     for dotted, seconds in (
         ("github.seconds_between_requests", settings.github.seconds_between_requests),
         ("github.seconds_between_writes", settings.github.seconds_between_writes),
+        ("jobs.budget_wait_seconds", settings.jobs.budget_wait_seconds),
     ):
         if seconds < 0:
             fail(dotted, "must not be negative")
     for dotted, count in (
         ("github.writes_per_minute", settings.github.writes_per_minute),
         ("github.writes_per_hour", settings.github.writes_per_hour),
+        ("discord.requests_per_second", settings.discord.requests_per_second),
         ("web.max_webhook_bytes", settings.web.max_webhook_bytes),
         ("web.max_form_bytes", settings.web.max_form_bytes),
         ("suggestions.max_find_chars", settings.suggestions.max_find_chars),

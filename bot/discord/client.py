@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.discord.budgeting import DiscordBudgetHooks
 from bot.discord.chat import DiscordChat
 from bot.discord.cogs.lessons import LessonsCog
 from bot.discord.endpoints import point_discord_at
@@ -21,7 +23,7 @@ from bot.discord.translator import CatalogTranslator
 from bot.services import correlation
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
-from bot.services.ports import RequestMeter
+from bot.services.ports import BudgetPort, RequestMeter
 
 if TYPE_CHECKING:
     from bot.services.questions import QuestionService
@@ -71,10 +73,21 @@ class LessonBot(commands.Bot):
         *,
         guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS,
         meter: RequestMeter | None = None,
+        budgets: BudgetPort | None = None,
         **sharding: Any,
     ) -> None:
-        # Only a meter's trace: without one, discord.py's session is left as it comes.
-        options: dict[str, Any] = {} if meter is None else {"http_trace": request_trace(meter)}
+        # Only a meter's or the budgets' trace: without them, discord.py's session is left
+        # as it comes.
+        trace = request_trace(meter) if meter is not None else None
+        if budgets is not None:
+            hooks = DiscordBudgetHooks(
+                budgets,
+                settings.discord.api_base_url,
+                per_second=settings.discord.requests_per_second,
+                meter=meter,
+            )
+            trace = hooks.add_to(trace or aiohttp.TraceConfig())
+        options: dict[str, Any] = {} if trace is None else {"http_trace": trace}
         options.update(sharding)
         super().__init__(
             # Slash commands only; a prefix is required by commands.Bot, but on_message
@@ -189,17 +202,21 @@ def create_bot(
     *,
     guild_ready_timeout: float = GUILD_READY_TIMEOUT_SECONDS,
     meter: RequestMeter | None = None,
+    budgets: BudgetPort | None = None,
 ) -> LessonBot:
     """Point discord.py at the configured Discord and return a bot, its cogs still to add."""
     point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
     stamp_heartbeats_before_sending()
     shards = settings.discord.shards
     if shards is None:
-        return LessonBot(settings, guild_ready_timeout=guild_ready_timeout, meter=meter)
+        return LessonBot(
+            settings, guild_ready_timeout=guild_ready_timeout, meter=meter, budgets=budgets
+        )
     return ShardedLessonBot(
         settings,
         guild_ready_timeout=guild_ready_timeout,
         meter=meter,
+        budgets=budgets,
         shard_count=settings.discord.shard_count,
         shard_ids=list(shards),
     )

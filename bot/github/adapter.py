@@ -22,10 +22,12 @@ from github.PullRequestComment import PullRequestComment
 from github.PullRequestReview import PullRequestReview
 
 from bot.config import GitHubSettings
+from bot.domain.budgets import GITHUB_PRIMARY
 from bot.domain.markers import find_markers
 from bot.github.pacing import WriteLimits, WritePacer
 from bot.services.metrics import NETWORK_ERROR, OK, RATE_LIMITED, RequestTally, outcome_of_status
 from bot.services.ports import (
+    BudgetPort,
     Comment,
     FileContent,
     Issue,
@@ -113,11 +115,17 @@ class GitHubAdapter:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
         meter: RequestMeter | None = None,
+        budgets: BudgetPort | None = None,
     ) -> None:
         self._client = client
         self._repository_name = repository
         self._repo = client.get_repo(repository)  # lazy client: no request
-        self._pacer = pacer or WritePacer()
+        self._pacer = pacer or WritePacer(budgets=budgets)
+        # Shared with every process on the database: GitHub's primary limit, once one
+        # process sees it spent, and (through the pacer) the content-write budget.
+        self._budgets = budgets
+        # The latest primary reset this process recorded as spent, so it is written once.
+        self._primary_blocked_until = 0.0
         self._max_attempts = max_attempts
         self._backoff = backoff
         self._max_rate_limit_wait = max_rate_limit_wait
@@ -141,7 +149,7 @@ class GitHubAdapter:
             per_hour=settings.writes_per_hour,
             min_interval=settings.seconds_between_writes,
         )
-        options.setdefault("pacer", WritePacer(limits))
+        options.setdefault("pacer", WritePacer(limits, budgets=options.get("budgets")))
         return cls(make_client(settings), settings.repository, **options)
 
     @property
@@ -195,8 +203,7 @@ class GitHubAdapter:
         duplicates it.
         """
         for attempt in range(1, self._max_attempts + 1):
-            if write and (paced := await self._pacer.acquire()) > 0:
-                self._meter.waited("pacing", paced)
+            await self._wait_for_budgets(write)
             self._counts[kind] += 1
             try:
                 result = await asyncio.to_thread(operation)
@@ -207,7 +214,9 @@ class GitHubAdapter:
                 if status < 500 and status != 401:
                     self._answered_at = self._clock()
                 if wait is not None:
-                    if wait > self._max_rate_limit_wait:
+                    # Every process waits for it, not only this one.
+                    await self._note_primary(self._clock() + wait)
+                    if wait > self._longest_wait():
                         raise GitHubRateLimitedError(kind, status, self._clock() + wait) from error
                     log.warning("GitHub %s rate limited (%s); waiting %.1fs", kind, status, wait)
                     self._meter.waited("rate_limit", wait)
@@ -222,6 +231,7 @@ class GitHubAdapter:
             else:
                 self._meter.request(OK)
                 self._answered_at = self._clock()
+                await self._note_primary()
                 return result
             log.warning("GitHub %s failed (attempt %d): %s", kind, attempt, failure)
             if recover is not None:
@@ -232,6 +242,42 @@ class GitHubAdapter:
             if attempt < self._max_attempts:
                 await self._sleep(self._backoff * 2 ** (attempt - 1) * (1 + random.random() / 4))  # noqa: S311
         raise GitHubError(kind, status, f"gave up after {self._max_attempts} attempts")
+
+    async def _wait_for_budgets(self, write: bool) -> None:
+        """Wait for the shared budgets before a request: writes for the content-write
+        budget (and the primary limit), reads for the primary limit alone."""
+        if write:
+            paced = await self._pacer.acquire()
+            if paced > 0:
+                shared = self._pacer.budgets is not None
+                self._meter.waited("pacing", paced, self._pacer.rule.label if shared else "")
+        elif self._budgets is not None:
+            waited = await self._budgets.clear(GITHUB_PRIMARY)
+            if waited > 0:
+                self._meter.waited("rate_limit", waited, GITHUB_PRIMARY.label)
+
+    def _longest_wait(self) -> float:
+        """Return the longest rate-limit wait to sit out here (a job's is a few seconds)."""
+        if self._budgets is None:
+            return self._max_rate_limit_wait
+        return min(self._max_rate_limit_wait, self._budgets.allowance())
+
+    async def _note_primary(self, until: float | None = None) -> None:
+        """Share a spent primary limit (from the last response's headers, or a wait GitHub
+        asked for) with every process, once per reset."""
+        if self._budgets is None:
+            return
+        if until is None:
+            requester = self._client.requester
+            remaining, limit = requester.rate_limiting
+            if limit < 0 or remaining > 0:
+                return
+            # A second past the reset, as GitHub's clock and ours may differ.
+            until = float(requester.rate_limiting_resettime) + 1.0
+        if until <= max(self._clock(), self._primary_blocked_until):
+            return
+        self._primary_blocked_until = until
+        await self._budgets.block(GITHUB_PRIMARY, until)
 
     def _rate_limit_wait(self, error: GithubException) -> float | None:
         """Return how long GitHub asks us to wait, or None when this is not a rate limit."""

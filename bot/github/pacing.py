@@ -1,4 +1,9 @@
-"""Pace content-creating requests under GitHub's secondary rate limits."""
+"""Pace content-creating requests under GitHub's secondary rate limits.
+
+With a shared budget (the running bot's), the pacer asks it, so every process on the
+database counts against one budget; without one (a test, a benchmark) it paces this
+process alone, in memory.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from bot.domain.budgets import GITHUB_PRIMARY, BudgetRule, github_content_writes
+from bot.services.ports import BudgetPort
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,17 +31,23 @@ class WritePacer:
     """A queue every content-creating request waits in, so callers never sleep themselves.
 
     Writes go out in arrival order (an asyncio.Lock is FIFO), at most `per_minute` in any
-    60 seconds and `per_hour` in any hour, and `min_interval` apart.
+    60 seconds and `per_hour` in any hour, and `min_interval` apart: across every process
+    when `budgets` is given, else in this one.
     """
 
     def __init__(
         self,
         limits: WriteLimits | None = None,
         *,
+        budgets: BudgetPort | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.limits = limits or WriteLimits()
+        self.budgets = budgets
+        self.rule: BudgetRule = github_content_writes(
+            self.limits.per_minute, self.limits.per_hour, self.limits.min_interval
+        )
         self._clock = clock
         self._sleep = sleep
         self._lock = asyncio.Lock()
@@ -55,6 +69,11 @@ class WritePacer:
 
     async def acquire(self) -> float:
         """Wait for this write's turn, record it as sent, and return the seconds it waited."""
+        if self.budgets is not None:
+            # GitHub's primary limit gates writes too: one transaction asks both.
+            shared = await self.budgets.spend(self.rule, (GITHUB_PRIMARY,))
+            self.waited += shared
+            return shared
         waited = 0.0
         async with self._lock:
             while (wait := self.delay(self._clock())) > 0:

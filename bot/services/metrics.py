@@ -59,15 +59,20 @@ class RequestTally:
         self.requests: Counter[str] = Counter()
         self.waits: Counter[str] = Counter()
         self.wait_seconds: Counter[str] = Counter()
+        # The same waits by (reason, budget): "" for a wait no shared budget asked for.
+        self.budget_waits: Counter[tuple[str, str]] = Counter()
+        self.budget_wait_seconds: Counter[tuple[str, str]] = Counter()
 
     def request(self, outcome: str) -> None:
         """Count one request by its outcome."""
         self.requests[outcome] += 1
 
-    def waited(self, reason: str, seconds: float) -> None:
+    def waited(self, reason: str, seconds: float, budget: str = "") -> None:
         """Count one wait and its length."""
         self.waits[reason] += 1
         self.wait_seconds[reason] += max(0.0, seconds)
+        self.budget_waits[(reason, budget)] += 1
+        self.budget_wait_seconds[(reason, budget)] += max(0.0, seconds)
 
 
 @dataclass(frozen=True, slots=True)

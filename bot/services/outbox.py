@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.budgets import deferring
 from bot.services.correlation import stamped, unstamped
 from bot.services.ports import RateLimitedError
 from bot.store.models import JobStatus, OutboxJob, utcnow
@@ -149,8 +150,13 @@ class JobWait:
 
     @property
     def text(self) -> str:
-        """Return the wait as people read it: `waiting for ... until 10:41 UTC`."""
-        return f"waiting for {self.reason} until {self.shown_until} UTC"
+        """Return the wait as people read it: `waiting for ... until 10:41 UTC`, with the
+        second when it does not end on the minute (a budget's waits are seconds long)."""
+        until = self.until.astimezone(UTC)
+        shown = self.shown_until
+        if until.second or until.microsecond:
+            shown = f"{shown}:{until:%S}"
+        return f"waiting for {self.reason} until {shown} UTC"
 
 
 def known_wait(error: BaseException) -> JobWait | None:
@@ -160,7 +166,7 @@ def known_wait(error: BaseException) -> JobWait | None:
     if not isinstance(error, RateLimitedError) or error.retry_at <= 0:
         return None
     until = datetime.fromtimestamp(error.retry_at, UTC)
-    return JobWait(until, f"{error.service}'s rate limit")
+    return JobWait(until, error.reason or f"{error.service}'s rate limit")
 
 
 def error_line(error: BaseException) -> str:
@@ -572,7 +578,9 @@ class Outbox:
         """
         name = label or claim.key
         try:
-            return await work()
+            # A long wait for a rate budget defers the job rather than hold its claim.
+            with deferring():
+                return await work()
         except LostClaimError:
             log.warning("%s: another process took it over", name)
             return JobFailure("taken over by another process", taken_over=True)

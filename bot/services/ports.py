@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from bot.domain.budgets import BudgetRule
 from bot.domain.catalogue import Catalogue
 
 IssueState = Literal["open", "closed"]
@@ -122,15 +123,23 @@ class RateLimitedError(Exception):
     # (cooperatively, through this one) still has both.
     retry_at: float = 0.0
     service: str = "a service"
+    # What the job waits for, as an operator reads it; None: "{service}'s rate limit".
+    reason: str | None = None
 
     def __init__(
-        self, *args: object, retry_at: float | None = None, service: str | None = None
+        self,
+        *args: object,
+        retry_at: float | None = None,
+        service: str | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(*args)
         if retry_at is not None:
             self.retry_at = retry_at
         if service is not None:
             self.service = service
+        if reason is not None:
+            self.reason = reason
 
 
 class RequestMeter(Protocol):
@@ -140,8 +149,34 @@ class RequestMeter(Protocol):
         """Count one HTTP request by its outcome (see `bot.services.metrics.OUTCOMES`)."""
         ...
 
-    def waited(self, reason: str, seconds: float) -> None:
-        """Count one wait: a service's rate limit (`rate_limit`) or our own pacing."""
+    def waited(self, reason: str, seconds: float, budget: str = "") -> None:
+        """Count one wait: a service's rate limit (`rate_limit`) or our own pacing, and the
+        shared budget it was for ("" for none)."""
+        ...
+
+
+class BudgetPort(Protocol):
+    """Budgets of external rate limits, shared by every process of the bot.
+
+    A wait longer than the caller may sit out (a job: a few seconds) raises a
+    `RateLimitedError` whose `reason` names the budget, so the job is deferred.
+    """
+
+    async def spend(self, rule: BudgetRule, gates: Sequence[BudgetRule] = ()) -> float:
+        """Wait until one unit of `rule` may be spent (and `gates` are not blocked), spend
+        it, and return the seconds waited."""
+        ...
+
+    async def clear(self, rule: BudgetRule) -> float:
+        """Wait until `rule` is not blocked; return the seconds waited."""
+        ...
+
+    async def block(self, rule: BudgetRule, until: float) -> None:
+        """Record that the service said `rule` is spent until `until` (epoch seconds)."""
+        ...
+
+    def allowance(self) -> float:
+        """Return how long the caller may wait in place (in a job: a few seconds)."""
         ...
 
 

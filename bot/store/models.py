@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -518,3 +519,33 @@ class WebhookDeliveryRecord(Base):
         default=WebhookDeliveryStatus.RECEIVED,
     )
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateBudgetState(Base):
+    """One external limit every process shares: the row acquisitions lock, and a block.
+
+    A spend takes this row's lock first (an UPDATE: PostgreSQL's row lock, SQLite's one
+    writer), so two processes never both see room for the last unit.
+    """
+
+    __tablename__ = "rate_budget_states"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # Nobody spends before this (epoch seconds): a limit the service reported spent.
+    blocked_until: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateBudgetSpend(Base):
+    """One unit of a budget spent, at an epoch second; pruned once out of every window."""
+
+    __tablename__ = "rate_budget_spends"
+    __table_args__ = (Index("ix_rate_budget_spends_budget_spent_at", "budget", "spent_at"),)
+
+    # Discord's 50 a second would run past a 32-bit id within a couple of years.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    budget: Mapped[str] = mapped_column(String(200))
+    # Epoch seconds: windows are seconds long, and the math is plain arithmetic.
+    spent_at: Mapped[float] = mapped_column(Float)

@@ -168,16 +168,18 @@ class RequestCollector(Collector):
             waits = CounterMetricFamily(
                 f"lessonbot_{service}_waits",
                 f"Waits before a request to {service}: its rate limit, or our own pacing.",
-                labels=["reason"],
+                labels=["reason", "budget"],
             )
             seconds = CounterMetricFamily(
                 f"lessonbot_{service}_wait_seconds",
-                f"Seconds spent waiting before requests to {service}, by reason.",
-                labels=["reason"],
+                f"Seconds spent waiting before requests to {service}, by reason and budget.",
+                labels=["reason", "budget"],
             )
-            for reason in sorted({*WAIT_REASONS, *tally.waits}):
-                waits.add_metric([reason], tally.waits[reason])
-                seconds.add_metric([reason], tally.wait_seconds[reason])
+            # Every reason has a series with no budget ("") from the start.
+            keys = {(reason, "") for reason in WAIT_REASONS} | set(tally.budget_waits)
+            for reason, budget in sorted(keys):
+                waits.add_metric([reason, budget], tally.budget_waits[(reason, budget)])
+                seconds.add_metric([reason, budget], tally.budget_wait_seconds[(reason, budget)])
             yield waits
             yield seconds
 

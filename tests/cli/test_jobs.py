@@ -73,6 +73,8 @@ def test_a_job_waiting_for_a_rate_limit_is_listed_as_waiting_with_its_time(
     shown = (
         f"{until:%H:%M}" if until.date() == datetime.now(UTC).date() else f"{until:%Y-%m-%d %H:%M}"
     )
+    # The second too, when the wait does not end on the minute (budgets wait seconds).
+    shown += f":{until:%S}" if until.second else ""
     assert " waiting " in waiting and "0/8" in waiting
     assert waiting.endswith(f"waiting for GitHub's rate limit until {shown} UTC")
     assert " pending " in due and "waiting for" not in due  # merely due: not waiting

@@ -42,6 +42,8 @@ def test_models_declare_the_expected_tables() -> None:
         "suggestion_events",
         "app_secrets",
         "help_posts",
+        "rate_budget_states",
+        "rate_budget_spends",
     }
 
 
@@ -205,3 +207,36 @@ def test_linking_jobs_recorded_before_0011_name_their_operation_op(database_url:
 
 def _json(value: object) -> object:
     return json.loads(value) if isinstance(value, str) else value
+
+
+def test_0012_adds_the_rate_budgets_and_takes_them_away_again(database_url: str) -> None:
+    upgrade(database_url, "0011")
+    assert not {"rate_budget_states", "rate_budget_spends"} & _tables(database_url)
+    upgrade(database_url, "0012")
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO rate_budget_states (name, blocked_until, updated_at)"
+                    " VALUES ('github.primary', 1800000000.5, :now)"
+                ),
+                {"now": "2026-12-08 09:00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO rate_budget_spends (budget, spent_at)"
+                    " VALUES ('discord.global', 1800000000.25)"
+                )
+            )
+        with engine.connect() as connection:
+            # Sub-second times survive: the windows are a second long.
+            assert connection.execute(text("SELECT spent_at FROM rate_budget_spends")).scalar() == (
+                1800000000.25
+            )
+        downgrade(database_url, "0011")
+        assert not {"rate_budget_states", "rate_budget_spends"} & _tables(database_url)
+        upgrade(database_url)
+        assert {"rate_budget_states", "rate_budget_spends"} <= _tables(database_url)
+    finally:
+        engine.dispose()

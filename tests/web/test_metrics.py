@@ -225,21 +225,25 @@ async def test_each_adapters_requests_and_waits_are_counters(
     )
     _, before = await scrape(client)
     assert value(before, "lessonbot_github_requests_total", outcome="ok") == 0
-    assert value(before, "lessonbot_discord_waits_total", reason="rate_limit") == 0
+    assert value(before, "lessonbot_discord_waits_total", reason="rate_limit", budget="") == 0
 
     github.request("ok")
     github.request("ok")
     github.request("rate_limited")
     github.waited("rate_limit", 1.5)
     github.waited("pacing", 0.25)
+    github.waited("pacing", 0.5, budget="github.content_writes")
     discord.request("network_error")
     _, after = await scrape(client)
 
     assert value(after, "lessonbot_github_requests_total", outcome="ok") == 2
     assert value(after, "lessonbot_github_requests_total", outcome="rate_limited") == 1
-    assert value(after, "lessonbot_github_waits_total", reason="rate_limit") == 1
-    assert value(after, "lessonbot_github_wait_seconds_total", reason="rate_limit") == 1.5
-    assert value(after, "lessonbot_github_wait_seconds_total", reason="pacing") == 0.25
+    assert value(after, "lessonbot_github_waits_total", reason="rate_limit", budget="") == 1
+    seconds = "lessonbot_github_wait_seconds_total"
+    assert value(after, seconds, reason="rate_limit", budget="") == 1.5
+    assert value(after, seconds, reason="pacing", budget="") == 0.25
+    # A wait a shared budget asked for is counted under its budget.
+    assert value(after, seconds, reason="pacing", budget="github.content_writes") == 0.5
     assert value(after, "lessonbot_discord_requests_total", outcome="network_error") == 1
     assert value(after, "lessonbot_discord_requests_total", outcome="ok") == 0
 
