@@ -1,7 +1,7 @@
 """Benchmark: question intake through the gateway path, three processes apart.
 
 A server process runs the Discord and GitHub sandboxes; `lessonbot sync` links the
-fixture lessons (a forum post and an issue each); `lessonbot run --role gateway` is the
+project's sample lessons (a forum post and an issue each); `lessonbot run --role gateway` is the
 bot, alone in its process; a client process posts N question messages (default 6,000), as
 many different learners, into the lesson posts through the Discord sandbox's admin API
 (the sandbox acts as users there; its REST API takes the bot's token only), from several
@@ -40,7 +40,7 @@ from typing import Any
 PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT))  # run as a script: import the project
 
-CONTENT = PROJECT / "tests" / "fixtures" / "content"
+CONTENT = PROJECT / "lessons"
 LESSONBOT = Path(sys.executable).with_name("lessonbot")
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 LEARNERS = 300
@@ -129,9 +129,9 @@ async def serve(description: Path) -> None:
 # --- the client process: learners posting ---------------------------------------------------
 
 
-async def post(admin: str, threads: list[int], count: int, senders: int, out: Path) -> None:
-    """Post `count` messages into `threads` from `senders` connections; write the times
-    and each message's id to `out`."""
+async def post(admin: str, threads: list[int], count: int, senders: int) -> dict[str, Any]:
+    """Post `count` messages into `threads` from `senders` connections; return the times
+    and each message's id."""
     import aiohttp
 
     ids: list[str | None] = [None] * count
@@ -150,7 +150,7 @@ async def post(admin: str, threads: list[int], count: int, senders: int, out: Pa
         started = time.time()
         await asyncio.gather(*(sender() for _ in range(senders)))
         finished = time.time()
-    out.write_text(json.dumps({"started": started, "finished": finished, "ids": ids}))
+    return {"started": started, "finished": finished, "ids": ids}
 
 
 # --- this process: the processes, the clock and the checks ----------------------------------
@@ -338,9 +338,7 @@ def measure(backend: str, folder: Path, count: int, senders: int) -> dict[str, A
             for process in reversed(processes):
                 stop(process)
     asked = {
-        message_id
-        for n, message_id in enumerate(posted["ids"])
-        if classify(text_of(n)).is_question
+        message_id for n, message_id in enumerate(posted["ids"]) if classify(text_of(n)).is_question
     }
     posting = posted["finished"] - posted["started"]
     assert last_listed is not None
@@ -382,6 +380,7 @@ if __name__ == "__main__":
         asyncio.run(serve(Path(sys.argv[2])))
     elif sys.argv[1:2] == ["post"]:
         admin, threads, count, senders, out = sys.argv[2:7]
-        asyncio.run(post(admin, json.loads(threads), int(count), int(senders), Path(out)))
+        posted = asyncio.run(post(admin, json.loads(threads), int(count), int(senders)))
+        Path(out).write_text(json.dumps(posted))
     else:
         main()
