@@ -242,7 +242,7 @@ def measure(backend: str, folder: Path, count: int, senders: int) -> dict[str, A
     from bot.store.engine import make_sync_engine
     from bot.store.models import LessonLink, Question
 
-    folder.mkdir()
+    folder.mkdir(parents=True)
     description = folder / "world.json"
     processes: list[subprocess.Popen[Any]] = []
 
@@ -361,12 +361,16 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=6_000)
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--keep", metavar="DIR", help="keep each process's log here (default: a temporary folder)"
+    )
     arguments = parser.parse_args()
     backends = ["sqlite"] if arguments.backend != "postgresql" else []
     if arguments.backend != "sqlite" and postgres_answers():
         backends.append("postgresql")
     figures: dict[str, Any] = {"bench": "question_intake", "messages": arguments.messages}
-    with tempfile.TemporaryDirectory() as folder:
+    with contextlib.ExitStack() as stack:
+        folder = arguments.keep or stack.enter_context(tempfile.TemporaryDirectory())
         for backend in backends:
             figures[backend] = measure(
                 backend, Path(folder) / backend, arguments.messages, arguments.senders
