@@ -253,3 +253,20 @@ async def test_linking_tells_when_a_post_is_linked_or_a_lesson_removed(
     async with session_factory() as session:
         link = await session.scalar(select(LessonLink))
     assert link is not None and link.discord_thread_id == 321
+
+
+async def test_a_redelivered_message_in_a_batch_is_recorded_once(
+    lessons: Sessions,  # noqa: F811
+) -> None:
+    questions, _ = counted_service(lessons)
+    await say(questions, 1, 1, "How do I pipe?")
+    # A resumed gateway session delivers messages again, one already stored, one twice.
+    outcomes = await asyncio.gather(
+        say(questions, 1, 1, "How do I pipe?"),
+        say(questions, 2, 2, "Why does grep hang?", minutes=1),
+        say(questions, 2, 2, "Why does grep hang?", minutes=1),
+        say(questions, 3, 3, "Use |.", minutes=2, reply_to=2),
+    )
+    assert outcomes[0] == outcomes[2] == "ignored: already recorded"
+    assert outcomes[1].startswith("question") and outcomes[3] == "answered 1"
+    assert [row.external_id for row in await rows(lessons)] == ["1", "2"]

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.questions.records import BATCHED
+
 log = logging.getLogger(__name__)
 
 # The most events one transaction applies: a burst is cut into transactions this long, so
@@ -104,6 +106,8 @@ class EventQueue:
         """Apply a batch in one transaction; apply it event by event if it fails."""
         try:
             async with self._sessions() as session, session.begin():
+                # Several events: what they add is written together (`insert_question`).
+                session.info[BATCHED] = len(batch) > 1
                 done = []
                 for queued in batch:
                     assert queued.change is not None

@@ -66,10 +66,24 @@ def asked_question(verdict: QuestionVerdict, *, author_name: str, **fields: Any)
     )
 
 
+# Set in `session.info` by the event queue for a transaction that applies several events:
+# their questions are then written together, in one statement, when the batch is flushed.
+BATCHED = "questions.batched"
+
+
 async def insert_question(session: AsyncSession, question: Question) -> bool:
     """Add a question unless its message is already recorded (a redelivered event, or
-    another process's); tell whether it was added."""
-    # One statement, not a look-up and an insert: intake applies thousands a second.
+    another process's); tell whether it was added.
+
+    In a batch the question is only added to the session: the batch's questions go in one
+    INSERT at its next flush (any later query, or the commit). A message already recorded
+    then fails the flush, and the queue applies the batch again one event at a time, where
+    it is found here and skipped.
+    """
+    if session.info.get(BATCHED):
+        session.add(question)
+        return True
+    # One statement, not a look-up and an insert.
     values = {
         column.key: value
         for column in inspect(Question).column_attrs
