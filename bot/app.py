@@ -191,7 +191,14 @@ async def started_app(
         bridge = None
         creator = None
         if github is not None:
-            linking = _linking_service(settings, sessions, github, bot.chat, outbox)
+            linking = _linking_service(
+                settings,
+                sessions,
+                github,
+                bot.chat,
+                outbox,
+                on_threads_changed=questions.forget_lesson_threads,
+            )
             updates = ContentUpdates(content, lessons, linking, suggestions)
             router.follow(*updates.webhook_handlers())
             if suggestions is not None:
@@ -442,6 +449,7 @@ def _linking_service(
     github: GitHubAdapter,
     chat: ChatPort,
     outbox: Outbox | None = None,
+    on_threads_changed: Callable[[], None] | None = None,
 ) -> LinkingService:
     return LinkingService(
         sessions,
@@ -457,6 +465,8 @@ def _linking_service(
         # The bot serves suggested edits wherever it links lessons.
         suggest_button=True,
         discord_web_url=settings.discord.web_url,
+        # The question intake remembers which lesson each post is: tell it of changes.
+        on_threads_changed=on_threads_changed,
     )
 
 
@@ -467,7 +477,10 @@ async def _ensure_current(linking: LinkingService, content: ContentSource, ident
 
 def linking_service(app: RunningApp, github: GitHubAdapter) -> LinkingService:
     """Return a linking service over the app's database and Discord client."""
-    return _linking_service(app.settings, app.sessions, github, app.bot.chat, app.outbox)
+    forget = app.questions.forget_lesson_threads if app.questions is not None else None
+    return _linking_service(
+        app.settings, app.sessions, github, app.bot.chat, app.outbox, on_threads_changed=forget
+    )
 
 
 async def sync_lessons(

@@ -62,6 +62,7 @@ class LinkingService:
         max_removals: int = DEFAULT_MAX_REMOVALS,
         suggest_button: bool = False,
         discord_web_url: str = DISCORD_WEB_URL,
+        on_threads_changed: Callable[[], None] | None = None,
     ) -> None:
         self._eager = eager
         self._github = github
@@ -74,7 +75,7 @@ class LinkingService:
         self.planner = LinkPlanner(
             self._texts, web_url=discord_web_url, suggest_button=suggest_button
         )
-        self._store = LinkStore(sessions, self._outbox)
+        self._store = LinkStore(sessions, self._outbox, on_threads_changed=on_threads_changed)
         self._performer = LinkPerformer(
             github=github,
             chat=chat,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import select, update
@@ -47,9 +47,22 @@ def state_of(row: Lesson) -> LinkState:
 class LinkStore:
     """The lessons, links and program forums the linking service keeps in the database."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        *,
+        on_threads_changed: Callable[[], None] | None = None,
+    ) -> None:
         self._sessions = sessions
         self._outbox = outbox
+        # Told when a lesson's post changes or a lesson is removed or back: what remembers
+        # which lesson a thread is (the question intake) must look again.
+        self._on_threads_changed = on_threads_changed
+
+    def _threads_changed(self) -> None:
+        if self._on_threads_changed is not None:
+            self._on_threads_changed()
 
     async def snapshot(
         self, only: Collection[str] | None
@@ -99,6 +112,8 @@ class LinkStore:
                 .values(**values, updated_at=utcnow())
             )
             await self._outbox.renew(claim, session)
+        if "thread_id" in changes:
+            self._threads_changed()
         return dataclasses.replace(state, **changes)
 
     async def confirm(
@@ -132,9 +147,12 @@ class LinkStore:
             link.synced_title = wanted.title[:300]
             link.synced_digest = digest
             link.synced_at = utcnow()
+            restored = row.removed_at is not None
             row.removed_at = None
             await session.flush()
             await self._outbox.complete(claim, session)
+        if restored:
+            self._threads_changed()
 
     async def mark_removed(self, state: LinkState) -> LinkState:
         """Record a lesson as removed (so the next write reopens its post and issue)."""
@@ -142,6 +160,7 @@ class LinkStore:
             await session.execute(
                 update(Lesson).where(Lesson.id == state.lesson_id).values(removed_at=utcnow())
             )
+        self._threads_changed()
         return dataclasses.replace(state, removed=True)
 
     async def removal(self, identity: str) -> tuple[Lesson | None, LinkState | None]:
@@ -163,6 +182,7 @@ class LinkStore:
                 update(Lesson).where(Lesson.id == lesson_id).values(removed_at=utcnow())
             )
             await self._outbox.complete(claim, session)
+        self._threads_changed()
 
     async def owned_threads(self) -> set[int]:
         """Return every post a stored lesson owns."""

@@ -129,21 +129,20 @@ class Answers:
             return "question again"
         return "updated"
 
-    async def drop(self, source: QuestionSource, external_id: str) -> str:
+    async def drop(self, session: AsyncSession, source: QuestionSource, external_id: str) -> str:
         """Drop a deleted question; a deleted first answer leaves its questions unanswered."""
-        async with self._deps.sessions() as session, session.begin():
-            row = await find_question(session, source, external_id)
-            if row is not None:
-                row.dropped_at, row.drop_reason = self._deps.clock(), "deleted"
-                return "dropped: deleted"
-            # Ids of both platforms share the column: snowflakes and comment ids never meet.
-            answered = list(
-                await session.scalars(select(Question).where(Question.answer_id == external_id))
-            )
-            for question in answered:
-                question.answered_at = question.answered_by = None
-                question.answer_id = question.answered_how = None
-                question.answered_by_staff = False
+        row = await find_question(session, source, external_id)
+        if row is not None:
+            row.dropped_at, row.drop_reason = self._deps.clock(), "deleted"
+            return "dropped: deleted"
+        # Ids of both platforms share the column: snowflakes and comment ids never meet.
+        answered = list(
+            await session.scalars(select(Question).where(Question.answer_id == external_id))
+        )
+        for question in answered:
+            question.answered_at = question.answered_by = None
+            question.answer_id = question.answered_how = None
+            question.answered_by_staff = False
         if answered:
             return f"answer deleted: {len(answered)} unanswered"
         return "ignored: not a question"

@@ -3,40 +3,57 @@ messages, edits, deletions and the resolve reaction."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.question_texts import recorded_outcome
 from bot.domain.questions import classify, reply_verdict
 from bot.services.questions.answers import Answers
 from bot.services.questions.dependencies import Dependencies
+from bot.services.questions.event_queue import Applied
 from bot.services.questions.help_posts import HelpPosts
+from bot.services.questions.lesson_threads import LessonThreads
 from bot.services.questions.records import (
     Scope,
     asked_question,
     find_question,
     insert_question,
-    lesson_of_thread,
 )
 from bot.services.questions.staff import Staff
-from bot.store.models import HelpPost, QuestionSource
+from bot.store.models import QuestionSource
 
 RESOLVE_EMOJI = "✅"
 
 
 class DiscordIntake:
-    """Record what Discord says happened to a message: asked, answered, edited, resolved."""
+    """Record what Discord says happened to a message: asked, answered, edited, resolved.
+
+    Each event is applied in the session it is given, the transaction of its batch
+    (`EventQueue`): nothing here commits, and nothing here waits on the network (what must,
+    the help post's picker, is handed back to run after the commit).
+    """
 
     def __init__(
-        self, deps: Dependencies, *, staff: Staff, answers: Answers, help_posts: HelpPosts
+        self,
+        deps: Dependencies,
+        *,
+        staff: Staff,
+        answers: Answers,
+        help_posts: HelpPosts,
+        threads: LessonThreads,
     ) -> None:
         self._deps = deps
+        self._threads = threads
         self._staff = staff
         self._answers = answers
         self._help_posts = help_posts
 
     async def on_discord_message(
         self,
+        session: AsyncSession,
         thread_id: int,
         message_id: int,
         author_id: int | str,
@@ -51,40 +68,39 @@ class DiscordIntake:
         forum_id: int | None = None,
         post_title: str | None = None,
         post_owner_id: int | str | None = None,
-    ) -> str:
+    ) -> Applied:
         """Record a message in a lesson's post, or in a post a learner opened in a
         program's forum (`forum_id`, `post_title`, `post_owner_id` tell one): answer an
         earlier question, or ask one."""
         if self._deps.by_bot(author_id, is_bot):
-            return "ignored: written by the bot"
+            return Applied("ignored: written by the bot")
         created_at = created_at or self._deps.clock()
-        picker: HelpPost | None = None
-        async with self._deps.sessions() as session, session.begin():
-            lesson_id = await lesson_of_thread(session, thread_id)
-            if lesson_id is None:
-                post = await self._help_posts.find_or_record(
-                    session, thread_id, forum_id, post_title, post_owner_id, author_id, text
-                )
-                if post is None:
-                    return "ignored: not a lesson post"
-                outcome, picker = await self._help_posts.record_message(
-                    session,
-                    post,
-                    message_id,
-                    str(author_id),
-                    author_name,
-                    text,
-                    reply_to=reply_to,
-                    staff=self._staff.is_discord_staff(roles),
-                    created_at=created_at,
-                    guild_id=guild_id,
-                )
+        lesson_id = await self._threads.lesson_of(session, thread_id)
         if lesson_id is None:
-            if picker is not None:
-                outcome += await self._help_posts.offer_picker(picker)
-            return outcome
-        async with self._deps.sessions() as session, session.begin():
-            verdict = classify(text)
+            post = await self._help_posts.find_or_record(
+                session, thread_id, forum_id, post_title, post_owner_id, author_id, text
+            )
+            if post is None:
+                return Applied("ignored: not a lesson post")
+            outcome, picker = await self._help_posts.record_message(
+                session,
+                post,
+                message_id,
+                str(author_id),
+                author_name,
+                text,
+                reply_to=reply_to,
+                staff=self._staff.is_discord_staff(roles),
+                created_at=created_at,
+                guild_id=guild_id,
+            )
+            if picker is None:
+                return Applied(outcome)
+            return Applied(outcome, functools.partial(self._help_posts.offer_picker, picker))
+        verdict = classify(text)
+        answered = 0
+        # A question that replies to nothing answers nothing: no query to ask.
+        if not verdict.is_question or reply_to is not None:
             answered = await self._answers.answer(
                 session,
                 Scope(lesson_id=lesson_id),
@@ -99,30 +115,30 @@ class DiscordIntake:
                 is_question=verdict.is_question,
                 reply=reply_verdict(text),
             )
-            if not verdict.is_question:
-                return f"answered {answered}" if answered else "ignored: not a question"
-            url = self._deps.message_url(guild_id, thread_id, message_id)
-            recorded = await insert_question(
-                session,
-                asked_question(
-                    verdict,
-                    source=QuestionSource.DISCORD,
-                    external_id=str(message_id),
-                    container_id=str(thread_id),
-                    url=url,
-                    lesson_id=lesson_id,
-                    author_id=str(author_id),
-                    author_name=author_name,
-                    text=text,
-                    asked_at=created_at,
-                ),
-            )
-            if not recorded:
-                return "ignored: already recorded"
-        return recorded_outcome(verdict, answered)
+        if not verdict.is_question:
+            return Applied(f"answered {answered}" if answered else "ignored: not a question")
+        recorded = await insert_question(
+            session,
+            asked_question(
+                verdict,
+                source=QuestionSource.DISCORD,
+                external_id=str(message_id),
+                container_id=str(thread_id),
+                url=self._deps.message_url(guild_id, thread_id, message_id),
+                lesson_id=lesson_id,
+                author_id=str(author_id),
+                author_name=author_name,
+                text=text,
+                asked_at=created_at,
+            ),
+        )
+        if not recorded:
+            return Applied("ignored: already recorded")
+        return Applied(recorded_outcome(verdict, answered))
 
     async def on_discord_edit(
         self,
+        session: AsyncSession,
         message_id: int,
         text: str,
         *,
@@ -132,65 +148,48 @@ class DiscordIntake:
         is_bot: bool = False,
         created_at: datetime | None = None,
         guild_id: int | None = None,
-    ) -> str:
+    ) -> Applied:
         """Re-evaluate an edited message: a question may stop being one, or become one."""
         if author_id is not None and self._deps.by_bot(author_id, is_bot):
-            return "ignored: written by the bot"
-        async with self._deps.sessions() as session, session.begin():
-            row = await find_question(session, QuestionSource.DISCORD, str(message_id))
-            if row is not None:
-                return self._answers.reevaluate(row, text)
+            return Applied("ignored: written by the bot")
+        row = await find_question(session, QuestionSource.DISCORD, str(message_id))
+        if row is not None:
+            return Applied(self._answers.reevaluate(row, text))
         if thread_id is None or author_id is None:
-            return "ignored: not a question"
+            return Applied("ignored: not a question")
         verdict = classify(text)
         if not verdict.is_question:
-            return "ignored: not a question"
+            return Applied("ignored: not a question")
         # Edited into a question: recorded as asked when the message was written.
-        outcome = await self._record_edited_into(
-            thread_id, message_id, str(author_id), author_name, text, created_at, guild_id
+        lesson_id = await self._threads.lesson_of(session, thread_id)
+        if lesson_id is None:
+            return Applied("ignored: not a lesson post")
+        recorded = await insert_question(
+            session,
+            asked_question(
+                verdict,
+                source=QuestionSource.DISCORD,
+                external_id=str(message_id),
+                container_id=str(thread_id),
+                url=self._deps.message_url(guild_id, thread_id, message_id),
+                lesson_id=lesson_id,
+                author_id=str(author_id),
+                author_name=author_name,
+                text=text,
+                asked_at=created_at or self._deps.clock(),
+            ),
         )
-        return outcome
+        if not recorded:
+            return Applied("ignored: already recorded")
+        return Applied(f"{recorded_outcome(verdict)}: edited into one")
 
-    async def _record_edited_into(
-        self,
-        thread_id: int,
-        message_id: int,
-        author_id: str,
-        author_name: str,
-        text: str,
-        created_at: datetime | None,
-        guild_id: int | None,
-    ) -> str:
-        verdict = classify(text)
-        async with self._deps.sessions() as session, session.begin():
-            lesson_id = await lesson_of_thread(session, thread_id)
-            if lesson_id is None:
-                return "ignored: not a lesson post"
-            recorded = await insert_question(
-                session,
-                asked_question(
-                    verdict,
-                    source=QuestionSource.DISCORD,
-                    external_id=str(message_id),
-                    container_id=str(thread_id),
-                    url=self._deps.message_url(guild_id, thread_id, message_id),
-                    lesson_id=lesson_id,
-                    author_id=author_id,
-                    author_name=author_name,
-                    text=text,
-                    asked_at=created_at or self._deps.clock(),
-                ),
-            )
-            if not recorded:
-                return "ignored: already recorded"
-        return f"{recorded_outcome(verdict)}: edited into one"
-
-    async def on_discord_delete(self, message_id: int) -> str:
+    async def on_discord_delete(self, session: AsyncSession, message_id: int) -> Applied:
         """Drop the question a deleted message asked (kept, no longer counted)."""
-        return await self._answers.drop(QuestionSource.DISCORD, str(message_id))
+        return Applied(await self._answers.drop(session, QuestionSource.DISCORD, str(message_id)))
 
     async def on_reaction(
         self,
+        session: AsyncSession,
         message_id: int,
         user_id: int | str,
         emoji: str,
@@ -198,27 +197,40 @@ class DiscordIntake:
         roles: Sequence[str | int] = (),
         *,
         is_bot: bool = False,
-    ) -> str:
+    ) -> Applied:
         """Resolve a question when its asker or staff reacts ✅; removing it reopens it."""
+        return Applied(
+            await self._reaction(session, message_id, user_id, emoji, added, roles, is_bot)
+        )
+
+    async def _reaction(
+        self,
+        session: AsyncSession,
+        message_id: int,
+        user_id: int | str,
+        emoji: str,
+        added: bool,
+        roles: Sequence[str | int],
+        is_bot: bool,
+    ) -> str:
         if emoji != RESOLVE_EMOJI:
             return "ignored: not the resolve reaction"
         if self._deps.by_bot(user_id, is_bot):
             return "ignored: the bot's reaction"
         user = str(user_id)
-        async with self._deps.sessions() as session, session.begin():
-            row = await find_question(session, QuestionSource.DISCORD, str(message_id))
-            if row is None or row.dropped_at is not None:
-                return "ignored: not a question"
-            if added:
-                if row.author_id != user and not self._staff.is_discord_staff(roles):
-                    return "ignored: neither the asker nor staff"
-                if row.resolved_at is not None:
-                    return "ignored: already resolved"
-                row.resolved_at = self._deps.clock()
-                row.resolved_by = user
-                row.resolved_how = "reaction"
-                return "resolved"
-            if row.resolved_how == "reaction" and row.resolved_by == user:
-                row.resolved_at = row.resolved_by = row.resolved_how = None
-                return "reopened"
-            return "ignored: not resolved by this reaction"
+        row = await find_question(session, QuestionSource.DISCORD, str(message_id))
+        if row is None or row.dropped_at is not None:
+            return "ignored: not a question"
+        if added:
+            if row.author_id != user and not self._staff.is_discord_staff(roles):
+                return "ignored: neither the asker nor staff"
+            if row.resolved_at is not None:
+                return "ignored: already resolved"
+            row.resolved_at = self._deps.clock()
+            row.resolved_by = user
+            row.resolved_how = "reaction"
+            return "resolved"
+        if row.resolved_how == "reaction" and row.resolved_by == user:
+            row.resolved_at = row.resolved_by = row.resolved_how = None
+            return "reopened"
+        return "ignored: not resolved by this reaction"

@@ -35,7 +35,8 @@ class GitHubIntake:
             return "ignored: pull request"
         comment_id = str(comment.id)
         if action == "deleted":
-            return await self._answers.drop(QuestionSource.GITHUB, comment_id)
+            async with self._deps.sessions() as session, session.begin():
+                return await self._answers.drop(session, QuestionSource.GITHUB, comment_id)
         if action not in ("created", "edited"):
             return f"ignored: action {action}"
         login, body = comment.author, comment.body

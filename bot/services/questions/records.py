@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.questions import QuestionVerdict
 from bot.store.models import HelpPost, Lesson, LessonLink, ProgramForum, Question, QuestionSource
-from bot.store.upsert import lesson_id
+from bot.store.upsert import insert_new, lesson_id
 
 # The rule stored for a question asked with /ask: always a question, whatever it says.
 ASK_RULE = "ask"
@@ -66,13 +66,35 @@ def asked_question(verdict: QuestionVerdict, *, author_name: str, **fields: Any)
     )
 
 
+# Set in `session.info` by the event queue for a transaction that applies several events:
+# their questions are then written together, in one statement, when the batch is flushed.
+BATCHED = "questions.batched"
+
+
 async def insert_question(session: AsyncSession, question: Question) -> bool:
-    """Add a question unless its message is already recorded (a redelivered event)."""
-    if await find_question(session, question.source, question.external_id) is not None:
-        return False
-    session.add(question)
-    await session.flush()
-    return True
+    """Add a question unless its message is already recorded (a redelivered event, or
+    another process's); tell whether it was added.
+
+    In a batch the question is only added to the session: the batch's questions go in one
+    INSERT at its next flush (any later query, or the commit). A message already recorded
+    then fails the flush, and the queue applies the batch again one event at a time, where
+    it is found here and skipped.
+    """
+    if session.info.get(BATCHED):
+        session.add(question)
+        return True
+    # One statement, not a look-up and an insert.
+    values = {
+        column.key: value
+        for column in inspect(Question).column_attrs
+        if (value := getattr(question, column.key)) is not None
+    }
+    added = await session.scalar(
+        insert_new(session, Question, ["source", "external_id"])
+        .values(**values)
+        .returning(Question.id)
+    )
+    return added is not None
 
 
 async def lesson_of_thread(session: AsyncSession, thread_id: int) -> int | None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,38 +17,22 @@ from bot.services.questions.answers import Answers
 from bot.services.questions.commands import Commands
 from bot.services.questions.dependencies import Dependencies
 from bot.services.questions.discord_intake import DiscordIntake
+from bot.services.questions.event_queue import EventQueue
 from bot.services.questions.github_intake import GitHubIntake
 from bot.services.questions.help_posts import HelpPosts
+from bot.services.questions.lesson_threads import LessonThreads
 from bot.services.questions.queries import Queries
 from bot.services.questions.staff import Staff
 from bot.services.questions.views import AskResult, PickResult, QuestionView, ResolveResult
 from bot.store.models import HelpPost, utcnow
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _in_order(
-    method: Callable[Concatenate[QuestionService, P], Awaitable[R]],
-) -> Callable[Concatenate[QuestionService, P], Awaitable[R]]:
-    """Apply events one at a time, in the order they came.
-
-    discord.py runs each event's listener as its own task: without this, a reply could
-    be looked at before the question it answers is stored. The lock is taken before the
-    first await and asyncio's lock is first come, first served, so the order holds. It is
-    taken here, in the facade, so that Discord's and GitHub's events share one order.
-    """
-
-    @functools.wraps(method)
-    async def ordered(self: QuestionService, *args: P.args, **kwargs: P.kwargs) -> R:
-        async with self._order:
-            return await method(self, *args, **kwargs)
-
-    return ordered
-
 
 class QuestionService:
-    """Capture questions, mark them answered and resolved, and list them."""
+    """Capture questions, mark them answered and resolved, and list them.
+
+    Discord's and GitHub's events go through one queue (`EventQueue`), so they share one
+    order: each is applied after every event that came before it, many to a transaction.
+    """
 
     def __init__(
         self,
@@ -71,13 +53,14 @@ class QuestionService:
             clock=clock,
         )
         self._deps = deps
-        self._order = asyncio.Lock()
+        self._events = EventQueue(sessions)
+        self._threads = LessonThreads()
         staff = Staff(deps)
         answers = Answers(deps)
         self._staff = staff
         self._help_posts = HelpPosts(deps, staff=staff, answers=answers)
         self._discord_intake = DiscordIntake(
-            deps, staff=staff, answers=answers, help_posts=self._help_posts
+            deps, staff=staff, answers=answers, help_posts=self._help_posts, threads=self._threads
         )
         self._github_intake = GitHubIntake(deps, staff=staff, answers=answers)
         self._commands = Commands(deps, staff=staff)
@@ -122,7 +105,6 @@ class QuestionService:
 
     # --- Discord ----------------------------------------------------------------------------
 
-    @_in_order
     async def on_discord_message(
         self,
         thread_id: int,
@@ -143,23 +125,25 @@ class QuestionService:
         """Record a message in a lesson's post, or in a post a learner opened in a
         program's forum (`forum_id`, `post_title`, `post_owner_id` tell one): answer an
         earlier question, or ask one."""
-        return await self._discord_intake.on_discord_message(
-            thread_id,
-            message_id,
-            author_id,
-            author_name,
-            text,
-            is_bot=is_bot,
-            reply_to=reply_to,
-            roles=roles,
-            created_at=created_at,
-            guild_id=guild_id,
-            forum_id=forum_id,
-            post_title=post_title,
-            post_owner_id=post_owner_id,
+        return await self._events.apply(
+            lambda session: self._discord_intake.on_discord_message(
+                session,
+                thread_id,
+                message_id,
+                author_id,
+                author_name,
+                text,
+                is_bot=is_bot,
+                reply_to=reply_to,
+                roles=roles,
+                created_at=created_at,
+                guild_id=guild_id,
+                forum_id=forum_id,
+                post_title=post_title,
+                post_owner_id=post_owner_id,
+            )
         )
 
-    @_in_order
     async def on_discord_edit(
         self,
         message_id: int,
@@ -173,23 +157,26 @@ class QuestionService:
         guild_id: int | None = None,
     ) -> str:
         """Re-evaluate an edited message: a question may stop being one, or become one."""
-        return await self._discord_intake.on_discord_edit(
-            message_id,
-            text,
-            thread_id=thread_id,
-            author_id=author_id,
-            author_name=author_name,
-            is_bot=is_bot,
-            created_at=created_at,
-            guild_id=guild_id,
+        return await self._events.apply(
+            lambda session: self._discord_intake.on_discord_edit(
+                session,
+                message_id,
+                text,
+                thread_id=thread_id,
+                author_id=author_id,
+                author_name=author_name,
+                is_bot=is_bot,
+                created_at=created_at,
+                guild_id=guild_id,
+            )
         )
 
-    @_in_order
     async def on_discord_delete(self, message_id: int) -> str:
         """Drop the question a deleted message asked (kept, no longer counted)."""
-        return await self._discord_intake.on_discord_delete(message_id)
+        return await self._events.apply(
+            lambda session: self._discord_intake.on_discord_delete(session, message_id)
+        )
 
-    @_in_order
     async def on_reaction(
         self,
         message_id: int,
@@ -201,16 +188,22 @@ class QuestionService:
         is_bot: bool = False,
     ) -> str:
         """Resolve a question when its asker or staff reacts ✅; removing it reopens it."""
-        return await self._discord_intake.on_reaction(
-            message_id, user_id, emoji, added, roles, is_bot=is_bot
+        return await self._events.apply(
+            lambda session: self._discord_intake.on_reaction(
+                session, message_id, user_id, emoji, added, roles, is_bot=is_bot
+            )
         )
 
     # --- GitHub -----------------------------------------------------------------------------
 
-    @_in_order
     async def on_issue_comment(self, event: IssueCommentEvent) -> str:
         """Apply one `issue_comment` delivery (created, edited or deleted)."""
-        return await self._github_intake.on_issue_comment(event)
+        # Alone: it may ask GitHub who is staff, which no transaction should wait for.
+        return await self._events.apply_alone(lambda: self._github_intake.on_issue_comment(event))
+
+    def forget_lesson_threads(self) -> None:
+        """Look every thread's lesson up again: a lesson's post was linked or removed."""
+        self._threads.forget()
 
     def webhook_handlers(self) -> list[EventHandler[Any]]:
         """Return the handler that records questions asked (and answered) on lesson issues."""
