@@ -13,7 +13,15 @@ from sqlalchemy.orm import selectinload
 from bot.domain.linking import LinkState, WantedLesson
 from bot.services.outbox import Claim, Outbox
 from bot.services.ports import Forum
-from bot.store.models import Lesson, LessonFile, LessonLink, ProgramForum, utcnow
+from bot.store.models import (
+    JobStatus,
+    Lesson,
+    LessonFile,
+    LessonLink,
+    OutboxJob,
+    ProgramForum,
+    utcnow,
+)
 from bot.store.upsert import insert_new, lesson_id
 
 # LinkState's fields and the link columns they are stored in.
@@ -108,9 +116,12 @@ class LinkStore:
         wanted: WantedLesson,
         forum: Forum,
         digest: str,
-    ) -> None:
+        *,
+        follow_up: tuple[str, str, dict[str, Any], int] | None = None,
+    ) -> int | None:
         """Record the lesson as in line (its digest, files and title) and the job as done,
-        in one commit."""
+        in one commit, with the job that follows it (kind, key, payload, priority), whose
+        id is returned."""
         async with self._sessions() as session, session.begin():
             row = await session.scalar(
                 select(Lesson)
@@ -135,6 +146,13 @@ class LinkStore:
             row.removed_at = None
             await session.flush()
             await self._outbox.complete(claim, session)
+            if follow_up is None:
+                return None
+            kind, key, payload, priority = follow_up
+            ids = await self._outbox.enqueue_many(
+                kind, [(key, payload)], session, priority=priority
+            )
+            return ids[key]
 
     async def mark_removed(self, state: LinkState) -> LinkState:
         """Record a lesson as removed (so the next write reopens its post and issue)."""
@@ -156,12 +174,24 @@ class LinkStore:
             state = state_of(row) if row is not None and row.link is not None else None
         return row, state
 
-    async def confirm_removal(self, claim: Claim, lesson_id: int) -> None:
-        """Record the lesson as removed and the job as done, in one commit."""
+    async def confirm_removal(
+        self, claim: Claim, lesson_id: int, settles: Collection[str] = ()
+    ) -> None:
+        """Record the lesson as removed and the job as done, in one commit; the pending
+        jobs under `settles` (its issue's, now closed) are done with it."""
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(Lesson).where(Lesson.id == lesson_id).values(removed_at=utcnow())
             )
+            if settles:
+                await session.execute(
+                    update(OutboxJob)
+                    .where(
+                        OutboxJob.dedupe_key.in_(list(settles)),
+                        OutboxJob.status == JobStatus.PENDING,
+                    )
+                    .values(status=JobStatus.DONE, updated_at=utcnow())
+                )
             await self._outbox.complete(claim, session)
 
     async def owned_threads(self) -> set[int]:
