@@ -244,6 +244,7 @@ async def started_app(
             log.info("web server listening on %s", web_url)
         if linking is not None and bridge is not None:
             worker.add_handler(LinkingService.JOB_KIND, linking.run_job)
+            worker.add_handler(LinkingService.ISSUE_JOB_KIND, linking.run_job)
             worker.add_handler(bridge.JOB_KIND, bridge.run_job)
         try:
             yield RunningApp(
