@@ -27,7 +27,7 @@ from bot.services.bridge import CommentBridge
 from bot.services.content_updates import ContentUpdates
 from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
-from bot.services.linking import LinkDirectory, LinkingService, SyncReport
+from bot.services.linking import LinkBacklog, LinkDirectory, LinkingService, SyncReport
 from bot.services.metrics import RequestTally
 from bot.services.outbox import Outbox
 from bot.services.ports import ChatPort
@@ -110,6 +110,7 @@ async def started_app(
     engine = make_engine(settings.database.url)
     runner: web.AppRunner | None = None
     github: GitHubAdapter | None = None
+    backlog: LinkBacklog | None = None
     # Each adapter counts its requests here, for /metrics.
     meters = {"discord": RequestTally(), "github": RequestTally()}
     try:
@@ -127,6 +128,9 @@ async def started_app(
         sessions = make_session_factory(engine)
         outbox = make_outbox(settings, sessions)
         worker = JobWorker(outbox, {}, poll_seconds=settings.jobs.poll_seconds)
+        # A lesson a person touches (/lesson, a question, a suggestion) goes before bulk
+        # linking.
+        backlog = LinkBacklog(sessions, outbox)
         retention = RetentionService(sessions, outbox, settings.retention, wake=worker.wake)
         worker.add_handler(RetentionService.JOB_KIND, retention.run_job)
         # A dry run only reads: it must not make the signing key (a write).
@@ -159,6 +163,7 @@ async def started_app(
                 # Without an SMTP server, suggesters follow their status page only.
                 mail=mailer if settings.mail.configured else None,
                 wake=worker.wake,
+                touch=backlog.touch,
             )
             worker.add_handler(SuggestionService.JOB_KIND, suggestions.run_job)
             worker.add_handler(SuggestionService.NOTIFY_KIND, suggestions.run_job)
@@ -174,7 +179,12 @@ async def started_app(
             )
             worker.add_handler(DigestService.JOB_KIND, digests.run_job)
         questions = QuestionService(
-            sessions, settings, github=github, chat=bot.chat, catalogue=lambda: content.catalogue
+            sessions,
+            settings,
+            github=github,
+            chat=bot.chat,
+            catalogue=lambda: content.catalogue,
+            touch_lesson=backlog.touch_lesson,
         )
         # Each service names the GitHub webhooks it follows; the router hands them the
         # parsed events and logs what each made of them.
@@ -184,7 +194,7 @@ async def started_app(
         bridge = None
         creator = None
         if github is not None:
-            linking = _linking_service(settings, sessions, github, bot.chat, outbox)
+            linking = _linking_service(settings, sessions, github, bot.chat, outbox, backlog)
             updates = ContentUpdates(content, lessons, linking, suggestions)
             router.follow(*updates.webhook_handlers())
             if suggestions is not None:
@@ -203,7 +213,12 @@ async def started_app(
             if settings.linking.mode == "lazy":
                 # A lesson gets its post and issue the first time someone asks for them.
                 creator = functools.partial(_ensure_current, linking, content)
-        links = LinkDirectory(sessions, discord_web_url=settings.discord.web_url, creator=creator)
+        links = LinkDirectory(
+            sessions,
+            discord_web_url=settings.discord.web_url,
+            creator=creator,
+            touch=backlog.touch if linking is not None else None,
+        )
         if GATEWAY in roles:
             await bot.add_service_cogs(
                 BotServices(
@@ -275,6 +290,8 @@ async def started_app(
             github.close()
         if runner is not None:
             await runner.cleanup()
+        if backlog is not None:
+            await backlog.close()
         await engine.dispose()
 
 
@@ -428,6 +445,7 @@ def _linking_service(
     github: GitHubAdapter,
     chat: ChatPort,
     outbox: Outbox | None = None,
+    backlog: LinkBacklog | None = None,
 ) -> LinkingService:
     return LinkingService(
         sessions,
@@ -443,6 +461,7 @@ def _linking_service(
         # The bot serves suggested edits wherever it links lessons.
         suggest_button=True,
         discord_web_url=settings.discord.web_url,
+        backlog=backlog,
     )
 
 

@@ -55,7 +55,25 @@ class LinkBacklog:
 
     async def touch(self, identity: str) -> bool:
         """Move a lesson's pending linking jobs ahead of bulk work; return whether any
-        moved. Costs one UPDATE when it has some, and no query when it has none."""
+        moved. Costs one UPDATE when it has some, and no query when it has none; never
+        raises (what touched it, a question or a suggestion, is already stored)."""
+        try:
+            return await self._touch(identity)
+        except Exception:
+            log.warning("could not move lesson %s ahead of bulk linking", identity, exc_info=True)
+            return False
+
+    async def touch_lesson(self, lesson_id: int) -> bool:
+        """Move a stored lesson's pending linking jobs ahead (as `touch`), by its row id."""
+        try:
+            await self._known()
+        except Exception:
+            log.warning("could not read the linking backlog", exc_info=True)
+            return False
+        identity = self._by_id.get(lesson_id)
+        return identity is not None and await self.touch(identity)
+
+    async def _touch(self, identity: str) -> bool:
         pending = await self._known()
         if identity not in pending:
             return False
@@ -68,12 +86,6 @@ class LinkBacklog:
         if moved:
             log.info("lesson %s was touched: its linking goes ahead of bulk work", identity)
         return moved > 0
-
-    async def touch_lesson(self, lesson_id: int) -> bool:
-        """Move a stored lesson's pending linking jobs ahead (as `touch`), by its row id."""
-        await self._known()
-        identity = self._by_id.get(lesson_id)
-        return identity is not None and await self.touch(identity)
 
     async def refresh(self) -> None:
         """Read which lessons have linking jobs that a touch would move ahead."""

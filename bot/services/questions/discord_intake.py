@@ -119,6 +119,7 @@ class DiscordIntake:
             )
             if not recorded:
                 return "ignored: already recorded"
+        await self._deps.touched(lesson_id)
         return recorded_outcome(verdict, answered)
 
     async def on_discord_edit(

@@ -61,6 +61,7 @@ class QuestionService:
         chat: ChatPort | None = None,
         catalogue: Callable[[], Catalogue | None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        touch_lesson: Callable[[int], Awaitable[object]] | None = None,
     ) -> None:
         deps = Dependencies(
             sessions=sessions,
@@ -69,6 +70,7 @@ class QuestionService:
             chat=chat,
             catalogue=catalogue,
             clock=clock,
+            touch_lesson=touch_lesson,
         )
         self._deps = deps
         self._order = asyncio.Lock()
