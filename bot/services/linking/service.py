@@ -150,6 +150,7 @@ class LinkingService:
         allow_removals: bool = False,
         priority: int | None = None,
         issues: bool = True,
+        background: bool = False,
     ) -> SyncReport:
         """Reconcile every published lesson's post and issue with the catalogue.
 
@@ -162,7 +163,8 @@ class LinkingService:
         links are left without.
 
         Each lesson's post is written first, then (with `issues`; otherwise the running
-        bot's workers do it) its issue, every post before any issue. Its jobs run at
+        bot's workers do it) its issue, every post before any issue. With `background`
+        the jobs are only recorded, for the workers to run (the report counts nothing). Its jobs run at
         `priority`: BULK for a whole catalogue, NORMAL for some lessons (a push's).
         """
         if priority is None:
@@ -242,7 +244,8 @@ class LinkingService:
                 (post_job_key(identity), _remove_payload(identity)) for identity in plan.remove
             ]
             jobs = await self._outbox.enqueue_many(self.JOB_KIND, intents, priority=priority)
-            await self._performer.perform(list(jobs.values()), report, progress, issues=issues)
+            if not background:
+                await self._performer.perform(list(jobs.values()), report, progress, issues=issues)
         report.github_requests = _total(self._github.request_counts) - github_before
         report.discord_requests = _total(self._chat.request_counts) - chat_before
         return report
