@@ -160,10 +160,10 @@ async def run(count: int) -> dict[str, Any]:
                     if suggestion_id is None and elapsed >= SUGGEST_AFTER:
                         submitted = await suggestions.submit(
                             SuggestionInput(
-                                lesson="bench/lesson-1000",
+                                lesson=f"bench/lesson-{count // 2:04d}",
                                 locale="en",
-                                find="explains topic 1000",
-                                replace="covers topic 1000",
+                                find=f"explains topic {count // 2}",
+                                replace=f"covers topic {count // 2}",
                                 reason="Clearer wording",
                                 source=SuggestionSource.API,
                                 author=Author(name="Bench", handle="bench"),

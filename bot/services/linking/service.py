@@ -164,8 +164,9 @@ class LinkingService:
 
         Each lesson's post is written first, then (with `issues`; otherwise the running
         bot's workers do it) its issue, every post before any issue. With `background`
-        the jobs are only recorded, for the workers to run (the report counts nothing). Its jobs run at
-        `priority`: BULK for a whole catalogue, NORMAL for some lessons (a push's).
+        the jobs are only recorded, for the workers to run (the report counts nothing).
+        Its jobs run at `priority`: BULK for a whole catalogue, NORMAL for some lessons
+        (a push's).
         """
         if priority is None:
             priority = JobPriority.BULK if only is None else JobPriority.NORMAL
