@@ -134,7 +134,10 @@ class JobWorker:
             await asyncio.gather(*loops)
         finally:
             for loop in loops:
-                loop.cancel()
+                # A cancelled gather cancelled its lanes already: a second cancel would cut
+                # short the hand-back of the job each had under way.
+                if not loop.done() and not loop.cancelling():
+                    loop.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
 
     async def _run_lane(self, lane: Lane) -> None:
