@@ -28,7 +28,7 @@ from bot.services.budgets import Budgets
 from bot.services.content_updates import ContentUpdates
 from bot.services.digests import DigestService
 from bot.services.lessons import LessonDirectory
-from bot.services.linking import LinkDirectory, LinkingService, SyncReport
+from bot.services.linking import LinkBacklog, LinkDirectory, LinkingService, SyncReport
 from bot.services.metrics import RequestTally
 from bot.services.outbox import Outbox
 from bot.services.ports import ChatPort
@@ -111,6 +111,7 @@ async def started_app(
     engine = make_engine(settings.database.url)
     runner: web.AppRunner | None = None
     github: GitHubAdapter | None = None
+    backlog: LinkBacklog | None = None
     # Each adapter counts its requests here, for /metrics.
     meters = {"discord": RequestTally(), "github": RequestTally()}
     try:
@@ -131,6 +132,9 @@ async def started_app(
         )
         outbox = make_outbox(settings, sessions)
         worker = JobWorker(outbox, {}, poll_seconds=settings.jobs.poll_seconds)
+        # A lesson a person touches (/lesson, a question, a suggestion) goes before bulk
+        # linking.
+        backlog = LinkBacklog(sessions, outbox)
         retention = RetentionService(sessions, outbox, settings.retention, wake=worker.wake)
         worker.add_handler(RetentionService.JOB_KIND, retention.run_job)
         # A dry run only reads: it must not make the signing key (a write).
@@ -166,6 +170,7 @@ async def started_app(
                 # Without an SMTP server, suggesters follow their status page only.
                 mail=mailer if settings.mail.configured else None,
                 wake=worker.wake,
+                touch=backlog.touch,
             )
             worker.add_handler(SuggestionService.JOB_KIND, suggestions.run_job)
             worker.add_handler(SuggestionService.NOTIFY_KIND, suggestions.run_job)
@@ -181,7 +186,12 @@ async def started_app(
             )
             worker.add_handler(DigestService.JOB_KIND, digests.run_job)
         questions = QuestionService(
-            sessions, settings, github=github, chat=bot.chat, catalogue=lambda: content.catalogue
+            sessions,
+            settings,
+            github=github,
+            chat=bot.chat,
+            catalogue=lambda: content.catalogue,
+            touch_lesson=backlog.touch_lesson,
         )
         # Each service names the GitHub webhooks it follows; the router hands them the
         # parsed events and logs what each made of them.
@@ -197,6 +207,7 @@ async def started_app(
                 github,
                 bot.chat,
                 outbox,
+                backlog,
                 on_threads_changed=questions.forget_lesson_threads,
             )
             updates = ContentUpdates(content, lessons, linking, suggestions)
@@ -217,7 +228,12 @@ async def started_app(
             if settings.linking.mode == "lazy":
                 # A lesson gets its post and issue the first time someone asks for them.
                 creator = functools.partial(_ensure_current, linking, content)
-        links = LinkDirectory(sessions, discord_web_url=settings.discord.web_url, creator=creator)
+        links = LinkDirectory(
+            sessions,
+            discord_web_url=settings.discord.web_url,
+            creator=creator,
+            touch=backlog.touch if linking is not None else None,
+        )
         if GATEWAY in roles:
             await bot.add_service_cogs(
                 BotServices(
@@ -258,6 +274,7 @@ async def started_app(
             log.info("web server listening on %s", web_url)
         if linking is not None and bridge is not None:
             worker.add_handler(LinkingService.JOB_KIND, linking.run_job)
+            worker.add_handler(LinkingService.ISSUE_JOB_KIND, linking.run_job)
             worker.add_handler(bridge.JOB_KIND, bridge.run_job)
         try:
             yield RunningApp(
@@ -288,6 +305,8 @@ async def started_app(
             github.close()
         if runner is not None:
             await runner.cleanup()
+        if backlog is not None:
+            await backlog.close()
         await engine.dispose()
 
 
@@ -449,6 +468,7 @@ def _linking_service(
     github: GitHubAdapter,
     chat: ChatPort,
     outbox: Outbox | None = None,
+    backlog: LinkBacklog | None = None,
     on_threads_changed: Callable[[], None] | None = None,
 ) -> LinkingService:
     return LinkingService(
@@ -465,6 +485,7 @@ def _linking_service(
         # The bot serves suggested edits wherever it links lessons.
         suggest_button=True,
         discord_web_url=settings.discord.web_url,
+        backlog=backlog,
         # The question intake remembers which lesson each post is: tell it of changes.
         on_threads_changed=on_threads_changed,
     )

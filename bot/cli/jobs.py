@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from bot.cli.db import with_outbox
+from bot.cli.db import with_database, with_outbox
 from bot.cli.output import EXIT_OK, EXIT_PROBLEMS, print_error, print_json_array
 from bot.config import Settings
 from bot.i18n import t
@@ -31,13 +31,29 @@ def register(commands: Any) -> None:
 
 
 def _jobs_list(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import make_outbox
+    from bot.domain.backlog import progress_text
+    from bot.services.linking import LinkBacklog
     from bot.store.models import JobStatus
 
     statuses = None if arguments.all else [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED]
-    views = with_outbox(settings, lambda outbox: outbox.jobs(statuses))
+
+    async def read(sessions: Any) -> Any:
+        outbox = make_outbox(settings, sessions)
+        return await outbox.jobs(statuses), await LinkBacklog(sessions, outbox).counts()
+
+    views, backlog = with_database(settings, read)
     if arguments.json:
         print_json_array([view.as_json() for view in views], sys.stdout)
         return EXIT_OK
+    if backlog.busy:
+        # A catalogue being linked: how far it has come, and how long its issues take.
+        github = settings.github
+        print(
+            progress_text(
+                settings.locale, backlog, github.writes_per_minute, github.writes_per_hour
+            )
+        )
     if not views:
         print(t(settings.locale, "jobs.empty"), file=sys.stderr)
         return EXIT_OK

@@ -17,6 +17,7 @@ from bot.store.models import (
     DigestRun,
     JobStatus,
     Lesson,
+    LessonLink,
     OutboxJob,
     Question,
     Suggestion,
@@ -99,6 +100,12 @@ class StoreCounts:
     # (kind, status) -> jobs
     jobs: dict[tuple[str, str], int]
     oldest_pending_job_seconds: float
+    # (kind, priority) -> pending jobs (waiting ones too): the write path's depth
+    pending_jobs: dict[tuple[str, int], int] = field(default_factory=dict)
+    # priority -> how long the longest due pending job of it has been due
+    oldest_due_job_seconds: dict[int, float] = field(default_factory=dict)
+    # lessons (not removed): "lessons", "with_post", "with_issue"
+    linking: dict[str, int] = field(default_factory=dict)
 
 
 async def count_store(
@@ -133,6 +140,20 @@ async def count_store(
         oldest = await session.scalar(
             select(func.min(OutboxJob.created_at)).where(OutboxJob.status == JobStatus.PENDING)
         )
+        pending = await _grouped(
+            session,
+            select(OutboxJob.kind, OutboxJob.priority, func.count())
+            .where(OutboxJob.status == JobStatus.PENDING)
+            .group_by(OutboxJob.kind, OutboxJob.priority),
+        )
+        due = (
+            await session.execute(
+                select(OutboxJob.priority, func.min(OutboxJob.run_after))
+                .where(OutboxJob.status == JobStatus.PENDING, OutboxJob.run_after <= now)
+                .group_by(OutboxJob.priority)
+            )
+        ).all()
+        linking = await _linking_counts(session)
     return StoreCounts(
         suggestions={(str(status), str(source)): n for (status, source), n in suggestions},
         questions=questions,
@@ -141,7 +162,26 @@ async def count_store(
         digest_deliveries={(str(status), str(channel)): n for (status, channel), n in deliveries},
         jobs={(str(kind), str(status)): n for (kind, status), n in jobs},
         oldest_pending_job_seconds=_age(oldest, now),
+        pending_jobs={(str(kind), int(priority)): n for (kind, priority), n in pending},
+        oldest_due_job_seconds={int(priority): _age(since, now) for priority, since in due},
+        linking=linking,
     )
+
+
+async def _linking_counts(session: AsyncSession) -> dict[str, int]:
+    """Count the lessons kept and how many have their post and their issue, in one query."""
+    row = (
+        await session.execute(
+            select(
+                func.count(Lesson.id),
+                func.count(LessonLink.discord_thread_id),
+                func.count(LessonLink.github_issue_number),
+            )
+            .outerjoin(LessonLink, LessonLink.lesson_id == Lesson.id)
+            .where(Lesson.removed_at.is_(None))
+        )
+    ).one()
+    return {"lessons": int(row[0]), "with_post": int(row[1]), "with_issue": int(row[2])}
 
 
 async def _grouped(

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.priorities import JobPriority, default_priority
 from bot.services.budgets import deferring
 from bot.services.correlation import stamped, unstamped
 from bot.services.ports import RateLimitedError
@@ -91,6 +92,8 @@ class Claim:
     token: str
     # True when an earlier attempt may have written without confirming it.
     uncertain: bool
+    # How soon it was to run (bot/domain/priorities.py): work it leads to inherits it.
+    priority: int = JobPriority.NORMAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,7 @@ class JobView:
     updated_at: datetime
     # What a waiting job waits for (its status is then "waiting", until `run_after`).
     wait_reason: str | None = None
+    priority: int = JobPriority.NORMAL
 
     @property
     def wait(self) -> JobWait | None:
@@ -131,6 +135,7 @@ class JobView:
             "last_error": self.last_error,
             "updated_at": self.updated_at.isoformat(),
             "wait_reason": self.wait_reason,
+            "priority": JobPriority(self.priority).name.lower(),
         }
 
 
@@ -210,20 +215,26 @@ class Outbox:
 
     # --- recording intents ----------------------------------------------------------------
 
-    async def enqueue(self, kind: str, key: str, payload: dict[str, Any]) -> int:
+    async def enqueue(
+        self, kind: str, key: str, payload: dict[str, Any], *, priority: int | None = None
+    ) -> int:
         """Record an intent under its key and return the job id.
 
         A key names one thing (a lesson, a suggestion): a newer intent for it replaces the
         payload of a job not yet done and bumps its revision; a done or failed job is made
         pending again. The same payload twice changes nothing, so re-planning is free.
+        `priority` defaults to the kind's (bot/domain/priorities.py); a job not yet done
+        keeps the more urgent of its own and the new one.
         """
-        return (await self.enqueue_many(kind, [(key, payload)]))[key]
+        return (await self.enqueue_many(kind, [(key, payload)], priority=priority))[key]
 
     async def enqueue_many(
         self,
         kind: str,
         intents: Sequence[tuple[str, dict[str, Any]]],
         session: AsyncSession | None = None,
+        *,
+        priority: int | None = None,
     ) -> dict[str, int]:
         """Record several intents in one transaction; return job ids by key.
 
@@ -232,13 +243,18 @@ class Outbox:
         """
         if not intents:
             return {}
+        level = int(default_priority(kind) if priority is None else priority)
         if session is not None:
-            return await self._enqueue_in(session, kind, intents)
+            return await self._enqueue_in(session, kind, intents, level)
         async with self._sessions() as session, session.begin():
-            return await self._enqueue_in(session, kind, intents)
+            return await self._enqueue_in(session, kind, intents, level)
 
     async def _enqueue_in(
-        self, session: AsyncSession, kind: str, intents: Sequence[tuple[str, dict[str, Any]]]
+        self,
+        session: AsyncSession,
+        kind: str,
+        intents: Sequence[tuple[str, dict[str, Any]]],
+        priority: int,
     ) -> dict[str, int]:
         now = self._clock()
         # Each job carries the correlation id of the work that recorded it (its logs follow).
@@ -256,6 +272,7 @@ class Outbox:
                 "run_after": now,
                 "revision": 1,
                 "uncertain": False,
+                "priority": priority,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -273,12 +290,20 @@ class Outbox:
         for key, payload in intents:
             job = existing[key]
             ids[key] = job.id
+            finished = job.status in (JobStatus.DONE, JobStatus.FAILED)
             # Only the work counts: a re-plan under another correlation id changes nothing.
             if job.kind == kind and unstamped(job.payload) == unstamped(payload):
-                if job.status in (JobStatus.DONE, JobStatus.FAILED):
+                if finished:
                     # Asked for again: a done job whose world changed back, or a
                     # failed one someone retries by re-running the command.
-                    await self._reopen(session, job.id, job.revision, now)
+                    await self._reopen(session, job.id, job.revision, now, priority)
+                elif priority < job.priority:
+                    # The same work, wanted sooner (a person touched the lesson).
+                    await session.execute(
+                        update(OutboxJob)
+                        .where(OutboxJob.id == job.id, OutboxJob.priority > priority)
+                        .values(priority=priority)
+                    )
                 continue
             await session.execute(
                 update(OutboxJob)
@@ -292,13 +317,21 @@ class Outbox:
                     attempts=0 if job.status == JobStatus.FAILED else OutboxJob.attempts,
                     max_attempts=self._max_attempts,
                     run_after=_still_waiting_or(now),
+                    # A new intent for finished work is as urgent as it says; one for
+                    # work still to do keeps the more urgent of the two.
+                    priority=priority if finished else _more_urgent(priority),
                     updated_at=now,
                 )
             )
         return ids
 
     async def _reopen(
-        self, session: AsyncSession, job_id: int, revision: int, now: datetime
+        self,
+        session: AsyncSession,
+        job_id: int,
+        revision: int,
+        now: datetime,
+        priority: int | None = None,
     ) -> None:
         await session.execute(
             update(OutboxJob)
@@ -313,6 +346,7 @@ class Outbox:
                 run_after=now,
                 wait_reason=None,
                 updated_at=now,
+                **({} if priority is None else {"priority": priority}),
             )
         )
 
@@ -336,6 +370,7 @@ class Outbox:
                     run_after=now,
                     revision=1,
                     uncertain=False,
+                    priority=int(default_priority(kind)),
                     created_at=now,
                     updated_at=now,
                 )
@@ -369,6 +404,24 @@ class Outbox:
             return None
         return JobWait(row.run_after, row.wait_reason)
 
+    async def raise_priority(self, keys: Sequence[str], priority: int) -> int:
+        """Make the jobs under `keys` not yet done at least as urgent as `priority`, in one
+        UPDATE; return how many moved up (a person touched what they are about)."""
+        if not keys:
+            return 0
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(OutboxJob)
+                .where(
+                    OutboxJob.dedupe_key.in_(list(keys)),
+                    OutboxJob.status.in_([JobStatus.PENDING, JobStatus.RUNNING]),
+                    OutboxJob.priority > int(priority),
+                )
+                .values(priority=int(priority))
+                .execution_options(synchronize_session=False)
+            )
+        return int(result.rowcount or 0)
+
     # --- claiming -------------------------------------------------------------------------
 
     async def claim(self, job_id: int) -> Claim | None:
@@ -380,15 +433,22 @@ class Outbox:
             claimed = await self._take(session, [job_id], token, now)
         return claimed[0] if claimed else None
 
-    async def claim_due(self, limit: int = 10, kinds: Sequence[str] | None = None) -> list[Claim]:
-        """Claim up to `limit` due jobs (pending and due, or held past their lease)."""
+    async def claim_due(
+        self,
+        limit: int = 10,
+        kinds: Sequence[str] | None = None,
+        priorities: Sequence[int] | None = None,
+    ) -> list[Claim]:
+        """Claim up to `limit` due jobs (pending and due, or held past their lease): the
+        most urgent first, then the longest due, then the oldest; only of `kinds` and
+        `priorities` when given (a worker's lane)."""
         now = self._clock()
         token = holder_token()
         async with self._sessions() as session, session.begin():
             # First what a process of this host killed mid-job still holds: its write may
             # have landed, so it goes before new work rather than after a backlog (or its
             # whole lease).
-            ids = await self._held_by_dead_processes(session, limit, kinds, now)
+            ids = await self._held_by_dead_processes(session, limit, kinds, priorities, now)
             query = (
                 select(OutboxJob.id)
                 .where(
@@ -397,11 +457,13 @@ class Outbox:
                         and_(OutboxJob.status == JobStatus.RUNNING, OutboxJob.locked_until < now),
                     )
                 )
-                .order_by(OutboxJob.run_after, OutboxJob.id)
+                .order_by(OutboxJob.priority, OutboxJob.run_after, OutboxJob.id)
                 .limit(limit - len(ids))
             )
             if kinds is not None:
                 query = query.where(OutboxJob.kind.in_(list(kinds)))
+            if priorities is not None:
+                query = query.where(OutboxJob.priority.in_([int(p) for p in priorities]))
             if dialect_name(session) == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             if len(ids) < limit:
@@ -410,7 +472,11 @@ class Outbox:
 
     @staticmethod
     async def _held_by_dead_processes(
-        session: AsyncSession, limit: int, kinds: Sequence[str] | None, now: datetime
+        session: AsyncSession,
+        limit: int,
+        kinds: Sequence[str] | None,
+        priorities: Sequence[int] | None,
+        now: datetime,
     ) -> list[int]:
         query = select(OutboxJob.id, OutboxJob.locked_by).where(
             OutboxJob.status == JobStatus.RUNNING,
@@ -419,6 +485,8 @@ class Outbox:
         )
         if kinds is not None:
             query = query.where(OutboxJob.kind.in_(list(kinds)))
+        if priorities is not None:
+            query = query.where(OutboxJob.priority.in_([int(p) for p in priorities]))
         rows = (await session.execute(query)).all()
         return [job_id for job_id, locked_by in rows if holder_is_dead(locked_by)][:limit]
 
@@ -475,6 +543,7 @@ class Outbox:
                     attempt=job.attempts + 1,
                     token=claim_token,
                     uncertain=job.uncertain or expired,
+                    priority=job.priority,
                 )
             )
         return claims
@@ -715,6 +784,7 @@ def _view(row: OutboxJob) -> JobView:
         last_error=row.last_error,
         updated_at=row.updated_at,
         wait_reason=row.wait_reason if waiting else None,
+        priority=row.priority,
     )
 
 
@@ -772,6 +842,11 @@ def _still_waiting_or(now: datetime) -> Any:
         (and_(OutboxJob.wait_reason.is_not(None), OutboxJob.run_after > now), OutboxJob.run_after),
         else_=now,
     )
+
+
+def _more_urgent(priority: int) -> Any:
+    # LEAST on PostgreSQL is MIN on SQLite: a CASE reads the same on both.
+    return case((OutboxJob.priority > priority, priority), else_=OutboxJob.priority)
 
 
 def _same_holder(locked_by: str | None) -> Any:

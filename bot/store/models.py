@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -27,6 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.domain.priorities import JobPriority
 from bot.domain.review_flow import PENDING, SuggestionStatus
 
 # Stable constraint names, so migrations can find them again on every database.
@@ -462,7 +464,8 @@ class OutboxJob(TimestampMixin, Base):
     """A durable job written in the same transaction as the change that needs it."""
 
     __tablename__ = "outbox_jobs"
-    __table_args__ = (Index("ix_outbox_jobs_due", "status", "run_after"),)
+    # Due work is picked by status, then priority, then when it is due (claim_due's order).
+    __table_args__ = (Index("ix_outbox_jobs_claim", "status", "priority", "run_after", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(100))
@@ -490,6 +493,11 @@ class OutboxJob(TimestampMixin, Base):
     # Set while a pending job waits out a known wait (a service's rate limit until
     # `run_after`) rather than a failed attempt's backoff: says what it waits for.
     wait_reason: Mapped[str | None] = mapped_column(String(200))
+    # How soon it should run (bot/domain/priorities.py; lower first): a person waiting
+    # goes before a lesson someone touched, before upkeep, before bulk linking.
+    priority: Mapped[int] = mapped_column(
+        SmallInteger, default=int(JobPriority.NORMAL), server_default=str(int(JobPriority.NORMAL))
+    )
 
 
 class WebhookDeliveryStatus(enum.StrEnum):

@@ -18,6 +18,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.priorities import JobPriority
 from bot.domain.review_flow import SuggestionStatus
 from bot.services.metrics import (
     FIRST_REPLY_WINDOW,
@@ -146,6 +147,36 @@ def _jobs(counts: StoreCounts) -> Iterator[Metric]:
         "How long ago the oldest pending job was queued (0 when none is pending).",
         value=counts.oldest_pending_job_seconds,
     )
+    priorities = [priority.name.lower() for priority in JobPriority]
+    depth = GaugeMetricFamily(
+        "lessonbot_jobs_pending",
+        "Pending write-path jobs (waiting ones too), by kind and priority.",
+        labels=["kind", "priority"],
+    )
+    kinds = sorted({kind for kind, _ in counts.jobs} | {kind for kind, _ in counts.pending_jobs})
+    for kind in kinds:
+        for priority in JobPriority:
+            depth.add_metric(
+                [kind, priority.name.lower()], counts.pending_jobs.get((kind, int(priority)), 0)
+            )
+    yield depth
+    due = GaugeMetricFamily(
+        "lessonbot_jobs_oldest_due_seconds",
+        "How long the longest-due pending job of each priority has been due (0 for none): "
+        "work that waits for a free worker.",
+        labels=["priority"],
+    )
+    for priority, name in zip(JobPriority, priorities, strict=True):
+        due.add_metric([name], counts.oldest_due_job_seconds.get(int(priority), 0.0))
+    yield due
+    linking = GaugeMetricFamily(
+        "lessonbot_linking_lessons",
+        "Lessons kept (not removed), and how many have their forum post and their issue.",
+        labels=["has"],
+    )
+    for has, key in (("any", "lessons"), ("post", "with_post"), ("issue", "with_issue")):
+        linking.add_metric([has], counts.linking.get(key, 0))
+    yield linking
 
 
 class RequestCollector(Collector):

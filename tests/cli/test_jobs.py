@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import main
+from bot.domain.priorities import JobPriority
 from bot.services.outbox import Outbox
 from bot.services.ports import RateLimitedError
 from bot.store.engine import make_engine, make_session_factory
@@ -139,3 +140,28 @@ def test_prune_dry_run_removes_nothing_then_prune_removes_what_it_listed(
 
     assert main(["prune"]) == 0
     assert capsys.readouterr().out.startswith("Old records removed, 0 in all:")
+
+
+def test_jobs_list_shows_how_far_linking_has_come_and_the_time_its_issues_take(
+    database_url: str, capsys: Capture
+) -> None:
+    async def backlog(sessions: Sessions) -> None:
+        outbox = Outbox(sessions)
+        posts = [(f"lesson:p/{n}", {}) for n in range(3)]
+        await outbox.enqueue_many("linking", posts, priority=JobPriority.BULK)
+        issues = [(f"lesson-issue:p/{n}", {}) for n in range(3, 1003)]
+        await outbox.enqueue_many("linking_issue", issues, priority=JobPriority.BULK)
+
+    in_database(database_url, backlog)
+
+    assert main(["jobs", "list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    # 1,000 issues at GitHub's 500 an hour: two hours.
+    assert out[0] == (
+        "Linking: 0 of 1,003 lessons have a forum post, 0 an issue; "
+        "issues at GitHub's pace, about 2 h 0 min left."
+    )
+    assert len(out) == 1 + 1003
+    assert main(["jobs", "list", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert {record["priority"] for record in records} == {"bulk"}

@@ -20,14 +20,16 @@ from bot.discord.chat import custom_ids as custom_ids_of
 from bot.domain.catalogue import Catalogue, load_catalogue
 from bot.domain.link_texts import LESSON_LABEL
 from bot.domain.markers import find_markers
+from bot.domain.priorities import JobPriority
 from bot.github.adapter import GitHubAdapter
 from bot.offline import SandboxEnvironment, sandbox_environment
 from bot.services.events import PushEvent
 from bot.services.linking import LinkingService, SyncReport
 from bot.services.ports import ChatError, Issue
+from bot.services.worker import JobWorker
 from bot.store.engine import make_engine, make_session_factory
 from bot.store.migrate import upgrade
-from bot.store.models import Lesson, LessonFile, LessonLink, ProgramForum
+from bot.store.models import JobStatus, Lesson, LessonFile, LessonLink, ProgramForum
 from bot.web.keys import BACKGROUND_TASKS
 from tests.conftest import FIXTURES, PROJECT, write_lesson
 from tests.events import parsed
@@ -316,11 +318,12 @@ async def test_an_interrupted_first_sync_resumes_where_it_stopped(
 
     with pytest.raises(_CrashError):
         await linked.service.sync(linked.catalogue(), progress=crash)
-    assert len(await linked.issues()) == 1
+    # Posts go first: the first lesson has its post, and its issue job waits.
+    assert len(await linked.issues()) == 0
 
     resumed = await linked.sync()
 
-    assert (resumed.issues_created, resumed.threads_created) == (1, 1)
+    assert (resumed.issues_created, resumed.threads_created) == (2, 1)
     await _check_links(linked, linked.catalogue())
 
 
@@ -694,3 +697,68 @@ async def test_lazy_mode_links_a_lesson_when_first_asked_for(tmp_path: Path) -> 
 
         assert len(await github.list_issues(label=LESSON_LABEL)) == 1
         assert again.issues_created == again.issues_updated == again.threads_updated == 0
+
+
+async def test_a_worker_stopped_mid_backlog_is_finished_by_the_next_without_duplicates(
+    fixture_linked: Linked,
+) -> None:
+    linked = fixture_linked
+    for n in range(8):
+        write_lesson(
+            linked.content,
+            f"programs/demo/lessons/en/extra-{n}.mdx",
+            f'---\ntitle: "Extra {n}"\ndescription: "More"\norder: {10 + n}\n'
+            f"difficulty: beginner\n---\n\n# Extra {n}\n",
+        )
+    catalogue = linked.catalogue()
+    # Posts now; issues left to the workers, as a bulk backlog.
+    first = await linked.service.sync(catalogue, issues=False)
+    assert (first.threads_created, first.issues_created) == (10, 0)
+    assert await linked.issues() == []
+    outbox = linked.service.outbox
+    pending = await outbox.jobs([JobStatus.PENDING])
+    assert {job.kind for job in pending} == {LinkingService.ISSUE_JOB_KIND}
+    assert {job.priority for job in pending} == {JobPriority.BULK}
+
+    create_issue = linked.github.create_issue
+    made = 0
+    killed = asyncio.Event()
+
+    async def dies_after_the_third(*args: Any, **kwargs: Any) -> Issue:
+        nonlocal made
+        issue = await create_issue(*args, **kwargs)
+        made += 1
+        if made == 3:
+            # The issue exists on GitHub, and the database never hears of it.
+            killed.set()
+            await asyncio.Event().wait()
+        return issue
+
+    linked.github.create_issue = dies_after_the_third  # type: ignore[method-assign]
+    worker = JobWorker(outbox, {LinkingService.ISSUE_JOB_KIND: linked.service.run_job})
+    running = asyncio.create_task(worker.run())
+    await asyncio.wait_for(killed.wait(), 60)
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    linked.github.create_issue = create_issue  # type: ignore[method-assign]
+    assert len(await linked.issues()) == 3
+    assert len(await outbox.jobs([JobStatus.PENDING])) == 8
+
+    # The next process: a fresh service and worker over the same database.
+    service = LinkingService(
+        linked.sessions,
+        linked.github,
+        linked.env.app.bot.chat,
+        default_locale="en",
+        locales=Settings().content.locales,
+        lesson_url_template=TEMPLATE,
+        discord_web_url=linked.env.app.settings.discord.web_url,
+    )
+    worker = JobWorker(service.outbox, {LinkingService.ISSUE_JOB_KIND: service.run_job})
+    while await worker.run_once():
+        pass
+
+    assert await outbox.jobs([JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED]) == []
+    await _check_links(linked, catalogue)
+    again = await linked.sync()
+    assert (again.threads_created, again.issues_created, again.issues_adopted) == (0, 0, 0)

@@ -120,12 +120,17 @@ def test_a_lesson_that_keeps_failing_is_reported_kept_and_retried(
 
     assert main(["jobs", "list", "--json"]) == 0
     [job] = json.loads(capsys.readouterr().out)
-    assert (job["key"], job["status"], job["attempts"]) == ("lesson:demo/pipes", "pending", 1)
+    # The post was made; its issue's job is what failed.
+    assert (job["key"], job["status"], job["attempts"]) == (
+        "lesson-issue:demo/pipes",
+        "pending",
+        1,
+    )
     assert job["last_error"]
 
     github.clear_faults()
     assert main(["jobs", "retry", str(job["id"])]) == 0
-    assert f"Job {job['id']} (lesson:demo/pipes) will run again" in capsys.readouterr().out
+    assert f"Job {job['id']} (lesson-issue:demo/pipes) will run again" in capsys.readouterr().out
     assert main(["sync", "--content", str(CONTENT), "--json"]) == 0
     after = json.loads(capsys.readouterr().out)
     # The post made by the failed run is found again, not opened twice.

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.priorities import JobPriority
 from bot.services.outbox import (
     JobFailure,
     JobWait,
@@ -415,3 +416,94 @@ async def test_a_job_keeps_the_correlation_id_of_the_work_that_recorded_it(
     claim = await outbox.claim(job_id)
     assert claim is not None and claim.revision == 1
     assert claim.payload == {"title": "B", "correlation_id": "req-1"}
+
+
+# --- priorities ---------------------------------------------------------------------------
+
+
+async def test_due_jobs_are_claimed_most_urgent_first_then_longest_due_then_oldest(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    an_hour_ago = Outbox(session_factory, clock=lambda: now - timedelta(hours=1))
+    # A bulk backlog due for an hour, then a person's work due only now.
+    await an_hour_ago.enqueue("linking", "lesson:a/early", {}, priority=JobPriority.BULK)
+    outbox = Outbox(session_factory)
+    await outbox.enqueue("linking", "lesson:a/late", {}, priority=JobPriority.BULK)
+    await outbox.enqueue("bridge", "bridge:1", {})
+    await outbox.enqueue("linking", "lesson:a/touched", {}, priority=JobPriority.TOUCHED)
+    await outbox.enqueue("suggestion", "suggestion:1:open", {"op": "open"})
+
+    claims = await outbox.claim_due(10)
+
+    assert [claim.key for claim in claims] == [
+        "suggestion:1:open",
+        "lesson:a/touched",
+        "bridge:1",
+        "lesson:a/early",
+        "lesson:a/late",
+    ]
+    assert [claim.priority for claim in claims] == [0, 1, 2, 3, 3]
+
+
+async def test_a_lane_claims_only_its_priorities(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(session_factory)
+    await outbox.enqueue("linking", "lesson:a/bulk", {}, priority=JobPriority.BULK)
+    await outbox.enqueue("suggestion", "suggestion:1:open", {"op": "open"})
+
+    [bulk] = await outbox.claim_due(10, priorities=[JobPriority.BULK])
+    assert bulk.key == "lesson:a/bulk"
+    assert await outbox.claim_due(10, priorities=[JobPriority.BULK]) == []
+    [urgent] = await outbox.claim_due(10, priorities=[JobPriority.URGENT, JobPriority.NORMAL])
+    assert urgent.key == "suggestion:1:open"
+
+
+async def test_each_kind_has_its_priority_and_work_not_done_keeps_the_more_urgent(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(session_factory)
+    notice = await outbox.enqueue("suggestion_notify", "notify:1", {})
+    lesson = await outbox.enqueue("linking", "lesson:a/b", {"v": 1}, priority=JobPriority.TOUCHED)
+    # A bulk sync plans the same lesson again, with news: it stays as urgent as it was.
+    await outbox.enqueue("linking", "lesson:a/b", {"v": 2}, priority=JobPriority.BULK)
+    # ...and the same intent asked for sooner moves up.
+    bulk = await outbox.enqueue("linking", "lesson:a/c", {}, priority=JobPriority.BULK)
+    await outbox.enqueue("linking", "lesson:a/c", {}, priority=JobPriority.NORMAL)
+
+    views = {view.id: view for view in await outbox.jobs()}
+    assert views[notice].priority == JobPriority.URGENT
+    assert views[lesson].priority == JobPriority.TOUCHED
+    assert views[bulk].priority == JobPriority.NORMAL
+    assert views[notice].as_json()["priority"] == "urgent"
+
+    # Done, then asked for again in bulk: it runs as bulk this time.
+    claim = await outbox.claim(bulk)
+    assert claim is not None and await outbox.complete(claim)
+    await outbox.enqueue("linking", "lesson:a/c", {}, priority=JobPriority.BULK)
+    state = await outbox.state(bulk)
+    assert state is not None and (state.status, state.priority) == ("pending", JobPriority.BULK)
+
+
+async def test_raising_a_priority_moves_only_work_not_done_and_less_urgent(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(session_factory)
+    keys = ["lesson:a/b", "lesson-issue:a/b", "lesson:a/done", "suggestion:1:open"]
+    ids = {
+        key: await outbox.enqueue("linking", key, {}, priority=JobPriority.BULK) for key in keys[:3]
+    }
+    ids[keys[3]] = await outbox.enqueue("suggestion", keys[3], {})
+    claim = await outbox.claim(ids["lesson:a/done"])
+    assert claim is not None and await outbox.complete(claim)
+
+    assert await outbox.raise_priority(keys, JobPriority.TOUCHED) == 2
+
+    priorities = {view.key: view.priority for view in await outbox.jobs()}
+    assert priorities == {
+        "lesson:a/b": JobPriority.TOUCHED,
+        "lesson-issue:a/b": JobPriority.TOUCHED,
+        "lesson:a/done": JobPriority.BULK,
+        "suggestion:1:open": JobPriority.URGENT,
+    }

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.priorities import LINKING_ISSUE, JobPriority
 from bot.services.outbox import Claim, Outbox
 from bot.services.worker import JobWorker
 from bot.store.models import JobStatus
@@ -114,3 +115,97 @@ async def test_a_job_runs_under_the_correlation_id_its_payload_carries(
     own, fields = seen["notify:2"]
     assert own is not None and own.startswith("job-") and fields["job_id"] == second
     assert correlation.current() is None  # nothing leaks out of the job
+
+
+async def test_an_urgent_job_runs_while_a_bulk_backlog_waits_on_github_pacing(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    # A bulk backlog of issue jobs, due for an hour, each waiting on GitHub's pace.
+    early = Outbox(session_factory, clock=lambda: now - timedelta(hours=1))
+    for n in range(20):
+        await early.enqueue(LINKING_ISSUE, f"lesson-issue:p/{n}", {}, priority=JobPriority.BULK)
+    outbox = Outbox(session_factory)
+    pacing = asyncio.Event()  # never set: the pacer's hourly window is full
+    in_pacing: list[str] = []
+    opened, paced = asyncio.Event(), asyncio.Event()
+
+    async def paced_issue(claim: Claim) -> None:
+        in_pacing.append(claim.key)
+        paced.set()
+        await pacing.wait()
+
+    async def open_pr(claim: Claim) -> None:
+        await outbox.complete(claim)
+        opened.set()
+
+    worker = JobWorker(
+        outbox, {LINKING_ISSUE: paced_issue, "suggestion": open_pr}, poll_seconds=0.01
+    )
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(paced.wait(), 10)
+        await outbox.enqueue("suggestion", "suggestion:1:open", {"op": "open"})
+        worker.wake()
+        # The PR opens though the backlog was due first and one of it holds its lane.
+        await asyncio.wait_for(opened.wait(), 10)
+    finally:
+        worker.stop()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert in_pacing == ["lesson-issue:p/0"]
+    state = {view.key: view.status for view in await outbox.jobs()}
+    assert state["suggestion:1:open"] == "done"
+    # Handed back on the stop, as a cancelled job is: the backlog is still all there.
+    assert sum(status == "pending" for status in state.values()) == 20
+
+
+async def test_bulk_posts_run_beside_a_paced_issue_and_the_paced_lane_gives_way(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(session_factory)
+    for n in range(3):
+        await outbox.enqueue("linking", f"lesson:p/{n}", {}, priority=JobPriority.BULK)
+    urgent_running, urgent_done = asyncio.Event(), asyncio.Event()
+    posts: list[str] = []
+    issues: list[str] = []
+    posted, issued = asyncio.Event(), asyncio.Event()
+
+    async def post(claim: Claim) -> None:
+        posts.append(claim.key)
+        await outbox.complete(claim)
+        if len(posts) == 3:
+            posted.set()
+
+    async def issue(claim: Claim) -> None:
+        issues.append(claim.key)
+        await outbox.complete(claim)
+        issued.set()
+
+    async def notify(claim: Claim) -> None:
+        urgent_running.set()
+        await urgent_done.wait()
+        await outbox.complete(claim)
+
+    worker = JobWorker(
+        outbox,
+        {"linking": post, LINKING_ISSUE: issue, "suggestion_notify": notify},
+        poll_seconds=0.01,
+    )
+    await outbox.enqueue("suggestion_notify", "notify:1", {})
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(urgent_running.wait(), 10)
+        # While the person's notice is under way, bulk issues wait; bulk posts do not.
+        await outbox.enqueue(LINKING_ISSUE, "lesson-issue:p/0", {}, priority=JobPriority.BULK)
+        worker.wake()
+        await asyncio.wait_for(posted.wait(), 10)
+        await asyncio.sleep(0.2)  # many polls of the paced lane
+        assert issues == []
+        urgent_done.set()
+        await asyncio.wait_for(issued.wait(), 10)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, 10)
+    assert issues == ["lesson-issue:p/0"]
+    assert [lane.name for lane in worker.lanes] == ["main", "bulk", "bulk-paced"]

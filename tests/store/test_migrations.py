@@ -240,3 +240,42 @@ def test_0012_adds_the_rate_budgets_and_takes_them_away_again(database_url: str)
         assert {"rate_budget_states", "rate_budget_spends"} <= _tables(database_url)
     finally:
         engine.dispose()
+
+
+def test_jobs_recorded_before_0013_take_their_kinds_priority_and_lose_it_on_the_way_down(
+    database_url: str,
+) -> None:
+    upgrade(database_url, "0012")
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for kind in ("linking", "suggestion", "suggestion_notify", "digest", "bridge"):
+                connection.execute(
+                    text(
+                        "INSERT INTO outbox_jobs (kind, payload, dedupe_key, status, attempts,"
+                        " max_attempts, run_after, revision, uncertain, created_at, updated_at)"
+                        " VALUES (:kind, '{}', :kind, 'pending', 0, 8, :now, 1, false, :now, :now)"
+                    ),
+                    {"kind": kind, "now": "2026-12-08 09:00:00"},
+                )
+        upgrade(database_url, "0013")
+        with engine.connect() as connection:
+            found = dict(connection.execute(text("SELECT kind, priority FROM outbox_jobs")).all())
+            indexes = {index["name"] for index in inspect(connection).get_indexes("outbox_jobs")}
+        assert found == {
+            "linking": 2,
+            "suggestion": 0,
+            "suggestion_notify": 0,
+            "digest": 0,
+            "bridge": 2,
+        }
+        assert "ix_outbox_jobs_claim" in indexes and "ix_outbox_jobs_due" not in indexes
+        downgrade(database_url, "0012")
+        with engine.connect() as connection:
+            columns = {column["name"] for column in inspect(connection).get_columns("outbox_jobs")}
+            indexes = {index["name"] for index in inspect(connection).get_indexes("outbox_jobs")}
+            kept = connection.execute(text("SELECT count(*) FROM outbox_jobs")).scalar()
+        assert "priority" not in columns and "ix_outbox_jobs_due" in indexes
+        assert kept == 5
+    finally:
+        engine.dispose()

@@ -292,3 +292,31 @@ async def test_every_app_has_its_own_registry(
 
     assert value(from_one, "lessonbot_github_requests_total", outcome="ok") == 1
     assert value(from_two, "lessonbot_github_requests_total", outcome="ok") == 0
+
+
+async def test_the_write_paths_depth_by_kind_and_priority_and_how_long_work_waits(
+    make_client: ClientMaker, session_factory: Sessions
+) -> None:
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    early = Outbox(session_factory, clock=lambda: an_hour_ago)
+    await early.enqueue_many(
+        "linking_issue", [(f"lesson-issue:p/{n}", {}) for n in range(4)], priority=3
+    )
+    outbox = Outbox(session_factory)
+    await outbox.enqueue("suggestion", "suggestion:1:open", {"op": "open"})
+    async with session_factory() as session, session.begin():
+        session.add(Lesson(program="p", slug="0"))
+    client = await make_client(Settings(), session_factory=session_factory, router=WebhookRouter())
+
+    _, samples = await scrape(client)
+
+    assert value(samples, "lessonbot_jobs_pending", kind="linking_issue", priority="bulk") == 4
+    assert value(samples, "lessonbot_jobs_pending", kind="linking_issue", priority="urgent") == 0
+    assert value(samples, "lessonbot_jobs_pending", kind="suggestion", priority="urgent") == 1
+    # Due for an hour before the scrape, whenever it ran; nothing touched is waiting.
+    assert value(samples, "lessonbot_jobs_oldest_due_seconds", priority="bulk") >= 3600
+    assert value(samples, "lessonbot_jobs_oldest_due_seconds", priority="touched") == 0
+    assert value(samples, "lessonbot_jobs_oldest_due_seconds", priority="urgent") < 3600
+    assert value(samples, "lessonbot_linking_lessons", has="any") == 1
+    assert value(samples, "lessonbot_linking_lessons", has="post") == 0
+    assert value(samples, "lessonbot_linking_lessons", has="issue") == 0

@@ -6,6 +6,7 @@ writes to the write path: planning.py decides them from the link texts
 attempt wrote, store.py records it all.
 """
 
+from bot.services.linking.backlog import LinkBacklog
 from bot.services.linking.directory import LessonLinks, LinkDirectory, post_url
 from bot.services.linking.finding import parse_post_key
 from bot.services.linking.report import SyncReport
@@ -13,6 +14,7 @@ from bot.services.linking.service import LinkingService
 
 __all__ = [
     "LessonLinks",
+    "LinkBacklog",
     "LinkDirectory",
     "LinkingService",
     "SyncReport",

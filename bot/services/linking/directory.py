@@ -39,16 +39,21 @@ class LinkDirectory:
         *,
         discord_web_url: str = DISCORD_WEB_URL,
         creator: Callable[[str], Awaitable[object]] | None = None,
+        touch: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._web_url = discord_web_url
         self._creator = creator
+        # Someone asked for this lesson (/lesson, /ask): its pending linking goes first.
+        self._touch = touch
 
     async def find(self, identity: str, *, create: bool = False) -> LessonLinks | None:
         """Return a lesson's links; None when it has none (or was removed).
 
         With `create`, and a creator set, a lesson without links gets them first.
         """
+        if self._touch is not None:
+            await self._touch(identity)
         found = await self._stored(identity)
         if found is None and create and self._creator is not None:
             await self._creator(identity)

@@ -33,6 +33,8 @@ class RunContext:
     posts: dict[int, dict[str, int]] = field(default_factory=dict)
     # Forum id -> those of them without a key (made with no button), by name.
     unkeyed: dict[int, dict[str, int]] = field(default_factory=dict)
+    # The issue jobs the run's post jobs recorded, for a sync to run after every post.
+    issue_jobs: list[int] = field(default_factory=list)
 
 
 def parse_post_key(message: ChatMessage) -> str | None:

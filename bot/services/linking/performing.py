@@ -1,21 +1,31 @@
-"""Perform linking jobs: write each lesson's post and issue, recording every write at once."""
+"""Perform linking jobs: write each lesson's post and issue, recording every write at once.
+
+A lesson's links are two jobs: its post (Discord, at Discord's pace) and then its issue
+(GitHub, at GitHub's write pace, which for a large catalogue takes hours), so posts never
+wait behind issues. The post job records the issue job, when one is needed, in the same
+commit that confirms the post.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.domain.link_texts import LESSON_LABEL, POST_LINK, forum_name, issue_marker
 from bot.domain.linking import (
+    DIGEST_PART,
     ISSUE_PART,
     THREAD_PART,
     UNKNOWN_PART,
+    LessonWrites,
     LinkState,
     WantedLesson,
     adopted_issue_digest,
 )
+from bot.domain.priorities import LINKING_ISSUE
 from bot.services.linking.finding import LinkFinder, RunContext
 from bot.services.linking.planning import LinkPlanner
 from bot.services.linking.report import SyncReport
@@ -26,8 +36,34 @@ from bot.services.ports import ChatNotFoundError, ChatPort, Forum, GitHubPort, I
 log = logging.getLogger(__name__)
 
 
+POST_JOB_PREFIX = "lesson:"
+ISSUE_JOB_PREFIX = "lesson-issue:"
+
+
+def post_job_key(identity: str) -> str:
+    """Return the key of a lesson's linking job (its post, or its removal)."""
+    return f"{POST_JOB_PREFIX}{identity}"
+
+
+def issue_job_key(identity: str) -> str:
+    """Return the key of a lesson's issue job."""
+    return f"{ISSUE_JOB_PREFIX}{identity}"
+
+
+def identity_of(key: str) -> str:
+    """Return the lesson a linking job's key names."""
+    return key.removeprefix(ISSUE_JOB_PREFIX).removeprefix(POST_JOB_PREFIX)
+
+
+def issue_needed(writes: LessonWrites, state: LinkState) -> bool:
+    """Tell whether a lesson's issue needs a write (left to its issue job)."""
+    reopen = writes.reopen and state.issue_number is not None
+    return writes.create_issue or writes.edit_issue or reopen
+
+
 class LinkPerformer:
-    """Run linking jobs claimed on the write path, one lesson each: link it or remove it."""
+    """Run linking jobs claimed on the write path, one lesson each: link its post (then its
+    issue, as a job of its own), or remove it."""
 
     def __init__(
         self,
@@ -53,9 +89,28 @@ class LinkPerformer:
         progress: Callable[[str], None] | None,
         *,
         wait: float | None = None,
+        issues: bool = True,
     ) -> None:
-        """Claim and run each job; wait for those another process holds, then report them."""
+        """Claim and run each job; wait for those another process holds, then report them.
+
+        The posts go first, every one; then, with `issues`, the issue jobs they recorded
+        (otherwise those are left to the running bot's workers).
+        """
         context = RunContext()
+        await self._perform(job_ids, report, progress, context, wait)
+        if issues and context.issue_jobs:
+            issue_ids = list(dict.fromkeys(context.issue_jobs))
+            context.issue_jobs.clear()
+            await self._perform(issue_ids, report, None, context, wait)
+
+    async def _perform(
+        self,
+        job_ids: Sequence[int],
+        report: SyncReport,
+        progress: Callable[[str], None] | None,
+        context: RunContext,
+        wait: float | None,
+    ) -> None:
         waiting: list[int] = []
         for job_id in job_ids:
             claim = await self._outbox.claim(job_id)
@@ -77,7 +132,7 @@ class LinkPerformer:
                 state = await self._outbox.state(job_id)
                 if state is None or state.status in ("done", "failed"):
                     if state is not None and state.status == "failed":
-                        report.failed[state.key.removeprefix("lesson:")] = state.last_error or ""
+                        report.failed[identity_of(state.key)] = state.last_error or ""
                     continue
                 claim = await self._outbox.claim(job_id)
                 if claim is None:
@@ -88,7 +143,7 @@ class LinkPerformer:
         for job_id in waiting:
             state = await self._outbox.state(job_id)
             if state is not None:
-                report.busy.append(state.key.removeprefix("lesson:"))
+                report.busy.append(identity_of(state.key))
                 log.info("lesson %s: being synced by another process", state.key)
 
     async def run_job(
@@ -102,6 +157,10 @@ class LinkPerformer:
         async def perform() -> None:
             if claim.payload.get("op") == "remove":
                 await self._remove(claim, identity, report)
+            elif claim.kind == LINKING_ISSUE:
+                await self._link_issue(
+                    claim, WantedLesson.from_payload(claim.payload), report, context
+                )
             else:
                 await self._link(claim, WantedLesson.from_payload(claim.payload), report, context)
 
@@ -118,8 +177,9 @@ class LinkPerformer:
     async def _link(
         self, claim: Claim, wanted: WantedLesson, report: SyncReport, context: RunContext
     ) -> None:
-        """Bring one lesson's post and issue in line: post, issue, then the starter message
-        linking the issue, each write confirmed in the database before the next."""
+        """Bring one lesson's post in line, each write confirmed in the database before the
+        next; record its issue job when the issue needs a write (it then links the issue
+        in the starter message)."""
         texts, planner, store = self._planner.texts, self._planner, self._store
         forum = await self._forum(wanted.program, wanted.program_title)
         tag_ids = planner.tag_ids(wanted, forum)
@@ -144,7 +204,8 @@ class LinkPerformer:
                 )
                 report.threads_adopted += 1
         writes = planner.plan(wanted, state, forum, tag_ids)
-        report.count(writes)
+        issue_next = issue_needed(writes, state)
+        report.count(writes, issue=False)
         if writes.create_thread:
             post = await self._chat.create_forum_post(
                 forum.id,
@@ -176,6 +237,57 @@ class LinkPerformer:
                 digest=planner.with_part(state, THREAD_PART, wanted, forum, tag_ids),
                 thread_name=wanted.title[:300],
             )
+        if writes.edit_starter and not writes.create_issue:
+            await self._chat.edit_message(
+                state.thread_id or 0,
+                state.starter_id or 0,
+                content=texts.starter(wanted, state.issue_url),
+                button=planner.button(wanted),
+            )
+        parts = planner.parts(wanted, state, forum, tag_ids)
+        if not issue_next:
+            await store.confirm(claim, state, wanted, forum, "".join(parts))
+            return
+        # The issue's part stays as stored until its job writes it; so does the starter's
+        # when the issue is still to be made (its link goes in once there is one).
+        stored = state.digest or UNKNOWN_PART * 3
+        starter = stored[DIGEST_PART : 2 * DIGEST_PART] if writes.create_issue else parts[1]
+        digest = parts[0] + starter + stored[2 * DIGEST_PART :]
+        payload = {**claim.payload, "reopen": writes.reopen}
+        job_id = await store.confirm(
+            claim,
+            state,
+            wanted,
+            forum,
+            digest,
+            follow_up=(LINKING_ISSUE, issue_job_key(wanted.identity), payload, claim.priority),
+        )
+        if job_id is not None:
+            context.issue_jobs.append(job_id)
+
+    async def _link_issue(
+        self, claim: Claim, wanted: WantedLesson, report: SyncReport, context: RunContext
+    ) -> None:
+        """Bring one lesson's issue in line (its post is written already), then link it
+        from the starter message, each write confirmed in the database before the next."""
+        texts, planner, store = self._planner.texts, self._planner, self._store
+        forum = await self._forum(wanted.program, wanted.program_title)
+        tag_ids = planner.tag_ids(wanted, forum)
+        state = await store.load_state(claim, wanted)
+        if claim.payload.get("reopen"):
+            # Its post job reopened the lesson (and recorded it so): the issue follows.
+            state = dataclasses.replace(state, removed=True)
+        elif state.removed:
+            # Removed since this job was recorded: its removal closed what there was.
+            await self._outbox.complete(claim)
+            return
+        if state.issue_number is None:
+            issue = await self._finder.issue(wanted.identity, context, fresh=claim.uncertain)
+            if issue is not None:
+                state = await self._adopt_issue(claim, state, wanted.identity, issue)
+                report.issues_adopted += 1
+        writes = planner.plan(wanted, state, forum, tag_ids)
+        report.count(writes, post=False)
         url = planner.post_url(state, forum)
         if writes.create_issue:
             issue = await self._github.create_issue(
@@ -197,15 +309,18 @@ class LinkPerformer:
             state = await store.save(
                 claim, state, digest=planner.with_part(state, ISSUE_PART, wanted, forum, tag_ids)
             )
-        if writes.edit_starter:
+        if writes.edit_starter and state.thread_id is not None:
             await self._chat.edit_message(
-                state.thread_id or 0,
+                state.thread_id,
                 state.starter_id or 0,
                 content=texts.starter(wanted, state.issue_url),
                 button=planner.button(wanted),
             )
-        digest = "".join(planner.parts(wanted, state, forum, tag_ids))
-        await store.confirm(claim, state, wanted, forum, digest)
+        # The post's part is the post job's: keep what it recorded.
+        stored = state.digest or UNKNOWN_PART * 3
+        parts = planner.parts(wanted, state, forum, tag_ids)
+        digest = stored[:DIGEST_PART] + parts[1] + parts[2]
+        await store.confirm(claim, dataclasses.replace(state, removed=False), wanted, forum, digest)
 
     async def _adopt_issue(
         self, claim: Claim, state: LinkState, identity: str, issue: Issue
@@ -270,4 +385,4 @@ class LinkPerformer:
             await self._github.create_comment(state.issue_number, comment, marker=note)
             await self._outbox.renew(claim)
             await self._github.update_issue(state.issue_number, state="closed")
-        await self._store.confirm_removal(claim, row.id)
+        await self._store.confirm_removal(claim, row.id, settles=[issue_job_key(identity)])

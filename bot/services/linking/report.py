@@ -63,18 +63,23 @@ class SyncReport:
             "dry_run": self.dry_run,
         }
 
-    def count(self, writes: LessonWrites) -> None:
-        """Count one lesson's writes as the post and issue they create or update."""
-        if writes.create_thread:
-            self.threads_created += 1
-        elif writes.edit_thread or writes.edit_starter or writes.reopen:
-            self.threads_updated += 1
-        if writes.create_issue:
-            self.issues_created += 1
-        elif writes.edit_issue or writes.reopen:
-            self.issues_updated += 1
-        if writes.reopen:
-            self.restored += 1
+    def count(self, writes: LessonWrites, *, post: bool = True, issue: bool = True) -> None:
+        """Count one lesson's writes as the post and issue they create or update (only
+        its post's, or its issue's, for the job that writes just that)."""
+        if post:
+            if writes.create_thread:
+                self.threads_created += 1
+            # The starter's link to a new issue counts here too, though the issue's job
+            # writes it.
+            elif writes.edit_thread or writes.edit_starter or writes.reopen:
+                self.threads_updated += 1
+            if writes.reopen:
+                self.restored += 1
+        if issue:
+            if writes.create_issue:
+                self.issues_created += 1
+            elif writes.edit_issue or writes.reopen:
+                self.issues_updated += 1
 
     def count_removal(self, *, has_thread: bool, has_issue: bool) -> None:
         """Count one lesson's removal: its post archived and its issue closed, if any."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
@@ -21,9 +22,11 @@ from bot.domain.linking import (
     plan_sync,
     published_lessons,
 )
+from bot.domain.priorities import LINKING, LINKING_ISSUE, JobPriority
 from bot.services.events import PushEvent
+from bot.services.linking.backlog import LinkBacklog
 from bot.services.linking.finding import LinkFinder, RunContext
-from bot.services.linking.performing import LinkPerformer
+from bot.services.linking.performing import LinkPerformer, post_job_key
 from bot.services.linking.planning import LinkPlanner
 from bot.services.linking.report import SyncReport
 from bot.services.linking.store import LinkStore
@@ -31,6 +34,10 @@ from bot.services.outbox import Claim, Outbox
 from bot.services.ports import ChatButton, ChatPort, GitHubPort
 
 log = logging.getLogger(__name__)
+
+# How long the worker's jobs share what one of them looked up (the label's issues, a
+# forum's posts): one listing serves a whole backlog, not one per lesson.
+SHARED_LOOKUP_SECONDS = 600.0
 
 
 class LinkingService:
@@ -45,7 +52,9 @@ class LinkingService:
     which nobody reads), from one listing of the forum's posts.
     """
 
-    JOB_KIND = "linking"
+    JOB_KIND = LINKING
+    # A lesson's issue, a job of its own after its post's, paced by GitHub.
+    ISSUE_JOB_KIND = LINKING_ISSUE
 
     def __init__(
         self,
@@ -62,6 +71,7 @@ class LinkingService:
         max_removals: int = DEFAULT_MAX_REMOVALS,
         suggest_button: bool = False,
         discord_web_url: str = DISCORD_WEB_URL,
+        backlog: LinkBacklog | None = None,
         on_threads_changed: Callable[[], None] | None = None,
     ) -> None:
         self._eager = eager
@@ -76,6 +86,9 @@ class LinkingService:
             self._texts, web_url=discord_web_url, suggest_button=suggest_button
         )
         self._store = LinkStore(sessions, self._outbox, on_threads_changed=on_threads_changed)
+        self.backlog = backlog or LinkBacklog(sessions, self._outbox)
+        self._shared = RunContext()
+        self._shared_since = time.monotonic()
         self._performer = LinkPerformer(
             github=github,
             chat=chat,
@@ -136,6 +149,9 @@ class LinkingService:
         only: Collection[str] | None = None,
         create: bool | None = None,
         allow_removals: bool = False,
+        priority: int | None = None,
+        issues: bool = True,
+        background: bool = False,
     ) -> SyncReport:
         """Reconcile every published lesson's post and issue with the catalogue.
 
@@ -146,7 +162,15 @@ class LinkingService:
         even to the database. With `only`, just those identities are looked at (a push's
         changed lessons); with `create` false (lazy mode's default), lessons without
         links are left without.
+
+        Each lesson's post is written first, then (with `issues`; otherwise the running
+        bot's workers do it) its issue, every post before any issue. With `background`
+        the jobs are only recorded, for the workers to run (the report counts nothing).
+        Its jobs run at `priority`: BULK for a whole catalogue, NORMAL for some lessons
+        (a push's).
         """
+        if priority is None:
+            priority = JobPriority.BULK if only is None else JobPriority.NORMAL
         create = self._eager if create is None else create
         github_before = _total(self._github.request_counts)
         chat_before = _total(self._chat.request_counts)
@@ -215,17 +239,28 @@ class LinkingService:
                     has_issue=link is not None and link.github_issue_number is not None,
                 )
         else:
-            intents = [(_job_key(lesson.identity), _link_payload(lesson)) for lesson in plan.link]
-            intents += [(_job_key(identity), _remove_payload(identity)) for identity in plan.remove]
-            jobs = await self._outbox.enqueue_many(self.JOB_KIND, intents)
-            await self._performer.perform(list(jobs.values()), report, progress)
+            intents = [
+                (post_job_key(lesson.identity), _link_payload(lesson)) for lesson in plan.link
+            ]
+            intents += [
+                (post_job_key(identity), _remove_payload(identity)) for identity in plan.remove
+            ]
+            jobs = await self._outbox.enqueue_many(self.JOB_KIND, intents, priority=priority)
+            if not background:
+                await self._performer.perform(list(jobs.values()), report, progress, issues=issues)
         report.github_requests = _total(self._github.request_counts) - github_before
         report.discord_requests = _total(self._chat.request_counts) - chat_before
         return report
 
     async def ensure(self, catalogue: Catalogue, identity: str) -> SyncReport:
         """Give one lesson its post and issue now (lazy mode's first use); no-op if linked."""
-        return await self.sync(catalogue, only={identity}, create=True)
+        return await self.sync(
+            catalogue, only={identity}, create=True, priority=JobPriority.TOUCHED
+        )
+
+    async def touch(self, identity: str) -> bool:
+        """Move a lesson someone just touched ahead of bulk linking (see LinkBacklog)."""
+        return await self.backlog.touch(identity)
 
     async def on_push(
         self, catalogue: Catalogue, push: PushEvent, *, read_files: bool = True
@@ -279,15 +314,20 @@ class LinkingService:
         self, claim: Claim, report: SyncReport | None = None, context: RunContext | None = None
     ) -> None:
         """Perform one claimed linking job and confirm it (or give it back on error)."""
-        await self._performer.run_job(claim, report, context)
+        await self._performer.run_job(claim, report, context or self._worker_context())
+
+    def _worker_context(self) -> RunContext:
+        """Return what the worker's jobs share, looked up afresh every so often."""
+        if time.monotonic() - self._shared_since > SHARED_LOOKUP_SECONDS:
+            self._shared = RunContext()
+            self._shared_since = time.monotonic()
+        # The worker runs each issue job as a job of its own, never as a batch.
+        self._shared.issue_jobs.clear()
+        return self._shared
 
 
 def _total(counts: Mapping[str, int]) -> int:
     return sum(counts.values())
-
-
-def _job_key(identity: str) -> str:
-    return f"lesson:{identity}"
 
 
 def _link_payload(lesson: WantedLesson) -> dict[str, Any]:

@@ -13,7 +13,15 @@ from sqlalchemy.orm import selectinload
 from bot.domain.linking import LinkState, WantedLesson
 from bot.services.outbox import Claim, Outbox
 from bot.services.ports import Forum
-from bot.store.models import Lesson, LessonFile, LessonLink, ProgramForum, utcnow
+from bot.store.models import (
+    JobStatus,
+    Lesson,
+    LessonFile,
+    LessonLink,
+    OutboxJob,
+    ProgramForum,
+    utcnow,
+)
 from bot.store.upsert import insert_new, lesson_id
 
 # LinkState's fields and the link columns they are stored in.
@@ -123,9 +131,12 @@ class LinkStore:
         wanted: WantedLesson,
         forum: Forum,
         digest: str,
-    ) -> None:
+        *,
+        follow_up: tuple[str, str, dict[str, Any], int] | None = None,
+    ) -> int | None:
         """Record the lesson as in line (its digest, files and title) and the job as done,
-        in one commit."""
+        in one commit, with the job that follows it (kind, key, payload, priority), whose
+        id is returned."""
         async with self._sessions() as session, session.begin():
             row = await session.scalar(
                 select(Lesson)
@@ -151,8 +162,16 @@ class LinkStore:
             row.removed_at = None
             await session.flush()
             await self._outbox.complete(claim, session)
+            follow_up_id = None
+            if follow_up is not None:
+                kind, key, payload, priority = follow_up
+                ids = await self._outbox.enqueue_many(
+                    kind, [(key, payload)], session, priority=priority
+                )
+                follow_up_id = ids[key]
         if restored:
             self._threads_changed()
+        return follow_up_id
 
     async def mark_removed(self, state: LinkState) -> LinkState:
         """Record a lesson as removed (so the next write reopens its post and issue)."""
@@ -175,12 +194,24 @@ class LinkStore:
             state = state_of(row) if row is not None and row.link is not None else None
         return row, state
 
-    async def confirm_removal(self, claim: Claim, lesson_id: int) -> None:
-        """Record the lesson as removed and the job as done, in one commit."""
+    async def confirm_removal(
+        self, claim: Claim, lesson_id: int, settles: Collection[str] = ()
+    ) -> None:
+        """Record the lesson as removed and the job as done, in one commit; the pending
+        jobs under `settles` (its issue's, now closed) are done with it."""
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(Lesson).where(Lesson.id == lesson_id).values(removed_at=utcnow())
             )
+            if settles:
+                await session.execute(
+                    update(OutboxJob)
+                    .where(
+                        OutboxJob.dedupe_key.in_(list(settles)),
+                        OutboxJob.status == JobStatus.PENDING,
+                    )
+                    .values(status=JobStatus.DONE, updated_at=utcnow())
+                )
             await self._outbox.complete(claim, session)
         self._threads_changed()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +26,14 @@ class Dependencies:
     # The lessons' titles in every locale, which a help post may name its lesson by.
     catalogue: Callable[[], Catalogue | None] | None
     clock: Callable[[], datetime]
+    # Moves a lesson's pending linking ahead of bulk work when a question is asked in it
+    # (by lesson id; no query when it has none pending).
+    touch_lesson: Callable[[int], Awaitable[object]] | None = None
+
+    async def touched(self, lesson_id: int) -> None:
+        """Tell the linking backlog a person just asked about this lesson."""
+        if self.touch_lesson is not None:
+            await self.touch_lesson(lesson_id)
 
     def message_url(self, guild_id: int | None, thread_id: int, message_id: int) -> str | None:
         """Return the link to a message in a post (None without the guild)."""

@@ -4,7 +4,7 @@ messages, edits, deletions and the resolve reaction."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -134,7 +134,19 @@ class DiscordIntake:
         )
         if not recorded:
             return Applied("ignored: already recorded")
-        return Applied(recorded_outcome(verdict, answered))
+        return Applied(recorded_outcome(verdict, answered), after=self._touch(lesson_id))
+
+    def _touch(self, lesson_id: int) -> Callable[[], Awaitable[str]] | None:
+        """Return what moves a lesson's pending linking ahead once the question is
+        committed (never inside the batch's transaction, which holds SQLite's writer)."""
+        if self._deps.touch_lesson is None:
+            return None
+
+        async def touch() -> str:
+            await self._deps.touched(lesson_id)
+            return ""
+
+        return touch
 
     async def on_discord_edit(
         self,

@@ -43,6 +43,7 @@ class QuestionService:
         chat: ChatPort | None = None,
         catalogue: Callable[[], Catalogue | None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        touch_lesson: Callable[[int], Awaitable[object]] | None = None,
     ) -> None:
         deps = Dependencies(
             sessions=sessions,
@@ -51,6 +52,7 @@ class QuestionService:
             chat=chat,
             catalogue=catalogue,
             clock=clock,
+            touch_lesson=touch_lesson,
         )
         self._deps = deps
         self._events = EventQueue(sessions)

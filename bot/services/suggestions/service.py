@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ class SuggestionService:
         mail: MailPort | None = None,
         wake: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        touch: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         deps = Dependencies(
             sessions=sessions,
@@ -61,6 +62,8 @@ class SuggestionService:
             clock=clock,
         )
         self._deps = deps
+        # Moves the lesson's pending linking ahead of bulk work (its PR links its issue).
+        self._touch = touch
         texts = LessonTexts()
         access = Access(deps)
         progress = Progress(deps)
@@ -89,7 +92,10 @@ class SuggestionService:
 
     async def submit(self, request: SuggestionInput) -> Submitted:
         """Check an edit and store it with the job that opens its PR; answer at once."""
-        return await self._intake.submit(request)
+        submitted = await self._intake.submit(request)
+        if self._touch is not None:
+            await self._touch(request.lesson)
+        return submitted
 
     def token(self, suggestion_id: int, credit_id: int) -> str:
         """Return the token that lets one suggester revise or withdraw a suggestion."""
