@@ -11,6 +11,12 @@ from bot.cli.output import EXIT_OK, EXIT_PROBLEMS, print_error, print_json_array
 from bot.config import Settings
 from bot.i18n import t
 
+# A big site's first sync queues thousands of linking jobs: the text list shows this many,
+# the ones that need a person first, and says how many more there are.
+SHOWN_JOBS = 50
+# Which statuses a truncated list shows first.
+_SHOWN_FIRST = {"failed": 0, "running": 1, "waiting": 2, "pending": 3, "done": 4}
+
 
 def register(commands: Any) -> None:
     """Add `jobs list` and `jobs retry` to the parser."""
@@ -24,6 +30,13 @@ def register(commands: Any) -> None:
     )
     jobs_list.add_argument("--all", action="store_true", help="done jobs too")
     jobs_list.add_argument("--json", action="store_true", help="print a JSON array")
+    jobs_list.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"list at most N jobs, failed and running first (default {SHOWN_JOBS}; 0: all)",
+    )
     jobs_list.set_defaults(handler=_jobs_list)
     jobs_retry = job_commands.add_parser("retry", help="run a failed job again, now")
     jobs_retry.add_argument("id", type=int, metavar="ID")
@@ -32,7 +45,7 @@ def register(commands: Any) -> None:
 
 def _jobs_list(arguments: argparse.Namespace, settings: Settings) -> int:
     from bot.app import make_outbox
-    from bot.domain.backlog import progress_text
+    from bot.domain.backlog import number_text, progress_text
     from bot.services.linking import LinkBacklog
     from bot.store.models import JobStatus
 
@@ -43,6 +56,15 @@ def _jobs_list(arguments: argparse.Namespace, settings: Settings) -> int:
         return await outbox.jobs(statuses), await LinkBacklog(sessions, outbox).counts()
 
     views, backlog = with_database(settings, read)
+    limit = arguments.limit
+    if limit is None:
+        limit = 0 if arguments.json else SHOWN_JOBS
+    hidden = 0
+    if 0 < limit < len(views):
+        ordered = sorted(views, key=lambda v: (_SHOWN_FIRST.get(v.status, 5), v.priority, v.id))
+        shown = {view.id for view in ordered[:limit]}
+        hidden = len(views) - limit
+        views = [view for view in views if view.id in shown]
     if arguments.json:
         print_json_array([view.as_json() for view in views], sys.stdout)
         return EXIT_OK
@@ -65,6 +87,8 @@ def _jobs_list(arguments: argparse.Namespace, settings: Settings) -> int:
             f"{view.id:>6}  {view.status:<8} {view.key}  "
             f"{view.attempts}/{view.max_attempts}  {view.run_after:%Y-%m-%d %H:%M:%S}  {note}"
         )
+    if hidden:
+        print(t(settings.locale, "jobs.more", count=number_text(settings.locale, hidden)))
     return EXIT_OK
 
 

@@ -60,22 +60,22 @@ def duration_text(locale: str, seconds: float) -> str:
     if seconds <= 0 or minutes < 1:
         return t(locale, "jobs.duration_under_a_minute")
     if minutes < 60:
-        return t(locale, "jobs.duration_minutes", minutes=_number(locale, minutes))
+        return t(locale, "jobs.duration_minutes", minutes=number_text(locale, minutes))
     hours, minutes = divmod(minutes, 60)
     return t(
         locale,
         "jobs.duration_hours",
-        hours=_number(locale, hours),
-        minutes=_number(locale, minutes),
+        hours=number_text(locale, hours),
+        minutes=number_text(locale, minutes),
     )
 
 
 def progress_text(locale: str, backlog: LinkingBacklog, per_minute: int, per_hour: int) -> str:
     """Return the line `lessonbot jobs` prints about linking, in the reader's language."""
     counts = {
-        "lessons": _number(locale, backlog.lessons),
-        "posts": _number(locale, backlog.with_post),
-        "issues": _number(locale, backlog.with_issue),
+        "lessons": number_text(locale, backlog.lessons),
+        "posts": number_text(locale, backlog.with_post),
+        "issues": number_text(locale, backlog.with_issue),
     }
     if not backlog.issues_pending:
         return t(locale, "jobs.linking_progress", **counts)
@@ -83,5 +83,6 @@ def progress_text(locale: str, backlog: LinkingBacklog, per_minute: int, per_hou
     return t(locale, "jobs.linking_progress_issues", **counts, left=left)
 
 
-def _number(locale: str, value: int) -> str:
+def number_text(locale: str, value: int) -> str:
+    """Return a count written the locale's way (1,234 or 1 234)."""
     return format_decimal(value, locale=normalize_locale(locale))

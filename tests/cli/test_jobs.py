@@ -161,7 +161,38 @@ def test_jobs_list_shows_how_far_linking_has_come_and_the_time_its_issues_take(
         "Linking: 0 of 1,003 lessons have a forum post, 0 an issue; "
         "issues at GitHub's pace, about 2 h 0 min left."
     )
-    assert len(out) == 1 + 1003
+    # The progress line, 50 jobs, and how many more there are.
+    assert len(out) == 1 + 50 + 1
+    assert out[-1].startswith("… and 953 more.")
     assert main(["jobs", "list", "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert {record["priority"] for record in records} == {"bulk"}
+
+
+def test_a_long_list_shows_failed_jobs_first_and_says_how_many_more(
+    database_url: str, capsys: Capture
+) -> None:
+    async def backlog(sessions: Sessions) -> None:
+        outbox = Outbox(sessions)
+        for n in range(60):
+            await outbox.enqueue("linking", f"lesson:p/{n}", {}, priority=JobPriority.BULK)
+        failing = await outbox.enqueue("suggestion", "suggestion:9:open", {"op": "open"})
+        claim = await outbox.claim(failing)
+        assert claim is not None
+        await outbox.fail(claim, "GitHubError: 422", retry=False)
+
+    in_database(database_url, backlog)
+
+    assert main(["jobs", "list", "--limit", "5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    listed = [line for line in lines if re.match(r"\s*\d+  ", line)]
+    assert len(listed) == 5
+    assert any("suggestion:9:open" in line and " failed " in line for line in listed)
+    assert lines[-1] == "… and 56 more. `lessonbot jobs list --limit 0` lists every one."
+
+    assert main(["jobs", "list"]) == 0  # 50 by default
+    assert "… and 11 more." in capsys.readouterr().out
+    assert main(["jobs", "list", "--limit", "0", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 61
+    assert main(["jobs", "list", "--json"]) == 0  # a machine gets every job unless it asks
+    assert len(json.loads(capsys.readouterr().out)) == 61
