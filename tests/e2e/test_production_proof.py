@@ -221,6 +221,8 @@ class Proof:
     # Suggestion id -> (who, the sentence it edits).
     accepted: dict[int, tuple[str, int]] = field(default_factory=dict)
     questions: list[int] = field(default_factory=list)
+    # How many API suggestions may be sent so far: each disruption happens mid-flow.
+    allowed: int = 0
 
     def start(self, name: str, *argv: str, **settings: str) -> Process:
         """Start `lessonbot ARGV` with the shared settings (a restart gets a new folder)."""
@@ -390,8 +392,8 @@ def recorded_questions(proof: Proof) -> Counter[str]:
     return Counter(external for (external,) in proof.query(select(Question.external_id)))
 
 
-async def ask(proof: Proof, thread: int, count: int) -> None:
-    """Ask `count` questions in the lesson's post and wait until each is recorded."""
+async def ask(proof: Proof, thread: int, count: int, *, wait: bool = True) -> None:
+    """Ask `count` questions in the lesson's post; wait until each is recorded."""
     start = len(proof.questions)
     for number in range(start, start + count):
         message = await proof.discord.post_message(
@@ -399,6 +401,8 @@ async def ask(proof: Proof, thread: int, count: int) -> None:
         )
         proof.questions.append(int(message["id"]))
     proof.figures.questions = len(proof.questions)
+    if not wait:
+        return
     wanted = {str(message_id) for message_id in proof.questions}
     await wait_for(
         lambda: wanted <= set(recorded_questions(proof)), f"{count} questions recorded", proof
@@ -441,6 +445,8 @@ async def send(session: aiohttp.ClientSession, proof: Proof, index: int) -> None
         "author": {"name": email.split("@")[0].title(), "email": email},
     }
     headers = {"Idempotency-Key": f"proof-{index}"}
+    while proof.figures.sent >= proof.allowed:  # noqa: ASYNC110 - a limit chaos() raises
+        await asyncio.sleep(0.05)
     proof.figures.sent += 1
     for attempt in range(60):
         # Both web ports in turn; a retry goes to the other one, as a balancer would.
@@ -490,7 +496,7 @@ async def kill_and_restart(proof: Proof, name: str, role: str) -> Process:
     return proof.role(name, role)
 
 
-async def chaos(proof: Proof) -> None:
+async def chaos(proof: Proof, lesson_thread_id: int) -> None:
     """While the load runs: faults, kills and the database restart, each once the load
     has reached its point."""
 
@@ -507,16 +513,23 @@ async def chaos(proof: Proof) -> None:
     proof.discord.add_fault("POST /api/v10/channels/*/messages", "rate_limit", 20, 0.2)
     proof.discord.add_fault("POST /api/v10/users/@me/channels", "rate_limit", 3, 0.2)
     proof.figures.discord_faults += 23
+    proof.allowed = 60
     await reached(40)
     await kill_and_restart(proof, "worker1", "worker")
+    proof.allowed = 100
     await reached(80)
+    # The database restarts while suggestions arrive and a learner asks questions.
+    restart = asyncio.create_task(asyncio.to_thread(proof.postgres.restart))
+    await ask(proof, lesson_thread_id, 3, wait=False)
+    await restart
+    proof.figures.postgres_restarts = proof.postgres.restarts
+    proof.allowed = 140
+    await reached(120)
     commands = command_syncs(proof)
     await kill_and_restart(proof, "gateway", "gateway")
     await gateway_ready(proof, commands)
-    await reached(120)
-    await asyncio.to_thread(proof.postgres.restart)
-    proof.figures.postgres_restarts = proof.postgres.restarts
-    # More lost answers after the restart, for the PRs still to open.
+    proof.allowed = API_COUNT
+    # More lost answers after the restarts, for the PRs still to open.
     for match in PR_WRITES:
         proof.github.add_fault(match, "after", 3)
         proof.figures.github_faults += 3
@@ -580,7 +593,7 @@ async def test_every_role_through_kills_faults_and_a_database_restart(proof: Pro
     # With the gateway up: questions and the Discord suggestions.
     await ask(proof, thread, 5)
     await suggest_on_discord(proof)
-    await asyncio.gather(load(proof), chaos(proof))
+    await asyncio.gather(load(proof), chaos(proof, thread))
     # After the gateway's restart and the database's: more questions.
     await ask(proof, thread, 5)
     await wait_for(lambda: settled(proof), "every suggestion's PR and notice", proof)
@@ -620,6 +633,11 @@ async def test_every_role_through_kills_faults_and_a_database_restart(proof: Pro
     expected = Counter({(who, sid): 1 for sid, (who, _) in proof.accepted.items()})
     missing, extra = expected - told, told - expected
     assert not missing and not extra, (len(texts), list(missing)[:5], list(extra)[:5], texts[:2])
+
+    # Nothing ended failed, and every injected fault met a request.
+    assert not proof.query(select(OutboxJob.dedupe_key).where(OutboxJob.status == JobStatus.FAILED))
+    assert proof.github.context.faults.to_json() == []
+    assert proof.discord.context.faults.to_json() == []
 
     # Every question asked while a gateway session was up is recorded once.
     recorded = recorded_questions(proof)
