@@ -276,7 +276,8 @@ def apply_edit(
     header = front_matter_span(text)
     if header is not None and not allow_front_matter:
         # A lesson's title often comes back as its heading: the body's copy is the one meant.
-        in_body = [span for span in spans if not (span[0] < header[1] and span[1] > header[0])]
+        # A byte order mark before the fences counts as theirs: no one reads it as a passage.
+        in_body = [span for span in spans if span[0] >= header[1]]
         if not in_body:
             raise EditError("front_matter")
         spans = in_body

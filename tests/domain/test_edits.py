@@ -292,6 +292,15 @@ def test_passage_straddling_the_closing_fence_is_refused() -> None:
     assert caught.value.code == "front_matter"
 
 
+def test_byte_order_mark_is_part_of_the_protected_front_matter() -> None:
+    text = "\ufeff" + LESSON
+    with pytest.raises(EditError) as caught:
+        apply_edit(text, "\ufeff", "", path=PATH)
+    assert caught.value.code == "front_matter"
+    edit = apply_edit(text, "\ufeff", "", path=PATH, allow_front_matter=True)
+    assert edit.text == LESSON
+
+
 def test_front_matter_of_crlf_file_is_protected() -> None:
     crlf = LESSON.replace("\n", "\r\n")
     span = front_matter_span(crlf)

@@ -24,6 +24,7 @@ from bot.i18n import t
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
 from bot.services.questions import ASK_LIMIT, PICKER_PREFIX, QuestionError, QuestionService
+from bot.store.reachable import while_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -118,23 +119,28 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
         reply_to = None
         if message.type == discord.MessageType.reply and message.reference is not None:
             reply_to = message.reference.message_id
-        thread = message.channel
+        thread, guild_id = message.channel, message.guild.id
         try:
-            outcome = await self.questions.on_discord_message(
-                thread.id,
-                message.id,
-                message.author.id,
-                message.author.display_name,
-                message.content,
-                is_bot=message.author.bot,
-                reply_to=reply_to,
-                roles=_role_ids(message.author),
-                created_at=message.created_at,
-                guild_id=message.guild.id,
-                # A post someone opened in a program's forum is a help post of the program.
-                forum_id=thread.parent_id,
-                post_title=thread.name,
-                post_owner_id=thread.owner_id,
+            # The gateway hands each message over once: a database restart must not lose it,
+            # and recording it again finds the first record.
+            outcome = await while_unreachable(
+                lambda: self.questions.on_discord_message(
+                    thread.id,
+                    message.id,
+                    message.author.id,
+                    message.author.display_name,
+                    message.content,
+                    is_bot=message.author.bot,
+                    reply_to=reply_to,
+                    roles=_role_ids(message.author),
+                    created_at=message.created_at,
+                    guild_id=guild_id,
+                    # A post someone opened in a program's forum is a help post of the program.
+                    forum_id=thread.parent_id,
+                    post_title=thread.name,
+                    post_owner_id=thread.owner_id,
+                ),
+                f"message {message.id}",
             )
         except Exception:
             log.exception("message %s: could not record it", message.id)
