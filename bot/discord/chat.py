@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import discord
@@ -96,6 +97,7 @@ def to_discord_embed(embed: ChatEmbed) -> discord.Embed:
         title=shorten(embed.title, EMBED_TITLE_LIMIT) or None,
         url=embed.url,
         colour=embed.colour,
+        timestamp=embed.timestamp,
     )
     fields = [
         (
@@ -643,7 +645,18 @@ def _chat_embed(payload: Mapping[str, Any]) -> ChatEmbed:
         ),
         footer=text((payload.get("footer") or {}).get("text")),
         colour=payload.get("color"),
+        timestamp=_when(payload.get("timestamp")),
     )
+
+
+def _when(value: Any) -> datetime | None:
+    """Return an embed's ISO 8601 timestamp as a datetime (None when absent or unreadable)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _forum_thread(payload: Mapping[str, Any]) -> ForumThread:

@@ -20,7 +20,7 @@ import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -480,8 +480,15 @@ class DigestService:
                 embeds = render_embeds(digest, settings.locale)
                 payload = {
                     "channel_id": channel_id,
+                    # Each part carries the run's time: Discord shows it to readers, and a
+                    # retry tells this run's parts from an identical earlier digest's by it.
                     "embeds": [
-                        {"title": e.title, "description": e.description, "fields": e.fields}
+                        {
+                            "title": e.title,
+                            "description": e.description,
+                            "fields": e.fields,
+                            "timestamp": snapshot.now.isoformat(),
+                        }
                         for e in embeds
                     ],
                 }
@@ -572,6 +579,9 @@ class DigestService:
                 title=embed["title"],
                 description=embed["description"],
                 fields=tuple((name, value) for name, value in embed["fields"]),
+                timestamp=datetime.fromisoformat(embed["timestamp"])
+                if embed.get("timestamp")
+                else None,
             )
             for embed in payload["embeds"]
         ]
@@ -754,10 +764,14 @@ def _embed_key(embed: ChatEmbed) -> tuple[Any, ...]:
     def shown(text: str) -> str:
         return text.replace("\u200b", "").strip()
 
+    # To the second, in UTC: Discord gives the time back in its own ISO 8601 spelling.
+    when = embed.timestamp
+    stamp = when.astimezone(UTC).replace(microsecond=0) if when is not None else None
     return (
         shown(embed.title),
         shown(embed.description),
         tuple((shown(name), shown(value)) for name, value in embed.fields),
+        stamp,
     )
 
 

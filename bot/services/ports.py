@@ -309,6 +309,8 @@ class ChatEmbed:
     fields: tuple[tuple[str, str], ...] = ()  # (name, value), shown in order
     footer: str = ""
     colour: int | None = None
+    # When what the card shows was taken; Discord shows it in each reader's own time zone.
+    timestamp: datetime | None = None
 
 
 ButtonStyle = Literal["primary", "secondary", "success", "danger"]

@@ -263,6 +263,30 @@ async def test_a_discord_digest_cut_short_posts_only_the_missing_parts(
     assert discord.status == DeliveryStatus.SENT and discord.attempts == 2
 
 
+async def test_a_retried_digest_never_takes_an_earlier_identical_digest_for_its_own(
+    session_factory: Sessions,
+) -> None:
+    await seed(session_factory)
+    config = settings(schedule="* * * * *")
+    first, worker, chat, _ = make(session_factory, config, clock=NOW)
+    await first.run()
+    await drain(worker)
+    earlier = [embed for _, _, embed in chat.posts if embed is not None]
+    # A minute later the same digest again, to the same channel; Discord fails before
+    # its first part lands, so the retry looks for parts already posted.
+    second, worker2, _, _ = make(session_factory, config, clock=NOW + timedelta(minutes=1))
+    second.chat = chat  # type: ignore[assignment]
+    chat.fail_after_posts = len(chat.posts)
+    assert (await second.run()).created
+    await drain(worker2)
+
+    later = [embed for _, _, embed in chat.posts if embed is not None][len(earlier) :]
+    assert [embed.title for embed in later] == [embed.title for embed in earlier]
+    # Each part shows when its digest was taken.
+    assert {embed.timestamp for embed in earlier} == {NOW}
+    assert {embed.timestamp for embed in later} == {NOW + timedelta(minutes=1)}
+
+
 async def test_a_failed_delivery_is_retried_and_never_stops_the_others(
     session_factory: Sessions,
 ) -> None:
