@@ -112,11 +112,13 @@ def test_sqlite_sync_engine_sets_wal_and_foreign_keys(sqlite_url: str) -> None:
             journal_mode = connection.execute(text("PRAGMA journal_mode")).scalar_one()
             foreign_keys = connection.execute(text("PRAGMA foreign_keys")).scalar_one()
             busy_timeout = connection.execute(text("PRAGMA busy_timeout")).scalar_one()
+            synchronous = connection.execute(text("PRAGMA synchronous")).scalar_one()
     finally:
         engine.dispose()
     assert journal_mode == "wal"
     assert foreign_keys == 1
     assert busy_timeout == 5000
+    assert synchronous == 1  # NORMAL: safe with WAL, and no fsync per commit
 
 
 async def test_sqlite_async_engine_sets_wal_and_foreign_keys(sqlite_url: str) -> None:
@@ -127,11 +129,13 @@ async def test_sqlite_async_engine_sets_wal_and_foreign_keys(sqlite_url: str) ->
             journal_mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
             foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
             busy_timeout = (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one()
+            synchronous = (await connection.execute(text("PRAGMA synchronous"))).scalar_one()
     finally:
         await engine.dispose()
     assert journal_mode == "wal"
     assert foreign_keys == 1
     assert busy_timeout == 5000
+    assert synchronous == 1
 
 
 @pytest.mark.parametrize("url", ["mysql://localhost/db", "oracle://localhost/db"])
@@ -205,3 +209,25 @@ def test_linking_jobs_recorded_before_0011_name_their_operation_op(database_url:
 
 def _json(value: object) -> object:
     return json.loads(value) if isinstance(value, str) else value
+
+
+def test_0012_indexes_suggestion_credits_by_person_and_time_and_undoes_it(
+    database_url: str,
+) -> None:
+    upgrade(database_url, "0012")
+    assert "ix_suggestion_credits_person_created_at" in _indexes(database_url)
+
+    downgrade(database_url, "0011")
+    assert "ix_suggestion_credits_person_created_at" not in _indexes(database_url)
+    assert upgrade(database_url) == head_revision()
+
+
+def _indexes(url: str) -> set[str]:
+    engine = make_sync_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                index["name"] for index in inspect(connection).get_indexes("suggestion_credits")
+            }
+    finally:
+        engine.dispose()

@@ -394,10 +394,16 @@ def _credit(request: SuggestionInput, suggestion_id: int, now: datetime) -> dict
 
 
 async def _serialize(session: AsyncSession, fingerprint: str) -> None:
-    """Hold a transaction lock per fingerprint on PostgreSQL (processes take turns)."""
+    """Make processes take turns storing identical suggestions: a transaction lock per
+    fingerprint on PostgreSQL, SQLite's writer lock from the transaction's first statement."""
     if session.get_bind().dialect.name == "postgresql":
         key = int(fingerprint[:15], 16)
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        return
+    # Python's sqlite3 begins a transaction only at the first write, so the lookup for an
+    # identical suggestion would run outside it and miss one another process is storing.
+    connection = await session.connection()
+    await connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _shown_name(author: Author, source: SuggestionSource) -> str:
