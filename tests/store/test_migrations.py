@@ -231,3 +231,14 @@ def _indexes(url: str) -> set[str]:
             }
     finally:
         engine.dispose()
+
+
+async def test_only_a_database_server_is_pinged_when_a_connection_is_taken(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        # A SQLite file's connection never drops; a server's may, after a restart.
+        assert engine.sync_engine.pool._pre_ping == (engine.dialect.name != "sqlite")
+    finally:
+        await engine.dispose()
