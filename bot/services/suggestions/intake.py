@@ -342,8 +342,9 @@ class Intake:
 
 
 def _lookup(person: str, fingerprint: str, since: datetime, *, count: bool) -> Any:
-    """Select, in one statement, the person's suggestions since `since` (when `count`) and
-    the oldest identical pending suggestion's id and status (NULLs for none)."""
+    """Select a person's suggestions since `since` and the identical pending one, at once."""
+    # One row always: the count (0 unless `count`) beside the oldest identical pending
+    # suggestion's id and status, NULLs when there is none.
     credits, suggestions = SuggestionCredit.__table__, Suggestion.__table__
     sent: Any = literal(0)
     if count:
@@ -363,7 +364,6 @@ def _lookup(person: str, fingerprint: str, since: datetime, *, count: bool) -> A
         .limit(1)
         .subquery()
     )
-    # One row always: the lookup's row, or NULLs beside the count when there is none.
     one = select(literal(1).label("one")).subquery()
     return select(sent.label("sent"), existing.c.id, existing.c.status).select_from(
         one.outerjoin(existing, true())
@@ -394,8 +394,9 @@ def _credit(request: SuggestionInput, suggestion_id: int, now: datetime) -> dict
 
 
 async def _serialize(session: AsyncSession, fingerprint: str) -> None:
-    """Make processes take turns storing identical suggestions: a transaction lock per
-    fingerprint on PostgreSQL, SQLite's writer lock from the transaction's first statement."""
+    """Make processes take turns storing identical suggestions, on either database."""
+    # PostgreSQL: a transaction lock per fingerprint. SQLite: its one writer lock, taken by
+    # the transaction's first statement.
     if session.get_bind().dialect.name == "postgresql":
         key = int(fingerprint[:15], 16)
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
