@@ -258,7 +258,9 @@ async def started_app(
         if serve_web and WEB in roles:
             runner = web.AppRunner(web_app, access_log=None)
             await runner.setup()
-            site = web.TCPSite(runner, settings.web.host, settings.web.port)
+            # SO_REUSEPORT: several web processes may listen on one port and the kernel
+            # spreads connections over them (Linux; a socket without it still gets EADDRINUSE).
+            site = web.TCPSite(runner, settings.web.host, settings.web.port, reuse_port=True)
             try:
                 await site.start()
             except OSError as error:

@@ -249,6 +249,46 @@ class Outbox:
         async with self._sessions() as session, session.begin():
             return await self._enqueue_in(session, kind, intents, level)
 
+    async def enqueue_new(
+        self, session: AsyncSession, kind: str, key: str, payload: dict[str, Any]
+    ) -> int:
+        """Record an intent in the caller's transaction, in one INSERT when its key is new.
+
+        A key already recorded (a job left by an earlier row with the same id) goes the way
+        `enqueue_many` takes it, so the outcome is the same; only the common case is cheaper.
+        """
+        level = int(default_priority(kind))
+        payload = stamped(payload)
+        connection = await session.connection()
+        inserted = await connection.execute(
+            insert_new(session, OutboxJob, ["dedupe_key"])
+            .values(self._new_row(kind, key, payload, self._clock(), level))
+            .returning(OutboxJob.id)
+        )
+        job_id = inserted.scalar()
+        if job_id is not None:
+            return int(job_id)
+        return (await self._enqueue_in(session, kind, [(key, payload)], level))[key]
+
+    def _new_row(
+        self, kind: str, key: str, payload: dict[str, Any], now: datetime, priority: int
+    ) -> dict[str, Any]:
+        """Return the columns of a new pending job."""
+        return {
+            "kind": kind,
+            "dedupe_key": key,
+            "payload": payload,
+            "status": JobStatus.PENDING,
+            "attempts": 0,
+            "max_attempts": self._max_attempts,
+            "run_after": now,
+            "revision": 1,
+            "uncertain": False,
+            "priority": priority,
+            "created_at": now,
+            "updated_at": now,
+        }
+
     async def _enqueue_in(
         self,
         session: AsyncSession,
@@ -261,23 +301,7 @@ class Outbox:
         intents = [(key, stamped(payload)) for key, payload in intents]
         # Insert what is new; a key another process inserted first is left to the
         # update below, so two planners never collide on the unique key.
-        rows = [
-            {
-                "kind": kind,
-                "dedupe_key": key,
-                "payload": payload,
-                "status": JobStatus.PENDING,
-                "attempts": 0,
-                "max_attempts": self._max_attempts,
-                "run_after": now,
-                "revision": 1,
-                "uncertain": False,
-                "priority": priority,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for key, payload in intents
-        ]
+        rows = [self._new_row(kind, key, payload, now, priority) for key, payload in intents]
         await session.execute(insert_new(session, OutboxJob, ["dedupe_key"]), rows)
         keys = [key for key, _ in intents]
         existing = {

@@ -43,8 +43,12 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, **options: Any) -> AsyncEngine:
     """Create the application's async engine."""
     parsed = database_url(url, asynchronous=True)
-    engine = create_async_engine(parsed, pool_pre_ping=True, **options)
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    # A ping finds a server connection that dropped; a SQLite file's never does, and with
+    # aiosqlite each ping is several trips to its thread on every checkout.
+    options.setdefault("pool_pre_ping", not sqlite)
+    engine = create_async_engine(parsed, **options)
+    if sqlite:
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
     return engine
 

@@ -261,7 +261,11 @@ class SuggestionCredit(Base):
     """One person who sent a suggestion: credited on the PR and told at every step."""
 
     __tablename__ = "suggestion_credits"
-    __table_args__ = (UniqueConstraint("suggestion_id", "person"),)
+    __table_args__ = (
+        UniqueConstraint("suggestion_id", "person"),
+        # The per-person hourly limit counts a person's recent credits on every submission.
+        Index("ix_suggestion_credits_person_created_at", "person", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     suggestion_id: Mapped[int] = mapped_column(

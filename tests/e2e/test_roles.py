@@ -207,6 +207,23 @@ def test_a_web_process_takes_suggestions_and_a_worker_process_does_the_work(
     worker.stop()
 
 
+def test_two_web_processes_share_one_port(world: World) -> None:
+    port = free_port()
+    webs = [
+        world.start(name, "run", "--role", "web", WEB_PORT=str(port)) for name in ("web-1", "web-2")
+    ]
+    for web in webs:
+        web.wait_for_log(rf"web server listening on http://127\.0\.0\.1:{port}")
+    assert [listening_ports(web.process.pid) for web in webs] == [{port}, {port}]
+    base = f"http://127.0.0.1:{port}"
+    assert get_json(f"{base}/healthz")["status"] == "ok"
+
+    # One of them stopping leaves the port served by the other.
+    webs[0].stop()
+    assert get_json(f"{base}/healthz")["status"] == "ok"
+    webs[1].stop()
+
+
 def test_a_gateway_process_connects_and_serves_no_port(world: World) -> None:
     gateway = world.start("gateway", "run", "--role", "gateway", WEB_PORT=str(free_port()))
     until(

@@ -141,6 +141,44 @@ async def test_a_done_job_asked_for_again_runs_again(outbox: Outbox) -> None:
     assert await outbox.claim(job_id) is not None
 
 
+async def test_enqueue_new_records_a_job_in_the_callers_transaction(
+    outbox: Outbox, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_factory() as session, session.begin():
+        job_id = await outbox.enqueue_new(
+            session, "suggestion", "suggestion:1:open", {"op": "open"}
+        )
+    [job] = await outbox.jobs()
+    assert (job.id, job.status, job.key, job.attempts) == (
+        job_id,
+        "pending",
+        "suggestion:1:open",
+        0,
+    )
+
+    # A caller that rolls back leaves no job behind.
+    with pytest.raises(RuntimeError):
+        async with session_factory() as session, session.begin():
+            await outbox.enqueue_new(session, "suggestion", "suggestion:2:open", {"op": "open"})
+            raise RuntimeError("the caller's own rows failed")
+    assert [job.key for job in await outbox.jobs()] == ["suggestion:1:open"]
+
+
+async def test_enqueue_new_on_a_key_already_done_makes_it_pending_as_enqueue_does(
+    outbox: Outbox, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    job_id = await outbox.enqueue("suggestion", "suggestion:1:open", {"op": "open"})
+    claim = await outbox.claim(job_id)
+    assert claim is not None and await outbox.complete(claim)
+
+    async with session_factory() as session, session.begin():
+        again = await outbox.enqueue_new(session, "suggestion", "suggestion:1:open", {"op": "open"})
+
+    [job] = await outbox.jobs()
+    assert again == job_id and job.status == "pending"
+    assert await outbox.claim(job_id) is not None
+
+
 async def test_exclusive_blocks_are_serialized(outbox: Outbox) -> None:
     inside: list[str] = []
 

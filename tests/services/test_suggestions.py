@@ -24,6 +24,7 @@ from bot.services.suggestions import (
     SuggestionInput,
     SuggestionService,
 )
+from bot.store.engine import make_engine, make_session_factory
 from bot.store.models import (
     OutboxJob,
     Suggestion,
@@ -164,6 +165,33 @@ async def test_many_identical_suggestions_at_once_become_one(
     assert await count(session_factory, OutboxJob) == 1
 
 
+async def test_identical_suggestions_from_two_processes_at_once_become_one(
+    migrated_url: str, content: Path
+) -> None:
+    # Two engines are two processes' pools: only the database keeps them from a second row.
+    engines = [make_engine(migrated_url), make_engine(migrated_url)]
+    try:
+        services = [
+            make_service(make_session_factory(engine), content, per_person_per_hour=0)[0]
+            for engine in engines
+        ]
+        results = await asyncio.gather(
+            *(services[n % 2].submit(suggestion(person=n)) for n in range(8))
+        )
+        sessions = make_session_factory(engines[0])
+        assert len({result.id for result in results}) == 1
+        assert sorted(result.joined for result in results) == [False] + [True] * 7
+        assert await count(sessions, Suggestion) == 1
+        assert await count(sessions, SuggestionCredit) == 8
+        assert await count(sessions, OutboxJob) == 1
+        view = await services[0].view(results[0].id)
+        assert view is not None
+        assert sorted(event.kind for event in view.events) == ["joined"] * 7 + ["submitted"]
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
 @pytest.mark.parametrize(
     ("request_", "code", "field"),
     [
@@ -250,6 +278,14 @@ async def test_one_person_is_held_back_after_the_hourly_limit(
 
     assert (refused.value.code, refused.value.status) == ("rate_limited", 429)
     assert await count(session_factory, Suggestion) == 2
+    # Nothing of the refused one is kept: no credit, event or job.
+    assert await count(session_factory, SuggestionCredit) == 2
+    assert await count(session_factory, SuggestionEvent) == 2
+    assert await count(session_factory, OutboxJob) == 2
+    # Joining an identical pending suggestion counts against the limit too.
+    with pytest.raises(SuggestionError) as refused:
+        await service.submit(suggestion("Two.", "2."))
+    assert refused.value.code == "rate_limited"
     # Someone else is not held back by that person's limit.
     await service.submit(suggestion("Three.", "3.", person=7))
 

@@ -114,11 +114,13 @@ def test_sqlite_sync_engine_sets_wal_and_foreign_keys(sqlite_url: str) -> None:
             journal_mode = connection.execute(text("PRAGMA journal_mode")).scalar_one()
             foreign_keys = connection.execute(text("PRAGMA foreign_keys")).scalar_one()
             busy_timeout = connection.execute(text("PRAGMA busy_timeout")).scalar_one()
+            synchronous = connection.execute(text("PRAGMA synchronous")).scalar_one()
     finally:
         engine.dispose()
     assert journal_mode == "wal"
     assert foreign_keys == 1
     assert busy_timeout == 5000
+    assert synchronous == 1  # NORMAL: safe with WAL, and no fsync per commit
 
 
 async def test_sqlite_async_engine_sets_wal_and_foreign_keys(sqlite_url: str) -> None:
@@ -129,11 +131,13 @@ async def test_sqlite_async_engine_sets_wal_and_foreign_keys(sqlite_url: str) ->
             journal_mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
             foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
             busy_timeout = (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one()
+            synchronous = (await connection.execute(text("PRAGMA synchronous"))).scalar_one()
     finally:
         await engine.dispose()
     assert journal_mode == "wal"
     assert foreign_keys == 1
     assert busy_timeout == 5000
+    assert synchronous == 1
 
 
 @pytest.mark.parametrize("url", ["mysql://localhost/db", "oracle://localhost/db"])
@@ -279,3 +283,36 @@ def test_jobs_recorded_before_0013_take_their_kinds_priority_and_lose_it_on_the_
         assert kept == 5
     finally:
         engine.dispose()
+
+
+def test_0014_indexes_suggestion_credits_by_person_and_time_and_undoes_it(
+    database_url: str,
+) -> None:
+    upgrade(database_url, "0014")
+    assert "ix_suggestion_credits_person_created_at" in _indexes(database_url)
+
+    downgrade(database_url, "0013")
+    assert "ix_suggestion_credits_person_created_at" not in _indexes(database_url)
+    assert upgrade(database_url) == head_revision()
+
+
+def _indexes(url: str) -> set[str]:
+    engine = make_sync_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                index["name"] for index in inspect(connection).get_indexes("suggestion_credits")
+            }
+    finally:
+        engine.dispose()
+
+
+async def test_only_a_database_server_is_pinged_when_a_connection_is_taken(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        # A SQLite file's connection never drops; a server's may, after a restart.
+        assert engine.sync_engine.pool._pre_ping == (engine.dialect.name != "sqlite")
+    finally:
+        await engine.dispose()

@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, literal, select, text, true
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.domain import edits
 from bot.domain.catalogue import Catalogue, git_blob_sha
@@ -173,7 +172,6 @@ class Intake:
         catalogue, lesson_file = self.lesson_file(request.lesson, request.locale)
         current, blob_sha = await self.read(catalogue, lesson_file.path)
         self.apply(current, request, lesson_file.path)
-        await self._check_rate(request.author.person)
         fingerprint = edits.fingerprint(
             lesson_file.identity, request.locale, request.find, request.replace
         )
@@ -218,90 +216,87 @@ class Intake:
         return lock
 
     async def _replay(self, request: SuggestionInput) -> Submitted | None:
+        credits, suggestions = SuggestionCredit.__table__, Suggestion.__table__
         async with self._deps.sessions() as session:
-            credit = (
+            row = (
                 await session.execute(
-                    select(SuggestionCredit)
-                    .options(selectinload(SuggestionCredit.suggestion))
-                    .where(SuggestionCredit.idempotency_key == request.idempotency_key)
-                )
-            ).scalar_one_or_none()
-            if credit is None:
-                return None
-            if credit.request_hash != request.request_hash():
-                raise SuggestionError("idempotency_mismatch", field="Idempotency-Key", status=409)
-            return Submitted(
-                id=credit.suggestion_id,
-                token=self._access.token(credit.suggestion_id, credit.id),
-                status=str(credit.suggestion.status),
-                replayed=True,
-            )
-
-    async def _check_rate(self, person: str) -> None:
-        limit = self._deps.settings.suggestions.per_person_per_hour
-        if not limit or person == "handle:anonymous":
-            return
-        since = self._deps.clock() - timedelta(hours=1)
-        async with self._deps.sessions() as session:
-            sent = (
-                await session.execute(
-                    select(func.count(SuggestionCredit.id)).where(
-                        SuggestionCredit.person == person, SuggestionCredit.created_at > since
+                    select(
+                        credits.c.id,
+                        credits.c.suggestion_id,
+                        credits.c.request_hash,
+                        suggestions.c.status,
                     )
+                    .join_from(credits, suggestions, credits.c.suggestion_id == suggestions.c.id)
+                    .where(credits.c.idempotency_key == request.idempotency_key)
                 )
-            ).scalar_one()
-        if sent >= limit:
-            raise SuggestionError("rate_limited", status=429, limit=limit)
+            ).one_or_none()
+        if row is None:
+            return None
+        if row.request_hash != request.request_hash():
+            raise SuggestionError("idempotency_mismatch", field="Idempotency-Key", status=409)
+        return Submitted(
+            id=row.suggestion_id,
+            token=self._access.token(row.suggestion_id, row.id),
+            status=str(row.status),
+            replayed=True,
+        )
+
+    def _rate_limit(self, person: str) -> int:
+        """Return how many suggestions a person may send an hour here (0: no limit)."""
+        if person == "handle:anonymous":
+            return 0
+        return self._deps.settings.suggestions.per_person_per_hour
 
     async def _store(
         self, request: SuggestionInput, lesson_file: Any, blob_sha: str, fingerprint: str
     ) -> Submitted:
+        # One transaction of Core statements: the lock, one lookup (the person's count for
+        # the rate limit and an identical pending suggestion), then the rows. The ORM's
+        # unit of work cost more than the database did here.
         now = self._deps.clock()
         author = request.author
+        limit = self._rate_limit(author.person)
         async with self._deps.sessions() as session, session.begin():
             await _serialize(session, fingerprint)
-            existing = (
-                await session.execute(
-                    select(Suggestion)
-                    .where(
-                        Suggestion.fingerprint == fingerprint,
-                        Suggestion.status.in_(PENDING_SUGGESTION_STATUSES),
-                    )
-                    .order_by(Suggestion.id)
-                    .limit(1)
+            connection = await session.connection()
+            sent, existing_id, existing_status = (
+                await connection.execute(
+                    _lookup(author.person, fingerprint, now - timedelta(hours=1), count=limit > 0)
                 )
-            ).scalar_one_or_none()
-            if existing is not None:
-                credit = (
-                    await session.execute(
-                        select(SuggestionCredit).where(
-                            SuggestionCredit.suggestion_id == existing.id,
-                            SuggestionCredit.person == author.person,
-                        )
+            ).one()
+            if limit and sent >= limit:
+                raise SuggestionError("rate_limited", status=429, limit=limit)
+            if existing_id is not None:
+                credit_id = await connection.scalar(
+                    select(SuggestionCredit.__table__.c.id).where(
+                        SuggestionCredit.__table__.c.suggestion_id == existing_id,
+                        SuggestionCredit.__table__.c.person == author.person[:400],
                     )
-                ).scalar_one_or_none()
-                if credit is None:
-                    credit = _credit(request, existing.id, now)
-                    session.add(credit)
-                    await session.flush()
-                    session.add(
-                        SuggestionEvent(
-                            suggestion_id=existing.id,
-                            kind="joined",
-                            detail={"name": _shown_name(author, request.source)},
-                            created_at=now,
-                        )
+                )
+                if credit_id is None:
+                    credit_id = await _insert(
+                        connection, SuggestionCredit, _credit(request, existing_id, now)
+                    )
+                    await _insert(
+                        connection,
+                        SuggestionEvent,
+                        {
+                            "suggestion_id": existing_id,
+                            "kind": "joined",
+                            "detail": {"name": _shown_name(author, request.source)},
+                            "created_at": now,
+                        },
                     )
                 log.info(
                     "suggestion %d joined by another suggester from %s",
-                    existing.id,
+                    existing_id,
                     request.source,
-                    extra={"suggestion_id": existing.id},
+                    extra={"suggestion_id": existing_id},
                 )
                 return Submitted(
-                    id=existing.id,
-                    token=self._access.token(existing.id, credit.id),
-                    status=str(existing.status),
+                    id=existing_id,
+                    token=self._access.token(existing_id, credit_id),
+                    status=str(existing_status),
                     joined=True,
                 )
             key = (lesson_file.program, lesson_file.slug)
@@ -311,79 +306,127 @@ class Intake:
                 # once known stays right.
                 lesson_id = await ensure_lesson(session, *key)
                 self._lesson_ids[key] = lesson_id
-            suggestion = Suggestion(
-                source=request.source,
-                author_id=author.person[:200],
-                author_name=_shown_name(author, request.source)[:200],
-                author_locale=author.locale,
-                lesson_id=lesson_id,
-                locale=request.locale,
-                edit={"find": request.find, "replace": request.replace, "revisions": []},
-                reason=request.reason,
-                status=SuggestionStatus.QUEUED,
-                idempotency_key=request.idempotency_key or f"auto:{fingerprint}:{now.timestamp()}",
-                path=lesson_file.path,
-                base_sha=blob_sha,
-                fingerprint=fingerprint,
-                created_at=now,
-                updated_at=now,
+            suggestion_id = await _insert(
+                connection,
+                Suggestion,
+                {
+                    "source": request.source,
+                    "author_id": author.person[:200],
+                    "author_name": _shown_name(author, request.source)[:200],
+                    "author_locale": author.locale,
+                    "lesson_id": lesson_id,
+                    "locale": request.locale,
+                    "edit": {"find": request.find, "replace": request.replace, "revisions": []},
+                    "reason": request.reason,
+                    "status": SuggestionStatus.QUEUED,
+                    "idempotency_key": request.idempotency_key
+                    or f"auto:{fingerprint}:{now.timestamp()}",
+                    "path": lesson_file.path,
+                    "base_sha": blob_sha,
+                    "fingerprint": fingerprint,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
-            session.add(suggestion)
-            await session.flush()
-            credit = _credit(request, suggestion.id, now)
-            session.add(credit)
-            session.add(
-                SuggestionEvent(
-                    suggestion_id=suggestion.id,
-                    kind="submitted",
+            credit_id = await _insert(
+                connection, SuggestionCredit, _credit(request, suggestion_id, now)
+            )
+            await _insert(
+                connection,
+                SuggestionEvent,
+                {
+                    "suggestion_id": suggestion_id,
+                    "kind": "submitted",
                     # Its correlation id is kept with it: the review's notices, weeks later,
                     # log the id of the request that brought it in.
-                    detail=correlation.stamped({"source": str(request.source)}),
-                    created_at=now,
-                )
+                    "detail": correlation.stamped({"source": str(request.source)}),
+                    "created_at": now,
+                },
             )
-            await session.flush()
-            await self._deps.outbox.enqueue_many(
-                JOB_KIND,
-                [(open_job_key(suggestion.id), {"op": "open", "suggestion_id": suggestion.id})],
+            await self._deps.outbox.enqueue_new(
                 session,
+                JOB_KIND,
+                open_job_key(suggestion_id),
+                {"op": "open", "suggestion_id": suggestion_id},
             )
             log.info(
                 "suggestion %d stored from %s for %s (queued)",
-                suggestion.id,
+                suggestion_id,
                 request.source,
                 lesson_file.path,
-                extra={"suggestion_id": suggestion.id},
+                extra={"suggestion_id": suggestion_id},
             )
             return Submitted(
-                id=suggestion.id,
-                token=self._access.token(suggestion.id, credit.id),
+                id=suggestion_id,
+                token=self._access.token(suggestion_id, credit_id),
                 status=str(SuggestionStatus.QUEUED),
             )
 
 
-def _credit(request: SuggestionInput, suggestion_id: int, now: datetime) -> Any:
-    author = request.author
-    return SuggestionCredit(
-        suggestion_id=suggestion_id,
-        source=request.source,
-        person=author.person[:400],
-        name=one_line_name(author.name),
-        email=author.email.strip() if author.email else None,
-        discord_user_id=author.discord_user_id,
-        locale=author.locale,
-        idempotency_key=request.idempotency_key,
-        request_hash=request.request_hash(),
-        withdrawn=False,
-        created_at=now,
+def _lookup(person: str, fingerprint: str, since: datetime, *, count: bool) -> Any:
+    """Select a person's suggestions since `since` and the identical pending one, at once."""
+    # One row always: the count (0 unless `count`) beside the oldest identical pending
+    # suggestion's id and status, NULLs when there is none.
+    credits, suggestions = SuggestionCredit.__table__, Suggestion.__table__
+    sent: Any = literal(0)
+    if count:
+        sent = (
+            select(func.count())
+            .select_from(credits)
+            .where(credits.c.person == person[:400], credits.c.created_at > since)
+            .scalar_subquery()
+        )
+    existing = (
+        select(suggestions.c.id, suggestions.c.status)
+        .where(
+            suggestions.c.fingerprint == fingerprint,
+            suggestions.c.status.in_(PENDING_SUGGESTION_STATUSES),
+        )
+        .order_by(suggestions.c.id)
+        .limit(1)
+        .subquery()
+    )
+    one = select(literal(1).label("one")).subquery()
+    return select(sent.label("sent"), existing.c.id, existing.c.status).select_from(
+        one.outerjoin(existing, true())
     )
 
 
+async def _insert(connection: AsyncConnection, model: type[Any], row: dict[str, Any]) -> int:
+    """Insert one row into the model's table; return its new primary key."""
+    result = await connection.execute(insert(model.__table__), row)
+    return int(result.inserted_primary_key[0])
+
+
+def _credit(request: SuggestionInput, suggestion_id: int, now: datetime) -> dict[str, Any]:
+    author = request.author
+    return {
+        "suggestion_id": suggestion_id,
+        "source": request.source,
+        "person": author.person[:400],
+        "name": one_line_name(author.name),
+        "email": author.email.strip() if author.email else None,
+        "discord_user_id": author.discord_user_id,
+        "locale": author.locale,
+        "idempotency_key": request.idempotency_key,
+        "request_hash": request.request_hash(),
+        "withdrawn": False,
+        "created_at": now,
+    }
+
+
 async def _serialize(session: AsyncSession, fingerprint: str) -> None:
-    """Hold a transaction lock per fingerprint on PostgreSQL (processes take turns)."""
+    """Make processes take turns storing identical suggestions, on either database."""
+    # PostgreSQL: a transaction lock per fingerprint. SQLite: its one writer lock, taken by
+    # the transaction's first statement.
     if session.get_bind().dialect.name == "postgresql":
         key = int(fingerprint[:15], 16)
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        return
+    # Python's sqlite3 begins a transaction only at the first write, so the lookup for an
+    # identical suggestion would run outside it and miss one another process is storing.
+    connection = await session.connection()
+    await connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _shown_name(author: Author, source: SuggestionSource) -> str:
