@@ -137,12 +137,12 @@ def test_the_manifest_delivers_webhooks_where_the_bot_receives_them() -> None:
     assert hook["url"] == f"{base}/webhooks/github"
     assert manifest["redirect_url"].startswith(base)
     # The route the web app serves them on, and the one the doctor checks deliveries to.
-    from bot.services.doctor import WEBHOOK_PATH as checked_path
+    from bot.services.doctor import WEBHOOK_PATH as CHECKED_PATH
     from bot.web.app import WEBHOOK_PATH
 
     web_app = (PROJECT / "bot" / "web" / "app.py").read_text(encoding="utf-8")
     assert "add_post(WEBHOOK_PATH," in web_app
-    assert hook["url"] == base + WEBHOOK_PATH == base + checked_path
+    assert hook["url"] == base + WEBHOOK_PATH == base + CHECKED_PATH
 
 
 class _Form(HTMLParser):
