@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,6 +14,7 @@ from sqlalchemy import inspect, text
 from bot.store.engine import make_engine, make_sync_engine
 from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
 from bot.store.models import Base
+from tests.conftest import PROJECT
 
 MODEL_TABLES = frozenset(Base.metadata.tables)
 
@@ -316,3 +319,24 @@ async def test_only_a_database_server_is_pinged_when_a_connection_is_taken(
         assert engine.sync_engine.pool._pre_ping == (engine.dialect.name != "sqlite")
     finally:
         await engine.dispose()
+
+
+def test_processes_that_migrate_at_once_take_turns(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's advisory lock; a SQLite site runs one process")
+    # Four processes' worth of `lessonbot run` starting together on a fresh database
+    # (processes: Alembic's context is one per process).
+    script = "import sys; from bot.store.migrate import upgrade; print(upgrade(sys.argv[1]))"
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, database_url],
+            cwd=PROJECT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outcomes = [process.communicate(timeout=120) for process in started]
+    assert [process.returncode for process in started] == [0] * 4, [err for _, err in outcomes]
+    assert [out.strip() for out, _ in outcomes] == [head_revision()] * 4

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from bot.store.engine import make_sync_engine
 from bot.store.models import Base, UTCDateTime
 
+# The advisory lock key migrations take on PostgreSQL ("lessonbot migrate").
+MIGRATION_LOCK = 0x6C6573736F6E6D67
 config = context.config
 url = config.attributes["database_url"]
 
@@ -32,6 +35,12 @@ def run_online() -> None:
     engine = make_sync_engine(url)
     try:
         with engine.connect() as connection:
+            # Processes started together (roles, replicas) all migrate at start: on
+            # PostgreSQL they take turns, and the later ones find the work done. The lock
+            # is the session's, so it is committed at once and outlives the transaction.
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+                connection.commit()
             context.configure(
                 connection=connection,
                 target_metadata=Base.metadata,
