@@ -21,7 +21,7 @@ from tests.conftest import PROJECT
 DEPLOY = PROJECT / "docs" / "deploy"
 DOCKERFILE = DEPLOY / "Dockerfile"
 COMPOSE = DEPLOY / "compose.yaml"
-UNIT = DEPLOY / "systemd" / "lessonbot.service"
+UNIT = DEPLOY / "systemd" / "lessonbot@.service"
 ENV_EXAMPLE = DEPLOY / "lessonbot.env.example"
 MANIFEST = DEPLOY / "github-app-manifest.json"
 

@@ -23,6 +23,7 @@ from bot.cli.stopping import SLOW_STOP_SECONDS
 from bot.config import WebSettings
 from bot.discord.client import bot_intents
 from bot.domain.doctor import APP_EVENTS, APP_NEEDS
+from bot.domain.roles import ROLE_NAMES, ROLES, WEB
 from bot.web.github_events import EVENT_NAMES
 from tests.conftest import PROJECT
 from tests.deploy_files import (
@@ -237,10 +238,12 @@ def test_the_unit_migrates_then_runs_real_lessonbot_commands() -> None:
     assert {"Unit", "Service", "Install"} <= set(parsed.sections())
     pre, start = unit_commands(parsed)
     assert [command[1:] for command in pre] == [["db", "upgrade"]]
-    assert start[1:] == ["run"]
-    for command in [*pre, start]:
-        assert PurePosixPath(command[0]).is_absolute()
-        _assert_lessonbot_command(command)
+    # A template: `lessonbot@web` runs the web role, `lessonbot@all` every role.
+    assert start[1:] == ["run", "--role", "%i"]
+    for role in ROLE_NAMES:
+        for command in [*pre, [word.replace("%i", role) for word in start]]:
+            assert PurePosixPath(command[0]).is_absolute()
+            _assert_lessonbot_command(command)
 
 
 def test_the_unit_stops_the_bot_the_way_it_stops_cleanly() -> None:
@@ -301,40 +304,49 @@ def test_the_build_context_leaves_out_everything_the_image_does_not_copy() -> No
     }
 
 
-def test_compose_runs_postgresql_a_migration_then_the_bot() -> None:
+def test_compose_runs_postgresql_a_migration_then_each_role() -> None:
     services = compose()["services"]
-    assert set(services) == {"db", "migrate", "bot"}
+    assert set(services) == {"db", "migrate", *ROLES}
     assert services["db"]["image"].startswith("postgres:")
     assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
-    assert services["bot"]["depends_on"] == {
-        "migrate": {"condition": "service_completed_successfully"}
-    }
     entrypoint = dockerfile_command()[:1]
     assert services["migrate"]["command"] == ["db", "upgrade"]
-    assert services["bot"]["command"] == ["run"]
-    for name in ("migrate", "bot"):
+    for role in ROLES:
+        assert services[role]["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"}
+        }
+        assert services[role]["command"] == ["run", "--role", role]
+        assert float(services[role]["stop_grace_period"].removesuffix("s")) > SLOW_STOP_SECONDS
+    for name in ("migrate", *ROLES):
         _assert_lessonbot_command([*entrypoint, *services[name]["command"]])
         build = services[name]["build"]
         assert (COMPOSE.parent / build["context"]).resolve() == PROJECT.resolve()
         assert (PROJECT / build["dockerfile"]).resolve() == DOCKERFILE.resolve()
+    # Workers share the jobs through the database's claims: more than one is the point.
+    assert services["worker"]["deploy"]["replicas"] >= 2
 
 
-def test_compose_gives_the_bot_its_settings_file_database_and_port() -> None:
-    bot = compose()["services"]["bot"]
-    environment = bot["environment"]
-    assert set(environment) <= setting_variables()
-    # The file Compose also reads ${PGPASSWORD} from, a copy of the example, never committed.
-    assert bot["env_file"] == ".env"
-    url = urlsplit(environment["LESSONBOT_DATABASE_URL"])
-    assert url.scheme == "postgresql" and url.password is None  # the password is PGPASSWORD
-    database = compose()["services"]["db"]["environment"]["POSTGRES_DB"]
-    assert url.hostname == "db" and url.path == f"/{database}"
-    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in bot["volumes"]}
-    assert mounts[environment["LESSONBOT_CONFIG"]] == "./lessonbot.toml"
-    [published] = bot["ports"]
+def test_compose_gives_each_role_its_settings_file_and_database_and_web_its_port() -> None:
+    services = compose()["services"]
+    database = services["db"]["environment"]["POSTGRES_DB"]
+    for role in ROLES:
+        service = services[role]
+        environment = service["environment"]
+        assert set(environment) <= setting_variables()
+        # The file Compose also reads ${PGPASSWORD} from, a copy of the example, never
+        # committed.
+        assert service["env_file"] == ".env"
+        url = urlsplit(environment["LESSONBOT_DATABASE_URL"])
+        assert url.scheme == "postgresql" and url.password is None  # the password: PGPASSWORD
+        assert url.hostname == "db" and url.path == f"/{database}"
+        mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in service["volumes"]}
+        assert mounts[environment["LESSONBOT_CONFIG"]] == "./lessonbot.toml"
+        # Only the web role serves a port.
+        assert ("ports" in service) == (role == WEB)
+    web = services[WEB]
+    [published] = web["ports"]
     assert published.rsplit(":", 1)[1] == str(WebSettings().port)
-    assert float(bot["stop_grace_period"].removesuffix("s")) > SLOW_STOP_SECONDS
-    assert f":{WebSettings().port}/healthz" in " ".join(bot["healthcheck"]["test"])
+    assert f":{WebSettings().port}/healthz" in " ".join(web["healthcheck"]["test"])
 
 
 def test_compose_shares_the_database_password_through_pgpassword() -> None:

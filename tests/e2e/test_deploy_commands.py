@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.roles import ROLES
 from bot.offline import GUILD_NAME, SANDBOX_BOT_TOKEN, guild_channels
 from sandboxes.discord import DiscordSandbox
 from sandboxes.github import GitHubSandbox
@@ -44,7 +45,7 @@ class Deployment:
     """What a supervisor runs: commands to finish first, the bot, the signal that stops it."""
 
     before: list[list[str]]
-    main: list[str]
+    main: list[list[str]]  # one process each
     stop_signal: str
     environment: dict[str, str]
 
@@ -52,7 +53,9 @@ class Deployment:
 def _systemd() -> Deployment:
     parsed = unit()
     before, main = unit_commands(parsed)
-    return Deployment(before, main, parsed["Service"]["KillSignal"], {})
+    # The template's instance for one process doing everything: `lessonbot@all`.
+    main = [word.replace("%i", "all") for word in main]
+    return Deployment(before, [main], parsed["Service"]["KillSignal"], {})
 
 
 def _compose() -> Deployment:
@@ -61,7 +64,8 @@ def _compose() -> Deployment:
     [stop_signal] = dockerfile_values("STOPSIGNAL")
     return Deployment(
         [[*entrypoint, *services["migrate"]["command"]]],
-        [*entrypoint, *services["bot"]["command"]],
+        # Each role, as its service runs it.
+        [[*entrypoint, *services[role]["command"]] for role in ROLES],
         stop_signal,
         dockerfile_environment(),
     )
@@ -123,28 +127,35 @@ def test_the_deployed_commands_migrate_run_and_stop_cleanly(
                 check=False,
             )
             assert done.returncode == 0, done.stderr
-        stderr_path = tmp_path / "stderr.txt"
-        with stderr_path.open("w") as stderr:
-            process = subprocess.Popen(
-                _installed(deployed.main),
-                cwd=tmp_path,
-                env=environment,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
+        logs = [tmp_path / f"stderr-{n}.txt" for n in range(len(deployed.main))]
+        processes = []
+        for command, log_path in zip(deployed.main, logs, strict=True):
+            with log_path.open("w") as stderr:
+                processes.append(
+                    subprocess.Popen(
+                        _installed(command),
+                        cwd=tmp_path,
+                        env=environment,
+                        stdout=subprocess.DEVNULL,
+                        stderr=stderr,
+                    )
+                )
         try:
             deadline = time.monotonic() + START_TIMEOUT
             while not (_healthy(port) and any(s["connected"] for s in discord.sessions)):
-                assert process.poll() is None, stderr_path.read_text()
+                for process, log_path in zip(processes, logs, strict=True):
+                    assert process.poll() is None, log_path.read_text()
                 assert time.monotonic() < deadline, "the bot never became healthy"
                 time.sleep(0.1)
 
-            process.send_signal(signal.Signals[deployed.stop_signal])
-            status = process.wait(timeout=STOP_TIMEOUT)
+            for process in processes:
+                process.send_signal(signal.Signals[deployed.stop_signal])
+            statuses = [process.wait(timeout=STOP_TIMEOUT) for process in processes]
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    log = stderr_path.read_text()
-    assert status == 0, log
-    assert "Traceback" not in log
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    texts = [log_path.read_text() for log_path in logs]
+    assert statuses == [0] * len(processes), texts
+    assert not any("Traceback" in text for text in texts), texts
