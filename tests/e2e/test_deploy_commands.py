@@ -1,6 +1,7 @@
 """The commands the systemd unit and the container image run, run as they are written
-against the sandboxes: the migration first, then the bot, which serves /healthz where it
-is told to listen and stops with status 0 on the signal its supervisor sends."""
+against the sandboxes: the migration first, then the bot (one process, or each role as its
+own), which serves /healthz where it is told to listen and stops with status 0 on the
+signal its supervisor sends."""
 
 from __future__ import annotations
 
