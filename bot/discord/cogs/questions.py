@@ -9,6 +9,7 @@ only translates Discord's events, commands and picks into its calls.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
@@ -112,11 +113,32 @@ class ThreadHistory:
                 return []
             thread = fetched
         found = []
+        roles: dict[int, tuple[str, ...]] = {}
         history = thread.history(limit=limit, after=discord.Object(after), oldest_first=True)
         async for message in history:
-            if message.type in _PEOPLES_MESSAGES:
-                found.append(_post_message(message, thread))
+            if message.type not in _PEOPLES_MESSAGES:
+                continue
+            said = _post_message(message, thread)
+            if not said.roles and not message.author.bot:
+                # Discord's history has no member in its messages: staff answers need roles.
+                said = dataclasses.replace(said, roles=await self._roles(thread, message, roles))
+            found.append(said)
         return found
+
+    async def _roles(
+        self, thread: discord.Thread, message: discord.Message, known: dict[int, tuple[str, ...]]
+    ) -> tuple[str, ...]:
+        """Return an author's role ids: cached, else asked once per author and read."""
+        author = message.author.id
+        if author not in known:
+            member = thread.guild.get_member(author)
+            if member is None:
+                try:
+                    member = await thread.guild.fetch_member(author)
+                except discord.NotFound:
+                    member = None  # left the guild: no roles
+            known[author] = tuple(_role_ids(member))
+        return known[author]
 
 
 class LessonPicker(
@@ -173,6 +195,8 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
         # back after a fresh session.
         self.client = client
         self._catch_ups: set[asyncio.Task[None]] = set()
+        # How many catch-ups ended (done or failed): one per fresh session or shard session.
+        self.catch_ups_ended = 0
 
     async def cog_unload(self) -> None:
         """Stop catch-ups still running."""
@@ -211,6 +235,8 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
             await self.questions.catch_up(posts, ThreadHistory(self.client))
         except Exception:
             log.exception("catch-up of %d active posts failed", len(posts))
+        finally:
+            self.catch_ups_ended += 1
 
     # --- events -----------------------------------------------------------------------------
 
