@@ -120,6 +120,8 @@ class CatchUp:
             # Lesson posts and help posts live in programs' forums; other threads are not ours.
             ours = post.thread_id in lessons or post.forum_id in forums
             if not ours or (post.last_message_id is not None and post.last_message_id <= after):
+                why = "nothing new" if ours else "no lesson's or program's post"
+                log.debug("catch-up: post %s not read: %s", post.thread_id, why)
                 self._release(post.thread_id, ())
             else:
                 todo.append((post, after))
