@@ -278,3 +278,38 @@ async def test_the_mark_never_goes_back(
     await live(questions, said(5, 1, "How do I pipe?"))
     await live(questions, said(2, 2, "Why does grep hang?"))
     assert await marks(lessons) == {THREAD: sid(5)}
+
+
+async def test_live_messages_from_the_session_start_wait_for_the_catch_up(
+    lessons: Sessions,  # noqa: F811
+) -> None:
+    questions = service(lessons)
+    await live(questions, said(1, 1, "How do I pipe?"))
+    await live(questions, said(2, 2, "How do loops end?", thread=OTHER_THREAD))
+    # Asked while down, in the lesson post 100.
+    history = FakeHistory(said(3, 3, "Why does grep hang?"), said(4, 4, "What is tee for?"))
+
+    # A fresh session starts: its first live messages come while the guilds still load,
+    # before the catch-up has looked at any mark.
+    questions.begin_catch_up("session", lambda guild_id: guild_id == GUILD)
+    newer = asyncio.create_task(live(questions, said(5, 5, "And what is xargs?")))
+    loops = asyncio.create_task(
+        live(questions, said(6, 6, "Is a while loop slower?", thread=OTHER_THREAD))
+    )
+    await asyncio.sleep(0.05)
+    assert not newer.done() and not loops.done()
+    assert len(await rows(lessons)) == 2
+
+    posts = [history.post(THREAD), ActivePost(OTHER_THREAD, GUILD, FORUM, "p", None, sid(6))]
+    report = await questions.catch_up(posts, history, "session")
+
+    # The newer live question did not hide what was asked before it: all are recorded.
+    assert (await newer).startswith("question") and (await loops).startswith("question")
+    # Post 200 is read too: Discord lists a message newer than its mark (the held one).
+    assert history.reads == [(THREAD, sid(1), 500), (OTHER_THREAD, sid(2), 500)]
+    assert report.questions_recorded == 2
+    recorded = [row.external_id for row in await rows(lessons) if row.container_id == "100"]
+    assert recorded == [str(sid(m)) for m in (1, 3, 4, 5)]
+    assert await marks(lessons) == {THREAD: sid(5), OTHER_THREAD: sid(6)}
+    # The session is caught up: nothing is held any more.
+    assert (await live(questions, said(7, 7, "What about tee -a?"))).startswith("question")

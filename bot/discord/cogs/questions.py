@@ -205,34 +205,58 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
 
     # --- catch-up after a fresh session ------------------------------------------------------
 
+    # discord.py dispatches `connect` while it parses READY, before any message of the new
+    # session (a RESUME dispatches `resumed` instead: nothing was missed), and `ready` once
+    # the guilds have loaded. Live messages in between are held, then applied in order with
+    # what is read back.
+
+    @commands.Cog.listener()
+    async def on_connect(self) -> None:
+        """Hold live messages from the start of a fresh session until it is caught up."""
+        # A sharded client catches up per shard: `on_shard_connect`, `on_shard_ready`.
+        if self.client is None or isinstance(self.client, discord.AutoShardedClient):
+            return
+        self.questions.begin_catch_up(None, lambda guild_id: True)
+
+    @commands.Cog.listener()
+    async def on_shard_connect(self, shard_id: int) -> None:
+        """Hold a shard's live messages from the start of its fresh session."""
+        count = self.client.shard_count if self.client is not None else None
+        if not count:
+            return
+        self.questions.begin_catch_up(
+            shard_id,
+            lambda guild_id: guild_id is not None and (guild_id >> 22) % count == shard_id,
+        )
+
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         """Read back the posts of every guild: a fresh session (IDENTIFY) has no past."""
-        # A sharded client catches up per shard, as each one's session becomes ready.
         if self.client is None or isinstance(self.client, discord.AutoShardedClient):
             return
-        self.start_catch_up(self.client.guilds)
+        self.start_catch_up(self.client.guilds, None)
 
     @commands.Cog.listener()
     async def on_shard_ready(self, shard_id: int) -> None:
         """Read back the posts of the guilds of a shard whose fresh session is ready."""
         if self.client is None:
             return
-        self.start_catch_up([g for g in self.client.guilds if g.shard_id == shard_id])
+        guilds = [g for g in self.client.guilds if g.shard_id == shard_id]
+        self.start_catch_up(guilds, shard_id)
 
-    def start_catch_up(self, guilds: Sequence[discord.Guild]) -> None:
+    def start_catch_up(self, guilds: Sequence[discord.Guild], session: int | None) -> None:
         """Catch up in the background: live events are served meanwhile."""
         if self.client is None:
             return
         posts = active_posts(guilds)
-        task = asyncio.create_task(self._catch_up(posts), name="questions catch-up")
+        task = asyncio.create_task(self._catch_up(posts, session), name="questions catch-up")
         self._catch_ups.add(task)
         task.add_done_callback(self._catch_ups.discard)
 
-    async def _catch_up(self, posts: list[ActivePost]) -> None:
+    async def _catch_up(self, posts: list[ActivePost], session: int | None) -> None:
         assert self.client is not None
         try:
-            await self.questions.catch_up(posts, ThreadHistory(self.client))
+            await self.questions.catch_up(posts, ThreadHistory(self.client), session)
         except Exception:
             log.exception("catch-up of %d active posts failed", len(posts))
         finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -21,6 +21,7 @@ from bot.services.ports import ActivePost, PostHistory, PostMessage
 from bot.services.questions.dependencies import Dependencies
 from bot.services.questions.event_queue import Change, EventQueue
 from bot.store.models import LessonLink, ProgramForum, ThreadMark
+from bot.store.reachable import while_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,13 @@ class _Held:
 class CatchUp:
     """Read posts back after a fresh session, in order with the live messages about them.
 
-    While a post waits for its catch-up, live messages in it are held: once its history is
-    read, history and held messages are queued together, in message-id order (a snowflake
-    grows with time), each once. A reply that arrives live to a question asked while the
-    bot was down is so applied after that question.
+    From the moment a fresh session starts (READY, before any of its messages) until its
+    catch-up has looked at the marks, live messages in the guilds it covers are held; then
+    those of posts with nothing to read go on, and a post to read back holds its live
+    messages until its history is read: history and held messages are then queued together,
+    in message-id order (a snowflake grows with time), each once. A reply that arrives live
+    to a question asked while the bot was down is so applied after that question, and no
+    live message raises a post's mark past what is still unread.
     """
 
     def __init__(
@@ -58,11 +62,24 @@ class CatchUp:
         self._deps = deps
         self._events = events
         self._change = change
+        # Live messages kept back, by post, until the post is caught up or found current.
         self._held: dict[int, list[_Held]] = {}
+        # Sessions started but not yet caught up, each with the guilds it covers.
+        self._starting: dict[Hashable, Callable[[int | None], bool]] = {}
+        # Posts whose history is yet to be read and applied.
+        self._reading: set[int] = set()
 
-    def holds(self, thread_id: int) -> bool:
-        """Tell whether live messages in this post wait for its catch-up."""
-        return thread_id in self._held
+    def begin(self, session: Hashable, covers: Callable[[int | None], bool]) -> None:
+        """Hold the live messages of the guilds a fresh session covers until its catch-up
+        (`run`) has found which posts to read back."""
+        if self._deps.settings.questions.catch_up_days > 0:
+            self._starting[session] = covers
+
+    def holds(self, thread_id: int, guild_id: int | None) -> bool:
+        """Tell whether a live message in this post waits for a catch-up."""
+        if thread_id in self._reading:
+            return True
+        return any(covers(guild_id) for covers in self._starting.values())
 
     async def hold(self, message: PostMessage) -> str:
         """Keep a live message until its post is caught up; return its outcome then."""
@@ -70,30 +87,47 @@ class CatchUp:
         self._held.setdefault(message.thread_id, []).append(held)
         return await held.outcome
 
-    async def run(self, posts: Sequence[ActivePost], history: PostHistory) -> CatchUpReport:
-        """Read each active lesson or help post back from its mark and apply what is new."""
+    async def run(
+        self, posts: Sequence[ActivePost], history: PostHistory, session: Hashable = None
+    ) -> CatchUpReport:
+        """Read each active lesson or help post back from its mark and apply what is new,
+        then stop holding the session's live messages."""
         settings = self._deps.settings.questions
-        if settings.catch_up_days <= 0 or not posts:
-            return CatchUpReport()
-        # Held from now, before any await: a live message is never applied ahead of the
-        # history it follows.
-        for post in posts:
-            self._held.setdefault(post.thread_id, [])
+        todo: list[tuple[ActivePost, int]] = []
+        try:
+            if settings.catch_up_days > 0 and posts:
+                todo = await while_unreachable(
+                    lambda: self._to_read(posts, settings.catch_up_days), "catch-up"
+                )
+            self._reading.update(post.thread_id for post, _ in todo)
+        finally:
+            # No await from here to the release: a live message now either joins a post
+            # still to be read or is applied after those held.
+            self._starting.pop(session, None)
+            self._release_idle()
         report = CatchUpReport()
         try:
-            todo = await self._to_read(posts, settings.catch_up_days)
             for post, after in todo:
                 report = await self._catch_up(post, after, history, report)
         finally:
-            for post in posts:
+            for post, _ in todo:
                 self._release(post.thread_id, ())
         return report
+
+    def _release_idle(self) -> None:
+        """Queue the held messages of posts no catch-up is about to read."""
+        for thread_id, held in list(self._held.items()):
+            guild_id = held[0].message.guild_id if held else None
+            if thread_id in self._reading:
+                continue
+            if any(covers(guild_id) for covers in self._starting.values()):
+                continue
+            self._release(thread_id, ())
 
     async def _to_read(
         self, posts: Sequence[ActivePost], days: int
     ) -> list[tuple[ActivePost, int]]:
-        """Return the posts to read back and the message id to read each from; release the
-        others' held messages at once."""
+        """Return the posts to read back and the message id to read each from."""
         ids = [post.thread_id for post in posts]
         async with self._deps.sessions() as session:
             forums = set(await session.scalars(select(ProgramForum.discord_forum_id)))
@@ -122,7 +156,6 @@ class CatchUp:
             if not ours or (post.last_message_id is not None and post.last_message_id <= after):
                 why = "nothing new" if ours else "no lesson's or program's post"
                 log.debug("catch-up: post %s not read: %s", post.thread_id, why)
-                self._release(post.thread_id, ())
             else:
                 todo.append((post, after))
         return todo
@@ -171,6 +204,7 @@ class CatchUp:
         """Queue a post's history and its held live messages in id order, each once, and
         stop holding it; return the outcomes of the history's messages."""
         held = self._held.pop(thread_id, [])
+        self._reading.discard(thread_id)
         read = {message.message_id for message in found}
         by_id: dict[int, tuple[PostMessage, list[asyncio.Future[str]]]] = {
             message.message_id: (message, []) for message in found

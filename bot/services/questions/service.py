@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -154,7 +154,7 @@ class QuestionService:
             post_title=post_title,
             post_owner_id=post_owner_id,
         )
-        if self._catch_up.holds(thread_id):
+        if self._catch_up.holds(thread_id, guild_id):
             # Its post is being read back: applied after what was said before it.
             return await self._catch_up.hold(message)
         return await self._events.apply(self._message_change(message))
@@ -178,10 +178,17 @@ class QuestionService:
             post_owner_id=message.post_owner_id,
         )
 
-    async def catch_up(self, posts: Sequence[ActivePost], history: PostHistory) -> CatchUpReport:
+    def begin_catch_up(self, session: Hashable, covers: Callable[[int | None], bool]) -> None:
+        """A fresh gateway session started (READY): hold the live messages of the guilds it
+        covers (by guild id) until its `catch_up` has found what to read back."""
+        self._catch_up.begin(session, covers)
+
+    async def catch_up(
+        self, posts: Sequence[ActivePost], history: PostHistory, session: Hashable = None
+    ) -> CatchUpReport:
         """Read active lesson and help posts back after a fresh gateway session: what was
         said while none was up is recorded as if it had come live, in order."""
-        report = await self._catch_up.run(posts, history)
+        report = await self._catch_up.run(posts, history, session)
         log.info(
             "catch-up: %d of %d active posts read back, %d messages seen, "
             "%d questions recorded, %d failed, %d cut at the limit",
