@@ -268,6 +268,11 @@ class QuestionsSettings:
     staff_logins: tuple[str, ...] = ()
     # Ask GitHub for each commenter's permission (write, maintain or admin is staff).
     check_github_permission: bool = True
+    # After a fresh gateway session, read back posts active in the last this many days for
+    # messages said while no session was up (0: no catch-up).
+    catch_up_days: int = 7
+    # The most messages read back per post in one catch-up (Discord pages hold 100).
+    catch_up_messages: int = 500
 
 
 @dataclass(frozen=True)
@@ -618,6 +623,7 @@ def _validate(settings: Settings) -> None:
         ("suggestions.max_replace_chars", settings.suggestions.max_replace_chars),
         ("suggestions.max_reason_chars", settings.suggestions.max_reason_chars),
         ("suggestions.max_name_chars", settings.suggestions.max_name_chars),
+        ("questions.catch_up_messages", settings.questions.catch_up_messages),
     ):
         if count < 1:
             fail(dotted, "must be 1 or more")
@@ -627,6 +633,8 @@ def _validate(settings: Settings) -> None:
     ):
         if count < 0:
             fail(dotted, "must be 0 (no limit) or more")
+    if settings.questions.catch_up_days < 0:
+        fail("questions.catch_up_days", "must be 0 (no catch-up) or more")
     for entry in settings.suggestions.reviewers:
         program, colon, login = entry.partition(":")
         if not colon or not program.strip() or not _LOGIN.fullmatch(login.strip()):

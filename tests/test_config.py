@@ -164,6 +164,19 @@ def test_the_environment_names_maintainers_with_their_locale_as_json(tmp_path: P
             load_settings(_write(tmp_path, ""), {"LESSONBOT_MAIL_MAINTAINERS": wrong})
 
 
+def test_the_catch_up_bounds_come_from_the_environment_and_are_checked(tmp_path: Path) -> None:
+    assert (Settings().questions.catch_up_days, Settings().questions.catch_up_messages) == (7, 500)
+    env = {"LESSONBOT_QUESTIONS_CATCH_UP_DAYS": "0", "LESSONBOT_QUESTIONS_CATCH_UP_MESSAGES": "100"}
+    loaded = load_settings(_write(tmp_path, ""), env).questions
+    assert (loaded.catch_up_days, loaded.catch_up_messages) == (0, 100)
+    for key, value, said in (
+        ("LESSONBOT_QUESTIONS_CATCH_UP_DAYS", "-1", "0 \\(no catch-up\\) or more"),
+        ("LESSONBOT_QUESTIONS_CATCH_UP_MESSAGES", "0", "1 or more"),
+    ):
+        with pytest.raises(ConfigError, match=said):
+            load_settings(_write(tmp_path, ""), {key: value})
+
+
 def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"did you mean web\.port\?"):
         load_settings(_write(tmp_path, "[web]\nprot = 80\n"), {})

@@ -395,6 +395,46 @@ class ChatMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivePost:
+    """A forum post (thread) a gateway session says is active, as a catch-up starts."""
+
+    thread_id: int
+    guild_id: int
+    forum_id: int | None
+    title: str
+    owner_id: int | None
+    # The newest message Discord knows in it (None when it did not say).
+    last_message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostMessage:
+    """A message people wrote in a forum post, live or read back from its history."""
+
+    thread_id: int
+    message_id: int
+    author_id: int | str
+    author_name: str
+    text: str
+    is_bot: bool = False
+    reply_to: int | None = None
+    roles: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    guild_id: int | None = None
+    forum_id: int | None = None
+    post_title: str | None = None
+    post_owner_id: int | str | None = None
+
+
+class PostHistory(Protocol):
+    """Read what people wrote in a forum post after a message, oldest first."""
+
+    async def read(self, post: ActivePost, after: int, limit: int) -> Sequence[PostMessage]:
+        """Return at most `limit` messages people wrote after message id `after`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class ForumThread:
     """A post (thread) in a forum channel, as a listing shows it."""
 

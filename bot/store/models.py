@@ -392,6 +392,20 @@ class HelpPost(TimestampMixin, Base):
     picker_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class ThreadMark(Base):
+    """The newest message of a forum post the question intake has applied: after a
+    restart, the post's history is read from there (what was said while no gateway
+    session was up)."""
+
+    __tablename__ = "thread_marks"
+
+    discord_thread_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False
+    )
+    last_message_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DigestRunStatus(enum.StrEnum):
     """How a digest run ended."""
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Lesson, utcnow
+from bot.store.models import Lesson, ThreadMark, utcnow
 
 
 def dialect_name(session: AsyncSession | Connection) -> str:
@@ -45,3 +45,31 @@ async def lesson_id(session: AsyncSession, program: str, slug: str) -> int:
     )
     assert found is not None  # inserted above, or by the writer that won
     return found
+
+
+async def raise_thread_marks(session: AsyncSession, marks: Mapping[int, int]) -> None:
+    """Move each post's mark up to the message id given (never down), in one statement."""
+    if not marks:
+        return
+    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
+    now = utcnow()
+    statement = insert(ThreadMark).values(
+        [
+            {"discord_thread_id": thread, "last_message_id": message, "updated_at": now}
+            for thread, message in sorted(marks.items())
+        ]
+    )
+    newer = statement.excluded.last_message_id
+    # Batches of two processes may commit out of order: the newest message wins.
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["discord_thread_id"],
+            set_={
+                "last_message_id": case(
+                    (newer > ThreadMark.last_message_id, newer),
+                    else_=ThreadMark.last_message_id,
+                ),
+                "updated_at": now,
+            },
+        )
+    )

@@ -47,6 +47,7 @@ def test_models_declare_the_expected_tables() -> None:
         "help_posts",
         "rate_budget_states",
         "rate_budget_spends",
+        "thread_marks",
     }
 
 
@@ -296,6 +297,28 @@ def test_0014_indexes_suggestion_credits_by_person_and_time_and_undoes_it(
 
     downgrade(database_url, "0013")
     assert "ix_suggestion_credits_person_created_at" not in _indexes(database_url)
+    assert upgrade(database_url) == head_revision()
+
+
+def test_0015_keeps_a_mark_per_forum_post_and_undoes_it(database_url: str) -> None:
+    upgrade(database_url, "0015")
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            # Snowflakes exceed 2**31: the columns hold them on both databases.
+            connection.execute(
+                text(
+                    "INSERT INTO thread_marks (discord_thread_id, last_message_id, updated_at)"
+                    " VALUES (1300000000000000001, 1300000000000000099, '2026-12-06 10:00:00')"
+                )
+            )
+            kept = connection.execute(text("SELECT last_message_id FROM thread_marks")).scalar()
+    finally:
+        engine.dispose()
+    assert kept == 1300000000000000099
+
+    downgrade(database_url, "0014")
+    assert "thread_marks" not in _tables(database_url)
     assert upgrade(database_url) == head_revision()
 
 

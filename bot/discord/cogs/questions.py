@@ -8,8 +8,11 @@ only translates Discord's events, commands and picks into its calls.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -23,6 +26,7 @@ from bot.domain.link_texts import message_url
 from bot.i18n import t
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkDirectory
+from bot.services.ports import ActivePost, PostMessage
 from bot.services.questions import ASK_LIMIT, PICKER_PREFIX, QuestionError, QuestionService
 from bot.store.reachable import while_unreachable
 
@@ -52,6 +56,89 @@ def parse_message_link(text: str, web_url: str | None = None) -> tuple[int | Non
 def _role_ids(member: object) -> list[str]:
     """Return a member's role ids as strings (none for a plain user)."""
     return [str(role.id) for role in getattr(member, "roles", None) or ()]
+
+
+def _post_message(message: discord.Message, thread: discord.Thread) -> PostMessage:
+    """Return what the question service needs of a message in a forum post."""
+    reply_to = None
+    if message.type == discord.MessageType.reply and message.reference is not None:
+        reply_to = message.reference.message_id
+    return PostMessage(
+        thread.id,
+        message.id,
+        message.author.id,
+        message.author.display_name,
+        message.content,
+        is_bot=message.author.bot,
+        reply_to=reply_to,
+        roles=tuple(_role_ids(message.author)),
+        created_at=message.created_at,
+        guild_id=thread.guild.id,
+        # A post someone opened in a program's forum is a help post of the program.
+        forum_id=thread.parent_id,
+        post_title=thread.name,
+        post_owner_id=thread.owner_id,
+    )
+
+
+def active_posts(guilds: Sequence[discord.Guild]) -> list[ActivePost]:
+    """Return the threads a session said are active in these guilds (not archived)."""
+    return [
+        ActivePost(
+            thread.id,
+            guild.id,
+            thread.parent_id,
+            thread.name,
+            thread.owner_id,
+            thread.last_message_id,
+        )
+        for guild in guilds
+        for thread in guild.threads
+        if not thread.archived
+    ]
+
+
+class ThreadHistory:
+    """Read a post's messages back through discord.py (paced by the shared budgets)."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    async def read(self, post: ActivePost, after: int, limit: int) -> list[PostMessage]:
+        """Return at most `limit` messages people wrote after `after`, oldest first."""
+        thread = self.client.get_channel(post.thread_id)
+        if not isinstance(thread, discord.Thread):
+            fetched = await self.client.fetch_channel(post.thread_id)
+            if not isinstance(fetched, discord.Thread):
+                return []
+            thread = fetched
+        found = []
+        roles: dict[int, tuple[str, ...]] = {}
+        history = thread.history(limit=limit, after=discord.Object(after), oldest_first=True)
+        async for message in history:
+            if message.type not in _PEOPLES_MESSAGES:
+                continue
+            said = _post_message(message, thread)
+            if not said.roles and not message.author.bot:
+                # Discord's history has no member in its messages: staff answers need roles.
+                said = dataclasses.replace(said, roles=await self._roles(thread, message, roles))
+            found.append(said)
+        return found
+
+    async def _roles(
+        self, thread: discord.Thread, message: discord.Message, known: dict[int, tuple[str, ...]]
+    ) -> tuple[str, ...]:
+        """Return an author's role ids: cached, else asked once per author and read."""
+        author = message.author.id
+        if author not in known:
+            member = thread.guild.get_member(author)
+            if member is None:
+                try:
+                    member = await thread.guild.fetch_member(author)
+                except discord.NotFound:
+                    member = None  # left the guild: no roles
+            known[author] = tuple(_role_ids(member))
+        return known[author]
 
 
 class LessonPicker(
@@ -104,8 +191,76 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
         self.questions = questions
         self.lessons = lessons
         self.links = links
-        # Used to find a member's roles when a reaction is taken back.
+        # Used to find a member's roles when a reaction is taken back, and to read posts
+        # back after a fresh session.
         self.client = client
+        self._catch_ups: set[asyncio.Task[None]] = set()
+        # How many catch-ups ended (done or failed): one per fresh session or shard session.
+        self.catch_ups_ended = 0
+
+    async def cog_unload(self) -> None:
+        """Stop catch-ups still running."""
+        for task in list(self._catch_ups):
+            task.cancel()
+
+    # --- catch-up after a fresh session ------------------------------------------------------
+
+    # discord.py dispatches `connect` while it parses READY, before any message of the new
+    # session (a RESUME dispatches `resumed` instead: nothing was missed), and `ready` once
+    # the guilds have loaded. Live messages in between are held, then applied in order with
+    # what is read back.
+
+    @commands.Cog.listener()
+    async def on_connect(self) -> None:
+        """Hold live messages from the start of a fresh session until it is caught up."""
+        # A sharded client catches up per shard: `on_shard_connect`, `on_shard_ready`.
+        if self.client is None or isinstance(self.client, discord.AutoShardedClient):
+            return
+        self.questions.begin_catch_up(None, lambda guild_id: True)
+
+    @commands.Cog.listener()
+    async def on_shard_connect(self, shard_id: int) -> None:
+        """Hold a shard's live messages from the start of its fresh session."""
+        count = self.client.shard_count if self.client is not None else None
+        if not count:
+            return
+        self.questions.begin_catch_up(
+            shard_id,
+            lambda guild_id: guild_id is not None and (guild_id >> 22) % count == shard_id,
+        )
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Read back the posts of every guild: a fresh session (IDENTIFY) has no past."""
+        if self.client is None or isinstance(self.client, discord.AutoShardedClient):
+            return
+        self.start_catch_up(self.client.guilds, None)
+
+    @commands.Cog.listener()
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """Read back the posts of the guilds of a shard whose fresh session is ready."""
+        if self.client is None:
+            return
+        guilds = [g for g in self.client.guilds if g.shard_id == shard_id]
+        self.start_catch_up(guilds, shard_id)
+
+    def start_catch_up(self, guilds: Sequence[discord.Guild], session: int | None) -> None:
+        """Catch up in the background: live events are served meanwhile."""
+        if self.client is None:
+            return
+        posts = active_posts(guilds)
+        task = asyncio.create_task(self._catch_up(posts, session), name="questions catch-up")
+        self._catch_ups.add(task)
+        task.add_done_callback(self._catch_ups.discard)
+
+    async def _catch_up(self, posts: list[ActivePost], session: int | None) -> None:
+        assert self.client is not None
+        try:
+            await self.questions.catch_up(posts, ThreadHistory(self.client), session)
+        except Exception:
+            log.exception("catch-up of %d active posts failed", len(posts))
+        finally:
+            self.catch_ups_ended += 1
 
     # --- events -----------------------------------------------------------------------------
 
@@ -116,29 +271,25 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
             return
         if message.type not in _PEOPLES_MESSAGES:
             return
-        reply_to = None
-        if message.type == discord.MessageType.reply and message.reference is not None:
-            reply_to = message.reference.message_id
-        thread, guild_id = message.channel, message.guild.id
+        said = _post_message(message, message.channel)
         try:
             # The gateway hands each message over once: a database restart must not lose it,
             # and recording it again finds the first record.
             outcome = await while_unreachable(
                 lambda: self.questions.on_discord_message(
-                    thread.id,
-                    message.id,
-                    message.author.id,
-                    message.author.display_name,
-                    message.content,
-                    is_bot=message.author.bot,
-                    reply_to=reply_to,
-                    roles=_role_ids(message.author),
-                    created_at=message.created_at,
-                    guild_id=guild_id,
-                    # A post someone opened in a program's forum is a help post of the program.
-                    forum_id=thread.parent_id,
-                    post_title=thread.name,
-                    post_owner_id=thread.owner_id,
+                    said.thread_id,
+                    said.message_id,
+                    said.author_id,
+                    said.author_name,
+                    said.text,
+                    is_bot=said.is_bot,
+                    reply_to=said.reply_to,
+                    roles=said.roles,
+                    created_at=said.created_at,
+                    guild_id=said.guild_id,
+                    forum_id=said.forum_id,
+                    post_title=said.post_title,
+                    post_owner_id=said.post_owner_id,
                 ),
                 f"message {message.id}",
             )

@@ -76,6 +76,7 @@ class DiscordIntake:
             return Applied("ignored: written by the bot")
         created_at = created_at or self._deps.clock()
         lesson_id = await self._threads.lesson_of(session, thread_id)
+        seen = (thread_id, message_id)
         if lesson_id is None:
             post = await self._help_posts.find_or_record(
                 session, thread_id, forum_id, post_title, post_owner_id, author_id, text
@@ -95,8 +96,9 @@ class DiscordIntake:
                 guild_id=guild_id,
             )
             if picker is None:
-                return Applied(outcome)
-            return Applied(outcome, functools.partial(self._help_posts.offer_picker, picker))
+                return Applied(outcome, seen=seen)
+            picked = functools.partial(self._help_posts.offer_picker, picker)
+            return Applied(outcome, picked, seen=seen)
         verdict = classify(text)
         answered = 0
         # A question that replies to nothing answers nothing: no query to ask.
@@ -116,7 +118,8 @@ class DiscordIntake:
                 reply=reply_verdict(text),
             )
         if not verdict.is_question:
-            return Applied(f"answered {answered}" if answered else "ignored: not a question")
+            outcome = f"answered {answered}" if answered else "ignored: not a question"
+            return Applied(outcome, seen=seen)
         recorded = await insert_question(
             session,
             asked_question(
@@ -133,8 +136,9 @@ class DiscordIntake:
             ),
         )
         if not recorded:
-            return Applied("ignored: already recorded")
-        return Applied(recorded_outcome(verdict, answered), after=self._touch(lesson_id))
+            return Applied("ignored: already recorded", seen=seen)
+        touch = self._touch(lesson_id)
+        return Applied(recorded_outcome(verdict, answered), after=touch, seen=seen)
 
     def _touch(self, lesson_id: int) -> Callable[[], Awaitable[str]] | None:
         """Return what moves a lesson's pending linking ahead once the question is

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.questions.records import BATCHED
+from bot.store.upsert import raise_thread_marks
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,9 @@ class Applied:
     # Run after the commit (a post to Discord, never inside a transaction); what it
     # returns ends the outcome.
     after: Callable[[], Awaitable[str]] | None = None
+    # (thread id, message id) of a message in a lesson's or a help post: the post's mark
+    # (`ThreadMark`) is raised to it with the batch, where a catch-up reads on from.
+    seen: tuple[int, int] | None = None
 
 
 # An event applied inside the batch's transaction.
@@ -63,17 +67,26 @@ class EventQueue:
 
     async def apply(self, change: Change) -> str:
         """Apply an event in a batch's transaction, after those queued before it."""
-        return await self._enqueue(_Queued(change, None, _future()))
+        return await self.submit(change)
+
+    def submit(self, change: Change) -> asyncio.Future[str]:
+        """Queue an event now, without awaiting: events submitted together keep their order."""
+        queued = _Queued(change, None, _future())
+        self._queue(queued)
+        return queued.outcome
 
     async def apply_alone(self, alone: Alone) -> str:
         """Apply an event that opens its own sessions, after those queued before it."""
         return await self._enqueue(_Queued(None, alone, _future()))
 
     async def _enqueue(self, queued: _Queued) -> str:
+        self._queue(queued)
+        return await queued.outcome
+
+    def _queue(self, queued: _Queued) -> None:
         self._queued.append(queued)
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain(), name="question events")
-        return await queued.outcome
 
     async def _drain(self) -> None:
         batch: list[_Queued] = []
@@ -109,9 +122,16 @@ class EventQueue:
                 # Several events: what they add is written together (`insert_question`).
                 session.info[BATCHED] = len(batch) > 1
                 done = []
+                marks: dict[int, int] = {}
                 for queued in batch:
                     assert queued.change is not None
-                    done.append(await queued.change(session))
+                    applied = await queued.change(session)
+                    done.append(applied)
+                    if applied.seen is not None:
+                        thread, message = applied.seen
+                        marks[thread] = max(message, marks.get(thread, 0))
+                # One statement per batch, not per message: the intake is a hot path.
+                await raise_thread_marks(session, marks)
         except Exception as error:
             if len(batch) == 1:
                 log.warning("question event failed: %s: %s", type(error).__name__, error)

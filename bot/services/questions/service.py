@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,12 +13,20 @@ from bot.config import Settings
 from bot.domain.catalogue import Catalogue
 from bot.domain.help_posts import LessonCandidate
 from bot.services.events import EventHandler, IssueCommentEvent
-from bot.services.ports import ChatPort, ChatSelect, GitHubPort
+from bot.services.ports import (
+    ActivePost,
+    ChatPort,
+    ChatSelect,
+    GitHubPort,
+    PostHistory,
+    PostMessage,
+)
 from bot.services.questions.answers import Answers
+from bot.services.questions.catch_up import CatchUp, CatchUpReport
 from bot.services.questions.commands import Commands
 from bot.services.questions.dependencies import Dependencies
 from bot.services.questions.discord_intake import DiscordIntake
-from bot.services.questions.event_queue import EventQueue
+from bot.services.questions.event_queue import Applied, EventQueue
 from bot.services.questions.github_intake import GitHubIntake
 from bot.services.questions.help_posts import HelpPosts
 from bot.services.questions.lesson_threads import LessonThreads
@@ -25,6 +34,8 @@ from bot.services.questions.queries import Queries
 from bot.services.questions.staff import Staff
 from bot.services.questions.views import AskResult, PickResult, QuestionView, ResolveResult
 from bot.store.models import HelpPost, utcnow
+
+log = logging.getLogger(__name__)
 
 
 class QuestionService:
@@ -67,6 +78,7 @@ class QuestionService:
         self._github_intake = GitHubIntake(deps, staff=staff, answers=answers)
         self._commands = Commands(deps, staff=staff)
         self._queries = Queries(deps)
+        self._catch_up = CatchUp(deps, self._events, self._message_change)
 
     @property
     def github(self) -> GitHubPort | None:
@@ -127,24 +139,67 @@ class QuestionService:
         """Record a message in a lesson's post, or in a post a learner opened in a
         program's forum (`forum_id`, `post_title`, `post_owner_id` tell one): answer an
         earlier question, or ask one."""
-        return await self._events.apply(
-            lambda session: self._discord_intake.on_discord_message(
-                session,
-                thread_id,
-                message_id,
-                author_id,
-                author_name,
-                text,
-                is_bot=is_bot,
-                reply_to=reply_to,
-                roles=roles,
-                created_at=created_at,
-                guild_id=guild_id,
-                forum_id=forum_id,
-                post_title=post_title,
-                post_owner_id=post_owner_id,
-            )
+        message = PostMessage(
+            thread_id,
+            message_id,
+            author_id,
+            author_name,
+            text,
+            is_bot=is_bot,
+            reply_to=reply_to,
+            roles=tuple(str(role) for role in roles),
+            created_at=created_at,
+            guild_id=guild_id,
+            forum_id=forum_id,
+            post_title=post_title,
+            post_owner_id=post_owner_id,
         )
+        if self._catch_up.holds(thread_id, guild_id):
+            # Its post is being read back: applied after what was said before it.
+            return await self._catch_up.hold(message)
+        return await self._events.apply(self._message_change(message))
+
+    def _message_change(self, message: PostMessage) -> Callable[[AsyncSession], Awaitable[Applied]]:
+        """Return the queued event that records a message in a post."""
+        return lambda session: self._discord_intake.on_discord_message(
+            session,
+            message.thread_id,
+            message.message_id,
+            message.author_id,
+            message.author_name,
+            message.text,
+            is_bot=message.is_bot,
+            reply_to=message.reply_to,
+            roles=message.roles,
+            created_at=message.created_at,
+            guild_id=message.guild_id,
+            forum_id=message.forum_id,
+            post_title=message.post_title,
+            post_owner_id=message.post_owner_id,
+        )
+
+    def begin_catch_up(self, session: Hashable, covers: Callable[[int | None], bool]) -> None:
+        """A fresh gateway session started (READY): hold the live messages of the guilds it
+        covers (by guild id) until its `catch_up` has found what to read back."""
+        self._catch_up.begin(session, covers)
+
+    async def catch_up(
+        self, posts: Sequence[ActivePost], history: PostHistory, session: Hashable = None
+    ) -> CatchUpReport:
+        """Read active lesson and help posts back after a fresh gateway session: what was
+        said while none was up is recorded as if it had come live, in order."""
+        report = await self._catch_up.run(posts, history, session)
+        log.info(
+            "catch-up: %d of %d active posts read back, %d messages seen, "
+            "%d questions recorded, %d failed, %d cut at the limit",
+            report.posts_read,
+            len(posts),
+            report.messages_seen,
+            report.questions_recorded,
+            report.failed,
+            report.truncated,
+        )
+        return report
 
     async def on_discord_edit(
         self,
