@@ -52,6 +52,10 @@ _REASON_LIMIT = 200
 WAITING = "waiting"
 
 
+def _priority(kind: str) -> int:
+    return int(default_priority(kind))
+
+
 class LostClaimError(Exception):
     """Another process took the job over (our lease ran out): stop before writing."""
 
@@ -257,18 +261,29 @@ class Outbox:
         A key already recorded (a job left by an earlier row with the same id) goes the way
         `enqueue_many` takes it, so the outcome is the same; only the common case is cheaper.
         """
-        level = int(default_priority(kind))
-        payload = stamped(payload)
         connection = await session.connection()
-        inserted = await connection.execute(
-            insert_new(session, OutboxJob, ["dedupe_key"])
-            .values(self._new_row(kind, key, payload, self._clock(), level))
-            .returning(OutboxJob.id)
-        )
-        job_id = inserted.scalar()
+        job_id = (await connection.execute(self.new_job(session, kind, key, payload))).scalar()
         if job_id is not None:
             return int(job_id)
-        return (await self._enqueue_in(session, kind, [(key, payload)], level))[key]
+        return await self.enqueue_recorded(session, kind, key, payload)
+
+    def new_job(self, session: AsyncSession, kind: str, key: str, payload: dict[str, Any]) -> Any:
+        """Return the INSERT of a new pending job that skips a key already recorded.
+
+        It returns the new job's id, or no row when the key was there: then call
+        `enqueue_recorded`. A caller may run it as part of a statement of its own.
+        """
+        return (
+            insert_new(session, OutboxJob, ["dedupe_key"])
+            .values(self._new_row(kind, key, stamped(payload), self._clock(), _priority(kind)))
+            .returning(OutboxJob.id)
+        )
+
+    async def enqueue_recorded(
+        self, session: AsyncSession, kind: str, key: str, payload: dict[str, Any]
+    ) -> int:
+        """Record an intent whose key `new_job` found recorded, as `enqueue_many` would."""
+        return (await self._enqueue_in(session, kind, [(key, payload)], _priority(kind)))[key]
 
     def _new_row(
         self, kind: str, key: str, payload: dict[str, Any], now: datetime, priority: int
