@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
+# Server connections a process keeps open (PostgreSQL); as many again while busy.
+POOL_SIZE = 10
 
 
 def database_url(url: str, *, asynchronous: bool) -> URL:
@@ -47,6 +49,12 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
     # A ping finds a server connection that dropped; a SQLite file's never does, and with
     # aiosqlite each ping is several trips to its thread on every checkout.
     options.setdefault("pool_pre_ping", not sqlite)
+    if not sqlite:
+        # SQLAlchemy keeps 5 and closes the rest when they come back: a web process with
+        # more requests than that at once opened and closed a server connection (a backend
+        # process) for many of them. Ten stay open, up to twenty at once.
+        options.setdefault("pool_size", POOL_SIZE)
+        options.setdefault("max_overflow", POOL_SIZE)
     engine = create_async_engine(parsed, **options)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
