@@ -262,27 +262,28 @@ class Outbox:
         `enqueue_many` takes it, so the outcome is the same; only the common case is cheaper.
         """
         connection = await session.connection()
-        job_id = (await connection.execute(self.new_job(session, kind, key, payload))).scalar()
+        job_id = (
+            await connection.execute(
+                insert_new(session, OutboxJob, ["dedupe_key"]).returning(OutboxJob.id),
+                self.new_job_row(kind, key, payload),
+            )
+        ).scalar()
         if job_id is not None:
             return int(job_id)
         return await self.enqueue_recorded(session, kind, key, payload)
 
-    def new_job(self, session: AsyncSession, kind: str, key: str, payload: dict[str, Any]) -> Any:
-        """Return the INSERT of a new pending job that skips a key already recorded.
+    def new_job_row(self, kind: str, key: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Return the columns of a new pending job, for a caller's own INSERT of it.
 
-        It returns the new job's id, or no row when the key was there: then call
-        `enqueue_recorded`. A caller may run it as part of a statement of its own.
+        Insert it skipping a `dedupe_key` already recorded, then call `enqueue_recorded`
+        when it was skipped: `enqueue_new` does both.
         """
-        return (
-            insert_new(session, OutboxJob, ["dedupe_key"])
-            .values(self._new_row(kind, key, stamped(payload), self._clock(), _priority(kind)))
-            .returning(OutboxJob.id)
-        )
+        return self._new_row(kind, key, stamped(payload), self._clock(), _priority(kind))
 
     async def enqueue_recorded(
         self, session: AsyncSession, kind: str, key: str, payload: dict[str, Any]
     ) -> int:
-        """Record an intent whose key `new_job` found recorded, as `enqueue_many` would."""
+        """Record an intent whose INSERT of `new_job_row` met its key, as `enqueue_many` would."""
         return (await self._enqueue_in(session, kind, [(key, payload)], _priority(kind)))[key]
 
     def _new_row(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, literal, null, select, text, true
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -30,6 +31,7 @@ from bot.services.suggestions.records import JOB_KIND, open_job_key
 from bot.services.suggestions.views import Author, Preview, Submitted, SuggestionInput
 from bot.store.models import (
     PENDING_SUGGESTION_STATUSES,
+    OutboxJob,
     Suggestion,
     SuggestionCredit,
     SuggestionEvent,
@@ -374,25 +376,51 @@ class Intake:
         key = open_job_key(suggestion_id)
         payload = {"op": "open", "suggestion_id": suggestion_id}
         rows = (
-            insert(Suggestion.__table__).values(suggestion).returning(Suggestion.__table__.c.id),
-            insert(SuggestionCredit.__table__)
-            .values(_credit(request, suggestion_id, now))
-            .returning(SuggestionCredit.__table__.c.id),
-            insert(SuggestionEvent.__table__)
-            .values(_submitted(request, suggestion_id, now))
-            .returning(SuggestionEvent.__table__.c.id),
-            outbox.new_job(session, JOB_KIND, key, payload),
+            suggestion,
+            _credit(request, suggestion_id, now),
+            _submitted(request, suggestion_id, now),
+            outbox.new_job_row(JOB_KIND, key, payload),
         )
-        ctes = [row.cte(name) for row, name in zip(rows, ("s", "c", "e", "j"), strict=True)]
-        # Scalar subqueries: a job whose key was there returns no row, and must not hide
-        # the others' ids.
+        statement = _insert_at_once(*(tuple(row) for row in rows))
+        params = {
+            f"{prefix}_{column}": value
+            for prefix, row in zip(_PREFIXES, rows, strict=True)
+            for column, value in row.items()
+        }
         connection = await session.connection()
-        _, credit_id, _, job_id = (
-            await connection.execute(select(*(select(cte.c.id).scalar_subquery() for cte in ctes)))
-        ).one()
+        _, credit_id, _, job_id = (await connection.execute(statement, params)).one()
         if job_id is None:
             await outbox.enqueue_recorded(session, JOB_KIND, key, payload)
         return int(credit_id)
+
+
+_PREFIXES = ("s", "c", "e", "j")
+
+
+@functools.cache
+def _insert_at_once(*columns: tuple[str, ...]) -> Any:
+    """Build, once per set of columns, the statement that inserts all four rows (PostgreSQL).
+
+    Each value is a named parameter (`s_id`, `c_person`, ...), so SQLAlchemy's compiled
+    cache serves every call instead of a statement built, keyed and compiled anew.
+    """
+    tables = (
+        Suggestion.__table__,
+        SuggestionCredit.__table__,
+        SuggestionEvent.__table__,
+        OutboxJob.__table__,
+    )
+    ctes = []
+    for prefix, table, names in zip(_PREFIXES, tables, columns, strict=True):
+        values = {name: bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in names}
+        statement = pg_insert(table).values(values)
+        if table is OutboxJob.__table__:
+            # A job left by an earlier row with this id: the caller records it the slow way.
+            statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        ctes.append(statement.returning(table.c.id).cte(prefix))
+    # Scalar subqueries: a job whose key was there returns no row, and must not hide the
+    # others' ids.
+    return select(*(select(cte.c.id).scalar_subquery() for cte in ctes))
 
 
 @functools.cache
