@@ -55,10 +55,24 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
         # process) for many of them. Ten stay open, up to twenty at once.
         options.setdefault("pool_size", POOL_SIZE)
         options.setdefault("max_overflow", POOL_SIZE)
+    if sqlite:
+        options.setdefault("pool_reset_on_return", None)  # see _reset_sqlite
     engine = create_async_engine(parsed, **options)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        if options["pool_reset_on_return"] is None:
+            event.listen(engine.sync_engine, "reset", _reset_sqlite)
     return engine
+
+
+def _reset_sqlite(dbapi_connection: Any, record: Any, state: Any) -> None:
+    # A connection back from a committed transaction has nothing to roll back, and with
+    # aiosqlite a rollback is still a trip to its thread; one back mid-transaction must not
+    # keep holding the database's one writer lock.
+    if state.terminate_only:
+        return
+    if record.driver_connection.in_transaction:
+        dbapi_connection.rollback()
 
 
 def make_sync_engine(url: str, **options: Any) -> Engine:
