@@ -35,6 +35,7 @@ from bot.services.budgets import deferring
 from bot.services.correlation import stamped, unstamped
 from bot.services.ports import RateLimitedError
 from bot.store.models import JobStatus, OutboxJob, utcnow
+from bot.store.sqlite_trips import insert_row
 from bot.store.upsert import dialect_name, insert_new
 
 log = logging.getLogger(__name__)
@@ -262,12 +263,18 @@ class Outbox:
         `enqueue_many` takes it, so the outcome is the same; only the common case is cheaper.
         """
         connection = await session.connection()
-        job_id = (
-            await connection.execute(
-                insert_new(session, OutboxJob, ["dedupe_key"]).returning(OutboxJob.id),
-                self.new_job_row(kind, key, payload),
+        row = self.new_job_row(kind, key, payload)
+        if connection.dialect.name == "sqlite":
+            # One trip to aiosqlite's thread, not four, while the caller holds the writer lock.
+            job_id = await insert_row(
+                connection, OutboxJob.__table__, row, skip_existing=["dedupe_key"]
             )
-        ).scalar()
+        else:
+            job_id = (
+                await connection.execute(
+                    insert_new(session, OutboxJob, ["dedupe_key"]).returning(OutboxJob.id), row
+                )
+            ).scalar()
         if job_id is not None:
             return int(job_id)
         return await self.enqueue_recorded(session, kind, key, payload)

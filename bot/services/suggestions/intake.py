@@ -38,6 +38,7 @@ from bot.store.models import (
     SuggestionSource,
     SuggestionStatus,
 )
+from bot.store.sqlite_trips import begin_immediate, insert_row
 from bot.store.upsert import lesson_id as ensure_lesson
 
 log = logging.getLogger(__name__)
@@ -335,11 +336,15 @@ class Intake:
                     session, {"id": suggestion_id, **suggestion}, request, now
                 )
             else:
-                suggestion_id = await _insert(connection, Suggestion, suggestion)
-                credit_id = await _insert(
+                # SQLite: one trip each to aiosqlite's thread while every other suggestion
+                # waits for the writer lock (see bot/store/sqlite_trips.py).
+                suggestion_id = await _insert_sqlite(connection, Suggestion, suggestion)
+                credit_id = await _insert_sqlite(
                     connection, SuggestionCredit, _credit(request, suggestion_id, now)
                 )
-                await _insert(connection, SuggestionEvent, _submitted(request, suggestion_id, now))
+                await _insert_sqlite(
+                    connection, SuggestionEvent, _submitted(request, suggestion_id, now)
+                )
                 await self._deps.outbox.enqueue_new(
                     session,
                     JOB_KIND,
@@ -464,6 +469,12 @@ def _lookup(*, count: bool, next_id: bool) -> Any:
     ).select_from(one.outerjoin(existing, true()))
 
 
+async def _insert_sqlite(connection: AsyncConnection, model: type[Any], row: dict[str, Any]) -> int:
+    inserted = await insert_row(connection, model.__table__, row)
+    assert inserted is not None  # no conflict clause: a row is inserted or it raises
+    return inserted
+
+
 async def _insert(connection: AsyncConnection, model: type[Any], row: dict[str, Any]) -> int:
     """Insert one row into the model's table; return its new primary key."""
     result = await connection.execute(insert(model.__table__), row)
@@ -508,8 +519,7 @@ async def _serialize(session: AsyncSession, fingerprint: str) -> None:
         return
     # Python's sqlite3 begins a transaction only at the first write, so the lookup for an
     # identical suggestion would run outside it and miss one another process is storing.
-    connection = await session.connection()
-    await connection.exec_driver_sql("BEGIN IMMEDIATE")
+    await begin_immediate(await session.connection())
 
 
 def _shown_name(author: Author, source: SuggestionSource) -> str:
