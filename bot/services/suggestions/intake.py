@@ -386,7 +386,7 @@ class Intake:
             _submitted(request, suggestion_id, now),
             outbox.new_job_row(JOB_KIND, key, payload),
         )
-        statement = _insert_at_once(*(tuple(row) for row in rows))
+        statement = _insert_all(*(tuple(row) for row in rows))
         params = {
             f"{prefix}_{column}": value
             for prefix, row in zip(_PREFIXES, rows, strict=True)
@@ -403,7 +403,7 @@ _PREFIXES = ("s", "c", "e", "j")
 
 
 @functools.cache
-def _insert_at_once(*columns: tuple[str, ...]) -> Any:
+def _insert_all(*columns: tuple[str, ...]) -> Any:
     """Build, once per set of columns, the statement that inserts all four rows (PostgreSQL).
 
     Each value is a named parameter (`s_id`, `c_person`, ...), so SQLAlchemy's compiled
