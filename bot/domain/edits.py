@@ -300,13 +300,14 @@ def apply_edit(
     return AppliedEdit(new_text, start, end, text[start:end], new_passage)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def _folded_lesson(text: str) -> tuple[str, list[int]]:
-    # Many suggestions are checked against the same few lesson texts: fold each once.
+    # Many suggestions are checked against the same lesson texts: fold each once. As many
+    # as the intake keeps texts of: with fewer, lessons taken in turn pushed each other out.
     return _folded(text)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def _original_problems(path: str, text: str) -> Counter[tuple[str, str]]:
     return Counter(_problem_key(problem) for problem in check_lesson_text(path, text))
 

@@ -35,6 +35,7 @@ from bot.services.budgets import deferring
 from bot.services.correlation import stamped, unstamped
 from bot.services.ports import RateLimitedError
 from bot.store.models import JobStatus, OutboxJob, utcnow
+from bot.store.sqlite_trips import insert_row
 from bot.store.upsert import dialect_name, insert_new
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,10 @@ _ERROR_LIMIT = 2000
 _REASON_LIMIT = 200
 # What `JobView.status` says of a pending job that waits out a known wait.
 WAITING = "waiting"
+
+
+def _priority(kind: str) -> int:
+    return int(default_priority(kind))
 
 
 class LostClaimError(Exception):
@@ -257,18 +262,36 @@ class Outbox:
         A key already recorded (a job left by an earlier row with the same id) goes the way
         `enqueue_many` takes it, so the outcome is the same; only the common case is cheaper.
         """
-        level = int(default_priority(kind))
-        payload = stamped(payload)
         connection = await session.connection()
-        inserted = await connection.execute(
-            insert_new(session, OutboxJob, ["dedupe_key"])
-            .values(self._new_row(kind, key, payload, self._clock(), level))
-            .returning(OutboxJob.id)
-        )
-        job_id = inserted.scalar()
+        row = self.new_job_row(kind, key, payload)
+        if connection.dialect.name == "sqlite":
+            # One trip to aiosqlite's thread, not four, while the caller holds the writer lock.
+            job_id = await insert_row(
+                connection, OutboxJob.__table__, row, skip_existing=["dedupe_key"]
+            )
+        else:
+            job_id = (
+                await connection.execute(
+                    insert_new(session, OutboxJob, ["dedupe_key"]).returning(OutboxJob.id), row
+                )
+            ).scalar()
         if job_id is not None:
             return int(job_id)
-        return (await self._enqueue_in(session, kind, [(key, payload)], level))[key]
+        return await self.enqueue_recorded(session, kind, key, payload)
+
+    def new_job_row(self, kind: str, key: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Return the columns of a new pending job, for a caller's own INSERT of it.
+
+        Insert it skipping a `dedupe_key` already recorded, then call `enqueue_recorded`
+        when it was skipped: `enqueue_new` does both.
+        """
+        return self._new_row(kind, key, stamped(payload), self._clock(), _priority(kind))
+
+    async def enqueue_recorded(
+        self, session: AsyncSession, kind: str, key: str, payload: dict[str, Any]
+    ) -> int:
+        """Record an intent whose INSERT of `new_job_row` met its key, as `enqueue_many` would."""
+        return (await self._enqueue_in(session, kind, [(key, payload)], _priority(kind)))[key]
 
     def _new_row(
         self, kind: str, key: str, payload: dict[str, Any], now: datetime, priority: int

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
+# Server connections a process keeps open (PostgreSQL); as many again while busy.
+POOL_SIZE = 10
 
 
 def database_url(url: str, *, asynchronous: bool) -> URL:
@@ -47,10 +49,30 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
     # A ping finds a server connection that dropped; a SQLite file's never does, and with
     # aiosqlite each ping is several trips to its thread on every checkout.
     options.setdefault("pool_pre_ping", not sqlite)
+    if not sqlite:
+        # SQLAlchemy keeps 5 and closes the rest when they come back: a web process with
+        # more requests than that at once opened and closed a server connection (a backend
+        # process) for many of them. Ten stay open, up to twenty at once.
+        options.setdefault("pool_size", POOL_SIZE)
+        options.setdefault("max_overflow", POOL_SIZE)
+    if sqlite:
+        options.setdefault("pool_reset_on_return", None)  # see _reset_sqlite
     engine = create_async_engine(parsed, **options)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        if options["pool_reset_on_return"] is None:
+            event.listen(engine.sync_engine, "reset", _reset_sqlite)
     return engine
+
+
+def _reset_sqlite(dbapi_connection: Any, record: Any, state: Any) -> None:
+    # A connection back from a committed transaction has nothing to roll back, and with
+    # aiosqlite a rollback is still a trip to its thread; one back mid-transaction must not
+    # keep holding the database's one writer lock.
+    if state.terminate_only:
+        return
+    if record.driver_connection.in_transaction:
+        dbapi_connection.rollback()
 
 
 def make_sync_engine(url: str, **options: Any) -> Engine:

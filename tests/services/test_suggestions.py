@@ -116,6 +116,28 @@ async def test_a_suggestion_is_stored_with_the_job_that_opens_its_pull_request(
     assert [event.kind for event in view.events] == ["submitted"]
 
 
+async def test_a_job_left_with_the_new_suggestions_key_is_made_pending_for_it(
+    session_factory: Sessions, content: Path
+) -> None:
+    # A job whose key the new suggestion's id repeats (a row restored from a backup, say):
+    # the statement that stores the suggestion skips it, and it is recorded again.
+    service, outbox = make_service(session_factory, content)
+    left = await outbox.enqueue("suggestion", "suggestion:1:open", {"op": "open"})
+    claim = await outbox.claim(left)
+    assert claim is not None and await outbox.complete(claim)
+
+    submitted = await service.submit(suggestion())
+
+    assert submitted.id == 1
+    [job] = await outbox.jobs()
+    assert (job.id, job.key, job.status) == (left, "suggestion:1:open", "pending")
+    async with session_factory() as session:
+        stored = await session.get(OutboxJob, left)
+        assert stored is not None and stored.payload["suggestion_id"] == 1
+    assert await count(session_factory, SuggestionCredit) == 1
+    assert await count(session_factory, SuggestionEvent) == 1
+
+
 async def test_a_retry_with_the_same_idempotency_key_answers_the_same_and_stores_nothing_more(
     session_factory: Sessions, content: Path
 ) -> None:

@@ -7,13 +7,15 @@ opens its pull request, in one transaction.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, text, true
+from sqlalchemy import bindparam, func, insert, literal, null, select, text, true
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -29,12 +31,14 @@ from bot.services.suggestions.records import JOB_KIND, open_job_key
 from bot.services.suggestions.views import Author, Preview, Submitted, SuggestionInput
 from bot.store.models import (
     PENDING_SUGGESTION_STATUSES,
+    OutboxJob,
     Suggestion,
     SuggestionCredit,
     SuggestionEvent,
     SuggestionSource,
     SuggestionStatus,
 )
+from bot.store.sqlite_trips import begin_immediate, insert_row
 from bot.store.upsert import lesson_id as ensure_lesson
 
 log = logging.getLogger(__name__)
@@ -259,10 +263,12 @@ class Intake:
         async with self._deps.sessions() as session, session.begin():
             await _serialize(session, fingerprint)
             connection = await session.connection()
-            sent, existing_id, existing_status = (
-                await connection.execute(
-                    _lookup(author.person, fingerprint, now - timedelta(hours=1), count=limit > 0)
-                )
+            postgresql = connection.dialect.name == "postgresql"
+            params: dict[str, Any] = {"fingerprint": fingerprint}
+            if limit > 0:
+                params.update(person=author.person[:400], since=now - timedelta(hours=1))
+            sent, existing_id, existing_status, next_id = (
+                await connection.execute(_lookup(count=limit > 0, next_id=postgresql), params)
             ).one()
             if limit and sent >= limit:
                 raise SuggestionError("rate_limited", status=429, limit=limit)
@@ -306,49 +312,45 @@ class Intake:
                 # once known stays right.
                 lesson_id = await ensure_lesson(session, *key)
                 self._lesson_ids[key] = lesson_id
-            suggestion_id = await _insert(
-                connection,
-                Suggestion,
-                {
-                    "source": request.source,
-                    "author_id": author.person[:200],
-                    "author_name": _shown_name(author, request.source)[:200],
-                    "author_locale": author.locale,
-                    "lesson_id": lesson_id,
-                    "locale": request.locale,
-                    "edit": {"find": request.find, "replace": request.replace, "revisions": []},
-                    "reason": request.reason,
-                    "status": SuggestionStatus.QUEUED,
-                    "idempotency_key": request.idempotency_key
-                    or f"auto:{fingerprint}:{now.timestamp()}",
-                    "path": lesson_file.path,
-                    "base_sha": blob_sha,
-                    "fingerprint": fingerprint,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-            credit_id = await _insert(
-                connection, SuggestionCredit, _credit(request, suggestion_id, now)
-            )
-            await _insert(
-                connection,
-                SuggestionEvent,
-                {
-                    "suggestion_id": suggestion_id,
-                    "kind": "submitted",
-                    # Its correlation id is kept with it: the review's notices, weeks later,
-                    # log the id of the request that brought it in.
-                    "detail": correlation.stamped({"source": str(request.source)}),
-                    "created_at": now,
-                },
-            )
-            await self._deps.outbox.enqueue_new(
-                session,
-                JOB_KIND,
-                open_job_key(suggestion_id),
-                {"op": "open", "suggestion_id": suggestion_id},
-            )
+            suggestion = {
+                "source": request.source,
+                "author_id": author.person[:200],
+                "author_name": _shown_name(author, request.source)[:200],
+                "author_locale": author.locale,
+                "lesson_id": lesson_id,
+                "locale": request.locale,
+                "edit": {"find": request.find, "replace": request.replace, "revisions": []},
+                "reason": request.reason,
+                "status": SuggestionStatus.QUEUED,
+                "idempotency_key": request.idempotency_key
+                or f"auto:{fingerprint}:{now.timestamp()}",
+                "path": lesson_file.path,
+                "base_sha": blob_sha,
+                "fingerprint": fingerprint,
+                "created_at": now,
+                "updated_at": now,
+            }
+            if next_id is not None:
+                suggestion_id = int(next_id)
+                credit_id = await self._insert_at_once(
+                    session, {"id": suggestion_id, **suggestion}, request, now
+                )
+            else:
+                # SQLite: one trip each to aiosqlite's thread while every other suggestion
+                # waits for the writer lock (see bot/store/sqlite_trips.py).
+                suggestion_id = await _insert_sqlite(connection, Suggestion, suggestion)
+                credit_id = await _insert_sqlite(
+                    connection, SuggestionCredit, _credit(request, suggestion_id, now)
+                )
+                await _insert_sqlite(
+                    connection, SuggestionEvent, _submitted(request, suggestion_id, now)
+                )
+                await self._deps.outbox.enqueue_new(
+                    session,
+                    JOB_KIND,
+                    open_job_key(suggestion_id),
+                    {"op": "open", "suggestion_id": suggestion_id},
+                )
             log.info(
                 "suggestion %d stored from %s for %s (queued)",
                 suggestion_id,
@@ -362,40 +364,132 @@ class Intake:
                 status=str(SuggestionStatus.QUEUED),
             )
 
+    async def _insert_at_once(
+        self,
+        session: AsyncSession,
+        suggestion: dict[str, Any],
+        request: SuggestionInput,
+        now: datetime,
+    ) -> int:
+        """Insert a suggestion with its credit, event and opening job in one statement.
 
-def _lookup(person: str, fingerprint: str, since: datetime, *, count: bool) -> Any:
-    """Select a person's suggestions since `since` and the identical pending one, at once."""
+        PostgreSQL only: data-modifying CTEs, the suggestion's id taken beforehand from its
+        sequence (by the lookup), so each row is known here. Returns the credit's id.
+        """
+        suggestion_id = suggestion["id"]
+        outbox = self._deps.outbox
+        key = open_job_key(suggestion_id)
+        payload = {"op": "open", "suggestion_id": suggestion_id}
+        rows = (
+            suggestion,
+            _credit(request, suggestion_id, now),
+            _submitted(request, suggestion_id, now),
+            outbox.new_job_row(JOB_KIND, key, payload),
+        )
+        statement = _insert_all(*(tuple(row) for row in rows))
+        params = {
+            f"{prefix}_{column}": value
+            for prefix, row in zip(_PREFIXES, rows, strict=True)
+            for column, value in row.items()
+        }
+        connection = await session.connection()
+        _, credit_id, _, job_id = (await connection.execute(statement, params)).one()
+        if job_id is None:
+            await outbox.enqueue_recorded(session, JOB_KIND, key, payload)
+        return int(credit_id)
+
+
+_PREFIXES = ("s", "c", "e", "j")
+
+
+@functools.cache
+def _insert_all(*columns: tuple[str, ...]) -> Any:
+    """Build, once per set of columns, the statement that inserts all four rows (PostgreSQL).
+
+    Each value is a named parameter (`s_id`, `c_person`, ...), so SQLAlchemy's compiled
+    cache serves every call instead of a statement built, keyed and compiled anew.
+    """
+    tables = (
+        Suggestion.__table__,
+        SuggestionCredit.__table__,
+        SuggestionEvent.__table__,
+        OutboxJob.__table__,
+    )
+    ctes = []
+    for prefix, table, names in zip(_PREFIXES, tables, columns, strict=True):
+        values = {name: bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in names}
+        statement = pg_insert(table).values(values)
+        if table is OutboxJob.__table__:
+            # A job left by an earlier row with this id: the caller records it the slow way.
+            statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        ctes.append(statement.returning(table.c.id).cte(prefix))
+    # Scalar subqueries: a job whose key was there returns no row, and must not hide the
+    # others' ids.
+    return select(*(select(cte.c.id).scalar_subquery() for cte in ctes))
+
+
+@functools.cache
+def _lookup(*, count: bool, next_id: bool) -> Any:
+    """Select a person's suggestions since :since and the identical pending one, at once.
+
+    Built once per shape, its values bound at execution, so SQLAlchemy's compiled cache
+    serves every call.
+    """
     # One row always: the count (0 unless `count`) beside the oldest identical pending
-    # suggestion's id and status, NULLs when there is none.
+    # suggestion's id and status, NULLs when there is none, and (`next_id`, PostgreSQL) an
+    # id taken from the suggestions' sequence for a new one.
     credits, suggestions = SuggestionCredit.__table__, Suggestion.__table__
     sent: Any = literal(0)
     if count:
         sent = (
             select(func.count())
             .select_from(credits)
-            .where(credits.c.person == person[:400], credits.c.created_at > since)
+            .where(
+                credits.c.person == bindparam("person"),
+                credits.c.created_at > bindparam("since"),
+            )
             .scalar_subquery()
         )
     existing = (
         select(suggestions.c.id, suggestions.c.status)
         .where(
-            suggestions.c.fingerprint == fingerprint,
+            suggestions.c.fingerprint == bindparam("fingerprint"),
             suggestions.c.status.in_(PENDING_SUGGESTION_STATUSES),
         )
         .order_by(suggestions.c.id)
         .limit(1)
         .subquery()
     )
+    new: Any = null()
+    if next_id:
+        new = func.nextval(func.pg_get_serial_sequence(suggestions.name, "id"))
     one = select(literal(1).label("one")).subquery()
-    return select(sent.label("sent"), existing.c.id, existing.c.status).select_from(
-        one.outerjoin(existing, true())
-    )
+    return select(
+        sent.label("sent"), existing.c.id, existing.c.status, new.label("next_id")
+    ).select_from(one.outerjoin(existing, true()))
+
+
+async def _insert_sqlite(connection: AsyncConnection, model: type[Any], row: dict[str, Any]) -> int:
+    inserted = await insert_row(connection, model.__table__, row)
+    assert inserted is not None  # no conflict clause: a row is inserted or it raises
+    return inserted
 
 
 async def _insert(connection: AsyncConnection, model: type[Any], row: dict[str, Any]) -> int:
     """Insert one row into the model's table; return its new primary key."""
     result = await connection.execute(insert(model.__table__), row)
     return int(result.inserted_primary_key[0])
+
+
+def _submitted(request: SuggestionInput, suggestion_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "suggestion_id": suggestion_id,
+        "kind": "submitted",
+        # Its correlation id is kept with it: the review's notices, weeks later, log the id
+        # of the request that brought it in.
+        "detail": correlation.stamped({"source": str(request.source)}),
+        "created_at": now,
+    }
 
 
 def _credit(request: SuggestionInput, suggestion_id: int, now: datetime) -> dict[str, Any]:
@@ -425,8 +519,7 @@ async def _serialize(session: AsyncSession, fingerprint: str) -> None:
         return
     # Python's sqlite3 begins a transaction only at the first write, so the lookup for an
     # identical suggestion would run outside it and miss one another process is storing.
-    connection = await session.connection()
-    await connection.exec_driver_sql("BEGIN IMMEDIATE")
+    await begin_immediate(await session.connection())
 
 
 def _shown_name(author: Author, source: SuggestionSource) -> str:
