@@ -533,6 +533,7 @@ async def sync_lessons(
             report = await linking.sync(catalogue, dry_run=True, progress=progress)
             return _with_all_requests(report, app)
         app.bot.sync_commands = False
+        app.bot.catch_up_questions = False
         token = settings.discord.token
         assert token is not None  # started_app checked it
         client = asyncio.create_task(app.bot.start(token.reveal()))

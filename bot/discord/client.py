@@ -104,8 +104,10 @@ class LessonBot(commands.Bot):
         )
         self.settings = settings
         self.chat = DiscordChat(self, guild_id=settings.discord.guild_id)
-        # Registering slash commands is the running bot's job, not a one-off command's.
+        # Registering slash commands, and reading back the posts a fresh session missed,
+        # are the running bot's jobs, not a one-off command's.
         self.sync_commands = True
+        self.catch_up_questions = True
 
     def _get_state(self, **options: Any) -> Any:
         """Return discord.py's connection state, each gateway event made a door of its own.

@@ -214,7 +214,7 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
     async def on_connect(self) -> None:
         """Hold live messages from the start of a fresh session until it is caught up."""
         # A sharded client catches up per shard: `on_shard_connect`, `on_shard_ready`.
-        if self.client is None or isinstance(self.client, discord.AutoShardedClient):
+        if not self._catches_up() or isinstance(self.client, discord.AutoShardedClient):
             return
         self.questions.begin_catch_up(None, lambda guild_id: True)
 
@@ -222,7 +222,7 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
     async def on_shard_connect(self, shard_id: int) -> None:
         """Hold a shard's live messages from the start of its fresh session."""
         count = self.client.shard_count if self.client is not None else None
-        if not count:
+        if not count or not self._catches_up():
             return
         self.questions.begin_catch_up(
             shard_id,
@@ -244,9 +244,14 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
         guilds = [g for g in self.client.guilds if g.shard_id == shard_id]
         self.start_catch_up(guilds, shard_id)
 
+    def _catches_up(self) -> bool:
+        """Tell whether this client reads back what its fresh sessions missed (a one-off
+        command's client, e.g. `lessonbot sync`, does not)."""
+        return self.client is not None and getattr(self.client, "catch_up_questions", True)
+
     def start_catch_up(self, guilds: Sequence[discord.Guild], session: int | None) -> None:
         """Catch up in the background: live events are served meanwhile."""
-        if self.client is None:
+        if not self._catches_up():
             return
         posts = active_posts(guilds)
         task = asyncio.create_task(self._catch_up(posts, session), name="questions catch-up")
