@@ -436,6 +436,14 @@ class Outbox:
             row = await session.get(OutboxJob, job_id)
             return _view(row) if row is not None else None
 
+    async def latest_payload(self, key: str) -> dict[str, Any] | None:
+        """Return the newest intent recorded under a key (whatever its status), or None."""
+        async with self._sessions() as session:
+            payload = await session.scalar(
+                select(OutboxJob.payload).where(OutboxJob.dedupe_key == key)
+            )
+        return dict(payload) if isinstance(payload, dict) else None
+
     async def waiting(self, key: str) -> JobWait | None:
         """Return the known wait the job under `key` sits out, or None (no such job, or
         one that is merely due later, running, done or failed)."""

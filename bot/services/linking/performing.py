@@ -158,9 +158,11 @@ class LinkPerformer:
             if claim.payload.get("op") == "remove":
                 await self._remove(claim, identity, report)
             elif claim.kind == LINKING_ISSUE:
-                await self._link_issue(
-                    claim, WantedLesson.from_payload(claim.payload), report, context
-                )
+                # The lesson as its post job last planned it: a newer plan (a push that
+                # renamed it) may have replaced the one this job was recorded from.
+                latest = await self._outbox.latest_payload(post_job_key(identity))
+                planned = latest if latest and latest.get("op") != "remove" else claim.payload
+                await self._link_issue(claim, WantedLesson.from_payload(planned), report, context)
             else:
                 await self._link(claim, WantedLesson.from_payload(claim.payload), report, context)
 

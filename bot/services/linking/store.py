@@ -161,9 +161,12 @@ class LinkStore:
             restored = row.removed_at is not None
             row.removed_at = None
             await session.flush()
-            await self._outbox.complete(claim, session)
+            current = await self._outbox.complete(claim, session)
             follow_up_id = None
-            if follow_up is not None:
+            # A newer intent arrived while this one ran (a push renamed the lesson): the
+            # job stays pending for it, and its run records the issue job from the newer
+            # plan. Recording it from this stale one would undo the newer write.
+            if follow_up is not None and current:
                 kind, key, payload, priority = follow_up
                 ids = await self._outbox.enqueue_many(
                     kind, [(key, payload)], session, priority=priority
