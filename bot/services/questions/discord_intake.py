@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.question_texts import recorded_outcome
-from bot.domain.questions import classify, reply_verdict
+from bot.domain.questions import QuestionVerdict, classify, reply_verdict
 from bot.services.questions.answers import Answers
 from bot.services.questions.dependencies import Dependencies
 from bot.services.questions.event_queue import Applied
@@ -120,7 +120,38 @@ class DiscordIntake:
         if not verdict.is_question:
             outcome = f"answered {answered}" if answered else "ignored: not a question"
             return Applied(outcome, seen=seen)
-        recorded = await insert_question(
+        recorded = await self._record(
+            session,
+            verdict,
+            thread_id,
+            message_id,
+            lesson_id,
+            author_id,
+            author_name,
+            text,
+            created_at,
+            guild_id,
+        )
+        if not recorded:
+            return Applied("ignored: already recorded", seen=seen)
+        touch = self._touch(lesson_id)
+        return Applied(recorded_outcome(verdict, answered), after=touch, seen=seen)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        verdict: QuestionVerdict,
+        thread_id: int,
+        message_id: int,
+        lesson_id: int,
+        author_id: int | str,
+        author_name: str,
+        text: str,
+        asked_at: datetime,
+        guild_id: int | None,
+    ) -> bool:
+        """Record a message in a lesson's post as a question; False when it already is."""
+        return await insert_question(
             session,
             asked_question(
                 verdict,
@@ -132,13 +163,9 @@ class DiscordIntake:
                 author_id=str(author_id),
                 author_name=author_name,
                 text=text,
-                asked_at=created_at,
+                asked_at=asked_at,
             ),
         )
-        if not recorded:
-            return Applied("ignored: already recorded", seen=seen)
-        touch = self._touch(lesson_id)
-        return Applied(recorded_outcome(verdict, answered), after=touch, seen=seen)
 
     def _touch(self, lesson_id: int) -> Callable[[], Awaitable[str]] | None:
         """Return what moves a lesson's pending linking ahead once the question is
@@ -180,20 +207,17 @@ class DiscordIntake:
         lesson_id = await self._threads.lesson_of(session, thread_id)
         if lesson_id is None:
             return Applied("ignored: not a lesson post")
-        recorded = await insert_question(
+        recorded = await self._record(
             session,
-            asked_question(
-                verdict,
-                source=QuestionSource.DISCORD,
-                external_id=str(message_id),
-                container_id=str(thread_id),
-                url=self._deps.message_url(guild_id, thread_id, message_id),
-                lesson_id=lesson_id,
-                author_id=str(author_id),
-                author_name=author_name,
-                text=text,
-                asked_at=created_at or self._deps.clock(),
-            ),
+            verdict,
+            thread_id,
+            message_id,
+            lesson_id,
+            author_id,
+            author_name,
+            text,
+            created_at or self._deps.clock(),
+            guild_id,
         )
         if not recorded:
             return Applied("ignored: already recorded")
