@@ -281,21 +281,7 @@ class QuestionsCog(commands.Cog, name="QuestionsCog"):
             # The gateway hands each message over once: a database restart must not lose it,
             # and recording it again finds the first record.
             outcome = await while_unreachable(
-                lambda: self.questions.on_discord_message(
-                    said.thread_id,
-                    said.message_id,
-                    said.author_id,
-                    said.author_name,
-                    said.text,
-                    is_bot=said.is_bot,
-                    reply_to=said.reply_to,
-                    roles=said.roles,
-                    created_at=said.created_at,
-                    guild_id=said.guild_id,
-                    forum_id=said.forum_id,
-                    post_title=said.post_title,
-                    post_owner_id=said.post_owner_id,
-                ),
+                lambda: self.questions.on_post_message(said),
                 f"message {message.id}",
             )
         except Exception:

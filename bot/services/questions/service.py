@@ -154,7 +154,11 @@ class QuestionService:
             post_title=post_title,
             post_owner_id=post_owner_id,
         )
-        if self._catch_up.holds(thread_id, guild_id):
+        return await self.on_post_message(message)
+
+    async def on_post_message(self, message: PostMessage) -> str:
+        """Record a message in a post, as Discord's gateway delivered it."""
+        if self._catch_up.holds(message.thread_id, message.guild_id):
             # Its post is being read back: applied after what was said before it.
             return await self._catch_up.hold(message)
         return await self._events.apply(self._message_change(message))
