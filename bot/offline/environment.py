@@ -53,18 +53,24 @@ MEMBERS = (
 SANDBOX_BOT_TOKEN = "sandbox-bot-token"  # noqa: S105
 
 
-def _free_port(host: str, preferred: int | None = None) -> int:
-    """Return a port free right now, `preferred` when it is (the bot's web server takes it
-    a moment later)."""
+def _reserve_port(host: str, preferred: int | None = None) -> socket.socket:
+    """Return a socket holding a free port, `preferred` when it is free, until closed.
+
+    The socket is bound but not listening, with SO_REUSEPORT as the web server binds, so
+    the web server can take the port while it is held and nothing else can: an outgoing
+    connection or another process's sandbox picked the port between a probe and the bind.
+    """
     for port in (preferred, 0) if preferred else (0,):
-        with socket.socket() as probe:
-            # As the web server binds: a port the last run just left (TIME_WAIT) is free.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((host, port))
-            except OSError:
-                continue
-            return int(probe.getsockname()[1])
+        holder = socket.socket()
+        # As the web server binds: a port the last run just left (TIME_WAIT) is free.
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            holder.bind((host, port))
+        except OSError:
+            holder.close()
+            continue
+        return holder
     raise AssertionError("port 0 always binds")
 
 
@@ -137,130 +143,135 @@ async def sandbox_environment(
     await asyncio.to_thread(world_dir.mkdir, parents=True, exist_ok=True)
     kept = await asyncio.to_thread(_kept_settings, state_dir)
     webhook_secret = kept.get("webhook_secret") or secrets.token_hex(16)
-    web_port = await asyncio.to_thread(_free_port, "127.0.0.1", kept.get("web_port"))
-    webhook_url = f"http://127.0.0.1:{web_port}/webhooks/github"
-    await asyncio.to_thread(
-        write_json,
-        world_dir / "world.json",
-        {"web_port": web_port, "webhook_secret": webhook_secret},
-    )
-    channels = await asyncio.to_thread(guild_channels, content_dir, settings.content.default_locale)
-    async with (
-        # The sandbox issues a Discord-shaped token, derived from the kept bot user: the same
-        # on every start of this world, so sandbox.env stays valid.
-        DiscordSandbox(state_dir=world_dir / "discord") as discord,
-        GitHubSandbox(
-            content_dir,
-            repository,
-            webhook_url=webhook_url,
-            webhook_secret=webhook_secret,
-            state_dir=world_dir / "github",
-        ) as github,
-        MailSandbox(state_dir=world_dir / "mail") as mail,
-    ):
-        guild = (discord.find_guild(GUILD_NAME) if discord.restored else None) or (
-            discord.create_guild(GUILD_NAME, channels=channels, members=list(MEMBERS))
+    port_holder = await asyncio.to_thread(_reserve_port, "127.0.0.1", kept.get("web_port"))
+    with port_holder:
+        web_port = int(port_holder.getsockname()[1])
+        webhook_url = f"http://127.0.0.1:{web_port}/webhooks/github"
+        await asyncio.to_thread(
+            write_json,
+            world_dir / "world.json",
+            {"web_port": web_port, "webhook_secret": webhook_secret},
         )
-        world_id = f"{discord.world_id}+{github.world_id}"
-        stale = None
-        if database_url is None:
-            stale = await asyncio.to_thread(claim_database, state_dir, world_id)
-        else:
-            await asyncio.to_thread(
-                claim_named_database, database_url, world_id, reset_world=reset_world
+        channels = await asyncio.to_thread(
+            guild_channels, content_dir, settings.content.default_locale
+        )
+        async with (
+            # The sandbox issues a Discord-shaped token, derived from the kept bot user: the same
+            # on every start of this world, so sandbox.env stays valid.
+            DiscordSandbox(state_dir=world_dir / "discord") as discord,
+            GitHubSandbox(
+                content_dir,
+                repository,
+                webhook_url=webhook_url,
+                webhook_secret=webhook_secret,
+                state_dir=world_dir / "github",
+            ) as github,
+            MailSandbox(state_dir=world_dir / "mail") as mail,
+        ):
+            guild = (discord.find_guild(GUILD_NAME) if discord.restored else None) or (
+                discord.create_guild(GUILD_NAME, channels=channels, members=list(MEMBERS))
             )
-        moved = github.previous_base_url not in (None, github.base_url)
-        if moved:
-            # Posts link issues on the GitHub sandbox's own host: follow it to its new port.
-            discord.replace_text(f"{github.previous_base_url}/", f"{github.base_url}/")
-        viewer_moves = _viewer_moves(discord)
-        for old, new in viewer_moves:
-            # Issues, comments and messages link posts in the Discord sandbox's viewer.
-            discord.replace_text(old, new)
-            github.replace_text(old, new)
-        bot_settings = sandbox_settings(
-            dataclasses.replace(
-                settings, content=dataclasses.replace(settings.content, dir=content_dir)
-            ),
-            discord,
-            github,
-            guild_id=int(guild["id"]),
-            digest_channel_id=int(guild["channels"]["digests"]),
-            web_port=web_port,
-            webhook_secret=webhook_secret,
-            state_dir=state_dir,
-            database_url=database_url,
-            mail=mail,
-        )
-        async with started_app(bot_settings) as app:
+            world_id = f"{discord.world_id}+{github.world_id}"
+            stale = None
+            if database_url is None:
+                stale = await asyncio.to_thread(claim_database, state_dir, world_id)
+            else:
+                await asyncio.to_thread(
+                    claim_named_database, database_url, world_id, reset_world=reset_world
+                )
+            moved = github.previous_base_url not in (None, github.base_url)
             if moved:
-                await _follow_links(
-                    app,
-                    (LessonLink.github_issue_url, Question.url),
-                    f"{github.previous_base_url}/",
-                    f"{github.base_url}/",
-                )
+                # Posts link issues on the GitHub sandbox's own host: follow it to its new port.
+                discord.replace_text(f"{github.previous_base_url}/", f"{github.base_url}/")
+            viewer_moves = _viewer_moves(discord)
             for old, new in viewer_moves:
-                await _follow_links(app, (Question.url,), old, new)
-            bot_task = asyncio.create_task(app.bot.start(discord.bot_token))
-            try:
-                await asyncio.wait_for(app.bot.wait_until_ready(), timeout=ready_timeout)
-                description = {
-                    "world_id": world_id,
-                    "restored": discord.restored and github.restored,
-                    "discord": {
-                        "url": discord.base_url,
-                        "web_url": discord.web_url,
-                        "api_base_url": discord.api_base_url,
-                        "gateway_url": discord.gateway_url,
-                        "bot_user_id": discord.bot_user_id,
-                        "application_id": discord.application_id,
-                        "guild_id": int(guild["id"]),
-                        "channels": {name: int(id_) for name, id_ in guild["channels"].items()},
-                        "members": [dict(member) for member in MEMBERS],
-                    },
-                    "github": {
-                        "url": github.base_url,
-                        "repository": github.repository,
-                        "git_dir": str(github.git_dir),
-                        "clone_url": f"{github.base_url}/{github.repository}.git",
-                        "webhook_url": webhook_url,
-                        "webhook_secret": webhook_secret,
-                    },
-                    "mail": {
-                        "smtp_host": mail.host,
-                        "smtp_port": mail.smtp_port,
-                        "url": mail.url,
-                        "messages_url": f"{mail.url}{MESSAGES_PATH}",
-                    },
-                    "bot": {"web_url": app.web_url, "healthz": f"{app.web_url}/healthz"},
-                    "database": masked_url(bot_settings.database.url),
-                }
-                await asyncio.to_thread(
-                    (state_dir / DESCRIPTION).write_text,
-                    json.dumps(description, indent=2) + "\n",
-                )
-                await asyncio.to_thread(
-                    _write_text_atomically,
-                    state_dir / ENV_FILE,
-                    sandbox_env(bot_settings, state_dir),
-                )
-                environment = SandboxEnvironment(
-                    discord,
-                    github,
-                    app,
-                    guild,
-                    description,
-                    bot_task,
-                    stale_database=stale,
-                    mail=mail,
-                )
-                if link_at_start:
-                    environment.linked = await _link_all_lessons(app)
-                yield environment
-            finally:
-                await app.bot.close()
-                await asyncio.gather(bot_task, return_exceptions=True)
+                # Issues, comments and messages link posts in the Discord sandbox's viewer.
+                discord.replace_text(old, new)
+                github.replace_text(old, new)
+            bot_settings = sandbox_settings(
+                dataclasses.replace(
+                    settings, content=dataclasses.replace(settings.content, dir=content_dir)
+                ),
+                discord,
+                github,
+                guild_id=int(guild["id"]),
+                digest_channel_id=int(guild["channels"]["digests"]),
+                web_port=web_port,
+                webhook_secret=webhook_secret,
+                state_dir=state_dir,
+                database_url=database_url,
+                mail=mail,
+            )
+            async with started_app(bot_settings) as app:
+                port_holder.close()  # the web server listens on the port now
+                if moved:
+                    await _follow_links(
+                        app,
+                        (LessonLink.github_issue_url, Question.url),
+                        f"{github.previous_base_url}/",
+                        f"{github.base_url}/",
+                    )
+                for old, new in viewer_moves:
+                    await _follow_links(app, (Question.url,), old, new)
+                bot_task = asyncio.create_task(app.bot.start(discord.bot_token))
+                try:
+                    await asyncio.wait_for(app.bot.wait_until_ready(), timeout=ready_timeout)
+                    description = {
+                        "world_id": world_id,
+                        "restored": discord.restored and github.restored,
+                        "discord": {
+                            "url": discord.base_url,
+                            "web_url": discord.web_url,
+                            "api_base_url": discord.api_base_url,
+                            "gateway_url": discord.gateway_url,
+                            "bot_user_id": discord.bot_user_id,
+                            "application_id": discord.application_id,
+                            "guild_id": int(guild["id"]),
+                            "channels": {name: int(id_) for name, id_ in guild["channels"].items()},
+                            "members": [dict(member) for member in MEMBERS],
+                        },
+                        "github": {
+                            "url": github.base_url,
+                            "repository": github.repository,
+                            "git_dir": str(github.git_dir),
+                            "clone_url": f"{github.base_url}/{github.repository}.git",
+                            "webhook_url": webhook_url,
+                            "webhook_secret": webhook_secret,
+                        },
+                        "mail": {
+                            "smtp_host": mail.host,
+                            "smtp_port": mail.smtp_port,
+                            "url": mail.url,
+                            "messages_url": f"{mail.url}{MESSAGES_PATH}",
+                        },
+                        "bot": {"web_url": app.web_url, "healthz": f"{app.web_url}/healthz"},
+                        "database": masked_url(bot_settings.database.url),
+                    }
+                    await asyncio.to_thread(
+                        (state_dir / DESCRIPTION).write_text,
+                        json.dumps(description, indent=2) + "\n",
+                    )
+                    await asyncio.to_thread(
+                        _write_text_atomically,
+                        state_dir / ENV_FILE,
+                        sandbox_env(bot_settings, state_dir),
+                    )
+                    environment = SandboxEnvironment(
+                        discord,
+                        github,
+                        app,
+                        guild,
+                        description,
+                        bot_task,
+                        stale_database=stale,
+                        mail=mail,
+                    )
+                    if link_at_start:
+                        environment.linked = await _link_all_lessons(app)
+                    yield environment
+                finally:
+                    await app.bot.close()
+                    await asyncio.gather(bot_task, return_exceptions=True)
 
 
 async def _link_all_lessons(app: RunningApp) -> str:

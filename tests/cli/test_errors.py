@@ -229,6 +229,17 @@ def test_a_web_host_that_is_not_this_machine_is_named_for_run(host: str, tmp_pat
     )
 
 
+class _Held(socket.socket):
+    """A port holder that held nothing: another process won the port anyway."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self.port = port
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+
 def test_a_port_taken_while_the_sandbox_starts_is_named_and_cleaned_up(
     busy_port: int,
     tmp_path: Path,
@@ -241,7 +252,7 @@ def test_a_port_taken_while_the_sandbox_starts_is_named_and_cleaned_up(
         if name.startswith("LESSONBOT_"):
             monkeypatch.delenv(name)
     # `lessonbot sandbox` picks free ports; this makes another process win the race.
-    monkeypatch.setattr(offline, "_free_port", lambda _host, _preferred=None: busy_port)
+    monkeypatch.setattr(offline, "_reserve_port", lambda _host, _preferred=None: _Held(busy_port))
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
