@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from tests.deploy_files import (
     unit,
     unit_commands,
 )
+from tests.ports import free_port
 
 CONTENT = FIXTURES / "content"
 # The installed command, standing in for /opt/lessonbot/bin/lessonbot and the image's PATH.
@@ -78,12 +78,6 @@ def _installed(argv: list[str]) -> list[str]:
     return [str(LESSONBOT), *argv[1:]]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
@@ -97,7 +91,7 @@ def test_the_deployed_commands_migrate_run_and_stop_cleanly(
     deployment: Callable[[], Deployment], tmp_path: Path
 ) -> None:
     deployed = deployment()
-    port = _free_port()
+    port = free_port()
     with (
         DiscordSandbox(bot_token=SANDBOX_BOT_TOKEN) as discord,
         GitHubSandbox(CONTENT, "lessons/content") as github,

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from sandboxes.discord import DiscordSandbox
 from sandboxes.github import GitHubSandbox
 from tests.conftest import FIXTURES
 from tests.e2e.support import sandbox_settings_env
+from tests.ports import free_port
 
 CONTENT = FIXTURES / "content"
 LESSONBOT = Path(sys.executable).with_name("lessonbot")
@@ -98,12 +98,6 @@ def listening_ports(pid: int) -> set[int]:
             if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get_json(url: str, **headers: str) -> Any:

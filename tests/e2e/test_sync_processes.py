@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,18 +34,13 @@ from sandboxes.discord.ratelimits import RateLimitSettings
 from sandboxes.github import GitHubSandbox
 from tests.conftest import CORPUS, PROJECT
 from tests.e2e.support import sandbox_settings_env
+from tests.ports import free_port
 
 WEBHOOK_SECRET = "process-test-secret"
 
 
 def _content() -> Path:
     return CORPUS if (CORPUS / "programs").is_dir() else PROJECT / "lessons"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -194,7 +188,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
 
 def test_two_syncs_and_a_running_bot_handling_a_push_link_each_lesson_once(world: World) -> None:
     lessons = world.lessons()
-    web_port = _free_port()
+    web_port = free_port()
     world.environment["LESSONBOT_WEB_PORT"] = str(web_port)
     world.github.webhook_url = f"http://127.0.0.1:{web_port}/webhooks/github"
     bot = world.start("run")
