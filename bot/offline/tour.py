@@ -166,9 +166,11 @@ class Tour:
             )
         return Answer(status, body, location)
 
-    async def discord_post(self, path: str, body: dict[str, Any]) -> Any:
-        """POST to the Discord sandbox's admin API (acting as a member)."""
-        return (await self.call("POST", f"{self.discord_admin}{path}", json=body)).body
+    async def discord_post(self, path: str, body: dict[str, Any], what: str = "") -> Any:
+        """POST to the Discord sandbox's admin API (acting as a member); `what` says
+        what a failure did not let happen."""
+        url = f"{self.discord_admin}{path}"
+        return (await self.call("POST", url, json=body, what=what)).body
 
     async def discord_get(self, path: str) -> Any:
         """GET from the Discord sandbox's admin API."""
@@ -305,6 +307,7 @@ async def suggest_on_discord(tour: Tour) -> Narration:
             "components": fields,
             "locale": "en-US",
         },
+        what="the suggest form to take sam's edit",
     )
     [reply] = (await tour.answers(submitted["interaction_id"]))[-1:]
     text = _answer_text(reply)
@@ -411,8 +414,7 @@ async def request_changes(tour: Tour) -> Narration:
     tour.found["proposed_line"] = proposed
     return [
         f"The maintainer reviews PR #{number}: requests changes, 'Nearly: one word.'",
-        f"On line {line} of {PATH} the maintainer proposes:",
-        *_indented(block),
+        _block(f"On line {line} of {PATH} the maintainer proposes:", block),
     ]
 
 
@@ -468,7 +470,7 @@ async def proposal_committed(tour: Tour) -> Narration:
         return (str(diff) if REVIEWED in str(diff) else None), _short(str(diff), 300)
 
     diff = await tour.eventually(f"PR #{number}'s diff to hold {REVIEWED!r}", probe)
-    return [f"PR #{number} now changes the lesson so:", *_indented(_changed_lines(diff))]
+    return [_block(f"PR #{number} now changes the lesson so:", _changed_lines(diff))]
 
 
 async def merge(tour: Tour) -> Narration:
@@ -530,7 +532,7 @@ async def translation_note(tour: Tour) -> Narration:
         return None, f"comments: {[_short(str(c.get('body')), 80) for c in comments]}"
 
     body = await tour.eventually(f"a comment on issue #{issue} naming {wanted}", probe)
-    return [f"The bot's comment on issue #{issue}:", *_indented(_visible(body))]
+    return [_block(f"The bot's comment on issue #{issue}:", _visible(body))]
 
 
 async def send_digest(tour: Tour) -> Narration:
@@ -565,9 +567,11 @@ async def digest_delivered(tour: Tour) -> Narration:
 
     caught = await tour.eventually("the digest emailed to both sandbox maintainers", mailed)
     first = messages[0]["embeds"][0] if messages[0].get("embeds") else {}
+    shown = "\n".join(_embed_text(message) for message in messages).splitlines()
+    listed = [line for line in shown if STILL_OPEN in line]
     return [
-        f"In #digests: {first.get('title', '')!r}",
-        *_indented(_short(str(first.get("description", "")), 400)),
+        _block(f"In #digests: {first.get('title', '')!r}", str(first.get("description", ""))),
+        _block("li's open question is listed:", "\n".join(listed)),
         *(f"Email to {', '.join(m['to'])}: {m['subject']!r}" for m in caught),
     ]
 
@@ -594,10 +598,10 @@ async def play(tour: Tour, steps: Sequence[Step], out: Callable[[str], None]) ->
     for index, step in enumerate(steps, 1):
         out(f"\nStep {index}/{len(steps)}: {step.name}")
         try:
-            for line in await step.act(tour):
-                out(f"  {line}")
-            for line in await step.check(tour):
-                out(f"  ✓ {line}")
+            for item in await step.act(tour):
+                _narrate(out, "", item)
+            for item in await step.check(tour):
+                _narrate(out, "✓ ", item)
         except StepFailedError as failure:
             _failed(out, index, step, failure.expected, failure.seen)
             return EXIT_TOUR_FAILED
@@ -607,6 +611,14 @@ async def play(tour: Tour, steps: Sequence[Step], out: Callable[[str], None]) ->
             return EXIT_TOUR_FAILED
     out(f"\nThe tour is over: all {len(steps)} steps happened as narrated.")
     return 0
+
+
+def _narrate(out: Callable[[str], None], mark: str, item: str) -> None:
+    """Print one narration item: its first line marked, the rest indented under it."""
+    first, *rest = item.splitlines() or [""]
+    out(f"  {mark}{first}")
+    for line in rest:
+        out(f"  {' ' * len(mark)}  {line}")
 
 
 def _failed(out: Callable[[str], None], index: int, step: Step, expected: str, seen: str) -> None:
@@ -740,7 +752,7 @@ async def _pull_lines(tour: Tour, pull: dict[str, Any]) -> Narration:
     )
     return [
         f"Pull request #{pull['number']}: {pull['title']!r}",
-        *_indented(_changed_lines(str(diff))),
+        _block("Its diff:", _changed_lines(str(diff))),
     ]
 
 
@@ -805,8 +817,9 @@ def _visible(body: str) -> str:
     return re.sub(r"<!--.*?-->", "", body, flags=re.DOTALL).strip()
 
 
-def _indented(text: str) -> list[str]:
-    return [f"    {line}" for line in text.splitlines()]
+def _block(title: str, text: str) -> str:
+    """Return a title and a quoted block under it, indented, as one narration item."""
+    return "\n".join([title, *(f"  {line}" for line in text.splitlines())]).lstrip("\n")
 
 
 def _short(text: str, limit: int) -> str:
