@@ -20,7 +20,7 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +30,7 @@ import aiohttp
 
 from bot.app import background_work
 from bot.config import Settings
+from bot.i18n import t
 from bot.offline.environment import SandboxEnvironment, sandbox_environment
 from bot.offline.run import fresh_start, settled
 from bot.offline.state import holding_state_dir
@@ -224,10 +225,10 @@ async def ask(tour: Tour) -> Narration:
     """Ana asks a question in the lesson's post; Li asks one nobody will answer."""
     forum = tour.channel(PROGRAM)
     threads = await tour.discord_get(f"/channels/{forum}/threads")
-    posts = [t for t in threads if TITLE in str(t.get("name"))]
+    posts = [post for post in threads if TITLE in str(post.get("name"))]
     if not posts:
-        names = ", ".join(repr(t.get("name")) for t in threads) or "none"
-        raise StepFailedError(f"a post for {TITLE!r} in the {PROGRAM} forum", f"posts: {names}")
+        names = _listed(str(post.get("name")) for post in threads)
+        raise StepFailedError(f"a post for {_q(TITLE)} in the {PROGRAM} forum", f"posts: {names}")
     thread = int(posts[0]["id"])
     tour.found["thread"] = thread
     asked = await tour.discord_post(
@@ -238,7 +239,7 @@ async def ask(tour: Tour) -> Narration:
         f"/channels/{thread}/messages", {"author_id": LI, "content": STILL_OPEN}
     )
     return [
-        f"ana (Spanish) writes in the post {posts[0]['name']!r}: {ASKED}",
+        f"ana (Spanish) writes in the post {_q(posts[0]['name'])}: {ASKED}",
         f"li (Chinese) writes there too: {STILL_OPEN}",
     ]
 
@@ -248,7 +249,7 @@ async def questions_counted(tour: Tour) -> Narration:
     counts = await tour.eventually(
         "the bot to count ana's and li's messages as open questions (/metrics)",
         lambda: _question_counts(
-            tour, lambda c: c.get(("open", "es"), 0) >= 1 <= c.get(("open", "zh"), 0)
+            tour, lambda c: c.get(("open", "es"), 0) >= 1 and c.get(("open", "zh"), 0) >= 1
         ),
     )
     return [f"The bot counts open questions in {PROGRAM}: {_counts_text(counts)}"]
@@ -316,8 +317,8 @@ async def suggest_on_discord(tour: Tour) -> Narration:
         raise StepFailedError("the bot to thank sam with his suggestion's status page", text)
     tour.found["discord_suggestion"] = int(found.group(1))
     return [
-        f"sam runs /suggest edit lesson:{LESSON} locale:en; the bot opens a form: {title!r}",
-        f"sam changes {DISCORD_FIND!r} to {DISCORD_REPLACE!r} and sends it",
+        f"sam runs /suggest edit lesson:{LESSON} locale:en; the bot opens a form: {_q(title)}",
+        f"sam changes {_q(DISCORD_FIND)} to {_q(DISCORD_REPLACE)} and sends it",
         f"The bot answers (only sam sees it): {text}",
     ]
 
@@ -366,7 +367,7 @@ async def suggest_on_the_web(tour: Tour) -> Narration:
     tour.found["web_suggestion"] = int(found.group(1))
     return [
         f"Zoé opens {form_url} in a browser",
-        f"She changes {WEB_FIND!r} to {WEB_REPLACE!r}, gives {WEB_EMAIL} and sends it",
+        f"She changes {_q(WEB_FIND)} to {_q(WEB_REPLACE)}, gives {WEB_EMAIL} and sends it",
         f"The browser goes to her status page: {tour.web}{sent_to}",
     ]
 
@@ -379,7 +380,7 @@ async def web_pr_opened(tour: Tour) -> Narration:
         f"an email to {WEB_EMAIL} about her pull request",
         lambda: _mail_to(tour, WEB_EMAIL, 1),
     )
-    return [*await _pull_lines(tour, pull), f"Zoé's email: {mail[-1]['subject']!r}"]
+    return [*await _pull_lines(tour, pull), f"Zoé's email: {_q(mail[-1]['subject'])}"]
 
 
 async def request_changes(tour: Tour) -> Narration:
@@ -396,7 +397,7 @@ async def request_changes(tour: Tour) -> Narration:
     at = [i for i, line in enumerate(lines, 1) if DISCORD_REPLACE in line]
     if not at:
         raise StepFailedError(
-            f"the PR's lesson to hold {DISCORD_REPLACE!r}", _short(str(text), 200)
+            f"the PR's lesson to hold {_q(DISCORD_REPLACE)}", _short(str(text), 200)
         )
     line = at[0]
     proposed = lines[line - 1].replace(DISCORD_REPLACE, REVIEWED)
@@ -429,13 +430,13 @@ async def proposal_told(tour: Tour) -> Narration:
             for button in _buttons(message):
                 if str(button.get("custom_id", "")).startswith(use):
                     return (message, button), ""
-        return None, f"sam's DMs: {[_short(m['content'], 80) for m in dms]}"
+        return None, f"sam's DMs: {_listed(m['content'] for m in dms)}"
 
     message, button = await tour.eventually("a DM to sam with the reviewer's text", probe)
     tour.found["use"] = (message, button)
     return [
         f"sam's DM from the bot: {message['content']}",
-        f"under it, a button: {button['label']!r}",
+        f"under it, a button: {_q(button['label'])}",
     ]
 
 
@@ -454,7 +455,7 @@ async def take_proposal(tour: Tour) -> Narration:
     )
     [reply] = (await tour.answers(clicked["interaction_id"]))[-1:]
     return [
-        f"sam presses {button['label']!r}",
+        f"sam presses {_q(button['label'])}",
         f"The bot answers (only sam sees it): {_answer_text(reply)}",
     ]
 
@@ -469,7 +470,7 @@ async def proposal_committed(tour: Tour) -> Narration:
         )
         return (str(diff) if REVIEWED in str(diff) else None), _short(str(diff), 300)
 
-    diff = await tour.eventually(f"PR #{number}'s diff to hold {REVIEWED!r}", probe)
+    diff = await tour.eventually(f"PR #{number}'s diff to hold {_q(REVIEWED)}", probe)
     return [_block(f"PR #{number} now changes the lesson so:", _changed_lines(diff))]
 
 
@@ -492,7 +493,7 @@ async def merged_told(tour: Tour) -> Narration:
         )
         return (text if REVIEWED in text else None), "main does not hold it yet"
 
-    await tour.eventually(f"main to hold {REVIEWED!r}", on_main)
+    await tour.eventually(f"main to hold {_q(REVIEWED)}", on_main)
     merged_dm = await tour.eventually(
         "sam's DM that his edit was merged",
         lambda: _dm_after(tour, SAM, tour.found["use"][0]["id"]),
@@ -502,7 +503,7 @@ async def merged_told(tour: Tour) -> Narration:
         "the lesson's post to thank sam", lambda: _post_message(tour, str(pull["html_url"]), 1)
     )
     return [
-        f"main now reads: {REVIEWED!r}",
+        f"main now reads: {_q(REVIEWED)}",
         f"sam's DM from the bot: {merged_dm}",
         f"In the lesson's post: {posted}",
     ]
@@ -515,7 +516,7 @@ async def look_for_note(tour: Tour) -> Narration:
     if not found:
         raise StepFailedError(f"a lesson-discussion issue for {LESSON}", f"{len(issues)} issues")
     tour.found["issue"] = found[0]["number"]
-    return [f"A translator opens the lesson's issue #{found[0]['number']}: {found[0]['title']!r}"]
+    return [f"A translator opens the lesson's issue #{found[0]['number']}: {_q(found[0]['title'])}"]
 
 
 async def translation_note(tour: Tour) -> Narration:
@@ -529,7 +530,7 @@ async def translation_note(tour: Tour) -> Narration:
             body = str(comment.get("body") or "")
             if all(path in body for path in wanted):
                 return body, ""
-        return None, f"comments: {[_short(str(c.get('body')), 80) for c in comments]}"
+        return None, f"comments: {_listed(str(c.get('body')) for c in comments)}"
 
     body = await tour.eventually(f"a comment on issue #{issue} naming {wanted}", probe)
     return [_block(f"The bot's comment on issue #{issue}:", _visible(body))]
@@ -563,16 +564,18 @@ async def digest_delivered(tour: Tour) -> Narration:
         caught = (await tour.mail())[before:]
         readers = {address for mail in caught for address in mail["to"]}
         wanted = {"maintainer-en@sandbox.test", "maintainer-ar@sandbox.test"}
-        return (caught if wanted <= readers else None), f"emails to {sorted(readers)}"
+        return (
+            caught if wanted <= readers else None
+        ), f"emails to {', '.join(sorted(readers)) or 'nobody'}"
 
     caught = await tour.eventually("the digest emailed to both sandbox maintainers", mailed)
     first = messages[0]["embeds"][0] if messages[0].get("embeds") else {}
     shown = "\n".join(_embed_text(message) for message in messages).splitlines()
     listed = [line for line in shown if STILL_OPEN in line]
     return [
-        _block(f"In #digests: {first.get('title', '')!r}", str(first.get("description", ""))),
+        _block(f"In #digests: {_q(first.get('title', ''))}", str(first.get("description", ""))),
         _block("li's open question is listed:", "\n".join(listed)),
-        *(f"Email to {', '.join(m['to'])}: {m['subject']!r}" for m in caught),
+        *(f"Email to {', '.join(m['to'])}: {_q(m['subject'])}" for m in caught),
     ]
 
 
@@ -741,7 +744,7 @@ async def _pull_of(tour: Tour, suggestion: int) -> dict[str, Any]:
     async def probe() -> tuple[dict[str, Any] | None, str]:
         pulls = await tour.as_maintainer("GET", "/pulls?state=all&per_page=100")
         ours = [p for p in pulls if p["head"]["ref"] == branch]
-        return (ours[0] if ours else None), f"pull requests: {[p['title'] for p in pulls]}"
+        return (ours[0] if ours else None), f"pull requests: {_listed(p['title'] for p in pulls)}"
 
     return await tour.eventually(f"a pull request from {branch}", probe)
 
@@ -751,7 +754,7 @@ async def _pull_lines(tour: Tour, pull: dict[str, Any]) -> Narration:
         "GET", f"/pulls/{pull['number']}", accept="application/vnd.github.diff"
     )
     return [
-        f"Pull request #{pull['number']}: {pull['title']!r}",
+        f"Pull request #{pull['number']}: {_q(pull['title'])}",
         _block("Its diff:", _changed_lines(str(diff))),
     ]
 
@@ -760,7 +763,7 @@ async def _dm_with(tour: Tour, user: int, text: str, what: str) -> dict[str, Any
     async def probe() -> tuple[dict[str, Any] | None, str]:
         dms = await tour.dms(user)
         found = [m for m in dms if text in m["content"]]
-        return (found[0] if found else None), f"DMs: {[_short(m['content'], 80) for m in dms]}"
+        return (found[0] if found else None), f"DMs: {_listed(m['content'] for m in dms)}"
 
     return await tour.eventually(what, probe)
 
@@ -768,8 +771,10 @@ async def _dm_with(tour: Tour, user: int, text: str, what: str) -> dict[str, Any
 async def _dm_after(tour: Tour, user: int, message_id: str) -> tuple[str | None, str]:
     dms = await tour.dms(user)
     later = [m["content"] for m in dms if int(m["id"]) > int(message_id)]
-    merged = [text for text in later if "merged" in text]
-    return (merged[0] if merged else None), f"later DMs: {[_short(t, 80) for t in later]}"
+    # sam's Discord speaks en-US: the bot tells him in English.
+    wanted = t("en", "suggest.notice.merged", lesson=TITLE)
+    merged = [text for text in later if wanted in text]
+    return (merged[0] if merged else None), f"later DMs: {_listed(later)}"
 
 
 async def _post_message(tour: Tour, link: str, nth: int = 0) -> tuple[str | None, str]:
@@ -820,6 +825,16 @@ def _visible(body: str) -> str:
 def _block(title: str, text: str) -> str:
     """Return a title and a quoted block under it, indented, as one narration item."""
     return "\n".join([title, *(f"  {line}" for line in text.splitlines())]).lstrip("\n")
+
+
+def _listed(texts: Iterable[str]) -> str:
+    """Return texts as a reader scans them: each quoted and shortened, or "none"."""
+    return ", ".join(_q(_short(text, 80)) for text in texts) or "none"
+
+
+def _q(text: object) -> str:
+    """Return text in quotes, as typed: no escapes, unlike repr()."""
+    return f"“{text}”"
 
 
 def _short(text: str, limit: int) -> str:

@@ -67,7 +67,7 @@ def test_the_tour_plays_every_step_and_shows_what_people_see(
     assert "✓ The bot now counts: answered in es: 1, open in zh: 1" in answered
     # The Discord suggestion: the bot's answer, the PR's title and diff, the DM and the post.
     assert "/suggestions/1" in discord
-    assert "✓ Pull request #7: 'Suggest edit: What Is Data? (en)'" in discord
+    assert "✓ Pull request #7: “Suggest edit: What Is Data? (en)”" in discord
     assert "-Data is never perfectly neutral." in discord
     assert "+Data is never completely neutral." in discord
     assert "sam's DM from the bot: Your suggested edit to What Is Data? is now a pull" in discord
@@ -75,10 +75,10 @@ def test_the_tour_plays_every_step_and_shows_what_people_see(
     # The web form's suggestion, and the email its sender gets.
     assert "/suggestions/2?locale=en&done=sent" in web
     assert "+Data is any information" in web and "a tap on" in web
-    assert "✓ Zoé's email: 'Your suggestion 2 for What Is Data?'" in web
+    assert "✓ Zoé's email: “Your suggestion 2 for What Is Data?”" in web
     # The review's proposed text, told with a button, taken, committed.
     assert "```suggestion" in review and "Data is never fully neutral." in review
-    assert "under it, a button: 'Use the text for line" in review
+    assert "under it, a button: “Use the text for line" in review
     assert "The bot answers (only sam sees it): The reviewer's text will be added" in taken
     assert "+Data is never fully neutral." in taken
     assert "was merged. Thank you for improving the lesson!" in merged
@@ -86,10 +86,10 @@ def test_the_tour_plays_every_step_and_shows_what_people_see(
     for locale in ("es", "ar"):
         assert f"`programs/data-basics/lessons/{locale}/what-is-data.mdx`" in note
     assert "<!--" not in note  # the bot's hidden marker is not what a person reads
-    assert "In #digests: 'Open questions digest'" in digest
+    assert "In #digests: “Open questions digest”" in digest
     assert "li's open question is listed:" in digest and "数据集里缺少的人会怎么样" in digest
-    assert f"Email to maintainer-en@sandbox.test: {digest_subject('en')!r}" in digest
-    assert f"Email to maintainer-ar@sandbox.test: {digest_subject('ar')!r}" in digest
+    assert f"Email to maintainer-en@sandbox.test: “{digest_subject('en')}”" in digest
+    assert f"Email to maintainer-ar@sandbox.test: “{digest_subject('ar')}”" in digest
     # The sandbox stopped: its folder is free for the next one.
     with holding_state_dir(state):
         pass
