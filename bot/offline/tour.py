@@ -130,7 +130,10 @@ class Tour:
 
     def channel(self, name: str) -> int:
         """Return a guild channel's id by name."""
-        return int(self.description["discord"]["channels"][name])
+        channels = self.description["discord"]["channels"]
+        if name not in channels:
+            raise StepFailedError(f"a channel named {name} in the guild", _listed(channels))
+        return int(channels[name])
 
     # --- acting and reading over HTTP ---------------------------------------------------
 
