@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONTENT ?= lessons
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-fast test-fresh lint format check bench clean install-browser
+.PHONY: run tour test test-fast test-fresh lint format check bench clean install-browser
 
 # The test targets spread the tests over workers (pytest-xdist); each test keeps its own
 # database, folders and ports. Most of an end-to-end test's time is waiting on sockets and
@@ -42,6 +42,11 @@ install-browser:
 # The whole bot, offline: Discord, GitHub and mail sandboxes and the real bot against them.
 run: $(BIN)/.installed
 	$(BIN)/lessonbot sandbox --content $(CONTENT)
+
+# The whole story, played in a fresh sandbox as people would and narrated step by step:
+# exit 0 when every step happened, 1 naming the first that did not.
+tour: $(BIN)/.installed
+	$(BIN)/lessonbot sandbox --tour --content $(CONTENT) --state-dir $$(mktemp -d)
 
 test: $(BIN)/.installed install-browser lint
 	LESSONBOT_CHROMIUM=$(CHROMIUM) $(PYTEST)

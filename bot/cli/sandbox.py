@@ -44,9 +44,10 @@ def register(commands: Any) -> None:
     sandbox.add_argument(
         "--state-dir",
         metavar="DIR",
-        default=".lessonbot",
+        default=None,
         help="where the sandbox world, its database, sandbox.json and sandbox.env go "
-        "(default: .lessonbot); a restart resumes the world kept there",
+        "(default: .lessonbot; with --tour, a temporary folder); a restart resumes the "
+        "world kept there",
     )
     sandbox.add_argument(
         "--fresh",
@@ -59,6 +60,13 @@ def register(commands: Any) -> None:
         action="store_true",
         help="log every step (webhooks, jobs, schedules) at log_level, not only warnings "
         "and errors",
+    )
+    sandbox.add_argument(
+        "--tour",
+        action="store_true",
+        help="start a fresh sandbox, play the whole story in it as people would (questions, "
+        "suggestions, review, merge, translation note, digest), narrate each step and stop; "
+        "exit 1 naming the first step that did not happen",
     )
     add_log_format_option(sandbox)
     sandbox.set_defaults(handler=_sandbox_all)
@@ -128,7 +136,9 @@ def _sandbox_all(arguments: argparse.Namespace, settings: Settings) -> int:
     from bot.offline import run_sandbox
 
     content = content_dir(arguments, settings)
-    state_dir = Path(arguments.state_dir)
+    if getattr(arguments, "tour", False):
+        return _tour(arguments, settings, content)
+    state_dir = _state_dir(arguments)
     fresh = bool(getattr(arguments, "fresh", False))
     database_url, database_setting = sandbox_database(arguments, settings)
     asyncio.run(
@@ -144,6 +154,30 @@ def _sandbox_all(arguments: argparse.Namespace, settings: Settings) -> int:
         )
     )
     return EXIT_OK
+
+
+def _tour(arguments: argparse.Namespace, settings: Settings, content: Path) -> int:
+    from bot.offline.tour import run_tour
+
+    # Without --state-dir the tour plays in a temporary folder: a fresh start there wipes
+    # nobody's kept world (the default .lessonbot holds `make run`'s).
+    state_dir = Path(arguments.state_dir) if arguments.state_dir else None
+    database_url = sandbox_database(arguments, settings)[0] if state_dir else None
+    status = EXIT_OK
+
+    async def tour() -> None:
+        nonlocal status
+        status = await run_tour(
+            settings, content_dir=content, state_dir=state_dir, database_url=database_url
+        )
+
+    asyncio.run(until_stopped(tour()))
+    return status
+
+
+def _state_dir(arguments: argparse.Namespace) -> Path:
+    """Return --state-dir, else the default `.lessonbot`."""
+    return Path(arguments.state_dir or ".lessonbot")
 
 
 def _sandbox_discord(arguments: argparse.Namespace, settings: Settings) -> int:
@@ -246,7 +280,7 @@ def sandbox_here(arguments: argparse.Namespace, locale: str) -> RunningSandbox |
 def sandbox_state_dir(arguments: argparse.Namespace) -> Path | None:
     """Return `lessonbot sandbox`'s state folder, or None for any other command."""
     if arguments.command == "sandbox" and not getattr(arguments, "sandbox_command", None):
-        return Path(arguments.state_dir)
+        return _state_dir(arguments)
     return None
 
 
@@ -255,7 +289,7 @@ def sandbox_database(arguments: argparse.Namespace, settings: Settings) -> tuple
     state folder) and the setting or option that names it."""
     from bot.offline import is_sandbox_database
 
-    state_dir = Path(arguments.state_dir)
+    state_dir = _state_dir(arguments)
     origin = setting_origin("database.url", arguments.config)
     # Left at its default, database.url names `lessonbot run`'s database, not a choice.
     if origin is None or is_sandbox_database(settings.database.url, state_dir):
@@ -289,7 +323,7 @@ def explain_sandbox_error(
     if offline is not None and isinstance(error, offline.SandboxDatabaseError):
         from bot.store.engine import masked_url
 
-        state_dir = Path(arguments.state_dir)
+        state_dir = _state_dir(arguments)
         place = {
             "url": masked_url(error.url),
             "setting": database_setting(arguments, settings)[1],

@@ -3,7 +3,8 @@ and the real bot against them, offline, on one loop.
 
 state.py keeps the state folder (its lock, the kept world, which world a database holds),
 settings.py points the bot at the sandboxes, environment.py starts everything, env_file.py
-writes sandbox.env, guide.py the guide printed at start, run.py is the command itself.
+writes sandbox.env, guide.py the guide printed at start, run.py is the command itself,
+tour.py its `--tour`: the whole story played against a fresh sandbox through its HTTP APIs.
 Only `lessonbot sandbox` (and its helpers in bot/cli/sandbox.py) import this package: it
 needs the sandboxes installed. How other commands find a running sandbox, without them,
 is bot/running_sandbox.py.

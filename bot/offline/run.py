@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.app import background_work
@@ -50,14 +51,7 @@ async def _run_sandbox(
     database_url: str | None,
     database_setting: str,
 ) -> None:
-    previous_world = None
-    if fresh:
-        # A named database cannot be deleted with the world: it is emptied at start if it
-        # holds the world wiped here (and no other), so the description is read first.
-        previous_world = await asyncio.to_thread(described_world, state_dir)
-        deleted = await asyncio.to_thread(wipe_world, state_dir)
-        if deleted:
-            print(f"Fresh start: removed the sandbox world in {state_dir}", flush=True)
+    previous_world = await fresh_start(state_dir) if fresh else None
     async with (
         sandbox_environment(
             settings,
@@ -72,7 +66,7 @@ async def _run_sandbox(
         # As `lessonbot run` does: suggestions become PRs, digests go out on schedule. The
         # lines below are printed once all has started, so that the guide is the last
         # thing on the screen rather than buried under the start's own output.
-        await _settled(environment)
+        await settled(environment)
         discord, github = environment.description["discord"], environment.description["github"]
         resumed = "resumed" if environment.description["restored"] else "new"
         print(f"Sandbox world:    {resumed} ({state_dir / WORLD_DIR})", flush=True)
@@ -111,7 +105,22 @@ async def _run_sandbox(
         await environment.bot_task
 
 
-async def _settled(environment: SandboxEnvironment) -> None:
+async def fresh_start(
+    state_dir: Path, say: Callable[[str], None] = lambda line: print(line, flush=True)
+) -> str | None:
+    """Wipe the sandbox world in `state_dir`; return the id of the world wiped, if known.
+
+    A named database cannot be deleted with the world: it is emptied at start if it holds
+    the world wiped here (and no other), so the description is read first.
+    """
+    previous_world = await asyncio.to_thread(described_world, state_dir)
+    deleted = await asyncio.to_thread(wipe_world, state_dir)
+    if deleted:
+        say(f"Fresh start: removed the sandbox world in {state_dir}")
+    return previous_world
+
+
+async def settled(environment: SandboxEnvironment) -> None:
     """Wait until the GitHub sandbox delivered the webhooks the start caused (linking
     opens issues), so their handling is over before the guide is printed."""
     with contextlib.suppress(TimeoutError):
