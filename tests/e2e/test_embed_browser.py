@@ -150,7 +150,10 @@ async def world(session_factory: Sessions, tmp_path: Path) -> AsyncIterator[Worl
     """Start the sandboxes, link the lesson, serve the bot and a static lesson site."""
     content = tmp_path / "lessons"
     shutil.copytree(LESSONS, content)
-    async with DiscordSandbox() as discord, GitHubSandbox(LESSONS, "lessons/content") as github:
+    async with (
+        DiscordSandbox(bot_token=BOT_TOKEN) as discord,
+        GitHubSandbox(LESSONS, "lessons/content") as github,
+    ):
         guild = discord.create_guild(
             "Site",
             channels=[{"name": "data-basics", "type": 15, "available_tags": [{"name": "lesson"}]}],
@@ -228,7 +231,17 @@ async def open_lesson(
         "console",
         lambda message: (
             problems.append(f"console: {message.text}")
-            if "Content Security Policy" in message.text or message.type == "error"
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    # Every request of the page and the embed must succeed (the browser's own favicon
+    # guess aside: the static site has none).
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico")
             else None
         ),
     )
@@ -303,7 +316,9 @@ async def test_the_embed_shows_the_discussion_and_opens_the_form_with_the_source
         )
         == 0
     )
-    await expect(page.locator("[data-lessonbot] bdi.author").first).to_have_text("ana")
+    authors = page.locator("[data-lessonbot] bdi.author")
+    await expect(authors).to_have_count(2)
+    assert sorted(await authors.all_text_contents()) == ["ana", "grace"]
     await expect(page.locator("[data-lessonbot] #open-questions dd")).to_have_text("1")
     await expect(page.locator("[data-lessonbot] #open-suggestions dd")).to_have_text("0")
     await expect(page.locator("[data-lessonbot] a.join-discord")).to_have_attribute(
