@@ -27,6 +27,7 @@ from bot.services.bridge import CommentBridge
 from bot.services.budgets import Budgets
 from bot.services.content_updates import ContentUpdates
 from bot.services.digests import DigestService
+from bot.services.discussion import DiscussionService
 from bot.services.lessons import LessonDirectory
 from bot.services.linking import LinkBacklog, LinkDirectory, LinkingService, SyncReport
 from bot.services.metrics import RequestTally
@@ -253,6 +254,13 @@ async def started_app(
             digests=digests,
             request_meters=meters if github is not None else {"discord": meters["discord"]},
             readiness_checks=readiness_checks(bot, github, roles),
+            discussion=DiscussionService(
+                sessions,
+                chat=bot.chat,
+                github=github,
+                discord_web_url=settings.discord.web_url,
+                ttl_seconds=settings.web.embed_cache_seconds,
+            ),
         )
         web_url = ""
         if serve_web and WEB in roles:

@@ -169,6 +169,11 @@ class WebSettings:
     # Signs suggestion tokens, form (CSRF) tokens and unsubscribe links. When unset the bot
     # makes a random one and keeps it in its database, so every process shares it.
     secret: Secret | None = field(default=None, metadata=_SECRET)
+    # Sites whose lesson pages may read the embed's JSON (CORS); "*": any, as it is public.
+    embed_origins: tuple[str, ...] = ("*",)
+    # How long the embed's discussion of a lesson is kept before Discord and GitHub are
+    # asked again: every reader of a page would otherwise spend the bot's rate limits.
+    embed_cache_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -629,10 +634,17 @@ def _validate(settings: Settings) -> None:
             fail(dotted, "must be 1 or more")
     for dotted, count in (
         ("web.per_ip_per_hour", settings.web.per_ip_per_hour),
+        ("web.embed_cache_seconds", settings.web.embed_cache_seconds),
         ("suggestions.per_person_per_hour", settings.suggestions.per_person_per_hour),
     ):
         if count < 0:
             fail(dotted, "must be 0 (no limit) or more")
+    for origin in settings.web.embed_origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+            fail(
+                "web.embed_origins",
+                f'must hold "*" or origins like https://site.example, not {origin!r}',
+            )
     if settings.questions.catch_up_days < 0:
         fail("questions.catch_up_days", "must be 0 (no catch-up) or more")
     for entry in settings.suggestions.reviewers:

@@ -613,7 +613,18 @@ def chat_message(payload: Mapping[str, Any]) -> ChatMessage:
         custom_ids=custom_ids(payload.get("components") or []),
         # A snowflake holds the moment it was made, whatever the payload's other fields.
         created_at=discord.utils.snowflake_time(message_id),
+        author_name=_author_name(payload),
     )
+
+
+def _author_name(payload: Mapping[str, Any]) -> str:
+    """Return the name a message's author shows: nickname, display name, else username."""
+    author = payload.get("author") or {}
+    member = payload.get("member") or {}
+    for name in (member.get("nick"), author.get("global_name"), author.get("username")):
+        if isinstance(name, str) and name.strip():
+            return name
+    return ""
 
 
 def custom_ids(components: Sequence[Any]) -> tuple[str, ...]:

@@ -300,6 +300,26 @@ def apply_edit(
     return AppliedEdit(new_text, start, end, text[start:end], new_passage)
 
 
+def fold_char(character: str) -> str:
+    """Return one character as the edit engine matches it."""
+    return _fold_char(character)
+
+
+def body_matches(text: str, find: str) -> int:
+    """Return how many places of the lesson's body `apply_edit` would match `find` at."""
+    wanted = _fold_query(find)
+    if not wanted:
+        return 0
+    folded, where = _folded_lesson(text)
+    header = front_matter_span(text)
+    body_start = header[1] if header is not None else 0
+    return sum(
+        1
+        for position in _occurrences(folded, wanted)
+        if _whole_characters(folded, where, position, len(wanted)) and where[position] >= body_start
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def _folded_lesson(text: str) -> tuple[str, list[int]]:
     # Many suggestions are checked against the same lesson texts: fold each once. As many

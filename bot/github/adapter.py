@@ -778,6 +778,7 @@ def _comment(number: int, comment: IssueComment) -> Comment:
         author=comment.user.login if comment.user else "",
         body=comment.body or "",
         html_url=comment.html_url,
+        created_at=comment.created_at,
     )
 
 

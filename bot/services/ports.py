@@ -35,6 +35,7 @@ class Comment:
     author: str
     body: str
     html_url: str
+    created_at: datetime | None = None  # None when the platform did not say
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +393,8 @@ class ChatMessage:
     embeds: tuple[ChatEmbed, ...] = ()
     custom_ids: tuple[str, ...] = ()
     created_at: datetime | None = None  # None when the platform did not say
+    # The name people see (the server nickname, else the display name, else the username).
+    author_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from bot.services.digests import DigestService
+    from bot.services.discussion import DiscussionService
     from bot.services.suggestions import SuggestionService
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def create_web_app(
     registry: CollectorRegistry | None = None,
     request_meters: Mapping[str, RequestTally] | None = None,
     readiness_checks: Mapping[str, readiness.ReadinessCheck] | None = None,
+    discussion: DiscussionService | None = None,
 ) -> web.Application:
     """Build the web app; the caller owns the engine behind the session factory.
 
@@ -74,7 +76,8 @@ def create_web_app(
 
     `/metrics` renders `registry` (a new one per app when none is given) with the database's
     counts and `request_meters` (each adapter's requests, by service name); `/readyz`
-    runs the database check and `readiness_checks` (by name).
+    runs the database check and `readiness_checks` (by name). With `discussion` too, it
+    serves the lesson pages' embed (`/embed.js`, its JSON and the no-script page).
     """
     # First, so it is the outermost: every other middleware's lines carry the id.
     app = web.Application(middlewares=[correlate])
@@ -97,6 +100,10 @@ def create_web_app(
     app.router.add_post(WEBHOOK_PATH, receive_github_webhook)
     if suggestions is not None and lessons is not None and signer is not None:
         _add_suggestion_routes(app, settings, suggestions, lessons, signer, clock, poll_seconds)
+        if discussion is not None:
+            from bot.web import embed
+
+            embed.add_routes(app, discussion)
     if digests is not None:  # the digest email's signed unsubscribe link
         from bot.web import unsubscribe
 

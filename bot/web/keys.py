@@ -12,6 +12,7 @@ from bot.web.router import WebhookRouter
 from bot.web.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
+    from bot.services.discussion import DiscussionService
     from bot.web.shared import SuggestDeps
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -21,3 +22,5 @@ WEBHOOK_MAX_BYTES = web.AppKey("webhook_max_bytes", int)
 BACKGROUND_TASKS = web.AppKey("background_tasks", BackgroundTasks)
 # Set only when the app serves the suggest form and API (see bot/web/shared.py).
 SUGGEST_DEPS: web.AppKey[SuggestDeps] = web.AppKey("suggest_deps")
+# Set only when the app serves the lesson pages' embed (see bot/web/embed.py).
+DISCUSSION: web.AppKey[DiscussionService] = web.AppKey("discussion")

@@ -361,6 +361,10 @@ async def suggest_form(request: web.Request) -> web.Response:
     lesson, locale = found
     rendered, source = await _lesson_html(request, lesson, locale)
     values = {name: "" for name in FORM_FIELDS}
+    # The embed's select-to-suggest opens the form with the passage found in the source.
+    values["find"] = request.query.get("find", "")[
+        : request.app[SUGGEST_DEPS].settings.suggestions.max_find_chars
+    ]
     context = _form_context(request, lesson, locale, rendered, source, values)
     # Where a caught honeypot post is sent (a real one goes to its status page).
     context["received"] = request.query.get("done") == "sent"

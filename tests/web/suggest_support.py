@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, SuggestionSettings, WebSettings
 from bot.domain.catalogue import Catalogue, load_catalogue
+from bot.services.discussion import DiscussionService
 from bot.services.outbox import Outbox
 from bot.services.ports import GitHubPort
 from bot.services.signing import Signer
@@ -84,11 +85,13 @@ async def open_door(
     github: GitHubPort | None = None,
     poll_seconds: float = 5.0,
     server_options: dict[str, Any] | None = None,
+    web: WebSettings | None = None,
+    discussion: DiscussionService | None = None,
     **limits: Any,
 ) -> Door:
     """Serve a web app with the suggest door on a copy of the fixture lessons."""
     settings = Settings(
-        web=WebSettings(per_ip_per_hour=per_ip_per_hour, max_form_bytes=max_form_bytes),
+        web=web or WebSettings(per_ip_per_hour=per_ip_per_hour, max_form_bytes=max_form_bytes),
         suggestions=SuggestionSettings(per_person_per_hour=per_person_per_hour, **limits),
     )
     catalogue = load_catalogue(content, "en")
@@ -106,6 +109,7 @@ async def open_door(
         signer=SIGNER,
         clock=lambda: clock[0],
         poll_seconds=poll_seconds,
+        discussion=discussion,
     )
     client: Client = TestClient(TestServer(app, **(server_options or {})))
     await client.start_server()
