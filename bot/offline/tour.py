@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import re
 import shutil
@@ -24,7 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
@@ -57,8 +58,9 @@ ANSWER = "No: el texto, las fotos y los clics también son datos."
 DISCORD_FIND = "Data is never perfectly neutral."
 DISCORD_REPLACE = "Data is never completely neutral."
 REVIEWED = "Data is never fully neutral."
-WEB_FIND = "and a click on a button are all data."
-WEB_REPLACE = "and a tap on a screen are all data."
+# What Zoé selects on the rendered page: the source spells its start in bold (**...**).
+WEB_SELECTED = "Structured data fits neatly into rows and columns"
+WEB_REPLACE = "**Structured data** fits neatly into rows and columns (a table)"
 WEB_EMAIL = "zoe@sandbox.test"
 
 SUBCOMMAND, STRING, MODAL = 1, 3, 9
@@ -344,18 +346,42 @@ async def discord_pr_opened(tour: Tour) -> Narration:
 
 
 async def suggest_on_the_web(tour: Tour) -> Narration:
-    """Zoé, with no Discord or GitHub account, sends an edit from the web form."""
-    form_url = f"{tour.web}/lessons/{quote(PROGRAM)}/{quote(SLUG)}/suggest?locale=en"
-    page = (await tour.call("GET", form_url, what="the suggest form to open")).body
-    token = re.search(r'name="csrf" value="([^"]+)"', str(page))
+    """Zoé, with no Discord or GitHub account, selects a sentence on the lesson page and
+    sends an edit through the embed's select-to-suggest button."""
+    lesson = f"{quote(PROGRAM)}/{quote(SLUG)}"
+    script = await tour.call("GET", f"{tour.web}/embed.js", what="the embed's script to load")
+    discussion = (
+        await tour.call(
+            "GET",
+            f"{tour.web}/api/lessons/{lesson}/discussion?locale=en",
+            what="the embed's discussion of the lesson",
+        )
+    ).body
+    counts = discussion.get("counts", {}) if isinstance(discussion, dict) else {}
+    # What the script asks when she selects the sentence and presses its button.
+    found = (
+        await tour.call(
+            "GET",
+            f"{tour.web}/api/lessons/{lesson}/passage?{urlencode({'text': WEB_SELECTED})}",
+            what="the embed to find the selected sentence in the lesson's source",
+        )
+    ).body
+    if not isinstance(found, dict) or not found.get("found"):
+        raise StepFailedError("the selection found in the lesson's source", _short(str(found), 200))
+    passage = str(found["passage"])
+    form_url = f"{tour.web}{found['form']}"
+    page = str((await tour.call("GET", form_url, what="the suggest form to open")).body)
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
     if token is None:
-        raise StepFailedError("a suggest form with its CSRF field", _short(str(page), 200))
+        raise StepFailedError("a suggest form with its CSRF field", _short(page, 200))
+    if html.escape(passage, quote=True) not in page:
+        raise StepFailedError(f"the form to open with {_q(passage)} filled in", _short(page, 300))
     form = {
         "csrf": token.group(1),
         "locale": "en",
-        "find": WEB_FIND,
+        "find": passage,
         "replace": WEB_REPLACE,
-        "reason": "Most people tap now.",
+        "reason": "A shorter example.",
         "name": "Zoé",
         "email": WEB_EMAIL,
         "action": "send",
@@ -364,13 +390,18 @@ async def suggest_on_the_web(tour: Tour) -> Narration:
         "POST", form_url, data=form, expect=(303,), what="the form to accept the suggestion"
     )
     sent_to = sent.location
-    found = SUGGESTION_URL.search(sent_to)
-    if found is None:
+    status = SUGGESTION_URL.search(sent_to)
+    if status is None:
         raise StepFailedError("the form to lead to the suggestion's status page", sent_to or "none")
-    tour.found["web_suggestion"] = int(found.group(1))
+    tour.found["web_suggestion"] = int(status.group(1))
     return [
-        f"Zoé opens {form_url} in a browser",
-        f"She changes {_q(WEB_FIND)} to {_q(WEB_REPLACE)}, gives {WEB_EMAIL} and sends it",
+        f"Zoé reads the lesson on the site; its page loads the bot's embed "
+        f"({len(str(script.body).encode())} bytes of script)",
+        f"The embed shows open questions: {counts.get('questions', '?')}, "
+        f"suggested edits awaiting review: {counts.get('suggestions', '?')}",
+        f"She selects {_q(WEB_SELECTED)} and presses the embed's suggest button",
+        f"The suggest form opens with the lesson's source filled in: {_q(passage)}",
+        f"She changes it to {_q(WEB_REPLACE)}, gives {WEB_EMAIL} and sends it",
         f"The browser goes to her status page: {tour.web}{sent_to}",
     ]
 
@@ -586,7 +617,11 @@ STEPS: tuple[Step, ...] = (
     Step("A learner asks a question in a lesson's post", ask, questions_counted),
     Step("Another member answers it", answer, question_answered),
     Step("A learner suggests an edit from Discord", suggest_on_discord, discord_pr_opened),
-    Step("A learner suggests an edit from the web form", suggest_on_the_web, web_pr_opened),
+    Step(
+        "A learner suggests an edit from the lesson page (select to suggest)",
+        suggest_on_the_web,
+        web_pr_opened,
+    ),
     Step("A maintainer requests changes with a suggestion block", request_changes, proposal_told),
     Step("The learner takes the maintainer's text", take_proposal, proposal_committed),
     Step("The maintainer merges", merge, merged_told),

@@ -74,7 +74,7 @@ def test_the_tour_plays_every_step_and_shows_what_people_see(
     assert "In the lesson's post: ✏️ sam suggested an edit" in discord
     # The web form's suggestion, and the email its sender gets.
     assert "/suggestions/2?locale=en&done=sent" in web
-    assert "+Data is any information" in web and "a tap on" in web
+    assert "-**Structured data** fits neatly" in web and "(a table)" in web
     assert "✓ Zoé's email: “Your suggestion 2 for What Is Data?”" in web
     # The review's proposed text, told with a button, taken, committed.
     assert "```suggestion" in review and "Data is never fully neutral." in review
