@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from bot.domain.catalogue import Lesson
 from bot.domain.lookup import lookup_lesson
 from bot.domain.render import render_lesson
+from bot.domain.review_flow import MODERATED
 from bot.i18n import DEFAULT_LOCALE, available_locales, load_catalog, t
 from bot.services.suggestions import (
     REVISABLE,
@@ -532,6 +533,9 @@ async def _status_context(
     done = request.query.get("done", "")
     wait = await deps.waiting(view)
     status_text = message_html(locale, f"web_suggest.status.{view.status}")
+    if view.status in MODERATED:
+        # Neither why it waits nor a rejection: the same words for every held suggestion.
+        status_text = message_html(locale, "moderation.waiting_web")
     if wait is not None:
         # Queued, but not stuck: GitHub's limit resets then and the PR opens by itself.
         status_text = message_html(locale, "web_suggest.waiting_github", time=wait.shown_until)
