@@ -413,7 +413,8 @@ class Intake:
         )
         await _insert(connection, SuggestionEvent, _submitted(request, suggestion_id, now))
         await connection.execute(
-            insert(SuggestionModeration.__table__), screening.row(suggestion_id, now)
+            insert(SuggestionModeration.__table__),
+            screening.row(suggestion_id, now, request.author.handle),
         )
         log.info(
             "suggestion %d stored from %s for %s (%s: %s; signals %s)",

@@ -67,7 +67,7 @@ class Screening:
             return SuggestionStatus.REJECTED
         return SuggestionStatus.HELD if self.reason else SuggestionStatus.QUEUED
 
-    def row(self, suggestion_id: int, now: Any) -> dict[str, Any]:
+    def row(self, suggestion_id: int, now: Any, handle: str = "") -> dict[str, Any]:
         """Return the moderation row kept beside a held suggestion."""
         signals = list(self.verdict.signals)
         if self.reason == "unknown":
@@ -76,7 +76,11 @@ class Screening:
             "suggestion_id": suggestion_id,
             "reason": self.reason,
             "score": self.verdict.score,
-            "signals": {"signals": [signal.as_json() for signal in signals]},
+            # The web door's hashed address, so "block the person" can block it too.
+            "signals": {
+                "signals": [signal.as_json() for signal in signals],
+                "handle": handle,
+            },
             "decision": "blocked" if self.reason == "blocked" else None,
             "decided_by": "block list" if self.reason == "blocked" else None,
             "decided_at": now if self.reason == "blocked" else None,
@@ -339,6 +343,14 @@ class Moderation:
                         ).where(SuggestionCredit.suggestion_id == suggestion_id)
                     )
                 ).all()
+                handle = await session.scalar(
+                    select(SuggestionModeration.signals).where(
+                        SuggestionModeration.suggestion_id == suggestion_id
+                    )
+                )
+                stored = str((handle or {}).get("handle") or "")
+                if stored and stored != "anonymous":
+                    await self._add_block(session, "address", address_value(stored))
                 for email, discord_user_id, person in senders:
                     if email:
                         await self._add_block(session, "email", email.strip().lower())
