@@ -194,6 +194,8 @@ async def test_rejected_and_blocked_suggestions_never_reach_github(
             select(SuggestionModeration.reason).where(SuggestionModeration.suggestion_id == second)
         )
     assert reason == "blocked"
+    api = await (await moderated.door.client.get(f"/api/suggestions/{second}")).json()
+    assert api["status"] == "held"
     assert await moderated.jobs() == 0
     assert await moderated.on_github() == ([], [])
 
@@ -232,3 +234,41 @@ async def test_two_moderators_approving_at_once_release_it_once(moderated: Moder
     assert await moderated.jobs() == 1
     await moderated.settle()
     assert len((await moderated.on_github())[1]) == 1
+
+
+async def test_unknown_mode_holds_a_stranger_but_not_a_discord_member(
+    session_factory: Sessions, tmp_path: Path
+) -> None:
+    from bot.services.suggestions import Author, SuggestionInput
+    from bot.store.models import SuggestionSource
+
+    door = await open_door(session_factory, copy_content(tmp_path), moderation="unknown")
+    try:
+        stranger = await door.service.submit(
+            SuggestionInput(
+                lesson="demo/pipes",
+                locale="en",
+                find="Fixtures are small on purpose.",
+                replace="Fixtures are kept small on purpose.",
+                reason="Clearer",
+                source=SuggestionSource.API,
+                author=Author(name="Ann", email="ann@example.org", handle="ip:x"),
+            )
+        )
+        member = await door.service.submit(
+            SuggestionInput(
+                lesson="demo/pipes",
+                locale="en",
+                find="Fixtures are small on purpose.",
+                replace="Fixtures are small, on purpose.",
+                reason="Comma",
+                source=SuggestionSource.DISCORD,
+                author=Author(name="Bo", discord_user_id=42),
+            )
+        )
+        assert (stranger.status, member.status) == ("held", "queued")
+        [held] = await door.service.moderation.held()
+        assert held.id == stranger.id and held.held_because == "unknown"
+        assert [signal.code for signal in held.signals] == ["unknown_sender"]
+    finally:
+        await door.client.close()
