@@ -261,6 +261,9 @@ class SuggestionSettings:
     # Email a suggester who gave an address at each step of the review (when mail is
     # configured: mail.smtp_host).
     email_updates: bool = True
+    # Which suggestions wait for a moderator before reaching GitHub: "suspicious" (those
+    # the spam signals flag), "unknown" (also everyone not known yet), "none".
+    moderation: str = "suspicious"
 
 
 @dataclass(frozen=True)
@@ -647,6 +650,8 @@ def _validate(settings: Settings) -> None:
             )
     if settings.questions.catch_up_days < 0:
         fail("questions.catch_up_days", "must be 0 (no catch-up) or more")
+    if settings.suggestions.moderation not in ("suspicious", "unknown", "none"):
+        fail("suggestions.moderation", "must be suspicious, unknown or none")
     for entry in settings.suggestions.reviewers:
         program, colon, login = entry.partition(":")
         if not colon or not program.strip() or not _LOGIN.fullmatch(login.strip()):

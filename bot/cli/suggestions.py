@@ -1,4 +1,5 @@
-"""`lessonbot suggestions list|show`: suggested edits and where they are in review."""
+"""`lessonbot suggestions list|show|review|block|unblock`: suggested edits, where they are in
+review, and the moderators' queue and block list."""
 
 from __future__ import annotations
 
@@ -54,6 +55,32 @@ def register(commands: Any) -> None:
     show.add_argument("id", type=int, metavar="ID")
     show.add_argument("--json", action="store_true", help="print one JSON object")
     show.set_defaults(handler=_suggestions_show)
+    review = suggestion_commands.add_parser(
+        "review", help="suggestions held for a moderator: list, approve, reject or block"
+    )
+    decision = review.add_mutually_exclusive_group()
+    decision.add_argument(
+        "--approve", type=int, metavar="ID", help="release it to its pull request"
+    )
+    decision.add_argument(
+        "--reject", type=int, metavar="ID", help="reject it as spam: it never reaches GitHub"
+    )
+    decision.add_argument("--block", type=int, metavar="ID", help="reject it and block its sender")
+    review.add_argument("--json", action="store_true", help="print a JSON array")
+    review.set_defaults(handler=_suggestions_review)
+    for name, helping in (
+        ("block", "block a sender (no option: list the block list)"),
+        ("unblock", "take a sender off the block list"),
+    ):
+        command = suggestion_commands.add_parser(name, help=helping)
+        sender = command.add_mutually_exclusive_group(required=name == "unblock")
+        sender.add_argument("--email", metavar="ADDRESS", help="an email address")
+        sender.add_argument("--discord", metavar="USER_ID", help="a Discord user id")
+        sender.add_argument(
+            "--address", metavar="IP", help="a web client's IP address (kept only hashed)"
+        )
+        command.add_argument("--json", action="store_true", help="print a JSON array (list)")
+        command.set_defaults(handler=_suggestions_block, unblocking=name == "unblock")
 
 
 def with_suggestions(
@@ -238,3 +265,128 @@ def _detail(detail: Any) -> str:
             shown = json.dumps(value, ensure_ascii=False)
         parts.append(f"{key}={shown}")
     return " ".join(parts)
+
+
+def _moderator() -> str:
+    """Return who decides from this terminal, as the decision records it."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _suggestions_review(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.services.suggestions.moderation import ModerationError
+
+    locale = settings.locale
+    for option, key in (
+        ("approve", "cli_approved"),
+        ("reject", "cli_rejected"),
+        ("block", "cli_blocked"),
+    ):
+        suggestion_id = getattr(arguments, option)
+        if suggestion_id is None:
+            continue
+
+        async def decide(
+            service: Any, option: str = option, suggestion_id: int = suggestion_id
+        ) -> None:
+            moderation = service.moderation
+            if option == "approve":
+                await moderation.approve(suggestion_id, _moderator())
+            else:
+                await moderation.reject(suggestion_id, _moderator(), block=option == "block")
+
+        try:
+            with_suggestions(settings, decide)
+        except ModerationError as error:
+            print_error(t(locale, error.key, **error.params))
+            return EXIT_PROBLEMS
+        print(t(locale, f"moderation.{key}", id=suggestion_id))
+        return EXIT_OK
+    held = with_suggestions(settings, lambda service: service.moderation.held())
+    if arguments.json:
+        print_json_array(
+            [{**view.as_json(), "diff": _diff(view.find, view.replace)} for view in held],
+            sys.stdout,
+        )
+        return EXIT_OK
+    if not held:
+        print(t(locale, "moderation.cli_none"), file=sys.stderr)
+        return EXIT_OK
+    for view in held:
+        lines = [
+            t(
+                locale,
+                "moderation.cli_held",
+                id=view.id,
+                lesson=view.lesson,
+                locale=view.locale,
+                name=view.author_name,
+                score=f"{view.score:g}",
+            )
+        ]
+        if view.path:
+            lines.append(t(locale, "cli_suggest.show_path", path=view.path))
+        lines.extend(f"    {line}" for line in _diff(view.find, view.replace).splitlines())
+        if view.reason:
+            lines.append(t(locale, "cli_suggest.show_reason", reason=view.reason))
+        lines.append(t(locale, "moderation.cli_why"))
+        lines.extend(f"  - {signal.explain(locale)}" for signal in view.signals)
+        for line in lines:
+            print(printable(line.rstrip()))
+        print()
+    return EXIT_OK
+
+
+def _diff(find: str, replace: str) -> str:
+    """Return the edit as unified-diff lines: what goes, then what comes."""
+    import difflib
+
+    lines = difflib.unified_diff(find.splitlines(), replace.splitlines(), lineterm="", n=1)
+    return "\n".join(line for line in lines if not line.startswith(("---", "+++", "@@")))
+
+
+def _suggestions_block(arguments: argparse.Namespace, settings: Settings) -> int:
+    locale = settings.locale
+    kind, value = next(
+        (
+            (kind, getattr(arguments, kind))
+            for kind in ("email", "discord", "address")
+            if getattr(arguments, kind)
+        ),
+        (None, None),
+    )
+    if kind is None or value is None:
+        blocks = with_suggestions(settings, lambda service: service.moderation.blocks())
+        records = [
+            {"kind": block.kind, "value": block.value, "created_at": block.created_at.isoformat()}
+            for block in blocks
+        ]
+        if arguments.json:
+            print_json_array(records, sys.stdout)
+        elif not records:
+            print(t(locale, "moderation.cli_blocks_none"), file=sys.stderr)
+        else:
+            for record in records:
+                print(
+                    printable(
+                        t(
+                            locale,
+                            "moderation.cli_block_entry",
+                            value=record["value"],
+                            date=record["created_at"][:10],
+                        )
+                    )
+                )
+        return EXIT_OK
+    if arguments.unblocking:
+        done = with_suggestions(settings, lambda service: service.moderation.unblock(kind, value))
+        key = "cli_block_removed" if done else "cli_block_missing"
+    else:
+        done = with_suggestions(settings, lambda service: service.moderation.block(kind, value))
+        key = "cli_block_added" if done else "cli_block_kept"
+    print(printable(t(locale, f"moderation.{key}", value=value)))
+    return EXIT_OK if done or not arguments.unblocking else EXIT_PROBLEMS

@@ -28,6 +28,10 @@ class SuggestionStatus(StrEnum):
     # Every suggester took it back; its PR (if any) is closed with a note.
     WITHDRAWN = "withdrawn"
     FAILED = "failed"
+    # Held for a moderator before it reaches GitHub (spam signals, or an unknown sender).
+    HELD = "held"
+    # A moderator (or the block list) turned it down: it never reaches GitHub.
+    REJECTED = "rejected"
 
 
 QUEUED, OPEN, CHANGES_REQUESTED, ANSWERED, APPROVED = (
@@ -44,6 +48,7 @@ MERGED, CLOSED, CONFLICT, WITHDRAWN, FAILED = (
     SuggestionStatus.WITHDRAWN,
     SuggestionStatus.FAILED,
 )
+HELD, REJECTED = SuggestionStatus.HELD, SuggestionStatus.REJECTED
 # Every status, in the order of the flow: for parsers, schemas and labels.
 STATUSES: tuple[str, ...] = tuple(status.value for status in SuggestionStatus)
 # A suggestion still moving: identical new ones join it instead of opening another PR.
@@ -68,7 +73,20 @@ MOVES: Mapping[str, frozenset[str]] = {
     CLOSED: frozenset({OPEN, MERGED}),
     WITHDRAWN: frozenset({MERGED}),
     MERGED: frozenset(),
+    # Only a moderator moves these: approved to `queued`, or turned down; a rejection can be
+    # taken back by approving after all.
+    HELD: frozenset({QUEUED, REJECTED, WITHDRAWN}),
+    REJECTED: frozenset({QUEUED}),
 }
+# Waiting on a moderator: never on GitHub. Its suggester is told only that it waits.
+MODERATED = (HELD, REJECTED)
+
+
+def shown_status(status: str) -> str:
+    """Return the status a suggester sees: a rejection as spam still reads as waiting."""
+    # Telling a spammer their text was judged spam teaches them to change it.
+    return str(HELD) if status == REJECTED else status
+
 
 # What a review verdict or a webhook asks for, and the statuses it applies from.
 _ASKED_FROM: Mapping[str, tuple[str, ...]] = {

@@ -64,3 +64,12 @@ async def load_signer(
             await session.execute(select(AppSecret.value).where(AppSecret.name == SECRET_NAME))
         ).scalar_one()
     return Signer(value.encode())
+
+
+CLIENT_PURPOSE = "client"
+
+
+def client_handle(signer: Signer, remote: str | None) -> str:
+    """Return who a client is, for per-person limits: a keyed hash, never the address."""
+    # Kept here, not in the web adapter: the block list hashes an address the same way.
+    return "ip:" + signer.sign(CLIENT_PURPOSE, remote or "unknown")[:22]

@@ -218,7 +218,11 @@ class Suggestion(TimestampMixin, Base):
     """A suggested edit to one locale of a lesson, followed through its pull request."""
 
     __tablename__ = "suggestions"
-    __table_args__ = (Index("ix_suggestions_status", "status"),)
+    __table_args__ = (
+        Index("ix_suggestions_status", "status"),
+        # The spam signals count the same replacement sent to other lessons lately.
+        Index("ix_suggestions_text_hash_created_at", "text_hash", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[SuggestionSource] = mapped_column(_enum(SuggestionSource, "suggestion_source"))
@@ -247,6 +251,8 @@ class Suggestion(TimestampMixin, Base):
     pr_url: Mapped[str | None] = mapped_column(String(500))
     # sha256 of the normalized (lesson, locale, find, replace): identical pending ones join.
     fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    # sha256 of the normalized replacement alone (bot/domain/spam.py's text_hash).
+    text_hash: Mapped[str | None] = mapped_column(String(64))
 
     lesson: Mapped[Lesson] = relationship()
     credits: Mapped[list[SuggestionCredit]] = relationship(
@@ -255,6 +261,39 @@ class Suggestion(TimestampMixin, Base):
     events: Mapped[list[SuggestionEvent]] = relationship(
         back_populates="suggestion", cascade="all, delete-orphan", order_by="SuggestionEvent.id"
     )
+
+
+class SuggestionModeration(Base):
+    """Why a suggestion was held for a moderator, and what a moderator decided."""
+
+    __tablename__ = "suggestion_moderation"
+
+    suggestion_id: Mapped[int] = mapped_column(
+        ForeignKey("suggestions.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    # "suspicious" (spam signals), "unknown" (an unknown sender) or "blocked".
+    reason: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    # {"signals": [{"code", "weight", "params"}, ...]} as bot/domain/spam.py's Signal keeps it.
+    signals: Mapped[dict[str, Any]]
+    # "approved", "rejected" or "blocked" once a moderator decided; who, and when.
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModerationBlock(Base):
+    """A sender whose suggestions are turned down unseen: a Discord user, an email, an address."""
+
+    __tablename__ = "moderation_blocks"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "discord", "email" or "address" (an address is kept as the web's hashed client handle).
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SuggestionCredit(Base):

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.domain.review_flow import shown_status
 from bot.services.suggestions import Author, SuggestionError, SuggestionInput
 from bot.store.models import SuggestionSource
 from bot.web.guard import BodyTooLargeError, client_handle, read_capped
@@ -258,6 +259,8 @@ async def show(request: web.Request) -> web.Response:
         raise SuggestionError("not_found", status=404, id=suggestion_id)
     # A queued suggestion says when it goes on if it waits out GitHub's rate limit.
     record = {**view.as_json(), "waiting": wait_json(await deps.waiting(view))}
+    # A rejection as spam reads as held: a spammer learns nothing to change (write-path.md).
+    record["status"] = shown_status(view.status)
     return web.json_response(record, headers={"Cache-Control": "no-store"})
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.services.signing import Signer
+from bot.services.signing import client_handle as client_handle  # the web's name for it
 
 CSRF_COOKIE = "lb_csrf"
 CSRF_FIELD = "csrf"
@@ -27,7 +28,6 @@ CSRF_PURPOSE = "csrf"
 CSRF_WINDOW_SECONDS = 3600
 # A token made in the previous window still counts, so a form left open for a while works.
 CSRF_WINDOWS_ACCEPTED = 2
-CLIENT_PURPOSE = "client"
 _CHUNK = 16 * 1024
 
 
@@ -82,11 +82,6 @@ async def read_capped(request: web.Request, limit: int) -> bytes:
             raise BodyTooLargeError
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def client_handle(signer: Signer, remote: str | None) -> str:
-    """Return who a client is, for per-person limits: a keyed hash, never the address."""
-    return "ip:" + signer.sign(CLIENT_PURPOSE, remote or "unknown")[:22]
 
 
 def new_csrf_cookie() -> str:

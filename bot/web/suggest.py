@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import math
@@ -20,6 +21,7 @@ from markupsafe import Markup, escape
 from bot.domain.catalogue import Lesson
 from bot.domain.lookup import lookup_lesson
 from bot.domain.render import render_lesson
+from bot.domain.review_flow import MODERATED, shown_status
 from bot.i18n import DEFAULT_LOCALE, available_locales, load_catalog, t
 from bot.services.suggestions import (
     REVISABLE,
@@ -510,6 +512,8 @@ async def _status_context(
     request: web.Request, view: SuggestionView, locale: str
 ) -> dict[str, Any]:
     deps = request.app[SUGGEST_DEPS]
+    # A rejection as spam reads as held, in the page's markup too (write-path.md).
+    view = dataclasses.replace(view, status=shown_status(view.status))
     token = request.cookies.get(TOKEN_COOKIE)
     can_manage = False
     if token:
@@ -535,7 +539,11 @@ async def _status_context(
     revisable = view.status in {str(status) for status in REVISABLE}
     done = request.query.get("done", "")
     wait = await deps.waiting(view)
-    status_text = message_html(locale, f"web_suggest.status.{view.status}")
+    if view.status in MODERATED:
+        # Neither why it waits nor a rejection: the same words for every held suggestion.
+        status_text = message_html(locale, "moderation.waiting_web")
+    else:
+        status_text = message_html(locale, f"web_suggest.status.{view.status}")
     if wait is not None:
         # Queued, but not stuck: GitHub's limit resets then and the PR opens by itself.
         status_text = message_html(locale, "web_suggest.waiting_github", time=wait.shown_until)

@@ -48,6 +48,8 @@ def test_models_declare_the_expected_tables() -> None:
         "rate_budget_states",
         "rate_budget_spends",
         "thread_marks",
+        "suggestion_moderation",
+        "moderation_blocks",
     }
 
 
@@ -169,7 +171,7 @@ def test_suggestion_statuses_added_later_are_accepted_and_unknown_ones_refused(
                 ),
                 {"now": now},
             )
-            for status in ("conflict", "withdrawn", "queued", "answered"):
+            for status in ("conflict", "withdrawn", "queued", "answered", "held", "rejected"):
                 connection.execute(insert, {"status": status, "key": status, "now": now})
         with pytest.raises(Exception, match=r"(?i)check"), engine.begin() as connection:
             connection.execute(insert, {"status": "bogus", "key": "bogus", "now": now})

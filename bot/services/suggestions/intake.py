@@ -19,14 +19,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from bot.domain import edits
+from bot.domain import edits, spam
 from bot.domain.catalogue import Catalogue, git_blob_sha
 from bot.domain.lookup import lookup_lesson
 from bot.domain.neutral import one_line_name
+from bot.domain.review_flow import shown_status
 from bot.services import correlation
 from bot.services.suggestions.access import Access
 from bot.services.suggestions.dependencies import Dependencies
 from bot.services.suggestions.errors import SuggestionError, edit_error, unknown_lesson
+from bot.services.suggestions.moderation import Moderation, Screening
 from bot.services.suggestions.records import JOB_KIND, open_job_key
 from bot.services.suggestions.views import Author, Preview, Submitted, SuggestionInput
 from bot.store.models import (
@@ -35,6 +37,7 @@ from bot.store.models import (
     Suggestion,
     SuggestionCredit,
     SuggestionEvent,
+    SuggestionModeration,
     SuggestionSource,
     SuggestionStatus,
 )
@@ -74,10 +77,13 @@ class LessonTexts:
 class Intake:
     """Check suggested edits against the lessons and store them with their opening job."""
 
-    def __init__(self, deps: Dependencies, texts: LessonTexts, access: Access) -> None:
+    def __init__(
+        self, deps: Dependencies, texts: LessonTexts, access: Access, moderation: Moderation
+    ) -> None:
         self._deps = deps
         self._texts = texts
         self._access = access
+        self._moderation = moderation
         # Two identical suggestions at once in this process become one (PostgreSQL also
         # locks across processes, see _serialize).
         self._submit_lock = asyncio.Lock()
@@ -179,10 +185,17 @@ class Intake:
         fingerprint = edits.fingerprint(
             lesson_file.identity, request.locale, request.find, request.replace
         )
+        # Read before the writer lock: the counts are signals, not limits, so a race that
+        # misses one concurrent suggestion changes a score, never correctness.
+        screening = await self._moderation.screen(
+            request, self._lesson_ids.get((lesson_file.program, lesson_file.slug)), current
+        )
         for attempt in range(3):
             try:
                 async with self._lock_for(fingerprint):
-                    submitted = await self._store(request, lesson_file, blob_sha, fingerprint)
+                    submitted = await self._store(
+                        request, lesson_file, blob_sha, fingerprint, screening
+                    )
                 break
             except IntegrityError:
                 # The same Idempotency-Key, or the same person, raced us: answer as a replay.
@@ -252,7 +265,12 @@ class Intake:
         return self._deps.settings.suggestions.per_person_per_hour
 
     async def _store(
-        self, request: SuggestionInput, lesson_file: Any, blob_sha: str, fingerprint: str
+        self,
+        request: SuggestionInput,
+        lesson_file: Any,
+        blob_sha: str,
+        fingerprint: str,
+        screening: Screening,
     ) -> Submitted:
         # One transaction of Core statements: the lock, one lookup (the person's count for
         # the rate limit and an identical pending suggestion), then the rows. The ORM's
@@ -272,7 +290,9 @@ class Intake:
             ).one()
             if limit and sent >= limit:
                 raise SuggestionError("rate_limited", status=429, limit=limit)
-            if existing_id is not None:
+            # A held or blocked sender never joins a pending suggestion: their name would
+            # reach its pull request's credits.
+            if existing_id is not None and not screening.held:
                 credit_id = await connection.scalar(
                     select(SuggestionCredit.__table__.c.id).where(
                         SuggestionCredit.__table__.c.suggestion_id == existing_id,
@@ -327,9 +347,14 @@ class Intake:
                 "path": lesson_file.path,
                 "base_sha": blob_sha,
                 "fingerprint": fingerprint,
+                "text_hash": spam.text_hash(request.replace),
                 "created_at": now,
                 "updated_at": now,
             }
+            if screening.held:
+                return await self._store_held(
+                    session, suggestion, request, now, screening, next_id, lesson_file.path
+                )
             if next_id is not None:
                 suggestion_id = int(next_id)
                 credit_id = await self._insert_at_once(
@@ -363,6 +388,50 @@ class Intake:
                 token=self._access.token(suggestion_id, credit_id),
                 status=str(SuggestionStatus.QUEUED),
             )
+
+    async def _store_held(
+        self,
+        session: AsyncSession,
+        suggestion: dict[str, Any],
+        request: SuggestionInput,
+        now: datetime,
+        screening: Screening,
+        next_id: Any,
+        path: str,
+    ) -> Submitted:
+        """Store a suggestion that waits for a moderator: its rows, and no job at all.
+
+        Without a job nothing of it can reach GitHub; approving records the job.
+        """
+        connection = await session.connection()
+        row = {**suggestion, "status": screening.status}
+        if next_id is not None:
+            row["id"] = int(next_id)
+        suggestion_id = await _insert(connection, Suggestion, row)
+        credit_id = await _insert(
+            connection, SuggestionCredit, _credit(request, suggestion_id, now)
+        )
+        await _insert(connection, SuggestionEvent, _submitted(request, suggestion_id, now))
+        await connection.execute(
+            insert(SuggestionModeration.__table__),
+            screening.row(suggestion_id, now, request.author.handle),
+        )
+        log.info(
+            "suggestion %d stored from %s for %s (%s: %s; signals %s)",
+            suggestion_id,
+            request.source,
+            path,
+            screening.status,
+            screening.reason,
+            ",".join(screening.verdict.codes) or "none",
+            extra={"suggestion_id": suggestion_id},
+        )
+        return Submitted(
+            id=suggestion_id,
+            token=self._access.token(suggestion_id, credit_id),
+            # A blocked sender is answered as any held one: nothing tells them apart.
+            status=shown_status(str(screening.status)),
+        )
 
     async def _insert_at_once(
         self,

@@ -19,6 +19,7 @@ from bot.services.suggestions.actions import Actions
 from bot.services.suggestions.dependencies import Dependencies
 from bot.services.suggestions.intake import Intake, LessonTexts
 from bot.services.suggestions.jobs import Jobs
+from bot.services.suggestions.moderation import Moderation
 from bot.services.suggestions.notices import Notices
 from bot.services.suggestions.progress import Progress
 from bot.services.suggestions.queries import Queries
@@ -69,7 +70,8 @@ class SuggestionService:
         progress = Progress(deps)
         self._access = access
         self._queries = Queries(deps)
-        self._intake = Intake(deps, texts, access)
+        self._moderation = Moderation(deps)
+        self._intake = Intake(deps, texts, access, self._moderation)
         self._actions = Actions(
             deps, access=access, intake=self._intake, progress=progress, queries=self._queries
         )
@@ -100,6 +102,11 @@ class SuggestionService:
     def token(self, suggestion_id: int, credit_id: int) -> str:
         """Return the token that lets one suggester revise or withdraw a suggestion."""
         return self._access.token(suggestion_id, credit_id)
+
+    @property
+    def moderation(self) -> Moderation:
+        """Return the moderators' side: held suggestions, decisions, the block list."""
+        return self._moderation
 
     # --- reading ---------------------------------------------------------------------------
 

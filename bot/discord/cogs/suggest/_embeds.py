@@ -13,7 +13,7 @@ from bot.discord.replies import (
     EMBED_TITLE_LIMIT,
     shorten,
 )
-from bot.domain.review_flow import STATUSES, SuggestionStatus
+from bot.domain.review_flow import MODERATED, STATUSES, SuggestionStatus
 from bot.i18n import t
 from bot.services.suggestions import SuggestionError, SuggestionView
 
@@ -73,6 +73,9 @@ def withdrawn_text(status: str, locale: str, suggestion_id: int) -> str:
 
 def status_label(status: str, locale: str) -> str:
     """Return a suggestion status in a person's language."""
+    if status in MODERATED:
+        # Neither why it waits nor a rejection: the same words for every held suggestion.
+        return t(locale, "moderation.waiting")
     return t(locale, f"discord_suggest.status.{status}") if status in STATUSES else status
 
 
