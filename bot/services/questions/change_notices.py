@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.domain.catalogue import parse_lesson_path
 from bot.domain.change_match import changes_between, match_question
 from bot.domain.neutral import discord_name
+from bot.domain.priorities import CHANGE_NOTICE
 from bot.i18n import t
 from bot.services.events import EventHandler, PullRequestEvent
 from bot.services.outbox import Claim, Outbox
@@ -29,7 +30,7 @@ from bot.store.upsert import insert_new
 
 log = logging.getLogger(__name__)
 
-JOB_KIND = "change_notice"
+JOB_KIND = CHANGE_NOTICE
 _MATCH_PREFIX = "change_notice:pr:"
 _SEND_PREFIX = "change_notice:send:"
 
