@@ -27,6 +27,8 @@ MIN_WEIGHT = 3.0
 MIN_QUOTE = 24
 MIN_QUOTE_CJK = 8
 EXCERPT_LIMIT = 140
+# Words kept either side of what differs in a summary.
+_CONTEXT = 4
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _QUOTED = re.compile(r"[\"“”«»「」『』„`']([^\"“”«»「」『』„`']{6,400})[\"“”«»「」『』„`']")
@@ -79,8 +81,19 @@ class Change:
     paragraph: int
 
     def summary(self, limit: int = EXCERPT_LIMIT) -> tuple[str, str]:
-        """Return a short before and after of the change, one line each."""
-        return _one_line(self.removed, limit), _one_line(self.added, limit)
+        """Return a short before and after of the change, one line each, around the words
+        that differ."""
+        old = _one_line(self.removed, 10_000).split()
+        new = _one_line(self.added, 10_000).split()
+        same = 0
+        while same < min(len(old), len(new)) and old[same] == new[same]:
+            same += 1
+        tail = 0
+        while tail < min(len(old), len(new)) - same and old[-1 - tail] == new[-1 - tail]:
+            tail += 1
+        # A few words either side keep the change readable.
+        start = max(0, same - _CONTEXT)
+        return _around(old, start, tail, limit), _around(new, start, tail, limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +271,15 @@ def _plain(text: str) -> str:
 def _one_line(text: str, limit: int) -> str:
     text = " ".join(line.strip().lstrip("#>*-+ ").strip() for line in text.split("\n"))
     return excerpt(" ".join(text.split()), limit)
+
+
+def _around(words: Sequence[str], start: int, tail: int, limit: int) -> str:
+    end = len(words) - max(0, tail - _CONTEXT)
+    shown = " ".join(words[start:end])
+    if not shown:
+        return ""
+    head = "… " if start else ""
+    return excerpt(head + shown + (" …" if end < len(words) else ""), limit)
 
 
 def _heading_above(lines: Sequence[str], end: int) -> str:

@@ -41,8 +41,18 @@ def test_the_change_is_found_with_its_heading_and_both_sides() -> None:
     (change,) = changes_between(EN_BEFORE, EN_AFTER)
     assert change.heading == "Joining commands"
     assert "connects" in change.removed and "buffering" in change.added
-    before, after = change.summary(60)
-    assert before.startswith("A pipe connects") and after.endswith("…")
+    before, after = change.summary()
+    assert before.startswith("A pipe connects") and after.endswith("at most 64 kilobytes.")
+
+
+def test_a_summary_shows_the_words_that_differ_with_a_little_context() -> None:
+    sentence = "one two three four five six seven eight nine ten eleven twelve thirteen"
+    edited = sentence.replace("seven", "SEVEN")
+    (change,) = changes_between(f"# T\n\n{sentence}\n", f"# T\n\n{edited}\n")
+    assert change.summary() == (
+        "… three four five six seven eight nine ten eleven …",
+        "… three four five six SEVEN eight nine ten eleven …",
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,10 +136,10 @@ ZH_AFTER = ZH_BEFORE.replace(
 
 
 def test_chinese_questions_match_by_bigrams_and_quotes() -> None:
-    assert match("“标准输出缓冲后传送”是什么意思？", ZH_BEFORE, ZH_AFTER) is not None
-    assert match("管道的缓冲后传送到标准输入是怎么做到的？", ZH_BEFORE, ZH_AFTER) is not None
-    assert match("正则表达式匹配的行是怎么保留的？", ZH_BEFORE, ZH_AFTER) is None
-    assert match("谢谢，讲得很好！", ZH_BEFORE, ZH_AFTER) is None
+    assert match("“标准输出缓冲后传送”是什么意思？", ZH_BEFORE, ZH_AFTER) is not None  # noqa: RUF001
+    assert match("管道的缓冲后传送到标准输入是怎么做到的？", ZH_BEFORE, ZH_AFTER) is not None  # noqa: RUF001
+    assert match("正则表达式匹配的行是怎么保留的？", ZH_BEFORE, ZH_AFTER) is None  # noqa: RUF001
+    assert match("谢谢，讲得很好！", ZH_BEFORE, ZH_AFTER) is None  # noqa: RUF001
 
 
 def test_words_are_normalised_stemmed_and_cjk_split_into_bigrams() -> None:
