@@ -98,7 +98,7 @@ def _question(kind: str, sentence: str, heading: str, locale: str, rng: random.R
         return rng.choice(templates["quote"]).format(quote=quote)
     if kind == "heading":
         return rng.choice(templates["heading"]).format(heading=heading)
-    rare = sorted({w.strip(".,;:()\"'") for w in words if len(w) > 5}, key=len, reverse=True)
+    rare = sorted({w.strip(".,;:()\"'") for w in words if len(w) > 5}, key=lambda w: (-len(w), w))
     picked = rng.sample(rare[:8], min(3, len(rare[:8])))
     return rng.choice(templates["words"]).format(words=", ".join(picked))
 
