@@ -4,6 +4,9 @@ told once per question and pull request, across repeats and two service instance
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +18,7 @@ from bot.github.adapter import GitHubAdapter
 from bot.services.events import PullRequestEvent
 from bot.services.outbox import Outbox
 from bot.services.questions import QuestionService
-from bot.services.questions.change_notices import JOB_KIND, ChangeNotices
+from bot.services.questions.change_notices import JOB_KIND, ChangeNotices, notice_text
 from bot.store.models import ChangeNotice, Lesson, LessonLink, Question, QuestionSource
 from sandboxes.github import GitHubSandbox
 from tests.conftest import PROJECT
@@ -100,11 +103,25 @@ async def _drain(outbox: Outbox, *services: ChangeNotices) -> list[str]:
     return done
 
 
-async def test_a_merged_edit_tells_only_the_asker_it_may_answer_once(
-    session_factory: Sessions, receiver: tuple[str, list[tuple[str, dict[str, Any]]]]
-) -> None:
-    url, received = receiver
-    ids = await _store(session_factory)
+class KilledError(Exception):
+    """The process died here."""
+
+
+@dataclass
+class Merged:
+    """An edit merged on the GitHub sandbox: the bot's adapter and the merge's webhook."""
+
+    adapter: GitHubAdapter
+    payload: dict[str, Any]
+    number: int
+    settings: Settings
+
+
+@contextlib.asynccontextmanager
+async def merged_edit(
+    url: str, received: list[tuple[str, dict[str, Any]]]
+) -> AsyncIterator[Merged]:
+    """Merge an edit of the shuffle sentence on the GitHub sandbox; yield what the bot sees."""
     async with GitHubSandbox(PROJECT / "lessons", webhook_url=url) as sandbox:
         adapter = GitHubAdapter.from_settings(
             GitHubSettings(
@@ -117,6 +134,7 @@ async def test_a_merged_edit_tells_only_the_asker_it_may_answer_once(
         )
         try:
             number = await asyncio.to_thread(_merge_an_edit, sandbox.base_url, sandbox.repository)
+            merged: list[dict[str, Any]] = []
             for _ in range(250):
                 merged = [
                     payload
@@ -130,34 +148,43 @@ async def test_a_merged_edit_tells_only_the_asker_it_may_answer_once(
                 await asyncio.sleep(0.02)
             (payload,) = merged
             settings = Settings(github=GitHubSettings(repository=sandbox.repository))
-            outbox = Outbox(session_factory)
-            chats = FakeChat(), FakeChat()
-            one, two = (
-                ChangeNotices(session_factory, outbox, settings, github=adapter, chat=chat)
-                for chat in chats
-            )
-            # The webhook twice, and to a second instance (another process): one match.
-            outcomes = [
-                await handled(PullRequestEvent, service.on_pull_request, payload)
-                for service in (one, one, two)
-            ]
-            first = await _drain(outbox, one, two)
-            # A match run again (a redone job, another process) records and sends nothing.
-            event = parsed(PullRequestEvent, payload)
-            await outbox.enqueue(
-                JOB_KIND,
-                f"change_notice:pr:{number}",
-                {
-                    "op": "match",
-                    "number": number,
-                    "url": event.pull_request.url,
-                    "base": event.pull_request.base_sha,
-                    "merged": event.pull_request.merge_commit_sha,
-                },
-            )
-            again = await _drain(outbox, two, one)
+            yield Merged(adapter, payload, number, settings)
         finally:
             adapter.close()
+
+
+async def test_a_merged_edit_tells_only_the_asker_it_may_answer_once(
+    session_factory: Sessions, receiver: tuple[str, list[tuple[str, dict[str, Any]]]]
+) -> None:
+    ids = await _store(session_factory)
+    async with merged_edit(*receiver) as merged:
+        number, payload, settings = merged.number, merged.payload, merged.settings
+        outbox = Outbox(session_factory)
+        chats = FakeChat(), FakeChat()
+        one, two = (
+            ChangeNotices(session_factory, outbox, settings, github=merged.adapter, chat=chat)
+            for chat in chats
+        )
+        # The webhook twice, and to a second instance (another process): one match.
+        outcomes = [
+            await handled(PullRequestEvent, service.on_pull_request, payload)
+            for service in (one, one, two)
+        ]
+        first = await _drain(outbox, one, two)
+        # A match run again (a redone job, another process) records and sends nothing.
+        event = parsed(PullRequestEvent, payload)
+        await outbox.enqueue(
+            JOB_KIND,
+            f"change_notice:pr:{number}",
+            {
+                "op": "match",
+                "number": number,
+                "url": event.pull_request.url,
+                "base": event.pull_request.base_sha,
+                "merged": event.pull_request.merge_commit_sha,
+            },
+        )
+        again = await _drain(outbox, two, one)
 
     assert outcomes == ["matching", "already matched", "already matched"]
     assert first[0] == f"1 notices for PR #{number} (1 lesson files)"
@@ -186,6 +213,46 @@ async def test_a_merged_edit_tells_only_the_asker_it_may_answer_once(
         "ignored: neither the asker nor staff"
     )
     assert await questions.on_reaction(notice_message, 11, "✅", True) == "resolved"
+
+
+async def test_a_notice_posted_before_a_crash_is_found_not_posted_again(
+    session_factory: Sessions, receiver: tuple[str, list[tuple[str, dict[str, Any]]]]
+) -> None:
+    await _store(session_factory)
+    async with merged_edit(*receiver) as merged:
+        outbox = Outbox(session_factory)
+        chat = FakeChat()
+        service = ChangeNotices(
+            session_factory, outbox, merged.settings, github=merged.adapter, chat=chat
+        )
+        await handled(PullRequestEvent, service.on_pull_request, merged.payload)
+        (match,) = await outbox.claim_due(10, kinds=[JOB_KIND])
+        await service.run_job(match)
+        (send,) = await outbox.claim_due(10, kinds=[JOB_KIND])
+
+        # The attempt posts, then the process dies before it records the message.
+        async def posted_then_killed() -> None:
+            async with session_factory() as session:
+                row = await session.scalar(select(ChangeNotice))
+                question = await session.get(Question, row.question_id) if row else None
+            assert row is not None and question is not None
+            await chat.post_message(
+                THREAD,
+                notice_text("en", "<@11>", question.url, row.pr_url or "", row.reasons),
+            )
+            raise KilledError
+
+        await outbox.attempt(send, posted_then_killed)
+        # Retried after its backoff; due now for the test.
+        await outbox.retry(send.job_id)
+        (retry,) = await outbox.claim_due(10, kinds=[JOB_KIND])
+        outcome = await service.run_job(retry)
+    assert retry.uncertain
+    assert outcome == "told in the post"
+    assert len(chat.posts) == 1
+    async with session_factory() as session:
+        row = await session.scalar(select(ChangeNotice))
+    assert row is not None and row.message_id == chat.ids[0] and row.sent_at is not None
 
 
 async def test_merges_of_other_repositories_and_closed_prs_are_not_matched(
