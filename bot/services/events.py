@@ -31,6 +31,8 @@ class PullRequestDetails:
     # The base branch's commit the pull request is compared with (once merged: the one
     # it was merged onto).
     base_sha: str = ""
+    # The repository's default branch, as the base repository says ("" when it does not).
+    default_branch: str = ""
     merged: bool = False
     merge_commit_sha: str | None = None
     merged_by: str = ""

@@ -280,6 +280,17 @@ async def test_merges_of_other_repositories_and_closed_prs_are_not_matched(
             {**closed, "pull_request": {**pull, "merged": False}},
         ),
     ]
+    elsewhere_branch = {
+        **pull,
+        "base": {**pull["base"], "ref": "draft", "repo": {"default_branch": "main"}},
+    }
+    outcomes.append(
+        await handled(
+            PullRequestEvent,
+            service.on_pull_request,
+            {**closed, "pull_request": elsewhere_branch},
+        )
+    )
     off = ChangeNotices(
         session_factory,
         outbox,
@@ -293,6 +304,7 @@ async def test_merges_of_other_repositories_and_closed_prs_are_not_matched(
     assert outcomes == [
         "ignored: another repository",
         "ignored",
+        "ignored: not merged into the default branch",
         "ignored: change notices are off",
     ]
     assert await outbox.jobs() == []

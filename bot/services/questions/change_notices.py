@@ -71,6 +71,9 @@ class ChangeNotices:
         configured = self._settings.github.repository
         if configured and event.repository.lower() != configured.lower():
             return "ignored: another repository"
+        if pull.default_branch and pull.base_ref != pull.default_branch:
+            # The lessons people read are the default branch's: a merge elsewhere is not.
+            return "ignored: not merged into the default branch"
         if not pull.merge_commit_sha or not pull.base_sha:
             log.warning("merged PR #%d names no merge or base commit: no notices", pull.number)
             return "ignored: no commits to compare"
