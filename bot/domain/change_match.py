@@ -201,15 +201,16 @@ def _match_one(
     heading = _named_heading(question, asked, change.heading)
     changed = set(tokens(f"{change.removed}\n{change.added}"))
     shared = asked & changed
-    weight = sum(idf.get(word, default) for word in shared)
-    total = sum(idf.get(word, default) for word in asked) or 1.0
+    weight = math.fsum(idf.get(word, default) for word in shared)
+    total = math.fsum(idf.get(word, default) for word in asked) or 1.0
     share = weight / total
+    # fsum: exact, so a tie with another paragraph does not depend on set order.
     by_words = weight >= MIN_WEIGHT and share >= MIN_SHARE and len(shared) >= 2
     if by_words and not quote and not heading:
         # Another paragraph the question is closer to is the one it asks about.
         closest = max(
             (
-                sum(idf.get(word, default) for word in asked & set(tokens(block)))
+                math.fsum(idf.get(word, default) for word in asked & set(tokens(block)))
                 for index, block in enumerate(blocks)
                 if index != change.paragraph
             ),
