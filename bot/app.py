@@ -34,6 +34,7 @@ from bot.services.metrics import RequestTally
 from bot.services.outbox import Outbox
 from bot.services.ports import ChatPort
 from bot.services.questions import QuestionService
+from bot.services.questions.change_notices import ChangeNotices
 from bot.services.retention import RetentionService
 from bot.services.signing import Signer, load_signer
 from bot.services.suggestions import SuggestionService
@@ -215,6 +216,11 @@ async def started_app(
             router.follow(*updates.webhook_handlers())
             if suggestions is not None:
                 router.follow(*suggestions.webhook_handlers())
+            change_notices = ChangeNotices(
+                sessions, outbox, settings, github=github, chat=bot.chat, wake=worker.wake
+            )
+            router.follow(*change_notices.webhook_handlers())
+            worker.add_handler(ChangeNotices.JOB_KIND, change_notices.run_job)
             bridge = CommentBridge(
                 sessions,
                 bot.chat,

@@ -281,6 +281,9 @@ class QuestionsSettings:
     catch_up_days: int = 7
     # The most messages read back per post in one catch-up (Discord pages hold 100).
     catch_up_messages: int = 500
+    # When a pull request that edits a lesson merges, tell each asker whose open question
+    # points at the changed passage, once, in the lesson's post.
+    change_notices: bool = True
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ SUGGESTION_NOTIFY = "suggestion_notify"
 DIGEST = "digest"
 BRIDGE = "bridge"
 PRUNE = "prune"
+CHANGE_NOTICE = "change_notice"
 
 # Each kind's priority unless its caller says otherwise (a full sync's linking is BULK, a
 # lesson someone touched is raised to TOUCHED).
@@ -41,6 +42,8 @@ DEFAULT_PRIORITIES: dict[str, JobPriority] = {
     SUGGESTION_NOTIFY: JobPriority.URGENT,
     # Digests are sent to people: the channel, and each maintainer's email.
     DIGEST: JobPriority.URGENT,
+    # A merged change that may answer a question, told to its asker.
+    CHANGE_NOTICE: JobPriority.URGENT,
     BRIDGE: JobPriority.NORMAL,
     LINKING: JobPriority.NORMAL,
     LINKING_ISSUE: JobPriority.NORMAL,

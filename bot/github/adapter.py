@@ -741,6 +741,18 @@ class GitHubAdapter:
                     raise
                 log.warning("GitHub refused reviewer %s on #%s: %s", login, number, error)
 
+    async def pull_request_files(self, number: int) -> list[str]:
+        """Return the paths a pull request changes, all pages."""
+        listing: list[Any] = []
+
+        def fetch(page: int) -> list[str]:
+            # The pull request is read inside the first counted request, off the loop.
+            if not listing:
+                listing.append(self._repo.get_pull(number).get_files())
+            return [item.filename for item in listing[0].get_page(page)]
+
+        return await self._pages("pulls.files", fetch)
+
     async def list_review_comments(self, number: int) -> list[ReviewComment]:
         """Return every review comment of a PR, all pages, oldest first."""
         listing = self._repo.get_pull(number).get_review_comments(sort="created", direction="asc")

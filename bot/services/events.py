@@ -28,6 +28,11 @@ class PullRequestDetails:
     # `owner/name` of the repository the head branch lives in (a fork's, for a fork).
     head_repository: str = ""
     base_ref: str = ""
+    # The base branch's commit the pull request is compared with (once merged: the one
+    # it was merged onto).
+    base_sha: str = ""
+    # The repository's default branch, as the base repository says ("" when it does not).
+    default_branch: str = ""
     merged: bool = False
     merge_commit_sha: str | None = None
     merged_by: str = ""

@@ -284,6 +284,10 @@ class GitHubPort(Protocol):
         """Ask people to review a pull request; those who may not review are left out."""
         ...
 
+    async def pull_request_files(self, number: int) -> list[str]:
+        """Return the paths a pull request changes, all pages."""
+        ...
+
     async def list_review_comments(self, number: int) -> list[ReviewComment]:
         """Return every review comment of a pull request, all pages, oldest first."""
         ...

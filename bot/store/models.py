@@ -409,6 +409,26 @@ class Question(TimestampMixin, Base):
     lesson: Mapped[Lesson | None] = relationship()
 
 
+class ChangeNotice(TimestampMixin, Base):
+    """A merged pull request's change that a question may be answered by: the match and
+    its one notice to the asker (at most one per question and pull request)."""
+
+    __tablename__ = "change_notices"
+    __table_args__ = (UniqueConstraint("question_id", "pr_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    pr_number: Mapped[int] = mapped_column(Integer)
+    pr_url: Mapped[str | None] = mapped_column(String(500))
+    # The lesson file the change is in, and how well and why the question points at it.
+    path: Mapped[str] = mapped_column(String(500))
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[dict[str, Any]]
+    # The notice in the lesson's post, once sent (its ✅ resolves the question too).
+    message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    sent_at: Mapped[datetime | None]
+
+
 class HelpPost(TimestampMixin, Base):
     """A post a learner opened in a program's forum: its starter message is a question of
     the program, linked to a lesson when the post names one or its author picks one."""

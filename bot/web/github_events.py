@@ -150,6 +150,8 @@ def _pull_request(payload: Json) -> PullRequestDetails:
         head_sha=_text(head, "sha"),
         head_repository=_text(_object(head, "repo"), "full_name"),
         base_ref=_text(_object(pull, "base"), "ref"),
+        base_sha=_text(_object(pull, "base"), "sha"),
+        default_branch=_text(_object(_object(pull, "base"), "repo"), "default_branch"),
         merged=_flag(pull, "merged"),
         merge_commit_sha=_optional_text(pull, "merge_commit_sha"),
         merged_by=_login(pull, "merged_by"),

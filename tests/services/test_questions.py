@@ -17,6 +17,7 @@ from bot.config import GitHubSettings, LinkingSettings, QuestionsSettings, Secre
 from bot.domain.markers import marker
 from bot.github.adapter import GitHubAdapter
 from bot.services.events import IssueCommentEvent
+from bot.services.ports import ChatMessage
 from bot.services.questions import QuestionError, QuestionService
 from bot.store.models import (
     BridgedComment,
@@ -42,6 +43,7 @@ class FakeChat:
 
     def __init__(self) -> None:
         self.posts: list[tuple[int, str]] = []
+        self.ids: list[int] = []
         self.next_id = 5000
 
     @property
@@ -51,7 +53,17 @@ class FakeChat:
     async def post_message(self, channel_id: int, content: str, **_: Any) -> list[int]:
         self.posts.append((channel_id, content))
         self.next_id += 1
+        self.ids.append(self.next_id)
         return [self.next_id]
+
+    async def recent_messages(self, channel_id: int, limit: int = 100) -> list[ChatMessage]:
+        """Return what it posted in a channel, newest first."""
+        mine = [
+            ChatMessage(id=message_id, author_id=BOT_ID, content=content)
+            for message_id, (channel, content) in zip(self.ids, self.posts, strict=True)
+            if channel == channel_id
+        ]
+        return mine[::-1][:limit]
 
 
 class FakeGitHub:

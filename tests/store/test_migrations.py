@@ -10,6 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.store.engine import make_engine, make_sync_engine
 from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
@@ -50,6 +51,7 @@ def test_models_declare_the_expected_tables() -> None:
         "thread_marks",
         "suggestion_moderation",
         "moderation_blocks",
+        "change_notices",
     }
 
 
@@ -321,6 +323,42 @@ def test_0015_keeps_a_mark_per_forum_post_and_undoes_it(database_url: str) -> No
 
     downgrade(database_url, "0014")
     assert "thread_marks" not in _tables(database_url)
+    assert upgrade(database_url) == head_revision()
+
+
+def test_0017_keeps_one_change_notice_per_question_and_pull_request(database_url: str) -> None:
+    upgrade(database_url, "0017")
+    engine = make_sync_engine(database_url)
+    insert = text(
+        "INSERT INTO change_notices (question_id, pr_number, path, score, reasons,"
+        " created_at, updated_at) VALUES (:question, 7, 'p.mdx', 0.5, '{}',"
+        " '2026-12-06 10:00:00', '2026-12-06 10:00:00')"
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO lessons (id, program, slug, created_at, updated_at)"
+                    " VALUES (1, 'p', 's', '2026-12-06 10:00:00', '2026-12-06 10:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO questions (id, source, external_id, container_id, lesson_id,"
+                    " author_id, author_name, text, asked_at, answered_by_staff, created_at,"
+                    " updated_at) VALUES (1, 'discord', 'm1', 't1', 1, 'u', 'U', 'why?',"
+                    " '2026-12-06 10:00:00', false, '2026-12-06 10:00:00',"
+                    " '2026-12-06 10:00:00')"
+                )
+            )
+            connection.execute(insert, {"question": 1})
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert, {"question": 1})
+    finally:
+        engine.dispose()
+
+    downgrade(database_url, "0016")
+    assert "change_notices" not in _tables(database_url)
     assert upgrade(database_url) == head_revision()
 
 

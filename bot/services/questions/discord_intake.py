@@ -7,6 +7,7 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.question_texts import recorded_outcome
@@ -23,7 +24,7 @@ from bot.services.questions.records import (
     insert_question,
 )
 from bot.services.questions.staff import Staff
-from bot.store.models import QuestionSource
+from bot.store.models import ChangeNotice, Question, QuestionSource
 
 RESOLVE_EMOJI = "✅"
 
@@ -259,6 +260,13 @@ class DiscordIntake:
             return "ignored: the bot's reaction"
         user = str(user_id)
         row = await find_question(session, QuestionSource.DISCORD, str(message_id))
+        if row is None:
+            # A notice that a merged change may answer it asks for ✅ on the notice itself.
+            row = await session.scalar(
+                select(Question)
+                .join(ChangeNotice, ChangeNotice.question_id == Question.id)
+                .where(ChangeNotice.message_id == message_id)
+            )
         if row is None or row.dropped_at is not None:
             return "ignored: not a question"
         if added:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.questions.dependencies import Dependencies
 from bot.services.questions.records import lesson_of_thread
-from bot.services.questions.views import QuestionView, view_of
-from bot.store.models import Lesson, LessonLink, Question
+from bot.services.questions.views import ChangeView, QuestionView, change_view_of, view_of
+from bot.store.models import ChangeNotice, Lesson, LessonLink, Question
+
+# Question ids per IN list: well under SQLite's and PostgreSQL's parameter limits.
+_CHUNK = 500
 
 
 class Queries:
@@ -51,4 +57,24 @@ class Queries:
             query = query.where(program_of == program)
         async with self._deps.sessions() as session:
             rows = (await session.execute(query)).all()
-        return [view_of(row, lesson_program, slug) for row, lesson_program, slug in rows]
+            notices = await self._change_notices(session, [row.id for row, _, _ in rows])
+        return [
+            view_of(row, lesson_program, slug, notices.get(row.id, ()))
+            for row, lesson_program, slug in rows
+        ]
+
+    async def _change_notices(
+        self, session: AsyncSession, ids: Sequence[int]
+    ) -> dict[int, tuple[ChangeView, ...]]:
+        """Return the merged changes matched to each of these questions, by question id."""
+        found: dict[int, list[ChangeView]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            notices = await session.scalars(
+                select(ChangeNotice)
+                .where(ChangeNotice.question_id.in_(chunk))
+                .order_by(ChangeNotice.id)
+            )
+            for notice in notices:
+                found.setdefault(notice.question_id, []).append(change_view_of(notice))
+        return {question: tuple(views) for question, views in found.items()}

@@ -8,7 +8,20 @@ from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
-from bot.store.models import Question
+from bot.store.models import ChangeNotice, Question
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeView:
+    """A merged change matched to a question: the PR, how well and why, and whether the
+    asker was told."""
+
+    pr_number: int
+    pr_url: str | None
+    path: str
+    score: float
+    reasons: dict[str, Any]
+    notified_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +51,8 @@ class QuestionView:
     resolved_how: str | None
     dropped_at: datetime | None
     drop_reason: str | None
+    # Merged changes that may answer it (questions.change_notices), oldest first.
+    changes: tuple[ChangeView, ...] = ()
 
     @property
     def state(self) -> str:
@@ -76,6 +91,13 @@ class QuestionView:
         for key, value in data.items():
             if isinstance(value, datetime):
                 data[key] = value.isoformat()
+        data["changes"] = [
+            {
+                **asdict(change),
+                "notified_at": change.notified_at.isoformat() if change.notified_at else None,
+            }
+            for change in self.changes
+        ]
         data["state"] = self.state
         data["outcome"] = self.outcome(locale)
         return data
@@ -109,7 +131,21 @@ class PickResult:
     count: int = 0
 
 
-def view_of(row: Question, program: str, slug: str | None) -> QuestionView:
+def change_view_of(row: ChangeNotice) -> ChangeView:
+    """Copy a change notice out of its session."""
+    return ChangeView(
+        pr_number=row.pr_number,
+        pr_url=row.pr_url,
+        path=row.path,
+        score=row.score,
+        reasons=dict(row.reasons),
+        notified_at=row.sent_at,
+    )
+
+
+def view_of(
+    row: Question, program: str, slug: str | None, changes: tuple[ChangeView, ...] = ()
+) -> QuestionView:
     """Copy a question out of its session, with its lesson as `program/slug`."""
     return QuestionView(
         id=row.id,
@@ -134,4 +170,5 @@ def view_of(row: Question, program: str, slug: str | None) -> QuestionView:
         resolved_how=row.resolved_how,
         dropped_at=row.dropped_at,
         drop_reason=row.drop_reason,
+        changes=changes,
     )
