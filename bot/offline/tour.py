@@ -49,12 +49,16 @@ LESSON = "data-basics/what-is-data"
 PROGRAM, SLUG = LESSON.split("/")
 TITLE = "What Is Data?"
 PATH = f"programs/{PROGRAM}/lessons/en/{SLUG}.mdx"
-ANA, LI, SAM = 1001, 1002, 1004
-NAMES = {ANA: "ana", LI: "li", SAM: "sam"}
+ANA, LI, MAYA, SAM = 1001, 1002, 1003, 1004
+NAMES = {ANA: "ana", LI: "li", MAYA: "maya", SAM: "sam"}
 MAINTAINER = "maintainer"
 ASKED = "¿Los datos siempre son números?"
 STILL_OPEN = "数据集里缺少的人会怎么样？"  # noqa: RUF001 - Li asks in Chinese
 ANSWER = "No: el texto, las fotos y los clics también son datos."
+# Maya's question is about the sentence the maintainer's merge changes (DISCORD_FIND's).
+ABOUT_THE_CHANGE = (
+    "Why would a speech model trained on voices from one region struggle with accents?"
+)
 DISCORD_FIND = "Data is never perfectly neutral."
 DISCORD_REPLACE = "Data is never completely neutral."
 REVIEWED = "Data is never fully neutral."
@@ -243,18 +247,23 @@ async def ask(tour: Tour) -> Narration:
     await tour.discord_post(
         f"/channels/{thread}/messages", {"author_id": LI, "content": STILL_OPEN}
     )
+    await tour.discord_post(
+        f"/channels/{thread}/messages", {"author_id": MAYA, "content": ABOUT_THE_CHANGE}
+    )
     return [
         f"ana (Spanish) writes in the post {_q(posts[0]['name'])}: {ASKED}",
         f"li (Chinese) writes there too: {STILL_OPEN}",
+        f"and maya, in English: {ABOUT_THE_CHANGE}",
     ]
 
 
 async def questions_counted(tour: Tour) -> Narration:
-    """The bot counts both as open questions of the lesson's program."""
+    """The bot counts all three as open questions of the lesson's program."""
     counts = await tour.eventually(
-        "the bot to count ana's and li's messages as open questions (/metrics)",
+        "the bot to count ana's, li's and maya's messages as open questions (/metrics)",
         lambda: _question_counts(
-            tour, lambda c: c.get(("open", "es"), 0) >= 1 and c.get(("open", "zh"), 0) >= 1
+            tour,
+            lambda c: all(c.get(("open", locale), 0) >= 1 for locale in ("es", "zh", "en")),
         ),
     )
     return [f"The bot counts open questions in {PROGRAM}: {_counts_text(counts)}"]
@@ -534,13 +543,56 @@ async def merged_told(tour: Tour) -> Narration:
     )
     pull = await tour.as_maintainer("GET", f"/pulls/{number}")
     posted = await tour.eventually(
-        "the lesson's post to thank sam", lambda: _post_message(tour, str(pull["html_url"]), 1)
+        "the lesson's post to thank sam",
+        lambda: _post_message(tour, str(pull["html_url"]), containing="🎉"),
     )
     return [
         f"main now reads: {_q(REVIEWED)}",
         f"sam's DM from the bot: {merged_dm}",
         f"In the lesson's post: {posted}",
     ]
+
+
+async def change_pointed_at(tour: Tour) -> Narration:
+    """Maya's question is about the changed sentence: the bot tells her in the post, and
+    she marks it answered with ✅."""
+    number = tour.found["discord_pr"]
+    thread = tour.found["thread"]
+
+    async def notice() -> tuple[dict[str, Any] | None, str]:
+        messages = await tour.discord_get(f"/channels/{thread}/messages")
+        told = [m for m in messages if m["content"].startswith(f"<@{MAYA}>")]
+        others = [m for m in messages if m["content"].startswith((f"<@{ANA}>", f"<@{LI}>"))]
+        if others:
+            raise StepFailedError(
+                "only maya's question pointed at the change", _short(others[0]["content"], 200)
+            )
+        return (told[0] if told else None), f"{len(messages)} messages in the post"
+
+    told = await tour.eventually(f"a message to maya in the post about PR #{number}", notice)
+    if f"/pull/{number}" not in told["content"]:
+        raise StepFailedError(f"the message to link PR #{number}", _short(told["content"], 300))
+    await tour.discord_post(
+        f"/channels/{thread}/messages/{told['id']}/reactions", {"user_id": MAYA, "emoji": "✅"}
+    )
+    tour.found["pointed"] = told["content"]
+    return [
+        "In the lesson's post, the bot tells maya:",
+        *(f"    {line}" for line in told["content"].splitlines()),
+        "ana's and li's questions, about other things, get no such message",
+        "maya reacts ✅ to it",
+    ]
+
+
+async def pointed_question_resolved(tour: Tour) -> Narration:
+    """Her ✅ resolves her question; the others stay as they were."""
+    counts = await tour.eventually(
+        "maya's question to be counted resolved (/metrics)",
+        lambda: _question_counts(
+            tour, lambda c: c.get(("resolved", "en"), 0) >= 1 and c.get(("open", "zh"), 0) >= 1
+        ),
+    )
+    return [f"The bot now counts: {_counts_text(counts)}"]
 
 
 async def look_for_note(tour: Tour) -> Narration:
@@ -625,6 +677,11 @@ STEPS: tuple[Step, ...] = (
     Step("A maintainer requests changes with a suggestion block", request_changes, proposal_told),
     Step("The learner takes the maintainer's text", take_proposal, proposal_committed),
     Step("The maintainer merges", merge, merged_told),
+    Step(
+        "The question the change answers is pointed at it",
+        change_pointed_at,
+        pointed_question_resolved,
+    ),
     Step("The translation note appears", look_for_note, translation_note),
     Step("The digest goes to Discord and by email", send_digest, digest_delivered),
 )
@@ -815,10 +872,15 @@ async def _dm_after(tour: Tour, user: int, message_id: str) -> tuple[str | None,
     return (merged[0] if merged else None), f"later DMs: {_listed(later)}"
 
 
-async def _post_message(tour: Tour, link: str, nth: int = 0) -> tuple[str | None, str]:
-    """Find the `nth` bot message in the lesson's post that links `link`."""
+async def _post_message(
+    tour: Tour, link: str, nth: int = 0, containing: str = ""
+) -> tuple[str | None, str]:
+    """Find the `nth` bot message in the lesson's post that links `link` (and holds
+    `containing`)."""
     messages = await tour.discord_get(f"/channels/{tour.found['thread']}/messages")
-    linking = [m["content"] for m in messages if link in m["content"]]
+    linking = [
+        m["content"] for m in messages if link in m["content"] and containing in m["content"]
+    ]
     shown = f"{len(messages)} messages in the post"
     return (linking[nth] if len(linking) > nth else None), shown
 

@@ -60,11 +60,14 @@ def test_the_tour_plays_every_step_and_shows_what_people_see(
     for number, name in enumerate(names, 1):
         assert f"Step {number}/{len(names)}: {name}" in output
     assert output.rstrip().endswith(f"all {len(names)} steps happened as narrated.")
-    asked, answered, discord, web, review, taken, merged, note, digest = (
+    asked, answered, discord, web, review, taken, merged, pointed, note, digest = (
         step_text(output, number) for number in range(1, len(names) + 1)
     )
-    assert "✓ The bot counts open questions in data-basics: open in es: 1, open in zh: 1" in asked
-    assert "✓ The bot now counts: answered in es: 1, open in zh: 1" in answered
+    assert (
+        "✓ The bot counts open questions in data-basics: open in en: 1, open in es: 1, "
+        "open in zh: 1" in asked
+    )
+    assert "✓ The bot now counts: answered in es: 1, open in en: 1, open in zh: 1" in answered
     # The Discord suggestion: the bot's answer, the PR's title and diff, the DM and the post.
     assert "/suggestions/1" in discord
     assert "✓ Pull request #7: “Suggest edit: What Is Data? (en)”" in discord
@@ -83,6 +86,10 @@ def test_the_tour_plays_every_step_and_shows_what_people_see(
     assert "+Data is never fully neutral." in taken
     assert "was merged. Thank you for improving the lesson!" in merged
     assert "🎉 The edit suggested by sam is now part of the lesson." in merged
+    # Maya's question is about the merged sentence: she alone is told, and her ✅ resolves it.
+    assert "the bot tells maya:" in pointed and "<@1003> " in pointed and "/pull/7" in pointed
+    assert "Data is never fully neutral" in pointed
+    assert "✓ The bot now counts: answered in es: 1, open in zh: 1, resolved in en: 1" in pointed
     for locale in ("es", "ar"):
         assert f"`programs/data-basics/lessons/{locale}/what-is-data.mdx`" in note
     assert "<!--" not in note  # the bot's hidden marker is not what a person reads
@@ -108,8 +115,8 @@ def test_a_step_that_does_not_happen_is_named_and_the_tour_stops_cleanly(
     printed = capsys.readouterr()
     output = printed.out
     assert "Traceback" not in output + printed.err
-    assert "Step 2/9" in output and "✓ The bot now counts: answered in es: 1" in output
-    assert "Step 4/9" not in output
+    assert "Step 2/10" in output and "✓ The bot now counts: answered in es: 1" in output
+    assert "Step 4/10" not in output
     assert (
         "The tour stopped: step 3 (A learner suggests an edit from Discord) did not happen."
         in output
