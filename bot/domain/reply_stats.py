@@ -61,6 +61,17 @@ def parse_target(text: str) -> ReplyTarget:
     return ReplyTarget(percent / 100, window)
 
 
+_SPAN = re.compile(r"\s*(?P<amount>\d{1,6})\s*(?P<unit>[mhd])\s*", re.IGNORECASE)
+
+
+def parse_span(text: str) -> timedelta:
+    """Return the duration `30d`, `12h` or `90m` names; ValueError when it names none."""
+    found = _SPAN.fullmatch(text or "")
+    if found is None or int(found["amount"]) == 0:
+        raise ValueError(f"not a duration such as 30d, 12h or 90m: {text!r}")
+    return int(found["amount"]) * _UNITS[found["unit"].lower()]
+
+
 class Asked(Protocol):
     """What a question tells about its first reply (QuestionRecord fits)."""
 
