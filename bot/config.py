@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.domain.cron import parse_cron
+from bot.domain.reply_stats import DEFAULT_TARGET, ReplyTarget, parse_target
 from bot.domain.roles import ALL, UnknownRoleError, parse_roles
 
 log = logging.getLogger(__name__)
@@ -284,6 +285,15 @@ class QuestionsSettings:
     # When a pull request that edits a lesson merges, tell each asker whose open question
     # points at the changed passage, once, in the lesson's post.
     change_notices: bool = True
+
+    # What share of questions should get a first reply, and how soon ("80% within 24h");
+    # the digest and `lessonbot questions stats` measure against it.
+    first_reply_target: str = DEFAULT_TARGET
+
+    @property
+    def reply_target(self) -> ReplyTarget:
+        """Return the first-reply target, parsed (validated when settings load)."""
+        return parse_target(self.first_reply_target)
 
 
 @dataclass(frozen=True)
@@ -655,6 +665,10 @@ def _validate(settings: Settings) -> None:
         fail("questions.catch_up_days", "must be 0 (no catch-up) or more")
     if settings.suggestions.moderation not in ("suspicious", "unknown", "none"):
         fail("suggestions.moderation", "must be suspicious, unknown or none")
+    try:
+        parse_target(settings.questions.first_reply_target)
+    except ValueError as error:
+        fail("questions.first_reply_target", str(error))
     for entry in settings.suggestions.reviewers:
         program, colon, login = entry.partition(":")
         if not colon or not program.strip() or not _LOGIN.fullmatch(login.strip()):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain.excerpt import excerpt
+from bot.domain.reply_stats import ReplyStats, ReplyTarget, locale_name, reply_stats, share_text
 from bot.i18n import t
 
 # Oldest first: the bucket a question is in is the first whose age it exceeds.
@@ -233,6 +234,8 @@ class Digest:
     # Without a last digest: where the activity was counted from (None: all time).
     counted_from: datetime | None = None
     names: Names = field(default_factory=Names)
+    # The first-reply target's figures over the same period; None without a target.
+    replies: ReplyStats | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -280,6 +283,7 @@ def build_digest(
     audience: Audience = EVERYONE,
     top: int = TOP_LESSONS,
     names: Names | None = None,
+    target: ReplyTarget | None = None,
 ) -> Digest:
     """Build the digest for one audience from questions (open ones and recent activity).
 
@@ -315,6 +319,11 @@ def build_digest(
     ranked = sorted(every_lesson, key=lambda lesson: (-len(lesson.questions), lesson.lesson))
     pending = pending_suggestions(suggestions, now=now, audience=audience)
     threshold = timedelta(days=wait_days)
+    replies = (
+        reply_stats(chosen, target=target, now=now, start=since or counted_from)
+        if target is not None
+        else None
+    )
     return Digest(
         now=now,
         since=since,
@@ -328,6 +337,7 @@ def build_digest(
         pending=pending,
         counted_from=None if since else counted_from,
         names=names or Names(),
+        replies=replies,
     )
 
 
@@ -608,6 +618,13 @@ def render_markdown(digest: Digest, locale: str, *, footer: str = "", isolate: b
     if digest.top_lessons:
         out += ["", f"## {medium.value(_Words(t(locale, 'digest.top_heading')))}", ""]
         out += [f"1. {line}: {count}" for line, count in _top_lines(digest, locale, medium)]
+    if digest.replies is not None:
+        out += ["", f"## {_target_heading(digest.replies, locale, medium)}", ""]
+        out += [f"- {line}" for line in _target_lines(digest, locale, medium)]
+        worst = _worst_lines(digest, locale, medium)
+        if worst:
+            out += ["", f"### {medium.value(_Words(t(locale, 'reply_target.worst_heading')))}"]
+            out += ["", *(f"1. {line}" for line in worst)]
     if digest.pending:
         out += ["", f"## {medium.value(_Words(t(locale, 'digest.pending_heading')))}", ""]
         out += [f"- {_suggestion_line(digest, item, locale, medium)}" for item in digest.pending]
@@ -636,6 +653,13 @@ def render_text(digest: Digest, locale: str, *, footer: str = "") -> str:
             f"  {rank}. {line}: {count}"
             for rank, (line, count) in enumerate(_top_lines(digest, locale, medium), 1)
         ]
+    if digest.replies is not None:
+        out += ["", _target_heading(digest.replies, locale, medium)]
+        out += [f"  - {line}" for line in _target_lines(digest, locale, medium)]
+        worst = _worst_lines(digest, locale, medium)
+        if worst:
+            out += ["", t(locale, "reply_target.worst_heading")]
+            out += [f"  {rank}. {line}" for rank, line in enumerate(worst, 1)]
     if digest.pending:
         out += ["", t(locale, "digest.pending_heading")]
         out += [f"  - {_suggestion_line(digest, item, locale, medium)}" for item in digest.pending]
@@ -660,6 +684,8 @@ def render_embeds(digest: Digest, locale: str) -> list[EmbedData]:
             for rank, (line, count) in enumerate(_top_lines(digest, locale, medium), 1)
         )
     embeds = [EmbedData(_clip_title(title), summary)]
+    if digest.replies is not None:
+        embeds = _with_target(embeds, digest, locale, medium)
     for program in digest.programs:
         sections = [
             (
@@ -745,3 +771,98 @@ def _clip(text: str, limit: int) -> str:
 
 def _clip_title(text: str) -> str:
     return _clip(text, EMBED_TITLE)
+
+
+# --- the first-reply target ------------------------------------------------------------------
+
+
+def _target_heading(replies: ReplyStats, locale: str, medium: _Medium) -> str:
+    return medium.say(
+        locale,
+        "reply_target.heading",
+        share=_Words(share_text(locale, replies.target.share)),
+        window=_Words(duration(locale, replies.target.window)),
+    )
+
+
+def _target_lines(digest: Digest, locale: str, medium: _Medium) -> list[str]:
+    """Return the target's lines: the share met overall, then per program and language."""
+    replies = digest.replies
+    assert replies is not None
+    overall = replies.overall
+    if overall.decided == 0:
+        lines = [medium.say(locale, "reply_target.overall_none", pending=overall.pending)]
+    else:
+        status = "met" if replies.met_target else "missed"
+        lines = [
+            medium.say(
+                locale,
+                "reply_target.overall",
+                share=_Words(share_text(locale, overall.share)),
+                met=overall.met,
+                decided=overall.decided,
+                status=_Words(t(locale, f"reply_target.status_{status}")),
+                pending=overall.pending,
+            )
+        ]
+    if overall.total == 0:
+        return lines
+
+    def items(pairs: Iterable[tuple[str, float | None]]) -> _Ready:
+        return _Ready(
+            " · ".join(
+                medium.say(
+                    locale, "reply_target.item", name=name, share=_Words(share_text(locale, share))
+                )
+                for name, share in pairs
+            )
+        )
+
+    programs = [
+        (_program_name(digest, program, locale), tally.share) for program, tally in replies.programs
+    ]
+    languages = [
+        (_Words(locale_name(code, locale)), tally.share) for code, tally in replies.locales
+    ]
+    lines.append(medium.say(locale, "reply_target.by_program", items=items(programs)))
+    lines.append(medium.say(locale, "reply_target.by_locale", items=items(languages)))
+    return lines
+
+
+def _worst_lines(digest: Digest, locale: str, medium: _Medium) -> list[str]:
+    """Return the lessons that missed the target most, most misses first."""
+    assert digest.replies is not None
+    return [
+        medium.say(
+            locale,
+            "reply_target.worst_line",
+            lesson=_Ready(
+                _lesson_in_program(digest, item.program, item.lesson, locale, medium, item.title)
+            ),
+            missed=item.tally.missed,
+            decided=item.tally.decided,
+        )
+        for item in digest.replies.worst
+    ]
+
+
+def _with_target(
+    embeds: list[EmbedData], digest: Digest, locale: str, medium: _Medium
+) -> list[EmbedData]:
+    """Add the target's figures to the summary embed as fields, or as embeds of their own
+    after it where they would not fit (never cut)."""
+    assert digest.replies is not None
+    heading = _target_heading(digest.replies, locale, medium)
+    sections = [(heading, _target_lines(digest, locale, medium))]
+    worst = _worst_lines(digest, locale, medium)
+    if worst:
+        name = medium.value(_Words(t(locale, "reply_target.worst_heading")))
+        sections.append((name, [f"{rank}\\. {line}" for rank, line in enumerate(worst, 1)]))
+    packed = _pack(heading, sections, locale, medium)
+    first = embeds[0]
+    if len(packed) == 1:
+        fields = (*first.fields, *packed[0].fields)
+        merged = EmbedData(first.title, first.description, fields)
+        if len(fields) <= EMBED_FIELDS and merged.size <= EMBED_TOTAL:
+            return [merged, *embeds[1:]]
+    return [first, *packed, *embeds[1:]]

@@ -44,6 +44,7 @@ from bot.domain.digest import (
     render_text,
 )
 from bot.domain.digest_email import render_email
+from bot.domain.reply_stats import ReplyTarget
 from bot.services.outbox import Claim, JobFailure, Outbox
 from bot.services.ports import ChatEmbed, ChatPort, MailPort, OutgoingMail
 from bot.services.signing import Signer
@@ -114,6 +115,8 @@ class Snapshot:
     names: Names = field(default_factory=Names)
     # Where activity was read from: `since`, or a week back without one.
     start: datetime | None = None
+    # The first-reply target the digest measures the period against.
+    target: ReplyTarget | None = None
 
     def digest(self, audience: Audience, wait_days: int) -> Digest:
         """Build the digest one audience sees."""
@@ -126,6 +129,7 @@ class Snapshot:
             wait_days=wait_days,
             audience=audience,
             names=self.names,
+            target=self.target,
         )
 
 
@@ -187,10 +191,13 @@ class DigestService:
     async def _read(self, session: AsyncSession, now: datetime, since: datetime | None) -> Snapshot:
         """Read what a digest after the one at `since` (None: the first) is built from."""
         start = since or now - DEFAULT_LOOKBACK
-        questions = tuple(await self._questions(session, start))
+        target = self._settings.questions.reply_target
+        # A question decided in the period (met or missed) was asked at most a window
+        # before it began.
+        questions = tuple(await self._questions(session, start, start - target.window))
         suggestions = tuple(await self._suggestions(session))
         names = await self._names(session, questions, suggestions)
-        return Snapshot(now, since, questions, suggestions, names, start)
+        return Snapshot(now, since, questions, suggestions, names, start, target)
 
     async def _names(
         self,
@@ -240,10 +247,12 @@ class DigestService:
             )
         )
 
-    async def _questions(self, session: AsyncSession, since: datetime) -> list[QuestionRecord]:
-        """Return open questions and those asked, answered or resolved since `since`, with
-        their lesson, if any (one query); dropped ones (deleted, edited into a statement) are
-        left out."""
+    async def _questions(
+        self, session: AsyncSession, since: datetime, asked_after: datetime | None = None
+    ) -> list[QuestionRecord]:
+        """Return open questions, those asked, answered or resolved since `since` and those
+        asked after `asked_after`, with their lesson, if any (one query); dropped ones
+        (deleted, edited into a statement) are left out."""
         query = (
             select(
                 Question.id,
@@ -271,7 +280,7 @@ class DigestService:
                 Question.dropped_at.is_(None),
                 or_(
                     and_(Question.resolved_at.is_(None), Question.answered_at.is_(None)),
-                    Question.asked_at > since,
+                    Question.asked_at > min(since, asked_after or since),
                     Question.answered_at > since,
                     Question.resolved_at > since,
                 ),

@@ -165,3 +165,80 @@ def main_ok(argv: list[str]) -> bool:
     from bot.cli import main
 
     return main(argv) == 0
+
+
+def test_stats_prints_the_share_met_per_program_language_and_lesson(capsys: Capture) -> None:
+    # One question answered a minute after it was asked; two never answered, long past
+    # the 24 hours (T0 is over a day before any run of this test).
+    assert main_ok(["questions", "stats", "--since", "all"])
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "First replies: target 80% within 1 day"
+    assert lines[1] == "Period: all time"
+    assert lines[2] == ("Replied in time: 33% (1 of 3), below target · still within the window: 0")
+    assert lines[3].startswith("Answered: 1 of 3 · unanswered: 2 (66%) · median time")
+    assert "Lessons missing the target most" in out
+    table = {
+        line.split()[0]: line.split()[1:6] for line in lines if line.startswith(("demo", "intro"))
+    }
+    # Per program: demo met 1 and missed 1; intro missed its one. Worst lessons: both.
+    assert table["demo"] == ["50%", "1", "1", "0", "1"]
+    assert table["intro"] == ["0%", "0", "1", "0", "1"]
+    assert table["demo/pipes"][2] == "1" and table["intro/hello"][2] == "1"
+    assert "Spanish" in out and "English" in out
+
+
+def test_stats_as_json_with_filters(capsys: Capture) -> None:
+    assert main_ok(["questions", "stats", "--since", "all", "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert record["target"] == {"share": 0.8, "window_seconds": 86400}
+    assert record["met_target"] is False
+    overall = record["overall"]
+    assert (overall["met"], overall["missed"], overall["pending"]) == (1, 2, 0)
+    assert overall["share_met"] == 0.3333 and overall["unanswered"] == 2
+    assert overall["median_first_reply_seconds"] == 60
+    assert [p["program"] for p in record["programs"]] == ["demo", "intro"]
+    # Ties go by program, then lesson.
+    assert [(w["lesson"], w["missed"]) for w in record["worst_lessons"]] == [
+        ("pipes", 1),
+        ("hello", 1),
+    ]
+
+    assert main_ok(["questions", "stats", "--since", "all", "--locale", "es", "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert [loc["locale"] for loc in record["locales"]] == ["es"]
+    assert record["overall"]["missed"] == 1 and record["overall"]["met"] == 0
+
+    assert main_ok(["questions", "stats", "--since", "all", "--program", "intro", "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert [p["program"] for p in record["programs"]] == ["intro"]
+
+
+def test_stats_in_arabic_and_when_empty(capsys: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LESSONBOT_LOCALE", "ar")
+    assert main_ok(["questions", "stats", "--since", "all"])
+    out = capsys.readouterr().out
+    assert "الردود الأولى" in out and "الإسبانية" in out
+    assert "reply_target." not in out and "Replied" not in out
+    monkeypatch.setenv("LESSONBOT_LOCALE", "en")
+    assert main_ok(["questions", "stats", "--program", "nothing"])
+    assert "No questions in this period." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["--since", "a month"],
+            "--since takes a duration such as 30d, 12h or 90m, not “a month”.",
+        ),
+        (["--since", "0d"], "not “0d”"),
+        (["--locale", "es%"], "--locale takes a language code such as es or pt-BR, not “es%”."),
+    ],
+)
+def test_stats_refuses_bad_options_in_one_line(argv: list[str], said: str, capsys: Capture) -> None:
+    from bot.cli import main
+
+    assert main(["questions", "stats", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and said in err and len(err.strip().splitlines()) == 1

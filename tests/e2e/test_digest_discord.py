@@ -127,6 +127,16 @@ async def test_a_long_digest_reaches_the_channel_whole_and_once(env: SandboxEnvi
     for n in range(400):
         assert f"/2/{n})" in shown, n
     assert "400 open questions" in parts[0]["embeds"][0]["description"]
+    # The first-reply target rides in the summary as a field. The questions were asked
+    # 2 to 401 hours ago, none answered: those whose 24 hours ended in the week counted
+    # (asked 24 to 192 hours ago) all missed, and those under 24 hours wait.
+    target = {field["name"]: field["value"] for field in parts[0]["embeds"][0]["fields"]}
+    assert target["First replies: target 80% within 1 day"] == (
+        "Replied in time: 0% (0 of 168), below target · still within the window: 22\n"
+        "By program: Python 0%\nBy language: English 0%"
+    )
+    worst = target["Lessons missing the target most"].splitlines()
+    assert len(worst) == 5 and worst[0].startswith("1\\. ")
 
 
 async def test_a_digest_whose_answer_was_lost_posts_each_part_once(

@@ -58,6 +58,14 @@ async def test_one_multipart_email_per_maintainer_reaches_the_catcher(
         bo, bo_text, bo_html = parts(by_address["bo@example.org"].raw)
         assert "لماذا لا تعيد الدالة" in bo_text and 'dir="rtl"' in bo_html
         assert "CSV" not in bo_text and bo["Subject"].startswith("[lessonbot] ")
+        # The first-reply target over the week, over each one's programs and languages:
+        # one answered in 10 hours, one missed; one asked 10 hours ago still in its window.
+        assert (
+            "Replied in time: 50% (1 of 2), below target · still within the window: 1" in ana_text
+        )
+        assert "Lessons missing the target most" in ana_text and "Functions" in ana_text
+        assert "الردود الأولى: الهدف" in bo_text and "الردود الأولى: الهدف" in bo_html
+        assert "reply_target." not in bo_text + bo_html + ana_text + ana_html
         # A second run of the same period sends nothing more.
         assert not (await service.run()).created
         await drain(worker)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.reply_stats import ReplyRecord
 from bot.services.questions.dependencies import Dependencies
 from bot.services.questions.records import lesson_of_thread
 from bot.services.questions.views import ChangeView, QuestionView, change_view_of, view_of
@@ -78,3 +80,33 @@ class Queries:
             for notice in notices:
                 found.setdefault(notice.question_id, []).append(change_view_of(notice))
         return {question: tuple(views) for question, views in found.items()}
+
+    async def reply_records(
+        self,
+        asked_after: datetime | None = None,
+        program: str | None = None,
+        locale: str | None = None,
+    ) -> list[ReplyRecord]:
+        """Return each question's place and times for the first-reply figures (one query,
+        bounded by when they were asked; dropped ones left out)."""
+        program_of = func.coalesce(Lesson.program, Question.program)
+        query = (
+            select(
+                program_of, Lesson.slug, Question.locale, Question.asked_at, Question.answered_at
+            )
+            .outerjoin(Lesson, Lesson.id == Question.lesson_id)
+            .where(Question.dropped_at.is_(None))
+        )
+        if asked_after is not None:
+            query = query.where(Question.asked_at > asked_after)
+        if program:
+            query = query.where(program_of == program)
+        if locale:
+            # A language takes in its regional variants: es takes es-MX too.
+            query = query.where(or_(Question.locale == locale, Question.locale.like(f"{locale}-%")))
+        async with self._deps.sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            ReplyRecord(row_program, slug, slug or "", row_locale, asked, answered)
+            for row_program, slug, row_locale, asked, answered in rows
+        ]

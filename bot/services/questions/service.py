@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.domain.catalogue import Catalogue
 from bot.domain.help_posts import LessonCandidate
+from bot.domain.reply_stats import ReplyStats, reply_stats
 from bot.services.events import EventHandler, IssueCommentEvent
 from bot.services.ports import (
     ActivePost,
@@ -301,6 +302,24 @@ class QuestionService:
     ) -> ResolveResult:
         """Resolve questions in a lesson's post or a help post (/resolve)."""
         return await self._commands.resolve(thread_id, user_id, roles, message_id)
+
+    async def reply_stats(
+        self,
+        since: timedelta | None = None,
+        *,
+        program: str | None = None,
+        locale: str | None = None,
+        now: datetime | None = None,
+    ) -> ReplyStats:
+        """Return the first-reply figures of the last `since` (None: all time) against
+        questions.first_reply_target."""
+        now = now or self._deps.clock()
+        target = self._deps.settings.questions.reply_target
+        start = now - since if since is not None else None
+        # Whatever was decided after `start` was asked at most a window before it.
+        asked_after = start - target.window if start is not None else None
+        records = await self._queries.reply_records(asked_after, program, locale)
+        return reply_stats(records, target=target, now=now, start=start)
 
     async def list(self, open_only: bool = False, program: str | None = None) -> list[QuestionView]:
         """Return the questions (not dropped), oldest first; open: neither answered nor
