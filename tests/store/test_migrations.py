@@ -48,6 +48,7 @@ def test_models_declare_the_expected_tables() -> None:
         "rate_budget_states",
         "rate_budget_spends",
         "thread_marks",
+        "question_nudges",
     }
 
 
