@@ -388,3 +388,27 @@ async def test_a_nudge_job_left_done_is_not_sent_again_after_a_new_scan(
         statuses = list(await session.scalars(select(OutboxJob.status)))
     assert statuses == [JobStatus.DONE]
     assert len(chat.posts) == 1
+
+
+async def test_a_question_nudged_unanswered_then_answered_still_asks_its_asker(
+    session_factory: Sessions,
+) -> None:
+    clock, chat = Clock(T0 + timedelta(days=2)), FakeChat()
+    nudges = service(session_factory, clock, chat)
+    asked = await ask(session_factory)
+    assert await nudges.scan() == 1
+    await work(nudges, session_factory, clock)
+    async with session_factory() as session, session.begin():
+        row = await session.get(Question, asked)
+        assert row is not None
+        row.answered_at, row.answered_by = clock.now, "ben"
+    clock.now += timedelta(days=3)
+    assert await nudges.scan() == 1
+    await work(nudges, session_factory, clock)
+    assert [(row.kind, row.round) for row in await nudges_of(session_factory)] == [
+        ("unanswered", 0),
+        ("ask_resolved", 0),
+    ]
+    assert len(chat.posts) == 2 and chat.options[1]["buttons"]
+    clock.now += timedelta(days=3)
+    assert await nudges.scan() == 0

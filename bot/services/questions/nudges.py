@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, func, literal, or_, select, update
+from sqlalchemy import Integer, String, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -146,6 +146,17 @@ class NudgeService:
                                 ),
                             ),
                             Question.answered_at <= now - policy.ask_resolved_after,
+                        ),
+                        # Nudged already in this round for what it waits for: the scan
+                        # reads only what may be due, however many stay open for long.
+                        ~exists().where(
+                            QuestionNudge.question_id == Question.id,
+                            QuestionNudge.round == Question.reopen_count,
+                            QuestionNudge.kind
+                            == case(
+                                (Question.answered_at.is_(None), NudgeKind.UNANSWERED.value),
+                                else_=NudgeKind.ASK_RESOLVED.value,
+                            ),
                         ),
                     )
                 )
