@@ -157,8 +157,8 @@ def due_nudges(
     policy: NudgePolicy,
     sent_today: Mapping[str, int],
 ) -> list[Nudge]:
-    """Return the nudges to claim now: none in quiet hours; the longest waiting first, at
-    most the daily cap per post counting those already sent today (`sent_today` by post)."""
+    """Return the nudges to claim now, the longest waiting first, within each post's cap."""
+    # None in quiet hours; `sent_today` counts, by post, those already claimed today.
     if policy.quiet_until(now) is not None:
         return []
     due = [n for c in candidates if (n := nudge_of(c, now, policy)) is not None]

@@ -192,8 +192,8 @@ class NudgeService:
         return candidates, sent_today
 
     async def _claim(self, nudge: Nudge, now: datetime) -> bool:
-        """Claim one nudge and record its job in one transaction; False when another scan
-        claimed it, or the post's cap for the day is used up."""
+        """Claim one nudge and record its job in one transaction; tell whether it was ours."""
+        # Not ours when another scan claimed it, or the post's cap for the day is used up.
         day = self._policy.day(now)
         cap = self._policy.per_post_per_day
         # A slot lost to a racing scan (another question of the post) is retried with the
@@ -404,8 +404,8 @@ def _job_key(nudge: Nudge) -> str:
 
 
 def _claim_statement(session: AsyncSession, nudge: Nudge, day: str, cap: int, now: datetime) -> Any:
-    """Return the INSERT that claims a nudge in the post's next free slot of the day, or
-    inserts nothing (its key or slot taken, or the cap reached); it returns the new id."""
+    """Return the INSERT claiming a nudge in its post's next free slot, returning its id."""
+    # It inserts nothing when the nudge's key or the slot is taken, or the cap is reached.
     count = func.count(QuestionNudge.id)
     slot = (
         select(
