@@ -203,3 +203,33 @@ async def test_still_stuck_from_the_asker_reopens_it_and_others_are_refused(
     # A second press of the same button changes nothing, and says so.
     again = await click(sandbox, nudge, ANA, stuck, "es-ES")
     assert again["data"]["content"] == t("es", "nudge.stale")
+
+
+async def test_solved_from_the_asker_resolves_it_by_button(
+    sandbox: Any, running: Running, session_factory: Sessions
+) -> None:
+    asked = await sandbox.post_message(running.thread, BEN, "How do I load a CSV file?")
+    await sandbox.post_message(running.thread, ANA, "Usa pandas.read_csv con la ruta del archivo.")
+
+    async def answered() -> bool:
+        row = await question_of(session_factory, int(asked["id"]))
+        return row is not None and row.answered_at is not None
+
+    await eventually(answered, "the question answered")
+    row = await question_of(session_factory, int(asked["id"]))
+    assert row is not None and row.answered_at is not None
+    running.clock.now = row.answered_at + timedelta(days=4)
+    assert await running.nudges.scan() == 1
+    await work(running, session_factory)
+    nudge = bot_messages(sandbox, running.thread, sandbox.bot_user_id)[-1]
+    assert nudge["content"].startswith(f"<@{BEN}>, your question was answered 4 days ago")
+
+    solved = await click(sandbox, nudge, BEN, nudge_button_id(SOLVED, row.id, 0), "en-US")
+    assert solved["ephemeral"] is True and solved["data"]["content"] == t("en", "nudge.solved")
+    row = await question_of(session_factory, int(asked["id"]))
+    assert row is not None and row.resolved_at is not None
+    assert (row.resolved_by, row.resolved_how) == (str(BEN), "button")
+    digest = await DigestService(
+        session_factory, Outbox(session_factory), running.settings, signer=Signer(b"k" * 32)
+    ).build()
+    assert digest.open_count == 0
