@@ -35,6 +35,7 @@ from bot.services.outbox import Outbox
 from bot.services.ports import ChatPort
 from bot.services.questions import QuestionService
 from bot.services.questions.change_notices import ChangeNotices
+from bot.services.questions.nudges import NudgeService
 from bot.services.retention import RetentionService
 from bot.services.signing import Signer, load_signer
 from bot.services.suggestions import SuggestionService
@@ -75,6 +76,8 @@ class RunningApp:
     # What this process does (bot.domain.roles): `run_bot` and `background_work` start
     # only these parts.
     roles: frozenset[str] = EVERY_ROLE
+    # Nudges waiting questions' posts (scheduled scan; the worker posts).
+    nudges: NudgeService | None = None
 
     @property
     def catalogue(self) -> Catalogue | None:
@@ -195,6 +198,8 @@ async def started_app(
             catalogue=lambda: content.catalogue,
             touch_lesson=backlog.touch_lesson,
         )
+        nudges = NudgeService(sessions, outbox, settings, chat=bot.chat, wake=worker.wake)
+        worker.add_handler(NudgeService.JOB_KIND, nudges.run_job)
         # Each service names the GitHub webhooks it follows; the router hands them the
         # parsed events and logs what each made of them.
         router = WebhookRouter()
@@ -244,7 +249,11 @@ async def started_app(
         if GATEWAY in roles:
             await bot.add_service_cogs(
                 BotServices(
-                    lessons=lessons, links=links, suggestions=suggestions, questions=questions
+                    lessons=lessons,
+                    links=links,
+                    suggestions=suggestions,
+                    questions=questions,
+                    nudges=nudges,
                 )
             )
         if GATEWAY in roles and bridge is not None and settings.linking.mirror_to_github:
@@ -312,6 +321,7 @@ async def started_app(
                 questions,
                 retention,
                 roles,
+                nudges=nudges,
             )
         finally:
             if not bot.is_closed():
@@ -361,7 +371,7 @@ async def background_work(app: RunningApp) -> AsyncIterator[None]:
     assert app.worker is not None
     worker = asyncio.create_task(app.worker.run()) if WORKER in app.roles else None
     scheduler = (
-        DigestScheduler(app.settings, app.digests, retention=app.retention)
+        DigestScheduler(app.settings, app.digests, retention=app.retention, nudges=app.nudges)
         if app.digests and SCHEDULER in app.roles
         else None
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.domain.cron import parse_cron
+from bot.domain.nudges import QuietHours, parse_duration
 from bot.domain.reply_stats import DEFAULT_TARGET, ReplyTarget, parse_target
 from bot.domain.roles import ALL, UnknownRoleError, parse_roles
 
@@ -294,6 +295,21 @@ class QuestionsSettings:
     def reply_target(self) -> ReplyTarget:
         """Return the first-reply target, parsed (validated when settings load)."""
         return parse_target(self.first_reply_target)
+
+    # A Discord question with no reply this long (e.g. 24h, 3d, 90m) is raised once in its
+    # post, mentioning the helper role when one is set.
+    nudge_after: str = "24h"
+    # The Discord role id mentioned by that nudge ("": no ping, the message alone).
+    helper_role_id: str = ""
+    # An answered question still not resolved this long asks its asker whether it is solved.
+    ask_resolved_after: str = "3d"
+    # Local times (in questions.timezone) when no nudge is sent ("": none); sent after.
+    quiet_hours: str = "22:00-07:00"
+    timezone: str = "UTC"
+    # The most nudges one post gets in a local day.
+    nudges_per_post_per_day: int = 2
+    # How often the scheduler looks for questions due a nudge (a cron line, UTC).
+    nudge_schedule: str = "*/10 * * * *"
 
 
 @dataclass(frozen=True)
@@ -669,6 +685,7 @@ def _validate(settings: Settings) -> None:
         parse_target(settings.questions.first_reply_target)
     except ValueError as error:
         fail("questions.first_reply_target", str(error))
+    _validate_nudges(settings.questions, fail)
     for entry in settings.suggestions.reviewers:
         program, colon, login = entry.partition(":")
         if not colon or not program.strip() or not _LOGIN.fullmatch(login.strip()):
@@ -736,6 +753,33 @@ def _validate_shards(
             f"names shard {beyond[0]}, but with discord.shard_count {count} the ids are "
             f"0 to {count - 1}",
         )
+
+
+def _validate_nudges(
+    questions: QuestionsSettings, fail: typing.Callable[[str, str], typing.NoReturn]
+) -> None:
+    """Check the nudge settings: durations, quiet hours, zone, cap, role id, schedule."""
+    for name in ("nudge_after", "ask_resolved_after"):
+        try:
+            parse_duration(getattr(questions, name))
+        except ValueError as error:
+            fail(f"questions.{name}", f"is wrong: {error}")
+    try:
+        QuietHours.parse(questions.quiet_hours)
+    except ValueError as error:
+        fail("questions.quiet_hours", f"is wrong: {error} (or empty for none)")
+    try:
+        zoneinfo.ZoneInfo(questions.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        fail("questions.timezone", f"is not a known time zone: {questions.timezone!r}")
+    if questions.nudges_per_post_per_day < 0:
+        fail("questions.nudges_per_post_per_day", "must be 0 (no nudges) or more")
+    if questions.helper_role_id.strip() and not questions.helper_role_id.strip().isdigit():
+        fail("questions.helper_role_id", "must be a Discord role id (digits) or empty")
+    try:
+        parse_cron(questions.nudge_schedule)
+    except ValueError as error:
+        fail("questions.nudge_schedule", f"is not a valid cron line ({error}); e.g. '*/10 * * * *'")
 
 
 # GitHub lets a delivery be redelivered for this many days; dedupe must outlast it.

@@ -36,6 +36,7 @@ from bot.config import Settings
 from bot.domain.cron import parse_cron
 from bot.services import correlation
 from bot.services.digests import DigestService
+from bot.services.questions.nudges import NudgeService
 from bot.services.retention import RetentionService
 from bot.store.engine import make_sync_engine
 
@@ -43,10 +44,12 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "lessonbot-digest"
 PRUNE_JOB_ID = "lessonbot-prune"
+NUDGE_JOB_ID = "lessonbot-nudges"
 JOB_TABLE = "apscheduler_jobs"
 # The names a stored job's arguments carry, for its function to find what it runs.
 _DIGEST = "digest"
 _PRUNE = "prune"
+_NUDGES = "nudges"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,11 @@ def fire_prune(name: str) -> None:
     _fire(name, "prune job fired but no retention service %r runs in this process")
 
 
+def fire_nudges(name: str) -> None:
+    """Run the nudge scan on the bot's event loop (the stored job; a scheduler thread)."""
+    _fire(name, "nudge job fired but no nudge service %r runs in this process")
+
+
 def _fire(name: str, missing: str) -> None:
     running = _RUNNING.get(name)
     if running is None:
@@ -119,6 +127,18 @@ async def run_prune(service: RetentionService) -> None:
         log.info("prune %s", "queued" if job_id is not None else "already recorded")
 
 
+async def run_nudges(service: NudgeService) -> None:
+    """Claim the nudges due now; the worker posts them."""
+    with correlation.correlated(correlation.new_id("schedule")):
+        try:
+            claimed = await service.scan()
+        except Exception:
+            # The next scan finds what this one missed: claims are kept in the database.
+            log.exception("nudge scan failed")
+            return
+        log.info("nudges: %d queued", claimed)
+
+
 def _place(scheduler: BackgroundScheduler, func: Any, trigger: Any, **job: Any) -> None:
     """Store a job, or replace it when its schedule or function changed.
 
@@ -144,11 +164,16 @@ class DigestScheduler:
     its processes."""
 
     def __init__(
-        self, settings: Settings, service: DigestService, retention: RetentionService | None = None
+        self,
+        settings: Settings,
+        service: DigestService,
+        retention: RetentionService | None = None,
+        nudges: NudgeService | None = None,
     ) -> None:
         self._settings = settings
         self._service = service
         self._retention = retention
+        self._nudges = nudges
         self._engine: Any = None
         self._catch_up: asyncio.Task[Any] | None = None
         self._starting: asyncio.Future[BackgroundScheduler] | None = None
@@ -215,6 +240,17 @@ class DigestScheduler:
                 # However late (no process ran at its time): a prune is never wrong to run.
                 misfire_grace_time=None,
             )
+        if self._nudges is not None:
+            _place(
+                scheduler,
+                fire_nudges,
+                digest_trigger(self._settings.questions.nudge_schedule, "UTC"),
+                args=[_NUDGES],
+                id=NUDGE_JOB_ID,
+                name="nudges of waiting questions",
+                # A missed scan is simply the next one: several are never worth running.
+                misfire_grace_time=None,
+            )
         scheduler.resume()
         job = scheduler.get_job(JOB_ID)
         log.info("next digest at %s", job.next_run_time if job else "never")
@@ -264,10 +300,12 @@ class DigestScheduler:
         _RUNNING[_DIGEST] = _Running(self, functools.partial(run_digest, self._service), loop)
         if self._retention is not None:
             _RUNNING[_PRUNE] = _Running(self, functools.partial(run_prune, self._retention), loop)
+        if self._nudges is not None:
+            _RUNNING[_NUDGES] = _Running(self, functools.partial(run_nudges, self._nudges), loop)
 
     def _unregister(self) -> None:
         """Take this scheduler's services out again, leaving a later scheduler's in place."""
-        for name in (_DIGEST, _PRUNE):
+        for name in (_DIGEST, _PRUNE, _NUDGES):
             running = _RUNNING.get(name)
             if running is not None and running.owner is self:
                 del _RUNNING[name]

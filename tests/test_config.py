@@ -177,6 +177,30 @@ def test_the_catch_up_bounds_come_from_the_environment_and_are_checked(tmp_path:
             load_settings(_write(tmp_path, ""), {key: value})
 
 
+def test_the_nudge_settings_have_defaults_and_refuse_bad_values_in_one_line(
+    tmp_path: Path,
+) -> None:
+    questions = Settings().questions
+    assert (questions.nudge_after, questions.ask_resolved_after) == ("24h", "3d")
+    assert (questions.quiet_hours, questions.timezone) == ("22:00-07:00", "UTC")
+    assert (questions.nudges_per_post_per_day, questions.helper_role_id) == (2, "")
+    text = '[questions]\nnudge_after = "90m"\nquiet_hours = ""\nhelper_role_id = "42"\n'
+    loaded = load_settings(_write(tmp_path, text), {}).questions
+    assert (loaded.nudge_after, loaded.quiet_hours, loaded.helper_role_id) == ("90m", "", "42")
+    for key, value, said in (
+        ("NUDGE_AFTER", "tomorrow", "questions.nudge_after .* is wrong: 'tomorrow' is not a dur"),
+        ("ASK_RESOLVED_AFTER", "0d", "must be longer than zero"),
+        ("QUIET_HOURS", "22-7", "is not a range like 22:00-07:00 \\(or empty for none\\)"),
+        ("TIMEZONE", "Mars/Olympus", "is not a known time zone"),
+        ("NUDGES_PER_POST_PER_DAY", "-1", "0 \\(no nudges\\) or more"),
+        ("HELPER_ROLE_ID", "@helpers", "must be a Discord role id"),
+        ("NUDGE_SCHEDULE", "every hour", "is not a valid cron line"),
+    ):
+        with pytest.raises(ConfigError, match=said) as raised:
+            load_settings(_write(tmp_path, ""), {f"LESSONBOT_QUESTIONS_{key}": value})
+        assert "\n" not in str(raised.value)
+
+
 def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"did you mean web\.port\?"):
         load_settings(_write(tmp_path, "[web]\nprot = 80\n"), {})

@@ -22,18 +22,22 @@ from bot.domain.cron import latest_fire
 from bot.scheduler import (
     JOB_ID,
     JOB_TABLE,
+    NUDGE_JOB_ID,
     PRUNE_JOB_ID,
     DigestScheduler,
     _create_job_table,
     digest_trigger,
     fire_digest,
+    fire_nudges,
     fire_prune,
 )
 from bot.services.outbox import Outbox
+from bot.services.questions.nudges import NUDGE_KIND, NudgeService
 from bot.services.retention import RetentionService
 from bot.store.engine import make_sync_engine
-from bot.store.models import DigestRun
+from bot.store.models import DigestRun, QuestionNudge
 from tests.services.test_digests import NOW, drain, make, seed, settings
+from tests.services.test_nudges import T0, Clock, FakeChat, ask
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -217,6 +221,45 @@ async def test_the_prune_is_recorded_once_per_period_by_several_processes(
     fired = RetentionService(session_factory, outbox, config.retention).period_key()
     assert prunes[0].key == fired
     assert upcoming.astimezone(UTC).strftime("%H:%M") == "04:30"  # daily, 04:30 UTC
+
+
+async def test_the_nudge_scan_fired_in_two_processes_claims_each_nudge_once(
+    migrated_url: str, session_factory: Sessions
+) -> None:
+    config = dataclasses.replace(settings(), database=DatabaseSettings(url=migrated_url))
+    clock = Clock(T0 + timedelta(days=2))
+    await ask(session_factory)
+    schedulers = [
+        DigestScheduler(
+            config,
+            make(session_factory, config)[0],
+            nudges=NudgeService(
+                session_factory,
+                Outbox(session_factory, clock=clock),
+                config,
+                chat=FakeChat(),  # type: ignore[arg-type]
+                clock=clock,
+            ),
+        )
+        for _ in range(2)
+    ]
+    try:
+        for scheduler in schedulers:
+            await scheduler.start()
+        job = schedulers[0].scheduler.get_job(NUDGE_JOB_ID)  # type: ignore[union-attr]
+        assert job is not None and str(job.trigger).startswith("cron[")
+        # The stored job fires in both processes' threads at once, then once more.
+        await asyncio.gather(
+            asyncio.to_thread(fire_nudges, "nudges"), asyncio.to_thread(fire_nudges, "nudges")
+        )
+        await asyncio.to_thread(fire_nudges, "nudges")
+    finally:
+        for scheduler in schedulers:
+            await scheduler.shutdown()
+    async with session_factory() as session:
+        claimed = await session.scalar(select(func.count(QuestionNudge.id)))
+    assert claimed == 1
+    assert [job.kind for job in await Outbox(session_factory).jobs()].count(NUDGE_KIND) == 1
 
 
 def test_schedulers_starting_together_create_the_job_table_once(migrated_url: str) -> None:

@@ -270,13 +270,29 @@ class DiscordChat:
         embed: ChatEmbed | None = None,
         select: ChatSelect | None = None,
         buttons: Sequence[ChatButton] = (),
+        mention_roles: Sequence[int] = (),
+        mention_users: Sequence[int] = (),
     ) -> list[int]:
         """Post in a channel or thread, split into messages that fit (the embed and the
-        select menu or buttons under the last); return their ids."""
+        select menu or buttons under the last); return their ids. Only the roles and people
+        in `mention_roles` and `mention_users` are pinged; nobody else ever is."""
         channel = self._client.get_partial_messageable(channel_id)
         view = select_view(select) if select is not None else buttons_view(buttons)
+        # The client pings nobody by default (user text is echoed); the roles and people
+        # named here are the one exception, and only for this message.
+        mentions = (
+            discord.AllowedMentions(
+                everyone=False,
+                users=[discord.Object(i) for i in mention_users],
+                roles=[discord.Object(i) for i in mention_roles],
+            )
+            if mention_roles or mention_users
+            else None
+        )
         with _chat_errors("post message"):
-            return await self._send_parts(channel, split_message(content), embed, view)
+            return await self._send_parts(
+                channel, split_message(content), embed, view, mentions=mentions
+            )
 
     async def edit_message(
         self,
@@ -562,15 +578,18 @@ class DiscordChat:
         parts: Sequence[str],
         embed: ChatEmbed | None,
         view: discord.ui.View | None = None,
+        *,
+        mentions: discord.AllowedMentions | None = None,
     ) -> list[int]:
         """Send each part as a message, the embed and view with the last; return their ids."""
         if not parts and embed is None:
             raise ValueError("a message needs content or an embed")
         ids: list[int] = []
+        pinging: dict[str, Any] = {} if mentions is None else {"allowed_mentions": mentions}
         for part in parts[:-1]:
-            ids.append((await channel.send(part)).id)
+            ids.append((await channel.send(part, **pinging)).id)
         last = parts[-1] if parts else None
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = dict(pinging)
         if embed is not None:
             options["embed"] = to_discord_embed(embed)
         if view is not None:

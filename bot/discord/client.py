@@ -27,6 +27,7 @@ from bot.services.ports import BudgetPort, RequestMeter
 
 if TYPE_CHECKING:
     from bot.services.questions import QuestionService
+    from bot.services.questions.nudges import NudgeService
     from bot.services.suggestions import SuggestionService
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class BotServices:
     suggestions: SuggestionService | None = None
     # Open questions: lesson post messages, ✅ reactions, /ask and /resolve.
     questions: QuestionService | None = None
+    # The asker's "Solved" / "Still stuck" buttons under a nudge.
+    nudges: NudgeService | None = None
 
 
 def bot_intents() -> discord.Intents:
@@ -134,6 +137,10 @@ class LessonBot(commands.Bot):
             from bot.discord.cogs.questions import add_questions_cog
 
             await add_questions_cog(self, services.questions, services.lessons, services.links)
+        if services.nudges is not None:
+            from bot.discord.cogs.nudges import add_nudges_cog
+
+            await add_nudges_cog(self, services.nudges)
 
     async def setup_hook(self) -> None:
         """Register the cogs' commands with Discord, translated, once per login."""

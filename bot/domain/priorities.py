@@ -34,6 +34,7 @@ DIGEST = "digest"
 BRIDGE = "bridge"
 PRUNE = "prune"
 CHANGE_NOTICE = "change_notice"
+QUESTION_NUDGE = "question_nudge"
 
 # Each kind's priority unless its caller says otherwise (a full sync's linking is BULK, a
 # lesson someone touched is raised to TOUCHED).
@@ -48,6 +49,8 @@ DEFAULT_PRIORITIES: dict[str, JobPriority] = {
     LINKING: JobPriority.NORMAL,
     LINKING_ISSUE: JobPriority.NORMAL,
     PRUNE: JobPriority.NORMAL,
+    # A nudge tells people in a post a question waits.
+    QUESTION_NUDGE: JobPriority.URGENT,
 }
 
 # Kinds whose work is mostly GitHub content writes, which the adapter paces at about one a

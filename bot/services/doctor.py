@@ -147,7 +147,20 @@ class Doctor:
             results.append(CheckResult("discord.guild", OK, "ok", guild.name))
         results += self._forums(guild, base, found.database)
         results.append(self._digest_channel(guild, base))
+        results += self._helper_role(guild)
         return results
+
+    def _helper_role(self, guild: GuildView) -> list[CheckResult]:
+        """Check the role nudges ping, when one is set (unset, they ping nobody)."""
+        role = self._settings.questions.helper_role_id.strip()
+        if not role:
+            return []
+        if int(role) not in guild.role_permissions:
+            env = env_name("questions", "helper_role_id")
+            return [
+                CheckResult("discord.helper_role", WARN, "not_found", "", {"id": role, "env": env})
+            ]
+        return [CheckResult("discord.helper_role", OK, "ok", "", {"id": role})]
 
     async def _intents(self) -> CheckResult:
         assert self._discord is not None

@@ -494,9 +494,12 @@ class ChatPort(Protocol):
         embed: ChatEmbed | None = None,
         select: ChatSelect | None = None,
         buttons: Sequence[ChatButton] = (),
+        mention_roles: Sequence[int] = (),
+        mention_users: Sequence[int] = (),
     ) -> list[int]:
         """Post in a channel or thread, split into messages that fit (the embed and the
-        select menu or buttons under the last); return their ids."""
+        select menu or buttons under the last); return their ids. Only the roles and people
+        in `mention_roles` and `mention_users` are pinged; nobody else ever is."""
         ...
 
     async def edit_message(

@@ -405,6 +405,10 @@ class Question(TimestampMixin, Base):
     # Set when the message was deleted or edited out of being a question: kept, not counted.
     dropped_at: Mapped[datetime | None]
     drop_reason: Mapped[str | None] = mapped_column(String(32))
+    # Set when its asker pressed "Still stuck": it waits for an answer again from then, and
+    # each reopening starts a new round of nudges (QuestionNudge.round).
+    reopened_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     lesson: Mapped[Lesson | None] = relationship()
 
@@ -427,6 +431,31 @@ class ChangeNotice(TimestampMixin, Base):
     # The notice in the lesson's post, once sent (its ✅ resolves the question too).
     message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     sent_at: Mapped[datetime | None]
+
+
+class QuestionNudge(Base):
+    """A nudge claimed for a question's post: once per question, kind and round, and at most
+    the daily cap per post (one slot each), whatever the number of processes."""
+
+    __tablename__ = "question_nudges"
+    __table_args__ = (
+        UniqueConstraint("question_id", "kind", "round"),
+        UniqueConstraint("post", "day", "slot"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    round: Mapped[int] = mapped_column(Integer)
+    # The question's post (thread id) and the local day the nudge counts against.
+    post: Mapped[str] = mapped_column(String(100))
+    day: Mapped[str] = mapped_column(String(10))
+    slot: Mapped[int] = mapped_column(Integer)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The message posted (once sent), or why it was not (answered or resolved meanwhile).
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None]
+    skipped: Mapped[str | None] = mapped_column(String(64))
 
 
 class HelpPost(TimestampMixin, Base):

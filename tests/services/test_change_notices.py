@@ -252,7 +252,7 @@ async def test_a_notice_posted_before_a_crash_is_found_not_posted_again(
     assert len(chat.posts) == 1
     async with session_factory() as session:
         row = await session.scalar(select(ChangeNotice))
-    assert row is not None and row.message_id == chat.ids[0] and row.sent_at is not None
+    assert row is not None and row.message_id == chat.messages[0][1].id and row.sent_at is not None
 
 
 async def test_merges_of_other_repositories_and_closed_prs_are_not_matched(

@@ -7,7 +7,14 @@ from collections.abc import Mapping
 
 import pytest
 
-from bot.config import DiscordSettings, GitHubSettings, MailSettings, Secret, Settings
+from bot.config import (
+    DiscordSettings,
+    GitHubSettings,
+    MailSettings,
+    QuestionsSettings,
+    Secret,
+    Settings,
+)
 from bot.domain.doctor import (
     FORUM_NEEDS,
     PERMISSIONS,
@@ -273,6 +280,18 @@ async def test_the_digest_channel_unset_warns_and_a_wrong_one_fails() -> None:
 
     assert unset["discord.digest_channel"].status is Status.WARN
     assert _failures(wrong) == {"discord.digest_channel": "not_found"}
+
+
+async def test_a_helper_role_is_checked_only_when_set() -> None:
+    def with_role(role: str) -> Settings:
+        return dataclasses.replace(_settings(), questions=QuestionsSettings(helper_role_id=role))
+
+    assert "discord.helper_role" not in await _run()
+    present = (await _run(with_role(str(ROLE))))["discord.helper_role"]
+    assert (present.status, present.code) == (Status.OK, "ok")
+    missing = (await _run(with_role("999")))["discord.helper_role"]
+    assert (missing.status, missing.code) == (Status.WARN, "not_found")
+    assert missing.params == {"id": "999", "env": "LESSONBOT_QUESTIONS_HELPER_ROLE_ID"}
 
 
 @pytest.mark.parametrize(

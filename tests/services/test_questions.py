@@ -39,30 +39,31 @@ STAFF_ROLE = "4242"
 
 
 class FakeChat:
-    """Records what the bot posts; the bot's own user id is BOT_ID."""
+    """Records what the bot posts (and its buttons and mentions); the bot's own user id is
+    BOT_ID; reads back what it posted, newest first."""
 
     def __init__(self) -> None:
         self.posts: list[tuple[int, str]] = []
-        self.ids: list[int] = []
+        self.options: list[dict[str, Any]] = []
+        self.messages: list[tuple[int, ChatMessage]] = []
         self.next_id = 5000
 
     @property
     def user_id(self) -> int:
         return BOT_ID
 
-    async def post_message(self, channel_id: int, content: str, **_: Any) -> list[int]:
+    async def post_message(self, channel_id: int, content: str, **options: Any) -> list[int]:
         self.posts.append((channel_id, content))
+        self.options.append(options)
         self.next_id += 1
-        self.ids.append(self.next_id)
+        buttons = tuple(options.get("buttons") or ())
+        custom_ids = tuple(button.custom_id for button in buttons if button.custom_id)
+        message = ChatMessage(self.next_id, BOT_ID, content, buttons, custom_ids=custom_ids)
+        self.messages.append((channel_id, message))
         return [self.next_id]
 
     async def recent_messages(self, channel_id: int, limit: int = 100) -> list[ChatMessage]:
-        """Return what it posted in a channel, newest first."""
-        mine = [
-            ChatMessage(id=message_id, author_id=BOT_ID, content=content)
-            for message_id, (channel, content) in zip(self.ids, self.posts, strict=True)
-            if channel == channel_id
-        ]
+        mine = [message for channel, message in self.messages if channel == channel_id]
         return mine[::-1][:limit]
 
 

@@ -52,6 +52,7 @@ def test_models_declare_the_expected_tables() -> None:
         "suggestion_moderation",
         "moderation_blocks",
         "change_notices",
+        "question_nudges",
     }
 
 
