@@ -73,13 +73,16 @@ def withdrawn_text(status: str, locale: str, suggestion_id: int) -> str:
 
 def status_label(status: str, locale: str) -> str:
     """Return a suggestion status in a person's language."""
-    return t(locale, f"discord_suggest.status.{status}") if status in STATUSES else status
+    if status not in STATUSES:
+        # A status a newer bot recorded: said in words, never by its internal name.
+        return t(locale, "locale_audit.status_other")
+    return t(locale, f"discord_suggest.status.{status}")
 
 
 def event_label(kind: str, detail: dict[str, Any], locale: str) -> str:
     """Return what an event says, in a person's language."""
     if kind not in EVENT_KINDS:
-        return kind
+        return t(locale, "locale_audit.event_other")
     return t(
         locale,
         f"discord_suggest.event.{kind}",
