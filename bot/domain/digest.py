@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain.excerpt import excerpt
-from bot.i18n import t
+from bot.i18n import language_name, t
 
 # Oldest first: the bucket a question is in is the first whose age it exceeds.
 BUCKETS: tuple[tuple[str, timedelta], ...] = (
@@ -563,7 +563,8 @@ def _suggestion_line(digest: Digest, item: WaitingSuggestion, locale: str, mediu
         "digest.suggestion_line",
         id=item.id,
         lesson=_Ready(_lesson_in_program(digest, item.program, item.lesson, locale, medium)),
-        locale=item.locale,
+        # The edited language by its name in the reader's language, never by its code.
+        locale=language_name(item.locale, locale),
         status=_Words(t(locale, f"digest.status.{item.status}")),
         age=_Words(duration(locale, item.age)),
     )
