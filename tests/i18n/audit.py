@@ -47,10 +47,10 @@ SAME_AS_ENGLISH: dict[tuple[str, str], str] = {
     ("es", "jobs.duration_hours"): "SI symbols",
     ("fr", "jobs.duration_hours"): "SI symbols",
 }
-# Segments of a rendered output that equal English yet are fine: the same sentence in
-# English and in the language (a French "Suggestion", a Dutch "Status" and so on).
-ALLOWED_SEGMENTS: dict[str, frozenset[str]] = {
-    "fr": frozenset({"Quiz", "Illustration"}),
+# Words a language spells as English does: a rendered segment equal to English is fine when
+# these (and values, names of products, numbers) are all the words it has.
+ALLOWED_WORDS: dict[str, frozenset[str]] = {
+    "fr": frozenset({"Suggestion", "Quiz", "Illustration"}),
     # Babel's Dutch names of these languages are spelled as in English.
     "nl": frozenset({"Status", "Open", "Conflict", "Quiz", "Hindi", "Telugu"}),
 }
@@ -62,7 +62,6 @@ _REPR = re.compile(r"\b(?:None|True|False)\b|<[\w.]+ object at 0x|\[\]|\{\}|\(\)
 _ESCAPED = re.compile(r"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\n")
 _DOUBLE_ESCAPED = re.compile(r"&amp;(?:[a-z]+|#[0-9]+|#x[0-9a-fA-F]+);")
 _URL = re.compile(r"https?://\S+|\S+@\S+\.\w+")
-_LETTERS = re.compile(r"[^\W\d_]")
 
 
 @functools.cache
@@ -125,12 +124,14 @@ def check_clean(output: Output) -> None:
             output.flag("a bookkeeping marker", segment)
 
 
-def _has_own_words(segment: str, data: Iterable[str]) -> bool:
-    """Tell whether a segment holds words beyond values, names of products and numbers."""
+def _has_own_words(
+    segment: str, data: Iterable[str], allowed: frozenset[str] = frozenset()
+) -> bool:
+    """Tell whether a segment holds words beyond values, names of products, numbers and
+    the `allowed` words."""
     bare = _without_data(segment, data)
-    for noun in PROPER_NOUNS:
-        bare = re.sub(rf"(?<!\w){re.escape(noun)}(?!\w)", " ", bare)
-    return bool(_LETTERS.search(bare))
+    words = re.findall(r"[^\W\d_]+", bare)
+    return any(word not in PROPER_NOUNS and word not in allowed for word in words)
 
 
 def check_translated(output: Output, english: Output) -> None:
@@ -138,9 +139,9 @@ def check_translated(output: Output, english: Output) -> None:
     if output.locale == DEFAULT_LOCALE:
         return
     same = set(english.segments)
-    allowed = ALLOWED_SEGMENTS.get(output.locale, frozenset())
+    allowed = ALLOWED_WORDS.get(output.locale, frozenset())
     for segment in output.segments:
-        if segment in same and segment not in allowed and _has_own_words(segment, output.data):
+        if segment in same and _has_own_words(segment, output.data, allowed):
             output.flag("English where a translation exists", segment)
 
 

@@ -14,7 +14,7 @@ from bot.discord.replies import (
     shorten,
 )
 from bot.domain.review_flow import STATUSES, SuggestionStatus
-from bot.i18n import t
+from bot.i18n import language_name, t
 from bot.services.suggestions import SuggestionError, SuggestionView
 
 SUGGEST_COLOUR = discord.Colour(0x22A06B)
@@ -110,7 +110,9 @@ def status_embed(view: SuggestionView, locale: str, status_url: str) -> discord.
         value=status_label(view.status, locale),
         inline=True,
     )
-    embed.add_field(name=t(locale, "discord_suggest.locale_field"), value=view.locale, inline=True)
+    # The edited language by its name in the reader's language, never by its code.
+    language = language_name(view.locale, locale)
+    embed.add_field(name=t(locale, "discord_suggest.locale_field"), value=language, inline=True)
     if view.pr_url:
         embed.add_field(
             name=t(locale, "discord_suggest.pr_field"),
