@@ -267,8 +267,11 @@ def _lesson_or_404(
         return _not_found(request, locale, text, links)
     locale = _lesson_locale(request, lesson, requested_locale)
     if locale is None:
-        # ?locale= named the version that is missing, not the reader's language.
-        shown = reader_locale(request, lesson.locales)
+        # ?locale= names the missing version: the page speaks it when it can, else the
+        # reader's language (Accept-Language), never English by default.
+        shown = choose([requested_locale or ""], available_locales()) or reader_locale(
+            request, lesson.locales
+        )
         page_locale = ui_locale(shown)
         text = message_html(
             shown,
