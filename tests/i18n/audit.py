@@ -8,7 +8,6 @@ a leaked key looks like, so strings added later are covered without touching thi
 from __future__ import annotations
 
 import functools
-import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -267,18 +266,3 @@ def _between_isolates(text: str, value: str) -> bool:
             return False
         start = text.find(value, start + 1)
     return True
-
-
-def check_discord_direction(output: Output, text: str, values: Iterable[str]) -> None:
-    """Flag an Arabic Discord text whose Latin values are not between FSI and PDI."""
-    if output.locale not in RTL:
-        return
-    for value in values:
-        mixed = value and re.search(r"[A-Za-z]", value) and value in text
-        if mixed and not _between_isolates(text, value) and normalized(text) != normalized(value):
-            output.flag(f"{value!r} not isolated", normalized(text))
-
-
-def unescaped(text: str) -> str:
-    """Return HTML text as a person reads it."""
-    return html.unescape(text)
