@@ -193,7 +193,7 @@ async def status_refusal(door: Door, locale: str) -> list[str]:
 
 
 async def messages(door: Door, locale: str) -> list[str]:
-    """The pages that only say something: not found (three ways), expired form."""
+    """The pages that only say something: not found (three ways), expired form, too large."""
     pages = [
         await _get(door, "/suggestions/424242", locale=locale),
         await _get(door, "/lessons/demo/nope/suggest", locale=locale),
@@ -204,6 +204,11 @@ async def messages(door: Door, locale: str) -> list[str]:
     )
     assert expired.status == 403
     pages.append(await expired.text())
+    too_large = await door.client.post(
+        f"{FORM_URL}?locale={locale}", data=form("x", locale=locale, find="x" * 70_000)
+    )
+    assert too_large.status == 413
+    pages.append(await too_large.text())
     return pages
 
 
@@ -310,3 +315,30 @@ async def test_the_audit_catches_what_it_looks_for() -> None:
     assert any("not isolated" in problem for problem in problems)
     assert any("Python value" in problem for problem in problems)
     assert any('dir="rtl"' in problem for problem in problems)
+    # The same words, translated, the name isolated: nothing to say.
+    clean = (
+        '<html lang="ar" dir="rtl"><body><p>اقترح تعديلًا</p>'
+        "<p>أرسل <bdi>Ada Lovelace</bdi> اقتراحًا</p></body></html>"
+    )
+    assert audit("probe", "ar", [clean], [english]) == []
+
+
+@pytest.mark.parametrize("locale", SERVED_LOCALES)
+async def test_too_many_requests_page_reads_right(
+    session_factory: Sessions, tmp_path: Path, locale: str
+) -> None:
+    door = await open_door(session_factory, every_locale_content(tmp_path), per_ip_per_hour=1)
+    try:
+
+        async def refused(language: str) -> str:
+            url = f"{FORM_URL}?locale={language}"
+            # One post an hour: the first is refused for its form, the second for the limit.
+            await door.client.post(url, data=form("x", locale=language))
+            answer = await door.client.post(url, data=form("x", locale=language))
+            assert answer.status == 429
+            return await answer.text()
+
+        pages, english = [await refused(locale)], [await refused("en")]
+    finally:
+        await door.client.close()
+    assert audit("too_many", locale, pages, english) == []
