@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import discord
@@ -16,6 +17,8 @@ from bot.discord.replies import (
 from bot.domain.review_flow import STATUSES, SuggestionStatus
 from bot.i18n import language_name, t
 from bot.services.suggestions import SuggestionError, SuggestionView
+
+log = logging.getLogger(__name__)
 
 SUGGEST_COLOUR = discord.Colour(0x22A06B)
 # The events a status answer shows, newest last.
@@ -75,6 +78,7 @@ def status_label(status: str, locale: str) -> str:
     """Return a suggestion status in a person's language."""
     if status not in STATUSES:
         # A status a newer bot recorded: said in words, never by its internal name.
+        log.warning("suggest status: no words for the status %r", status)
         return t(locale, "locale_audit.status_other")
     return t(locale, f"discord_suggest.status.{status}")
 
@@ -82,6 +86,7 @@ def status_label(status: str, locale: str) -> str:
 def event_label(kind: str, detail: dict[str, Any], locale: str) -> str:
     """Return what an event says, in a person's language."""
     if kind not in EVENT_KINDS:
+        log.warning("suggest status: no words for the event %r", kind)
         return t(locale, "locale_audit.event_other")
     return t(
         locale,
