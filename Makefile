@@ -38,6 +38,17 @@ install-browser:
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null || exit 1; \
 	fi
+	@# Fonts for the Chinese and Arabic pages: without them Chromium draws boxes (tofu), and
+	@# tests/e2e/test_locales_browser.py fails saying so.
+	@if ! fc-list 2>/dev/null | grep -q 'Noto Sans CJK' || ! fc-list 2>/dev/null | grep -q 'Noto Sans Arabic'; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	  else echo "The Noto fonts are missing and this user cannot install them: run 'apt-get install -y fonts-noto-cjk fonts-noto-core' as root." >&2; exit 1; fi; \
+	  if ! command -v apt-get >/dev/null 2>&1; then echo "The Noto fonts are missing and there is no apt-get: install Noto Sans CJK and Noto Sans Arabic." >&2; exit 1; fi; \
+	  echo "Installing fonts for the browser tests (apt-get install fonts-noto-cjk fonts-noto-core)..."; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fonts-noto-core >/dev/null || exit 1; \
+	fi
 
 # The whole bot, offline: Discord, GitHub and mail sandboxes and the real bot against them.
 run: $(BIN)/.installed

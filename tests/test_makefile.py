@@ -49,6 +49,9 @@ def test_make_run_neither_installs_nor_asks_for_a_browser(tmp_path: Path) -> Non
 def test_the_test_targets_still_install_chromium(target: str, tmp_path: Path) -> None:
     planned = _planned(target, tmp_path)
     assert "apt-get install -y -qq chromium chromium-driver" in planned
+    # Only when missing: the Chinese and Arabic fonts the locale screenshots need.
+    assert "grep -q 'Noto Sans CJK'" in planned
+    assert "apt-get install -y -qq fonts-noto-cjk fonts-noto-core" in planned
 
 
 @pytest.mark.parametrize("target", ["run", "test"])

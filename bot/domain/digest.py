@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.excerpt import excerpt
 from bot.domain.reply_stats import ReplyStats, ReplyTarget, locale_name, reply_stats, share_text
-from bot.i18n import t
+from bot.i18n import language_name, t
 
 # Oldest first: the bucket a question is in is the first whose age it exceeds.
 BUCKETS: tuple[tuple[str, timedelta], ...] = (
@@ -573,7 +573,8 @@ def _suggestion_line(digest: Digest, item: WaitingSuggestion, locale: str, mediu
         "digest.suggestion_line",
         id=item.id,
         lesson=_Ready(_lesson_in_program(digest, item.program, item.lesson, locale, medium)),
-        locale=item.locale,
+        # The edited language by its name in the reader's language, never by its code.
+        locale=language_name(item.locale, locale),
         status=_Words(t(locale, f"digest.status.{item.status}")),
         age=_Words(duration(locale, item.age)),
     )

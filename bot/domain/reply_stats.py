@@ -21,7 +21,7 @@ from typing import Protocol, TypeVar
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_percent
 
-from bot.i18n import t
+from bot.i18n import language_name, t
 
 DEFAULT_TARGET = "80% within 24h"
 _K = TypeVar("_K")
@@ -294,8 +294,4 @@ def locale_name(code: str | None, locale: str) -> str:
     """Return a question's language as the reader's locale names it."""
     if not code:
         return t(locale, "reply_target.unknown_locale")
-    try:
-        name = Locale.parse(code.replace("-", "_")).get_display_name(locale.replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        name = None
-    return name or code
+    return language_name(code, locale)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,15 @@ def normalize_locale(locale: str | None) -> str:
         if candidate in known:
             return candidate
     return DEFAULT_LOCALE
+
+
+def language_name(code: str, locale: str) -> str:
+    """Return a language's name as written in `locale` (`es` in Arabic: الإسبانية)."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(locale.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return code
+    return name or code
 
 
 def placeholders(text: str) -> set[str]:

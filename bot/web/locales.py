@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from babel import Locale, UnknownLocaleError
 
 from bot.i18n import available_locales, normalize_locale
+from bot.i18n import language_name as i18n_language_name
 
 _TAG = re.compile(r"^[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 
@@ -74,8 +75,4 @@ def direction(locale: str) -> str:
 
 def language_name(code: str, locale: str) -> str:
     """Return a language's name as written in `locale` (`es` on an Arabic page: الإسبانية)."""
-    try:
-        name = Locale.parse(code.replace("-", "_")).get_display_name(locale.replace("-", "_"))
-    except (UnknownLocaleError, ValueError, TypeError):
-        return code
-    return name or code
+    return i18n_language_name(code, locale)

@@ -119,13 +119,19 @@ def safe(handler: Handler) -> Handler:
 
 def request_locale(request: web.Request, offered: list[str] | tuple[str, ...]) -> str:
     """Return ?locale=, else the first Accept-Language the page can serve, else the default."""
-    deps = request.app[SUGGEST_DEPS]
     requested = request.query.get("locale", "").strip()
     if requested:
         return requested[:16]
+    return reader_locale(request, offered)
+
+
+def reader_locale(request: web.Request, offered: list[str] | tuple[str, ...]) -> str:
+    """Return the first Accept-Language the page can serve, else the default (no ?locale=)."""
+    deps = request.app[SUGGEST_DEPS]
+    wanted = accepted_languages(request.headers.get("Accept-Language"))
     return (
-        choose(accepted_languages(request.headers.get("Accept-Language")), offered)
-        or choose(accepted_languages(request.headers.get("Accept-Language")), available_locales())
+        choose(wanted, offered)
+        or choose(wanted, available_locales())
         or deps.settings.content.default_locale
     )
 
@@ -263,7 +269,11 @@ def _lesson_or_404(
         return _not_found(request, locale, text, links)
     locale = _lesson_locale(request, lesson, requested_locale)
     if locale is None:
-        shown = request_locale(request, lesson.locales)
+        # ?locale= names the missing version: the page speaks it when it can, else the
+        # reader's language (Accept-Language), never English by default.
+        shown = choose([requested_locale or ""], available_locales()) or reader_locale(
+            request, lesson.locales
+        )
         page_locale = ui_locale(shown)
         text = message_html(
             shown,
@@ -503,8 +513,9 @@ def _event_text(locale: str, kind: str, detail: dict[str, Any]) -> Markup:
     }
     key = f"web_suggest.event.{kind}"
     if key not in load_catalog(DEFAULT_LOCALE).messages:
-        # An event this page has no words for yet is still shown, by its name.
-        return message_html(locale, "web_suggest.event.other", kind=kind)
+        # An event this page has no words for yet is still shown, in words, never by its name.
+        log.warning("status page: no words for the suggestion event %r", kind)
+        return message_html(locale, "web_suggest.event.other")
     return message_html(locale, key, **params)
 
 

@@ -207,7 +207,7 @@ def test_the_status_embed_shows_status_pr_proposal_and_events_in_the_users_langu
     assert embed.url == "https://bot.test/suggestions/3"
     fields = {field.name: field.value for field in embed.fields}
     assert fields["Estado"] == "Cambios pedidos"
-    assert fields["Pull request"] == "[#9](https://github.test/o/r/pull/9)"
+    assert fields["Solicitud de cambios (pull request)"] == "[#9](https://github.test/o/r/pull/9)"
     # Who proposed the text, and for which line, heads it.
     proposal = fields["Texto propuesto por mia_b para la línea 12"]
     assert "@\u200beveryone" in proposal  # a reviewer's text cannot ping anyone

@@ -268,7 +268,7 @@ def test_every_edit_awaiting_review_is_counted_and_those_over_the_threshold_told
     assert subject(digest, "en") == "[lessonbot] 0 open questions, 2 edits awaiting review"
     for shown in (render_text(digest, "en"), render_markdown(digest, "en")):
         assert "2 edits awaiting review (0 for over 3 days)" in shown
-        assert "Edit #1 to Loops (Python) (en): awaiting review, waiting 1 day" in shown
+        assert "Edit #1 to Loops (Python) (English): awaiting review, waiting 1 day" in shown
     old = SuggestionRecord(3, "python", "loops", "en", "open", NOW - timedelta(days=4))
     text = render_text(build_digest([], [*fresh, old], now=NOW, wait_days=3), "en")
     assert "3 edits awaiting review (1 for over 3 days)" in text

@@ -6,6 +6,7 @@ import pytest
 from babel import Locale
 
 from bot.i18n import DEFAULT_LOCALE, available_locales, load_catalog, placeholders, t
+from tests.i18n.audit import _PLACEHOLDER, SAME_AS_ENGLISH, Output, _has_own_words, check_clean
 
 SERVED_LOCALES = ("en", "es", "ar", "zh", "fr", "hi", "nl", "te")
 
@@ -82,3 +83,49 @@ def test_unknown_key_and_missing_placeholder_do_not_raise(caplog: pytest.LogCapt
     assert t("en", "no.such.key") == "no.such.key"
     assert "{path}" in t("en", "cli.content_missing")
     assert "no value given for placeholder" in caplog.text
+
+
+# --- the locale audit over every message, whatever table it is in (tests/i18n/audit.py) ---
+
+
+def _forms(message: str | dict[str, str]) -> list[str]:
+    return list(message.values()) if isinstance(message, dict) else [message]
+
+
+@pytest.mark.parametrize("locale", [loc for loc in SERVED_LOCALES if loc != DEFAULT_LOCALE])
+def test_no_message_is_left_in_english(locale: str) -> None:
+    """A message spelled exactly as English is untranslated, unless it has no words of its
+    own (a format like `{lesson} ({program})`) or the allow-list says why."""
+    english = load_catalog(DEFAULT_LOCALE).messages
+    left = [
+        key
+        for key, message in load_catalog(locale).messages.items()
+        if message == english[key]
+        and (locale, key) not in SAME_AS_ENGLISH
+        and any(_has_own_words(_PLACEHOLDER.sub(" ", form), ()) for form in _forms(message))
+    ]
+    assert left == []
+
+
+def test_the_english_allow_list_names_only_messages_still_the_same() -> None:
+    english = load_catalog(DEFAULT_LOCALE).messages
+    stale = [
+        (locale, key)
+        for locale, key in SAME_AS_ENGLISH
+        if load_catalog(locale).messages.get(key) != english.get(key)
+    ]
+    assert stale == []
+
+
+@pytest.mark.parametrize("locale", SERVED_LOCALES)
+def test_no_message_holds_an_internal_code(locale: str) -> None:
+    """Filled with plain values, no message shows a key, a code, a repr or an escape."""
+    problems: list[str] = []
+    for key, message in load_catalog(locale).messages.items():
+        names = _placeholders(message)
+        params = {name: "Ana" for name in names}
+        rendered = t(locale, key, **{**params, "count": 3})
+        output = Output(key, locale, [rendered], ("Ana",))
+        check_clean(output)
+        problems += output.problems
+    assert problems == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import discord
@@ -14,8 +15,10 @@ from bot.discord.replies import (
     shorten,
 )
 from bot.domain.review_flow import MODERATED, STATUSES, SuggestionStatus
-from bot.i18n import t
+from bot.i18n import language_name, t
 from bot.services.suggestions import SuggestionError, SuggestionView
+
+log = logging.getLogger(__name__)
 
 SUGGEST_COLOUR = discord.Colour(0x22A06B)
 # The events a status answer shows, newest last.
@@ -76,13 +79,18 @@ def status_label(status: str, locale: str) -> str:
     if status in MODERATED:
         # Neither why it waits nor a rejection: the same words for every held suggestion.
         return t(locale, "moderation.waiting")
-    return t(locale, f"discord_suggest.status.{status}") if status in STATUSES else status
+    if status not in STATUSES:
+        # A status a newer bot recorded: said in words, never by its internal name.
+        log.warning("suggest status: no words for the status %r", status)
+        return t(locale, "locale_audit.status_other")
+    return t(locale, f"discord_suggest.status.{status}")
 
 
 def event_label(kind: str, detail: dict[str, Any], locale: str) -> str:
     """Return what an event says, in a person's language."""
     if kind not in EVENT_KINDS:
-        return kind
+        log.warning("suggest status: no words for the event %r", kind)
+        return t(locale, "locale_audit.event_other")
     return t(
         locale,
         f"discord_suggest.event.{kind}",
@@ -110,7 +118,9 @@ def status_embed(view: SuggestionView, locale: str, status_url: str) -> discord.
         value=status_label(view.status, locale),
         inline=True,
     )
-    embed.add_field(name=t(locale, "discord_suggest.locale_field"), value=view.locale, inline=True)
+    # The edited language by its name in the reader's language, never by its code.
+    language = language_name(view.locale, locale)
+    embed.add_field(name=t(locale, "discord_suggest.locale_field"), value=language, inline=True)
     if view.pr_url:
         embed.add_field(
             name=t(locale, "discord_suggest.pr_field"),
