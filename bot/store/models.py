@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.domain.priorities import JobPriority
-from bot.domain.review_flow import PENDING, SuggestionStatus
+from bot.domain.review_flow import PENDING, UNFINISHED, SuggestionStatus
 
 # Stable constraint names, so migrations can find them again on every database.
 NAMING_CONVENTION = {
@@ -212,6 +212,7 @@ class SuggestionSource(enum.StrEnum):
 
 # The statuses and which are still moving belong to the review flow (bot/domain).
 PENDING_SUGGESTION_STATUSES = PENDING
+UNFINISHED_SUGGESTION_STATUSES = UNFINISHED
 
 
 class Suggestion(TimestampMixin, Base):
