@@ -50,6 +50,7 @@ def test_models_declare_the_expected_tables() -> None:
         "thread_marks",
         "suggestion_moderation",
         "moderation_blocks",
+        "email_confirmations",
     }
 
 
