@@ -266,6 +266,9 @@ class SuggestionSettings:
     # Which suggestions wait for a moderator before reaching GitHub: "suspicious" (those
     # the spam signals flag), "unknown" (also everyone not known yet), "none".
     moderation: str = "suspicious"
+    # The Discord channel where each held suggestion is posted once, with buttons for the
+    # maintainers (questions.staff_role_ids) to open its PR, reject it or block its sender.
+    moderation_channel_id: int | None = None
 
 
 @dataclass(frozen=True)

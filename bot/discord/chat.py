@@ -302,8 +302,10 @@ class DiscordChat:
         content: str | None = None,
         embed: ChatEmbed | None = None,
         button: ChatButton | None = None,
+        remove_buttons: bool = False,
     ) -> None:
-        """Replace a message's content, embed and/or button (None leaves that part as it is).
+        """Replace a message's content, embed and/or button (None leaves that part as it is);
+        `remove_buttons` takes every button and menu away.
 
         One message cannot be split: content over 2,000 characters is cut, with a warning.
         """
@@ -317,6 +319,8 @@ class DiscordChat:
         view = button_view(button) if button is not None else None
         if view is not None:
             changes["view"] = view
+        elif remove_buttons:
+            changes["view"] = None  # discord.py sends no components: Discord drops them
         if not changes:
             return
         message = self._client.get_partial_messageable(channel_id).get_partial_message(message_id)

@@ -53,6 +53,8 @@ HELD, REJECTED = SuggestionStatus.HELD, SuggestionStatus.REJECTED
 STATUSES: tuple[str, ...] = tuple(status.value for status in SuggestionStatus)
 # A suggestion still moving: identical new ones join it instead of opening another PR.
 PENDING = (QUEUED, OPEN, CHANGES_REQUESTED, ANSWERED, APPROVED)
+# Not finished: still moving, or waiting for a moderator (the prune keeps its history).
+UNFINISHED = (*PENDING, HELD)
 
 # Under review: a reviewer's verdict, a dismissal or a conflict may come in any order.
 _REVIEWING = (OPEN, CHANGES_REQUESTED, ANSWERED, APPROVED, CONFLICT)

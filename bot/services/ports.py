@@ -361,8 +361,16 @@ SUGGEST_BUTTON_PREFIX = "lessonbot:suggest:"
 # The buttons under a told step of a suggestion:
 # `lessonbot:suggestion:<action>:<suggestion id>[:<comment id>]`.
 SUGGESTION_BUTTON_PREFIX = "lessonbot:suggestion:"
+# The buttons under a held suggestion in the moderators' channel:
+# `lessonbot:moderate:<approve|reject|block>:<suggestion id>`.
+MODERATE_BUTTON_PREFIX = "lessonbot:moderate:"
 # Discord's limit on a component's custom_id.
 CUSTOM_ID_LIMIT = 100
+
+
+def moderate_button_id(action: str, suggestion_id: int) -> str:
+    """Return the custom_id of a moderator's button (approve, reject, block)."""
+    return f"{MODERATE_BUTTON_PREFIX}{action}:{suggestion_id}"
 
 
 def suggestion_button_id(action: str, suggestion_id: int, comment_id: int | None = None) -> str:
@@ -510,8 +518,10 @@ class ChatPort(Protocol):
         content: str | None = None,
         embed: ChatEmbed | None = None,
         button: ChatButton | None = None,
+        remove_buttons: bool = False,
     ) -> None:
-        """Replace a message's content, embed and/or button (None leaves that part as it is)."""
+        """Replace a message's content, embed and/or button (None leaves that part as it is);
+        `remove_buttons` takes every button and menu away."""
         ...
 
     async def replace_messages(

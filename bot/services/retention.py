@@ -42,7 +42,7 @@ from bot.domain.retention import (
 )
 from bot.services.outbox import Claim, JobFailure, Outbox
 from bot.store.models import (
-    PENDING_SUGGESTION_STATUSES,
+    UNFINISHED_SUGGESTION_STATUSES,
     DeliveryChannel,
     DeliveryStatus,
     DigestDelivery,
@@ -195,7 +195,7 @@ class RetentionService:
             )
         if cut.suggestion_events is not None:
             finished = select(Suggestion.id).where(
-                Suggestion.status.not_in(list(PENDING_SUGGESTION_STATUSES)),
+                Suggestion.status.not_in(list(UNFINISHED_SUGGESTION_STATUSES)),
                 Suggestion.updated_at < cut.suggestion_events,
             )
             removed[SUGGESTION_EVENTS], _ = await self._sweep(
@@ -318,7 +318,7 @@ class RetentionService:
             await session.scalars(
                 select(Suggestion.id).where(
                     Suggestion.id.in_(set(suggestion_of.values())),
-                    Suggestion.status.in_(list(PENDING_SUGGESTION_STATUSES)),
+                    Suggestion.status.in_(list(UNFINISHED_SUGGESTION_STATUSES)),
                 )
             )
         )

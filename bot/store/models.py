@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.domain.priorities import JobPriority
-from bot.domain.review_flow import PENDING, SuggestionStatus
+from bot.domain.review_flow import PENDING, UNFINISHED, SuggestionStatus
 
 # Stable constraint names, so migrations can find them again on every database.
 NAMING_CONVENTION = {
@@ -212,6 +212,7 @@ class SuggestionSource(enum.StrEnum):
 
 # The statuses and which are still moving belong to the review flow (bot/domain).
 PENDING_SUGGESTION_STATUSES = PENDING
+UNFINISHED_SUGGESTION_STATUSES = UNFINISHED
 
 
 class Suggestion(TimestampMixin, Base):
@@ -281,6 +282,23 @@ class SuggestionModeration(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The message in the moderators' Discord channel, once posted (so a decision edits it).
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class EmailConfirmation(Base):
+    """One email address asked to confirm itself, and whether it did: then it is known."""
+
+    __tablename__ = "email_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Trimmed and lower-cased, as the block list keeps an email; unique, so one link ever.
+    email: Mapped[str] = mapped_column(String(400), unique=True)
+    # The language the link's email and page speak: the suggester's.
+    locale: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
 
 
 class ModerationBlock(Base):

@@ -164,7 +164,7 @@ def _add_suggestion_routes(
     import aiohttp_jinja2
     import jinja2
 
-    from bot.web import api, index, suggest
+    from bot.web import api, confirm, index, suggest
     from bot.web.guard import RateLimiter
     from bot.web.shared import SuggestDeps
 
@@ -187,6 +187,7 @@ def _add_suggestion_routes(
     suggest.add_routes(app)
     index.add_routes(app)
     api.add_routes(app)
+    confirm.add_routes(app, suggestions.confirmations)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -39,6 +39,7 @@ SAME_AS_ENGLISH: dict[tuple[str, str], str] = {
     ("nl", "web_suggest.component.quiz"): "Dutch 'Quiz'",
     ("fr", "web_suggest.component.illustration"): "French 'Illustration'",
     ("fr", "discord_suggest.status_title"): "French 'Suggestion {id} · {lesson}'",
+    ("fr", "embed.heading"): "French 'Discussion'",
     # "min" and "h" are the SI unit symbols in these languages too.
     ("es", "jobs.duration_minutes"): "SI symbol",
     ("fr", "jobs.duration_minutes"): "SI symbol",
@@ -49,7 +50,7 @@ SAME_AS_ENGLISH: dict[tuple[str, str], str] = {
 # Words a language spells as English does: a rendered segment equal to English is fine when
 # these (and values, names of products, numbers) are all the words it has.
 ALLOWED_WORDS: dict[str, frozenset[str]] = {
-    "fr": frozenset({"Suggestion", "Quiz", "Illustration"}),
+    "fr": frozenset({"Suggestion", "Quiz", "Illustration", "Discussion"}),
     # Babel's Dutch names of these languages are spelled as in English.
     "nl": frozenset({"Status", "Open", "Conflict", "Quiz", "Hindi", "Telugu"}),
 }

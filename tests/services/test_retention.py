@@ -217,6 +217,29 @@ async def test_events_stay_with_their_suggestion_unless_a_setting_says_otherwise
     assert await count(session_factory, Suggestion) == 3  # suggestions themselves stay
 
 
+async def test_a_held_suggestion_is_not_finished_so_its_events_stay(
+    session_factory: Sessions,
+) -> None:
+    lesson_id = await lesson(session_factory)
+    held = await suggestion(session_factory, lesson_id, SuggestionStatus.HELD, 100, "h1")
+    closed = await suggestion(session_factory, lesson_id, SuggestionStatus.CLOSED, 100, "h2")
+    await add(
+        session_factory,
+        *(
+            SuggestionEvent(suggestion_id=sid, kind="submitted", created_at=ago(120))
+            for sid in (held, closed)
+        ),
+    )
+
+    report = await service(session_factory, suggestion_events_days=60).prune()
+
+    assert report.removed["suggestion_events (finished suggestions)"] == 1
+    async with session_factory() as session:
+        left = set(await session.scalars(select(SuggestionEvent.suggestion_id)))
+    # A moderator still reads what was submitted; approving it later opens its PR.
+    assert left == {held}
+
+
 async def test_only_questions_resolved_or_dropped_long_ago_go(session_factory: Sessions) -> None:
     lesson_id = await lesson(session_factory)
 

@@ -53,6 +53,7 @@ def test_models_declare_the_expected_tables() -> None:
         "moderation_blocks",
         "change_notices",
         "question_nudges",
+        "email_confirmations",
     }
 
 

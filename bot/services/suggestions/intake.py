@@ -26,6 +26,7 @@ from bot.domain.neutral import one_line_name
 from bot.domain.review_flow import shown_status
 from bot.services import correlation
 from bot.services.suggestions.access import Access
+from bot.services.suggestions.confirmations import Confirmations
 from bot.services.suggestions.dependencies import Dependencies
 from bot.services.suggestions.errors import SuggestionError, edit_error, unknown_lesson
 from bot.services.suggestions.moderation import Moderation, Screening
@@ -78,12 +79,18 @@ class Intake:
     """Check suggested edits against the lessons and store them with their opening job."""
 
     def __init__(
-        self, deps: Dependencies, texts: LessonTexts, access: Access, moderation: Moderation
+        self,
+        deps: Dependencies,
+        texts: LessonTexts,
+        access: Access,
+        moderation: Moderation,
+        confirmations: Confirmations | None = None,
     ) -> None:
         self._deps = deps
         self._texts = texts
         self._access = access
         self._moderation = moderation
+        self._confirmations = confirmations
         # Two identical suggestions at once in this process become one (PostgreSQL also
         # locks across processes, see _serialize).
         self._submit_lock = asyncio.Lock()
@@ -416,6 +423,13 @@ class Intake:
             insert(SuggestionModeration.__table__),
             screening.row(suggestion_id, now, request.author.handle),
         )
+        if screening.status == SuggestionStatus.HELD:
+            # With the suggestion or not at all: its one message in the moderators' channel.
+            await self._moderation.posts.record(session, suggestion_id)
+        email = request.author.email
+        if screening.reason == "unknown" and email and self._confirmations is not None:
+            # Once per address: a second suggestion sends nothing while its link is out.
+            await self._confirmations.ask(session, suggestion_id, email, request.author.locale)
         log.info(
             "suggestion %d stored from %s for %s (%s: %s; signals %s)",
             suggestion_id,

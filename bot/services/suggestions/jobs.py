@@ -28,9 +28,11 @@ from bot.domain.pull_request import (
 from bot.services.outbox import Claim, JobFailure
 from bot.services.ports import ProposedChange, StaleContentError
 from bot.services.suggestions.access import Access
+from bot.services.suggestions.confirmations import Confirmations
 from bot.services.suggestions.dependencies import Dependencies
 from bot.services.suggestions.errors import edit_error
 from bot.services.suggestions.intake import LessonTexts
+from bot.services.suggestions.moderation_posts import ModerationPosts
 from bot.services.suggestions.notices import Notices
 from bot.services.suggestions.progress import Progress
 from bot.services.suggestions.records import (
@@ -59,12 +61,16 @@ class Jobs:
         access: Access,
         progress: Progress,
         notices: Notices,
+        posts: ModerationPosts,
+        confirmations: Confirmations,
     ) -> None:
         self._deps = deps
         self._texts = texts
         self._access = access
         self._progress = progress
         self._notices = notices
+        self._posts = posts
+        self._confirmations = confirmations
 
     async def run_job(self, claim: Claim) -> str:
         """Perform one claimed suggestion job and confirm it, or give it back with its error."""
@@ -80,6 +86,8 @@ class Jobs:
                 "translations": self._note_translations,
                 "update_branch": self._update_branch,
                 "post": self._notices.post_in_lesson,
+                "moderation": self._posts.run,
+                "confirm_email": self._confirmations.send,
             }
             found = handlers.get(str(op))
             if found is None:

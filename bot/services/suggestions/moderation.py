@@ -22,9 +22,11 @@ from bot.domain import spam
 from bot.domain.review_flow import SuggestionStatus
 from bot.services.signing import Signer, client_handle
 from bot.services.suggestions.dependencies import Dependencies
+from bot.services.suggestions.moderation_posts import ModerationPosts
 from bot.services.suggestions.records import JOB_KIND, open_job_key
 from bot.services.suggestions.views import SuggestionInput
 from bot.store.models import (
+    EmailConfirmation,
     Lesson,
     ModerationBlock,
     Suggestion,
@@ -142,8 +144,19 @@ def blocked_value(signer: Signer, kind: str, value: str) -> str:
 class Moderation:
     """Screen suggestions at intake and carry out moderators' decisions."""
 
-    def __init__(self, deps: Dependencies) -> None:
+    def __init__(self, deps: Dependencies, posts: ModerationPosts | None = None) -> None:
         self._deps = deps
+        self._posts = posts or ModerationPosts(deps)
+
+    @property
+    def posts(self) -> ModerationPosts:
+        """Return the moderators' channel: the message of each held suggestion."""
+        return self._posts
+
+    def may_moderate(self, role_ids: Sequence[int | str]) -> bool:
+        """Tell whether a Discord member with these roles may decide: a maintainer role."""
+        maintainers = set(self._deps.settings.questions.staff_role_ids)
+        return any(str(role) in maintainers for role in role_ids)
 
     @property
     def mode(self) -> str:
@@ -226,9 +239,19 @@ class Moderation:
         return found is not None
 
     async def _known(self, session: AsyncSession, request: SuggestionInput) -> bool:
-        """Tell whether a sender is known: a Discord account, or an edit merged before."""
+        """Tell whether a sender is known: a Discord account, a confirmed email, or an edit
+        merged before."""
         if request.author.discord_user_id is not None:
             return True
+        if request.author.email:
+            confirmed = await session.scalar(
+                select(EmailConfirmation.id).where(
+                    EmailConfirmation.email == request.author.email.strip().lower()[:400],
+                    EmailConfirmation.confirmed_at.is_not(None),
+                )
+            )
+            if confirmed is not None:
+                return True
         merged = await session.scalar(
             select(SuggestionCredit.id)
             .join(Suggestion, Suggestion.id == SuggestionCredit.suggestion_id)
@@ -327,6 +350,8 @@ class Moderation:
             if moved.rowcount != 1:
                 raise ModerationError("moderation.cli_not_held", id=suggestion_id)
             await self._record(session, suggestion_id, decision, moderator, now)
+            # In the same transaction: the moderators' message says who decided, once.
+            await self._posts.record(session, suggestion_id, decision)
             if target == SuggestionStatus.QUEUED:
                 await self._deps.outbox.enqueue_many(
                     JOB_KIND,

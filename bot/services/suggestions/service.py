@@ -16,10 +16,12 @@ from bot.services.ports import ChatButton, ChatPort, GitHubPort, MailPort
 from bot.services.signing import Signer
 from bot.services.suggestions.access import Access
 from bot.services.suggestions.actions import Actions
+from bot.services.suggestions.confirmations import Confirmations
 from bot.services.suggestions.dependencies import Dependencies
 from bot.services.suggestions.intake import Intake, LessonTexts
 from bot.services.suggestions.jobs import Jobs
 from bot.services.suggestions.moderation import Moderation
+from bot.services.suggestions.moderation_posts import ModerationPosts
 from bot.services.suggestions.notices import Notices
 from bot.services.suggestions.progress import Progress
 from bot.services.suggestions.queries import Queries
@@ -70,14 +72,22 @@ class SuggestionService:
         progress = Progress(deps)
         self._access = access
         self._queries = Queries(deps)
-        self._moderation = Moderation(deps)
-        self._intake = Intake(deps, texts, access, self._moderation)
+        posts = ModerationPosts(deps)
+        self._moderation = Moderation(deps, posts)
+        self._confirmations = Confirmations(deps, self._moderation)
+        self._intake = Intake(deps, texts, access, self._moderation, self._confirmations)
         self._actions = Actions(
             deps, access=access, intake=self._intake, progress=progress, queries=self._queries
         )
         self._notices = Notices(deps)
         self._jobs = Jobs(
-            deps, texts=texts, access=access, progress=progress, notices=self._notices
+            deps,
+            texts=texts,
+            access=access,
+            progress=progress,
+            notices=self._notices,
+            posts=posts,
+            confirmations=self._confirmations,
         )
         self._review = Review(deps, access=access, progress=progress)
 
@@ -107,6 +117,11 @@ class SuggestionService:
     def moderation(self) -> Moderation:
         """Return the moderators' side: held suggestions, decisions, the block list."""
         return self._moderation
+
+    @property
+    def confirmations(self) -> Confirmations:
+        """Return the email confirmations of mode "unknown": the link, and confirming it."""
+        return self._confirmations
 
     # --- reading ---------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from bot.discord.cogs.suggest._drafts import Draft, Drafts
 from bot.discord.cogs.suggest._embeds import refusal, status_embed, withdrawn_text
 from bot.discord.cogs.suggest._views import (
     COG_NAME,
+    ModerateButton,
     StepButton,
     SuggestButton,
     SuggestModal,
@@ -40,6 +41,8 @@ from bot.services.suggestions import (
     SuggestionInput,
     SuggestionService,
 )
+from bot.services.suggestions.moderation import ModerationError
+from bot.services.suggestions.moderation_posts import discord_moderator
 from bot.store.models import SuggestionSource
 
 log = logging.getLogger(__name__)
@@ -385,8 +388,42 @@ class SuggestCog(commands.Cog, name=COG_NAME):
             ephemeral=True,
         )
 
+    # --- the moderators' buttons --------------------------------------------------------
+
+    async def moderate(
+        self, interaction: discord.Interaction, action: str, suggestion_id: int
+    ) -> None:
+        """Open a held suggestion's PR, reject it or block its sender: maintainers only."""
+        locale = interaction.locale.value
+        moderation = self.service.moderation
+        user = interaction.user
+        roles = [role.id for role in getattr(user, "roles", ())]
+        if not moderation.may_moderate(roles):
+            log.info(
+                "moderation button %s on suggestion %d refused: user %s has no maintainer role",
+                action,
+                suggestion_id,
+                user.id,
+            )
+            await reply(interaction, t(locale, "moderation_queue.refused"), ephemeral=True)
+            return
+        moderator = discord_moderator(user.id, user.display_name)
+        try:
+            async with defer_if_slow(interaction, ephemeral=True):
+                if action == "approve":
+                    await moderation.approve(suggestion_id, moderator)
+                else:
+                    await moderation.reject(suggestion_id, moderator, block=action == "block")
+        except ModerationError as error:
+            await reply(interaction, t(locale, error.key, **error.params), ephemeral=True)
+            return
+        done = {"approve": "approved", "reject": "rejected", "block": "blocked"}[action]
+        await reply(
+            interaction, t(locale, f"moderation.cli_{done}", id=suggestion_id), ephemeral=True
+        )
+
 
 async def add_suggest_cog(bot: commands.Bot, cog: SuggestCog) -> None:
     """Add the cog and the persistent buttons it answers, on whatever message they are."""
     await bot.add_cog(cog)
-    bot.add_dynamic_items(SuggestButton, TryAgainButton, StepButton)
+    bot.add_dynamic_items(SuggestButton, TryAgainButton, StepButton, ModerateButton)

@@ -21,6 +21,7 @@ from bot.discord.replies import reply, shorten
 from bot.i18n import t
 from bot.services.ports import (
     CUSTOM_ID_LIMIT,
+    MODERATE_BUTTON_PREFIX,
     SUGGEST_BUTTON_PREFIX,
     SUGGESTION_BUTTON_PREFIX,
     suggestion_button_id,
@@ -55,6 +56,10 @@ class LoadedSuggestCog(Protocol):
         action: str,
         suggestion_id: int,
         comment_id: int | None,
+    ) -> None: ...
+
+    async def moderate(
+        self, interaction: discord.Interaction, action: str, suggestion_id: int
     ) -> None: ...
 
 
@@ -273,6 +278,47 @@ class StepButton(
             await cog.clicked(interaction, self.action, self.suggestion_id, self.comment_id)
         except Exception as error:
             await answer_failure(interaction, "suggest", error)
+
+
+class ModerateButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=re.escape(MODERATE_BUTTON_PREFIX)
+    + r"(?P<action>approve|reject|block):(?P<id>[1-9][0-9]{0,11})",
+):
+    """A button under a held suggestion in the moderators' channel (open the PR, reject,
+    block): rebuilt from its custom_id after a restart too; only a maintainer may use it
+    (the cog checks)."""
+
+    def __init__(self, action: str, suggestion_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=action,
+                custom_id=f"{MODERATE_BUTTON_PREFIX}{action}:{suggestion_id}",
+            )
+        )
+        self.action = action
+        self.suggestion_id = suggestion_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ModerateButton:
+        """Rebuild the button from a click in the moderators' channel."""
+        return cls(match["action"], int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Hand the click to the cog; answer a failure nobody caught."""
+        cog = loaded_cog(interaction)
+        try:
+            if cog is None:
+                raise RuntimeError("the suggest cog is not loaded")
+            await cog.moderate(interaction, self.action, self.suggestion_id)
+        except Exception as error:
+            await answer_failure(interaction, "moderate", error)
 
 
 def loaded_cog(interaction: discord.Interaction) -> LoadedSuggestCog | None:
