@@ -427,6 +427,9 @@ class Question(TimestampMixin, Base):
     # each reopening starts a new round of nudges (QuestionNudge.round).
     reopened_at: Mapped[datetime | None]
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Its first answer's time, kept when a reopening clears answered_at: the first-reply
+    # figures measure the first reply, whatever came after.
+    first_answered_at: Mapped[datetime | None]
 
     lesson: Mapped[Lesson | None] = relationship()
 

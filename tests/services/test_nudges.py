@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import QuestionsSettings, Settings
 from bot.services.digests import DigestService
 from bot.services.outbox import Outbox
+from bot.services.questions import QuestionService
 from bot.services.questions.nudges import NUDGE_KIND, SOLVED, STUCK, NudgeService, nudge_button_id
 from bot.services.signing import Signer
 from bot.store.engine import make_engine, make_session_factory
@@ -338,6 +339,12 @@ async def test_still_stuck_reopens_into_the_digest_and_starts_a_new_round(
     row = await question(session_factory, asked)
     assert row.answered_at is None and row.answer_id is None and row.resolved_at is None
     assert (row.reopened_at, row.reopen_count) == (clock.now, 1)
+    # Its first reply still counts for the first-reply figures: an hour, within the target.
+    assert row.first_answered_at == T0 + timedelta(hours=1)
+    stats = await QuestionService(session_factory, Settings(), clock=lambda: clock.now).reply_stats(
+        None
+    )
+    assert (stats.overall.met, stats.overall.missed) == (1, 0)
 
     digests = DigestService(
         session_factory, Outbox(session_factory), Settings(), signer=Signer(b"k" * 32)

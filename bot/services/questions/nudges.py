@@ -345,6 +345,9 @@ class NudgeService:
                 # Unanswered again: the digest lists it as needing an answer, and its next
                 # nudge waits nudge_after from now (a new round).
                 values = {
+                    "first_answered_at": func.coalesce(
+                        Question.first_answered_at, Question.answered_at
+                    ),
                     "answered_at": None,
                     "answered_by": None,
                     "answer_id": None,

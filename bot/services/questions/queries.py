@@ -92,7 +92,12 @@ class Queries:
         program_of = func.coalesce(Lesson.program, Question.program)
         query = (
             select(
-                program_of, Lesson.slug, Question.locale, Question.asked_at, Question.answered_at
+                program_of,
+                Lesson.slug,
+                Question.locale,
+                Question.asked_at,
+                # A reopened question keeps its first reply for these figures.
+                func.coalesce(Question.first_answered_at, Question.answered_at),
             )
             .outerjoin(Lesson, Lesson.id == Question.lesson_id)
             .where(Question.dropped_at.is_(None))

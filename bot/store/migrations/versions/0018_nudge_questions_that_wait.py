@@ -23,6 +23,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("reopen_count", sa.Integer(), server_default="0", nullable=False)
         )
+        batch.add_column(sa.Column("first_answered_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "question_nudges",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -54,5 +55,6 @@ def downgrade() -> None:
     """Undo this revision."""
     op.drop_table("question_nudges")
     with op.batch_alter_table("questions") as batch:
+        batch.drop_column("first_answered_at")
         batch.drop_column("reopen_count")
         batch.drop_column("reopened_at")
