@@ -268,6 +268,34 @@ SALES_TERMS = (
     "money back",
     "guaranteed",
     "100% free",
+    "check out my",
+    "visit my",
+    "visit our",
+    "my blog",
+    "my website",
+    "my channel",
+    "subscribe to my",
+    "visita mi",
+    "mi blog",
+    "mi canal",
+    "visitez mon",
+    "mon blog",
+    "ma chaîne",
+    "bezoek mijn",
+    "mijn blog",
+    "mijn website",
+    "我的博客",
+    "关注我",
+    "我的网站",
+    "مدونتي",
+    "قناتي",
+    "موقعي",
+    "मेरा ब्लॉग",
+    "मेरे चैनल",
+    "मेरी वेबसाइट",
+    "నా బ్లాగ్",
+    "నా ఛానల్",
+    "నా వెబ్‌సైట్",
     "mejor precio",
     "descuento",
     "oferta",
@@ -417,6 +445,25 @@ FILLER = frozenset(
         "నమస్తే",
     }
 )
+# Syllables of a laugh, repeated: "hahaha", "jajaja", "哈哈哈".
+_LAUGH_UNITS = (
+    "ha",
+    "he",
+    "hi",
+    "ho",
+    "ja",
+    "je",
+    "ji",
+    "lol",
+    "\u0647",
+    "हा",
+    "హా",
+    "哈",
+    "呵",
+    "嘿",
+    "啊",
+    "嗯",
+)
 # Sites a reference link usually goes to: one of them is how a careful editor cites.
 REFERENCE_DOMAINS = (
     "wikipedia.org",
@@ -459,6 +506,8 @@ _TOPIC_CJK_CHARS = 4
 _TOPIC_SHARE = 0.25
 # A fixed typo still shares most character trigrams with the passage it replaces.
 _TOPIC_TRIGRAMS = 0.3
+# Words added after a kept passage, none of them the lesson's, before that is a hint.
+_TOPIC_ADDED = 4
 _PHONE = re.compile(r"(?<![\w.,/])\+?\(?\d[\d\s().\-]{5,}\d(?![\w%])")
 _HANDLE = re.compile(r"(?<![\w.])@[A-Za-z0-9_.]{3,}|\b(?:id|ID|Id)\s*[:\uff1a]\s*\w{3,}")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -838,11 +887,19 @@ def _content(tokens: list[str]) -> tuple[list[str], list[str]]:
 
 def _off_topic(edit: SpamInput) -> Iterable[Signal]:
     tokens = _tokens(_prose(edit.replace))
+    find = _tokens(_prose(edit.find))
+    # An edit that keeps the passage and adds to it is judged on what it adds, and only
+    # hints: an explanation brings words the lesson never used.
+    keeps = bool(find) and set(find) <= set(tokens)
+    if keeps:
+        for token in find:
+            if token in tokens:
+                tokens.remove(token)
     words, bigrams = _content(tokens)
     cjk = sum(1 for token in tokens if _is_cjk(token[0]))
     if len(words) < 2 and cjk < _TOPIC_CJK_CHARS:
         return
-    known = _tokens(_prose(edit.lesson_text)) + _tokens(edit.find)
+    known = _tokens(_prose(edit.lesson_text)) + find
     known_words = set(known)
     # A word of the lesson with another ending ("duplicate", "duplicates") is still on it.
     stems = {word[:5] for word in known_words if len(word) >= 5}
@@ -851,12 +908,17 @@ def _off_topic(edit: SpamInput) -> Iterable[Signal]:
     seen += sum(1 for bigram in bigrams if bigram in known_bigrams)
     total = len(words) + len(bigrams)
     share = seen / max(total, 1)
+    if keeps:
+        if seen == 0 and total >= _TOPIC_ADDED:
+            yield Signal("off_topic", 0.4, {"share": f"{share:.0%}"})
+        return
     # A fixed typo or a reworded passage shares character n-grams with what it replaces.
     new_grams = _grams(edit.replace)
     kept = len(new_grams & _grams(edit.find)) / max(len(new_grams), 1)
     enough = len(words) >= _TOPIC_WORDS or cjk >= _TOPIC_CJK_CHARS
-    short_swap = len(words) == 2 and len(_content(_tokens(edit.find))[0]) >= 3
-    if share < _TOPIC_SHARE and kept < _TOPIC_TRIGRAMS and (enough or (short_swap and seen == 0)):
+    # Two new words for a whole sentence: a swap, unless they are the lesson's own.
+    swap = len(words) == 2 and len(_content(find)[0]) >= 3 and seen == 0
+    if share < _TOPIC_SHARE and kept < _TOPIC_TRIGRAMS and (enough or swap):
         yield Signal("off_topic", 1.0, {"share": f"{share:.0%}"})
 
 
@@ -872,13 +934,35 @@ def _nonsense(edit: SpamInput) -> Iterable[Signal]:
     runs = [run for run in runs if len(run) >= 4 or _is_cjk(run[0])]
     tokens = _tokens(text)
     find = set(_tokens(edit.find))
-    filler = bool(tokens) and all(token in FILLER for token in tokens) and not (set(tokens) & find)
+    filler = bool(tokens) and all(_filler(token) for token in _runs(tokens))
+    filler = filler and not (set(tokens) & find)
     repeated = (
         len(tokens) >= 4 and len(set(tokens)) / len(tokens) <= 0.34 and not set(tokens) <= find
     )
     if runs or filler or repeated:
-        sample = ", ".join(runs[:3]) if runs else " ".join(tokens[:6])
+        sample = ", ".join(runs[:3]) if runs else " ".join(_runs(tokens)[:6])
         yield Signal("nonsense", 1.0, {"words": sample[:60]})
+
+
+def _runs(tokens: list[str]) -> list[str]:
+    """Return the tokens with each run of Chinese characters joined back into one."""
+    joined: list[str] = []
+    for token in tokens:
+        if joined and _is_cjk(token[0]) and _is_cjk(joined[-1][-1]):
+            joined[-1] += token
+        else:
+            joined.append(token)
+    return joined
+
+
+def _filler(token: str) -> bool:
+    """Tell whether a word is a test, a laugh or a greeting, however often repeated."""
+    if token in FILLER:
+        return True
+    units = (*FILLER, *_LAUGH_UNITS)
+    return any(
+        len(token) % len(unit) == 0 and unit * (len(token) // len(unit)) == token for unit in units
+    )
 
 
 def _foreign_letters(edit: SpamInput) -> Iterable[Signal]:
@@ -904,6 +988,9 @@ def _contact(edit: SpamInput) -> Iterable[Signal]:
     found: list[str] = []
     for match in _PHONE.finditer(text):
         digits = sum(char.isdigit() for char in match.group(0))
+        # A decimal or an arXiv number ("2303.08774") is not a phone number.
+        if re.fullmatch(r"\d+\.\d+", match.group(0).strip()):
+            continue
         if (digits >= 9 or (digits >= 7 and "+" in match.group(0))) and match.group(0) not in known:
             found.append(match.group(0).strip())
     found += [m for m in _EMAIL.findall(text) if m not in known]
