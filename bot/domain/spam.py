@@ -204,6 +204,17 @@ CONTACT_PHRASES = (
     "reach me",
     "add me",
     "ping me",
+    "follow me",
+    "sígueme",
+    "síguenos",
+    "suivez-moi",
+    "suivez-nous",
+    "volg me",
+    "volg ons",
+    "تابعني",
+    "تابعونا",
+    "मुझे फॉलो करें",
+    "నన్ను ఫాలో చేయండి",
     "call now",
     "call today",
     "escríbeme",
@@ -268,6 +279,11 @@ SALES_TERMS = (
     "money back",
     "guaranteed",
     "100% free",
+    "try it free",
+    "download now",
+    "top-rated",
+    "™",
+    "®",
     "check out my",
     "visit my",
     "visit our",
@@ -355,6 +371,43 @@ PRAISE = (
     "good job",
     "well written",
     "love this post",
+    "great content",
+    "awesome article",
+    "amazing post",
+    "amazing article",
+    "very useful",
+    "thanks for this",
+    "thanks for the info",
+    "great info",
+    "useful post",
+    "nice work",
+    "great work",
+    "love your blog",
+    "gran artículo",
+    "buen post",
+    "excelente post",
+    "muy útil",
+    "article génial",
+    "très bon article",
+    "excellent article",
+    "merci pour l'article",
+    "très utile",
+    "leuk artikel",
+    "heel nuttig",
+    "bedankt voor de info",
+    "好文",
+    "写得真好",
+    "很有用",
+    "支持楼主",
+    "شكرا لك",
+    "مقال مفيد",
+    "معلومات مفيدة",
+    "رائع جدا",
+    "बहुत बढ़िया",
+    "अच्छी जानकारी",
+    "बहुत उपयोगी",
+    "చాలా ఉపయోగకరం",
+    "మంచి సమాచారం",
     "buen artículo",
     "excelente artículo",
     "gracias por compartir",
@@ -801,7 +854,10 @@ def _terms(phrases: Iterable[str]) -> re.Pattern[str]:
     """Return a pattern matching any phrase; Chinese anywhere, others on word boundaries."""
     parts = []
     for term in sorted(phrases, key=len, reverse=True):
-        if all(unicodedata.name(char, "").startswith("CJK") for char in term):
+        # Chinese has no spaces and a sign such as "™" sticks to its word: match anywhere.
+        if all(
+            unicodedata.name(char, "").startswith("CJK") or not char.isalnum() for char in term
+        ) and not term.startswith("#"):
             parts.append(re.escape(term))
         else:
             parts.append(r"(?<!\w)" + re.escape(term) + r"(?![^\W_])")
@@ -939,7 +995,12 @@ def _nonsense(edit: SpamInput) -> Iterable[Signal]:
     repeated = (
         len(tokens) >= 4 and len(set(tokens)) / len(tokens) <= 0.34 and not set(tokens) <= find
     )
-    if runs or filler or repeated:
+    # Only signs or emoji where the passage had words: a reaction, not an edit.
+    signs = bool(edit.replace.strip()) and not any(char.isalnum() for char in edit.replace)
+    signs = signs and any(char.isalpha() for char in edit.find)
+    if signs:
+        runs = [" ".join(edit.replace.split())]
+    if runs or filler or repeated or signs:
         sample = ", ".join(runs[:3]) if runs else " ".join(_runs(tokens)[:6])
         yield Signal("nonsense", 1.0, {"words": sample[:60]})
 

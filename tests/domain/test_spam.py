@@ -200,6 +200,8 @@ def test_sales_talk_weighs_half_a_term_and_holds_with_two() -> None:
     assert one.codes == ("sales_pitch",) and one.score == 0.5
     two = assess(_edit("Outliers", "WriteGenius, the best tool #1 for students"))
     assert "sales_pitch" in two.codes and two.suspicious
+    plug = assess(_edit("sensors fail", "sensors fail. Try SuperClean™, the #1 cleaning tool"))
+    assert plug.codes == ("sales_pitch",) and plug.suspicious
     # A lesson that already talks of discounts gives a suggestion no sales term to bring.
     lesson = LESSON + "\nA shop's discount codes are data too."
     assert "sales_pitch" not in assess(_edit("sensors fail", "a discount", lesson=lesson)).codes
@@ -274,6 +276,7 @@ def test_an_addition_unlike_the_lesson_is_only_a_hint() -> None:
         (ZH_LESSON, "zh", "哈哈"),
         (AR_LESSON, "ar", "ههههههه"),
         (HI_LESSON, "hi", "हाहाहा"),
+        (LESSON, "en", "😂😂😂"),
     ],
 )
 def test_laughs_tests_and_stretched_letters_are_nonsense(
