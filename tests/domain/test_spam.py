@@ -201,7 +201,7 @@ def test_sales_talk_weighs_half_a_term_and_holds_with_two() -> None:
     two = assess(_edit("Outliers", "WriteGenius, the best tool #1 for students"))
     assert "sales_pitch" in two.codes and two.suspicious
     plug = assess(_edit("sensors fail", "sensors fail. Try SuperClean™, the #1 cleaning tool"))
-    assert plug.codes == ("sales_pitch",) and plug.suspicious
+    assert plug.signals[0].code == "sales_pitch" and plug.signals[0].weight == 1.0
     # A lesson that already talks of discounts gives a suggestion no sales term to bring.
     lesson = LESSON + "\nA shop's discount codes are data too."
     assert "sales_pitch" not in assess(_edit("sensors fail", "a discount", lesson=lesson)).codes
