@@ -152,3 +152,217 @@ def test_every_signal_explains_itself_in_every_locale_without_codes(locale: str)
 def test_a_signal_survives_its_stored_form() -> None:
     signal = Signal("burst", 1.0, {"count": "7", "minutes": "10"})
     assert Signal.from_json(signal.as_json()) == signal
+
+
+AR_LESSON = "البيانات في العالم الحقيقي فوضوية. يرتكب الناس أخطاء إملائية."
+HI_LESSON = "एक अच्छा प्रॉम्प्ट बताता है कि उत्तर किसके लिए है। अच्छे उत्तर के एक या दो उदाहरण दें।"
+TE_LESSON = "డేటా అంటే నమోదు చేసిన పరిశీలనలు: సంఖ్యలు, పదాలు, చిత్రాలు లేదా శబ్దాలు."
+
+
+@pytest.mark.parametrize(
+    ("lesson", "locale", "find", "replace"),
+    [
+        (LESSON, "en", "sensors fail", "Cheap car insurance, call 0800 555 0199 today"),
+        (LESSON, "en", "Keep", "DM me for essay help"),
+        (LESSON, "es", "sensors fail", "Escríbeme al WhatsApp +34 612 345 678"),
+        (LESSON, "fr", "sensors fail", "Cours particuliers : Telegram @profmaths75"),
+        (ZH_LESSON, "zh", "训练集", "加微信 xy_2024 咨询"),
+        (AR_LESSON, "ar", "فوضوية", "تواصل معنا على واتساب ٠٥٠١٢٣٤٥٦٧"),
+        (HI_LESSON, "hi", "उत्तर", "व्हाट्सएप करें 9876543210"),
+        (TE_LESSON, "te", "డేటా", "కాల్ చేయండి 9123456780"),
+        (LESSON, "en", "sensors fail", "sensors fail, write to deals@cheap-mail.example"),
+    ],
+)
+def test_a_phone_number_handle_or_plea_to_be_contacted_is_held(
+    lesson: str, locale: str, find: str, replace: str
+) -> None:
+    verdict = assess(_edit(find, replace, lesson=lesson, locale=locale))
+    assert "contact_handle" in verdict.codes and verdict.suspicious
+
+
+@pytest.mark.parametrize(
+    "replace",
+    [
+        "sensors fail, and chat exports from WhatsApp or Telegram arrive garbled",
+        "sensors fail (see arXiv:2303.08774)",
+        "sensors fail 1,000,000 times a year",
+        "sensors fail between 2019-2023",
+    ],
+)
+def test_a_messaging_app_or_a_number_alone_is_not_contact(replace: str) -> None:
+    verdict = assess(_edit("sensors fail", replace))
+    assert verdict.score < 1.0
+    assert ("contact_handle", 1.0) not in {(s.code, s.weight) for s in verdict.signals}
+
+
+def test_sales_talk_weighs_half_a_term_and_holds_with_two() -> None:
+    one = assess(_edit("sensors fail", "sensors fail, guaranteed"))
+    assert one.codes == ("sales_pitch",) and one.score == 0.5
+    two = assess(_edit("Outliers", "WriteGenius, the best tool #1 for students"))
+    assert "sales_pitch" in two.codes and two.suspicious
+    plug = assess(_edit("sensors fail", "sensors fail. Try SuperClean™, the #1 cleaning tool"))
+    assert plug.signals[0].code == "sales_pitch" and plug.signals[0].weight == 1.0
+    # A lesson that already talks of discounts gives a suggestion no sales term to bring.
+    lesson = LESSON + "\nA shop's discount codes are data too."
+    assert "sales_pitch" not in assess(_edit("sensors fail", "a discount", lesson=lesson)).codes
+
+
+def test_praise_with_a_link_is_held_but_praise_alone_only_counts() -> None:
+    linked = assess(_edit("Duplicates", "Nice post! more at techhub-deals.store"))
+    assert "praise_with_link" in linked.codes and linked.suspicious
+    assert linked.signals[0].params["domains"] == "techhub-deals.store"
+    alone = assess(_edit("sensors fail", "sensors fail, great article"))
+    assert alone.codes == ("praise",) and not alone.suspicious
+    assert assess(_edit("sensors fail", "sensors break down")).codes == ()
+
+
+@pytest.mark.parametrize(
+    ("lesson", "locale", "find", "replace"),
+    [
+        (LESSON, "en", "Keep about 20% of the rows", "My cat loves sleeping on the keyboard"),
+        (LESSON, "en", "People make typos", "flurbing the zondle makes kripsy wunks"),
+        (LESSON, "en", "Real-world data is messy.", "Football tonight?"),
+        (ZH_LESSON, "zh", "训练集用来教模型", "今天天气真好，我们去踢足球吧"),
+        (HI_LESSON, "hi", "अच्छे उत्तर के एक या दो उदाहरण दें।", "मेरी बिल्ली को दूध बहुत पसंद है"),
+        (AR_LESSON, "ar", "يرتكب الناس أخطاء إملائية.", "من سيفوز بكأس العالم هذا العام برأيكم؟"),
+        (TE_LESSON, "te", "సంఖ్యలు, పదాలు", "నిన్న క్రికెట్ మ్యాచ్ చూశాను, మా జట్టు గెలిచింది"),
+    ],
+)
+def test_a_replacement_about_something_else_is_off_topic(
+    lesson: str, locale: str, find: str, replace: str
+) -> None:
+    verdict = assess(_edit(find, replace, lesson=lesson, locale=locale))
+    assert "off_topic" in verdict.codes and verdict.suspicious
+
+
+@pytest.mark.parametrize(
+    ("lesson", "locale", "find", "replace"),
+    [
+        # A fixed typo, a synonym, a translation fix: they keep the passage's n-grams.
+        (LESSON, "en", "People make typos", "People make typoes"),
+        (LESSON, "en", "sensors fail", "sensors break down"),
+        (LESSON, "en", "Outliers", "Anomalies"),
+        (ZH_LESSON, "zh", "训练集用来教模型", "训练集用于训练模型"),
+        (AR_LESSON, "ar", "يرتكب الناس أخطاء إملائية", "يقع الناس في أخطاء إملائية"),
+        (HI_LESSON, "hi", "किसके लिए है", "किसके लिए लिखा गया है"),
+        (TE_LESSON, "te", "నమోదు చేసిన పరిశీలనలు", "రికార్డ్ చేసిన పరిశీలనలు"),
+        # A code example carries no words of the lesson, and needs none.
+        (LESSON, "en", "Missing values", "Missing values: `df.isna().sum()`\ndf = df.dropna()"),
+    ],
+)
+def test_rewrites_translations_and_code_stay_on_topic(
+    lesson: str, locale: str, find: str, replace: str
+) -> None:
+    verdict = assess(_edit(find, replace, lesson=lesson, locale=locale))
+    assert "off_topic" not in verdict.codes and not verdict.suspicious
+
+
+def test_an_addition_unlike_the_lesson_is_only_a_hint() -> None:
+    find = "Outliers"
+    added = assess(_edit(find, "Outliers: points that lie far away from most other observations"))
+    assert added.codes == ("off_topic",) and added.score == 0.4
+    linked = assess(_edit("sensors fail", "sensors fail. I love pizza on sundays, see fun.net"))
+    assert {"off_topic", "new_link"} <= set(linked.codes) and linked.suspicious
+
+
+@pytest.mark.parametrize(
+    ("lesson", "locale", "replace"),
+    [
+        (LESSON, "en", "lol lol lol"),
+        (LESSON, "en", "test test 123"),
+        (LESSON, "en", "hahaha"),
+        (LESSON, "en", "sooooo cool"),
+        (ZH_LESSON, "zh", "啊啊啊"),
+        (ZH_LESSON, "zh", "哈哈"),
+        (AR_LESSON, "ar", "ههههههه"),
+        (HI_LESSON, "hi", "हाहाहा"),
+        (LESSON, "en", "😂😂😂"),
+    ],
+)
+def test_laughs_tests_and_stretched_letters_are_nonsense(
+    lesson: str, locale: str, replace: str
+) -> None:
+    verdict = assess(_edit("x", replace, lesson=lesson, locale=locale))
+    assert "nonsense" in verdict.codes and verdict.suspicious
+    assert "off_topic" not in verdict.codes  # one reason, said once
+
+
+@pytest.mark.parametrize(
+    ("find", "replace"),
+    [
+        ("a test set checks it", "a test set tests it"),
+        ("Keep about 20% of the rows", "Keep about 20% of the rows, e.g. 200 of 1000"),
+        ("sensors fail", "sensors fail (see the pandas docs)"),
+    ],
+)
+def test_words_of_the_passage_are_not_nonsense(find: str, replace: str) -> None:
+    lesson = LESSON + "\nA test set checks it."
+    assert "nonsense" not in assess(_edit(find, replace, lesson=lesson)).codes
+
+
+@pytest.mark.parametrize(
+    ("lesson", "locale", "replace", "foreign"),
+    [
+        (HI_LESSON, "hi", "Nhà cái uy tín, cá cược bóng đá trực tuyến", True),
+        (LESSON, "en", "Nhà cái uy tín, cá cược bóng đá", True),
+        (LESSON, "en", "Zakłady bukmacherskie, wejdź już dziś", True),
+        (LESSON, "en", "umlauts like ä, ö and ü garbled, or é and ñ", False),
+        (LESSON, "fr", "un modèle naïf qui a déjà échoué", False),
+        (HI_LESSON, "hi", "उदाहरण (naïve Bayes)", False),
+    ],
+)
+def test_letters_of_another_languages_alphabet_are_flagged(
+    lesson: str, locale: str, replace: str, foreign: bool
+) -> None:
+    verdict = assess(_edit("x", replace, lesson=lesson, locale=locale))
+    assert ("foreign_letters" in verdict.codes) is foreign
+
+
+def test_a_reference_link_around_the_passages_words_is_not_held() -> None:
+    wiki = assess(_edit("Outliers", "[Outliers](https://en.wikipedia.org/wiki/Outlier)"))
+    assert wiki.codes == ("new_link",) and wiki.signals[0].weight == 0.2
+    assert not wiki.suspicious
+    see = assess(_edit("Outliers", "Outliers (see https://en.wikipedia.org/wiki/Outlier)"))
+    assert not see.suspicious
+    # The same wrapping around a site no one cites is still a link in place of the passage.
+    shop = assess(_edit("Outliers", "[Outliers](https://deals-now.shop/)"))
+    assert "link_only" in shop.codes and shop.suspicious
+    # A reference link that drops the passage is still little more than a link.
+    bare = assess(_edit("sensors fail", "https://en.wikipedia.org/wiki/Sensor"))
+    assert "link_only" in bare.codes and bare.suspicious
+
+
+def test_a_bare_domain_counts_as_a_link() -> None:
+    verdict = assess(_edit("sensors fail", "sensors fail, visit mystore.live"))
+    assert "new_link" in verdict.codes
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_new_signals_explain_themselves_in_every_locale(locale: str) -> None:
+    edits = [
+        _edit("Keep", "DM me on WhatsApp +34 612 345 678, best price, guaranteed"),
+        _edit("Duplicates", "Nice post! more at techhub-deals.store"),
+        _edit("Keep about 20% of the rows", "My cat loves sleeping on the keyboard"),
+        _edit("x", "lol lol lol"),
+        _edit("x", "Nhà cái uy tín, cá cược bóng đá"),
+        _edit("sensors fail", "sensors fail, great article"),
+    ]
+    codes: set[str] = set()
+    for edit in edits:
+        for signal in assess(edit).signals:
+            text = signal.explain(locale)
+            codes.add(signal.code)
+            assert not re.search(rf"\b{signal.code}\b", text) and "{" not in text
+            assert "moderation.signal" not in text
+            assert text != t("en", f"moderation.signal.{signal.code}", **signal.params) or (
+                locale == "en"
+            )
+    assert codes >= {
+        "contact_handle",
+        "sales_pitch",
+        "praise_with_link",
+        "praise",
+        "off_topic",
+        "nonsense",
+        "foreign_letters",
+    }
