@@ -7,6 +7,7 @@ moderator reads why a suggestion was held; nothing here is shown to the suggeste
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
@@ -667,6 +668,25 @@ def assess(edit: SpamInput) -> Verdict:
     return Verdict(tuple(signals), round(sum(signal.weight for signal in signals), 3))
 
 
+def with_counts(verdict: Verdict, same_text_lessons: int, recent_from_person: int) -> Verdict:
+    """Return a verdict on the text alone with the signals of the store's counts added.
+
+    The same as `assess` with the counts given, so the text can be judged before the
+    counts are read (outside a transaction that holds a lock).
+    """
+    counts = SpamInput(
+        find="",
+        replace="",
+        reason="",
+        lesson_text="",
+        locale="",
+        same_text_lessons=same_text_lessons,
+        recent_from_person=recent_from_person,
+    )
+    signals = (*verdict.signals, *_same_text(counts), *_burst(counts))
+    return Verdict(signals, round(sum(signal.weight for signal in signals), 3))
+
+
 def domains(text: str) -> list[str]:
     """Return the domains linked in `text` (lowercased, without www.), in order."""
     found: list[str] = []
@@ -682,11 +702,64 @@ def domains(text: str) -> list[str]:
     return [host for host in found if host]
 
 
+@dataclass(frozen=True, slots=True)
+class _LessonFacts:
+    """What the signals compare an edit with, read once per lesson text (not per edit)."""
+
+    folded: str
+    chars: frozenset[str]
+    domains: frozenset[str]
+    scripts: Mapping[str, int]
+    tokens: tuple[str, ...]
+    known_words: frozenset[str]
+    stems: frozenset[str]
+    bigrams: frozenset[str]
+    terms: Mapping[str, frozenset[str]]
+
+
+# A site's busy lessons stay read; a few hundred lessons' facts are a few megabytes.
+@functools.lru_cache(maxsize=256)
+def _lesson(text: str) -> _LessonFacts:
+    """Return the facts of a lesson's text; a lesson's many suggestions share them."""
+    tokens = tuple(_tokens(_prose(text)))
+    bigrams = _content(list(tokens))[1]
+    return _LessonFacts(
+        folded=text.casefold(),
+        chars=frozenset(text),
+        domains=frozenset(domains(text)),
+        scripts=_script_counts(text),
+        tokens=tokens,
+        known_words=frozenset(tokens),
+        stems=frozenset(word[:5] for word in tokens if len(word) >= 5),
+        bigrams=frozenset(bigrams),
+        terms={
+            name: frozenset(match.casefold() for match in pattern.findall(text))
+            for name, pattern in (("promotion", _PROMOTION), ("sales", _SALES), ("praise", _PRAISE))
+        },
+    )
+
+
+def _known_domains(edit: SpamInput) -> set[str]:
+    return set(_lesson(edit.lesson_text).domains) | set(domains(edit.find))
+
+
+def _known_terms(name: str, pattern: re.Pattern[str], edit: SpamInput) -> set[str]:
+    found = {match.casefold() for match in pattern.findall(edit.find)}
+    return found | _lesson(edit.lesson_text).terms[name]
+
+
+def _in_lesson(text: str, edit: SpamInput, *, folded: bool = False) -> bool:
+    """Tell whether `text` appears in the lesson or in the passage."""
+    if folded:
+        return text in _lesson(edit.lesson_text).folded or text in edit.find.casefold()
+    return text in edit.lesson_text or text in edit.find
+
+
 def _links(edit: SpamInput) -> Iterable[Signal]:
     added = domains(edit.replace)
     if not added:
         return
-    known = set(domains(edit.lesson_text)) | set(domains(edit.find))
+    known = _known_domains(edit)
     new = sorted({host for host in added if host not in known})
     shorteners = sorted({host for host in added if host in SHORTENERS})
     others = [host for host in new if not is_reference(host)]
@@ -763,7 +836,7 @@ def _off_script(edit: SpamInput) -> Iterable[Signal]:
     allowed = set(_LOCALE_SCRIPTS.get(language, frozenset({"LATIN"})))
     allowed |= {
         script
-        for script, count in _script_counts(edit.lesson_text).items()
+        for script, count in _lesson(edit.lesson_text).scripts.items()
         if count >= _LESSON_SCRIPT_LETTERS
     }
     counts = _script_counts(edit.replace)
@@ -841,7 +914,7 @@ def _added_words(find: str, replace: str) -> list[str]:
 
 
 def _promotion(edit: SpamInput) -> Iterable[Signal]:
-    known = {match.casefold() for match in _PROMOTION.findall(edit.lesson_text + "\n" + edit.find)}
+    known = _known_terms("promotion", _PROMOTION, edit)
     terms = sorted(
         {match.casefold() for match in _PROMOTION.findall(edit.replace + "\n" + edit.reason)}
         - known
@@ -955,11 +1028,11 @@ def _off_topic(edit: SpamInput) -> Iterable[Signal]:
     cjk = sum(1 for token in tokens if _is_cjk(token[0]))
     if len(words) < 2 and cjk < _TOPIC_CJK_CHARS:
         return
-    known = _tokens(_prose(edit.lesson_text)) + find
-    known_words = set(known)
+    lesson = _lesson(edit.lesson_text)
+    known_words = lesson.known_words | set(find)
     # A word of the lesson with another ending ("duplicate", "duplicates") is still on it.
-    stems = {word[:5] for word in known_words if len(word) >= 5}
-    known_bigrams = set(_content(known)[1])
+    stems = lesson.stems | {word[:5] for word in find if len(word) >= 5}
+    known_bigrams = lesson.bigrams | set(_content(find)[1])
     seen = sum(1 for word in words if word in known_words or word[:5] in stems)
     seen += sum(1 for bigram in bigrams if bigram in known_bigrams)
     total = len(words) + len(bigrams)
@@ -979,12 +1052,11 @@ def _off_topic(edit: SpamInput) -> Iterable[Signal]:
 
 
 def _nonsense(edit: SpamInput) -> Iterable[Signal]:
-    known = (edit.lesson_text + "\n" + edit.find).casefold()
     text = _prose(edit.replace).casefold()
     runs = [
         match.group(0)
         for match in re.finditer(r"([^\W\d_])\1{3,}|([^\W\d_]{1,3}?)\2{2,}", text)
-        if match.group(0) not in known
+        if not _in_lesson(match.group(0), edit, folded=True)
     ]
     # Chinese repeats a character for emphasis ("看看"), but three in a row is a shout.
     runs = [run for run in runs if len(run) >= 4 or _is_cjk(run[0])]
@@ -1029,7 +1101,7 @@ def _filler(token: str) -> bool:
 def _foreign_letters(edit: SpamInput) -> Iterable[Signal]:
     language = edit.locale.split("-")[0].split("_")[0].lower()
     latin_locale = language not in _LOCALE_SCRIPTS
-    lesson = set(edit.lesson_text + edit.find)
+    lesson = _lesson(edit.lesson_text).chars | set(edit.find)
     odd = [
         char
         for char in unicodedata.normalize("NFC", edit.replace)
@@ -1044,7 +1116,6 @@ def _foreign_letters(edit: SpamInput) -> Iterable[Signal]:
 
 
 def _contact(edit: SpamInput) -> Iterable[Signal]:
-    known = edit.lesson_text + "\n" + edit.find
     text = edit.replace + "\n" + edit.reason
     found: list[str] = []
     for match in _PHONE.finditer(text):
@@ -1052,37 +1123,40 @@ def _contact(edit: SpamInput) -> Iterable[Signal]:
         # A decimal or an arXiv number ("2303.08774") is not a phone number.
         if re.fullmatch(r"\d+\.\d+", match.group(0).strip()):
             continue
-        if (digits >= 9 or (digits >= 7 and "+" in match.group(0))) and match.group(0) not in known:
+        phone = digits >= 9 or (digits >= 7 and "+" in match.group(0))
+        if phone and not _in_lesson(match.group(0), edit):
             found.append(match.group(0).strip())
-    found += [m for m in _EMAIL.findall(text) if m not in known]
-    found += [m for m in _CONTACT.findall(text) if m.casefold() not in known.casefold()]
-    apps = [m for m in _APPS.findall(text) if m.casefold() not in known.casefold()]
-    handles = [m for m in _HANDLE.findall(text) if m not in known]
+    found += [m for m in _EMAIL.findall(text) if not _in_lesson(m, edit)]
+    found += [m for m in _CONTACT.findall(text) if not _in_lesson(m.casefold(), edit, folded=True)]
+    apps = [m for m in _APPS.findall(text) if not _in_lesson(m.casefold(), edit, folded=True)]
+    handles = [m for m in _HANDLE.findall(text) if not _in_lesson(m, edit)]
     numbers = re.findall(r"\d{5,}", text)
     # "WeChat abc888", "Telegram: @deals": the app's name with the account right after it.
-    handles += [m for m in _APP_ID.findall(text) if m not in known and re.search(r"[\d@_]", m)]
+    handles += [
+        m for m in _APP_ID.findall(text) if not _in_lesson(m, edit) and re.search(r"[\d@_]", m)
+    ]
     if found or (apps and (handles or numbers)):
         yield Signal("contact_handle", 1.0, {"contact": ", ".join([*found, *apps, *handles][:3])})
     elif apps:
         yield Signal("contact_handle", 0.5, {"contact": ", ".join(apps[:3])})
 
 
-def _new_terms(pattern: re.Pattern[str], edit: SpamInput) -> list[str]:
-    known = {match.casefold() for match in pattern.findall(edit.lesson_text + "\n" + edit.find)}
+def _new_terms(name: str, pattern: re.Pattern[str], edit: SpamInput) -> list[str]:
+    known = _known_terms(name, pattern, edit)
     return sorted({match.casefold() for match in pattern.findall(edit.replace)} - known)
 
 
 def _sales(edit: SpamInput) -> Iterable[Signal]:
-    terms = _new_terms(_SALES, edit)
+    terms = _new_terms("sales", _SALES, edit)
     if terms:
         yield Signal("sales_pitch", min(1.0, 0.5 * len(terms)), {"terms": ", ".join(terms[:5])})
 
 
 def _praise(edit: SpamInput) -> Iterable[Signal]:
-    terms = _new_terms(_PRAISE, edit)
+    terms = _new_terms("praise", _PRAISE, edit)
     if not terms:
         return
-    known = set(domains(edit.lesson_text)) | set(domains(edit.find))
+    known = _known_domains(edit)
     linked = [host for host in domains(edit.replace) if host not in known]
     if linked:
         yield Signal("praise_with_link", 1.0, {"terms": terms[0], "domains": linked[0]})

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.domain.spam import Signal, SpamInput, assess, text_hash
+from bot.domain.spam import Signal, SpamInput, assess, text_hash, with_counts
 from bot.i18n import t
 
 LESSON = (
@@ -366,3 +366,23 @@ def test_the_new_signals_explain_themselves_in_every_locale(locale: str) -> None
         "nonsense",
         "foreign_letters",
     }
+
+
+@pytest.mark.parametrize(
+    ("find", "replace", "same", "burst"),
+    [
+        ("People make typos", "People make typing mistakes", 0, 0),
+        ("People make typos", "People make typing mistakes", 3, 0),
+        ("sensors fail", "sensors break down", 0, 6),
+        ("sensors fail", "Visit https://lucky-spins.xyz now", 2, 9),
+    ],
+)
+def test_counts_added_after_the_text_give_the_verdict_of_everything_at_once(
+    find: str, replace: str, same: int, burst: int
+) -> None:
+    # The intake judges the text before its transaction and adds the counts it reads there.
+    whole = assess(_edit(find, replace, same_text_lessons=same, recent_from_person=burst))
+    later = with_counts(assess(_edit(find, replace)), same, burst)
+
+    assert sorted(later.codes) == sorted(whole.codes)
+    assert (later.score, later.suspicious) == (whole.score, whole.suspicious)

@@ -192,16 +192,13 @@ class Intake:
         fingerprint = edits.fingerprint(
             lesson_file.identity, request.locale, request.find, request.replace
         )
-        # Read before the writer lock: the counts are signals, not limits, so a race that
-        # misses one concurrent suggestion changes a score, never correctness.
-        screening = await self._moderation.screen(
-            request, self._lesson_ids.get((lesson_file.program, lesson_file.slug)), current
-        )
+        # The text is judged before the writer lock; the store's counts join it inside.
+        verdict = self._moderation.judge_text(request, current)
         for attempt in range(3):
             try:
                 async with self._lock_for(fingerprint):
                     submitted = await self._store(
-                        request, lesson_file, blob_sha, fingerprint, screening
+                        request, lesson_file, blob_sha, fingerprint, verdict
                     )
                 break
             except IntegrityError:
@@ -277,7 +274,7 @@ class Intake:
         lesson_file: Any,
         blob_sha: str,
         fingerprint: str,
-        screening: Screening,
+        verdict: spam.Verdict | None,
     ) -> Submitted:
         # One transaction of Core statements: the lock, one lookup (the person's count for
         # the rate limit and an identical pending suggestion), then the rows. The ORM's
@@ -289,14 +286,23 @@ class Intake:
             await _serialize(session, fingerprint)
             connection = await session.connection()
             postgresql = connection.dialect.name == "postgresql"
-            params: dict[str, Any] = {"fingerprint": fingerprint}
+            # The same statement reads what moderation weighs: the block list and counts.
+            screen = self._moderation.lookup(
+                request, self._lesson_ids.get((lesson_file.program, lesson_file.slug))
+            )
+            params: dict[str, Any] = {"fingerprint": fingerprint, **screen.params}
             if limit > 0:
-                params.update(person=author.person[:400], since=now - timedelta(hours=1))
-            sent, existing_id, existing_status, next_id = (
-                await connection.execute(_lookup(count=limit > 0, next_id=postgresql), params)
+                params.update(rate_person=author.person[:400], since=now - timedelta(hours=1))
+            row = (
+                await connection.execute(
+                    _lookup(count=limit > 0, next_id=postgresql, screening=screen.columns),
+                    params,
+                )
             ).one()
+            sent, existing_id, existing_status, next_id = row[:4]
             if limit and sent >= limit:
                 raise SuggestionError("rate_limited", status=429, limit=limit)
+            screening = await self._moderation.decide(session, request, verdict, row[4:])
             # A held or blocked sender never joins a pending suggestion: their name would
             # reach its pull request's credits.
             if existing_id is not None and not screening.held:
@@ -512,8 +518,10 @@ def _insert_all(*columns: tuple[str, ...]) -> Any:
 
 
 @functools.cache
-def _lookup(*, count: bool, next_id: bool) -> Any:
-    """Select a person's suggestions since :since and the identical pending one, at once.
+@functools.cache
+def _lookup(*, count: bool, next_id: bool, screening: tuple[Any, ...]) -> Any:
+    """Select a person's suggestions since :since and the identical pending one, at once,
+    with moderation's `screening` columns (blocked, recent suggestions, same text).
 
     Built once per shape, its values bound at execution, so SQLAlchemy's compiled cache
     serves every call.
@@ -528,7 +536,7 @@ def _lookup(*, count: bool, next_id: bool) -> Any:
             select(func.count())
             .select_from(credits)
             .where(
-                credits.c.person == bindparam("person"),
+                credits.c.person == bindparam("rate_person"),
                 credits.c.created_at > bindparam("since"),
             )
             .scalar_subquery()
@@ -548,7 +556,7 @@ def _lookup(*, count: bool, next_id: bool) -> Any:
         new = func.nextval(func.pg_get_serial_sequence(suggestions.name, "id"))
     one = select(literal(1).label("one")).subquery()
     return select(
-        sent.label("sent"), existing.c.id, existing.c.status, new.label("next_id")
+        sent.label("sent"), existing.c.id, existing.c.status, new.label("next_id"), *screening
     ).select_from(one.outerjoin(existing, true()))
 
 

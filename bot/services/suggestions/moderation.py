@@ -8,13 +8,14 @@ once.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,80 +164,74 @@ class Moderation:
         """Return the configured moderation mode."""
         return self._deps.settings.suggestions.moderation
 
-    async def screen(
-        self, request: SuggestionInput, lesson_id: int | None, lesson_text: str
-    ) -> Screening:
-        """Decide whether a suggestion goes on, waits for a moderator, or is turned down."""
-        author = request.author
-        async with self._deps.sessions() as session:
-            if await self._blocked(session, request):
-                log.info("suggestion from a blocked sender (%s) turned down unseen", request.source)
-                return Screening("blocked")
-            if self.mode == "none":
-                return Screening()
-            now = self._deps.clock()
-            credits, suggestions = SuggestionCredit.__table__, Suggestion.__table__
-            recent = await session.scalar(
-                select(func.count())
-                .select_from(credits)
-                .where(
-                    credits.c.person == author.person[:400],
-                    credits.c.created_at > now - timedelta(minutes=spam.BURST_MINUTES),
-                )
-            )
-            same_text = await session.scalar(
-                select(func.count(func.distinct(suggestions.c.lesson_id))).where(
-                    suggestions.c.text_hash == spam.text_hash(request.replace),
-                    suggestions.c.created_at > now - timedelta(hours=spam.SAME_TEXT_HOURS),
-                    suggestions.c.lesson_id != (lesson_id if lesson_id is not None else -1),
-                )
-            )
-            verdict = spam.assess(
-                spam.SpamInput(
-                    find=request.find,
-                    replace=request.replace,
-                    reason=request.reason,
-                    lesson_text=lesson_text,
-                    locale=request.locale,
-                    same_text_lessons=int(same_text or 0),
-                    # An anonymous sender is one address's worth of people: not a person.
-                    recent_from_person=0 if author.person == "handle:anonymous" else recent or 0,
-                )
-            )
-            if verdict.suspicious:
-                return Screening("suspicious", verdict)
-            if self.mode == "unknown" and not await self._known(session, request):
-                return Screening("unknown", verdict)
-        return Screening()
+    def judge_text(self, request: SuggestionInput, lesson_text: str) -> spam.Verdict | None:
+        """Return the verdict on the edit's text alone (None when nothing is screened).
 
-    async def _blocked(self, session: AsyncSession, request: SuggestionInput) -> bool:
+        Pure CPU work, done before the intake's transaction takes its lock.
+        """
+        if self.mode == "none":
+            return None
+        return spam.assess(
+            spam.SpamInput(
+                find=request.find,
+                replace=request.replace,
+                reason=request.reason,
+                lesson_text=lesson_text,
+                locale=request.locale,
+            )
+        )
+
+    def lookup(self, request: SuggestionInput, lesson_id: int | None) -> ScreeningLookup:
+        """Return what the intake's one lookup statement must also read for screening."""
         author = request.author
-        wanted = []
-        if author.email:
-            wanted.append(
-                and_(
-                    ModerationBlock.kind == "email",
-                    ModerationBlock.value == author.email.strip().lower(),
-                )
+        now = self._deps.clock()
+        blocks = {
+            "email": author.email.strip().lower() if author.email else None,
+            "discord": str(author.discord_user_id) if author.discord_user_id is not None else None,
+            "address": address_value(author.handle) if author.handle else None,
+        }
+        kinds = tuple(kind for kind, value in blocks.items() if value is not None)
+        params: dict[str, Any] = {f"block_{kind}": blocks[kind] for kind in kinds}
+        counting = self.mode != "none"
+        if counting:
+            params.update(
+                person=author.person[:400],
+                burst_since=now - timedelta(minutes=spam.BURST_MINUTES),
+                text_hash=spam.text_hash(request.replace),
+                same_since=now - timedelta(hours=spam.SAME_TEXT_HOURS),
+                lesson_id=lesson_id if lesson_id is not None else -1,
             )
-        if author.discord_user_id is not None:
-            wanted.append(
-                and_(
-                    ModerationBlock.kind == "discord",
-                    ModerationBlock.value == str(author.discord_user_id),
-                )
-            )
-        if author.handle:
-            wanted.append(
-                and_(
-                    ModerationBlock.kind == "address",
-                    ModerationBlock.value == address_value(author.handle),
-                )
-            )
-        if not wanted:
-            return False
-        found = await session.scalar(select(ModerationBlock.id).where(or_(*wanted)).limit(1))
-        return found is not None
+        return ScreeningLookup(screening_columns(kinds, counting), params)
+
+    async def decide(
+        self,
+        session: AsyncSession,
+        request: SuggestionInput,
+        verdict: spam.Verdict | None,
+        facts: Sequence[Any],
+    ) -> Screening:
+        """Decide, from the text's verdict and the lookup's facts (blocked, the sender's
+        recent suggestions, the lessons its text went to), whether a suggestion goes on,
+        waits for a moderator, or is turned down."""
+        is_blocked, recent_count, same_text_count = facts
+        if is_blocked:
+            log.info("suggestion from a blocked sender (%s) turned down unseen", request.source)
+            return Screening("blocked")
+        if verdict is None:
+            return Screening()
+        verdict = spam.with_counts(
+            verdict,
+            same_text_lessons=int(same_text_count or 0),
+            # An anonymous sender is one address's worth of people: not a person.
+            recent_from_person=(
+                0 if request.author.person == "handle:anonymous" else int(recent_count or 0)
+            ),
+        )
+        if verdict.suspicious:
+            return Screening("suspicious", verdict)
+        if self.mode == "unknown" and not await self._known(session, request):
+            return Screening("unknown", verdict)
+        return Screening()
 
     async def _known(self, session: AsyncSession, request: SuggestionInput) -> bool:
         """Tell whether a sender is known: a Discord account, a confirmed email, or an edit
@@ -453,3 +448,59 @@ class Moderation:
             return list(
                 (await session.scalars(select(ModerationBlock).order_by(ModerationBlock.id))).all()
             )
+
+
+@dataclass(frozen=True)
+class ScreeningLookup:
+    """Columns for the intake's lookup statement, and the values they bind."""
+
+    columns: tuple[Any, ...]
+    params: dict[str, Any]
+
+
+@functools.cache
+def screening_columns(block_kinds: tuple[str, ...], counting: bool) -> tuple[Any, ...]:
+    """Return whether a sender is blocked (by the kinds it has a value for) and, when
+    `counting`, its suggestions of the last minutes and the lessons its text went to: three
+    labelled columns, built once per shape, their values bound at execution."""
+    blocks = ModerationBlock.__table__
+    blocked: Any = literal(False)
+    if block_kinds:
+        blocked = exists().where(
+            or_(
+                *(
+                    and_(blocks.c.kind == kind, blocks.c.value == bindparam(f"block_{kind}"))
+                    for kind in block_kinds
+                )
+            )
+        )
+    if not counting:
+        return (
+            blocked.label("blocked"),
+            literal(0).label("recent_count"),
+            literal(0).label("same_text_count"),
+        )
+    credits, suggestions = SuggestionCredit.__table__, Suggestion.__table__
+    recent = (
+        select(func.count())
+        .select_from(credits)
+        .where(
+            credits.c.person == bindparam("person"),
+            credits.c.created_at > bindparam("burst_since"),
+        )
+        .scalar_subquery()
+    )
+    same_text = (
+        select(func.count(func.distinct(suggestions.c.lesson_id)))
+        .where(
+            suggestions.c.text_hash == bindparam("text_hash"),
+            suggestions.c.created_at > bindparam("same_since"),
+            suggestions.c.lesson_id != bindparam("lesson_id"),
+        )
+        .scalar_subquery()
+    )
+    return (
+        blocked.label("blocked"),
+        recent.label("recent_count"),
+        same_text.label("same_text_count"),
+    )
