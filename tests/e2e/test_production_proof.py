@@ -78,8 +78,8 @@ PR_WRITES = (
     "POST /repos/*/issues/*/labels",
 )
 # Generous bounds on waiting; what is asserted is the outcome, never the time it took.
-# In CI it shares two cores with the rest of the suite: 240 s once ran out with the last
-# notices still being sent, all work done but not all of it yet.
+# In CI it shares two cores with the rest of the suite: 240 s once ran out while the last
+# notices were still going out, nothing stuck, only slow.
 TIMEOUT = 600.0
 
 
