@@ -34,15 +34,27 @@ async def env(tmp_path: Path, database_url: str) -> AsyncIterator[SandboxEnviron
 
 
 async def scrape(http: aiohttp.ClientSession, url: str) -> dict[tuple[str, frozenset], float]:
-    """Return every sample of the bot's /metrics by (name, labels)."""
-    async with http.get(f"{url}/metrics") as response:
-        assert response.status == 200
-        text = await response.text()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
+    """Return every sample of the bot's /metrics by (name, labels), once the database
+    answered the scrape's counts: a scrape the busy database did not answer in time carries
+    no store series (lessonbot_database_up 0), and the next one will."""
+    for _ in range(50):
+        async with http.get(f"{url}/metrics") as response:
+            assert response.status == 200
+            text = await response.text()
+        samples = {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+        if database_up(samples):
+            break
+        await asyncio.sleep(0.2)
+    return samples
+
+
+def database_up(samples: dict[tuple[str, frozenset], float]) -> bool:
+    """Tell whether the scrape's store counts were read (the database answered)."""
+    return samples.get(("lessonbot_database_up", frozenset()), 0) == 1
 
 
 def suggestions(samples: dict[tuple[str, frozenset], float], status: str) -> float:
