@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.i18n import available_locales, t
-from bot.web.locales import api_locale, choose, direction
+from bot.web.link_page import MAX_FIELD, button_form, page
+from bot.web.locales import api_locale, choose
 
 if TYPE_CHECKING:
     from bot.services.suggestions.confirmations import Confirmations
@@ -24,16 +25,6 @@ log = logging.getLogger(__name__)
 
 PATH = "/suggestions/confirm"
 CONFIRMATIONS: web.AppKey[Confirmations] = web.AppKey("confirmations")
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
-# A token is short; anything longer is not ours.
-_MAX_FIELD = 400
 
 
 def add_routes(app: web.Application, confirmations: Confirmations) -> None:
@@ -51,7 +42,7 @@ def _locale(request: web.Request) -> str:
 
 def _fields(request: web.Request) -> tuple[int | None, str]:
     raw = request.query.get("id", "")[:12]
-    token = request.query.get("token", "")[:_MAX_FIELD]
+    token = request.query.get("token", "")[:MAX_FIELD]
     # [0-9] only: int() also reads other scripts' digits.
     if not raw or not all("0" <= char <= "9" for char in raw):
         return None, token
@@ -66,11 +57,9 @@ async def ask(request: web.Request) -> web.Response:
     if confirmation_id is None or await confirmations.check(confirmation_id, token) is None:
         log.info("email confirmation link refused: unknown id or wrong token")
         return _page(locale, t(locale, "moderation_queue.confirm_invalid"), status=400)
-    body = (
-        f"<p>{html.escape(t(locale, 'moderation_queue.confirm_ask'))}</p>\n"
-        f'<form method="post" action="{html.escape(request.path_qs, quote=True)}">'
-        f'<button type="submit" style="font-size:16px;padding:8px 16px;">'
-        f"{html.escape(t(locale, 'moderation_queue.confirm_button'))}</button></form>"
+    question = html.escape(t(locale, "moderation_queue.confirm_ask"))
+    body = f"<p>{question}</p>\n" + button_form(
+        request, t(locale, "moderation_queue.confirm_button")
     )
     return _page(locale, body, raw=True)
 
@@ -90,14 +79,5 @@ async def confirm(request: web.Request) -> web.Response:
 
 
 def _page(locale: str, body: str, *, status: int = 200, raw: bool = False) -> web.Response:
-    title = html.escape(t(locale, "moderation_queue.confirm_title"))
     content = body if raw else f"<p>{html.escape(body)}</p>"
-    document = (
-        f'<!DOCTYPE html>\n<html lang="{html.escape(locale)}" dir="{direction(locale)}">\n'
-        '<head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title></head>\n"
-        '<body style="font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;'
-        f'padding:0 1em;line-height:1.5;">\n<h1>{title}</h1>\n{content}\n</body>\n</html>\n'
-    )
-    return web.Response(text=document, status=status, content_type="text/html", headers=_HEADERS)
+    return page(locale, t(locale, "moderation_queue.confirm_title"), content, status=status)

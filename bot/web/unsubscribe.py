@@ -10,23 +10,14 @@ from aiohttp import web
 
 from bot.i18n import t
 from bot.web.bidi import message_html
-from bot.web.locales import api_locale, direction
+from bot.web.link_page import MAX_FIELD, button_form, page
+from bot.web.locales import api_locale
 
 if TYPE_CHECKING:
     from bot.services.digests import DigestService
 
 PATH = "/digest/unsubscribe"
 DIGESTS: web.AppKey[DigestService] = web.AppKey("digests")
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
-# An address and a token are short; anything longer is not ours.
-_MAX_FIELD = 400
 
 
 def add_routes(app: web.Application, digests: DigestService) -> None:
@@ -37,8 +28,8 @@ def add_routes(app: web.Application, digests: DigestService) -> None:
 
 
 def _fields(request: web.Request) -> tuple[str, str]:
-    address = request.query.get("address", "")[:_MAX_FIELD]
-    token = request.query.get("token", "")[:_MAX_FIELD]
+    address = request.query.get("address", "")[:MAX_FIELD]
+    token = request.query.get("token", "")[:MAX_FIELD]
     return address, token
 
 
@@ -50,9 +41,7 @@ async def confirm(request: web.Request) -> web.Response:
         return _page(locale, t(locale, "digest.unsubscribe.invalid"), status=400)
     body = (
         f"<p>{message_html(locale, 'digest.unsubscribe.confirm', address=address)}</p>\n"
-        f'<form method="post" action="{html.escape(request.path_qs, quote=True)}">'
-        f'<button type="submit" style="font-size:16px;padding:8px 16px;">'
-        f"{html.escape(t(locale, 'digest.unsubscribe.button'))}</button></form>"
+        + button_form(request, t(locale, "digest.unsubscribe.button"))
     )
     return _page(locale, body, raw=True)
 
@@ -71,14 +60,5 @@ async def unsubscribe(request: web.Request) -> web.Response:
 
 
 def _page(locale: str, body: str, *, status: int = 200, raw: bool = False) -> web.Response:
-    title = html.escape(t(locale, "digest.unsubscribe.title"))
     content = body if raw else f"<p>{html.escape(body)}</p>"
-    document = (
-        f'<!DOCTYPE html>\n<html lang="{html.escape(locale)}" dir="{direction(locale)}">\n'
-        '<head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title></head>\n"
-        '<body style="font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;'
-        f'padding:0 1em;line-height:1.5;">\n<h1>{title}</h1>\n{content}\n</body>\n</html>\n'
-    )
-    return web.Response(text=document, status=status, content_type="text/html", headers=_HEADERS)
+    return page(locale, t(locale, "digest.unsubscribe.title"), content, status=status)
