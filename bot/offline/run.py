@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from bot.app import background_work
@@ -52,21 +52,15 @@ async def _run_sandbox(
     database_setting: str,
 ) -> None:
     previous_world = await fresh_start(state_dir) if fresh else None
-    async with (
-        sandbox_environment(
-            settings,
-            content_dir=content_dir,
-            state_dir=state_dir,
-            link_at_start=True,
-            database_url=database_url,
-            reset_world=previous_world,
-        ) as environment,
-        background_work(environment.app),
-    ):
-        # As `lessonbot run` does: suggestions become PRs, digests go out on schedule. The
-        # lines below are printed once all has started, so that the guide is the last
+    async with started_sandbox(
+        settings,
+        content_dir=content_dir,
+        state_dir=state_dir,
+        database_url=database_url,
+        reset_world=previous_world,
+    ) as environment:
+        # The lines below are printed once all has started, so that the guide is the last
         # thing on the screen rather than buried under the start's own output.
-        await settled(environment)
         discord, github = environment.description["discord"], environment.description["github"]
         resumed = "resumed" if environment.description["restored"] else "new"
         print(f"Sandbox world:    {resumed} ({state_dir / WORLD_DIR})", flush=True)
@@ -103,6 +97,33 @@ async def _run_sandbox(
         print(sandbox_guide(environment, state_dir, thread_id=thread_id), flush=True)
         print("The bot is connected. Press Ctrl+C to stop.", flush=True)
         await environment.bot_task
+
+
+@contextlib.asynccontextmanager
+async def started_sandbox(
+    settings: Settings,
+    *,
+    content_dir: Path,
+    state_dir: Path,
+    database_url: str | None,
+    reset_world: str | None,
+) -> AsyncIterator[SandboxEnvironment]:
+    """Start both sandboxes and the bot with every lesson linked, its jobs and schedules
+    running as `lessonbot run` does (suggestions become PRs, digests go out); yield once
+    the start's own webhooks are handled."""
+    async with (
+        sandbox_environment(
+            settings,
+            content_dir=content_dir,
+            state_dir=state_dir,
+            link_at_start=True,
+            database_url=database_url,
+            reset_world=reset_world,
+        ) as environment,
+        background_work(environment.app),
+    ):
+        await settled(environment)
+        yield environment
 
 
 async def fresh_start(

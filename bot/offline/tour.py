@@ -29,11 +29,10 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 
-from bot.app import background_work
 from bot.config import Settings
 from bot.i18n import t
-from bot.offline.environment import SandboxEnvironment, sandbox_environment
-from bot.offline.run import fresh_start, settled
+from bot.offline.environment import SandboxEnvironment
+from bot.offline.run import fresh_start, started_sandbox
 from bot.offline.state import holding_state_dir
 
 log = logging.getLogger(__name__)
@@ -739,18 +738,13 @@ async def run_tour(
     say = out or (lambda line: print(line, flush=True))
     async with _state_folder(state_dir) as folder, _lock(folder):
         previous_world = await fresh_start(folder, say)
-        async with (
-            sandbox_environment(
-                settings,
-                content_dir=content_dir,
-                state_dir=folder,
-                link_at_start=True,
-                database_url=database_url,
-                reset_world=previous_world,
-            ) as environment,
-            background_work(environment.app),
-        ):
-            await settled(environment)
+        async with started_sandbox(
+            settings,
+            content_dir=content_dir,
+            state_dir=folder,
+            database_url=database_url,
+            reset_world=previous_world,
+        ) as environment:
             _header(environment, folder, say)
             async with _client() as http:
                 tour = Tour(environment.description, http, _digest_sender(environment))
