@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -267,8 +266,8 @@ async def passage_json(request: web.Request) -> web.Response:
     file_locale = request.query.get("lesson_locale", "").strip()[:16]
     if file_locale not in lesson.files:
         file_locale = _lesson_locale(lesson, locale, deps.settings.content.default_locale)
-    path = Path(deps.lessons().root) / lesson.files[file_locale].path
-    source = (await asyncio.to_thread(path.read_bytes)).decode("utf-8", errors="replace")
+    # The file as the intake reads it: remembered until it changes, not read per selection.
+    source = await deps.suggestions.lesson_source(lesson.files[file_locale].path)
     span = await asyncio.to_thread(locate, source, selected)
     form = _lesson_path(lesson, "suggest", file_locale)
     if span is None:

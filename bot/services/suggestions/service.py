@@ -125,6 +125,11 @@ class SuggestionService:
 
     # --- reading ---------------------------------------------------------------------------
 
+    async def lesson_source(self, path: str) -> str:
+        """Return a lesson file's text as the content copy has it (read once per change)."""
+        text, _ = await self._intake.read(self._deps.catalogue(), path)
+        return text
+
     async def opening_wait(self, suggestion_id: int) -> JobWait | None:
         """Return the known wait the job opening a suggestion's PR sits out, or None."""
         return await self._queries.opening_wait(suggestion_id)
