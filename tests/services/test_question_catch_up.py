@@ -109,20 +109,7 @@ def service(sessions: Sessions, **catch_up: int) -> QuestionService:
 
 async def live(questions: QuestionService, message: PostMessage) -> str:
     """Hand a message over as the gateway does."""
-    return await questions.on_discord_message(
-        message.thread_id,
-        message.message_id,
-        message.author_id,
-        message.author_name,
-        message.text,
-        reply_to=message.reply_to,
-        roles=message.roles,
-        created_at=message.created_at,
-        guild_id=message.guild_id,
-        forum_id=message.forum_id,
-        post_title=message.post_title,
-        post_owner_id=message.post_owner_id,
-    )
+    return await questions.on_post_message(message)
 
 
 async def marks(sessions: Sessions) -> dict[int, int]:
