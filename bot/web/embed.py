@@ -174,6 +174,11 @@ def _lesson(request: web.Request) -> Lesson | None:
     return lesson
 
 
+def _unknown_lesson(request: web.Request, locale: str) -> web.Response:
+    identity = f"{request.match_info['program']}/{request.match_info['slug']}"
+    return _api_error(request, locale, "lesson_unknown", 404, lesson=identity[:100])
+
+
 def _lesson_path(lesson: Lesson, tail: str, locale: str) -> str:
     program, slug = quote(lesson.program, safe=""), quote(lesson.slug, safe="")
     return f"/lessons/{program}/{slug}/{tail}?{urlencode({'locale': locale})}"
@@ -237,8 +242,7 @@ async def discussion_json(request: web.Request) -> web.Response:
     locale = _reader_locale(request)
     lesson = _lesson(request)
     if lesson is None:
-        identity = f"{request.match_info['program']}/{request.match_info['slug']}"
-        return _api_error(request, locale, "lesson_unknown", 404, lesson=identity[:100])
+        return _unknown_lesson(request, locale)
     deps = request.app[SUGGEST_DEPS]
     try:
         found = await request.app[DISCUSSION].discussion(lesson.identity)
@@ -255,8 +259,7 @@ async def passage_json(request: web.Request) -> web.Response:
     locale = _reader_locale(request)
     lesson = _lesson(request)
     if lesson is None:
-        identity = f"{request.match_info['program']}/{request.match_info['slug']}"
-        return _api_error(request, locale, "lesson_unknown", 404, lesson=identity[:100])
+        return _unknown_lesson(request, locale)
     deps = request.app[SUGGEST_DEPS]
     selected = request.query.get("text", "")
     if not selected.strip():
